@@ -1,0 +1,1 @@
+"""Who may see what: sign-in and magic links, portal sessions, the Viewer scope, rate limits."""

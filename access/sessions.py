@@ -1,0 +1,86 @@
+"""Portal sessions: opening one, turning a presented token into a Viewer, and ending one.
+
+A session dies after an idle period and after an absolute lifetime, whichever comes first; the limits come from
+the caller (gateway settings) as a SessionPolicy.
+"""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from access.tokens import SESSION_PREFIX, hash_token, new_token
+from access.viewer import Viewer, customers_in_scope
+from models import Customer, PortalSession, normalize_email
+from models.enums import Scope
+
+# Writing last_seen_at on every request would make each read a write; a minute's slack costs nothing.
+_TOUCH_AFTER = timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class SessionPolicy:
+    idle_seconds: int = 3600
+    max_seconds: int = 86400
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def open_session(
+    *,
+    scope: Scope,
+    livemode: bool,
+    email: str,
+    customer: Customer | None = None,
+    policy: SessionPolicy,
+    return_url: str = "",
+    locale: str = "",
+    configuration_id: str | None = None,
+    now: datetime | None = None,
+) -> tuple[str, PortalSession]:
+    """Open a session and return its token (shown once) with the stored row."""
+    now = now or utcnow()
+    token, token_hash = new_token(SESSION_PREFIX)
+    session = await PortalSession.create(
+        token_hash=token_hash,
+        scope=scope,
+        livemode=livemode,
+        email=normalize_email(email),
+        business_id=customer.business_id if customer else None,
+        customer=customer,
+        configuration_id=configuration_id,
+        return_url=return_url,
+        locale=locale,
+        last_seen_at=now,
+        expires_at=now + timedelta(seconds=policy.max_seconds),
+    )
+    return token, session
+
+
+async def live_session(token: str, policy: SessionPolicy, now: datetime | None = None) -> PortalSession | None:
+    """The session a token names, if it is neither revoked, idle too long nor past its lifetime."""
+    if not token.startswith(SESSION_PREFIX):
+        return None
+    now = now or utcnow()
+    session = await PortalSession.get_or_none(token_hash=hash_token(token), revoked_at__isnull=True)
+    if session is None or session.expires_at <= now:
+        return None
+    if session.last_seen_at + timedelta(seconds=policy.idle_seconds) <= now:
+        return None
+    if now - session.last_seen_at >= _TOUCH_AFTER:
+        session.last_seen_at = now
+        await session.save(update_fields=["last_seen_at"])
+    return session
+
+
+async def viewer_for_token(token: str, policy: SessionPolicy, now: datetime | None = None) -> Viewer | None:
+    """The Viewer of a presented session token, or None when the token opens nothing."""
+    session = await live_session(token, policy, now)
+    if session is None:
+        return None
+    return Viewer(session=session, customers=await customers_in_scope(session))
+
+
+async def revoke_session(session: PortalSession, now: datetime | None = None) -> None:
+    session.revoked_at = now or utcnow()
+    await session.save(update_fields=["revoked_at"])

@@ -1,0 +1,112 @@
+"""The Viewer: the only door to customer-owned rows.
+
+A Viewer holds the customer records a portal session may see (one in BUSINESS scope, every record with the
+session's verified email in UNIFIED scope, always in one mode). Every customer-facing read goes through it, so an
+id outside the scope answers exactly like an id that does not exist.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from models import (
+    Business,
+    Customer,
+    Invoice,
+    LicenseKey,
+    Payment,
+    PaymentMethod,
+    PortalSession,
+    Subscription,
+)
+from models.enums import PaymentPurpose, Scope, SubscriptionStatus
+
+
+@dataclass(frozen=True)
+class Viewer:
+    session: PortalSession
+    customers: tuple[Customer, ...]
+
+    @property
+    def scope(self) -> Scope:
+        return self.session.scope
+
+    @property
+    def email(self) -> str:
+        return self.session.email
+
+    @property
+    def livemode(self) -> bool:
+        return self.session.livemode
+
+    @property
+    def customer_ids(self) -> list[str]:
+        return [customer.id for customer in self.customers]
+
+    @property
+    def businesses(self) -> list[Business]:
+        """The businesses in scope, by name, each once."""
+        unique = {customer.business_id: customer.business for customer in self.customers}
+        return sorted(unique.values(), key=lambda business: (business.name.lower(), business.id))
+
+    def business(self, business_id: str) -> Business | None:
+        return next((b for b in self.businesses if b.id == business_id), None)
+
+    def customer(self, business_id: str | None = None) -> Customer | None:
+        """The customer record in the given business (or the only one, in BUSINESS scope)."""
+        if business_id is None:
+            return self.customers[0] if self.scope == Scope.BUSINESS and self.customers else None
+        return next((c for c in self.customers if c.business_id == business_id), None)
+
+    def _owned(self, model: type[Model], business_ids: Iterable[str] | None = None) -> QuerySet:
+        query = model.filter(customer_id__in=self.customer_ids, livemode=self.livemode)
+        if business_ids is not None:
+            query = query.filter(business_id__in=list(business_ids))
+        return query
+
+    def subscriptions(
+        self, business_ids: Iterable[str] | None = None, statuses: Iterable[SubscriptionStatus] | None = None
+    ) -> QuerySet:
+        query = self._owned(Subscription, business_ids)
+        return query.filter(status__in=list(statuses)) if statuses else query
+
+    def invoices(self, business_ids: Iterable[str] | None = None) -> QuerySet:
+        return self._owned(Invoice, business_ids)
+
+    def purchases(self, business_ids: Iterable[str] | None = None) -> QuerySet:
+        """Payments for one-time products."""
+        return self._owned(Payment, business_ids).filter(purpose=PaymentPurpose.PURCHASE)
+
+    def license_keys(self, business_ids: Iterable[str] | None = None) -> QuerySet:
+        return self._owned(LicenseKey, business_ids)
+
+    def payment_methods(self, business_ids: Iterable[str] | None = None, include_detached: bool = False) -> QuerySet:
+        """Saved payment methods; a detached one still shows where a subscription or payment names it."""
+        query = self._owned(PaymentMethod, business_ids)
+        return query if include_detached else query.filter(detached_at__isnull=True)
+
+    async def get_subscription(self, subscription_id: str) -> Subscription | None:
+        return await self.subscriptions().get_or_none(id=subscription_id)
+
+    async def get_invoice(self, invoice_id: str) -> Invoice | None:
+        return await self.invoices().get_or_none(id=invoice_id)
+
+    async def get_purchase(self, payment_id: str) -> Payment | None:
+        return await self.purchases().get_or_none(id=payment_id)
+
+    async def get_license_key(self, license_key_id: str) -> LicenseKey | None:
+        return await self.license_keys().get_or_none(id=license_key_id)
+
+    async def get_payment_method(self, payment_method_id: str) -> PaymentMethod | None:
+        return await self.payment_methods().get_or_none(id=payment_method_id)
+
+
+async def customers_in_scope(session: PortalSession) -> tuple[Customer, ...]:
+    """The customer records a session may see, with their businesses, in one statement."""
+    if session.scope == Scope.BUSINESS:
+        query = Customer.filter(id=session.customer_id, livemode=session.livemode)
+    else:
+        query = Customer.filter(email=session.email, email_verified=True, livemode=session.livemode)
+    return tuple(await query.select_related("business").order_by("created_at", "id"))

@@ -1,0 +1,26 @@
+"""Money: integer minor units plus an ISO 4217 code, formatted for the reader's locale with Babel."""
+
+from decimal import Decimal
+
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency, get_currency_precision
+
+DEFAULT_LOCALE = "en_US"
+
+
+def to_major_units(amount: int, currency: str) -> Decimal:
+    """1234 USD cents → Decimal('12.34'); JPY has no minor unit, so 1200 stays 1200."""
+    return Decimal(amount).scaleb(-get_currency_precision(currency))
+
+
+def parse_locale(tag: str | None) -> Locale:
+    """A Babel Locale for a tag such as `fr-FR` or `ja`; anything unknown reads as the default."""
+    try:
+        return Locale.parse((tag or DEFAULT_LOCALE).replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return Locale.parse(DEFAULT_LOCALE)
+
+
+def format_money(amount: int, currency: str, locale: str | None) -> str:
+    """`$12.00`, `1 200,00 €`, `¥1,200`: the amount as the reader's locale writes it."""
+    return format_currency(to_major_units(amount, currency), currency, locale=parse_locale(locale))

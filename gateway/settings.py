@@ -1,0 +1,87 @@
+"""Every setting of the portal, read from environment variables in this one place, with safe defaults."""
+
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+def _env_int(name: str, default: int) -> int:
+    value = os.environ.get(name, "")
+    return int(value) if value.strip() else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name, "").strip().lower()
+    if not value:
+        return default
+    return value in {"1", "true", "yes", "on"}
+
+
+def _secret_key() -> str:
+    """PORTAL_SECRET_KEY, or a key made once and kept beside the SQLite file so restarts keep sessions' CSRF."""
+    configured = os.environ.get("PORTAL_SECRET_KEY", "").strip()
+    if configured:
+        return configured
+    path = Path(os.environ.get("PORTAL_SECRET_KEY_FILE", ".portal-secret-key"))
+    if path.exists():
+        return path.read_text().strip()
+    key = secrets.token_urlsafe(48)
+    path.write_text(key)
+    path.chmod(0o600)
+    return key
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = "sqlite://portal.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str = "http://127.0.0.1:8000"
+    secret_key: str = field(default="", repr=False)
+    portal_name: str = "Customer Portal"
+    session_idle_seconds: int = 3600
+    session_max_seconds: int = 86400
+    sign_in_link_seconds: int = 900
+    magic_link_seconds: int = 86400
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_username: str = ""
+    smtp_password: str = field(default="", repr=False)
+    smtp_tls: str = "starttls"
+    mail_from: str = "portal@localhost"
+    run_worker_in_web: bool = True
+    worker_poll_seconds: float = 1.0
+    log_level: str = "INFO"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are `Secure` everywhere but on a plain-HTTP localhost, where browsers would drop them."""
+        return urlsplit(self.base_url).hostname not in {"localhost", "127.0.0.1"} or self.base_url.startswith("https:")
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        host = os.environ.get("PORTAL_HOST", cls.host)
+        port = _env_int("PORTAL_PORT", cls.port)
+        return cls(
+            database_url=os.environ.get("DATABASE_URL", cls.database_url),
+            host=host,
+            port=port,
+            base_url=os.environ.get("PORTAL_BASE_URL", f"http://{host}:{port}").rstrip("/"),
+            secret_key=_secret_key(),
+            portal_name=os.environ.get("PORTAL_NAME", cls.portal_name),
+            session_idle_seconds=_env_int("PORTAL_SESSION_IDLE_SECONDS", cls.session_idle_seconds),
+            session_max_seconds=_env_int("PORTAL_SESSION_MAX_SECONDS", cls.session_max_seconds),
+            sign_in_link_seconds=_env_int("PORTAL_SIGN_IN_LINK_SECONDS", cls.sign_in_link_seconds),
+            magic_link_seconds=_env_int("PORTAL_MAGIC_LINK_SECONDS", cls.magic_link_seconds),
+            smtp_host=os.environ.get("SMTP_HOST", ""),
+            smtp_port=_env_int("SMTP_PORT", cls.smtp_port),
+            smtp_username=os.environ.get("SMTP_USERNAME", ""),
+            smtp_password=os.environ.get("SMTP_PASSWORD", ""),
+            smtp_tls=os.environ.get("SMTP_TLS", cls.smtp_tls).lower(),
+            mail_from=os.environ.get("MAIL_FROM", cls.mail_from),
+            run_worker_in_web=_env_bool("PORTAL_WORKER_IN_WEB", cls.run_worker_in_web),
+            worker_poll_seconds=float(os.environ.get("PORTAL_WORKER_POLL_SECONDS", cls.worker_poll_seconds)),
+            log_level=os.environ.get("PORTAL_LOG_LEVEL", cls.log_level).upper(),
+        )

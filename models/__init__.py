@@ -1,0 +1,47 @@
+"""Tortoise models of the portal (app label `portal`): tables, prefixed ids, invariants. Imports nothing of ours
+above this package."""
+
+from models.access import ApiKey, LoginToken, PortalSession, RateLimitBucket
+from models.billing import (
+    Invoice,
+    InvoiceLine,
+    InvoiceSequence,
+    Payment,
+    PaymentItem,
+    PaymentMethod,
+    Refund,
+    Subscription,
+)
+from models.business import Business, PortalConfiguration
+from models.catalog import Discount, Product, ProductCollection
+from models.customer import Customer, normalize_email
+from models.license import LicenseKey, LicenseKeyInstance
+from models.outbox import EmailMessage, Event, WebhookDelivery, WebhookEndpoint
+
+__all__ = [
+    "ApiKey",
+    "Business",
+    "Customer",
+    "Discount",
+    "EmailMessage",
+    "Event",
+    "Invoice",
+    "InvoiceLine",
+    "InvoiceSequence",
+    "LicenseKey",
+    "LicenseKeyInstance",
+    "LoginToken",
+    "Payment",
+    "PaymentItem",
+    "PaymentMethod",
+    "PortalConfiguration",
+    "PortalSession",
+    "Product",
+    "ProductCollection",
+    "RateLimitBucket",
+    "Refund",
+    "Subscription",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "normalize_email",
+]

@@ -1,0 +1,78 @@
+"""Credentials: merchant API keys, sign-in and magic-link tokens, portal sessions, rate-limit buckets.
+
+No secret is stored: only the SHA-256 hash of each token or key.
+"""
+
+from tortoise import fields
+
+from models.base import Timestamped, id_field
+from models.enums import LoginTokenKind, Scope
+
+
+class ApiKey(Timestamped):
+    id = id_field("key")
+    business = fields.ForeignKeyField("portal.Business", related_name="api_keys")
+    livemode = fields.BooleanField()
+    name = fields.CharField(max_length=200, default="")
+    secret_hash = fields.CharField(max_length=64, unique=True)
+    prefix = fields.CharField(max_length=24)
+    last_used_at = fields.DatetimeField(null=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "api_key"
+
+
+class LoginToken(Timestamped):
+    """A one-time sign-in link (emailed on request) or magic link (created by the merchant)."""
+
+    id = id_field("ltk")
+    token_hash = fields.CharField(max_length=64, unique=True)
+    kind = fields.CharEnumField(LoginTokenKind, max_length=16)
+    scope = fields.CharEnumField(Scope, max_length=16)
+    livemode = fields.BooleanField()
+    email = fields.CharField(max_length=254)
+    business = fields.ForeignKeyField("portal.Business", related_name="login_tokens", null=True)
+    customer = fields.ForeignKeyField("portal.Customer", related_name="login_tokens", null=True)
+    configuration = fields.ForeignKeyField("portal.PortalConfiguration", related_name="login_tokens", null=True)
+    return_url = fields.CharField(max_length=1000, default="")
+    locale = fields.CharField(max_length=16, default="")
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "login_token"
+
+
+class PortalSession(Timestamped):
+    """A signed-in customer. BUSINESS scope names one customer, UNIFIED scope names an email."""
+
+    id = id_field("ps")
+    token_hash = fields.CharField(max_length=64, unique=True)
+    scope = fields.CharEnumField(Scope, max_length=16)
+    livemode = fields.BooleanField()
+    email = fields.CharField(max_length=254)
+    business = fields.ForeignKeyField("portal.Business", related_name="portal_sessions", null=True)
+    customer = fields.ForeignKeyField("portal.Customer", related_name="portal_sessions", null=True)
+    configuration = fields.ForeignKeyField("portal.PortalConfiguration", related_name="portal_sessions", null=True)
+    return_url = fields.CharField(max_length=1000, default="")
+    locale = fields.CharField(max_length=16, default="")
+    last_seen_at = fields.DatetimeField()
+    expires_at = fields.DatetimeField()
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "portal_session"
+
+
+class RateLimitBucket(Timestamped):
+    """Hits of one key (say `signin:email:…`) in one fixed window, shared by every process."""
+
+    id = fields.BigIntField(primary_key=True)
+    key = fields.CharField(max_length=300)
+    window_start = fields.DatetimeField()
+    hits = fields.IntField(default=0)
+
+    class Meta:
+        table = "rate_limit_bucket"
+        unique_together = (("key", "window_start"),)

@@ -1,0 +1,29 @@
+"""Field helpers and the abstract base every table shares.
+
+Times are timezone-aware UTC (tortoise runs with `use_tz`); money is an integer in the
+currency's minor unit next to an ISO 4217 code, never a float.
+"""
+
+from tortoise import fields
+from tortoise.models import Model
+
+from models.ids import id_factory
+
+
+def id_field(prefix: str) -> fields.CharField:
+    """A primary key that defaults to a fresh `prefix_…` id."""
+    return fields.CharField(max_length=40, primary_key=True, default=id_factory(prefix))
+
+
+def currency_field() -> fields.CharField:
+    """An ISO 4217 currency code, upper case."""
+    return fields.CharField(max_length=3)
+
+
+class Timestamped(Model):
+    """A row that knows when it was created; lists order by (created_at, id), newest first."""
+
+    created_at = fields.DatetimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        abstract = True

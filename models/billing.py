@@ -1,0 +1,184 @@
+"""What happens to a customer's money: payment methods, subscriptions, payments, invoices, refunds."""
+
+from tortoise import fields
+
+from models.base import Timestamped, currency_field, id_field
+from models.enums import (
+    CancellationFeedback,
+    Interval,
+    InvoiceStatus,
+    PaymentPurpose,
+    PaymentStatus,
+    RefundStatus,
+    SubscriptionStatus,
+)
+
+
+class PaymentMethod(Timestamped):
+    """A saved way to pay. Only what the processor returns is kept: never a card number."""
+
+    id = id_field("pm")
+    business = fields.ForeignKeyField("portal.Business", related_name="payment_methods")
+    livemode = fields.BooleanField()
+    customer = fields.ForeignKeyField("portal.Customer", related_name="payment_methods")
+    type = fields.CharField(max_length=20, default="card")
+    brand = fields.CharField(max_length=20, default="")
+    last4 = fields.CharField(max_length=4, default="")
+    exp_month = fields.IntField(null=True)
+    exp_year = fields.IntField(null=True)
+    fingerprint = fields.CharField(max_length=64, default="")
+    processor_token = fields.CharField(max_length=128, default="")
+    is_default = fields.BooleanField(default=False)
+    detached_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "payment_method"
+        indexes = (("customer_id", "created_at"),)
+
+
+class Subscription(Timestamped):
+    id = id_field("sub")
+    business = fields.ForeignKeyField("portal.Business", related_name="subscriptions")
+    livemode = fields.BooleanField()
+    customer = fields.ForeignKeyField("portal.Customer", related_name="subscriptions")
+    product = fields.ForeignKeyField("portal.Product", related_name="subscriptions")
+    status = fields.CharEnumField(SubscriptionStatus, max_length=16)
+    quantity = fields.IntField(default=1)
+    recurring_pre_tax_amount = fields.BigIntField()
+    currency = currency_field()
+    tax_inclusive = fields.BooleanField(default=False)
+    payment_frequency_count = fields.IntField(default=1)
+    payment_frequency_interval = fields.CharEnumField(Interval, max_length=8, default=Interval.MONTH)
+    subscription_period_count = fields.IntField(default=1)
+    subscription_period_interval = fields.CharEnumField(Interval, max_length=8, default=Interval.YEAR)
+    trial_period_days = fields.IntField(default=0)
+    trial_ends_at = fields.DatetimeField(null=True)
+    previous_billing_date = fields.DatetimeField()
+    next_billing_date = fields.DatetimeField()
+    cancel_at_next_billing_date = fields.BooleanField(default=False)
+    cancelled_at = fields.DatetimeField(null=True)
+    expires_at = fields.DatetimeField(null=True)
+    cancellation_feedback = fields.CharEnumField(CancellationFeedback, max_length=24, null=True)
+    cancellation_comment = fields.TextField(null=True)
+    payment_method = fields.ForeignKeyField(
+        "portal.PaymentMethod", related_name="subscriptions", null=True, on_delete=fields.SET_NULL
+    )
+    discount = fields.ForeignKeyField(
+        "portal.Discount", related_name="subscriptions", null=True, on_delete=fields.SET_NULL
+    )
+    scheduled_change = fields.JSONField(null=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+
+    class Meta:
+        table = "subscription"
+        indexes = (("customer_id", "status"), ("customer_id", "created_at"))
+
+
+class Payment(Timestamped):
+    """One charge attempt. The idempotency key makes a retried charge the same charge."""
+
+    id = id_field("pay")
+    business = fields.ForeignKeyField("portal.Business", related_name="payments")
+    livemode = fields.BooleanField()
+    customer = fields.ForeignKeyField("portal.Customer", related_name="payments")
+    subscription = fields.ForeignKeyField(
+        "portal.Subscription", related_name="payments", null=True, on_delete=fields.SET_NULL
+    )
+    total_amount = fields.BigIntField()
+    tax = fields.BigIntField(default=0)
+    currency = currency_field()
+    status = fields.CharEnumField(PaymentStatus, max_length=32)
+    purpose = fields.CharEnumField(PaymentPurpose, max_length=24)
+    payment_method = fields.ForeignKeyField(
+        "portal.PaymentMethod", related_name="payments", null=True, on_delete=fields.SET_NULL
+    )
+    card_last_four = fields.CharField(max_length=4, default="")
+    card_network = fields.CharField(max_length=20, default="")
+    error_code = fields.CharField(max_length=64, null=True)
+    error_message = fields.CharField(max_length=500, null=True)
+    idempotency_key = fields.CharField(max_length=128, unique=True)
+    processor_reference = fields.CharField(max_length=128, default="")
+
+    class Meta:
+        table = "payment"
+        indexes = (("customer_id", "created_at"), ("customer_id", "purpose"))
+
+
+class PaymentItem(Timestamped):
+    """A product bought in a payment."""
+
+    id = id_field("pit")
+    payment = fields.ForeignKeyField("portal.Payment", related_name="items")
+    product = fields.ForeignKeyField("portal.Product", related_name="payment_items")
+    quantity = fields.IntField(default=1)
+    amount = fields.BigIntField()
+
+    class Meta:
+        table = "payment_item"
+
+
+class InvoiceSequence(Timestamped):
+    """The next invoice number of a business in a mode, taken under a row lock so numbers have no gaps."""
+
+    id = fields.IntField(primary_key=True)
+    business = fields.ForeignKeyField("portal.Business", related_name="invoice_sequences")
+    livemode = fields.BooleanField()
+    next_number = fields.BigIntField(default=1)
+
+    class Meta:
+        table = "invoice_sequence"
+        unique_together = (("business", "livemode"),)
+
+
+class Invoice(Timestamped):
+    """Issued once per successful payment. `billing_details` is the snapshot at issue and never changes."""
+
+    id = id_field("inv")
+    business = fields.ForeignKeyField("portal.Business", related_name="invoices")
+    livemode = fields.BooleanField()
+    customer = fields.ForeignKeyField("portal.Customer", related_name="invoices")
+    payment = fields.OneToOneField("portal.Payment", related_name="invoice", null=True)
+    subscription = fields.ForeignKeyField(
+        "portal.Subscription", related_name="invoices", null=True, on_delete=fields.SET_NULL
+    )
+    number = fields.CharField(max_length=40)
+    status = fields.CharEnumField(InvoiceStatus, max_length=24)
+    currency = currency_field()
+    subtotal = fields.BigIntField()
+    tax = fields.BigIntField(default=0)
+    total = fields.BigIntField()
+    issued_at = fields.DatetimeField()
+    billing_details = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "invoice"
+        unique_together = (("business", "livemode", "number"),)
+        indexes = (("customer_id", "created_at"),)
+
+
+class InvoiceLine(Timestamped):
+    id = id_field("inl")
+    invoice = fields.ForeignKeyField("portal.Invoice", related_name="lines")
+    position = fields.IntField(default=0)
+    description = fields.CharField(max_length=300)
+    quantity = fields.IntField(default=1)
+    unit_amount = fields.BigIntField()
+    amount = fields.BigIntField()
+
+    class Meta:
+        table = "invoice_line"
+
+
+class Refund(Timestamped):
+    id = id_field("ref")
+    business = fields.ForeignKeyField("portal.Business", related_name="refunds")
+    livemode = fields.BooleanField()
+    customer = fields.ForeignKeyField("portal.Customer", related_name="refunds")
+    payment = fields.ForeignKeyField("portal.Payment", related_name="refunds")
+    amount = fields.BigIntField()
+    currency = currency_field()
+    status = fields.CharEnumField(RefundStatus, max_length=16)
+    reason = fields.CharField(max_length=300, default="")
+
+    class Meta:
+        table = "refund"

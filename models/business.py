@@ -1,0 +1,84 @@
+"""A business that sells through the platform, with its branding and its portal configurations."""
+
+from tortoise import fields
+
+from models.base import Timestamped, id_field
+
+
+class Business(Timestamped):
+    """A merchant. Not customer-owned: it exists in both modes."""
+
+    id = id_field("bus")
+    name = fields.CharField(max_length=200)
+    support_email = fields.CharField(max_length=254)
+    address_line1 = fields.CharField(max_length=200, default="")
+    address_line2 = fields.CharField(max_length=200, default="")
+    address_city = fields.CharField(max_length=100, default="")
+    address_state = fields.CharField(max_length=100, default="")
+    address_postal_code = fields.CharField(max_length=20, default="")
+    address_country = fields.CharField(max_length=2, default="")
+    logo_url = fields.CharField(max_length=500, default="")
+    icon_url = fields.CharField(max_length=500, default="")
+    primary_color = fields.CharField(max_length=7, default="#1f2937")
+    accent_color = fields.CharField(max_length=7, default="#2563eb")
+    headline = fields.CharField(max_length=300, default="")
+    website_url = fields.CharField(max_length=500, default="")
+    default_return_url = fields.CharField(max_length=500, default="")
+    allow_subscription_updates = fields.BooleanField(default=False)
+    allow_subscription_cancellation = fields.BooleanField(default=True)
+    invoice_prefix = fields.CharField(max_length=12, default="INV")
+
+    class Meta:
+        table = "business"
+
+
+def default_portal_features() -> dict:
+    """What a new portal configuration allows, mirroring Stripe's feature blocks."""
+    return {
+        "invoice_history": {"enabled": True},
+        "payment_method_update": {"enabled": True},
+        "subscription_cancel": {
+            "enabled": True,
+            "mode": "at_period_end",
+            "cancellation_reason": {
+                "enabled": True,
+                "options": [
+                    "too_expensive",
+                    "missing_features",
+                    "switched_service",
+                    "unused",
+                    "customer_service",
+                    "low_quality",
+                    "too_complex",
+                    "other",
+                ],
+            },
+            "retention_coupon_id": None,
+        },
+        "subscription_update": {
+            "enabled": False,
+            "proration_billing_mode": "prorated_immediately",
+            "downgrade_at_period_end": True,
+            "default_allowed_updates": ["price", "quantity"],
+        },
+        "customer_update": {"enabled": True, "allowed_updates": ["name", "email", "phone", "address", "tax_id"]},
+    }
+
+
+class PortalConfiguration(Timestamped):
+    """How one business's portal behaves in one mode. One of them is the default."""
+
+    id = id_field("bpc")
+    business = fields.ForeignKeyField("portal.Business", related_name="portal_configurations")
+    livemode = fields.BooleanField()
+    is_default = fields.BooleanField(default=False)
+    name = fields.CharField(max_length=200, default="")
+    headline = fields.CharField(max_length=300, default="")
+    features = fields.JSONField(default=default_portal_features)
+    privacy_policy_url = fields.CharField(max_length=500, default="")
+    terms_of_service_url = fields.CharField(max_length=500, default="")
+    default_return_url = fields.CharField(max_length=500, default="")
+
+    class Meta:
+        table = "portal_configuration"
+        indexes = (("business_id", "livemode", "is_default"),)

@@ -1,0 +1,66 @@
+"""What a business sells: products, the collections that order them for plan changes, and discounts."""
+
+from tortoise import fields
+
+from models.base import Timestamped, currency_field, id_field
+from models.enums import DiscountDuration, DiscountType, Interval, PriceType
+
+
+class ProductCollection(Timestamped):
+    """Products a subscriber may move between. `Product.collection_position` orders them low to high."""
+
+    id = id_field("pdc")
+    business = fields.ForeignKeyField("portal.Business", related_name="product_collections")
+    livemode = fields.BooleanField()
+    name = fields.CharField(max_length=200)
+
+    class Meta:
+        table = "product_collection"
+
+
+class Product(Timestamped):
+    id = id_field("pdt")
+    business = fields.ForeignKeyField("portal.Business", related_name="products")
+    livemode = fields.BooleanField()
+    name = fields.CharField(max_length=200)
+    description = fields.TextField(default="")
+    price_type = fields.CharEnumField(PriceType, max_length=16)
+    price = fields.BigIntField()
+    currency = currency_field()
+    tax_inclusive = fields.BooleanField(default=False)
+    payment_frequency_count = fields.IntField(null=True)
+    payment_frequency_interval = fields.CharEnumField(Interval, max_length=8, null=True)
+    subscription_period_count = fields.IntField(null=True)
+    subscription_period_interval = fields.CharEnumField(Interval, max_length=8, null=True)
+    trial_period_days = fields.IntField(default=0)
+    license_key_enabled = fields.BooleanField(default=False)
+    license_key_activations_limit = fields.IntField(null=True)
+    license_key_duration_count = fields.IntField(null=True)
+    license_key_duration_interval = fields.CharEnumField(Interval, max_length=8, null=True)
+    collection = fields.ForeignKeyField(
+        "portal.ProductCollection", related_name="products", null=True, on_delete=fields.SET_NULL
+    )
+    collection_position = fields.IntField(default=0)
+    archived = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "product"
+
+
+class Discount(Timestamped):
+    """A coupon. `amount` is basis points for percentages, minor units for fixed amounts."""
+
+    id = id_field("dsc")
+    business = fields.ForeignKeyField("portal.Business", related_name="discounts")
+    livemode = fields.BooleanField()
+    code = fields.CharField(max_length=64)
+    name = fields.CharField(max_length=200, default="")
+    type = fields.CharEnumField(DiscountType, max_length=16)
+    amount = fields.BigIntField()
+    currency = fields.CharField(max_length=3, null=True)
+    duration = fields.CharEnumField(DiscountDuration, max_length=16)
+    duration_cycles = fields.IntField(null=True)
+
+    class Meta:
+        table = "discount"
+        unique_together = (("business_id", "livemode", "code"),)

@@ -1,0 +1,36 @@
+"""A customer record: one per business and mode; the unified portal joins them by verified email."""
+
+from tortoise import fields
+
+from models.base import Timestamped, id_field
+
+
+def normalize_email(email: str) -> str:
+    """The form every email is stored and compared in."""
+    return email.strip().lower()
+
+
+class Customer(Timestamped):
+    id = id_field("cus")
+    business = fields.ForeignKeyField("portal.Business", related_name="customers")
+    livemode = fields.BooleanField()
+    email = fields.CharField(max_length=254, db_index=True)
+    email_verified = fields.BooleanField(default=False)
+    name = fields.CharField(max_length=200, default="")
+    phone_number = fields.CharField(max_length=40, default="")
+    billing_line1 = fields.CharField(max_length=200, default="")
+    billing_line2 = fields.CharField(max_length=200, default="")
+    billing_city = fields.CharField(max_length=100, default="")
+    billing_state = fields.CharField(max_length=100, default="")
+    billing_postal_code = fields.CharField(max_length=20, default="")
+    billing_country = fields.CharField(max_length=2, default="")
+    tax_id = fields.CharField(max_length=50, default="")
+    locale = fields.CharField(max_length=16, default="")
+
+    class Meta:
+        table = "customer"
+        indexes = (("email", "livemode"), ("business_id", "livemode", "email"))
+
+    async def save(self, *args, **kwargs) -> None:
+        self.email = normalize_email(self.email)
+        await super().save(*args, **kwargs)

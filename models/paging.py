@@ -1,0 +1,104 @@
+"""Keyset pages of a query, for every partition (say every business) at once, in one SQL statement.
+
+Lists are ordered newest first by (created_at, id), which is stable even when two rows share a timestamp. A window
+function ranks the rows of each partition and counts them, so a page of every business's invoices, with each
+business's total, costs one statement however many businesses there are.
+"""
+
+from base64 import urlsafe_b64decode, urlsafe_b64encode
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import Q
+from tortoise.functions import Count
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+M = TypeVar("M", bound=Model)
+
+
+class InvalidCursor(ValueError):
+    """A cursor that this server did not hand out."""
+
+
+@dataclass(frozen=True)
+class Cursor:
+    created_at: datetime
+    id: str
+
+    def encode(self) -> str:
+        return urlsafe_b64encode(f"{self.created_at.isoformat()}|{self.id}".encode()).decode()
+
+    @classmethod
+    def decode(cls, text: str) -> "Cursor":
+        try:
+            created_at, _, row_id = urlsafe_b64decode(text.encode()).decode().partition("|")
+            cursor = cls(datetime.fromisoformat(created_at), row_id)
+        except ValueError as error:
+            raise InvalidCursor(text) from error
+        if not row_id or cursor.created_at.tzinfo is None:
+            raise InvalidCursor(text)
+        return cursor
+
+    @classmethod
+    def of(cls, row: Model) -> "Cursor":
+        return cls(row.created_at, row.pk)
+
+
+@dataclass
+class Page:
+    rows: list = field(default_factory=list)
+    total: int = 0
+    has_next: bool = False
+
+
+def after(cursor: Cursor) -> Q:
+    """Rows that come after the cursor, newest first."""
+    return Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, id__lt=cursor.id)
+
+
+async def fetch_pages(query: QuerySet[M], *, partition: str | None, first: int) -> dict[Any, Page]:
+    """The first `first` rows of every partition of `query` (newest first) with each partition's row count.
+
+    `partition` is a column (`business_id`) or None for one page of the whole query, keyed None.
+    """
+    client, sql, params = _parameterized_sql(query)
+    partition_by = f'PARTITION BY "{partition}"' if partition else ""
+    statement = (
+        f'SELECT * FROM (SELECT inner_rows.*, COUNT(*) OVER ({partition_by}) AS "_total", '
+        f'ROW_NUMBER() OVER ({partition_by} ORDER BY "created_at" DESC, "id" DESC) AS "_rank" '
+        f"FROM ({sql}) AS inner_rows) AS ranked "
+        f'WHERE "_rank" <= {int(first) + 1} ORDER BY "_rank"'
+    )
+    rows = await client.execute_query_dict(statement, params)
+    pages: dict[Any, Page] = {}
+    for row in rows:
+        page = pages.setdefault(row[partition] if partition else None, Page(total=row["_total"]))
+        if row["_rank"] > first:
+            page.has_next = True
+        else:
+            page.rows.append(_model_from_row(query.model, row))
+    return pages
+
+
+async def count_partitions(query: QuerySet, *, partition: str | None) -> dict[Any, int]:
+    """How many rows each partition of `query` holds (for totals when a page starts after a cursor)."""
+    if partition is None:
+        return {None: await query.count()}
+    rows = await query.annotate(rows=Count("id")).group_by(partition).values_list(partition, "rows")
+    return dict(rows)
+
+
+def _parameterized_sql(query: QuerySet) -> tuple[BaseDBAsyncClient, str, list]:
+    # Tortoise has no public way to embed a QuerySet in a larger statement; these two calls are what its own
+    # QuerySet.sql() does, minus dropping the parameters.
+    query._choose_db_if_not_chosen()
+    query._make_query()
+    sql, params = query.query.get_parameterized_sql()
+    return query._db, sql, params
+
+
+def _model_from_row(model: type[M], row: dict) -> M:
+    return model._init_from_db(**{key: value for key, value in row.items() if not key.startswith("_")})

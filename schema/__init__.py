@@ -1,0 +1,1 @@
+"""GraphQL: the customer schema and the merchant schema, their dataloaders, limits and error types."""

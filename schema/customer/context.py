@@ -1,0 +1,35 @@
+"""The per-request context of the customer schema: the Viewer, the reader's locale and fresh dataloaders."""
+
+from dataclasses import dataclass, field
+
+from access.viewer import Viewer
+from schema.customer.loaders import CustomerLoaders
+from schema.limits import PublicError
+
+
+class NotSignedIn(PublicError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Sign in first: send `Authorization: Bearer <portal session token>` or the portal_session cookie.",
+            extensions={"code": "UNAUTHENTICATED"},
+        )
+
+
+@dataclass
+class CustomerContext:
+    viewer: Viewer | None
+    locale: str
+    loaders: CustomerLoaders = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.loaders = CustomerLoaders(self.viewer)
+
+    def signed_in_viewer(self) -> Viewer:
+        if self.viewer is None:
+            raise NotSignedIn()
+        return self.viewer
+
+
+def build_context(viewer: Viewer | None, locale: str) -> CustomerContext:
+    """A context for one request; dataloaders must never outlive it (they cache what this viewer may see)."""
+    return CustomerContext(viewer=viewer, locale=locale)

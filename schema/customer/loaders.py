@@ -1,0 +1,140 @@
+"""Dataloaders of the customer schema, made fresh for every request.
+
+Lists (subscriptions, invoices, …) load a page of every business a query asks about in one statement; the rows
+those pages point at (products, invoice lines, license key instances, …) are batched by id. A page of the
+dashboard therefore costs the same number of statements whatever the number of businesses or rows.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from strawberry.dataloader import DataLoader
+from tortoise.queryset import QuerySet
+
+from access.viewer import Viewer
+from models import InvoiceLine, LicenseKeyInstance, PaymentItem, Product
+from models.paging import Cursor, Page, after, count_partitions, fetch_pages
+
+
+class ListKind(Enum):
+    SUBSCRIPTIONS = "subscriptions"
+    INVOICES = "invoices"
+    PURCHASES = "purchases"
+    LICENSE_KEYS = "license_keys"
+
+
+@dataclass(frozen=True)
+class ListKey:
+    """One page request. `per_business` pages are asked by Business nodes and batched across businesses."""
+
+    kind: ListKind
+    business_id: str | None
+    statuses: tuple[str, ...]
+    first: int
+    after: Cursor | None
+    per_business: bool = False
+
+
+def _grouped(rows: Iterable[Any], attribute: str, parent_ids: list[str]) -> list[list]:
+    """Rows grouped by their parent, in the order of `parent_ids`."""
+    grouped: dict[Hashable, list] = defaultdict(list)
+    for row in rows:
+        grouped[getattr(row, attribute)].append(row)
+    return [grouped.get(parent_id, []) for parent_id in parent_ids]
+
+
+class CustomerLoaders:
+    def __init__(self, viewer: Viewer | None) -> None:
+        self._viewer = viewer
+        self.pages: DataLoader[ListKey, Page] = DataLoader(self._load_pages)
+        self.products: DataLoader[str, Product | None] = DataLoader(self._load_products)
+        self.payment_methods = DataLoader(self._load_payment_methods)
+        self.saved_payment_methods = DataLoader(self._load_saved_payment_methods)
+        self.invoice_lines = DataLoader(self._children(InvoiceLine, "invoice_id", order=("position", "id")))
+        self.license_key_instances = DataLoader(
+            self._children(LicenseKeyInstance, "license_key_id", order=("created_at", "id"))
+        )
+        self.purchase_items = DataLoader(self._children(PaymentItem, "payment_id", order=("id",), related=("product",)))
+        self.purchase_license_keys = DataLoader(self._load_purchase_license_keys)
+
+    @property
+    def viewer(self) -> Viewer:
+        assert self._viewer is not None, "resolvers ask for the viewer before any loader"
+        return self._viewer
+
+    def _list_query(self, kind: ListKind, business_ids: list[str] | None, statuses: Sequence[str]) -> QuerySet:
+        viewer = self.viewer
+        if kind is ListKind.SUBSCRIPTIONS:
+            return viewer.subscriptions(business_ids, statuses)
+        query = {
+            ListKind.INVOICES: viewer.invoices,
+            ListKind.PURCHASES: viewer.purchases,
+            ListKind.LICENSE_KEYS: viewer.license_keys,
+        }[kind](business_ids)
+        return query.filter(status__in=list(statuses)) if statuses else query
+
+    async def _load_pages(self, keys: list[ListKey]) -> list[Page]:
+        found: dict[ListKey, Page] = {}
+        batches: dict[tuple, list[ListKey]] = defaultdict(list)
+        for key in keys:
+            if key.per_business:
+                batches[(key.kind, key.statuses, key.first, key.after)].append(key)
+            else:
+                found[key] = await self._single_page(key)
+        for batch in batches.values():
+            found.update(await self._per_business_pages(batch))
+        return [found[key] for key in keys]
+
+    async def _single_page(self, key: ListKey) -> Page:
+        business_ids = [key.business_id] if key.business_id else None
+        query = self._list_query(key.kind, business_ids, key.statuses)
+        return (await self._pages(query, None, key.first, key.after)).get(None, Page())
+
+    async def _per_business_pages(self, batch: list[ListKey]) -> dict[ListKey, Page]:
+        first = batch[0]
+        query = self._list_query(first.kind, [key.business_id for key in batch], first.statuses)
+        pages = await self._pages(query, "business_id", first.first, first.after)
+        return {key: pages.get(key.business_id, Page()) for key in batch}
+
+    @staticmethod
+    async def _pages(query: QuerySet, partition: str | None, first: int, cursor: Cursor | None) -> dict:
+        if cursor is None:
+            return await fetch_pages(query, partition=partition, first=first)
+        pages = await fetch_pages(query.filter(after(cursor)), partition=partition, first=first)
+        for group, total in (await count_partitions(query, partition=partition)).items():
+            pages.setdefault(group, Page()).total = total
+        return pages
+
+    async def _load_products(self, ids: list[str]) -> list[Product | None]:
+        products = {product.id: product for product in await Product.filter(id__in=ids)}
+        return [products.get(product_id) for product_id in ids]
+
+    async def _load_payment_methods(self, ids: list[str]) -> list:
+        methods = await self.viewer.payment_methods(include_detached=True).filter(id__in=ids)
+        by_id = {method.id: method for method in methods}
+        return [by_id.get(method_id) for method_id in ids]
+
+    async def _load_saved_payment_methods(self, business_ids: list[str | None]) -> list[list]:
+        """The usable saved methods per business (key None: of every business), default first."""
+        scoped = None if None in business_ids else business_ids
+        rows = await self.viewer.payment_methods(scoped).order_by("-is_default", "-created_at", "-id")
+        by_business = _grouped(rows, "business_id", [key for key in business_ids if key])
+        grouped = dict(zip([key for key in business_ids if key], by_business, strict=True))
+        return [rows if key is None else grouped[key] for key in business_ids]
+
+    @staticmethod
+    def _children(model: Any, parent: str, order: tuple[str, ...], related: tuple[str, ...] = ()) -> Callable:
+        """A batch function loading the child rows of already scoped parents, grouped by parent id."""
+
+        async def load(parent_ids: list[str]) -> list[list]:
+            query = model.filter(**{f"{parent}__in": parent_ids}).order_by(*order)
+            return _grouped(await query.select_related(*related) if related else await query, parent, parent_ids)
+
+        return load
+
+    async def _load_purchase_license_keys(self, payment_ids: list[str]) -> list[list]:
+        keys = await self.viewer.license_keys().filter(payment_id__in=payment_ids).order_by("-created_at", "-id")
+        return _grouped(keys, "payment_id", payment_ids)

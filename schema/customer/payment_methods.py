@@ -1,0 +1,37 @@
+"""Saved payment methods as the customer sees them: brand, last four digits, expiry — never more."""
+
+import strawberry
+
+from models import PaymentMethod as PaymentMethodRow
+from schema.customer.node import Node
+from schema.customer.owned import OwnedByBusiness
+
+
+@strawberry.type
+class PaymentMethod(Node, OwnedByBusiness):
+    type: str
+    brand: str
+    last4: str
+    exp_month: int | None
+    exp_year: int | None
+    is_default: bool
+
+    @classmethod
+    def from_row(cls, row: PaymentMethodRow) -> "PaymentMethod":
+        return cls(
+            id=strawberry.ID(row.id),
+            type=row.type,
+            brand=row.brand,
+            last4=row.last4,
+            exp_month=row.exp_month,
+            exp_year=row.exp_year,
+            is_default=row.is_default,
+            business_id=row.business_id,
+        )
+
+
+async def saved_payment_methods(info: strawberry.Info, business_id: str | None) -> list[PaymentMethod]:
+    """The viewer's usable payment methods in one business, or in all of them (None)."""
+    info.context.signed_in_viewer()
+    rows = await info.context.loaders.saved_payment_methods.load(business_id)
+    return [PaymentMethod.from_row(row) for row in rows]

@@ -1,0 +1,62 @@
+"""Purchases: payments for one-time products, with what was bought and the license keys that came with it."""
+
+from datetime import datetime
+
+import strawberry
+
+from models import Payment as PaymentRow
+from schema.customer.enums import PaymentStatus
+from schema.customer.license_keys import LicenseKey
+from schema.customer.money import Money
+from schema.customer.node import Node
+from schema.customer.owned import OwnedByBusiness
+from schema.customer.products import Product
+
+
+@strawberry.type
+class PurchaseItem:
+    product: Product
+    quantity: int
+    amount: Money
+
+
+@strawberry.type
+class Purchase(Node, OwnedByBusiness):
+    status: PaymentStatus
+    total: Money
+    tax: Money
+    card_last_four: str
+    card_network: str
+    created_at: datetime
+    currency: strawberry.Private[str]
+
+    @strawberry.field
+    async def items(self, info: strawberry.Info) -> list[PurchaseItem]:
+        rows = await info.context.loaders.purchase_items.load(str(self.id))
+        return [
+            PurchaseItem(
+                product=Product.from_row(row.product),
+                quantity=row.quantity,
+                amount=Money(amount=row.amount, currency=self.currency),
+            )
+            for row in rows
+        ]
+
+    @strawberry.field
+    async def license_keys(self, info: strawberry.Info) -> list[LicenseKey]:
+        rows = await info.context.loaders.purchase_license_keys.load(str(self.id))
+        return [LicenseKey.from_row(row) for row in rows]
+
+    @classmethod
+    def from_row(cls, row: PaymentRow) -> "Purchase":
+        return cls(
+            id=strawberry.ID(row.id),
+            business_id=row.business_id,
+            status=row.status,
+            total=Money(amount=row.total_amount, currency=row.currency),
+            tax=Money(amount=row.tax, currency=row.currency),
+            card_last_four=row.card_last_four,
+            card_network=row.card_network,
+            created_at=row.created_at,
+            currency=row.currency,
+        )

@@ -1,0 +1,67 @@
+"""Subscriptions as the customer sees them, with the field names of the payments API merchants know."""
+
+from datetime import datetime
+
+import strawberry
+
+from models import Subscription as SubscriptionRow
+from schema.customer.enums import CancellationFeedback, Interval, SubscriptionStatus
+from schema.customer.money import Money
+from schema.customer.node import Node
+from schema.customer.owned import OwnedByBusiness
+from schema.customer.payment_methods import PaymentMethod
+from schema.customer.products import Product, product_of
+
+
+@strawberry.type
+class Subscription(Node, OwnedByBusiness):
+    status: SubscriptionStatus
+    quantity: int
+    amount: Money = strawberry.field(description="What each billing cycle costs before tax, for the quantity.")
+    tax_inclusive: bool
+    payment_frequency_count: int
+    payment_frequency_interval: Interval
+    previous_billing_date: datetime = strawberry.field(description="Start of the current period.")
+    next_billing_date: datetime = strawberry.field(description="End of the current period: the next renewal.")
+    cancel_at_next_billing_date: bool
+    cancelled_at: datetime | None
+    trial_ends_at: datetime | None
+    expires_at: datetime | None
+    cancellation_feedback: CancellationFeedback | None
+    created_at: datetime
+    product_id: strawberry.Private[str]
+    payment_method_id: strawberry.Private[str | None]
+
+    @strawberry.field
+    async def product(self, info: strawberry.Info) -> Product | None:
+        return await product_of(info, self.product_id)
+
+    @strawberry.field
+    async def payment_method(self, info: strawberry.Info) -> PaymentMethod | None:
+        if self.payment_method_id is None:
+            return None
+        row = await info.context.loaders.payment_methods.load(self.payment_method_id)
+        return PaymentMethod.from_row(row) if row else None
+
+    @classmethod
+    def from_row(cls, row: SubscriptionRow) -> "Subscription":
+        return cls(
+            id=strawberry.ID(row.id),
+            business_id=row.business_id,
+            status=row.status,
+            quantity=row.quantity,
+            amount=Money(amount=row.recurring_pre_tax_amount, currency=row.currency),
+            tax_inclusive=row.tax_inclusive,
+            payment_frequency_count=row.payment_frequency_count,
+            payment_frequency_interval=row.payment_frequency_interval,
+            previous_billing_date=row.previous_billing_date,
+            next_billing_date=row.next_billing_date,
+            cancel_at_next_billing_date=row.cancel_at_next_billing_date,
+            cancelled_at=row.cancelled_at,
+            trial_ends_at=row.trial_ends_at,
+            expires_at=row.expires_at,
+            cancellation_feedback=row.cancellation_feedback,
+            created_at=row.created_at,
+            product_id=row.product_id,
+            payment_method_id=row.payment_method_id,
+        )

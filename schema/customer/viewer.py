@@ -1,0 +1,122 @@
+"""The root of the customer schema: `viewer` (who is signed in and everything they may see) and `node`."""
+
+import strawberry
+
+from schema.customer.businesses import Business
+from schema.customer.connections import Connection, load_connection
+from schema.customer.customers import Customer
+from schema.customer.enums import LicenseKeyStatus, Scope, SubscriptionStatus
+from schema.customer.invoices import Invoice
+from schema.customer.license_keys import LicenseKey
+from schema.customer.loaders import ListKind
+from schema.customer.node import Node
+from schema.customer.payment_methods import PaymentMethod, saved_payment_methods
+from schema.customer.purchases import Purchase
+from schema.customer.subscriptions import Subscription
+
+
+@strawberry.type(description="The signed-in customer: one business's record (BUSINESS) or every record of an email.")
+class Viewer:
+    email: str
+    scope: Scope
+    livemode: bool
+
+    @strawberry.field(description="Businesses in scope, by name.")
+    def businesses(self, info: strawberry.Info) -> list[Business]:
+        return [Business.from_row(row) for row in info.context.signed_in_viewer().businesses]
+
+    @strawberry.field(description="The customer record in BUSINESS scope; null in UNIFIED scope (see Business).")
+    def customer(self, info: strawberry.Info) -> Customer | None:
+        row = info.context.signed_in_viewer().customer()
+        return Customer.from_row(row) if row else None
+
+    @strawberry.field
+    async def subscriptions(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        business_id: strawberry.ID | None = None,
+        status: list[SubscriptionStatus] | None = None,
+    ) -> Connection[Subscription]:
+        return await load_connection(
+            info, ListKind.SUBSCRIPTIONS, Subscription.from_row, first=first, after=after,
+            business_id=business_id, statuses=status,
+        )  # fmt: skip
+
+    @strawberry.field(description="Payments for one-time products.")
+    async def purchases(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        business_id: strawberry.ID | None = None,
+    ) -> Connection[Purchase]:
+        return await load_connection(
+            info, ListKind.PURCHASES, Purchase.from_row, first=first, after=after, business_id=business_id
+        )
+
+    @strawberry.field
+    async def invoices(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        business_id: strawberry.ID | None = None,
+    ) -> Connection[Invoice]:
+        return await load_connection(
+            info, ListKind.INVOICES, Invoice.from_row, first=first, after=after, business_id=business_id
+        )
+
+    @strawberry.field
+    async def license_keys(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        business_id: strawberry.ID | None = None,
+        status: list[LicenseKeyStatus] | None = None,
+    ) -> Connection[LicenseKey]:
+        return await load_connection(
+            info, ListKind.LICENSE_KEYS, LicenseKey.from_row, first=first, after=after,
+            business_id=business_id, statuses=status,
+        )  # fmt: skip
+
+    @strawberry.field
+    async def payment_methods(
+        self, info: strawberry.Info, business_id: strawberry.ID | None = None
+    ) -> list[PaymentMethod]:
+        return await saved_payment_methods(info, business_id)
+
+
+_NODE_TYPES = {
+    "sub": (lambda viewer: viewer.get_subscription, Subscription),
+    "inv": (lambda viewer: viewer.get_invoice, Invoice),
+    "pay": (lambda viewer: viewer.get_purchase, Purchase),
+    "lic": (lambda viewer: viewer.get_license_key, LicenseKey),
+    "pm": (lambda viewer: viewer.get_payment_method, PaymentMethod),
+}
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Who is signed in. Errors with code UNAUTHENTICATED without a valid session.")
+    def viewer(self, info: strawberry.Info) -> Viewer | None:
+        viewer = info.context.signed_in_viewer()
+        return Viewer(email=viewer.email, scope=viewer.scope, livemode=viewer.livemode)
+
+    @strawberry.field(description="Any object in the viewer's scope by id; null when there is none.")
+    async def node(self, info: strawberry.Info, id: strawberry.ID) -> Node | None:
+        viewer = info.context.signed_in_viewer()
+        prefix = str(id).partition("_")[0]
+        if prefix == "bus":
+            row = viewer.business(str(id))
+            return Business.from_row(row) if row else None
+        if prefix == "cus":
+            row = next((customer for customer in viewer.customers if customer.id == id), None)
+            return Customer.from_row(row) if row else None
+        if prefix not in _NODE_TYPES:
+            return None
+        getter, node_type = _NODE_TYPES[prefix]
+        row = await getter(viewer)(str(id))
+        return node_type.from_row(row) if row else None

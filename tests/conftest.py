@@ -1,0 +1,96 @@
+"""Test fixtures: one database per run (SQLite in memory, or TEST_DATABASE_URL for PostgreSQL), emptied after
+every test; an ASGI client; a counter of the SQL statements a block of code runs."""
+
+import logging
+import os
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import httpx
+import pytest
+from tortoise import Tortoise, connections
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from models.database import connect, disconnect
+
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite://:memory:")
+
+# The SMTP mailbox, settings and HTTP client of the page, email and browser tests (see tests/portal_support.py).
+pytest_plugins = ("tests.portal_support",)
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def database() -> AsyncIterator[None]:
+    await connect(TEST_DATABASE_URL)
+    await Tortoise.generate_schemas()
+    yield
+    await disconnect()
+
+
+@pytest.fixture(autouse=True)
+async def empty_tables(database: None) -> AsyncIterator[None]:
+    yield
+    connection = connections.get("default")
+    tables = [model._meta.db_table for model in Tortoise.apps["portal"].values()]
+    if TEST_DATABASE_URL.startswith("sqlite"):
+        await connection.execute_script(
+            "PRAGMA foreign_keys = OFF;" + "".join(f'DELETE FROM "{t}";' for t in tables) + "PRAGMA foreign_keys = ON;"
+        )
+    else:
+        await connection.execute_script("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+
+
+class StatementCounter(logging.Handler):
+    """Counts the SQL statements tortoise sends while attached."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.statements: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if not message.startswith(("Created connection pool", "Closed connection pool")):
+            self.statements.append(message)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@pytest.fixture
+def count_statements() -> Iterator:
+    """`with count_statements() as counter: …` then `counter.count`."""
+    logger = logging.getLogger("tortoise.db_client")
+
+    @contextmanager
+    def counting() -> Iterator[StatementCounter]:
+        counter = StatementCounter()
+        previous = logger.level
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(counter)
+        try:
+            yield counter
+        finally:
+            logger.removeHandler(counter)
+            logger.setLevel(previous)
+
+    yield counting
+
+
+@pytest.fixture
+def settings() -> Settings:
+    return Settings(
+        database_url=TEST_DATABASE_URL,
+        base_url="http://localhost",
+        secret_key="test-secret-key-not-for-production",
+        run_worker_in_web=False,
+    )
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to the app in-process (the database is the test database)."""
+    app = create_app(settings, manage_database=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as http:
+        yield http
