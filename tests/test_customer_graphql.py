@@ -200,3 +200,20 @@ async def test_a_revoked_session_opens_nothing(client, world):
     await revoke_session(await PortalSession.get(email="ada@example.com"))
     result = await graphql(client, token, "{ viewer { email } }")
     assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_every_list_filters_by_status(client, world):
+    await factories.Invoice.filter(id=world["ada"]["sakura"].invoices[0].id).update(status="refunded")
+    await factories.LicenseKey.filter(id=world["ada"]["atelier"].license_keys[0].id).update(status="disabled")
+    token = await factories.unified_token("ada@example.com")
+    query = """{ viewer {
+        refunded: invoices(status: [REFUNDED]) { edges { node { id } } }
+        paid: invoices(status: [PAID]) { totalCount }
+        disabled: licenseKeys(status: [DISABLED]) { edges { node { id } } }
+        failed: purchases(status: [FAILED]) { totalCount }
+        succeeded: purchases(status: [SUCCEEDED]) { totalCount } } }"""
+    viewer = (await graphql(client, token, query))["data"]["viewer"]
+    assert viewer["refunded"]["edges"] == [{"node": {"id": world["ada"]["sakura"].invoices[0].id}}]
+    assert viewer["paid"]["totalCount"] == 8
+    assert viewer["disabled"]["edges"] == [{"node": {"id": world["ada"]["atelier"].license_keys[0].id}}]
+    assert (viewer["failed"]["totalCount"], viewer["succeeded"]["totalCount"]) == (0, 3)

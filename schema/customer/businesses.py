@@ -8,7 +8,7 @@ import strawberry
 from models import Business as BusinessRow
 from schema.customer.connections import Connection, load_connection
 from schema.customer.customers import Customer
-from schema.customer.enums import LicenseKeyStatus, SubscriptionStatus
+from schema.customer.enums import InvoiceStatus, LicenseKeyStatus, PaymentStatus, SubscriptionStatus
 from schema.customer.invoices import Invoice
 from schema.customer.license_keys import LicenseKey
 from schema.customer.loaders import ListKind
@@ -55,15 +55,27 @@ class Business(Node):
 
     @strawberry.field
     async def invoices(
-        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        status: list[InvoiceStatus] | None = None,
     ) -> Connection[Invoice]:
-        return await load_connection(info, ListKind.INVOICES, Invoice.from_row, **self._page(first, after))
+        return await load_connection(
+            info, ListKind.INVOICES, Invoice.from_row, **self._page(first, after), statuses=status
+        )
 
-    @strawberry.field
+    @strawberry.field(description="Payments for one-time products.")
     async def purchases(
-        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        status: list[PaymentStatus] | None = None,
     ) -> Connection[Purchase]:
-        return await load_connection(info, ListKind.PURCHASES, Purchase.from_row, **self._page(first, after))
+        return await load_connection(
+            info, ListKind.PURCHASES, Purchase.from_row, **self._page(first, after), statuses=status
+        )
 
     @strawberry.field
     async def license_keys(

@@ -5,7 +5,7 @@ import strawberry
 from schema.customer.businesses import Business
 from schema.customer.connections import Connection, load_connection
 from schema.customer.customers import Customer
-from schema.customer.enums import LicenseKeyStatus, Scope, SubscriptionStatus
+from schema.customer.enums import InvoiceStatus, LicenseKeyStatus, PaymentStatus, Scope, SubscriptionStatus
 from schema.customer.invoices import Invoice
 from schema.customer.license_keys import LicenseKey
 from schema.customer.loaders import ListKind
@@ -51,10 +51,12 @@ class Viewer:
         first: int | None = None,
         after: str | None = None,
         business_id: strawberry.ID | None = None,
+        status: list[PaymentStatus] | None = None,
     ) -> Connection[Purchase]:
         return await load_connection(
-            info, ListKind.PURCHASES, Purchase.from_row, first=first, after=after, business_id=business_id
-        )
+            info, ListKind.PURCHASES, Purchase.from_row, first=first, after=after,
+            business_id=business_id, statuses=status,
+        )  # fmt: skip
 
     @strawberry.field
     async def invoices(
@@ -63,10 +65,12 @@ class Viewer:
         first: int | None = None,
         after: str | None = None,
         business_id: strawberry.ID | None = None,
+        status: list[InvoiceStatus] | None = None,
     ) -> Connection[Invoice]:
         return await load_connection(
-            info, ListKind.INVOICES, Invoice.from_row, first=first, after=after, business_id=business_id
-        )
+            info, ListKind.INVOICES, Invoice.from_row, first=first, after=after,
+            business_id=business_id, statuses=status,
+        )  # fmt: skip
 
     @strawberry.field
     async def license_keys(
