@@ -1,13 +1,10 @@
 """`/graphql`: the customer schema over HTTP (GraphQL-over-HTTP: POST, and GET for queries only)."""
 
-from typing import Any
-
 from babel import Locale, UnknownLocaleError
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
-from strawberry.asgi import GraphQL
 
+from gateway.graphql_http import SpecGraphQL
 from gateway.request_auth import viewer_from_request
 from gateway.settings import Settings
 from schema.customer import CustomerContext, build_context, schema
@@ -34,12 +31,12 @@ def request_locale(request: Request) -> str:
     return "en"
 
 
-class CustomerGraphQL(GraphQL):
+class CustomerGraphQL(SpecGraphQL):
     def __init__(self, settings: Settings) -> None:
         super().__init__(schema, graphql_ide=None, allow_queries_via_get=True)
         self.settings = settings
 
-    async def get_context(self, request: Request, response: Response | Any) -> CustomerContext:
+    async def build_context(self, request: Request) -> CustomerContext:
         return build_context(await viewer_from_request(request, self.settings), request_locale(request))
 
 

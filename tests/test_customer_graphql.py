@@ -217,3 +217,23 @@ async def test_every_list_filters_by_status(client, world):
     assert viewer["paid"]["totalCount"] == 8
     assert viewer["disabled"]["edges"] == [{"node": {"id": world["ada"]["atelier"].license_keys[0].id}}]
     assert (viewer["failed"]["totalCount"], viewer["succeeded"]["totalCount"]) == (0, 3)
+
+
+async def test_graphql_over_http_media_types_and_status_codes(client, world):
+    token = await factories.unified_token("ada@example.com")
+    auth = {"Authorization": f"Bearer {token}"}
+    modern = {**auth, "Accept": "application/graphql-response+json"}
+
+    refused = await client.post("/graphql", json={"query": "{ nope }"}, headers=modern)
+    assert refused.status_code == 400
+    assert refused.headers["content-type"].startswith("application/graphql-response+json")
+
+    executed = await client.post("/graphql", json={"query": "{ viewer { email } }"}, headers=modern)
+    assert executed.status_code == 200
+    assert executed.headers["content-type"].startswith("application/graphql-response+json")
+
+    legacy = await client.post("/graphql", json={"query": "{ nope }"}, headers=auth)
+    assert (legacy.status_code, legacy.headers["content-type"]) == (200, "application/json")
+
+    get_mutation = await client.get("/graphql", params={"query": "mutation { x }"}, headers=auth)
+    assert get_mutation.status_code == 400
