@@ -3,8 +3,12 @@
 from pathlib import Path
 
 from schema.customer import schema as customer_schema
+from schema.merchant import schema as merchant_schema
 
-SDL_FILES = {Path(__file__).with_name("customer.graphql"): customer_schema}
+SDL_FILES = {
+    Path(__file__).with_name("customer.graphql"): customer_schema,
+    Path(__file__).with_name("merchant.graphql"): merchant_schema,
+}
 
 
 def sdl_of(schema: object) -> str:

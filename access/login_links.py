@@ -1,0 +1,375 @@
+"""One-time links that open a portal session: sign-in links a customer asks for by email, and magic links a
+merchant creates (REST API, merchant GraphQL, CLI).
+
+Only the SHA-256 of a link's token is stored. Opening a link never burns it, because mail scanners prefetch links:
+`peek_link` only reads, for the confirm step, and `consume_link` burns the token with one conditional UPDATE whose
+affected-row count decides, so of two concurrent attempts exactly one opens a session. A link belongs to one mode:
+a test link only ever opens test data.
+
+Uses access.rate_limits (sign-in requests and link attempts), access.email_outbox (the link's email, queued in
+the transaction that creates the link) and access.sessions (the session a link opens).
+"""
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from urllib.parse import urlsplit
+
+from tortoise.transactions import in_transaction
+
+from access import rate_limits
+from access.email_outbox import branding_context, enqueue_email, sender_name
+from access.sessions import SessionPolicy, open_session, utcnow
+from access.tokens import LINK_PREFIX, hash_token, new_token
+from models import Business, Customer, LoginToken, PortalConfiguration, PortalSession, Subscription, normalize_email
+from models.enums import LoginTokenKind, Scope, SubscriptionStatus
+
+SIGN_IN_TEMPLATE = "sign_in"
+MAGIC_LINK_TEMPLATE = "magic_link"
+
+_RETURN_URL_MAX_LENGTH = 1000
+_LOCALE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
+_LOCALE_MAX_LENGTH = 16
+
+
+class LinkProblem(StrEnum):
+    EXPIRED = "expired"
+    USED = "used"
+    UNKNOWN = "unknown"
+    RATE_LIMITED = "rate_limited"
+
+
+@dataclass(frozen=True)
+class LinkState:
+    """What a link would do if confirmed now; `business` and `livemode` let an expired link's page keep the brand."""
+
+    problem: LinkProblem | None
+    kind: LoginTokenKind | None = None
+    business: Business | None = None
+    livemode: bool = False
+    locale: str = ""
+
+    @property
+    def valid(self) -> bool:
+        return self.problem is None
+
+
+@dataclass(frozen=True)
+class ConsumeResult:
+    """Either a fresh session with its token (shown once), or why the link opened nothing."""
+
+    session_token: str | None = None
+    session: PortalSession | None = None
+    problem: LinkProblem | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.problem is None
+
+
+class PortalLinkErrorCode(StrEnum):
+    CUSTOMER_NOT_FOUND = "CUSTOMER_NOT_FOUND"
+    INVALID_RETURN_URL = "INVALID_RETURN_URL"
+    INVALID_LOCALE = "INVALID_LOCALE"
+    CONFIGURATION_NOT_FOUND = "CONFIGURATION_NOT_FOUND"
+
+
+class PortalLinkError(Exception):
+    """A merchant's portal-link request that cannot be honoured, naming the offending input."""
+
+    def __init__(self, code: PortalLinkErrorCode, field: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.field = field
+        self.message = message
+
+
+def checked_return_url(url: str) -> str:
+    """The URL if it is absolute http(s) without credentials; empty means the business's default."""
+    if not url:
+        return ""
+    invalid = PortalLinkError(
+        PortalLinkErrorCode.INVALID_RETURN_URL, "return_url", "return_url must be an absolute http(s) URL"
+    )
+    if len(url) > _RETURN_URL_MAX_LENGTH or any(char.isspace() or not char.isprintable() for char in url):
+        raise invalid
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 -- reading it validates the port
+    except ValueError:
+        raise invalid from None
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.username or parts.password:
+        raise invalid
+    return url
+
+
+def checked_locale(locale: str) -> str:
+    """A language tag such as `de` or `pt-BR`, or empty for the customer's own language."""
+    if locale and (len(locale) > _LOCALE_MAX_LENGTH or not _LOCALE.fullmatch(locale)):
+        raise PortalLinkError(PortalLinkErrorCode.INVALID_LOCALE, "locale", "locale must be a language tag like pt-BR")
+    return locale
+
+
+async def customer_of_business(*, business_id: str, livemode: bool, customer_id: str) -> Customer:
+    """The business's customer in that mode; any other id, existing or not, is simply not found."""
+    customer = await Customer.get_or_none(id=customer_id, business_id=business_id, livemode=livemode)
+    if customer is None:
+        raise PortalLinkError(PortalLinkErrorCode.CUSTOMER_NOT_FOUND, "customer_id", "No such customer")
+    return customer
+
+
+async def request_sign_in(
+    *,
+    email: str,
+    business: Business | None,
+    livemode: bool,
+    locale: str,
+    client_ip: str,
+    base_url: str,
+    link_seconds: int,
+    portal_name: str,
+    now: datetime | None = None,
+) -> None:
+    """Email a sign-in link if the email belongs to a customer (of `business`, or of any business when None).
+
+    Answers nothing either way, so the caller's page cannot tell a known email from an unknown one; past the
+    rate limits nothing is sent.
+    """
+    now = now or utcnow()
+    email = normalize_email(email)
+    if not await _sign_in_request_allowed(email, business, client_ip, now):
+        return
+    if business is None:
+        customer = None
+        known = await Customer.exists(email=email, livemode=livemode)
+    else:
+        customer = await _customer_to_sign_in(email, business, livemode)
+        known = customer is not None
+    if not known:
+        return
+    expires_at = now + timedelta(seconds=link_seconds)
+    async with in_transaction():
+        link = await _issue_link(
+            kind=LoginTokenKind.SIGN_IN,
+            livemode=livemode,
+            email=email,
+            customer=customer,
+            base_url=base_url,
+            expires_at=expires_at,
+            locale=locale,
+        )
+        await _enqueue_link_email(
+            template=SIGN_IN_TEMPLATE,
+            link=link,
+            expires_at=expires_at,
+            to_email=email,
+            business=business,
+            livemode=livemode,
+            locale=locale,
+            portal_name=portal_name,
+            link_seconds=link_seconds,
+        )
+
+
+async def create_magic_link(
+    *,
+    customer: Customer,
+    base_url: str,
+    link_seconds: int,
+    portal_name: str,
+    return_url: str = "",
+    locale: str = "",
+    configuration_id: str | None = None,
+    send_email: bool = False,
+    now: datetime | None = None,
+) -> tuple[str, datetime]:
+    """A one-time link into the customer's business portal, and when it expires; raises PortalLinkError."""
+    now = now or utcnow()
+    return_url = checked_return_url(return_url)
+    locale = checked_locale(locale)
+    if configuration_id is not None and not await PortalConfiguration.exists(
+        id=configuration_id, business_id=customer.business_id, livemode=customer.livemode
+    ):
+        raise PortalLinkError(
+            PortalLinkErrorCode.CONFIGURATION_NOT_FOUND, "configuration_id", "No such portal configuration"
+        )
+    expires_at = now + timedelta(seconds=link_seconds)
+    async with in_transaction():
+        link = await _issue_link(
+            kind=LoginTokenKind.MAGIC_LINK,
+            livemode=customer.livemode,
+            email=customer.email,
+            customer=customer,
+            base_url=base_url,
+            expires_at=expires_at,
+            return_url=return_url,
+            locale=locale,
+            configuration_id=configuration_id,
+        )
+        if send_email:
+            await _enqueue_link_email(
+                template=MAGIC_LINK_TEMPLATE,
+                link=link,
+                expires_at=expires_at,
+                to_email=customer.email,
+                business=await Business.get(id=customer.business_id),
+                livemode=customer.livemode,
+                locale=locale or customer.locale,
+                portal_name=portal_name,
+                link_seconds=link_seconds,
+            )
+    return link, expires_at
+
+
+async def peek_link(token: str, now: datetime | None = None) -> LinkState:
+    """What confirming the link would do; never consumes it."""
+    link = await _find_link(hash_token(token)) if token.startswith(LINK_PREFIX) else None
+    if link is None:
+        return LinkState(problem=LinkProblem.UNKNOWN)
+    return LinkState(
+        problem=_problem_of(link, now or utcnow()),
+        kind=link.kind,
+        business=link.business,
+        livemode=link.livemode,
+        locale=link.locale,
+    )
+
+
+async def consume_link(
+    token: str, *, client_ip: str, policy: SessionPolicy, now: datetime | None = None
+) -> ConsumeResult:
+    """Burn the link and open its session; every attempt counts against the client address's rate limit."""
+    now = now or utcnow()
+    if not await rate_limits.hit(rate_limits.LINK_ATTEMPTS_PER_ADDRESS, client_ip, now):
+        return ConsumeResult(problem=LinkProblem.RATE_LIMITED)
+    if not token.startswith(LINK_PREFIX):
+        return ConsumeResult(problem=LinkProblem.UNKNOWN)
+    token_hash = hash_token(token)
+    async with in_transaction():
+        burned = await LoginToken.filter(token_hash=token_hash, used_at__isnull=True, expires_at__gt=now).update(
+            used_at=now
+        )
+        link = await _find_link(token_hash)
+        if link is None:
+            return ConsumeResult(problem=LinkProblem.UNKNOWN)
+        if not burned:
+            # A link that looks valid yet was not burned lost the race to a concurrent attempt.
+            return ConsumeResult(problem=_problem_of(link, now) or LinkProblem.USED)
+        session_token, session = await _open_link_session(link, policy, now)
+    return ConsumeResult(session_token=session_token, session=session)
+
+
+async def _sign_in_request_allowed(email: str, business: Business | None, client_ip: str, now: datetime) -> bool:
+    # Both counters take the hit, so a blocked address cannot spare an email's allowance or the reverse.
+    by_address = await rate_limits.hit(rate_limits.SIGN_IN_PER_ADDRESS, client_ip, now)
+    by_email = await rate_limits.hit(rate_limits.SIGN_IN_PER_EMAIL, f"{business.id if business else ''}:{email}", now)
+    return by_address and by_email
+
+
+async def _customer_to_sign_in(email: str, business: Business, livemode: bool) -> Customer | None:
+    """When several records share the email, the newest with an active subscription, else the newest."""
+    customers = await Customer.filter(email=email, business_id=business.id, livemode=livemode).order_by(
+        "-created_at", "-id"
+    )
+    if len(customers) <= 1:
+        return customers[0] if customers else None
+    subscribed = set(
+        await Subscription.filter(
+            customer_id__in=[c.id for c in customers], status=SubscriptionStatus.ACTIVE
+        ).values_list("customer_id", flat=True)
+    )
+    return next((c for c in customers if c.id in subscribed), customers[0])
+
+
+async def _issue_link(
+    *,
+    kind: LoginTokenKind,
+    livemode: bool,
+    email: str,
+    customer: Customer | None,
+    base_url: str,
+    expires_at: datetime,
+    return_url: str = "",
+    locale: str = "",
+    configuration_id: str | None = None,
+) -> str:
+    token, token_hash = new_token(LINK_PREFIX)
+    await LoginToken.create(
+        token_hash=token_hash,
+        kind=kind,
+        scope=Scope.BUSINESS if customer else Scope.UNIFIED,
+        livemode=livemode,
+        email=email,
+        business_id=customer.business_id if customer else None,
+        customer=customer,
+        configuration_id=configuration_id,
+        return_url=return_url,
+        locale=locale,
+        expires_at=expires_at,
+    )
+    return f"{base_url.rstrip('/')}/session/{token}"
+
+
+async def _enqueue_link_email(
+    *,
+    template: str,
+    link: str,
+    expires_at: datetime,
+    to_email: str,
+    business: Business | None,
+    livemode: bool,
+    locale: str,
+    portal_name: str,
+    link_seconds: int,
+) -> None:
+    await enqueue_email(
+        to_email=to_email,
+        template=template,
+        context={
+            **branding_context(business, portal_name, livemode),
+            "link": link,
+            "expires_at": expires_at.isoformat(),
+            "expires_minutes": link_seconds // 60,
+        },
+        locale=locale,
+        business=business,
+        livemode=livemode,
+        from_name=sender_name(business, portal_name),
+        reply_to=business.support_email if business else "",
+    )
+
+
+async def _find_link(token_hash: str) -> LoginToken | None:
+    return await LoginToken.get_or_none(token_hash=token_hash).select_related("business")
+
+
+def _problem_of(link: LoginToken, now: datetime) -> LinkProblem | None:
+    if link.used_at is not None:
+        return LinkProblem.USED
+    if link.expires_at <= now:
+        return LinkProblem.EXPIRED
+    return None
+
+
+async def _open_link_session(link: LoginToken, policy: SessionPolicy, now: datetime) -> tuple[str, PortalSession]:
+    if link.scope == Scope.UNIFIED:
+        # Following the link proved the customer reads this inbox: every record with the email may now join.
+        await Customer.filter(email=link.email, livemode=link.livemode).update(email_verified=True)
+        return await open_session(
+            scope=Scope.UNIFIED, livemode=link.livemode, email=link.email, policy=policy, locale=link.locale, now=now
+        )
+    if link.kind == LoginTokenKind.SIGN_IN:
+        await Customer.filter(id=link.customer_id, email=link.email).update(email_verified=True)
+    customer = await Customer.get(id=link.customer_id, livemode=link.livemode)
+    return await open_session(
+        scope=Scope.BUSINESS,
+        livemode=link.livemode,
+        email=customer.email,
+        customer=customer,
+        policy=policy,
+        return_url=link.return_url,
+        locale=link.locale,
+        configuration_id=link.configuration_id,
+        now=now,
+    )

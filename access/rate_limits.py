@@ -1,0 +1,65 @@
+"""Fixed-window rate limits shared by every process: one RateLimitBucket row counts the hits of one key in one window.
+
+A hit is a single atomic upsert (`INSERT … ON CONFLICT … DO UPDATE … RETURNING`, which SQLite and PostgreSQL both
+run), so concurrent web processes never lose a count. Keys hold a SHA-256 of the subject (an email, an address),
+never the subject itself. Buckets of windows long past are deleted lazily, when a new bucket is opened.
+"""
+
+import hashlib
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from tortoise import connections
+
+from models import RateLimitBucket
+
+# Every window is at most this long, so older buckets can no longer decide anything.
+_LONGEST_WINDOW = timedelta(hours=1)
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    """At most `limit` hits per subject in each window of `window_seconds`."""
+
+    name: str
+    limit: int
+    window_seconds: int
+
+    def __post_init__(self) -> None:
+        if not 0 < self.window_seconds <= _LONGEST_WINDOW.total_seconds():
+            raise ValueError(f"a rate-limit window lasts between 1 s and {_LONGEST_WINDOW}")
+
+
+SIGN_IN_PER_EMAIL = RateLimit("sign_in_email", limit=5, window_seconds=900)
+SIGN_IN_PER_ADDRESS = RateLimit("sign_in_address", limit=20, window_seconds=900)
+LINK_ATTEMPTS_PER_ADDRESS = RateLimit("link_attempt_address", limit=30, window_seconds=900)
+
+
+def _bucket_key(rate_limit: RateLimit, subject: str) -> str:
+    return f"{rate_limit.name}:{hashlib.sha256(subject.encode()).hexdigest()}"
+
+
+def _window_start(rate_limit: RateLimit, now: datetime) -> datetime:
+    epoch = int(now.timestamp())
+    return datetime.fromtimestamp(epoch - epoch % rate_limit.window_seconds, UTC)
+
+
+async def hit(rate_limit: RateLimit, subject: str, now: datetime | None = None) -> bool:
+    """Count one attempt by `subject`; True while its attempts in the current window stay within the limit."""
+    now = (now or datetime.now(UTC)).astimezone(UTC)
+    hits = await _count_hit(_bucket_key(rate_limit, subject), _window_start(rate_limit, now), now)
+    if hits == 1:
+        await RateLimitBucket.filter(window_start__lt=now - _LONGEST_WINDOW).delete()
+    return hits <= rate_limit.limit
+
+
+async def _count_hit(key: str, start: datetime, now: datetime) -> int:
+    connection = connections.get("default")
+    table = RateLimitBucket._meta.db_table
+    marks = ["$1", "$2", "$3"] if connection.capabilities.dialect == "postgres" else ["?", "?", "?"]
+    query = (
+        f'INSERT INTO "{table}" ("key", "window_start", "hits", "created_at") VALUES ({marks[0]}, {marks[1]}, 1, '
+        f'{marks[2]}) ON CONFLICT ("key", "window_start") DO UPDATE SET "hits" = "{table}"."hits" + 1 RETURNING "hits"'
+    )
+    rows = await connection.execute_query_dict(query, [key, start, now])
+    return int(rows[0]["hits"])

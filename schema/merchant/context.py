@@ -1,0 +1,22 @@
+"""What every merchant resolver knows about its request: the authenticated API key (one business in one mode) and
+the deployment values links are built from."""
+
+from dataclasses import dataclass
+
+from models import ApiKey
+
+
+@dataclass(frozen=True)
+class MerchantContext:
+    api_key: ApiKey
+    base_url: str
+    portal_name: str
+    magic_link_seconds: int
+
+    @property
+    def business_id(self) -> str:
+        return self.api_key.business_id
+
+    @property
+    def livemode(self) -> bool:
+        return self.api_key.livemode
