@@ -2,12 +2,17 @@
 
 from babel import Locale, UnknownLocaleError
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
+from starlette.types import Receive, Scope, Send
 
+from gateway.csrf import csrf_header_valid
 from gateway.graphql_http import SpecGraphQL
-from gateway.request_auth import viewer_from_request
+from gateway.request_auth import presented_session_token, viewer_from_request
 from gateway.settings import Settings
 from schema.customer import CustomerContext, build_context, schema
+
+_CSRF_MESSAGE = "A request signed in by cookie needs the page's CSRF token in the X-CSRF-Token header."
 
 
 def request_locale(request: Request) -> str:
@@ -32,9 +37,21 @@ def request_locale(request: Request) -> str:
 
 
 class CustomerGraphQL(SpecGraphQL):
+    """The customer schema over HTTP. A POST authenticated by the session cookie must carry the page's CSRF token
+    in `X-CSRF-Token` (only POST can write; a Bearer token is never sent by a browser on its own)."""
+
     def __init__(self, settings: Settings) -> None:
         super().__init__(schema, graphql_ide=None, allow_queries_via_get=True)
         self.settings = settings
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        _, from_cookie = presented_session_token(request)
+        if request.method == "POST" and from_cookie and not csrf_header_valid(request, self.settings):
+            body = {"errors": [{"message": _CSRF_MESSAGE, "extensions": {"code": "CSRF_TOKEN_INVALID"}}]}
+            await JSONResponse(body, status_code=403)(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
 
     async def build_context(self, request: Request) -> CustomerContext:
         return build_context(await viewer_from_request(request, self.settings), request_locale(request))

@@ -237,3 +237,25 @@ async def test_graphql_over_http_media_types_and_status_codes(client, world):
 
     get_mutation = await client.get("/graphql", params={"query": "mutation { x }"}, headers=auth)
     assert get_mutation.status_code == 400
+
+
+async def test_a_cookie_session_needs_the_csrf_token_to_post(client, world, settings):
+    from gateway.csrf import VISITOR_COOKIE, _token_for
+
+    token = await factories.unified_token("ada@example.com")
+    client.cookies.set("portal_session", token)
+    client.cookies.set(VISITOR_COOKIE, "v" * 32)
+    query = {"query": "{ viewer { email } }"}
+
+    forged = await client.post("/graphql", json=query)
+    assert forged.status_code == 403
+    assert forged.json()["errors"][0]["extensions"]["code"] == "CSRF_TOKEN_INVALID"
+
+    wrong = await client.post("/graphql", json=query, headers={"X-CSRF-Token": _token_for("w" * 32, settings)})
+    assert wrong.status_code == 403
+
+    honest = await client.post("/graphql", json=query, headers={"X-CSRF-Token": _token_for("v" * 32, settings)})
+    assert honest.json() == {"data": {"viewer": {"email": "ada@example.com"}}}
+
+    read_only = await client.get("/graphql", params=query)
+    assert read_only.json() == {"data": {"viewer": {"email": "ada@example.com"}}}

@@ -1,0 +1,76 @@
+"""The customer's language: the locales the portal speaks, how a request's language is chosen, the gettext catalogs
+and locale-aware dates.
+
+`access` is the lowest layer that knows the customer, so pages, emails and the GraphQL schema all take their
+language from here. The catalogs live in `access/locale/<lang>/LC_MESSAGES/messages.po` (source) and `.mo`
+(compiled, committed); every string comes from the Jinja templates in `gateway/templates`:
+
+    pybabel extract -F access/locale/babel.cfg --no-location --sort-output --project=customer-portal \
+        -o access/locale/messages.pot gateway/templates
+    pybabel update -i access/locale/messages.pot -d access/locale
+    pybabel compile -d access/locale
+"""
+
+import functools
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from babel import Locale
+from babel.dates import format_date
+from babel.support import Translations
+
+LOCALE_DIR = Path(__file__).parent / "locale"
+DOMAIN = "messages"
+DEFAULT_LOCALE = "en"
+SUPPORTED_LOCALES = ("en", "ja", "sv", "ar")
+
+
+def supported_locale(tag: str | None) -> str | None:
+    """The supported locale a tag such as `ja-JP`, `sv_SE` or `AR` asks for, or None."""
+    language = (tag or "").strip().replace("_", "-").split("-")[0].lower()
+    return language if language in SUPPORTED_LOCALES else None
+
+
+def negotiate_locale(accept_language: str | None) -> str:
+    """The best supported locale for an Accept-Language header (`sv;q=0.8, ja`), else the default."""
+    ranked: list[tuple[float, int, str]] = []
+    for position, entry in enumerate((accept_language or "").split(",")):
+        tag, _, parameters = entry.partition(";")
+        quality = 1.0
+        name, _, value = parameters.strip().partition("=")
+        if name.strip() == "q":
+            try:
+                quality = float(value)
+            except ValueError:
+                quality = 0.0
+        if quality > 0:
+            ranked.append((-quality, position, tag))
+    for _, _, tag in sorted(ranked):
+        locale = supported_locale(tag)
+        if locale:
+            return locale
+    return DEFAULT_LOCALE
+
+
+@functools.cache
+def translations(locale: str) -> Translations:
+    """The compiled catalog of a supported locale (English is the source language and has an empty one)."""
+    return Translations.load(str(LOCALE_DIR), [locale], domain=DOMAIN)
+
+
+def text_direction(locale: str) -> str:
+    """`rtl` for right-to-left scripts such as Arabic, else `ltr` — the value of the HTML `dir` attribute."""
+    return "rtl" if Locale.parse(locale).character_order == "right-to-left" else "ltr"
+
+
+def language_name(locale: str) -> str:
+    """A language's name in that language (`日本語`, `Svenska`), for a language switcher."""
+    name = Locale.parse(locale).get_display_name(locale) or locale
+    return name[:1].upper() + name[1:]
+
+
+def format_day(value: date | datetime, locale: str) -> str:
+    """A calendar day as the reader writes it: `March 5, 2025`, `2025年3月5日`, `5 mars 2025`."""
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC).date()
+    return format_date(value, format="long", locale=locale)

@@ -1,0 +1,87 @@
+"""Turning an outbox EmailMessage into a real email and handing it to the SMTP server — or, when none is configured,
+to the log, so the demo works without one.
+
+The email is rendered when it is sent, from the row's template, context and language: `email/<template>.subject.txt`,
+`.txt` and `.html`, as one multipart/alternative message branded with the business's name, logo and colour,
+From "{Business} via {Portal}" <MAIL_FROM>, Reply-To the business's support email.
+"""
+
+import logging
+from email.headerregistry import Address
+from email.message import EmailMessage as MimeMessage
+from email.utils import format_datetime, make_msgid
+
+import aiosmtplib
+
+from access.i18n import DEFAULT_LOCALE, supported_locale
+from gateway.settings import Settings
+from gateway.templating import brand_palette, render
+from models import EmailMessage
+
+logger = logging.getLogger(__name__)
+
+SMTP_TIMEOUT_SECONDS = 30
+
+
+def _email_logo(logo_url: str | None) -> str:
+    # Mail clients block data: and plain-http images; a missing logo leaves the business's name alone in the header.
+    return logo_url if logo_url and logo_url.startswith("https://") else ""
+
+
+def compose_email(message: EmailMessage, settings: Settings) -> MimeMessage:
+    """The message, in the recipient's language, ready for SMTP."""
+    locale = supported_locale(message.locale) or DEFAULT_LOCALE
+    context = {
+        **message.context,
+        "palette": brand_palette(message.context.get("primary_color"), message.context.get("accent_color")),
+        "logo_url": _email_logo(message.context.get("logo_url")),
+    }
+    subject = " ".join(render(f"email/{message.template}.subject.txt", locale, **context).split())
+    mime = MimeMessage()
+    mime["Subject"] = subject
+    mime["From"] = Address(display_name=message.from_name or settings.portal_name, addr_spec=settings.mail_from)
+    mime["To"] = message.to_email
+    if message.reply_to:
+        mime["Reply-To"] = message.reply_to
+    mime["Date"] = format_datetime(message.created_at)
+    # Derived from the row, so a retried send carries the same Message-ID and receivers can drop a duplicate.
+    mime["Message-ID"] = make_msgid(idstring=message.id, domain=settings.mail_from.rpartition("@")[2] or None)
+    mime["Auto-Submitted"] = "auto-generated"
+    mime.set_content(render(f"email/{message.template}.txt", locale, **context))
+    mime.add_alternative(render(f"email/{message.template}.html", locale, subject=subject, **context), subtype="html")
+    # After add_alternative, which moves every Content-* header of the message into its first part.
+    mime["Content-Language"] = locale
+    return mime
+
+
+async def send_email(message: EmailMessage, settings: Settings) -> None:
+    """Deliver one outbox message; raises on any failure, so the worker can retry."""
+    mime = compose_email(message, settings)
+    if not settings.smtp_host:
+        _write_to_log(mime, message)
+        return
+    await aiosmtplib.send(
+        mime,
+        hostname=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_username or None,
+        password=settings.smtp_password or None,
+        use_tls=settings.smtp_tls == "tls",
+        start_tls=settings.smtp_tls == "starttls",
+        timeout=SMTP_TIMEOUT_SECONDS,
+    )
+
+
+def _write_to_log(mime: MimeMessage, message: EmailMessage) -> None:
+    # The one deliberate place a sign-in link reaches the log: without SMTP the log is the demo's mailbox. A
+    # warning, so it shows with no logging set up, and so a production log says plainly that nothing was sent.
+    text = mime.get_body(preferencelist=("plain",))
+    logger.warning(
+        "No SMTP server configured (SMTP_HOST is empty), so email %s is written here instead.\n"
+        "To: %s\nSubject: %s\nLink: %s\n\n%s",
+        message.id,
+        mime["To"],
+        mime["Subject"],
+        message.context.get("link", "(none)"),
+        text.get_content() if text else "",
+    )

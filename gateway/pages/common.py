@@ -1,0 +1,188 @@
+"""What every page shares: the reader's language (chosen and remembered), the brand a page wears, rendering a
+template with the CSRF token and the CSP nonce, the session cookie, and the answers that replace a page (not found,
+refused form)."""
+
+import re
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+
+from access.i18n import SUPPORTED_LOCALES, language_name, negotiate_locale, supported_locale
+from access.sessions import live_session, revoke_session
+from gateway.csrf import csrf_token, remember_visitor
+from gateway.request_auth import SESSION_COOKIE, session_policy
+from gateway.security_headers import CSP_NONCE
+from gateway.settings import Settings
+from gateway.templating import Palette, brand_palette, render
+from models import Business
+
+LOCALE_COOKIE = "portal_locale"
+LOCALE_PARAMETER = "locale"
+_LOCALE_COOKIE_SECONDS = 365 * 24 * 3600
+# Ids become CSS class names in the page's <style>; anything else is left out.
+_CSS_SAFE_ID = re.compile(r"^[A-Za-z0-9_]{1,40}$")
+
+
+@dataclass(frozen=True)
+class Brand:
+    """What a page shows of whose portal it is."""
+
+    name: str
+    palette: Palette
+    logo_url: str = ""
+    headline: str = ""
+    id: str = ""
+
+
+def business_brand(business: Business) -> Brand:
+    return Brand(
+        name=business.name,
+        palette=brand_palette(business.primary_color, business.accent_color),
+        logo_url=business.logo_url,
+        headline=business.headline,
+        id=business.id if _CSS_SAFE_ID.match(business.id) else "",
+    )
+
+
+def graphql_brand(business: dict) -> Brand:
+    """The brand of a GraphQL `Business { id name branding { logoUrl primaryColor accentColor headline } }`."""
+    branding = business.get("branding") or {}
+    return Brand(
+        name=business["name"],
+        palette=brand_palette(branding.get("primaryColor"), branding.get("accentColor")),
+        logo_url=branding.get("logoUrl") or "",
+        headline=branding.get("headline") or "",
+        id=business["id"] if _CSS_SAFE_ID.match(business["id"]) else "",
+    )
+
+
+def portal_brand(settings: Settings) -> Brand:
+    """The unified portal's own, neutral brand."""
+    return Brand(name=settings.portal_name, palette=brand_palette(None, None))
+
+
+def chosen_locale(request: Request) -> str | None:
+    """The language the reader picked on this request (`?locale=`), if the portal speaks it."""
+    return supported_locale(request.query_params.get(LOCALE_PARAMETER))
+
+
+def picked_locale(request: Request) -> str | None:
+    """The language the reader picked: on this request (`?locale=`), else earlier (the cookie)."""
+    return chosen_locale(request) or supported_locale(request.cookies.get(LOCALE_COOKIE))
+
+
+def page_locale(request: Request, preferred: str = "") -> str:
+    """The reader's pick, else the session's or link's language, else the browser's Accept-Language."""
+    return (
+        picked_locale(request)
+        or supported_locale(preferred)
+        or negotiate_locale(request.headers.get("accept-language"))
+    )
+
+
+def _language_links(request: Request, current: str) -> list[dict]:
+    others = [(key, value) for key, value in request.query_params.multi_items() if key != LOCALE_PARAMETER]
+    return [
+        {
+            "code": code,
+            "name": language_name(code),
+            "url": f"{request.url.path}?{urlencode([*others, (LOCALE_PARAMETER, code)])}",
+            "current": code == current,
+        }
+        for code in SUPPORTED_LOCALES
+    ]
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def render_page(
+    request: Request,
+    settings: Settings,
+    template: str,
+    *,
+    locale: str,
+    brand: Brand,
+    livemode: bool = True,
+    status: int = 200,
+    other_brands: tuple[Brand, ...] = (),
+    **context: object,
+) -> HTMLResponse:
+    """A page in the reader's language; sets the visitor (CSRF) and language cookies when they are new."""
+    html = render(
+        template,
+        locale,
+        brand=brand,
+        other_brands=[other for other in other_brands if other.id],
+        livemode=livemode,
+        portal_name=settings.portal_name,
+        csrf_token=csrf_token(request, settings),
+        csp_nonce=getattr(request.state, CSP_NONCE),
+        languages=_language_links(request, locale),
+        **context,
+    )
+    # Pages show personal data and carry tokens: no cache may keep them.
+    response = HTMLResponse(html, status_code=status, headers={"Cache-Control": "no-store"})
+    remember_visitor(request, response, settings)
+    if chosen_locale(request):
+        response.set_cookie(
+            LOCALE_COOKIE,
+            locale,
+            max_age=_LOCALE_COOKIE_SECONDS,
+            httponly=True,
+            samesite="lax",
+            secure=settings.secure_cookies,
+        )
+    return response
+
+
+def not_found_page(request: Request, settings: Settings) -> HTMLResponse:
+    return render_page(
+        request,
+        settings,
+        "message.html",
+        locale=page_locale(request),
+        brand=portal_brand(settings),
+        status=404,
+        kind="not_found",
+    )
+
+
+def refused_form_page(request: Request, settings: Settings, brand: Brand, livemode: bool = True) -> HTMLResponse:
+    """The answer to a form without this visitor's CSRF token: nothing was done."""
+    return render_page(
+        request,
+        settings,
+        "message.html",
+        locale=page_locale(request),
+        brand=brand,
+        livemode=livemode,
+        status=403,
+        kind="refused",
+    )
+
+
+def set_session_cookie(response: Response, token: str, settings: Settings) -> None:
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        max_age=settings.session_max_seconds,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+
+
+async def revoke_cookie_session(request: Request, settings: Settings) -> None:
+    """Revoke the session the `portal_session` cookie names, if it still lives."""
+    token = request.cookies.get(SESSION_COOKIE)
+    session = await live_session(token, session_policy(settings)) if token else None
+    if session is not None:
+        await revoke_session(session)
+
+
+def clear_session_cookie(response: Response, settings: Settings) -> None:
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=settings.secure_cookies)

@@ -1,0 +1,179 @@
+"""The portal home (`/`) and signing out (`POST /logout`).
+
+The page is a client of the customer GraphQL schema like any other: it runs its query in-process with the
+session's Viewer, so it sees exactly what the API would show. A BUSINESS session (or a unified one narrowed with
+`?business=bus_…`) sees one business's subscriptions, recent invoices and license keys under that business's
+brand; a UNIFIED session sees them grouped by business, each group linking to its narrowed view.
+"""
+
+import functools
+import logging
+from urllib.parse import urlencode, urlsplit
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from access.viewer import Viewer
+from gateway.csrf import csrf_form_valid
+from gateway.pages.common import (
+    Brand,
+    chosen_locale,
+    clear_session_cookie,
+    graphql_brand,
+    not_found_page,
+    page_locale,
+    portal_brand,
+    refused_form_page,
+    render_page,
+    revoke_cookie_session,
+)
+from gateway.pages.login import login_path
+from gateway.request_auth import viewer_from_request
+from gateway.settings import Settings
+from models.enums import Scope
+from schema.customer import build_context, schema
+
+logger = logging.getLogger(__name__)
+
+_BRANDING = "id name supportEmail branding { logoUrl primaryColor accentColor headline }"
+_SUBSCRIPTIONS = """totalCount edges { node {
+  id status quantity product { id name } amount { formatted }
+  previousBillingDate nextBillingDate cancelAtNextBillingDate cancelledAt trialEndsAt
+  paymentMethod { brand last4 }
+} }"""
+_INVOICES = "totalCount edges { node { id number issuedAt status total { formatted } lines { description } } }"
+_LICENSE_KEYS = "totalCount edges { node { id key status activationsLimit instancesCount expiresAt product { name } } }"
+
+BUSINESS_QUERY = f"""
+query BusinessPortal($businessId: ID!) {{
+  viewer {{
+    email
+    businesses {{ {_BRANDING} customer {{ name }} }}
+    subscriptions(first: 50, businessId: $businessId) {{ {_SUBSCRIPTIONS} }}
+    invoices(first: 6, businessId: $businessId) {{ {_INVOICES} }}
+    licenseKeys(first: 50, businessId: $businessId) {{ {_LICENSE_KEYS} }}
+  }}
+}}
+"""
+
+UNIFIED_QUERY = f"""
+query UnifiedPortal {{
+  viewer {{
+    email
+    businesses {{
+      {_BRANDING}
+      subscriptions(first: 10) {{ {_SUBSCRIPTIONS} }}
+      invoices(first: 3) {{ {_INVOICES} }}
+      licenseKeys(first: 10) {{ {_LICENSE_KEYS} }}
+    }}
+  }}
+}}
+"""
+
+
+class PortalQueryError(RuntimeError):
+    """The page's own query failed: a bug, not something the customer can fix."""
+
+
+async def _query(query: str, viewer: Viewer, locale: str, variables: dict | None = None) -> dict:
+    result = await schema.execute(query, variable_values=variables, context_value=build_context(viewer, locale))
+    if result.errors:
+        raise PortalQueryError("; ".join(error.message for error in result.errors))
+    return result.data["viewer"]
+
+
+def _return_url(viewer: Viewer) -> str:
+    """Where "Return to {business}" goes: the session's return URL, else the business's default; http(s) only."""
+    business = viewer.business(viewer.session.business_id) if viewer.session.business_id else None
+    url = viewer.session.return_url or (business.default_return_url if business else "")
+    return url if urlsplit(url).scheme in {"http", "https"} else ""
+
+
+async def _remember_language_choice(request: Request, viewer: Viewer) -> None:
+    chosen = chosen_locale(request)
+    if chosen and chosen != viewer.session.locale:
+        viewer.session.locale = chosen
+        await viewer.session.save(update_fields=["locale"])
+
+
+async def _business_view(
+    request: Request, settings: Settings, viewer: Viewer, locale: str, business_id: str
+) -> Response:
+    data = await _query(BUSINESS_QUERY, viewer, locale, {"businessId": business_id})
+    business = next(b for b in data["businesses"] if b["id"] == business_id)
+    unified = viewer.scope == Scope.UNIFIED
+    return render_page(
+        request,
+        settings,
+        "home.html",
+        locale=locale,
+        brand=graphql_brand(business),
+        livemode=viewer.livemode,
+        home_url=f"/?{urlencode({'business': business_id})}" if unified else "/",
+        email=data["email"],
+        customer_name=(business.get("customer") or {}).get("name") or "",
+        support_email=business.get("supportEmail") or "",
+        subscriptions=data["subscriptions"],
+        invoices=data["invoices"],
+        license_keys=data["licenseKeys"],
+        return_url="" if unified else _return_url(viewer),
+        all_businesses_url="/" if unified else "",
+    )
+
+
+async def _unified_view(request: Request, settings: Settings, viewer: Viewer, locale: str) -> Response:
+    data = await _query(UNIFIED_QUERY, viewer, locale)
+    businesses = [
+        {**business, "brand": graphql_brand(business), "url": f"/?{urlencode({'business': business['id']})}"}
+        for business in data["businesses"]
+    ]
+    brands: tuple[Brand, ...] = tuple(business["brand"] for business in businesses)
+    return render_page(
+        request,
+        settings,
+        "home_unified.html",
+        locale=locale,
+        brand=portal_brand(settings),
+        other_brands=brands,
+        livemode=viewer.livemode,
+        home_url="/",
+        email=data["email"],
+        businesses=businesses,
+    )
+
+
+async def portal_home(request: Request, *, settings: Settings) -> Response:
+    viewer = await viewer_from_request(request, settings)
+    if viewer is None:
+        return RedirectResponse("/login", status_code=303)
+    await _remember_language_choice(request, viewer)
+    locale = page_locale(request, preferred=viewer.session.locale)
+    if viewer.scope == Scope.BUSINESS:
+        return await _business_view(request, settings, viewer, locale, viewer.session.business_id)
+    business_id = request.query_params.get("business")
+    if business_id is None:
+        return await _unified_view(request, settings, viewer, locale)
+    if viewer.business(business_id) is None:
+        return not_found_page(request, settings)
+    return await _business_view(request, settings, viewer, locale, business_id)
+
+
+async def sign_out(request: Request, *, settings: Settings) -> Response:
+    viewer = await viewer_from_request(request, settings)
+    livemode = viewer.livemode if viewer else True
+    form = await request.form()
+    if not csrf_form_valid(request, form, settings):
+        return refused_form_page(request, settings, portal_brand(settings), livemode)
+    business_id = viewer.session.business_id if viewer and viewer.scope == Scope.BUSINESS else None
+    await revoke_cookie_session(request, settings)
+    response = RedirectResponse(login_path(business_id, livemode), status_code=303)
+    clear_session_cookie(response, settings)
+    return response
+
+
+def routes(settings: Settings) -> list[BaseRoute]:
+    return [
+        Route("/", functools.partial(portal_home, settings=settings)),
+        Route("/logout", functools.partial(sign_out, settings=settings), methods=["POST"]),
+    ]

@@ -1,0 +1,87 @@
+"""The sign-in pages: `/login/{business_id}` (one business's branded portal), `/login` (the unified portal), and
+their test-mode twins under `/test`. The customer types an email and always gets the same "check your email"
+answer, whether or not the email is known.
+
+The sign-in request itself runs after the answer has been sent (a background task), so not even the response time
+tells a known email from an unknown one.
+"""
+
+import functools
+import re
+
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from access.login_links import request_sign_in
+from gateway.csrf import csrf_form_valid
+from gateway.pages.common import (
+    business_brand,
+    client_address,
+    not_found_page,
+    page_locale,
+    portal_brand,
+    refused_form_page,
+    render_page,
+)
+from gateway.settings import Settings
+from models import Business
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
+_EMAIL_MAX_LENGTH = 254
+
+
+def login_path(business_id: str | None, livemode: bool) -> str:
+    """Where a customer signs in: the business's page or the unified one, in live or test mode."""
+    path = f"/login/{business_id}" if business_id else "/login"
+    return path if livemode else f"/test{path}"
+
+
+def _submitted_email(value: object) -> str | None:
+    email = value.strip() if isinstance(value, str) else ""
+    return email if len(email) <= _EMAIL_MAX_LENGTH and _EMAIL.match(email) else None
+
+
+async def sign_in_page(request: Request, *, settings: Settings, livemode: bool) -> Response:
+    business_id = request.path_params.get("business_id")
+    business = await Business.get_or_none(id=business_id) if business_id else None
+    if business_id and business is None:
+        return not_found_page(request, settings)
+    locale = page_locale(request)
+    brand = business_brand(business) if business else portal_brand(settings)
+    page = functools.partial(render_page, request, settings, locale=locale, brand=brand, livemode=livemode)
+    action = login_path(business_id, livemode)
+    if request.method == "GET":
+        return page("login.html", action=action, unified=business is None, invalid=False)
+
+    form = await request.form()
+    if not csrf_form_valid(request, form, settings):
+        return refused_form_page(request, settings, brand, livemode)
+    email = _submitted_email(form.get("email"))
+    if email is None:
+        return page("login.html", status=422, action=action, unified=business is None, invalid=True)
+    response = page("check_email.html", back_url=action)
+    response.background = BackgroundTask(
+        request_sign_in,
+        email=email,
+        business=business,
+        livemode=livemode,
+        locale=locale,
+        client_ip=client_address(request),
+        base_url=settings.base_url,
+        link_seconds=settings.sign_in_link_seconds,
+        portal_name=settings.portal_name,
+    )
+    return response
+
+
+def routes(settings: Settings) -> list[BaseRoute]:
+    live = functools.partial(sign_in_page, settings=settings, livemode=True)
+    test = functools.partial(sign_in_page, settings=settings, livemode=False)
+    return [
+        Route("/login", live, methods=["GET", "POST"]),
+        Route("/login/{business_id}", live, methods=["GET", "POST"]),
+        Route("/test/login", test, methods=["GET", "POST"]),
+        Route("/test/login/{business_id}", test, methods=["GET", "POST"]),
+    ]

@@ -1,0 +1,86 @@
+"""`/session/{token}`: the page a sign-in or magic link opens.
+
+GET only shows a confirm button (mail scanners prefetch links; a GET must never burn one); POST, with the
+visitor's CSRF token, burns the link, opens the session, sets the `portal_session` cookie and goes to the portal.
+A link that opens nothing gets a page that says why, in the customer's language, with a form for a new one.
+"""
+
+import functools
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from access.login_links import LinkProblem, consume_link, peek_link
+from gateway.csrf import csrf_form_valid
+from gateway.pages.common import (
+    business_brand,
+    client_address,
+    page_locale,
+    picked_locale,
+    portal_brand,
+    refused_form_page,
+    render_page,
+    revoke_cookie_session,
+    set_session_cookie,
+)
+from gateway.pages.login import login_path
+from gateway.request_auth import session_policy
+from gateway.settings import Settings
+from models import PortalSession
+
+_PROBLEM_STATUS = {
+    LinkProblem.EXPIRED: 410,
+    LinkProblem.USED: 410,
+    LinkProblem.UNKNOWN: 404,
+    LinkProblem.RATE_LIMITED: 429,
+}
+
+
+async def _adopt_language_choice(request: Request, session: PortalSession) -> None:
+    # A language the reader picked before signing in outranks the one the link was made with.
+    chosen = picked_locale(request)
+    if chosen and chosen != session.locale:
+        session.locale = chosen
+        await session.save(update_fields=["locale"])
+
+
+async def session_link_page(request: Request, *, settings: Settings) -> Response:
+    token = request.path_params["token"]
+    link = await peek_link(token)
+    livemode = link.livemode or link.problem == LinkProblem.UNKNOWN
+    brand = business_brand(link.business) if link.business else portal_brand(settings)
+    page = functools.partial(
+        render_page,
+        request,
+        settings,
+        locale=page_locale(request, preferred=link.locale),
+        brand=brand,
+        livemode=livemode,
+    )
+    resend_action = login_path(link.business.id if link.business else None, livemode)
+
+    def problem_page(problem: LinkProblem) -> Response:
+        return page(
+            "link_problem.html", status=_PROBLEM_STATUS[problem], problem=problem.value, resend_action=resend_action
+        )
+
+    if request.method == "GET":
+        return page("confirm.html", action=request.url.path) if link.valid else problem_page(link.problem)
+
+    form = await request.form()
+    if not csrf_form_valid(request, form, settings):
+        return refused_form_page(request, settings, brand, livemode)
+    result = await consume_link(token, client_ip=client_address(request), policy=session_policy(settings))
+    if not result.ok:
+        return problem_page(result.problem)
+    await _adopt_language_choice(request, result.session)
+    # Whoever was signed in on this browser before is signed out, not left behind with a live session.
+    await revoke_cookie_session(request, settings)
+    response = RedirectResponse("/", status_code=303)
+    set_session_cookie(response, result.session_token, settings)
+    return response
+
+
+def routes(settings: Settings) -> list[BaseRoute]:
+    return [Route("/session/{token}", functools.partial(session_link_page, settings=settings), methods=["GET", "POST"])]

@@ -1,0 +1,126 @@
+"""The outbox worker: sends the emails that are due, retries failures with exponential backoff, and runs either
+inside the web process (PORTAL_WORKER_IN_WEB) or as its own process (`portal worker`).
+
+Several workers may run side by side. A worker claims due rows in a short transaction (`SELECT … FOR UPDATE SKIP
+LOCKED` on PostgreSQL; SQLite has one writer and runs it plainly) by pushing their `next_attempt_at` a lease into
+the future, then sends outside the transaction, so no lock is held while an SMTP server answers and a worker that
+dies mid-send only delays its rows by the lease.
+"""
+
+import asyncio
+import contextlib
+import logging
+import signal
+from datetime import UTC, datetime, timedelta
+
+from tortoise.transactions import in_transaction
+
+from gateway.mailer import send_email
+from gateway.settings import Settings
+from models import EmailMessage
+from models.enums import DeliveryStatus
+
+logger = logging.getLogger(__name__)
+
+# The wait after the 1st, 2nd, … failed attempt; one more failure than there are delays and the email has failed.
+RETRY_DELAYS = (
+    timedelta(seconds=5),
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
+BATCH_SIZE = 20
+# Longer than one send may take (the SMTP timeout), so a live worker's claim never lapses mid-send.
+CLAIM_LEASE = timedelta(minutes=2)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+async def claim_due_emails(now: datetime) -> list[EmailMessage]:
+    """Take up to a batch of due pending emails for this worker; other workers skip them until the lease ends."""
+    async with in_transaction() as connection:
+        due = (
+            await EmailMessage.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .limit(BATCH_SIZE)
+            .select_for_update(skip_locked=True)
+            .using_db(connection)
+        )
+        if due:
+            await (
+                EmailMessage.filter(id__in=[message.id for message in due])
+                .using_db(connection)
+                .update(next_attempt_at=now + CLAIM_LEASE)
+            )
+    return due
+
+
+async def _record_success(message: EmailMessage, now: datetime) -> None:
+    # The context may hold a sign-in link; a sent email has no further use for it.
+    await EmailMessage.filter(id=message.id).update(
+        status=DeliveryStatus.SENT, sent_at=now, attempts=message.attempts + 1, context={}, last_error=None
+    )
+
+
+async def _record_failure(message: EmailMessage, error: Exception, now: datetime) -> None:
+    attempts = message.attempts + 1
+    failed = attempts >= MAX_ATTEMPTS
+    await EmailMessage.filter(id=message.id).update(
+        status=DeliveryStatus.FAILED if failed else DeliveryStatus.PENDING,
+        attempts=attempts,
+        next_attempt_at=now if failed else now + RETRY_DELAYS[attempts - 1],
+        last_error=f"{type(error).__name__}: {error}"[:1000],
+    )
+    logger.warning(
+        "Email %s (%s) attempt %d/%d failed%s: %s",
+        message.id,
+        message.template,
+        attempts,
+        MAX_ATTEMPTS,
+        ", giving up" if failed else "",
+        type(error).__name__,
+    )
+
+
+async def process_due_emails(settings: Settings, now: datetime | None = None) -> int:
+    """One pass over the outbox: send every email due at `now`; returns how many were sent."""
+    now = now or _utcnow()
+    sent = 0
+    for message in await claim_due_emails(now):
+        try:
+            await send_email(message, settings)
+        except Exception as error:  # noqa: BLE001 -- any failure of one email is retried; the others still go
+            await _record_failure(message, error, now)
+        else:
+            await _record_success(message, now)
+            sent += 1
+    return sent
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """Pass over the outbox every `worker_poll_seconds` until `stop` is set; a full batch is followed at once."""
+    logger.info("Outbox worker started")
+    while not stop.is_set():
+        try:
+            sent = await process_due_emails(settings)
+        except Exception:
+            logger.exception("Outbox pass failed; trying again shortly")
+            sent = 0
+        if sent < BATCH_SIZE:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), settings.worker_poll_seconds)
+    logger.info("Outbox worker stopped")
+
+
+async def run_worker_process(settings: Settings) -> None:
+    """The `portal worker` process: run until SIGINT or SIGTERM, finishing the email in hand."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await run_worker(settings, stop)

@@ -1,0 +1,172 @@
+"""The portal in a real browser (Playwright driving Debian's chromium), served the way an operator runs it:
+`portal migrate`, `portal seed-demo` and `portal serve` in their own process on a temporary SQLite file, the outbox
+worker inside the web process, and a real SMTP server receiving the sign-in emails.
+
+Saves the screenshots in docs/screenshots/. Skipped when chromium or Playwright is missing.
+"""
+
+import asyncio
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.demo_data import DEMO_EMAIL
+from tests.portal_support import Mailbox, free_port, html_of
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+BUSINESS = "bus_demo_northwind"
+
+if not CHROMIUM.exists():
+    pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)", allow_module_level=True)
+playwright_api = pytest.importorskip("playwright.async_api", reason="the playwright Python package is not installed")
+
+
+def portal_environment(database_url: str, port: int, mailbox: Mailbox) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
+        "DATABASE_URL": database_url,
+        "PORTAL_HOST": "127.0.0.1",
+        "PORTAL_PORT": str(port),
+        "PORTAL_SECRET_KEY": "browser-test-secret",
+        "PORTAL_WORKER_IN_WEB": "true",
+        "PORTAL_WORKER_POLL_SECONDS": "0.2",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(mailbox.port),
+        "SMTP_TLS": "none",
+        "MAIL_FROM": "portal@portal.example",
+    }
+
+
+def wait_until_serving(base_url: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"portal serve exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            httpx.get(f"{base_url}/login", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    pytest.fail(f"portal serve did not answer within 30 s:\n{log.read_text()}")
+
+
+@dataclass(frozen=True)
+class PortalServer:
+    base_url: str
+    log: Path
+
+
+@pytest.fixture
+def portal_server(tmp_path: Path, mailbox: Mailbox) -> Iterator[PortalServer]:
+    """`portal serve` on a migrated, seeded SQLite file, its output in a log file."""
+    port = free_port()
+    environment = portal_environment(f"sqlite://{tmp_path / 'portal.db'}", port, mailbox)
+    portal = [sys.executable, "-m", "gateway.cli"]
+    for command in ("migrate", "seed-demo"):
+        done = subprocess.run([*portal, command], cwd=tmp_path, env=environment, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    log = tmp_path / "serve.log"
+    with log.open("w") as output:
+        server = subprocess.Popen([*portal, "serve"], cwd=tmp_path, env=environment, stdout=output, stderr=output)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(base_url, server, log)
+        yield PortalServer(base_url, log)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+@pytest.fixture
+async def browser_page() -> AsyncIterator:
+    async with playwright_api.async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        context = await browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
+        try:
+            yield await context.new_page()
+        finally:
+            await browser.close()
+
+
+async def next_link(mailbox: Mailbox, count: int) -> str:
+    """The link of the `count`-th email, once the web process's worker has sent it."""
+    for _ in range(100):
+        if len(mailbox.messages) >= count:
+            return mailbox.links()[count - 1]
+        await asyncio.sleep(0.1)
+    pytest.fail("no sign-in email arrived")
+
+
+async def sign_in_by_email(page, mailbox: Mailbox, count: int) -> None:
+    await page.fill("#email", DEMO_EMAIL)
+    await page.click("button[type=submit]")
+    await page.wait_for_selector("text=Check your email")
+    await page.goto(await next_link(mailbox, count))
+    await page.click("form button[type=submit]")
+    await page.wait_for_selector(".page-intro")
+
+
+async def screenshot(page, name: str) -> None:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(SCREENSHOTS / name), full_page=True)
+
+
+async def test_a_customer_signs_in_with_the_emailed_link(portal_server, browser_page, mailbox):
+    page, base_url = browser_page, portal_server.base_url
+    console_errors = []  # a blocked stylesheet or inline style (CSP) shows up here
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    await page.goto(f"{base_url}/login/{BUSINESS}")
+    assert await page.title() == "Sign in · Northwind Analytics"
+    await screenshot(page, "login-en.png")
+
+    await sign_in_by_email(page, mailbox, 1)
+    assert page.url == f"{base_url}/"
+    subscriptions = await page.inner_text("section[aria-labelledby=subscriptions-title]")
+    assert "Team" in subscriptions and "Active" in subscriptions
+    assert "Northwind Analytics" in await page.inner_text(".topbar")
+    await screenshot(page, "portal-en.png")
+
+    await page.goto(f"{base_url}/?locale=ar")
+    assert await page.get_attribute("html", "dir") == "rtl"
+    assert "الاشتراكات" in await page.inner_text("main")
+    await screenshot(page, "portal-ar.png")
+
+    await page.click(".account button[type=submit]")
+    await page.wait_for_url(f"{base_url}/login/{BUSINESS}")
+    assert await page.get_attribute("html", "lang") == "ar"
+    await screenshot(page, "login-ar.png")
+
+    await page.goto(f"{base_url}/login?locale=en")
+    await sign_in_by_email(page, mailbox, 2)
+    groups = await page.inner_text("main")
+    assert all(name in groups for name in ("Northwind Analytics", "Atelier Lumière", "Sakura Fonts"))
+    await screenshot(page, "portal-unified-en.png")
+    assert console_errors == []
+
+    # A blank page of its own, so the portal's CSP does not apply to the email's inline styles.
+    email = await page.context.new_page()
+    await email.set_viewport_size({"width": 720, "height": 640})
+    await email.set_content(html_of(mailbox.messages[0]))
+    await screenshot(email, "email-sign-in-en.png")
+
+    served = portal_server.log.read_text()
+    assert "GET /session/cpl_[redacted]" in served
+    assert not any(link.rsplit("/", 1)[1] in served for link in mailbox.links())

@@ -1,0 +1,122 @@
+"""The translation catalogs and the choice of language: every .po compiles without errors, translates every
+string the templates use, matches its committed .mo; locales are negotiated and written as the reader expects."""
+
+from datetime import UTC, datetime
+from io import BytesIO
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo, write_mo
+from babel.messages.pofile import read_po
+
+from access.i18n import (
+    LOCALE_DIR,
+    SUPPORTED_LOCALES,
+    format_day,
+    negotiate_locale,
+    supported_locale,
+    text_direction,
+    translations,
+)
+from gateway.templating import TEMPLATE_DIR, render
+
+TRANSLATED = [locale for locale in SUPPORTED_LOCALES if locale != "en"]
+
+
+def catalog(locale: str):
+    with open(LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po", "rb") as source:
+        return read_po(source, locale=locale)
+
+
+def template_messages() -> set:
+    """Every msgid the templates use, extracted as `pybabel extract -F access/locale/babel.cfg` does."""
+    method_map = [("**.html", "jinja2"), ("**.txt", "jinja2")]
+    options = {"**": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}}
+    extracted = extract_from_dir(str(TEMPLATE_DIR), method_map, options)
+    return {message if isinstance(message, str) else tuple(message) for _, _, message, _, _ in extracted}
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_each_catalog_compiles_without_errors(locale):
+    messages = catalog(locale)
+    assert not messages.fuzzy
+    problems = [(message.id, errors) for message, errors in messages.check()]
+    assert problems == []
+    write_mo(BytesIO(), messages)
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_each_catalog_translates_every_template_string(locale):
+    messages = catalog(locale)
+    untranslated = [message.id for message in messages if message.id and not all(_forms(message.string))]
+    fuzzy = [message.id for message in messages if message.id and message.fuzzy]
+    missing = [msgid for msgid in template_messages() if messages.get(msgid) is None]
+    assert (untranslated, fuzzy, missing) == ([], [], [])
+    plural_forms = {len(_forms(message.string)) for message in messages if message.pluralizable}
+    assert plural_forms == {messages.num_plurals}
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_the_committed_mo_matches_its_po(locale):
+    with open(LOCALE_DIR / locale / "LC_MESSAGES" / "messages.mo", "rb") as compiled:
+        committed = _entries(read_mo(compiled))
+    assert committed == _entries(catalog(locale)), "run `pybabel compile -d access/locale`"
+
+
+def _forms(string: str | tuple | list) -> tuple:
+    return (string,) if isinstance(string, str) else tuple(string)
+
+
+def _entries(messages) -> dict:
+    """msgid → translation, plural forms as tuples, whether read from a .po or a .mo."""
+    return {_forms(message.id): _forms(message.string) for message in messages if message.id}
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("ja-JP,ja;q=0.9,en;q=0.8", "ja"),
+        ("de-DE, sv;q=0.7, en;q=0.5", "sv"),
+        ("en;q=0.2, ar-EG", "ar"),
+        ("fr, de", "en"),
+        ("sv;q=0, ja;q=0.1", "ja"),
+        ("", "en"),
+        (None, "en"),
+        ("ar;q=oops, sv", "sv"),
+    ],
+)
+def test_accept_language_picks_the_best_supported_locale(header, expected):
+    assert negotiate_locale(header) == expected
+
+
+def test_locale_tags_and_directions():
+    assert [supported_locale(tag) for tag in ("sv_SE", "JA", "ar-SA", "pt-BR", "", None)] == [
+        "sv",
+        "ja",
+        "ar",
+        None,
+        None,
+        None,
+    ]
+    assert [text_direction(locale) for locale in SUPPORTED_LOCALES] == ["ltr", "ltr", "ltr", "rtl"]
+
+
+def test_days_are_written_for_the_reader():
+    moment = datetime(2031, 3, 5, 23, 30, tzinfo=UTC)
+    assert [format_day(moment, locale) for locale in SUPPORTED_LOCALES] == [
+        "March 5, 2031",
+        "2031年3月5日",
+        "5 mars 2031",
+        "5 مارس 2031",
+    ]
+
+
+def test_templates_speak_the_readers_language():
+    page = {"business_name": "Acme", "expires_minutes": 15, "link": "https://x/session/cpl_x", "livemode": True}
+    assert render("email/sign_in.subject.txt", "sv", **page).strip() == "Din inloggningslänk till Acme"
+    assert "15 minuter" in render("email/sign_in.txt", "sv", portal_name="P", support_email="", **page)
+    assert "1 minut." in render(
+        "email/sign_in.txt", "sv", portal_name="P", support_email="", **(page | {"expires_minutes": 1})
+    )
+    assert translations("ar").gettext("Sign out") == "تسجيل الخروج"
+    assert translations("en").gettext("Sign out") == "Sign out"
