@@ -15,7 +15,7 @@ import functools
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from babel import Locale
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.support import Translations
 
@@ -31,8 +31,8 @@ def supported_locale(tag: str | None) -> str | None:
     return language if language in SUPPORTED_LOCALES else None
 
 
-def negotiate_locale(accept_language: str | None) -> str:
-    """The best supported locale for an Accept-Language header (`sv;q=0.8, ja`), else the default."""
+def ranked_language_tags(accept_language: str | None) -> list[str]:
+    """The tags of an Accept-Language header (`sv;q=0.8, ja`), most wanted first; `*` and q=0 left out."""
     ranked: list[tuple[float, int, str]] = []
     for position, entry in enumerate((accept_language or "").split(",")):
         tag, _, parameters = entry.partition(";")
@@ -43,12 +43,25 @@ def negotiate_locale(accept_language: str | None) -> str:
                 quality = float(value)
             except ValueError:
                 quality = 0.0
-        if quality > 0:
-            ranked.append((-quality, position, tag))
-    for _, _, tag in sorted(ranked):
-        locale = supported_locale(tag)
-        if locale:
-            return locale
+        if quality > 0 and tag.strip() not in {"", "*"}:
+            ranked.append((-quality, position, tag.strip()))
+    return [tag for _, _, tag in sorted(ranked)]
+
+
+def negotiate_locale(accept_language: str | None) -> str:
+    """The best supported locale for an Accept-Language header, else the default."""
+    supported = (supported_locale(tag) for tag in ranked_language_tags(accept_language))
+    return next((locale for locale in supported if locale), DEFAULT_LOCALE)
+
+
+def formatting_locale(override: str | None, accept_language: str | None) -> str:
+    """The locale to write numbers, money and dates in: any locale Babel knows (`fr_CH` groups money unlike
+    `fr_FR`), not only the languages the portal is translated into; `override` (`?locale=`) wins."""
+    for tag in [override or "", *ranked_language_tags(accept_language)]:
+        try:
+            return str(Locale.parse(tag.replace("-", "_")))
+        except (ValueError, UnknownLocaleError):
+            continue
     return DEFAULT_LOCALE
 
 

@@ -1,11 +1,11 @@
 """`/graphql`: the customer schema over HTTP (GraphQL-over-HTTP: POST, and GET for queries only)."""
 
-from babel import Locale, UnknownLocaleError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from access.i18n import formatting_locale
 from gateway.csrf import csrf_header_valid
 from gateway.graphql_http import SpecGraphQL
 from gateway.request_auth import presented_session_token, viewer_from_request
@@ -17,23 +17,7 @@ _CSRF_MESSAGE = "A request signed in by cookie needs the page's CSRF token in th
 
 def request_locale(request: Request) -> str:
     """`?locale=`, else the best-rated Accept-Language tag Babel knows, else English."""
-    candidates = [request.query_params.get("locale", "")]
-    weighted = []
-    for part in request.headers.get("accept-language", "").split(","):
-        tag, _, quality = part.strip().partition(";q=")
-        try:
-            weighted.append((float(quality or 1), tag.strip()))
-        except ValueError:
-            continue
-    candidates += [tag for _, tag in sorted(weighted, key=lambda pair: -pair[0])]
-    for tag in candidates:
-        if not tag or tag == "*":
-            continue
-        try:
-            return str(Locale.parse(tag.replace("-", "_")))
-        except (ValueError, UnknownLocaleError):
-            continue
-    return "en"
+    return formatting_locale(request.query_params.get("locale"), request.headers.get("accept-language"))
 
 
 class CustomerGraphQL(SpecGraphQL):
