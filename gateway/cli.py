@@ -1,0 +1,406 @@
+"""The `portal` command line: migrations, demo data, portal sessions, API keys, magic links and the web server.
+
+Each subcommand is one `_add_…_parser` function (listed in `_SUBCOMMANDS`) that registers its arguments and its
+handler; a handler takes the parsed arguments and the settings and returns the process exit code.
+"""
+
+import argparse
+import asyncio
+import dataclasses
+import logging
+import sys
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+import uvicorn
+from tortoise.context import TortoiseContext
+from tortoise.migrations.api.migrate import migrate as apply_migrations
+from tortoise.migrations.autodetector import MigrationAutodetector
+from tortoise.migrations.writer import MigrationWriter
+
+from access.login_links import PortalLinkError, create_magic_link
+from access.sessions import open_session
+from gateway.app import create_app
+from gateway.demo_data import DEMO_EMAIL, DemoSummary, seed_demo
+from gateway.request_auth import session_policy
+from gateway.settings import Settings
+from gateway.worker import run_worker_process
+from merchants.api_keys import create_api_key, list_api_keys, revoke_api_key
+from models import ApiKey, Business, Customer, normalize_email
+from models.database import connect, disconnect, tortoise_config
+from models.enums import Scope
+
+T = TypeVar("T")
+Handler = Callable[[argparse.Namespace, Settings], int]
+
+# The demo always runs on this local file, so it can never write demo data into a DATABASE_URL database.
+DEMO_DATABASE_URL = "sqlite://portal.db"
+DEMO_HOST = "127.0.0.1"
+DEMO_PORT = 8000
+
+
+class CommandError(Exception):
+    """A failure the user can fix; its message is printed without a traceback and the exit code is 1."""
+
+
+def run_with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T:
+    """Run `work` in a fresh event loop with the database open."""
+
+    async def connected() -> T:
+        await connect(settings.database_url)
+        try:
+            return await work()
+        finally:
+            await disconnect()
+
+    return asyncio.run(connected())
+
+
+async def migrate_database(database_url: str) -> None:
+    """Apply every pending migration; creates a missing SQLite file."""
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(database_url))
+        await apply_migrations(config=tortoise_config(database_url))
+
+
+async def pending_migrations() -> list[MigrationWriter]:
+    """Migrations the models need beyond the ones written so far (none, when they are in step)."""
+    config = tortoise_config("sqlite://:memory:")
+    async with TortoiseContext() as context:
+        await context.init(config=config)
+        return await MigrationAutodetector(context.apps, config["apps"]).changes()
+
+
+def with_address(settings: Settings, host: str | None, port: int | None) -> Settings:
+    """The settings with another listening address; a base URL derived from the old address follows it."""
+    host = host or settings.host
+    port = port or settings.port
+    derived = settings.base_url == f"http://{settings.host}:{settings.port}"
+    base_url = f"http://{host}:{port}" if derived else settings.base_url
+    return dataclasses.replace(settings, host=host, port=port, base_url=base_url)
+
+
+def serve(settings: Settings) -> None:
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level.lower(),
+    )
+
+
+async def open_cli_session(
+    settings: Settings, *, email: str, business_id: str | None, livemode: bool
+) -> tuple[str, Scope]:
+    """A session for `email`: UNIFIED without a business, else BUSINESS for that business's customer record."""
+    email = normalize_email(email)
+    mode = "live" if livemode else "test"
+    customer = None
+    if business_id is None:
+        scope = Scope.UNIFIED
+        if not await Customer.exists(email=email, email_verified=True, livemode=livemode):
+            raise CommandError(f"no customer with the verified email {email} in {mode} mode")
+    else:
+        scope = Scope.BUSINESS
+        customer = await Customer.get_or_none(email=email, business_id=business_id, livemode=livemode)
+        if customer is None:
+            raise CommandError(f"no customer with the email {email} in business {business_id} ({mode} mode)")
+    token, _ = await open_session(
+        scope=scope, livemode=livemode, email=email, customer=customer, policy=session_policy(settings)
+    )
+    return token, scope
+
+
+# --- portal migrate ---------------------------------------------------------------------------------------------
+
+
+def _add_migrate_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("migrate", help="apply pending database migrations (DATABASE_URL)")
+    parser.set_defaults(handler=_migrate)
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    asyncio.run(migrate_database(settings.database_url))
+    print("Database is up to date.")
+    return 0
+
+
+# --- portal makemigrations -------------------------------------------------------------------------------------
+
+
+def _add_makemigrations_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("makemigrations", help="write a migration for model changes (for developers)")
+    parser.set_defaults(handler=_makemigrations)
+
+
+def _makemigrations(args: argparse.Namespace, settings: Settings) -> int:
+    writers = asyncio.run(pending_migrations())
+    for writer in writers:
+        print(f"Wrote {writer.write()}")
+    if not writers:
+        print("No model changes.")
+    return 0
+
+
+# --- portal seed-demo -------------------------------------------------------------------------------------------
+
+
+def _add_seed_demo_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("seed-demo", help="add the demo businesses and customers (idempotent)")
+    parser.set_defaults(handler=_seed_demo)
+
+
+def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
+    summary = run_with_database(settings, seed_demo)
+    print(_describe_demo(summary))
+    return 0
+
+
+def _describe_demo(summary: DemoSummary) -> str:
+    businesses = ", ".join(f"{b.name} ({b.currency}, {b.id})" for b in summary.businesses)
+    return (
+        f"Demo data: {businesses}; {summary.customers} customers, {summary.subscriptions} subscriptions, "
+        f"{summary.invoices} invoices."
+    )
+
+
+# --- portal serve -----------------------------------------------------------------------------------------------
+
+
+def _add_serve_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("serve", help="run the web server")
+    parser.add_argument("--host", help="address to listen on (default: PORTAL_HOST)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: PORTAL_PORT)")
+    parser.set_defaults(handler=_serve)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    serve(with_address(settings, args.host, args.port))
+    return 0
+
+
+# --- portal worker ----------------------------------------------------------------------------------------------
+
+
+def _add_worker_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("worker", help="send the outbox (emails) until SIGINT/SIGTERM; run any number")
+    parser.set_defaults(handler=_worker)
+
+
+def _worker(args: argparse.Namespace, settings: Settings) -> int:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_with_database(settings, lambda: run_worker_process(settings))
+    return 0
+
+
+# --- portal demo ------------------------------------------------------------------------------------------------
+
+
+def _add_demo_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo", help=f"migrate and seed {DEMO_DATABASE_URL}, print ready tokens, serve on {DEMO_HOST}:{DEMO_PORT}"
+    )
+    parser.add_argument("--port", type=int, default=DEMO_PORT, help="port to listen on when 8000 is taken")
+    parser.set_defaults(handler=_demo)
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    settings = with_address(dataclasses.replace(settings, database_url=DEMO_DATABASE_URL), DEMO_HOST, args.port)
+    asyncio.run(migrate_database(settings.database_url))
+
+    async def seed_and_sign_in() -> tuple[DemoSummary, str, str]:
+        summary = await seed_demo()
+        business = summary.businesses[0]
+        unified, _ = await open_cli_session(settings, email=DEMO_EMAIL, business_id=None, livemode=True)
+        scoped, _ = await open_cli_session(settings, email=DEMO_EMAIL, business_id=business.id, livemode=True)
+        return summary, unified, scoped
+
+    summary, unified_token, business_token = run_with_database(settings, seed_and_sign_in)
+    # Flushed now: the server runs until interrupted, and a pipe would hold the instructions back until then.
+    print(demo_instructions(settings, summary, unified_token, business_token), flush=True)
+    serve(settings)
+    return 0
+
+
+EXAMPLE_QUERY = (
+    "{ viewer { email scope businesses { name } "
+    "subscriptions(first: 5) { totalCount edges { node { id status } } } "
+    "invoices(first: 5) { totalCount edges { node { number total { formatted } } } } } }"
+)
+
+
+def demo_instructions(settings: Settings, summary: DemoSummary, unified_token: str, business_token: str) -> str:
+    business = summary.businesses[0]
+    body = '{"query": "' + EXAMPLE_QUERY + '"}'
+    return "\n".join(
+        [
+            _describe_demo(summary),
+            "",
+            f"Unified portal session for {DEMO_EMAIL} (live mode, every business):",
+            f"  {unified_token}",
+            f"Business portal session for {DEMO_EMAIL} at {business.name} ({business.id}):",
+            f"  {business_token}",
+            f"(sessions end after {settings.session_idle_seconds // 60} idle minutes; "
+            f"`portal session create --email {DEMO_EMAIL}` makes a new one)",
+            "",
+            "Try the customer GraphQL API:",
+            f"  curl -s {settings.base_url}/graphql \\",
+            f'    -H "Authorization: Bearer {unified_token}" \\',
+            '    -H "Content-Type: application/json" \\',
+            f"    -d '{body}'",
+            "",
+            f"Serving on {settings.base_url} (Ctrl+C stops)",
+        ]
+    )
+
+
+# --- portal session create --------------------------------------------------------------------------------------
+
+
+def _add_session_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("session", help="portal sessions")
+    actions = parser.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="open a portal session and print its token on the last line")
+    create.add_argument("--email", required=True, help="the customer's email")
+    create.add_argument("--business", help="a business id for a BUSINESS session; without it the session is UNIFIED")
+    create.add_argument("--mode", choices=["live", "test"], default="live")
+    create.set_defaults(handler=_create_session)
+
+
+def _create_session(args: argparse.Namespace, settings: Settings) -> int:
+    async def create() -> tuple[str, Scope]:
+        return await open_cli_session(
+            settings, email=args.email, business_id=args.business, livemode=args.mode == "live"
+        )
+
+    token, scope = run_with_database(settings, create)
+    print(f"Opened a {scope.value} portal session in {args.mode} mode for {normalize_email(args.email)}:")
+    print(token)
+    return 0
+
+
+# --- portal api-key create|list|revoke -------------------------------------------------------------------------
+
+
+def _add_api_key_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("api-key", help="merchant API keys")
+    actions = parser.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="create a key and print its secret, shown only this once")
+    create.add_argument("--business", required=True, help="the business id")
+    create.add_argument("--mode", choices=["test", "live"], required=True)
+    create.add_argument("--name", default="", help="a label to tell keys apart")
+    create.set_defaults(handler=_create_api_key)
+    listing = actions.add_parser("list", help="a business's keys: id, prefix, mode, created, revoked")
+    listing.add_argument("--business", required=True, help="the business id")
+    listing.set_defaults(handler=_list_api_keys)
+    revoke = actions.add_parser("revoke", help="revoke a key for good")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(handler=_revoke_api_key)
+
+
+async def _business(business_id: str) -> Business:
+    business = await Business.get_or_none(id=business_id)
+    if business is None:
+        raise CommandError(f"no business {business_id}")
+    return business
+
+
+def _create_api_key(args: argparse.Namespace, settings: Settings) -> int:
+    async def create() -> tuple[str, ApiKey]:
+        return await create_api_key(await _business(args.business), livemode=args.mode == "live", name=args.name)
+
+    secret, api_key = run_with_database(settings, create)
+    print(f"Created {args.mode} API key {api_key.id} for {args.business}; the secret is shown only this once:")
+    print(secret)
+    return 0
+
+
+def _list_api_keys(args: argparse.Namespace, settings: Settings) -> int:
+    async def keys() -> list[ApiKey]:
+        return await list_api_keys(await _business(args.business))
+
+    for key in run_with_database(settings, keys):
+        revoked = f"revoked {key.revoked_at:%Y-%m-%d %H:%M}" if key.revoked_at else "active"
+        mode = "live" if key.livemode else "test"
+        print(f"{key.id}  {key.prefix}…  {mode}  created {key.created_at:%Y-%m-%d %H:%M}  {revoked}  {key.name}")
+    return 0
+
+
+def _revoke_api_key(args: argparse.Namespace, settings: Settings) -> int:
+    api_key = run_with_database(settings, lambda: revoke_api_key(args.key_id))
+    if api_key is None:
+        raise CommandError(f"no API key {args.key_id}")
+    print(f"Revoked API key {api_key.id} ({api_key.prefix}…).")
+    return 0
+
+
+# --- portal link ------------------------------------------------------------------------------------------------
+
+
+def _add_link_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("link", help="print a one-time magic link into a customer's portal")
+    parser.add_argument("--customer", required=True, help="the customer id")
+    parser.add_argument("--send-email", action="store_true", help="also email the link to the customer")
+    parser.add_argument("--return-url", default="", help="where the portal's return button leads")
+    parser.set_defaults(handler=_create_link)
+
+
+def _create_link(args: argparse.Namespace, settings: Settings) -> int:
+    async def create() -> tuple[str, datetime]:
+        customer = await Customer.get_or_none(id=args.customer)
+        if customer is None:
+            raise CommandError(f"no customer {args.customer}")
+        try:
+            return await create_magic_link(
+                customer=customer,
+                base_url=settings.base_url,
+                link_seconds=settings.magic_link_seconds,
+                portal_name=settings.portal_name,
+                return_url=args.return_url,
+                send_email=args.send_email,
+            )
+        except PortalLinkError as error:
+            raise CommandError(error.message) from error
+
+    link, expires_at = run_with_database(settings, create)
+    print(f"Magic link for {args.customer}, one use, valid until {expires_at:%Y-%m-%d %H:%M} UTC:")
+    print(link)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------------------
+
+_SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
+    _add_migrate_parser,
+    _add_makemigrations_parser,
+    _add_seed_demo_parser,
+    _add_serve_parser,
+    _add_worker_parser,
+    _add_demo_parser,
+    _add_session_parser,
+    _add_api_key_parser,
+    _add_link_parser,
+)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="portal", description="Self-hostable customer portal.")
+    subparsers = parser.add_subparsers(dest="command", required=True)
+    for add_parser in _SUBCOMMANDS:
+        add_parser(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args, Settings.from_env())
+    except CommandError as error:
+        print(f"portal: error: {error}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

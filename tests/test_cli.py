@@ -1,0 +1,196 @@
+"""The `portal` command as an operator runs it: a real process against its own database."""
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from tortoise.context import TortoiseContext
+
+from access.sessions import SessionPolicy, viewer_for_token
+from access.viewer import Viewer
+from gateway.cli import EXAMPLE_QUERY
+from gateway.demo_data import DEMO_EMAIL
+from models.database import tortoise_config
+from models.enums import Scope
+from tests.scratch import scratch_database_url, uses_postgres
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def portal(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "gateway.cli", *args],
+        cwd=cwd,
+        env=_environment(DATABASE_URL=database_url),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _environment(**overrides: str) -> dict[str, str]:
+    python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    return {**os.environ, "PYTHONPATH": python_path, **overrides}
+
+
+async def viewer_of(database_url: str, token: str) -> Viewer | None:
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(database_url))
+        return await viewer_for_token(token, SessionPolicy())
+
+
+@pytest.fixture
+async def demo_database(tmp_path: Path) -> AsyncIterator[str]:
+    async with scratch_database_url(tmp_path) as url:
+        for command in ("migrate", "seed-demo"):
+            result = portal(command, database_url=url, cwd=tmp_path)
+            assert result.returncode == 0, result.stderr
+        yield url
+
+
+async def test_seed_demo_again_reports_the_same_data(demo_database: str, tmp_path: Path) -> None:
+    first = portal("seed-demo", database_url=demo_database, cwd=tmp_path)
+    second = portal("seed-demo", database_url=demo_database, cwd=tmp_path)
+    assert first.returncode == second.returncode == 0
+    assert first.stdout == second.stdout
+    assert all(name in first.stdout for name in ("Northwind Analytics", "Atelier Lumière", "Sakura Fonts"))
+
+
+async def test_unified_session_opens_every_business_of_the_email(demo_database: str, tmp_path: Path) -> None:
+    result = portal("session", "create", "--email", " Ada@Example.com ", database_url=demo_database, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    viewer = await viewer_of(demo_database, result.stdout.splitlines()[-1])
+    assert viewer is not None
+    assert (viewer.scope, viewer.email, viewer.livemode) == (Scope.UNIFIED, DEMO_EMAIL, True)
+    assert len(viewer.businesses) == 3
+
+
+async def test_business_session_opens_one_customer_record(demo_database: str, tmp_path: Path) -> None:
+    result = portal(
+        "session", "create", "--email", DEMO_EMAIL, "--business", "bus_demo_sakura",
+        database_url=demo_database, cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    viewer = await viewer_of(demo_database, result.stdout.splitlines()[-1])
+    assert viewer is not None and viewer.scope == Scope.BUSINESS
+    assert [c.business_id for c in viewer.customers] == ["bus_demo_sakura"]
+
+
+async def test_test_mode_session_sees_only_test_records(demo_database: str, tmp_path: Path) -> None:
+    result = portal(
+        "session", "create", "--email", DEMO_EMAIL, "--mode", "test", database_url=demo_database, cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    viewer = await viewer_of(demo_database, result.stdout.splitlines()[-1])
+    assert viewer is not None and not viewer.livemode
+    assert [c.livemode for c in viewer.customers] == [False]
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        ["--email", "nobody@example.com"],
+        ["--email", "grace@example.com", "--business", "bus_demo_lumiere"],
+        ["--email", "grace@example.com", "--mode", "test"],
+        ["--email", "linus@example.com", "--business", "bus_does_not_exist"],
+    ],
+)
+async def test_session_without_a_matching_customer_fails_plainly(
+    demo_database: str, tmp_path: Path, arguments: list[str]
+) -> None:
+    result = portal("session", "create", *arguments, database_url=demo_database, cwd=tmp_path)
+    assert result.returncode == 1
+    assert "no customer" in result.stderr and "Traceback" not in result.stderr
+    assert "cps_" not in result.stdout
+
+
+async def test_unverified_email_gets_no_unified_session(demo_database: str, tmp_path: Path) -> None:
+    # Linus never verified his email at Northwind, but he did at Atelier Lumière: the unified session
+    # opens, yet only with the verified record.
+    result = portal("session", "create", "--email", "linus@example.com", database_url=demo_database, cwd=tmp_path)
+    viewer = await viewer_of(demo_database, result.stdout.splitlines()[-1])
+    assert viewer is not None
+    assert [b.name for b in viewer.businesses] == ["Atelier Lumière"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class RunningDemo:
+    process: subprocess.Popen
+    port: int
+    output: str
+    log: Path
+
+    def post(self, token: str, query: str) -> httpx.Response:
+        """POST /graphql as the bearer of `token`, once the server listens."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                return httpx.post(
+                    f"http://127.0.0.1:{self.port}/graphql",
+                    headers={"Authorization": f"Bearer {token}"},
+                    json={"query": query},
+                    timeout=10,
+                )
+            except httpx.TransportError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("portal demo does not serve:\n" + self.log.read_text()[-3000:])
+                time.sleep(0.2)
+
+
+@pytest.fixture
+def running_demo(tmp_path: Path) -> Iterator[RunningDemo]:
+    """`portal demo` in an empty directory, after it printed its instructions."""
+    port, log = free_port(), tmp_path / "demo.log"
+    with log.open("w") as errors:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "demo", "--port", str(port)],
+            cwd=tmp_path,
+            env=_environment(PORTAL_WORKER_IN_WEB="false"),
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+        )
+    try:
+        lines = []
+        for line in process.stdout:
+            lines.append(line)
+            if line.startswith("Serving on"):
+                break
+        yield RunningDemo(process, port, "".join(lines), log)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+@pytest.mark.skipif(uses_postgres(), reason="the demo always runs on its own SQLite file")
+def test_demo_prints_a_curl_that_answers_for_ada(running_demo: RunningDemo) -> None:
+    output = running_demo.output
+    unified, business = re.findall(r"^\s+(cps_\S+)$", output, flags=re.MULTILINE)
+    assert f'-H "Authorization: Bearer {unified}"' in output
+    assert f"http://127.0.0.1:{running_demo.port}/graphql" in output
+    response = running_demo.post(unified, EXAMPLE_QUERY)
+    assert response.status_code == 200, response.text
+    viewer = response.json()["data"]["viewer"]
+    assert viewer["email"] == DEMO_EMAIL
+    assert len(viewer["businesses"]) == 3
+    assert viewer["invoices"]["totalCount"] >= 30
+    business_viewer = running_demo.post(business, EXAMPLE_QUERY).json()["data"]["viewer"]
+    assert len(business_viewer["businesses"]) == 1
+
+
+def test_readme_shows_the_query_the_demo_prints() -> None:
+    assert EXAMPLE_QUERY in (ROOT / "README.md").read_text()

@@ -1,0 +1,120 @@
+"""The demo data: what someone trying the demo sees as ada@example.com, and that seeding again changes nothing."""
+
+import re
+from collections import defaultdict
+from datetime import UTC, datetime
+
+from tortoise import Tortoise
+
+from access.sessions import SessionPolicy, open_session, viewer_for_token
+from access.viewer import Viewer
+from gateway.demo_data import BUSINESSES, DEMO_EMAIL, seed_demo
+from models import Invoice, InvoiceLine, InvoiceSequence, Payment, PaymentMethod
+from models.enums import LicenseKeyStatus, PaymentStatus, Scope, SubscriptionStatus
+
+POLICY = SessionPolicy()
+
+
+async def unified_viewer(email: str, livemode: bool = True) -> Viewer:
+    token, _ = await open_session(scope=Scope.UNIFIED, livemode=livemode, email=email, policy=POLICY)
+    viewer = await viewer_for_token(token, POLICY)
+    assert viewer is not None
+    return viewer
+
+
+async def row_counts() -> dict[str, int]:
+    return {name: await model.all().count() for name, model in Tortoise.apps["portal"].items()}
+
+
+async def test_seeding_twice_changes_nothing() -> None:
+    first = await seed_demo()
+    counts = await row_counts()
+    assert await seed_demo() == first
+    assert await row_counts() == counts
+    assert counts["Invoice"] > 0
+
+
+async def test_ada_is_a_customer_of_three_businesses_in_three_currencies() -> None:
+    await seed_demo()
+    viewer = await unified_viewer(DEMO_EMAIL)
+    assert sorted(b.name for b in viewer.businesses) == sorted(spec.name for spec in BUSINESSES)
+    currencies = {s.currency for s in await viewer.subscriptions()}
+    assert currencies == {"USD", "EUR", "JPY"}
+
+
+async def test_ada_has_a_subscription_in_every_status() -> None:
+    await seed_demo()
+    subscriptions = await (await unified_viewer(DEMO_EMAIL)).subscriptions()
+    assert {s.status for s in subscriptions} == set(SubscriptionStatus)
+    assert any(s.status == SubscriptionStatus.ACTIVE and s.cancel_at_next_billing_date for s in subscriptions)
+    trials = [s for s in subscriptions if s.trial_ends_at is not None]
+    assert trials and all(s.trial_ends_at > datetime.now(UTC) for s in trials)
+
+
+async def test_test_mode_shows_only_test_records() -> None:
+    await seed_demo()
+    live = await unified_viewer(DEMO_EMAIL, livemode=True)
+    test = await unified_viewer(DEMO_EMAIL, livemode=False)
+    assert len(test.businesses) == 1
+    live_ids = {s.id for s in await live.subscriptions()}
+    test_ids = {s.id for s in await test.subscriptions()}
+    assert test_ids and not live_ids & test_ids
+
+
+async def test_an_unverified_record_stays_out_of_the_unified_portal() -> None:
+    await seed_demo()
+    viewer = await unified_viewer("linus@example.com")
+    assert [b.name for b in viewer.businesses] == ["Atelier Lumière"]
+
+
+async def test_ada_has_at_least_thirty_invoices_each_with_lines_adding_up() -> None:
+    await seed_demo()
+    invoices = await (await unified_viewer(DEMO_EMAIL)).invoices()
+    assert len(invoices) >= 30
+    lines = defaultdict(list)
+    for line in await InvoiceLine.filter(invoice_id__in=[i.id for i in invoices]):
+        lines[line.invoice_id].append(line)
+    for invoice in invoices:
+        assert lines[invoice.id], invoice.number
+        assert sum(line.amount for line in lines[invoice.id]) == invoice.subtotal
+        assert invoice.total in (invoice.subtotal, invoice.subtotal + invoice.tax)
+        assert invoice.billing_details["email"] == DEMO_EMAIL
+
+
+async def test_every_succeeded_payment_has_one_invoice_numbered_without_gaps() -> None:
+    await seed_demo()
+    succeeded = await Payment.filter(status=PaymentStatus.SUCCEEDED).count()
+    assert (
+        await Invoice.filter(payment__status=PaymentStatus.SUCCEEDED).count()
+        == succeeded
+        == await Invoice.all().count()
+    )
+    for sequence in await InvoiceSequence.all().prefetch_related("business"):
+        numbers = await Invoice.filter(business_id=sequence.business_id, livemode=sequence.livemode).values_list(
+            "number", flat=True
+        )
+        prefix = sequence.business.invoice_prefix
+        assert sorted(numbers) == [f"{prefix}-{n:04d}" for n in range(1, len(numbers) + 1)]
+        assert sequence.next_number == len(numbers) + 1
+
+
+async def test_saved_cards_keep_only_the_last_four_digits() -> None:
+    await seed_demo()
+    cards = await PaymentMethod.all()
+    assert cards
+    for card in cards:
+        assert re.fullmatch(r"\d{4}", card.last4)
+        stored = " ".join(str(value) for value in card.__dict__.values())
+        assert not re.search(r"\d{12,}", stored), "a card number is stored"
+    defaults = defaultdict(int)
+    for card in cards:
+        defaults[card.customer_id] += card.is_default
+    assert set(defaults.values()) == {1}
+
+
+async def test_ada_has_license_keys_in_every_status() -> None:
+    await seed_demo()
+    keys = await (await unified_viewer(DEMO_EMAIL)).license_keys().prefetch_related("instances")
+    assert {k.status for k in keys} == set(LicenseKeyStatus)
+    assert all(re.fullmatch(r"[A-Z]+(-[A-Z0-9]{4}){3}", k.key) for k in keys)
+    assert any(len(k.instances) >= 2 for k in keys)

@@ -1,0 +1,72 @@
+"""The committed migrations build exactly the schema the models describe, on SQLite and on PostgreSQL."""
+
+from pathlib import Path
+
+from tortoise import Tortoise, connections
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.context import TortoiseContext
+
+from gateway.cli import migrate_database, pending_migrations
+from models import Business
+from models.database import tortoise_config
+from tests.scratch import scratch_database_url, uses_postgres
+
+_BOOKKEEPING_TABLES = {"tortoise_migrations", "sqlite_sequence"}
+
+
+async def describe_schema(connection: BaseDBAsyncClient) -> dict[str, set[tuple]]:
+    """Every table of the database with its columns (name, type, nullability) and indexes."""
+    if uses_postgres():
+        _, columns = await connection.execute_query(
+            "SELECT table_name, column_name, data_type, is_nullable, character_maximum_length "
+            "FROM information_schema.columns WHERE table_schema = 'public'"
+        )
+        _, indexes = await connection.execute_query(
+            "SELECT tablename, indexdef FROM pg_indexes WHERE schemaname = 'public'"
+        )
+        rows = [(c["table_name"], tuple(c.values())[1:]) for c in columns]
+        rows += [(i["tablename"], (i["indexdef"],)) for i in indexes]
+    else:
+        _, tables = await connection.execute_query("SELECT name FROM sqlite_master WHERE type = 'table'")
+        rows = []
+        for table in (t["name"] for t in tables):
+            _, columns = await connection.execute_query(f'PRAGMA table_info("{table}")')
+            rows += [(table, (c["name"], c["type"], c["notnull"], c["pk"])) for c in columns]
+        _, indexes = await connection.execute_query(
+            "SELECT tbl_name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+        )
+        rows += [(i["tbl_name"], (i["sql"],)) for i in indexes]
+    schema: dict[str, set[tuple]] = {}
+    for table, row in rows:
+        if table not in _BOOKKEEPING_TABLES:
+            schema.setdefault(table, set()).add(row)
+    return schema
+
+
+async def test_every_model_change_has_a_migration() -> None:
+    pending = await pending_migrations()
+    assert pending == [], "models changed without a migration: run `portal makemigrations`"
+
+
+async def test_migrations_build_the_schema_the_models_describe(tmp_path: Path) -> None:
+    # The session's test database was built by generate_schemas straight from the models.
+    expected = await describe_schema(connections.get("default"))
+    async with scratch_database_url(tmp_path) as url:
+        await migrate_database(url)
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(url))
+            migrated = await describe_schema(connections.get("default"))
+    assert set(migrated) == {model._meta.db_table for model in Tortoise.apps["portal"].values()}
+    assert migrated == expected
+
+
+async def test_migrating_again_keeps_the_data(tmp_path: Path) -> None:
+    async with scratch_database_url(tmp_path) as url:
+        await migrate_database(url)
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(url))
+            await Business.create(name="Kept", support_email="kept@example.com")
+        await migrate_database(url)
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(url))
+            assert await Business.filter(name="Kept").count() == 1
