@@ -82,6 +82,9 @@ def with_address(settings: Settings, host: str | None, port: int | None) -> Sett
 
 
 def serve(settings: Settings) -> None:
+    # Our own loggers (the emails written to the log when no SMTP server is set, the worker) need a handler;
+    # uvicorn configures only its own.
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(
         create_app(settings),
         host=settings.host,
@@ -103,7 +106,11 @@ async def open_cli_session(
             raise CommandError(f"no customer with the verified email {email} in {mode} mode")
     else:
         scope = Scope.BUSINESS
-        customer = await Customer.get_or_none(email=email, business_id=business_id, livemode=livemode)
+        customer = (
+            await Customer.filter(email=email, business_id=business_id, livemode=livemode)
+            .order_by("-created_at", "-id")
+            .first()
+        )
         if customer is None:
             raise CommandError(f"no customer with the email {email} in business {business_id} ({mode} mode)")
     token, _ = await open_session(
@@ -209,16 +216,23 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     settings = with_address(dataclasses.replace(settings, database_url=DEMO_DATABASE_URL), DEMO_HOST, args.port)
     asyncio.run(migrate_database(settings.database_url))
 
-    async def seed_and_sign_in() -> tuple[DemoSummary, str, str]:
+    async def seed_and_sign_in() -> DemoAccess:
         summary = await seed_demo()
         business = summary.businesses[0]
         unified, _ = await open_cli_session(settings, email=DEMO_EMAIL, business_id=None, livemode=True)
         scoped, _ = await open_cli_session(settings, email=DEMO_EMAIL, business_id=business.id, livemode=True)
-        return summary, unified, scoped
+        customer = await Customer.get(email=DEMO_EMAIL, business_id=business.id, livemode=True)
+        magic_link, _ = await create_magic_link(
+            customer=customer,
+            base_url=settings.base_url,
+            link_seconds=settings.magic_link_seconds,
+            portal_name=settings.portal_name,
+        )
+        return DemoAccess(summary, unified, scoped, magic_link)
 
-    summary, unified_token, business_token = run_with_database(settings, seed_and_sign_in)
+    access = run_with_database(settings, seed_and_sign_in)
     # Flushed now: the server runs until interrupted, and a pipe would hold the instructions back until then.
-    print(demo_instructions(settings, summary, unified_token, business_token), flush=True)
+    print(demo_instructions(settings, access), flush=True)
     serve(settings)
     return 0
 
@@ -230,17 +244,36 @@ EXAMPLE_QUERY = (
 )
 
 
-def demo_instructions(settings: Settings, summary: DemoSummary, unified_token: str, business_token: str) -> str:
-    business = summary.businesses[0]
+@dataclasses.dataclass(frozen=True)
+class DemoAccess:
+    """The ways into the demo that `portal demo` prints."""
+
+    summary: DemoSummary
+    unified_token: str
+    business_token: str
+    magic_link: str
+
+
+def demo_instructions(settings: Settings, access: DemoAccess) -> str:
+    business = access.summary.businesses[0]
     body = '{"query": "' + EXAMPLE_QUERY + '"}'
+    unified_token = access.unified_token
     return "\n".join(
         [
-            _describe_demo(summary),
+            _describe_demo(access.summary),
+            "",
+            f"Sign in as a customer in the browser (type {DEMO_EMAIL}; the sign-in email and its link are printed",
+            "in this log, since no SMTP server is set):",
+            *(f"  {b.name}: {settings.base_url}/login/{b.id}" for b in access.summary.businesses),
+            f"  Unified portal, every business: {settings.base_url}/login",
+            f"  Test mode: {settings.base_url}/test/login/{business.id} and {settings.base_url}/test/login",
+            f"Magic link into {DEMO_EMAIL}'s portal at {business.name} (one use, 24 hours):",
+            f"  {access.magic_link}",
             "",
             f"Unified portal session for {DEMO_EMAIL} (live mode, every business):",
             f"  {unified_token}",
             f"Business portal session for {DEMO_EMAIL} at {business.name} ({business.id}):",
-            f"  {business_token}",
+            f"  {access.business_token}",
             f"(sessions end after {settings.session_idle_seconds // 60} idle minutes; "
             f"`portal session create --email {DEMO_EMAIL}` makes a new one)",
             "",

@@ -194,3 +194,17 @@ def test_demo_prints_a_curl_that_answers_for_ada(running_demo: RunningDemo) -> N
 
 def test_readme_shows_the_query_the_demo_prints() -> None:
     assert EXAMPLE_QUERY in (ROOT / "README.md").read_text()
+
+
+def test_demo_prints_the_ways_in_for_a_browser(running_demo: RunningDemo) -> None:
+    base = f"http://127.0.0.1:{running_demo.port}"
+    running_demo.post("cps_wait_until_serving", EXAMPLE_QUERY)
+    logins = re.findall(rf"({re.escape(base)}/(?:test/)?login\S*)", running_demo.output)
+    assert f"{base}/login" in logins and f"{base}/test/login" in logins
+    assert len([url for url in logins if re.search(r"/login/bus_", url) and "/test/" not in url]) == 3
+    for url in logins:
+        page = httpx.get(url, timeout=10)
+        assert page.status_code == 200 and 'type="email"' in page.text, url
+    (magic_link,) = re.findall(rf"({re.escape(base)}/session/cpl_\S+)", running_demo.output)
+    confirm = httpx.get(magic_link, timeout=10)
+    assert confirm.status_code == 200 and 'method="post"' in confirm.text.lower()
