@@ -108,7 +108,7 @@ class PaymentItem(Timestamped):
     """A product bought in a payment."""
 
     id = id_field("pit")
-    payment = fields.ForeignKeyField("portal.Payment", related_name="items")
+    payment = fields.ForeignKeyField("portal.Payment", related_name="items", db_index=True)
     product = fields.ForeignKeyField("portal.Product", related_name="payment_items")
     quantity = fields.IntField(default=1)
     amount = fields.BigIntField()
@@ -158,7 +158,7 @@ class Invoice(Timestamped):
 
 class InvoiceLine(Timestamped):
     id = id_field("inl")
-    invoice = fields.ForeignKeyField("portal.Invoice", related_name="lines")
+    invoice = fields.ForeignKeyField("portal.Invoice", related_name="lines", db_index=True)
     position = fields.IntField(default=0)
     description = fields.CharField(max_length=300)
     quantity = fields.IntField(default=1)

@@ -12,7 +12,7 @@ class LicenseKey(Timestamped):
     livemode = fields.BooleanField()
     customer = fields.ForeignKeyField("portal.Customer", related_name="license_keys")
     product = fields.ForeignKeyField("portal.Product", related_name="license_keys")
-    payment = fields.ForeignKeyField("portal.Payment", related_name="license_keys", null=True)
+    payment = fields.ForeignKeyField("portal.Payment", related_name="license_keys", null=True, db_index=True)
     subscription = fields.ForeignKeyField("portal.Subscription", related_name="license_keys", null=True)
     key = fields.CharField(max_length=64, unique=True)
     status = fields.CharEnumField(LicenseKeyStatus, max_length=16)
@@ -26,7 +26,7 @@ class LicenseKey(Timestamped):
 
 class LicenseKeyInstance(Timestamped):
     id = id_field("lki")
-    license_key = fields.ForeignKeyField("portal.LicenseKey", related_name="instances")
+    license_key = fields.ForeignKeyField("portal.LicenseKey", related_name="instances", db_index=True)
     name = fields.CharField(max_length=200)
 
     class Meta:

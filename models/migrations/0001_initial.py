@@ -365,7 +365,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True)),
                 ('id', fields.CharField(primary_key=True, default=new_inl_id, unique=True, db_index=True, max_length=40)),
-                ('invoice', fields.ForeignKeyField('portal.Invoice', source_field='invoice_id', db_constraint=True, to_field='id', related_name='lines', on_delete=OnDelete.CASCADE)),
+                ('invoice', fields.ForeignKeyField('portal.Invoice', source_field='invoice_id', db_index=True, db_constraint=True, to_field='id', related_name='lines', on_delete=OnDelete.CASCADE)),
                 ('position', fields.IntField(default=0)),
                 ('description', fields.CharField(max_length=300)),
                 ('quantity', fields.IntField(default=1)),
@@ -384,7 +384,7 @@ class Migration(migrations.Migration):
                 ('livemode', fields.BooleanField()),
                 ('customer', fields.ForeignKeyField('portal.Customer', source_field='customer_id', db_constraint=True, to_field='id', related_name='license_keys', on_delete=OnDelete.CASCADE)),
                 ('product', fields.ForeignKeyField('portal.Product', source_field='product_id', db_constraint=True, to_field='id', related_name='license_keys', on_delete=OnDelete.CASCADE)),
-                ('payment', fields.ForeignKeyField('portal.Payment', source_field='payment_id', null=True, db_constraint=True, to_field='id', related_name='license_keys', on_delete=OnDelete.CASCADE)),
+                ('payment', fields.ForeignKeyField('portal.Payment', source_field='payment_id', null=True, db_index=True, db_constraint=True, to_field='id', related_name='license_keys', on_delete=OnDelete.CASCADE)),
                 ('subscription', fields.ForeignKeyField('portal.Subscription', source_field='subscription_id', null=True, db_constraint=True, to_field='id', related_name='license_keys', on_delete=OnDelete.CASCADE)),
                 ('key', fields.CharField(unique=True, max_length=64)),
                 ('status', fields.CharEnumField(description='ACTIVE: active\nEXPIRED: expired\nDISABLED: disabled', enum_type=LicenseKeyStatus, max_length=16)),
@@ -399,7 +399,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True)),
                 ('id', fields.CharField(primary_key=True, default=new_lki_id, unique=True, db_index=True, max_length=40)),
-                ('license_key', fields.ForeignKeyField('portal.LicenseKey', source_field='license_key_id', db_constraint=True, to_field='id', related_name='instances', on_delete=OnDelete.CASCADE)),
+                ('license_key', fields.ForeignKeyField('portal.LicenseKey', source_field='license_key_id', db_index=True, db_constraint=True, to_field='id', related_name='instances', on_delete=OnDelete.CASCADE)),
                 ('name', fields.CharField(max_length=200)),
             ],
             options={'table': 'license_key_instance', 'app': 'portal', 'pk_attr': 'id'},
@@ -410,7 +410,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('created_at', fields.DatetimeField(db_index=True, auto_now=False, auto_now_add=True)),
                 ('id', fields.CharField(primary_key=True, default=new_pit_id, unique=True, db_index=True, max_length=40)),
-                ('payment', fields.ForeignKeyField('portal.Payment', source_field='payment_id', db_constraint=True, to_field='id', related_name='items', on_delete=OnDelete.CASCADE)),
+                ('payment', fields.ForeignKeyField('portal.Payment', source_field='payment_id', db_index=True, db_constraint=True, to_field='id', related_name='items', on_delete=OnDelete.CASCADE)),
                 ('product', fields.ForeignKeyField('portal.Product', source_field='product_id', db_constraint=True, to_field='id', related_name='payment_items', on_delete=OnDelete.CASCADE)),
                 ('quantity', fields.IntField(default=1)),
                 ('amount', fields.BigIntField()),
