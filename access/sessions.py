@@ -84,3 +84,10 @@ async def viewer_for_token(token: str, policy: SessionPolicy, now: datetime | No
 async def revoke_session(session: PortalSession, now: datetime | None = None) -> None:
     session.revoked_at = now or utcnow()
     await session.save(update_fields=["revoked_at"])
+
+
+async def remember_locale(session: PortalSession, locale: str) -> None:
+    """Keep the language the customer picked for the rest of the session."""
+    if locale and locale != session.locale:
+        session.locale = locale
+        await session.save(update_fields=["locale"])

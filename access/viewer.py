@@ -7,6 +7,7 @@ id outside the scope answers exactly like an id that does not exist.
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -50,6 +51,16 @@ class Viewer:
         """The businesses in scope, by name, each once."""
         unique = {customer.business_id: customer.business for customer in self.customers}
         return sorted(unique.values(), key=lambda business: (business.name.lower(), business.id))
+
+    @property
+    def return_url(self) -> str:
+        """Where "Return to {business}" leads in BUSINESS scope: the session's return URL, else the business's
+        default; only http(s), and empty when there is none (the unified portal belongs to no business)."""
+        if self.scope != Scope.BUSINESS:
+            return ""
+        business = self.business(self.session.business_id) if self.session.business_id else None
+        url = self.session.return_url or (business.default_return_url if business else "")
+        return url if urlsplit(url).scheme in {"http", "https"} else ""
 
     def business(self, business_id: str) -> Business | None:
         return next((b for b in self.businesses if b.id == business_id), None)

@@ -259,3 +259,19 @@ async def test_a_cookie_session_needs_the_csrf_token_to_post(client, world, sett
 
     read_only = await client.get("/graphql", params=query)
     assert read_only.json() == {"data": {"viewer": {"email": "ada@example.com"}}}
+
+
+async def test_the_return_url_is_the_sessions_else_the_business_default(client, world):
+    from models import PortalSession
+
+    atelier = world["ada"]["atelier"].customer
+    await factories.Business.filter(id=atelier.business_id).update(default_return_url="https://atelier.test/account")
+    token = await factories.business_token(atelier)
+    query = "{ viewer { returnUrl } }"
+    assert (await graphql(client, token, query))["data"]["viewer"]["returnUrl"] == "https://atelier.test/account"
+
+    await PortalSession.filter(customer_id=atelier.id).update(return_url="https://atelier.test/after")
+    assert (await graphql(client, token, query))["data"]["viewer"]["returnUrl"] == "https://atelier.test/after"
+
+    unified = await factories.unified_token("ada@example.com")
+    assert (await graphql(client, unified, query))["data"]["viewer"]["returnUrl"] is None

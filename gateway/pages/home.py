@@ -8,12 +8,13 @@ brand; a UNIFIED session sees them grouped by business, each group linking to it
 
 import functools
 import logging
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from access.sessions import remember_locale
 from access.viewer import Viewer
 from gateway.csrf import csrf_form_valid
 from gateway.pages.common import (
@@ -48,7 +49,7 @@ _LICENSE_KEYS = "totalCount edges { node { id key status activationsLimit instan
 BUSINESS_QUERY = f"""
 query BusinessPortal($businessId: ID!) {{
   viewer {{
-    email
+    email returnUrl
     businesses {{ {_BRANDING} customer {{ name }} }}
     subscriptions(first: 50, businessId: $businessId) {{ {_SUBSCRIPTIONS} }}
     invoices(first: 6, businessId: $businessId) {{ {_INVOICES} }}
@@ -83,20 +84,6 @@ async def _query(query: str, viewer: Viewer, locale: str, variables: dict | None
     return result.data["viewer"]
 
 
-def _return_url(viewer: Viewer) -> str:
-    """Where "Return to {business}" goes: the session's return URL, else the business's default; http(s) only."""
-    business = viewer.business(viewer.session.business_id) if viewer.session.business_id else None
-    url = viewer.session.return_url or (business.default_return_url if business else "")
-    return url if urlsplit(url).scheme in {"http", "https"} else ""
-
-
-async def _remember_language_choice(request: Request, viewer: Viewer) -> None:
-    chosen = chosen_locale(request)
-    if chosen and chosen != viewer.session.locale:
-        viewer.session.locale = chosen
-        await viewer.session.save(update_fields=["locale"])
-
-
 async def _business_view(
     request: Request, settings: Settings, viewer: Viewer, locale: str, business_id: str
 ) -> Response:
@@ -117,7 +104,7 @@ async def _business_view(
         subscriptions=data["subscriptions"],
         invoices=data["invoices"],
         license_keys=data["licenseKeys"],
-        return_url="" if unified else _return_url(viewer),
+        return_url=data["returnUrl"] or "",
         all_businesses_url="/" if unified else "",
     )
 
@@ -147,7 +134,7 @@ async def portal_home(request: Request, *, settings: Settings) -> Response:
     viewer = await viewer_from_request(request, settings)
     if viewer is None:
         return RedirectResponse("/login", status_code=303)
-    await _remember_language_choice(request, viewer)
+    await remember_locale(viewer.session, chosen_locale(request) or "")
     locale = page_locale(request, preferred=viewer.session.locale)
     if viewer.scope == Scope.BUSINESS:
         return await _business_view(request, settings, viewer, locale, viewer.session.business_id)

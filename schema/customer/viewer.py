@@ -21,6 +21,12 @@ class Viewer:
     scope: Scope
     livemode: bool
 
+    @strawberry.field(
+        description='Where a "Return to {business}" button leads (BUSINESS scope); null when there is none.'
+    )
+    def return_url(self, info: strawberry.Info) -> str | None:
+        return info.context.signed_in_viewer().return_url or None
+
     @strawberry.field(description="Businesses in scope, by name.")
     def businesses(self, info: strawberry.Info) -> list[Business]:
         return [Business.from_row(row) for row in info.context.signed_in_viewer().businesses]
