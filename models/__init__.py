@@ -17,6 +17,7 @@ from models.catalog import Discount, Product, ProductCollection
 from models.customer import Customer, normalize_email
 from models.license import LicenseKey, LicenseKeyInstance
 from models.outbox import EmailMessage, Event, WebhookDelivery, WebhookEndpoint
+from models.sandbox import SandboxCard, SandboxCharge, SandboxSetup
 
 __all__ = [
     "ApiKey",
@@ -40,6 +41,9 @@ __all__ = [
     "ProductCollection",
     "RateLimitBucket",
     "Refund",
+    "SandboxCard",
+    "SandboxCharge",
+    "SandboxSetup",
     "Subscription",
     "WebhookDelivery",
     "WebhookEndpoint",

@@ -97,7 +97,12 @@ class Payment(Timestamped):
     error_code = fields.CharField(max_length=64, null=True)
     error_message = fields.CharField(max_length=500, null=True)
     idempotency_key = fields.CharField(max_length=128, unique=True)
+    # SHA-256 of what was asked (subscription, method, amount, purpose): the same key with another request is refused.
+    request_fingerprint = fields.CharField(max_length=64, default="")
     processor_reference = fields.CharField(max_length=128, default="")
+    # Where the customer authenticates a charge that needs it (3-D Secure); empty otherwise.
+    next_action_url = fields.CharField(max_length=1000, default="")
+    updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
         table = "payment"

@@ -27,6 +27,8 @@ class Business(Timestamped):
     allow_subscription_updates = fields.BooleanField(default=False)
     allow_subscription_cancellation = fields.BooleanField(default=True)
     invoice_prefix = fields.CharField(max_length=12, default="INV")
+    # Tax charged on top of (or, for tax-inclusive prices, included in) every price, in basis points.
+    tax_rate_bp = fields.IntField(default=0)
 
     class Meta:
         table = "business"

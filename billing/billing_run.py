@@ -1,0 +1,98 @@
+"""The billing run: everything that falls due, done once. Period-end cancellations end, fixed-term subscriptions
+expire, due subscriptions (trials ending included) renew, and payments whose outcome was never recorded are
+finished. `portal billing run` runs it once; the worker runs it periodically. Several workers may run it at once:
+every change is a conditional UPDATE that only one of them wins, and a renewal's idempotency key makes a second
+worker's charge the first one's.
+"""
+
+import logging
+from dataclasses import dataclass, fields
+from datetime import datetime
+
+from tortoise.transactions import in_transaction
+
+from billing.charges import utcnow
+from billing.context import BillingContext
+from billing.events import EventType, record_subscription_event
+from billing.license_keys import disable_subscription_keys
+from billing.payments import recover_stale_payments
+from billing.renewals import renew
+from models import Subscription
+from models.enums import PaymentStatus, SubscriptionStatus
+
+logger = logging.getLogger(__name__)
+
+BATCH_SIZE = 100
+# A run catches up at most this many periods of one subscription (a clock moved far ahead in test mode).
+MAX_PASSES = 50
+
+
+@dataclass
+class BillingRunReport:
+    renewed: int = 0
+    put_on_hold: int = 0
+    cancelled: int = 0
+    expired: int = 0
+    recovered: int = 0
+
+    def add(self, other: "BillingRunReport") -> None:
+        for field in fields(self):
+            setattr(self, field.name, getattr(self, field.name) + getattr(other, field.name))
+
+    @property
+    def total(self) -> int:
+        return self.renewed + self.put_on_hold + self.cancelled + self.expired + self.recovered
+
+
+def _due(livemode: bool | None):
+    query = Subscription.filter(status=SubscriptionStatus.ACTIVE)
+    return query if livemode is None else query.filter(livemode=livemode)
+
+
+async def _end_period(subscription: Subscription, status: SubscriptionStatus, event_type: EventType, **changes) -> bool:
+    async with in_transaction():
+        won = await Subscription.filter(id=subscription.id, status=SubscriptionStatus.ACTIVE).update(
+            status=status, **changes
+        )
+        if won:
+            await disable_subscription_keys(subscription.id)
+            await subscription.refresh_from_db()
+            await record_subscription_event(event_type, subscription)
+    return bool(won)
+
+
+async def _billing_pass(context: BillingContext, now: datetime, livemode: bool | None) -> BillingRunReport:
+    report = BillingRunReport()
+    ending = _due(livemode).filter(cancel_at_next_billing_date=True, next_billing_date__lte=now)
+    for subscription in await ending.order_by("next_billing_date").limit(BATCH_SIZE):
+        changes = {"cancelled_at": subscription.next_billing_date}
+        report.cancelled += await _end_period(
+            subscription, SubscriptionStatus.CANCELLED, EventType.SUBSCRIPTION_CANCELLED, **changes
+        )
+    for subscription in await _due(livemode).filter(expires_at__lte=now).limit(BATCH_SIZE):
+        report.expired += await _end_period(subscription, SubscriptionStatus.EXPIRED, EventType.SUBSCRIPTION_EXPIRED)
+    renewing = _due(livemode).filter(cancel_at_next_billing_date=False, next_billing_date__lte=now)
+    for subscription in await renewing.order_by("next_billing_date").limit(BATCH_SIZE):
+        payment = await renew(subscription, context)
+        if payment.status == PaymentStatus.SUCCEEDED:
+            report.renewed += 1
+        else:
+            report.put_on_hold += 1
+    return report
+
+
+async def run_billing(
+    context: BillingContext, now: datetime | None = None, livemode: bool | None = None
+) -> BillingRunReport:
+    """Do the due work once (both modes, or one), until nothing more is due at `now`."""
+    now = now or utcnow()
+    report = BillingRunReport()
+    for _ in range(MAX_PASSES):
+        done = await _billing_pass(context, now, livemode)
+        report.add(done)
+        if not done.total:
+            break
+    report.recovered = await recover_stale_payments(context, now)
+    if report.total:
+        logger.info("Billing run: %s", report)
+    return report

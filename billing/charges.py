@@ -1,0 +1,244 @@
+"""Charging a saved payment method exactly once per idempotency key.
+
+1. Claim: the Payment row is inserted as `processing` under its unique idempotency key. A request that finds the row
+   already there is a retry: the same request replays the first one's answer, another request under the same key is
+   refused (IDEMPOTENCY_KEY_REUSED).
+2. Charge: the processor is called with the same key, outside any transaction and without a row lock. A processor
+   answers a repeated key with its first charge, so a retry after a crash (charged, but never recorded) finds that
+   charge instead of making a second.
+3. Settle: one transaction moves the payment out of `processing` with a conditional UPDATE whose row count decides
+   who settles it, and, with it, issues the invoice, applies the outcome (the subscription reactivated, renewed, put
+   on hold), and writes the events and emails. Of twenty concurrent identical requests, one settles; all answer the
+   same payment.
+"""
+
+import hashlib
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from billing.errors import BillingError, BillingErrorCode, decline_message
+from billing.events import record_payment_event
+from billing.invoices import Line, issue_invoice
+from billing.notifications import Notifier
+from billing.processor import ChargeRequest, ChargeResult, ChargeStatus, DeclineCode, PaymentProcessor, ProcessorError
+from billing.tax import Amounts
+from models import Business, Customer, Invoice, Payment, PaymentMethod, Product, Subscription
+from models.enums import PaymentPurpose, PaymentStatus
+
+SETTLED = (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED)
+UNSETTLED = (PaymentStatus.PROCESSING, PaymentStatus.REQUIRES_CUSTOMER_ACTION)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Parties:
+    """Who a subscription's charge is between, and what it is for."""
+
+    customer: Customer
+    business: Business
+    product_name: str
+
+
+async def parties_of(subscription: Subscription) -> Parties:
+    customer = await Customer.get(id=subscription.customer_id)
+    business = await Business.get(id=subscription.business_id)
+    product = await Product.get_or_none(id=subscription.product_id)
+    return Parties(customer, business, product.name if product else "")
+
+
+class SubscriptionOutcome(ABC):
+    """What a settled charge for a subscription changes, applied inside the settling transaction."""
+
+    purpose: PaymentPurpose
+    # A charge made while the customer is away cannot be authenticated by them: it fails instead of waiting.
+    off_session: bool = False
+
+    def __init__(self, subscription: Subscription, parties: Parties, notifier: Notifier) -> None:
+        self.subscription = subscription
+        self.customer = parties.customer
+        self.business = parties.business
+        self.product_name = parties.product_name
+        self.notifier = notifier
+
+    def amounts(self, payment: Payment) -> Amounts:
+        subtotal = payment.total_amount if self.subscription.tax_inclusive else payment.total_amount - payment.tax
+        return Amounts(subtotal=subtotal, tax=payment.tax, total=payment.total_amount)
+
+    def period_line(self, start: datetime, end: datetime, subtotal: int) -> Line:
+        """The invoice line of one billing period."""
+        quantity = self.subscription.quantity
+        if quantity < 1 or subtotal % quantity:
+            quantity = 1
+        description = f"{self.product_name} ({start:%d %b %Y} – {end:%d %b %Y})"
+        return Line(description=description, quantity=quantity, unit_amount=subtotal // quantity)
+
+    @abstractmethod
+    def lines(self, payment: Payment, now: datetime) -> list[Line]:
+        """The invoice lines of the succeeded payment."""
+
+    @abstractmethod
+    async def succeeded(self, payment: Payment, invoice: Invoice, now: datetime) -> None: ...
+
+    @abstractmethod
+    async def failed(self, payment: Payment, now: datetime) -> None: ...
+
+
+@dataclass(frozen=True)
+class ChargeIntent:
+    """A charge somebody asks for. `idempotency_key` is the stored key, already namespaced by its caller;
+    `return_url` is where the customer returns after authenticating, with `{payment_id}` filled in."""
+
+    method: PaymentMethod | None
+    amounts: Amounts
+    idempotency_key: str
+    return_url: str = ""
+
+    def fingerprint(self, outcome: SubscriptionOutcome) -> str:
+        subscription = outcome.subscription
+        request = (
+            f"{outcome.purpose}|{subscription.customer_id}|{subscription.id}|{self.method.id if self.method else ''}|"
+            f"{self.amounts.total}|{subscription.currency}"
+        )
+        return hashlib.sha256(request.encode()).hexdigest()
+
+
+async def charge_once(intent: ChargeIntent, outcome: SubscriptionOutcome, processor: PaymentProcessor) -> Payment:
+    """Charge once for the intent's key and settle the outcome; a retry answers the first charge's payment.
+
+    Raises BillingError(IDEMPOTENCY_KEY_REUSED) when the key was used for another request. A processor that fails
+    unexpectedly leaves the payment `processing`, for a retry with the same key to finish."""
+    payment = await _claim(intent, outcome)
+    if payment.status != PaymentStatus.PROCESSING:
+        return payment
+    return_url = intent.return_url.replace("{payment_id}", payment.id)
+    return await drive(payment, intent.method, outcome, processor, return_url=return_url)
+
+
+async def drive(
+    payment: Payment,
+    method: PaymentMethod | None,
+    outcome: SubscriptionOutcome,
+    processor: PaymentProcessor,
+    *,
+    return_url: str = "",
+) -> Payment:
+    """Ask the processor about a `processing` payment (again) and settle whatever it answers."""
+    if method is None:
+        return await settle(payment, _failure(DeclineCode.PROCESSING_ERROR), outcome)
+    request = ChargeRequest(
+        token=method.processor_token,
+        amount=payment.total_amount,
+        currency=payment.currency,
+        idempotency_key=payment.idempotency_key,
+        return_url=return_url,
+    )
+    try:
+        result = await processor.charge(request)
+    except ProcessorError:
+        result = _failure(DeclineCode.PROCESSING_ERROR)
+    return await settle(payment, result, outcome)
+
+
+async def complete(payment: Payment, outcome: SubscriptionOutcome, processor: PaymentProcessor) -> Payment:
+    """Settle a payment that waited for the customer's authentication, once the processor knows the answer."""
+    if payment.status != PaymentStatus.REQUIRES_CUSTOMER_ACTION:
+        return payment
+    try:
+        result = await processor.complete_charge(payment.processor_reference)
+    except ProcessorError:
+        result = _failure(DeclineCode.PROCESSING_ERROR)
+    if result.status == ChargeStatus.REQUIRES_ACTION:
+        return payment
+    return await settle(payment, result, outcome)
+
+
+def _failure(code: DeclineCode) -> ChargeResult:
+    return ChargeResult(status=ChargeStatus.FAILED, reference="", decline_code=code)
+
+
+async def _claim(intent: ChargeIntent, outcome: SubscriptionOutcome) -> Payment:
+    fingerprint = intent.fingerprint(outcome)
+    payment = await Payment.get_or_none(idempotency_key=intent.idempotency_key)
+    if payment is None:
+        try:
+            payment = await _new_payment(intent, outcome, fingerprint)
+        except IntegrityError:
+            # A concurrent request with the same key inserted first: this request is its retry.
+            payment = await Payment.get(idempotency_key=intent.idempotency_key)
+    if payment.request_fingerprint != fingerprint:
+        raise BillingError(BillingErrorCode.IDEMPOTENCY_KEY_REUSED, field="idempotencyKey")
+    return payment
+
+
+async def _new_payment(intent: ChargeIntent, outcome: SubscriptionOutcome, fingerprint: str) -> Payment:
+    subscription, method = outcome.subscription, intent.method
+    return await Payment.create(
+        business_id=subscription.business_id,
+        livemode=subscription.livemode,
+        customer_id=subscription.customer_id,
+        subscription_id=subscription.id,
+        total_amount=intent.amounts.total,
+        tax=intent.amounts.tax,
+        currency=subscription.currency,
+        status=PaymentStatus.PROCESSING,
+        purpose=outcome.purpose,
+        payment_method_id=method.id if method else None,
+        card_last_four=method.last4 if method else "",
+        card_network=method.brand if method else "",
+        idempotency_key=intent.idempotency_key,
+        request_fingerprint=fingerprint,
+    )
+
+
+def _settled_status(result: ChargeResult, outcome: SubscriptionOutcome) -> tuple[PaymentStatus, ChargeResult]:
+    if result.status == ChargeStatus.SUCCEEDED:
+        return PaymentStatus.SUCCEEDED, result
+    if result.status == ChargeStatus.REQUIRES_ACTION and not outcome.off_session:
+        return PaymentStatus.REQUIRES_CUSTOMER_ACTION, result
+    if result.status == ChargeStatus.REQUIRES_ACTION:
+        result = ChargeResult(ChargeStatus.FAILED, result.reference, DeclineCode.AUTHENTICATION_REQUIRED)
+    return PaymentStatus.FAILED, result
+
+
+async def settle(payment: Payment, result: ChargeResult, outcome: SubscriptionOutcome) -> Payment:
+    """Record the processor's answer once; the request whose conditional UPDATE wins applies the outcome."""
+    status, result = _settled_status(result, outcome)
+    if status == PaymentStatus.REQUIRES_CUSTOMER_ACTION:
+        await Payment.filter(id=payment.id, status=PaymentStatus.PROCESSING).update(
+            status=status, processor_reference=result.reference, next_action_url=result.next_action_url
+        )
+        return await Payment.get(id=payment.id)
+    now = utcnow()
+    failed = status == PaymentStatus.FAILED
+    async with in_transaction() as connection:
+        won = await Payment.filter(id=payment.id, status__in=UNSETTLED).update(
+            status=status,
+            processor_reference=result.reference or payment.processor_reference,
+            error_code=str(result.decline_code or DeclineCode.PROCESSING_ERROR) if failed else None,
+            error_message=decline_message(result.decline_code) if failed else None,
+            next_action_url="",
+        )
+        if won:
+            payment = await Payment.get(id=payment.id)
+            await record_payment_event(payment)
+            if failed:
+                await outcome.failed(payment, now)
+            else:
+                invoice = await issue_invoice(
+                    connection,
+                    payment=payment,
+                    customer=outcome.customer,
+                    business=outcome.business,
+                    lines=outcome.lines(payment, now),
+                    amounts=outcome.amounts(payment),
+                    now=now,
+                )
+                await outcome.succeeded(payment, invoice, now)
+    return await Payment.get(id=payment.id)

@@ -1,0 +1,80 @@
+"""The expected failures of billing actions: a stable code, the input to blame and a sentence for the customer.
+
+Messages are English source strings of the gettext catalogs (access/locale); whoever shows one translates it into
+the reader's language, so the domain stays free of request state. `N_` only marks a string for extraction.
+"""
+
+from enum import StrEnum
+
+from billing.processor import DeclineCode
+
+
+def N_(message: str) -> str:  # noqa: N802 -- gettext's conventional name for "mark, translate later"
+    return message
+
+
+class BillingErrorCode(StrEnum):
+    NOT_FOUND = "NOT_FOUND"
+    NOT_ALLOWED = "NOT_ALLOWED"
+    INVALID_INPUT = "INVALID_INPUT"
+    INVALID_PAYMENT_METHOD = "INVALID_PAYMENT_METHOD"
+    LAST_PAYMENT_METHOD = "LAST_PAYMENT_METHOD"
+    CARD_DECLINED = "CARD_DECLINED"
+    INSUFFICIENT_FUNDS = "INSUFFICIENT_FUNDS"
+    EXPIRED_CARD = "EXPIRED_CARD"
+    INCORRECT_CVC = "INCORRECT_CVC"
+    AUTHENTICATION_REQUIRED = "AUTHENTICATION_REQUIRED"
+    AUTHENTICATION_FAILED = "AUTHENTICATION_FAILED"
+    PROCESSING_ERROR = "PROCESSING_ERROR"
+    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+
+
+MESSAGES: dict[BillingErrorCode, str] = {
+    BillingErrorCode.NOT_FOUND: N_("There is nothing with that id here."),
+    BillingErrorCode.NOT_ALLOWED: N_("This is not possible for this subscription."),
+    BillingErrorCode.INVALID_INPUT: N_("This value is not valid."),
+    BillingErrorCode.INVALID_PAYMENT_METHOD: N_("This card could not be added. Add it again."),
+    BillingErrorCode.LAST_PAYMENT_METHOD: N_(
+        "This is your only card for an active subscription. Add another card before you remove it."
+    ),
+    BillingErrorCode.CARD_DECLINED: N_("Your card was declined. Try another card."),
+    BillingErrorCode.INSUFFICIENT_FUNDS: N_("Your card has insufficient funds. Try another card."),
+    BillingErrorCode.EXPIRED_CARD: N_("Your card has expired. Try another card."),
+    BillingErrorCode.INCORRECT_CVC: N_("Your card's security code is incorrect. Add the card again."),
+    BillingErrorCode.AUTHENTICATION_REQUIRED: N_("Your bank asks you to confirm this payment."),
+    BillingErrorCode.AUTHENTICATION_FAILED: N_("The payment was not confirmed with your bank. Try again."),
+    BillingErrorCode.PROCESSING_ERROR: N_("The payment could not be processed. Try again."),
+    BillingErrorCode.IDEMPOTENCY_KEY_REUSED: N_("This request's idempotency key was already used for another request."),
+}
+
+NOT_ALLOWED_ELSEWHERE = N_("This card is saved at another business; it can only pay that business's subscriptions.")
+NOTHING_DUE = N_("This subscription is not on hold: there is nothing to pay.")
+PAYMENT_METHOD_UPDATE_OFF = N_("This business does not allow changing payment methods here. Contact them instead.")
+
+_DECLINES: dict[str, BillingErrorCode] = {
+    DeclineCode.CARD_DECLINED: BillingErrorCode.CARD_DECLINED,
+    DeclineCode.INSUFFICIENT_FUNDS: BillingErrorCode.INSUFFICIENT_FUNDS,
+    DeclineCode.EXPIRED_CARD: BillingErrorCode.EXPIRED_CARD,
+    DeclineCode.INCORRECT_CVC: BillingErrorCode.INCORRECT_CVC,
+    DeclineCode.AUTHENTICATION_REQUIRED: BillingErrorCode.AUTHENTICATION_REQUIRED,
+    DeclineCode.AUTHENTICATION_FAILED: BillingErrorCode.AUTHENTICATION_FAILED,
+}
+
+
+class BillingError(Exception):
+    """An action that cannot be done as asked; nothing was changed."""
+
+    def __init__(self, code: BillingErrorCode, field: str | None = None, message: str | None = None) -> None:
+        self.code = code
+        self.field = field
+        self.message = message or MESSAGES[code]
+        super().__init__(self.message)
+
+
+def decline_error_code(decline_code: str | None) -> BillingErrorCode:
+    """The error code a customer sees for a processor's decline code."""
+    return _DECLINES.get(decline_code or "", BillingErrorCode.PROCESSING_ERROR)
+
+
+def decline_message(decline_code: str | None) -> str:
+    return MESSAGES[decline_error_code(decline_code)]

@@ -1,0 +1,89 @@
+"""Events: what happened to a customer's money, written in the same transaction as the change they announce, for
+webhook delivery later. Types and payloads use Dodo Payments' names (`payment.succeeded`, `subscription.on_hold`,
+…); the envelope `{business_id, type, timestamp, data}` is put around `data` when an event is delivered.
+"""
+
+from enum import StrEnum
+
+from models import Event, Payment, Subscription
+
+
+class EventType(StrEnum):
+    PAYMENT_SUCCEEDED = "payment.succeeded"
+    PAYMENT_FAILED = "payment.failed"
+    PAYMENT_PROCESSING = "payment.processing"
+    SUBSCRIPTION_ACTIVE = "subscription.active"
+    SUBSCRIPTION_RENEWED = "subscription.renewed"
+    SUBSCRIPTION_ON_HOLD = "subscription.on_hold"
+    SUBSCRIPTION_CANCELLED = "subscription.cancelled"
+    SUBSCRIPTION_EXPIRED = "subscription.expired"
+    SUBSCRIPTION_UPDATED = "subscription.updated"
+
+
+def _moment(value) -> str | None:
+    return value.isoformat() if value else None
+
+
+def subscription_payload(subscription: Subscription) -> dict:
+    return {
+        "payload_type": "Subscription",
+        "subscription_id": subscription.id,
+        "customer_id": subscription.customer_id,
+        "product_id": subscription.product_id,
+        "status": str(subscription.status),
+        "quantity": subscription.quantity,
+        "recurring_pre_tax_amount": subscription.recurring_pre_tax_amount,
+        "currency": subscription.currency,
+        "tax_inclusive": subscription.tax_inclusive,
+        "payment_frequency_count": subscription.payment_frequency_count,
+        "payment_frequency_interval": str(subscription.payment_frequency_interval),
+        "previous_billing_date": _moment(subscription.previous_billing_date),
+        "next_billing_date": _moment(subscription.next_billing_date),
+        "cancel_at_next_billing_date": subscription.cancel_at_next_billing_date,
+        "cancelled_at": _moment(subscription.cancelled_at),
+        "expires_at": _moment(subscription.expires_at),
+        "payment_method_id": subscription.payment_method_id,
+    }
+
+
+def payment_payload(payment: Payment) -> dict:
+    return {
+        "payload_type": "Payment",
+        "payment_id": payment.id,
+        "customer_id": payment.customer_id,
+        "subscription_id": payment.subscription_id,
+        "total_amount": payment.total_amount,
+        "tax": payment.tax,
+        "currency": payment.currency,
+        "status": str(payment.status),
+        "payment_method_id": payment.payment_method_id,
+        "card_last_four": payment.card_last_four,
+        "card_network": payment.card_network,
+        "error_code": payment.error_code,
+        "error_message": payment.error_message,
+        "created_at": _moment(payment.created_at),
+    }
+
+
+async def record_subscription_event(event_type: EventType, subscription: Subscription) -> Event:
+    """Call inside the transaction that changed the subscription."""
+    return await Event.create(
+        business_id=subscription.business_id,
+        livemode=subscription.livemode,
+        type=event_type,
+        data=subscription_payload(subscription),
+    )
+
+
+async def record_payment_event(payment: Payment) -> Event | None:
+    """`payment.succeeded|failed|processing` for the payment's status; call inside the transaction that set it."""
+    event_type = {
+        "succeeded": EventType.PAYMENT_SUCCEEDED,
+        "failed": EventType.PAYMENT_FAILED,
+        "requires_customer_action": EventType.PAYMENT_PROCESSING,
+    }.get(str(payment.status))
+    if event_type is None:
+        return None
+    return await Event.create(
+        business_id=payment.business_id, livemode=payment.livemode, type=event_type, data=payment_payload(payment)
+    )

@@ -1,0 +1,82 @@
+"""The emails billing sends, queued in the outbox in the transaction of the change they tell about: a payment
+receipt, a failed payment (why, and a link to fix it), a subscription on hold, a subscription reactivated.
+
+Amounts travel as minor units and currency, dates as ISO text and reasons as English source strings: the worker
+renders each email in the customer's language and formats them for it. Uses access.email_outbox for the outbox.
+"""
+
+from datetime import datetime
+
+from access.email_outbox import branding_context, enqueue_email, sender_name
+from billing.context import BillingContext
+from models import Business, Customer, Invoice, Payment, Subscription
+
+
+class Notifier:
+    """Queues one customer's billing emails at one business, in the customer's language."""
+
+    def __init__(self, context: BillingContext, business: Business, customer: Customer, locale: str) -> None:
+        self._context = context
+        self._business = business
+        self._customer = customer
+        self._locale = locale
+
+    async def _enqueue(self, template: str, **details: object) -> None:
+        business, customer = self._business, self._customer
+        await enqueue_email(
+            to_email=customer.email,
+            template=template,
+            context={
+                **branding_context(business, self._context.portal_name, customer.livemode),
+                "customer_name": customer.name,
+                "link": self._context.sign_in_url(business.id, customer.livemode),
+                **details,
+            },
+            locale=self._locale,
+            business=business,
+            livemode=customer.livemode,
+            from_name=sender_name(business, self._context.portal_name),
+            reply_to=business.support_email,
+        )
+
+    async def payment_receipt(self, payment: Payment, invoice: Invoice, product_name: str) -> None:
+        await self._enqueue(
+            "payment_receipt",
+            amount=payment.total_amount,
+            currency=payment.currency,
+            invoice_number=invoice.number,
+            product_name=product_name,
+            card_brand=payment.card_network,
+            card_last4=payment.card_last_four,
+            paid_at=_iso(invoice.issued_at),
+        )
+
+    async def payment_failed(self, payment: Payment, product_name: str, reason: str) -> None:
+        await self._enqueue(
+            "payment_failed",
+            amount=payment.total_amount,
+            currency=payment.currency,
+            product_name=product_name,
+            card_brand=payment.card_network,
+            card_last4=payment.card_last_four,
+            reason=reason,
+        )
+
+    async def subscription_on_hold(self, subscription: Subscription, product_name: str, amount_due: int) -> None:
+        await self._enqueue(
+            "subscription_on_hold",
+            product_name=product_name,
+            amount=amount_due,
+            currency=subscription.currency,
+        )
+
+    async def subscription_reactivated(self, subscription: Subscription, product_name: str) -> None:
+        await self._enqueue(
+            "subscription_reactivated",
+            product_name=product_name,
+            next_billing_date=_iso(subscription.next_billing_date),
+        )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()

@@ -1,0 +1,127 @@
+"""Saved payment methods: adding one from a processor token, choosing the default, removing one, and choosing which
+one pays a subscription.
+
+A method belongs to one business's customer record and pays only that business's subscriptions. A customer with an
+active, trialing or on-hold subscription at a business keeps at least one usable method there. A removed method is
+detached, not deleted: old payments and invoices still name it.
+"""
+
+from datetime import UTC, datetime
+
+from tortoise.transactions import in_transaction
+
+from billing.errors import NOT_ALLOWED_ELSEWHERE, PAYMENT_METHOD_UPDATE_OFF, BillingError
+from billing.errors import BillingErrorCode as Code
+from billing.events import EventType, record_subscription_event
+from billing.processor import PaymentProcessor, ProcessorError
+from merchants.portal_configurations import PortalFeatures
+from models import Customer, PaymentMethod, Subscription
+from models.enums import SubscriptionStatus
+
+# Subscriptions that will be charged again, so their customer must keep a way to pay.
+CHARGEABLE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.ON_HOLD)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def usable(method: PaymentMethod, now: datetime) -> bool:
+    """Saved and not past its expiry month."""
+    if method.detached_at is not None:
+        return False
+    return method.exp_year is None or (method.exp_year, method.exp_month or 12) >= (now.year, now.month)
+
+
+def _saved(customer_id: str):
+    return PaymentMethod.filter(customer_id=customer_id, detached_at__isnull=True)
+
+
+def _require_updates(features: PortalFeatures) -> None:
+    if not features.payment_method_update:
+        raise BillingError(Code.NOT_ALLOWED, message=PAYMENT_METHOD_UPDATE_OFF)
+
+
+async def _make_default(method: PaymentMethod) -> None:
+    async with in_transaction():
+        await _saved(method.customer_id).exclude(id=method.id).update(is_default=False)
+        await PaymentMethod.filter(id=method.id).update(is_default=True)
+    method.is_default = True
+
+
+async def add_payment_method(
+    customer: Customer,
+    processor_token: str,
+    *,
+    set_as_default: bool,
+    processor: PaymentProcessor,
+    features: PortalFeatures,
+) -> PaymentMethod:
+    """Attach a tokenised card to the customer and save what the processor reads back; the customer's first
+    method becomes the default. Adding the same token again answers the method it made."""
+    _require_updates(features)
+    try:
+        card = await processor.attach(processor_token, customer_reference=customer.id)
+    except ProcessorError:
+        raise BillingError(Code.INVALID_PAYMENT_METHOD, field="processorToken") from None
+    method = await _saved(customer.id).get_or_none(processor_token=card.token)
+    if method is None:
+        method = await PaymentMethod.create(
+            business_id=customer.business_id,
+            livemode=customer.livemode,
+            customer_id=customer.id,
+            type="card",
+            brand=card.brand,
+            last4=card.last4,
+            exp_month=card.exp_month,
+            exp_year=card.exp_year,
+            fingerprint=card.fingerprint,
+            processor_token=card.token,
+        )
+    if set_as_default or not await _saved(customer.id).filter(is_default=True).exists():
+        await _make_default(method)
+    return method
+
+
+async def set_default_payment_method(method: PaymentMethod, features: PortalFeatures) -> PaymentMethod:
+    _require_updates(features)
+    await _make_default(method)
+    return method
+
+
+async def remove_payment_method(method: PaymentMethod, features: PortalFeatures) -> None:
+    """Detach the method. Its subscriptions move to the default that remains (the newest usable method if the
+    removed one was the default). Refused when it is the customer's last usable method while a subscription still
+    needs one."""
+    _require_updates(features)
+    now = _now()
+    others = [other for other in await _saved(method.customer_id).exclude(id=method.id) if usable(other, now)]
+    needs_one = await Subscription.exists(customer_id=method.customer_id, status__in=CHARGEABLE)
+    if needs_one and not others:
+        raise BillingError(Code.LAST_PAYMENT_METHOD, field="paymentMethodId")
+    successor = next((other for other in others if other.is_default), None)
+    if successor is None and others:
+        successor = max(others, key=lambda other: (other.created_at, other.id))
+    async with in_transaction():
+        await PaymentMethod.filter(id=method.id).update(detached_at=now, is_default=False)
+        if successor is not None:
+            await PaymentMethod.filter(id=successor.id).update(is_default=True)
+        await Subscription.filter(payment_method_id=method.id).update(
+            payment_method_id=successor.id if successor else None
+        )
+
+
+async def use_for_subscription(
+    subscription: Subscription, method: PaymentMethod, features: PortalFeatures
+) -> Subscription:
+    """Make `method` the one that pays the subscription from now on."""
+    _require_updates(features)
+    if method.customer_id != subscription.customer_id:
+        raise BillingError(Code.NOT_ALLOWED, field="paymentMethodId", message=NOT_ALLOWED_ELSEWHERE)
+    if subscription.payment_method_id == method.id:
+        return subscription
+    async with in_transaction():
+        await Subscription.filter(id=subscription.id).update(payment_method_id=method.id)
+        await subscription.refresh_from_db()
+        await record_subscription_event(EventType.SUBSCRIPTION_UPDATED, subscription)
+    return subscription

@@ -1,0 +1,49 @@
+"""Payments after the request that started them: completing one that waited for the customer's authentication
+(3-D Secure), and recovering one whose outcome was never recorded (the process died between the processor's answer
+and the commit). Both find the payment's outcome from its purpose, then settle it through billing.charges.
+"""
+
+from datetime import datetime, timedelta
+
+from billing.charges import SubscriptionOutcome, complete, drive
+from billing.context import BillingContext
+from billing.reactivation import reactivation_outcome
+from billing.renewals import renewal_outcome
+from models import Payment, PaymentMethod, Subscription
+from models.enums import PaymentPurpose, PaymentStatus
+
+# Longer than any processor call takes, so a payment still in a live request's hands is never taken from it.
+STALE_AFTER = timedelta(minutes=10)
+
+
+async def outcome_for(payment: Payment, context: BillingContext, locale: str = "") -> SubscriptionOutcome | None:
+    subscription = await Subscription.get_or_none(id=payment.subscription_id) if payment.subscription_id else None
+    if subscription is None:
+        return None
+    if payment.purpose == PaymentPurpose.REACTIVATION:
+        return await reactivation_outcome(subscription, context, locale)
+    if payment.purpose == PaymentPurpose.RENEWAL:
+        return await renewal_outcome(subscription, context)
+    return None
+
+
+async def complete_payment(payment: Payment, context: BillingContext, locale: str = "") -> Payment:
+    """Settle a payment the customer has just authenticated (or refused to) with their bank."""
+    outcome = await outcome_for(payment, context, locale)
+    if outcome is None:
+        return payment
+    return await complete(payment, outcome, context.processor)
+
+
+async def recover_stale_payments(context: BillingContext, now: datetime) -> int:
+    """Finish every payment left `processing` for too long by asking the processor again under its own key."""
+    recovered = 0
+    stale = Payment.filter(status=PaymentStatus.PROCESSING, updated_at__lt=now - STALE_AFTER)
+    for payment in await stale.order_by("updated_at").limit(100):
+        outcome = await outcome_for(payment, context)
+        if outcome is None:
+            continue
+        method = await PaymentMethod.get_or_none(id=payment.payment_method_id) if payment.payment_method_id else None
+        settled = await drive(payment, method, outcome, context.processor)
+        recovered += settled.status != PaymentStatus.PROCESSING
+    return recovered

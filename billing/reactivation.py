@@ -1,0 +1,98 @@
+"""Reactivating a subscription that went on hold after a failed payment: the dues are charged to a payment method
+the customer chooses, an invoice is issued, and the subscription is active again with its license keys, a new
+period counted from the payment. When the charge fails nothing changes but a failed payment, and the customer can
+retry with another method (and another idempotency key).
+"""
+
+import re
+from datetime import datetime
+
+from billing.charges import ChargeIntent, SubscriptionOutcome, charge_once, parties_of
+from billing.context import BillingContext
+from billing.errors import NOT_ALLOWED_ELSEWHERE, NOTHING_DUE, PAYMENT_METHOD_UPDATE_OFF, BillingError
+from billing.errors import BillingErrorCode as Code
+from billing.events import EventType, record_subscription_event
+from billing.invoices import Line
+from billing.license_keys import enable_subscription_keys
+from billing.notifications import Notifier
+from billing.periods import period_end
+from billing.tax import period_amounts
+from merchants.portal_configurations import PortalFeatures
+from models import Invoice, Payment, PaymentMethod, Subscription
+from models.enums import PaymentPurpose, SubscriptionStatus
+
+# Printable ASCII without spaces: what clients put in idempotency keys (UUIDs, ULIDs, "retry-2").
+_CLIENT_KEY = re.compile(r"[\x21-\x7e]{1,64}")
+
+
+class ReactivationOutcome(SubscriptionOutcome):
+    purpose = PaymentPurpose.REACTIVATION
+
+    def lines(self, payment: Payment, now: datetime) -> list[Line]:
+        return [self.period_line(now, period_end(self.subscription, now), self.amounts(payment).subtotal)]
+
+    async def succeeded(self, payment: Payment, invoice: Invoice, now: datetime) -> None:
+        subscription = self.subscription
+        await Subscription.filter(id=subscription.id, status=SubscriptionStatus.ON_HOLD).update(
+            status=SubscriptionStatus.ACTIVE,
+            previous_billing_date=now,
+            next_billing_date=period_end(subscription, now),
+            payment_method_id=payment.payment_method_id,
+        )
+        await enable_subscription_keys(subscription.id, now)
+        await subscription.refresh_from_db()
+        await record_subscription_event(EventType.SUBSCRIPTION_ACTIVE, subscription)
+        await self.notifier.payment_receipt(payment, invoice, self.product_name)
+        await self.notifier.subscription_reactivated(subscription, self.product_name)
+
+    async def failed(self, payment: Payment, now: datetime) -> None:
+        """The subscription stays on hold; the customer sees why on the page they are on."""
+
+
+async def reactivation_outcome(subscription: Subscription, context: BillingContext, locale: str) -> ReactivationOutcome:
+    parties = await parties_of(subscription)
+    notifier = Notifier(context, parties.business, parties.customer, locale or parties.customer.locale)
+    return ReactivationOutcome(subscription, parties, notifier)
+
+
+def stored_key(subscription: Subscription, client_key: str) -> str:
+    """The client's key, namespaced so that no other subscription's request can ever collide with it."""
+    if not _CLIENT_KEY.fullmatch(client_key or ""):
+        raise BillingError(Code.INVALID_INPUT, field="idempotencyKey")
+    return f"reactivation:{subscription.id}:{client_key}"
+
+
+def check_method(subscription: Subscription, method: PaymentMethod, features: PortalFeatures) -> None:
+    """The method may pay this subscription: the same customer record, and a change the business allows."""
+    if method.customer_id != subscription.customer_id:
+        raise BillingError(Code.NOT_ALLOWED, field="paymentMethodId", message=NOT_ALLOWED_ELSEWHERE)
+    if method.id != subscription.payment_method_id and not features.payment_method_update:
+        raise BillingError(Code.NOT_ALLOWED, field="paymentMethodId", message=PAYMENT_METHOD_UPDATE_OFF)
+
+
+async def reactivate(
+    subscription: Subscription,
+    method: PaymentMethod,
+    *,
+    client_key: str,
+    features: PortalFeatures,
+    context: BillingContext,
+    locale: str = "",
+) -> Payment:
+    """Charge an on-hold subscription's dues to `method` and reactivate it; the same key replays the first answer.
+
+    Raises BillingError for what cannot be tried at all; a declined card is a failed payment, not an error."""
+    key = stored_key(subscription, client_key)
+    is_retry = await Payment.exists(idempotency_key=key)
+    if not is_retry:
+        if subscription.status != SubscriptionStatus.ON_HOLD:
+            raise BillingError(Code.NOT_ALLOWED, field="subscriptionId", message=NOTHING_DUE)
+        check_method(subscription, method, features)
+    outcome = await reactivation_outcome(subscription, context, locale)
+    intent = ChargeIntent(
+        method=method,
+        amounts=period_amounts(subscription, outcome.business),
+        idempotency_key=key,
+        return_url=context.portal_url("/payments/{payment_id}/complete"),
+    )
+    return await charge_once(intent, outcome, context.processor)

@@ -1,0 +1,277 @@
+"""The built-in sandbox payment processor. It follows Stripe's test conventions, so developers know its cards:
+
+- test tokens `pm_card_visa`, `pm_card_chargeDeclined`, … attach to any customer and charge as their names say;
+- its hosted "add a card" page (served by gateway under `/sandbox/`, as if it were the processor's own domain)
+  takes a test card number: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 and …0069 are refused, …9995 and
+  …0341 attach but their charges fail, 4000 0027 6000 3184 asks for 3-D Secure on every charge;
+- a charge that needs 3-D Secure answers with a challenge URL; the challenge page approves or fails it.
+
+The card number exists only while the hosted page handles its form: what is stored is the brand, the last four
+digits, the expiry, a keyed fingerprint and how the card behaves. Its state lives in its own tables (models.sandbox),
+standing in for a real processor's storage.
+"""
+
+import hashlib
+import hmac
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from stdnum import luhn
+from tortoise.exceptions import IntegrityError
+
+from billing.processor import (
+    CardDetails,
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    DeclineCode,
+    ProcessorError,
+)
+from models import SandboxCard, SandboxCharge, SandboxSetup
+
+SUCCEEDS = "succeeds"
+REQUIRES_ACTION = "requires_action"
+INVALID_TOKEN = "invalid_token"
+IDEMPOTENCY_MISMATCH = "idempotency_key_in_use"
+
+
+@dataclass(frozen=True)
+class TestCard:
+    brand: str
+    number: str
+    behaviour: str
+
+
+# Stripe's test PaymentMethod tokens: each attaches fine and then charges as its name says.
+TEST_TOKENS: dict[str, TestCard] = {
+    "pm_card_visa": TestCard("visa", "4242424242424242", SUCCEEDS),
+    "pm_card_mastercard": TestCard("mastercard", "5555555555554444", SUCCEEDS),
+    "pm_card_amex": TestCard("amex", "378282246310005", SUCCEEDS),
+    "pm_card_jcb": TestCard("jcb", "3566002020360505", SUCCEEDS),
+    "pm_card_chargeDeclined": TestCard("visa", "4000000000000002", DeclineCode.CARD_DECLINED),
+    "pm_card_chargeDeclinedInsufficientFunds": TestCard("visa", "4000000000009995", DeclineCode.INSUFFICIENT_FUNDS),
+    "pm_card_chargeDeclinedExpiredCard": TestCard("visa", "4000000000000069", DeclineCode.EXPIRED_CARD),
+    "pm_card_authenticationRequired": TestCard("visa", "4000002760003184", REQUIRES_ACTION),
+}
+
+# How the hosted page's test numbers behave once attached; any other valid number succeeds.
+NUMBER_BEHAVIOUR: dict[str, str] = {
+    "4000000000009995": DeclineCode.INSUFFICIENT_FUNDS,
+    "4000000000000127": DeclineCode.INCORRECT_CVC,
+    "4000000000000341": DeclineCode.CARD_DECLINED,
+    "4000002760003184": REQUIRES_ACTION,
+}
+# Numbers the issuer refuses when the card is verified on the hosted page, so they never attach.
+REFUSED_AT_SETUP: dict[str, DeclineCode] = {
+    "4000000000000002": DeclineCode.CARD_DECLINED,
+    "4000000000000069": DeclineCode.EXPIRED_CARD,
+}
+
+# Issuer identification number prefixes, most specific first.
+_BRAND_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("amex", ("34", "37")),
+    ("jcb", tuple(str(prefix) for prefix in range(3528, 3590))),
+    ("diners", ("300", "301", "302", "303", "304", "305", "36", "38", "39")),
+    ("discover", ("6011", "644", "645", "646", "647", "648", "649", "65")),
+    ("unionpay", ("62",)),
+    ("mastercard", ("51", "52", "53", "54", "55", *(str(prefix) for prefix in range(2221, 2721)))),
+    ("visa", ("4",)),
+)
+_TOKEN = re.compile(r"^tok_[A-Za-z0-9]{1,36}$")
+_CHALLENGE_PATH = "/sandbox/authenticate/"
+_SETUP_PATH = "/sandbox/setup/"
+
+
+class CardRejected(Exception):
+    """The hosted page's form cannot make a card of what was typed; `code` names the problem."""
+
+    def __init__(self, code: str, field: str) -> None:
+        super().__init__(code)
+        self.code = code
+        self.field = field
+
+
+def card_brand(number: str) -> str:
+    return next((brand for brand, prefixes in _BRAND_PREFIXES if number.startswith(prefixes)), "unknown")
+
+
+def with_query(url: str, **params: str) -> str:
+    """`url` with `params` added to its query string."""
+    parts = urlsplit(url)
+    query = [*parse_qsl(parts.query, keep_blank_values=True), *params.items()]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _request_fingerprint(request: ChargeRequest) -> str:
+    return hashlib.sha256(f"{request.token}|{request.amount}|{request.currency}".encode()).hexdigest()
+
+
+def _result(charge: SandboxCharge, base_url: str) -> ChargeResult:
+    status = ChargeStatus(charge.status)
+    return ChargeResult(
+        status=status,
+        reference=charge.id,
+        decline_code=DeclineCode(charge.error_code) if charge.error_code else None,
+        next_action_url=f"{base_url}{_CHALLENGE_PATH}{charge.id}" if status == ChargeStatus.REQUIRES_ACTION else "",
+    )
+
+
+def _charge_outcome(card: SandboxCard, now: datetime) -> tuple[ChargeStatus, str]:
+    if (card.exp_year, card.exp_month) < (now.year, now.month):
+        return ChargeStatus.FAILED, DeclineCode.EXPIRED_CARD
+    if card.behaviour == SUCCEEDS:
+        return ChargeStatus.SUCCEEDED, ""
+    if card.behaviour == REQUIRES_ACTION:
+        return ChargeStatus.REQUIRES_ACTION, ""
+    return ChargeStatus.FAILED, card.behaviour
+
+
+class SandboxProcessor:
+    """The PaymentProcessor of the sandbox. `base_url` is where its pages are served; `secret` keys fingerprints."""
+
+    def __init__(self, *, base_url: str, secret: str) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._secret = secret.encode()
+
+    def fingerprint(self, number: str) -> str:
+        # Keyed: a plain hash of a card number is easy to reverse, its digits being few and mostly known.
+        return hmac.new(self._secret, f"card:{number}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    async def attach(self, token: str, *, customer_reference: str) -> CardDetails:
+        if token in TEST_TOKENS:
+            card = await self._card_from_test_token(TEST_TOKENS[token], customer_reference)
+        else:
+            card = await self._attach_tokenised(token, customer_reference)
+        return CardDetails(card.id, card.brand, card.last4, card.exp_month, card.exp_year, card.fingerprint)
+
+    async def _card_from_test_token(self, test: TestCard, customer_reference: str) -> SandboxCard:
+        now = datetime.now(UTC)
+        return await SandboxCard.create(
+            brand=test.brand,
+            last4=test.number[-4:],
+            exp_month=now.month,
+            exp_year=now.year + 3,
+            fingerprint=self.fingerprint(test.number),
+            behaviour=test.behaviour,
+            attached_to=customer_reference,
+        )
+
+    async def _attach_tokenised(self, token: str, customer_reference: str) -> SandboxCard:
+        card = await SandboxCard.get_or_none(id=token) if _TOKEN.match(token) else None
+        if card is None or card.reference not in ("", customer_reference):
+            raise ProcessorError(INVALID_TOKEN)
+        if card.attached_to != customer_reference:
+            # One conditional UPDATE: of two customers racing for one token, exactly one gets it.
+            claimed = await SandboxCard.filter(id=card.id, attached_to="").update(attached_to=customer_reference)
+            if not claimed:
+                raise ProcessorError(INVALID_TOKEN)
+        return card
+
+    async def start_setup(self, *, customer_reference: str, return_url: str) -> str:
+        setup = await SandboxSetup.create(reference=customer_reference, return_url=return_url)
+        return f"{self.base_url}{_SETUP_PATH}{setup.id}"
+
+    async def charge(self, request: ChargeRequest) -> ChargeResult:
+        existing = await SandboxCharge.get_or_none(idempotency_key=request.idempotency_key)
+        if existing is None:
+            existing = await self._create_charge(request)
+        if existing.request_fingerprint != _request_fingerprint(request):
+            raise ProcessorError(IDEMPOTENCY_MISMATCH)
+        return _result(existing, self.base_url)
+
+    async def _create_charge(self, request: ChargeRequest) -> SandboxCharge:
+        card = await SandboxCard.get_or_none(id=request.token) if _TOKEN.match(request.token) else None
+        if card is None or not card.attached_to:
+            raise ProcessorError(INVALID_TOKEN)
+        status, error_code = _charge_outcome(card, datetime.now(UTC))
+        try:
+            return await SandboxCharge.create(
+                idempotency_key=request.idempotency_key,
+                request_fingerprint=_request_fingerprint(request),
+                card=card,
+                amount=request.amount,
+                currency=request.currency,
+                status=status,
+                error_code=error_code,
+                return_url=request.return_url,
+            )
+        except IntegrityError:
+            # A concurrent request with the same key got there first: its charge is this one.
+            return await SandboxCharge.get(idempotency_key=request.idempotency_key)
+
+    async def complete_charge(self, reference: str) -> ChargeResult:
+        charge = await SandboxCharge.get_or_none(id=reference)
+        if charge is None:
+            raise ProcessorError(INVALID_TOKEN)
+        return _result(charge, self.base_url)
+
+    async def refund(self, reference: str, amount: int, *, idempotency_key: str) -> None:
+        charge = await SandboxCharge.get_or_none(id=reference, status=ChargeStatus.SUCCEEDED)
+        if charge is None or amount <= 0 or charge.refunded_amount + amount > charge.amount:
+            raise ProcessorError("refund_not_possible")
+        await SandboxCharge.filter(id=charge.id).update(refunded_amount=charge.refunded_amount + amount)
+
+    # --- the hosted pages -----------------------------------------------------------------------------------------
+
+    async def setup_session(self, setup_id: str) -> SandboxSetup | None:
+        """An "add a card" session still waiting for its card."""
+        if not re.fullmatch(r"seti_[A-Za-z0-9]{1,35}", setup_id):
+            return None
+        return await SandboxSetup.get_or_none(id=setup_id, card_id__isnull=True)
+
+    async def submit_card(self, setup: SandboxSetup, number: str, expiry: str, cvc: str) -> str:
+        """Tokenise a typed card for the session; returns where to send the customer (with the token).
+
+        Raises CardRejected when the number, expiry or CVC is not a card's, or the issuer refuses the card."""
+        digits = re.sub(r"[\s-]", "", number)
+        if not (digits.isdigit() and 12 <= len(digits) <= 19 and luhn.is_valid(digits)):
+            raise CardRejected("incorrect_number", "number")
+        month, year = _parse_expiry(expiry)
+        if not cvc.strip().isdigit() or len(cvc.strip()) not in (3, 4):
+            raise CardRejected("invalid_cvc", "cvc")
+        if digits in REFUSED_AT_SETUP:
+            raise CardRejected(REFUSED_AT_SETUP[digits], "number")
+        card = await SandboxCard.create(
+            brand=card_brand(digits),
+            last4=digits[-4:],
+            exp_month=month,
+            exp_year=year,
+            fingerprint=self.fingerprint(digits),
+            behaviour=NUMBER_BEHAVIOUR.get(digits, SUCCEEDS),
+            reference=setup.reference,
+        )
+        await SandboxSetup.filter(id=setup.id).update(card_id=card.id)
+        return with_query(setup.return_url, processor_token=card.id)
+
+    def cancel_url(self, setup: SandboxSetup) -> str:
+        return with_query(setup.return_url, setup_error="cancelled")
+
+    async def challenge(self, charge_id: str) -> SandboxCharge | None:
+        """A charge waiting for the customer's 3-D Secure answer."""
+        if not re.fullmatch(r"ch_[A-Za-z0-9]{1,37}", charge_id):
+            return None
+        return await SandboxCharge.get_or_none(id=charge_id, status=ChargeStatus.REQUIRES_ACTION)
+
+    async def answer_challenge(self, charge: SandboxCharge, *, approve: bool) -> str:
+        """Record the customer's answer (once) and return where to send them back."""
+        status = ChargeStatus.SUCCEEDED if approve else ChargeStatus.FAILED
+        error_code = "" if approve else DeclineCode.AUTHENTICATION_FAILED
+        await SandboxCharge.filter(id=charge.id, status=ChargeStatus.REQUIRES_ACTION).update(
+            status=status, error_code=error_code
+        )
+        return charge.return_url
+
+
+def _parse_expiry(expiry: str) -> tuple[int, int]:
+    """`MM/YY` or `MM/YYYY`, not in the past."""
+    match = re.fullmatch(r"\s*(\d{1,2})\s*/\s*(\d{2}|\d{4})\s*", expiry)
+    if match is None or not 1 <= int(match[1]) <= 12:
+        raise CardRejected("invalid_expiry", "expiry")
+    month, year = int(match[1]), int(match[2])
+    year = year + 2000 if year < 100 else year
+    now = datetime.now(UTC)
+    if (year, month) < (now.year, now.month):
+        raise CardRejected("invalid_expiry", "expiry")
+    return month, year

@@ -1,0 +1,79 @@
+"""What the billing tests share: the sandbox processor, a billing context, and a customer at a shop with a
+subscription and cards attached through the processor as a real customer's would be."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from billing.context import BillingContext
+from billing.payment_methods import add_payment_method
+from billing.sandbox import SandboxProcessor
+from merchants.portal_configurations import PortalFeatures
+from models import Business, Customer, LicenseKey, PaymentMethod, Product, Subscription
+from models.business import default_portal_features
+from models.enums import Interval, LicenseKeyStatus, PriceType, SubscriptionStatus
+
+BASE_URL = "http://127.0.0.1:8000"
+FEATURES = PortalFeatures(default_portal_features())
+
+
+def billing_context(base_url: str = BASE_URL) -> BillingContext:
+    return BillingContext(
+        processor=SandboxProcessor(base_url=base_url, secret="test-secret-key"),
+        base_url=base_url,
+        portal_name="Customer Portal",
+    )
+
+
+@dataclass
+class Subscriber:
+    business: Business
+    customer: Customer
+    subscription: Subscription
+    cards: dict[str, PaymentMethod]
+
+
+async def add_card(customer: Customer, token: str, context: BillingContext, default: bool = False) -> PaymentMethod:
+    return await add_payment_method(
+        customer, token, set_as_default=default, processor=context.processor, features=FEATURES
+    )
+
+
+async def subscriber(
+    context: BillingContext,
+    *,
+    status: SubscriptionStatus = SubscriptionStatus.ON_HOLD,
+    cards: tuple[str, ...] = ("pm_card_chargeDeclined", "pm_card_visa"),
+    next_billing_date: datetime | None = None,
+    email: str = "ada@example.com",
+    business_name: str = "Sakura Fonts",
+    currency: str = "JPY",
+    price: int = 980,
+    livemode: bool = True,
+    **subscription_fields,
+) -> Subscriber:
+    """A customer whose subscription pays with the first of `cards` (each a sandbox test token), with a license key."""
+    now = datetime.now(UTC)
+    business = await Business.create(
+        name=business_name, support_email="help@shop.example", invoice_prefix="SF", tax_rate_bp=1000
+    )
+    customer = await Customer.create(
+        business=business, livemode=livemode, email=email, email_verified=True, name="Ada Lovelace"
+    )
+    saved = {token: await add_card(customer, token, context) for token in cards}
+    product = await Product.create(
+        business=business, livemode=livemode, name="Library Personal", price_type=PriceType.RECURRING,
+        price=price, currency=currency, payment_frequency_interval=Interval.MONTH, payment_frequency_count=1,
+    )  # fmt: skip
+    subscription = await Subscription.create(
+        business=business, livemode=livemode, customer=customer, product=product, status=status,
+        recurring_pre_tax_amount=price, currency=currency, tax_inclusive=True,
+        previous_billing_date=now - timedelta(days=40),
+        next_billing_date=next_billing_date or now - timedelta(days=10),
+        payment_method=saved[cards[0]] if cards else None, **subscription_fields,
+    )  # fmt: skip
+    key_status = LicenseKeyStatus.DISABLED if status == SubscriptionStatus.ON_HOLD else LicenseKeyStatus.ACTIVE
+    await LicenseKey.create(
+        business=business, livemode=livemode, customer=customer, product=product, subscription=subscription,
+        key=f"KEY-{subscription.id[-8:]}", status=key_status,
+    )  # fmt: skip
+    return Subscriber(business, customer, subscription, saved)
