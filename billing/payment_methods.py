@@ -7,6 +7,7 @@ detached, not deleted: old payments and invoices still name it.
 """
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from tortoise.transactions import in_transaction
 
@@ -18,6 +19,7 @@ from merchants.portal_configurations import PortalFeatures
 from models import Customer, PaymentMethod, Subscription
 from models.enums import SubscriptionStatus
 
+MAX_URL_LENGTH = 1000
 # Subscriptions that will be charged again, so their customer must keep a way to pay.
 CHARGEABLE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.ON_HOLD)
 
@@ -81,6 +83,17 @@ async def add_payment_method(
     if set_as_default or not await _saved(customer.id).filter(is_default=True).exists():
         await _make_default(method)
     return method
+
+
+async def start_setup(
+    customer: Customer, *, return_url: str, processor: PaymentProcessor, features: PortalFeatures
+) -> str:
+    """The processor's hosted "add a card" page for the customer; it comes back to `return_url` (http or https)."""
+    _require_updates(features)
+    parts = urlsplit(return_url)
+    if len(return_url) > MAX_URL_LENGTH or parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BillingError(Code.INVALID_INPUT, field="returnUrl")
+    return await processor.start_setup(customer_reference=customer.id, return_url=return_url)
 
 
 async def set_default_payment_method(method: PaymentMethod, features: PortalFeatures) -> PaymentMethod:

@@ -16,9 +16,9 @@ from billing.invoices import Line
 from billing.license_keys import enable_subscription_keys
 from billing.notifications import Notifier
 from billing.periods import period_end
-from billing.tax import period_amounts
+from billing.tax import Amounts, period_amounts
 from merchants.portal_configurations import PortalFeatures
-from models import Invoice, Payment, PaymentMethod, Subscription
+from models import Business, Invoice, Payment, PaymentMethod, Subscription
 from models.enums import PaymentPurpose, SubscriptionStatus
 
 # Printable ASCII without spaces: what clients put in idempotency keys (UUIDs, ULIDs, "retry-2").
@@ -53,6 +53,13 @@ async def reactivation_outcome(subscription: Subscription, context: BillingConte
     parties = await parties_of(subscription)
     notifier = Notifier(context, parties.business, parties.customer, locale or parties.customer.locale)
     return ReactivationOutcome(subscription, parties, notifier)
+
+
+def dues(subscription: Subscription, business: Business) -> Amounts | None:
+    """What reactivating the subscription would charge: one period, tax included; None unless it is on hold."""
+    if subscription.status != SubscriptionStatus.ON_HOLD:
+        return None
+    return period_amounts(subscription, business)
 
 
 def stored_key(subscription: Subscription, client_key: str) -> str:

@@ -30,6 +30,7 @@ from billing.processor import (
     ProcessorError,
 )
 from models import SandboxCard, SandboxCharge, SandboxSetup
+from models.ids import find_by_client_id
 
 SUCCEEDS = "succeeds"
 REQUIRES_ACTION = "requires_action"
@@ -79,7 +80,6 @@ _BRAND_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("mastercard", ("51", "52", "53", "54", "55", *(str(prefix) for prefix in range(2221, 2721)))),
     ("visa", ("4",)),
 )
-_TOKEN = re.compile(r"^tok_[A-Za-z0-9]{1,36}$")
 _CHALLENGE_PATH = "/sandbox/authenticate/"
 _SETUP_PATH = "/sandbox/setup/"
 
@@ -159,7 +159,7 @@ class SandboxProcessor:
         )
 
     async def _attach_tokenised(self, token: str, customer_reference: str) -> SandboxCard:
-        card = await SandboxCard.get_or_none(id=token) if _TOKEN.match(token) else None
+        card = await find_by_client_id(SandboxCard, token)
         if card is None or card.reference not in ("", customer_reference):
             raise ProcessorError(INVALID_TOKEN)
         if card.attached_to != customer_reference:
@@ -182,7 +182,7 @@ class SandboxProcessor:
         return _result(existing, self.base_url)
 
     async def _create_charge(self, request: ChargeRequest) -> SandboxCharge:
-        card = await SandboxCard.get_or_none(id=request.token) if _TOKEN.match(request.token) else None
+        card = await find_by_client_id(SandboxCard, request.token)
         if card is None or not card.attached_to:
             raise ProcessorError(INVALID_TOKEN)
         status, error_code = _charge_outcome(card, datetime.now(UTC))
@@ -202,13 +202,13 @@ class SandboxProcessor:
             return await SandboxCharge.get(idempotency_key=request.idempotency_key)
 
     async def complete_charge(self, reference: str) -> ChargeResult:
-        charge = await SandboxCharge.get_or_none(id=reference)
+        charge = await find_by_client_id(SandboxCharge, reference)
         if charge is None:
             raise ProcessorError(INVALID_TOKEN)
         return _result(charge, self.base_url)
 
     async def refund(self, reference: str, amount: int, *, idempotency_key: str) -> None:
-        charge = await SandboxCharge.get_or_none(id=reference, status=ChargeStatus.SUCCEEDED)
+        charge = await find_by_client_id(SandboxCharge.filter(status=ChargeStatus.SUCCEEDED), reference)
         if charge is None or amount <= 0 or charge.refunded_amount + amount > charge.amount:
             raise ProcessorError("refund_not_possible")
         await SandboxCharge.filter(id=charge.id).update(refunded_amount=charge.refunded_amount + amount)
@@ -217,9 +217,7 @@ class SandboxProcessor:
 
     async def setup_session(self, setup_id: str) -> SandboxSetup | None:
         """An "add a card" session still waiting for its card."""
-        if not re.fullmatch(r"seti_[A-Za-z0-9]{1,35}", setup_id):
-            return None
-        return await SandboxSetup.get_or_none(id=setup_id, card_id__isnull=True)
+        return await find_by_client_id(SandboxSetup.filter(card_id__isnull=True), setup_id)
 
     async def submit_card(self, setup: SandboxSetup, number: str, expiry: str, cvc: str) -> str:
         """Tokenise a typed card for the session; returns where to send the customer (with the token).
@@ -250,9 +248,7 @@ class SandboxProcessor:
 
     async def challenge(self, charge_id: str) -> SandboxCharge | None:
         """A charge waiting for the customer's 3-D Secure answer."""
-        if not re.fullmatch(r"ch_[A-Za-z0-9]{1,37}", charge_id):
-            return None
-        return await SandboxCharge.get_or_none(id=charge_id, status=ChargeStatus.REQUIRES_ACTION)
+        return await find_by_client_id(SandboxCharge.filter(status=ChargeStatus.REQUIRES_ACTION), charge_id)
 
     async def answer_challenge(self, charge: SandboxCharge, *, approve: bool) -> str:
         """Record the customer's answer (once) and return where to send them back."""

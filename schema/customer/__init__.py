@@ -5,13 +5,17 @@ Everything it shows comes through the request's Viewer; the pages of the hosted 
 
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
+from strawberry.tools import merge_types
 
 from schema.customer.context import CustomerContext, build_context
+from schema.customer.payment_method_mutations import PaymentMethodMutations
+from schema.customer.payments import PaymentMutations
 from schema.customer.viewer import Query
 from schema.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
 
 schema = strawberry.Schema(
     query=Query,
+    mutation=merge_types("Mutation", (PaymentMethodMutations, PaymentMutations)),
     extensions=[PortalTokenLimit, ParserCache, PortalLimits, ValidationCache, PortalErrorMasking],
 )
 

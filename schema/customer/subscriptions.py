@@ -4,6 +4,7 @@ from datetime import datetime
 
 import strawberry
 
+from billing.reactivation import dues
 from models import Subscription as SubscriptionRow
 from schema.customer.enums import CancellationFeedback, Interval, SubscriptionStatus
 from schema.customer.money import Money
@@ -31,6 +32,13 @@ class Subscription(Node, OwnedByBusiness):
     created_at: datetime
     product_id: strawberry.Private[str]
     payment_method_id: strawberry.Private[str | None]
+    row: strawberry.Private[SubscriptionRow]
+
+    @strawberry.field(description="What reactivation will charge, tax included; null unless ON_HOLD.")
+    def dues(self, info: strawberry.Info) -> Money | None:
+        business = info.context.signed_in_viewer().business(self.business_id)
+        amounts = dues(self.row, business) if business else None
+        return Money(amount=amounts.total, currency=self.row.currency) if amounts else None
 
     @strawberry.field
     async def product(self, info: strawberry.Info) -> Product | None:
@@ -64,4 +72,5 @@ class Subscription(Node, OwnedByBusiness):
             created_at=row.created_at,
             product_id=row.product_id,
             payment_method_id=row.payment_method_id,
+            row=row,
         )

@@ -1,0 +1,33 @@
+"""What every customer mutation shares: the portal features that apply to a business for this viewer, and expected
+failures as UserErrors in the reader's language."""
+
+import strawberry
+
+from access.i18n import DEFAULT_LOCALE, supported_locale, translations
+from access.viewer import Viewer
+from billing.errors import BillingError, BillingErrorCode
+from merchants.portal_configurations import PortalFeatures, portal_features
+from models.enums import Scope
+from schema.errors import UserError
+
+
+def translate(info: strawberry.Info, message: str) -> str:
+    """A billing message (an English catalog entry) in the reader's language."""
+    locale = supported_locale(info.context.locale) or DEFAULT_LOCALE
+    return translations(locale).gettext(message)
+
+
+def user_error(info: strawberry.Info, error: BillingError) -> UserError:
+    return UserError(code=error.code, field=error.field, message=translate(info, error.message))
+
+
+def not_found(info: strawberry.Info, field: str) -> UserError:
+    """The answer to any id outside the viewer's scope, exactly as for one that does not exist."""
+    return user_error(info, BillingError(BillingErrorCode.NOT_FOUND, field=field))
+
+
+async def features_for(viewer: Viewer, business_id: str) -> PortalFeatures:
+    """The configuration a merchant's link named applies inside its business; elsewhere the business's default."""
+    session = viewer.session
+    named = session.configuration_id if session.scope == Scope.BUSINESS and session.business_id == business_id else None
+    return await portal_features(business_id, viewer.livemode, named)

@@ -1,0 +1,142 @@
+"""Payments a customer makes in the portal, and the mutations that make them: reactivating an on-hold subscription
+and completing a payment that needed the customer's authentication (3-D Secure)."""
+
+from datetime import datetime
+
+import strawberry
+
+from billing.errors import BillingError, BillingErrorCode, decline_error_code
+from billing.payments import complete_payment
+from billing.reactivation import reactivate
+from models import Invoice as InvoiceRow
+from models import Payment as PaymentRow
+from models.enums import PaymentStatus as PaymentStatusValue
+from schema.customer.actions import features_for, not_found, translate, user_error
+from schema.customer.enums import PaymentStatus
+from schema.customer.invoices import Invoice
+from schema.customer.money import Money
+from schema.customer.node import Node
+from schema.customer.owned import OwnedByBusiness
+from schema.customer.subscriptions import Subscription
+from schema.errors import UserError
+
+
+@strawberry.type(description="One charge of a saved payment method.")
+class Payment(Node, OwnedByBusiness):
+    status: PaymentStatus
+    total: Money
+    tax: Money
+    card_network: str
+    card_last_four: str
+    error_code: str | None = strawberry.field(description="The processor's decline code, e.g. card_declined.")
+    created_at: datetime
+    stored_error_message: strawberry.Private[str | None]
+
+    @strawberry.field(description="Why the payment failed, in the reader's language.")
+    def error_message(self, info: strawberry.Info) -> str | None:
+        return translate(info, self.stored_error_message) if self.stored_error_message else None
+
+    @classmethod
+    def from_row(cls, row: PaymentRow) -> "Payment":
+        return cls(
+            id=strawberry.ID(row.id),
+            business_id=row.business_id,
+            status=row.status,
+            total=Money(amount=row.total_amount, currency=row.currency),
+            tax=Money(amount=row.tax, currency=row.currency),
+            card_network=row.card_network,
+            card_last_four=row.card_last_four,
+            error_code=row.error_code,
+            created_at=row.created_at,
+            stored_error_message=row.error_message,
+        )
+
+
+@strawberry.type(description="What the customer must do to finish a payment: authenticate it with their bank.")
+class NextAction:
+    url: str
+
+
+@strawberry.input
+class ReactivateSubscriptionInput:
+    subscription_id: strawberry.ID
+    payment_method_id: strawberry.ID
+    idempotency_key: str = strawberry.field(
+        description="Unique per attempt (1–64 printable characters): a retry with the same key never charges again."
+    )
+
+
+@strawberry.input
+class CompletePaymentInput:
+    payment_id: strawberry.ID
+
+
+@strawberry.type
+class PaymentPayload:
+    subscription: Subscription | None
+    payment: Payment | None
+    invoice: Invoice | None
+    next_action: NextAction | None = strawberry.field(description="Set while the payment waits for the customer.")
+    errors: list[UserError]
+
+
+def _payload(info: strawberry.Info, payment: PaymentRow, subscription, invoice: InvoiceRow | None) -> PaymentPayload:
+    """A payment's state as data: a decline or a pending authentication is an error the customer can act on."""
+    errors = []
+    if payment.status == PaymentStatusValue.FAILED:
+        code = decline_error_code(payment.error_code)
+        errors.append(
+            UserError(code=code, field="paymentMethodId", message=translate(info, payment.error_message or ""))
+        )
+    elif payment.status == PaymentStatusValue.REQUIRES_CUSTOMER_ACTION:
+        errors.append(user_error(info, BillingError(BillingErrorCode.AUTHENTICATION_REQUIRED)))
+    return PaymentPayload(
+        subscription=Subscription.from_row(subscription) if subscription else None,
+        payment=Payment.from_row(payment),
+        invoice=Invoice.from_row(invoice) if invoice else None,
+        next_action=NextAction(url=payment.next_action_url) if payment.next_action_url else None,
+        errors=errors,
+    )
+
+
+def _failed(error: UserError) -> PaymentPayload:
+    return PaymentPayload(subscription=None, payment=None, invoice=None, next_action=None, errors=[error])
+
+
+@strawberry.type
+class PaymentMutations:
+    @strawberry.mutation(
+        description="Pay an ON_HOLD subscription's dues with a saved method of its business and make it ACTIVE. "
+        "A declined card leaves it on hold (errors say why); a card that needs 3-D Secure answers nextAction."
+    )
+    async def reactivate_subscription(
+        self, info: strawberry.Info, input: ReactivateSubscriptionInput
+    ) -> PaymentPayload:
+        viewer = info.context.signed_in_viewer()
+        subscription = await viewer.get_subscription(str(input.subscription_id))
+        method = await viewer.get_payment_method(str(input.payment_method_id))
+        if subscription is None or method is None:
+            return _failed(not_found(info, "subscriptionId" if subscription is None else "paymentMethodId"))
+        try:
+            payment = await reactivate(
+                subscription,
+                method,
+                client_key=input.idempotency_key,
+                features=await features_for(viewer, subscription.business_id),
+                context=info.context.billing,
+                locale=viewer.session.locale,
+            )
+        except BillingError as error:
+            return _failed(user_error(info, error))
+        await subscription.refresh_from_db()
+        return _payload(info, payment, subscription, await InvoiceRow.get_or_none(payment_id=payment.id))
+
+    @strawberry.mutation(description="Finish a payment after the customer answered their bank's 3-D Secure challenge.")
+    async def complete_payment(self, info: strawberry.Info, input: CompletePaymentInput) -> PaymentPayload:
+        viewer = info.context.signed_in_viewer()
+        payment = await viewer.get_payment(str(input.payment_id))
+        if payment is None:
+            return _failed(not_found(info, "paymentId"))
+        payment = await complete_payment(payment, info.context.billing, viewer.session.locale)
+        subscription = await viewer.get_subscription(payment.subscription_id) if payment.subscription_id else None
+        return _payload(info, payment, subscription, await InvoiceRow.get_or_none(payment_id=payment.id))
