@@ -14,6 +14,7 @@ from models.enums import PaymentPurpose, PaymentStatus
 
 # Longer than any processor call takes, so a payment still in a live request's hands is never taken from it.
 STALE_AFTER = timedelta(minutes=10)
+RECOVERABLE = (PaymentPurpose.REACTIVATION, PaymentPurpose.RENEWAL)
 
 
 async def outcome_for(payment: Payment, context: BillingContext, locale: str = "") -> SubscriptionOutcome | None:
@@ -38,7 +39,7 @@ async def complete_payment(payment: Payment, context: BillingContext, locale: st
 async def recover_stale_payments(context: BillingContext, now: datetime) -> int:
     """Finish every payment left `processing` for too long by asking the processor again under its own key."""
     recovered = 0
-    stale = Payment.filter(status=PaymentStatus.PROCESSING, updated_at__lt=now - STALE_AFTER)
+    stale = Payment.filter(status=PaymentStatus.PROCESSING, purpose__in=RECOVERABLE, updated_at__lt=now - STALE_AFTER)
     for payment in await stale.order_by("updated_at").limit(100):
         outcome = await outcome_for(payment, context)
         if outcome is None:

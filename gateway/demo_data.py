@@ -6,7 +6,6 @@ show. Dates are relative to the moment of seeding. Seeding is idempotent: the de
 when they exist nothing is written.
 """
 
-import calendar
 import secrets
 import string
 import urllib.parse
@@ -18,6 +17,12 @@ from typing import TypeVar
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
+from billing.errors import decline_message
+from billing.invoices import billing_details
+from billing.periods import add_interval
+from billing.processor import DeclineCode
+from billing.sandbox import SUCCEEDS
+from billing.tax import split_tax
 from models import (
     Business,
     Customer,
@@ -34,6 +39,7 @@ from models import (
     Product,
     ProductCollection,
     Refund,
+    SandboxCard,
     Subscription,
 )
 from models.business import default_portal_features
@@ -61,6 +67,7 @@ _INSERT_ORDER: tuple[type[Model], ...] = (
     ProductCollection,
     Product,
     Customer,
+    SandboxCard,
     PaymentMethod,
     Subscription,
     Payment,
@@ -248,25 +255,6 @@ async def summarize_demo() -> DemoSummary:
     )
 
 
-def add_interval(moment: datetime, interval: Interval, count: int) -> datetime:
-    """`moment` moved by `count` intervals; month ends clamp (31 Jan + 1 month = 28/29 Feb)."""
-    if interval == Interval.DAY:
-        return moment + timedelta(days=count)
-    if interval == Interval.WEEK:
-        return moment + timedelta(weeks=count)
-    months = moment.month - 1 + count * (12 if interval == Interval.YEAR else 1)
-    year, month = moment.year + months // 12, months % 12 + 1
-    return moment.replace(year=year, month=month, day=min(moment.day, calendar.monthrange(year, month)[1]))
-
-
-def split_tax(amount: int, rate_bp: int, inclusive: bool) -> tuple[int, int]:
-    """(tax, total) of a subtotal; an inclusive price already contains its tax."""
-    if inclusive:
-        return amount - round(amount * 10000 / (10000 + rate_bp)), amount
-    tax = round(amount * rate_bp / 10000)
-    return tax, amount + tax
-
-
 def license_key(prefix: str) -> str:
     groups = ("".join(secrets.choice(_KEY_ALPHABET) for _ in range(4)) for _ in range(3))
     return "-".join((prefix, *groups))
@@ -356,6 +344,7 @@ class _DemoBuilder:
                 default_return_url=spec.website_url + "/account",
                 allow_subscription_updates=spec.allow_subscription_updates,
                 invoice_prefix=spec.invoice_prefix,
+                tax_rate_bp=spec.tax_rate_bp,
                 created_at=self.ago(3 * 365),
             )
         )
@@ -464,9 +453,27 @@ class _DemoBuilder:
         )
 
     def add_card(
-        self, customer: Customer, brand: str, last4: str, expires: tuple[int, int], default: bool = True
+        self,
+        customer: Customer,
+        brand: str,
+        last4: str,
+        expires: tuple[int, int],
+        default: bool = True,
+        behaviour: str = SUCCEEDS,
     ) -> PaymentMethod:
-        mode = "live" if customer.livemode else "test"
+        """A saved card, with the sandbox processor's record of it: charging it does what `behaviour` says."""
+        card = self.add(
+            SandboxCard(
+                brand=brand.lower(),
+                last4=last4,
+                exp_month=expires[0],
+                exp_year=expires[1],
+                fingerprint=f"fp_{brand.lower()}_{last4}_{customer.email.split('@')[0]}",
+                behaviour=behaviour,
+                attached_to=customer.id,
+                created_at=customer.created_at,
+            )
+        )
         return self.add(
             PaymentMethod(
                 business_id=customer.business_id,
@@ -477,8 +484,8 @@ class _DemoBuilder:
                 last4=last4,
                 exp_month=expires[0],
                 exp_year=expires[1],
-                fingerprint=f"fp_{brand.lower()}_{last4}_{customer.email.split('@')[0]}",
-                processor_token=f"tok_sandbox_{mode}_{secrets.token_urlsafe(16)}",
+                fingerprint=card.fingerprint,
+                processor_token=card.id,
                 is_default=default,
                 created_at=customer.created_at,
             )
@@ -500,15 +507,15 @@ class _DemoBuilder:
         """A payment for (product, quantity, line description) items; succeeded ones get an invoice later."""
         spec = self.catalogs[(customer.business_id, customer.livemode)].spec
         subtotal = sum(product.price * quantity for product, quantity, _ in items)
-        tax, total = split_tax(subtotal, spec.tax_rate_bp, spec.tax_inclusive)
+        amounts = split_tax(subtotal, spec.tax_rate_bp, spec.tax_inclusive)
         payment = self.add(
             Payment(
                 business_id=customer.business_id,
                 livemode=customer.livemode,
                 customer_id=customer.id,
                 subscription_id=subscription.id if subscription else None,
-                total_amount=total,
-                tax=tax,
+                total_amount=amounts.total,
+                tax=amounts.tax,
                 currency=spec.currency,
                 status=status,
                 purpose=purpose,
@@ -695,7 +702,7 @@ class _DemoBuilder:
                 tax=payment.tax,
                 total=payment.total_amount,
                 issued_at=payment.created_at,
-                billing_details=_billing_details(charge.customer, catalog.business),
+                billing_details=billing_details(charge.customer, catalog.business),
                 created_at=payment.created_at,
             )
         )
@@ -770,7 +777,9 @@ class _DemoBuilder:
         self.refund(nocturne, days_later=3, reason="Bought twice by mistake")
 
         sakura = self.add_customer(ADA, SAKURA, created_days_ago=500)
-        sf_jcb = self.add_card(sakura, "JCB", "0505", (5, year + 3))
+        # The card of the on-hold subscription declines (as pm_card_chargeDeclined); the Visa works.
+        sf_jcb = self.add_card(sakura, "JCB", "0505", (5, year + 3), behaviour=DeclineCode.CARD_DECLINED)
+        self.add_card(sakura, "Visa", "4242", (9, year + 4), default=False)
         self.subscribe(
             sakura,
             sf_jcb,
@@ -837,34 +846,5 @@ def _portal_features(spec: BusinessSpec, retention_coupon: Discount) -> dict:
 
 def _payment_error(status: PaymentStatus) -> dict:
     if status == PaymentStatus.FAILED:
-        return {"error_code": "insufficient_funds", "error_message": "Your card has insufficient funds."}
+        return {"error_code": DeclineCode.CARD_DECLINED, "error_message": decline_message(DeclineCode.CARD_DECLINED)}
     return {}
-
-
-def _billing_details(customer: Customer, business: Business) -> dict:
-    """What the invoice shows about buyer and seller, frozen at issue."""
-    return {
-        "name": customer.name,
-        "email": customer.email,
-        "phone_number": customer.phone_number,
-        "tax_id": customer.tax_id,
-        "address": {
-            "line1": customer.billing_line1,
-            "line2": customer.billing_line2,
-            "city": customer.billing_city,
-            "state": customer.billing_state,
-            "postal_code": customer.billing_postal_code,
-            "country": customer.billing_country,
-        },
-        "seller": {
-            "name": business.name,
-            "email": business.support_email,
-            "address": {
-                "line1": business.address_line1,
-                "city": business.address_city,
-                "state": business.address_state,
-                "postal_code": business.address_postal_code,
-                "country": business.address_country,
-            },
-        },
-    }

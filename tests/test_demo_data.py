@@ -8,9 +8,12 @@ from tortoise import Tortoise
 
 from access.sessions import SessionPolicy, open_session, viewer_for_token
 from access.viewer import Viewer
+from billing.billing_run import run_billing
+from billing.reactivation import reactivate
 from gateway.demo_data import BUSINESSES, DEMO_EMAIL, seed_demo
 from models import Invoice, InvoiceLine, InvoiceSequence, Payment, PaymentMethod
 from models.enums import LicenseKeyStatus, PaymentStatus, Scope, SubscriptionStatus
+from tests.billing_support import FEATURES, billing_context
 
 POLICY = SessionPolicy()
 
@@ -118,3 +121,27 @@ async def test_ada_has_license_keys_in_every_status() -> None:
     assert {k.status for k in keys} == set(LicenseKeyStatus)
     assert all(re.fullmatch(r"[A-Z]+(-[A-Z0-9]{4}){3}", k.key) for k in keys)
     assert any(len(k.instances) >= 2 for k in keys)
+
+
+async def test_adas_on_hold_subscription_declines_on_its_card_and_reactivates_with_her_other_one() -> None:
+    await seed_demo()
+    viewer = await unified_viewer(DEMO_EMAIL)
+    on_hold = await viewer.subscriptions(statuses=[SubscriptionStatus.ON_HOLD]).get()
+    cards = {card.last4: card for card in await viewer.payment_methods([on_hold.business_id])}
+    context = billing_context()
+
+    declined = await reactivate(on_hold, cards["0505"], client_key="demo-1", features=FEATURES, context=context)
+    paid = await reactivate(on_hold, cards["4242"], client_key="demo-2", features=FEATURES, context=context)
+
+    assert (declined.status, declined.error_code) == (PaymentStatus.FAILED, "card_declined")
+    assert paid.status == PaymentStatus.SUCCEEDED
+    await on_hold.refresh_from_db()
+    assert on_hold.status == SubscriptionStatus.ACTIVE
+
+
+async def test_the_demo_has_nothing_due_for_the_billing_run() -> None:
+    await seed_demo()
+
+    report = await run_billing(billing_context())
+
+    assert report.total == 0

@@ -1,0 +1,21 @@
+"""The payment processor this deployment uses and the BillingContext built around it, made once per app.
+
+Only the built-in sandbox processor exists so far (PORTAL_PAYMENT_PROCESSOR=sandbox); its hosted pages are mounted
+under `/sandbox/`, standing in for a processor's own domain.
+"""
+
+from starlette.requests import Request
+
+from billing.context import BillingContext
+from billing.sandbox import SandboxProcessor
+from gateway.settings import Settings
+
+
+def build_billing_context(settings: Settings) -> BillingContext:
+    processor = SandboxProcessor(base_url=settings.base_url, secret=settings.secret_key)
+    return BillingContext(processor=processor, base_url=settings.base_url, portal_name=settings.portal_name)
+
+
+def billing_of(request: Request) -> BillingContext:
+    """The app's BillingContext (set by gateway.app.create_app)."""
+    return request.app.state.billing
