@@ -18,19 +18,18 @@ from urllib.parse import urlsplit
 
 from tortoise.transactions import in_transaction
 
-from access import rate_limits
+from access import inputs, rate_limits
 from access.email_outbox import branding_context, enqueue_email, sender_name
 from access.sessions import SessionPolicy, open_session, utcnow
 from access.tokens import LINK_PREFIX, hash_token, new_token
 from models import Business, Customer, LoginToken, PortalConfiguration, PortalSession, Subscription, normalize_email
 from models.enums import LoginTokenKind, Scope, SubscriptionStatus
+from models.ids import find_by_client_id
 
 SIGN_IN_TEMPLATE = "sign_in"
 MAGIC_LINK_TEMPLATE = "magic_link"
 
-_RETURN_URL_MAX_LENGTH = 1000
 _LOCALE = re.compile(r"[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*")
-_LOCALE_MAX_LENGTH = 16
 
 
 class LinkProblem(StrEnum):
@@ -89,10 +88,14 @@ def checked_return_url(url: str) -> str:
     """The URL if it is absolute http(s) without credentials; empty means the business's default."""
     if not url:
         return ""
+    if not inputs.URL.allows(url):
+        raise PortalLinkError(
+            PortalLinkErrorCode.INVALID_RETURN_URL, "return_url", f"return_url: {inputs.URL.message()}"
+        )
     invalid = PortalLinkError(
         PortalLinkErrorCode.INVALID_RETURN_URL, "return_url", "return_url must be an absolute http(s) URL"
     )
-    if len(url) > _RETURN_URL_MAX_LENGTH or any(char.isspace() or not char.isprintable() for char in url):
+    if any(char.isspace() or not char.isprintable() for char in url):
         raise invalid
     try:
         parts = urlsplit(url)
@@ -106,14 +109,14 @@ def checked_return_url(url: str) -> str:
 
 def checked_locale(locale: str) -> str:
     """A language tag such as `de` or `pt-BR`, or empty for the customer's own language."""
-    if locale and (len(locale) > _LOCALE_MAX_LENGTH or not _LOCALE.fullmatch(locale)):
+    if locale and (not inputs.LOCALE.allows(locale) or not _LOCALE.fullmatch(locale)):
         raise PortalLinkError(PortalLinkErrorCode.INVALID_LOCALE, "locale", "locale must be a language tag like pt-BR")
     return locale
 
 
 async def customer_of_business(*, business_id: str, livemode: bool, customer_id: str) -> Customer:
     """The business's customer in that mode; any other id, existing or not, is simply not found."""
-    customer = await Customer.get_or_none(id=customer_id, business_id=business_id, livemode=livemode)
+    customer = await find_by_client_id(Customer.filter(business_id=business_id, livemode=livemode), customer_id)
     if customer is None:
         raise PortalLinkError(PortalLinkErrorCode.CUSTOMER_NOT_FOUND, "customer_id", "No such customer")
     return customer
@@ -188,9 +191,8 @@ async def create_magic_link(
     now = now or utcnow()
     return_url = checked_return_url(return_url)
     locale = checked_locale(locale)
-    if configuration_id is not None and not await PortalConfiguration.exists(
-        id=configuration_id, business_id=customer.business_id, livemode=customer.livemode
-    ):
+    configurations = PortalConfiguration.filter(business_id=customer.business_id, livemode=customer.livemode)
+    if configuration_id is not None and await find_by_client_id(configurations, configuration_id) is None:
         raise PortalLinkError(
             PortalLinkErrorCode.CONFIGURATION_NOT_FOUND, "configuration_id", "No such portal configuration"
         )

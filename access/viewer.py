@@ -2,7 +2,9 @@
 
 A Viewer holds the customer records a portal session may see (one in BUSINESS scope, every record with the
 session's verified email in UNIFIED scope, always in one mode). Every customer-facing read goes through it, so an
-id outside the scope answers exactly like an id that does not exist.
+id outside the scope answers exactly like an id that does not exist — and so does an id that could not exist at all
+(empty, too long, malformed): the getters look rows up with `find_by_client_id`, and the list filters keep only the
+business ids in scope.
 """
 
 from collections.abc import Iterable
@@ -23,6 +25,7 @@ from models import (
     Subscription,
 )
 from models.enums import PaymentPurpose, Scope, SubscriptionStatus
+from models.ids import find_by_client_id
 
 
 @dataclass(frozen=True)
@@ -74,7 +77,8 @@ class Viewer:
     def _owned(self, model: type[Model], business_ids: Iterable[str] | None = None) -> QuerySet:
         query = model.filter(customer_id__in=self.customer_ids, livemode=self.livemode)
         if business_ids is not None:
-            query = query.filter(business_id__in=list(business_ids))
+            in_scope = {customer.business_id for customer in self.customers}
+            query = query.filter(business_id__in=[wanted for wanted in business_ids if wanted in in_scope])
         return query
 
     def subscriptions(
@@ -99,19 +103,23 @@ class Viewer:
         return query if include_detached else query.filter(detached_at__isnull=True)
 
     async def get_subscription(self, subscription_id: str) -> Subscription | None:
-        return await self.subscriptions().get_or_none(id=subscription_id)
+        return await find_by_client_id(self.subscriptions(), subscription_id)
 
     async def get_invoice(self, invoice_id: str) -> Invoice | None:
-        return await self.invoices().get_or_none(id=invoice_id)
+        return await find_by_client_id(self.invoices(), invoice_id)
 
     async def get_purchase(self, payment_id: str) -> Payment | None:
-        return await self.purchases().get_or_none(id=payment_id)
+        return await find_by_client_id(self.purchases(), payment_id)
 
     async def get_license_key(self, license_key_id: str) -> LicenseKey | None:
-        return await self.license_keys().get_or_none(id=license_key_id)
+        return await find_by_client_id(self.license_keys(), license_key_id)
 
     async def get_payment_method(self, payment_method_id: str) -> PaymentMethod | None:
-        return await self.payment_methods().get_or_none(id=payment_method_id)
+        return await find_by_client_id(self.payment_methods(), payment_method_id)
+
+    async def get_payment(self, payment_id: str) -> Payment | None:
+        """Any payment of the viewer's (a purchase, a renewal, a reactivation)."""
+        return await find_by_client_id(self._owned(Payment), payment_id)
 
 
 async def customers_in_scope(session: PortalSession) -> tuple[Customer, ...]:

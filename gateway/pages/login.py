@@ -7,13 +7,13 @@ tells a known email from an unknown one.
 """
 
 import functools
-import re
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from access.inputs import email_problem
 from access.login_links import request_sign_in
 from gateway.csrf import csrf_form_valid
 from gateway.pages.common import (
@@ -27,9 +27,7 @@ from gateway.pages.common import (
 )
 from gateway.settings import Settings
 from models import Business
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-_EMAIL_MAX_LENGTH = 254
+from models.ids import find_by_client_id
 
 
 def login_path(business_id: str | None, livemode: bool) -> str:
@@ -38,29 +36,25 @@ def login_path(business_id: str | None, livemode: bool) -> str:
     return path if livemode else f"/test{path}"
 
 
-def _submitted_email(value: object) -> str | None:
-    email = value.strip() if isinstance(value, str) else ""
-    return email if len(email) <= _EMAIL_MAX_LENGTH and _EMAIL.match(email) else None
-
-
 async def sign_in_page(request: Request, *, settings: Settings, livemode: bool) -> Response:
     business_id = request.path_params.get("business_id")
-    business = await Business.get_or_none(id=business_id) if business_id else None
-    if business_id and business is None:
+    business = await find_by_client_id(Business, business_id) if business_id is not None else None
+    if business_id is not None and business is None:
         return not_found_page(request, settings)
     locale = page_locale(request)
     brand = business_brand(business) if business else portal_brand(settings)
     page = functools.partial(render_page, request, settings, locale=locale, brand=brand, livemode=livemode)
     action = login_path(business_id, livemode)
     if request.method == "GET":
-        return page("login.html", action=action, unified=business is None, invalid=False)
+        return page("login.html", action=action, unified=business is None, email_error="")
 
     form = await request.form()
     if not csrf_form_valid(request, form, settings):
         return refused_form_page(request, settings, brand, livemode)
-    email = _submitted_email(form.get("email"))
-    if email is None:
-        return page("login.html", status=422, action=action, unified=business is None, invalid=True)
+    submitted = form.get("email")
+    email = submitted.strip() if isinstance(submitted, str) else ""
+    if problem := email_problem(email, locale):
+        return page("login.html", status=422, action=action, unified=business is None, email_error=problem)
     response = page("check_email.html", back_url=action)
     response.background = BackgroundTask(
         request_sign_in,

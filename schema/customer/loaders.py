@@ -89,7 +89,8 @@ class CustomerLoaders:
         return [found[key] for key in keys]
 
     async def _single_page(self, key: ListKey) -> Page:
-        business_ids = [key.business_id] if key.business_id else None
+        # An empty business id names a business that does not exist, not "every business".
+        business_ids = None if key.business_id is None else [key.business_id]
         query = self._list_query(key.kind, business_ids, key.statuses)
         return (await self._pages(query, None, key.first, key.after)).get(None, Page())
 
@@ -119,10 +120,10 @@ class CustomerLoaders:
 
     async def _load_saved_payment_methods(self, business_ids: list[str | None]) -> list[list]:
         """The usable saved methods per business (key None: of every business), default first."""
-        scoped = None if None in business_ids else business_ids
+        named = [key for key in business_ids if key is not None]
+        scoped = None if None in business_ids else named
         rows = await self.viewer.payment_methods(scoped).order_by("-is_default", "-created_at", "-id")
-        by_business = _grouped(rows, "business_id", [key for key in business_ids if key])
-        grouped = dict(zip([key for key in business_ids if key], by_business, strict=True))
+        grouped = dict(zip(named, _grouped(rows, "business_id", named), strict=True))
         return [rows if key is None else grouped[key] for key in business_ids]
 
     @staticmethod

@@ -41,7 +41,8 @@ class PortalSessionMutations:
                 portal_name=context.portal_name,
                 return_url=return_url or "",
                 locale=locale or "",
-                configuration_id=configuration_id or None,
+                # An empty id names a configuration that does not exist, not the default one.
+                configuration_id=configuration_id if isinstance(configuration_id, str) else None,
                 send_email=bool(send_email),
             )
         except PortalLinkError as error:

@@ -1,0 +1,62 @@
+"""What a customer or a merchant may type: the longest text each kind of free-text input may hold, and the checks
+and messages the forms, mutations and endpoints share.
+
+One table, so the same input is refused at the same length with the same words everywhere; each limit fits the
+database column the input ends up in (models/), so no input ever reaches a column it would overflow. Messages for
+customers come in the reader's language (`access/locale`, extracted from this module); the merchant API writes
+English (`TextLimit.message()` without a locale).
+"""
+
+import re
+from dataclasses import dataclass
+
+from access.i18n import DEFAULT_LOCALE, translations
+
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+
+
+@dataclass(frozen=True)
+class TextLimit:
+    """At most `max_length` characters."""
+
+    max_length: int
+
+    def allows(self, text: str) -> bool:
+        return len(text) <= self.max_length
+
+    def message(self, locale: str = DEFAULT_LOCALE) -> str:
+        """`Use at most 254 characters.`, in the reader's language."""
+        count = self.max_length
+        template = translations(locale).ngettext(
+            "Use at most %(count)s character.", "Use at most %(count)s characters.", count
+        )
+        return template % {"count": count}
+
+
+EMAIL = TextLimit(254)
+URL = TextLimit(1000)
+NAME = TextLimit(200)
+COMMENT = TextLimit(1000)
+ADDRESS_LINE = TextLimit(200)
+CITY = TextLimit(100)
+STATE = TextLimit(100)
+POSTAL_CODE = TextLimit(20)
+PHONE = TextLimit(40)
+TAX_ID = TextLimit(50)
+LOCALE = TextLimit(16)
+
+
+def email_problem(email: str, locale: str) -> str:
+    """Why a typed email address cannot be used, in the reader's language; empty when it can."""
+    if not EMAIL.allows(email):
+        return EMAIL.message(locale)
+    if not _EMAIL.fullmatch(email):
+        return translations(locale).gettext("Enter an email address such as name@example.com.")
+    return ""
+
+
+def form_too_large_message(locale: str) -> str:
+    """The answer to a form whose body is past the size limit (a setting of the gateway), in the reader's language."""
+    return translations(locale).gettext(
+        "The form sent more than the portal accepts. Go back and shorten what you typed."
+    )
