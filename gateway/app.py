@@ -1,25 +1,46 @@
-"""The composition root: builds the Starlette application from the settings and wires every part."""
+"""The composition root: builds the Starlette application from the settings and wires every part.
+
+Around the routes, outermost first: the security headers, the request id (and the 500 of an unexpected error).
+"""
 
 import asyncio
 import contextlib
+import logging
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from gateway import customer_graphql, merchant_api, pages
-from gateway.log_redaction import redact_tokens_in_access_log
+from gateway import customer_graphql, merchant_api, pages, request_ids
+from gateway.log_redaction import ACCESS_LOGGER, redact_secrets_in
+from gateway.request_ids import RequestIdMiddleware
 from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import Settings
 from gateway.worker import run_worker
 from models.database import connect, disconnect
+from schema import limits
 
 WORKER_STOP_SECONDS = 10
+# Strawberry logs every error with a traceback and the query, a client's mistakes included; the schemas' own
+# PortalErrorMasking logs each request's errors once instead.
+STRAWBERRY_ERROR_LOGGER = "strawberry.execution"
+
+
+def _refuse_all(record: logging.LogRecord) -> bool:
+    return False
+
+
+def configure_logs() -> None:
+    """Secrets out of every logger that writes request data; strawberry's own error log off."""
+    redact_secrets_in(ACCESS_LOGGER, "uvicorn.error", request_ids.logger.name, limits.logger.name)
+    strawberry_log = logging.getLogger(STRAWBERRY_ERROR_LOGGER)
+    if _refuse_all not in strawberry_log.filters:
+        strawberry_log.addFilter(_refuse_all)
 
 
 def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette:
     """The web application. Tests pass `manage_database=False` and open the database themselves."""
-    redact_tokens_in_access_log()
+    configure_logs()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -47,7 +68,10 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             *merchant_api.routes(settings),
             *pages.routes(settings),
         ],
-        middleware=[Middleware(SecurityHeadersMiddleware)],
+        middleware=[
+            Middleware(SecurityHeadersMiddleware),
+            Middleware(RequestIdMiddleware),
+        ],
         lifespan=lifespan,
     )
     app.state.settings = settings

@@ -1,17 +1,18 @@
 """`/graphql`: the customer schema over HTTP (GraphQL-over-HTTP: POST, and GET for queries only)."""
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from access.i18n import formatting_locale
 from gateway.csrf import csrf_header_valid
-from gateway.graphql_http import SpecGraphQL
+from gateway.graphql_http import SpecGraphQL, graphql_error_response
 from gateway.request_auth import presented_session_token, viewer_from_request
+from gateway.request_ids import request_id_of
 from gateway.settings import Settings
 from schema.customer import CustomerContext, build_context, schema
 
+GRAPHQL_PATH = "/graphql"
 _CSRF_MESSAGE = "A request signed in by cookie needs the page's CSRF token in the X-CSRF-Token header."
 
 
@@ -32,14 +33,14 @@ class CustomerGraphQL(SpecGraphQL):
         request = Request(scope, receive)
         _, from_cookie = presented_session_token(request)
         if request.method == "POST" and from_cookie and not csrf_header_valid(request, self.settings):
-            body = {"errors": [{"message": _CSRF_MESSAGE, "extensions": {"code": "CSRF_TOKEN_INVALID"}}]}
-            await JSONResponse(body, status_code=403)(scope, receive, send)
+            await graphql_error_response(request, 403, "CSRF_TOKEN_INVALID", _CSRF_MESSAGE)(scope, receive, send)
             return
         await super().__call__(scope, receive, send)
 
     async def build_context(self, request: Request) -> CustomerContext:
-        return build_context(await viewer_from_request(request, self.settings), request_locale(request))
+        viewer = await viewer_from_request(request, self.settings)
+        return build_context(viewer, request_locale(request), request_id_of(request))
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
-    return [Route("/graphql", CustomerGraphQL(settings), methods=["GET", "POST"])]
+    return [Route(GRAPHQL_PATH, CustomerGraphQL(settings), methods=["GET", "POST"])]

@@ -2,16 +2,31 @@
 
 Strawberry speaks the legacy `application/json` media type only. A client that asks for
 `application/graphql-response+json` gets it, and with it the status codes the specification gives that media
-type: 400 for a request the server refused to execute (syntax, validation, limits), 200 once execution started.
+type: 400 for a request the server refused to execute (syntax, validation, limits), answered without a `data` entry,
+and 200 once execution started.
+
+A request that is not a GraphQL request at all (a body that is not JSON, not UTF-8 or not an object; a mutation over
+GET) is refused with a 4xx and a GraphQL error body, `{"errors": [{"message", "extensions": {"code"}}]}`, never a
+crash: the connection stays usable.
 """
 
+import json
+from collections.abc import Mapping
+from http import HTTPStatus
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from strawberry.asgi import GraphQL
+from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types.unset import UNSET
+
+from schema.limits import INTERNAL_SERVER_ERROR
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
+_NOT_JSON = "The request body must be JSON text in UTF-8."
+_NOT_AN_OBJECT = 'A GraphQL request is a JSON object such as {"query": "{ viewer { email } }"}.'
 
 
 def prefers_graphql_response(request: Request) -> bool:
@@ -27,15 +42,38 @@ def prefers_graphql_response(request: Request) -> bool:
     return ranked.get(GRAPHQL_RESPONSE, 0) > 0 and ranked[GRAPHQL_RESPONSE] >= ranked.get("application/json", 0)
 
 
+def graphql_error_response(
+    request: Request, status_code: int, code: str, message: str, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
+    """A refusal in the GraphQL-over-HTTP shape, in the media type the client asked for."""
+    media_type = f"{GRAPHQL_RESPONSE}; charset=utf-8" if prefers_graphql_response(request) else "application/json"
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}
+    return JSONResponse(body, status_code=status_code, headers=headers, media_type=media_type)
+
+
 def is_request_error(response_data: Any) -> bool:
-    """No execution happened: no data, and no error points at a field."""
+    """The client's request was refused before execution: no data, no error points at a field, none is ours."""
     if not isinstance(response_data, dict) or response_data.get("data") is not None:
         return False
-    return all("path" not in error for error in response_data.get("errors") or [])
+    return all(
+        "path" not in error and (error.get("extensions") or {}).get("code") != INTERNAL_SERVER_ERROR
+        for error in response_data.get("errors") or []
+    )
+
+
+def refusal_of(request: Request, refused: HTTPException) -> JSONResponse:
+    """The answer to a request strawberry refused before executing it."""
+    if request.method == "GET" and isinstance(refused.__cause__, InvalidOperationTypeError):
+        # The specification: a mutation over GET is 405 Method Not Allowed, and halts.
+        return graphql_error_response(request, 405, "METHOD_NOT_ALLOWED", refused.reason, {"Allow": "POST"})
+    headers = {"Allow": "GET, POST"} if refused.status_code == 405 else None
+    return graphql_error_response(
+        request, refused.status_code, HTTPStatus(refused.status_code).name, refused.reason, headers
+    )
 
 
 class SpecGraphQL(GraphQL):
-    """Strawberry's view, plus the `application/graphql-response+json` media type."""
+    """Strawberry's view, plus the `application/graphql-response+json` media type and GraphQL-shaped refusals."""
 
     async def get_context(self, request: Request, response: Response | Any) -> Any:
         if prefers_graphql_response(request):
@@ -45,10 +83,35 @@ class SpecGraphQL(GraphQL):
     async def build_context(self, request: Request) -> Any:
         raise NotImplementedError
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # No IDE is served: a GET without a query is a malformed GraphQL request (400), not a page.
+        return False
+
+    async def run(self, request: Request, context: Any = UNSET, root_value: Any = UNSET) -> Response:
+        try:
+            return await super().run(request, context, root_value)
+        except HTTPException as refused:
+            return refusal_of(request, refused)
+
+    def parse_json(self, data: str | bytes) -> Any:
+        """The request (or its `variables`/`extensions` parameter) as a JSON object; anything else is a 400."""
+        try:
+            value = json.loads(data.decode() if isinstance(data, bytes) else data)
+        except (ValueError, RecursionError) as error:  # ValueError: bad JSON and bad UTF-8 alike
+            raise HTTPException(400, _NOT_JSON) from error
+        if not isinstance(value, dict):
+            raise HTTPException(400, _NOT_AN_OBJECT)
+        return value
+
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
+        modern = sub_response.headers.get("content-type") == GRAPHQL_RESPONSE
+        refused = modern and is_request_error(response_data)
+        if refused:
+            # The specification: a request that never executed is answered without a `data` entry.
+            response_data = {key: value for key, value in response_data.items() if key != "data"}
         response = super().create_response(response_data, sub_response)
-        if sub_response.headers.get("content-type") == GRAPHQL_RESPONSE:
+        if modern:
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
-            if is_request_error(response_data):
+            if refused:
                 response.status_code = 400
         return response

@@ -11,14 +11,16 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from access.login_links import PortalLinkError, PortalLinkErrorCode, create_magic_link, customer_of_business
-from gateway.graphql_http import SpecGraphQL
+from gateway.graphql_http import SpecGraphQL, graphql_error_response
 from gateway.request_auth import bearer_token
+from gateway.request_ids import request_id_of
 from gateway.settings import Settings
 from merchants.api_keys import authenticate_api_key
 from models import ApiKey
 from schema.merchant import schema as merchant_schema
 from schema.merchant.context import MerchantContext
 
+GRAPHQL_PATH = "/merchant/graphql"
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="merchant-api"'}
 _UNAUTHENTICATED_MESSAGE = "A valid API key is required: Authorization: Bearer sk_test_… or sk_live_…"
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
@@ -50,8 +52,8 @@ class MerchantGraphQL(SpecGraphQL):
         request = Request(scope, receive)
         api_key = await presented_api_key(request)
         if api_key is None:
-            body = {"errors": [{"message": _UNAUTHENTICATED_MESSAGE, "extensions": {"code": "UNAUTHENTICATED"}}]}
-            await JSONResponse(body, status_code=401, headers=_CHALLENGE)(scope, receive, send)
+            refusal = graphql_error_response(request, 401, "UNAUTHENTICATED", _UNAUTHENTICATED_MESSAGE, _CHALLENGE)
+            await refusal(scope, receive, send)
             return
         request.state.api_key = api_key
         await super().__call__(scope, receive, send)
@@ -62,6 +64,7 @@ class MerchantGraphQL(SpecGraphQL):
             base_url=self.settings.base_url,
             portal_name=self.settings.portal_name,
             magic_link_seconds=self.settings.magic_link_seconds,
+            request_id=request_id_of(request),
         )
 
 
@@ -94,5 +97,5 @@ def routes(settings: Settings) -> list[BaseRoute]:
 
     return [
         Route("/customers/{customer_id}/customer-portal/session", create_portal_session, methods=["POST"]),
-        Route("/merchant/graphql", MerchantGraphQL(settings)),
+        Route(GRAPHQL_PATH, MerchantGraphQL(settings)),
     ]

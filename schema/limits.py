@@ -1,10 +1,11 @@
-"""What a GraphQL request may ask for: depth, aliases, tokens, page size and an estimated cost; and which
-errors a client may read.
+"""What a GraphQL request may ask for: depth, aliases, tokens, page size and an estimated cost; which errors a
+client may read, and how each error is logged.
 
 The validation rules are built once at import: strawberry's validation cache is keyed by the rule classes, so a
 limiter built per request would miss the cache every time.
 """
 
+import logging
 from collections.abc import Iterator
 
 from graphql import (
@@ -18,9 +19,11 @@ from graphql import (
     SelectionSetNode,
     ValidationRule,
 )
-from strawberry.extensions import AddValidationRules, MaskErrors, MaxTokensLimiter
+from strawberry.exceptions import MissingQueryError
+from strawberry.extensions import AddValidationRules, MaxTokensLimiter, SchemaExtension
 from strawberry.extensions.max_aliases import create_validator as max_aliases_rule
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
 MAX_DEPTH = 12
 MAX_ALIASES = 15
@@ -28,6 +31,14 @@ MAX_TOKENS = 2000
 MAX_PAGE_SIZE = 100
 DEFAULT_PAGE_SIZE = 20
 MAX_COST = 50_000
+UNEXPECTED_ERROR = "Unexpected error."
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+# Enough of a client's error to tell what went wrong, too little to copy a query or an input into the log.
+_LOGGED_MESSAGE_LENGTH = 160
+
+logger = logging.getLogger(__name__)
+# Requests that are not GraphQL requests at all (no query, a mutation over GET): the HTTP view answers them with a 4xx.
+_ANSWERED_BY_THE_VIEW = (MissingQueryError, CannotGetOperationTypeError, InvalidOperationTypeError)
 
 
 class PublicError(GraphQLError):
@@ -120,6 +131,67 @@ def is_hidden(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, GraphQLError)
 
 
-class PortalErrorMasking(MaskErrors):
-    def __init__(self) -> None:
-        super().__init__(should_mask_error=is_hidden, error_message="Unexpected error.")
+def masked(error: GraphQLError, request_id: str) -> GraphQLError:
+    """What the client sees of an unexpected error: where it happened, and the id that finds it in the log."""
+    return GraphQLError(
+        UNEXPECTED_ERROR,
+        nodes=error.nodes,
+        source=error.source,
+        positions=error.positions,
+        path=error.path,
+        extensions={"code": INTERNAL_SERVER_ERROR, "requestId": request_id},
+    )
+
+
+def log_errors(errors: list[GraphQLError], request_id: str) -> None:
+    """One line per request: an ERROR with the first unexpected error's traceback, else an INFO line naming the
+    client's mistake — never the query text."""
+    unexpected = [error for error in errors if is_hidden(error)]
+    if unexpected:
+        logger.error(
+            "Unexpected error in GraphQL request %s at %s (%d unexpected)",
+            request_id,
+            ".".join(str(key) for key in unexpected[0].path or ()),
+            len(unexpected),
+            exc_info=unexpected[0].original_error,
+        )
+        return
+    first = errors[0]
+    code = (first.extensions or {}).get("code", "GRAPHQL_ERROR")
+    logger.info(
+        "GraphQL request %s answered with the client's error %s (%d in all; the first: %s)",
+        request_id,
+        code,
+        len(errors),
+        first.message[:_LOGGED_MESSAGE_LENGTH],
+    )
+
+
+class PortalErrorMasking(SchemaExtension):
+    """Logs each request's errors once (see `log_errors`) and masks the unexpected ones as `Unexpected error.` with
+    code INTERNAL_SERVER_ERROR and the request id; a client's mistakes (syntax, validation, limits, PublicError)
+    reach the client as they are.
+
+    Most errors arrive in the result; some escape the operation as an exception instead (a syntax error found by the
+    parser cache, a bug inside another extension), and are logged and masked on their way out. The context of both
+    schemas carries the `request_id` the gateway gave the request. Strawberry's own error log (a traceback and the
+    query for every error, a client's mistakes included) is silenced by the gateway.
+    """
+
+    def on_operation(self) -> Iterator[None]:
+        request_id = self.execution_context.context.request_id
+        try:
+            yield
+        except _ANSWERED_BY_THE_VIEW:
+            raise
+        except Exception as escaped:
+            error = escaped if isinstance(escaped, GraphQLError) else GraphQLError(str(escaped), original_error=escaped)
+            log_errors([error], request_id)
+            if is_hidden(error):
+                raise masked(error, request_id) from escaped
+            raise
+        result = self.execution_context.result
+        if result is None or not result.errors:
+            return
+        log_errors(result.errors, request_id)
+        result.errors = [masked(error, request_id) if is_hidden(error) else error for error in result.errors]

@@ -7,7 +7,6 @@ brand; a UNIFIED session sees them grouped by business, each group linking to it
 """
 
 import functools
-import logging
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -31,11 +30,10 @@ from gateway.pages.common import (
 )
 from gateway.pages.login import login_path
 from gateway.request_auth import viewer_from_request
+from gateway.request_ids import request_id_of
 from gateway.settings import Settings
 from models.enums import Scope
 from schema.customer import build_context, schema
-
-logger = logging.getLogger(__name__)
 
 _BRANDING = "id name supportEmail branding { logoUrl primaryColor accentColor headline }"
 _SUBSCRIPTIONS = """totalCount edges { node {
@@ -77,8 +75,9 @@ class PortalQueryError(RuntimeError):
     """The page's own query failed: a bug, not something the customer can fix."""
 
 
-async def _query(query: str, viewer: Viewer, locale: str, variables: dict | None = None) -> dict:
-    result = await schema.execute(query, variable_values=variables, context_value=build_context(viewer, locale))
+async def _query(request: Request, query: str, viewer: Viewer, locale: str, variables: dict | None = None) -> dict:
+    context = build_context(viewer, locale, request_id_of(request))
+    result = await schema.execute(query, variable_values=variables, context_value=context)
     if result.errors:
         raise PortalQueryError("; ".join(error.message for error in result.errors))
     return result.data["viewer"]
@@ -87,7 +86,7 @@ async def _query(query: str, viewer: Viewer, locale: str, variables: dict | None
 async def _business_view(
     request: Request, settings: Settings, viewer: Viewer, locale: str, business_id: str
 ) -> Response:
-    data = await _query(BUSINESS_QUERY, viewer, locale, {"businessId": business_id})
+    data = await _query(request, BUSINESS_QUERY, viewer, locale, {"businessId": business_id})
     business = next(b for b in data["businesses"] if b["id"] == business_id)
     unified = viewer.scope == Scope.UNIFIED
     return render_page(
@@ -110,7 +109,7 @@ async def _business_view(
 
 
 async def _unified_view(request: Request, settings: Settings, viewer: Viewer, locale: str) -> Response:
-    data = await _query(UNIFIED_QUERY, viewer, locale)
+    data = await _query(request, UNIFIED_QUERY, viewer, locale)
     businesses = [
         {**business, "brand": graphql_brand(business), "url": f"/?{urlencode({'business': business['id']})}"}
         for business in data["businesses"]

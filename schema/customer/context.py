@@ -1,8 +1,10 @@
-"""The per-request context of the customer schema: the Viewer, the reader's locale and fresh dataloaders."""
+"""The per-request context of the customer schema: the Viewer, the reader's locale, the request's id (for the log
+line of an unexpected error) and fresh dataloaders."""
 
 from dataclasses import dataclass, field
 
 from access.viewer import Viewer
+from billing.context import BillingContext
 from schema.customer.loaders import CustomerLoaders
 from schema.limits import PublicError
 
@@ -19,6 +21,8 @@ class NotSignedIn(PublicError):
 class CustomerContext:
     viewer: Viewer | None
     locale: str
+    request_id: str
+    billing: BillingContext | None = None
     loaders: CustomerLoaders = field(init=False)
 
     def __post_init__(self) -> None:
@@ -30,6 +34,9 @@ class CustomerContext:
         return self.viewer
 
 
-def build_context(viewer: Viewer | None, locale: str) -> CustomerContext:
-    """A context for one request; dataloaders must never outlive it (they cache what this viewer may see)."""
-    return CustomerContext(viewer=viewer, locale=locale)
+def build_context(
+    viewer: Viewer | None, locale: str, request_id: str, billing: BillingContext | None = None
+) -> CustomerContext:
+    """A context for one request; dataloaders must never outlive it (they cache what this viewer may see).
+    `billing` is what mutations that move money need; reads do without it."""
+    return CustomerContext(viewer=viewer, locale=locale, request_id=request_id, billing=billing)

@@ -1,5 +1,5 @@
-"""What every merchant resolver knows about its request: the authenticated API key (one business in one mode) and
-the deployment values links are built from."""
+"""What every merchant resolver knows about its request: the authenticated API key (one business in one mode), the
+deployment values links are built from, and the request's id (for the log line of an unexpected error)."""
 
 from dataclasses import dataclass
 
@@ -12,6 +12,7 @@ class MerchantContext:
     base_url: str
     portal_name: str
     magic_link_seconds: int
+    request_id: str
 
     @property
     def business_id(self) -> str:

@@ -1,0 +1,60 @@
+"""Every request's id, and what an unexpected error does with it.
+
+Each HTTP request gets a fresh random id, in `request.state.request_id` and in the `X-Request-Id` response header
+of every answer. An exception that nothing below handled is logged once, as an ERROR with its traceback and the
+request id, and answered with a 500 that names the id, so support can find the log line from what the client saw.
+(GraphQL masks its own unexpected errors with the same id: see schema.limits.)
+"""
+
+import logging
+import secrets
+
+from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from gateway.log_redaction import redact_secrets
+
+logger = logging.getLogger(__name__)
+
+REQUEST_ID = "request_id"
+REQUEST_ID_HEADER = "X-Request-Id"
+
+
+def new_request_id() -> str:
+    return f"req_{secrets.token_hex(12)}"
+
+
+def request_id_of(request: Request) -> str:
+    return getattr(request.state, REQUEST_ID)
+
+
+class RequestIdMiddleware:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id()
+        scope.setdefault("state", {})[REQUEST_ID] = request_id
+        started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+                MutableHeaders(scope=message)[REQUEST_ID_HEADER] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            path = redact_secrets(scope.get("path", ""))
+            logger.exception("Unexpected error on %s %s (request %s)", scope.get("method"), path, request_id)
+            # Once the answer has begun nothing can replace it; the server ends the connection instead.
+            if not started:
+                answer = PlainTextResponse(f"Unexpected error. Request id: {request_id}", status_code=500)
+                await answer(scope, receive, send_with_id)
