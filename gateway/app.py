@@ -1,6 +1,7 @@
 """The composition root: builds the Starlette application from the settings and wires every part.
 
-Around the routes, outermost first: the security headers, the request id (and the 500 of an unexpected error).
+Around the routes, outermost first: the client's real address (forwarded headers, believed only from
+PORTAL_TRUSTED_PROXIES), the security headers, the request id (and the 500 of an unexpected error), the body limits.
 """
 
 import asyncio
@@ -10,8 +11,10 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import customer_graphql, merchant_api, pages, request_ids
+from gateway.body_limits import BodyLimitMiddleware
 from gateway.log_redaction import ACCESS_LOGGER, redact_secrets_in
 from gateway.request_ids import RequestIdMiddleware
 from gateway.security_headers import SecurityHeadersMiddleware
@@ -69,8 +72,15 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             *pages.routes(settings),
         ],
         middleware=[
+            Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies)),
             Middleware(SecurityHeadersMiddleware),
             Middleware(RequestIdMiddleware),
+            Middleware(
+                BodyLimitMiddleware,
+                max_body_bytes=settings.max_body_bytes,
+                max_form_bytes=settings.max_form_bytes,
+                graphql_paths=(customer_graphql.GRAPHQL_PATH, merchant_api.GRAPHQL_PATH),
+            ),
         ],
         lifespan=lifespan,
     )

@@ -90,6 +90,8 @@ def serve(settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
+        # uvicorn would believe X-Forwarded-For from any loopback peer; the app believes PORTAL_TRUSTED_PROXIES only.
+        proxy_headers=False,
     )
 
 

@@ -1,5 +1,6 @@
 """Every setting of the portal, read from environment variables in this one place, with safe defaults."""
 
+import ipaddress
 import os
 import secrets
 from dataclasses import dataclass, field
@@ -17,6 +18,17 @@ def _env_bool(name: str, default: bool) -> bool:
     if not value:
         return default
     return value in {"1", "true", "yes", "on"}
+
+
+def _env_networks(name: str) -> tuple[str, ...]:
+    """A comma-separated list of IP addresses and CIDR networks; a typo stops the start rather than trust nobody."""
+    entries = [entry.strip() for entry in os.environ.get(name, "").split(",") if entry.strip()]
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(f"{name}: {entry!r} is neither an IP address nor a network such as 10.0.0.0/8") from None
+    return tuple(entries)
 
 
 def _secret_key() -> str:
@@ -54,6 +66,9 @@ class Settings:
     run_worker_in_web: bool = True
     worker_poll_seconds: float = 1.0
     log_level: str = "INFO"
+    max_body_bytes: int = 1024 * 1024
+    max_form_bytes: int = 16 * 1024
+    trusted_proxies: tuple[str, ...] = ()
 
     @property
     def secure_cookies(self) -> bool:
@@ -84,4 +99,7 @@ class Settings:
             run_worker_in_web=_env_bool("PORTAL_WORKER_IN_WEB", cls.run_worker_in_web),
             worker_poll_seconds=float(os.environ.get("PORTAL_WORKER_POLL_SECONDS", cls.worker_poll_seconds)),
             log_level=os.environ.get("PORTAL_LOG_LEVEL", cls.log_level).upper(),
+            max_body_bytes=_env_int("PORTAL_MAX_BODY_BYTES", cls.max_body_bytes),
+            max_form_bytes=_env_int("PORTAL_MAX_FORM_BYTES", cls.max_form_bytes),
+            trusted_proxies=_env_networks("PORTAL_TRUSTED_PROXIES"),
         )
