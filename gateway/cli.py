@@ -10,7 +10,7 @@ import dataclasses
 import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import uvicorn
@@ -21,8 +21,10 @@ from tortoise.migrations.writer import MigrationWriter
 
 from access.login_links import PortalLinkError, create_magic_link
 from access.sessions import open_session
+from billing.billing_run import run_billing
 from gateway.app import create_app
 from gateway.demo_data import DEMO_EMAIL, DemoSummary, seed_demo
+from gateway.payments import build_billing_context
 from gateway.request_auth import session_policy
 from gateway.settings import Settings
 from gateway.worker import run_worker_process
@@ -203,6 +205,40 @@ def _worker(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- portal billing run -----------------------------------------------------------------------------------------
+
+
+def _add_billing_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("billing", help="billing")
+    actions = parser.add_subparsers(dest="action", required=True)
+    run = actions.add_parser("run", help="do the due billing work once: renewals, trial ends, cancellations, expiries")
+    run.add_argument(
+        "--now",
+        type=_moment,
+        help="act as if it were this ISO 8601 time (test mode only, to try renewals without waiting)",
+    )
+    run.add_argument("--mode", choices=("live", "test"), help="only this mode (default: both; test with --now)")
+    run.set_defaults(handler=_billing_run)
+
+
+def _moment(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _billing_run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.now and args.mode == "live":
+        raise CommandError("--now moves the clock for test mode only; live subscriptions renew on real time")
+    livemode = False if args.now else {"live": True, "test": False}.get(args.mode)
+    billing = build_billing_context(settings)
+    report = run_with_database(settings, lambda: run_billing(billing, now=args.now, livemode=livemode))
+    print(
+        f"Billing run: {report.renewed} renewed, {report.put_on_hold} put on hold, {report.cancelled} cancelled, "
+        f"{report.expired} expired, {report.recovered} unfinished payments recovered."
+    )
+    return 0
+
+
 # --- portal demo ------------------------------------------------------------------------------------------------
 
 
@@ -271,6 +307,9 @@ def demo_instructions(settings: Settings, access: DemoAccess) -> str:
             f"  Test mode: {settings.base_url}/test/login/{business.id} and {settings.base_url}/test/login",
             f"Magic link into {DEMO_EMAIL}'s portal at {business.name} (one use, 24 hours):",
             f"  {access.magic_link}",
+            "",
+            f"{DEMO_EMAIL}'s subscription at Sakura Fonts is on hold: its JCB card declines; pay and reactivate",
+            "with her saved Visa or add a test card (4242 4242 4242 4242, any future expiry, any CVC).",
             "",
             f"Unified portal session for {DEMO_EMAIL} (live mode, every business):",
             f"  {unified_token}",
@@ -412,6 +451,7 @@ _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_seed_demo_parser,
     _add_serve_parser,
     _add_worker_parser,
+    _add_billing_parser,
     _add_demo_parser,
     _add_session_parser,
     _add_api_key_parser,

@@ -65,6 +65,7 @@ class Settings:
     mail_from: str = "portal@localhost"
     run_worker_in_web: bool = True
     worker_poll_seconds: float = 1.0
+    billing_interval_seconds: float = 60.0
     log_level: str = "INFO"
     max_body_bytes: int = 1024 * 1024
     max_form_bytes: int = 16 * 1024
@@ -98,6 +99,9 @@ class Settings:
             mail_from=os.environ.get("MAIL_FROM", cls.mail_from),
             run_worker_in_web=_env_bool("PORTAL_WORKER_IN_WEB", cls.run_worker_in_web),
             worker_poll_seconds=float(os.environ.get("PORTAL_WORKER_POLL_SECONDS", cls.worker_poll_seconds)),
+            billing_interval_seconds=float(
+                os.environ.get("PORTAL_BILLING_INTERVAL_SECONDS", cls.billing_interval_seconds)
+            ),
             log_level=os.environ.get("PORTAL_LOG_LEVEL", cls.log_level).upper(),
             max_body_bytes=_env_int("PORTAL_MAX_BODY_BYTES", cls.max_body_bytes),
             max_form_bytes=_env_int("PORTAL_MAX_FORM_BYTES", cls.max_form_bytes),

@@ -1,4 +1,5 @@
-"""The outbox worker: sends the emails that are due, retries failures with exponential backoff, and runs either
+"""The worker: sends the emails that are due (retrying failures with exponential backoff) and runs the billing run
+every PORTAL_BILLING_INTERVAL_SECONDS (renewals, trial ends, period-end cancellations, expiries). It runs either
 inside the web process (PORTAL_WORKER_IN_WEB) or as its own process (`portal worker`).
 
 Several workers may run side by side. A worker claims due rows in a short transaction (`SELECT … FOR UPDATE SKIP
@@ -11,11 +12,15 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 from datetime import UTC, datetime, timedelta
 
 from tortoise.transactions import in_transaction
 
+from billing.billing_run import run_billing
+from billing.context import BillingContext
 from gateway.mailer import send_email
+from gateway.payments import build_billing_context
 from gateway.settings import Settings
 from models import EmailMessage
 from models.enums import DeliveryStatus
@@ -102,10 +107,23 @@ async def process_due_emails(settings: Settings, now: datetime | None = None) ->
     return sent
 
 
+async def _run_billing_safely(billing: BillingContext) -> None:
+    try:
+        await run_billing(billing)
+    except Exception:
+        logger.exception("Billing run failed; trying again at the next interval")
+
+
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """Pass over the outbox every `worker_poll_seconds` until `stop` is set; a full batch is followed at once."""
-    logger.info("Outbox worker started")
+    """Pass over the outbox every `worker_poll_seconds` until `stop` is set (a full batch is followed at once), and
+    run the billing run every `billing_interval_seconds`."""
+    logger.info("Worker started")
+    billing = build_billing_context(settings)
+    next_billing_run = 0.0
     while not stop.is_set():
+        if time.monotonic() >= next_billing_run:
+            await _run_billing_safely(billing)
+            next_billing_run = time.monotonic() + settings.billing_interval_seconds
         try:
             sent = await process_due_emails(settings)
         except Exception:
@@ -114,7 +132,7 @@ async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
         if sent < BATCH_SIZE:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), settings.worker_poll_seconds)
-    logger.info("Outbox worker stopped")
+    logger.info("Worker stopped")
 
 
 async def run_worker_process(settings: Settings) -> None:

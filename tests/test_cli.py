@@ -208,3 +208,19 @@ def test_demo_prints_the_ways_in_for_a_browser(running_demo: RunningDemo) -> Non
     (magic_link,) = re.findall(rf"({re.escape(base)}/session/cpl_\S+)", running_demo.output)
     confirm = httpx.get(magic_link, timeout=10)
     assert confirm.status_code == 200 and 'method="post"' in confirm.text.lower()
+
+
+async def test_billing_run_renews_test_mode_at_a_later_time_and_refuses_to_move_the_live_clock(
+    demo_database: str, tmp_path: Path
+) -> None:
+    now = portal("billing", "run", database_url=demo_database, cwd=tmp_path)
+    later = portal("billing", "run", "--now", "2031-01-01T00:00:00", database_url=demo_database, cwd=tmp_path)
+    live = portal("billing", "run", "--now", "2031-01-01", "--mode", "live", database_url=demo_database, cwd=tmp_path)
+
+    assert now.returncode == 0, now.stderr
+    assert "0 renewed, 0 put on hold" in now.stdout
+    assert later.returncode == 0, later.stderr
+    # Ada's test-mode Starter subscription renews month after month until 2031.
+    renewed = int(re.search(r"(\d+) renewed", later.stdout)[1])
+    assert renewed >= 12
+    assert live.returncode == 1 and "test mode only" in live.stderr
