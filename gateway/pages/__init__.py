@@ -1,12 +1,13 @@
 """The hosted portal's HTML pages: sign in (`login`), the link a customer follows (`session_link`), the portal
-itself (`home`), and the stylesheet under `/static`. Shared page machinery is in `common`."""
+itself (`home`), a subscription's page (`subscriptions`), saved cards (`payment_methods`), and the stylesheet under
+`/static`. Shared page machinery is in `common`, and what the billing pages share in `signed_in`."""
 
 from pathlib import Path
 
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from gateway.pages import home, login, session_link
+from gateway.pages import home, login, payment_methods, session_link, subscriptions
 from gateway.settings import Settings
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
@@ -17,5 +18,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         *login.routes(settings),
         *session_link.routes(settings),
         *home.routes(settings),
+        *subscriptions.routes(settings),
+        *payment_methods.routes(settings),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

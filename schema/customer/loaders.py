@@ -1,8 +1,9 @@
 """Dataloaders of the customer schema, made fresh for every request.
 
-Lists (subscriptions, invoices, …) load a page of every business a query asks about in one statement; the rows
-those pages point at (products, invoice lines, license key instances, …) are batched by id. A page of the
-dashboard therefore costs the same number of statements whatever the number of businesses or rows.
+Lists (subscriptions, invoices, …) load a page of every business (or, for a subscription's invoices, of every
+subscription) a query asks about in one statement; the rows those pages point at (products, invoice lines, license
+key instances, …) are batched by id. A page of the dashboard therefore costs the same number of statements
+whatever the number of businesses or rows.
 """
 
 from collections import defaultdict
@@ -38,6 +39,15 @@ class ListKey:
     per_business: bool = False
 
 
+@dataclass(frozen=True)
+class SubscriptionPageKey:
+    """One page of one subscription's invoices; subscriptions asking the same page are batched together."""
+
+    subscription_id: str
+    first: int
+    after: Cursor | None
+
+
 def _grouped(rows: Iterable[Any], attribute: str, parent_ids: list[str]) -> list[list]:
     """Rows grouped by their parent, in the order of `parent_ids`."""
     grouped: dict[Hashable, list] = defaultdict(list)
@@ -59,6 +69,7 @@ class CustomerLoaders:
         )
         self.purchase_items = DataLoader(self._children(PaymentItem, "payment_id", order=("id",), related=("product",)))
         self.purchase_license_keys = DataLoader(self._load_purchase_license_keys)
+        self.subscription_invoices: DataLoader[SubscriptionPageKey, Page] = DataLoader(self._load_subscription_invoices)
 
     @property
     def viewer(self) -> Viewer:
@@ -108,6 +119,18 @@ class CustomerLoaders:
         for group, total in (await count_partitions(query, partition=partition)).items():
             pages.setdefault(group, Page()).total = total
         return pages
+
+    async def _load_subscription_invoices(self, keys: list[SubscriptionPageKey]) -> list[Page]:
+        """A page of invoices per subscription: one statement for every subscription that asks the same page."""
+        batches: dict[tuple, list[SubscriptionPageKey]] = defaultdict(list)
+        for key in keys:
+            batches[(key.first, key.after)].append(key)
+        found: dict[SubscriptionPageKey, Page] = {}
+        for (first, cursor), batch in batches.items():
+            query = self.viewer.invoices().filter(subscription_id__in=[key.subscription_id for key in batch])
+            pages = await self._pages(query, "subscription_id", first, cursor)
+            found.update({key: pages.get(key.subscription_id, Page()) for key in batch})
+        return [found[key] for key in keys]
 
     async def _load_products(self, ids: list[str]) -> list[Product | None]:
         products = {product.id: product for product in await Product.filter(id__in=ids)}

@@ -6,12 +6,16 @@ import strawberry
 
 from billing.reactivation import dues
 from models import Subscription as SubscriptionRow
+from schema.customer.connections import Connection, connection, parse_after
 from schema.customer.enums import CancellationFeedback, Interval, SubscriptionStatus
+from schema.customer.invoices import Invoice
+from schema.customer.loaders import SubscriptionPageKey
 from schema.customer.money import Money
 from schema.customer.node import Node
 from schema.customer.owned import OwnedByBusiness
 from schema.customer.payment_methods import PaymentMethod
 from schema.customer.products import Product, product_of
+from schema.limits import page_size
 
 
 @strawberry.type
@@ -50,6 +54,13 @@ class Subscription(Node, OwnedByBusiness):
             return None
         row = await info.context.loaders.payment_methods.load(self.payment_method_id)
         return PaymentMethod.from_row(row) if row else None
+
+    @strawberry.field(description="The invoices of this subscription, newest first.")
+    async def invoices(
+        self, info: strawberry.Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Invoice]:
+        key = SubscriptionPageKey(subscription_id=str(self.id), first=page_size(first), after=parse_after(after))
+        return connection(await info.context.loaders.subscription_invoices.load(key), Invoice.from_row)
 
     @classmethod
     def from_row(cls, row: SubscriptionRow) -> "Subscription":

@@ -1,0 +1,173 @@
+"""A business's saved cards (`/payment-methods?business=bus_…`): make one the default or remove it (a POST to the
+page itself), and add one through the processor's hosted page (`POST /payment-methods/new`, which comes back to
+`/payment-methods/added` and then to the page the customer started from, with `?added=pm_…`).
+
+In BUSINESS scope the page is about the session's business; in the unified portal about the `business` asked for.
+Every read and write is the customer GraphQL schema's, so a business or card outside the session's scope answers
+like one that does not exist.
+"""
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from starlette.datastructures import FormData
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from gateway.pages.signed_in import (
+    BUSINESS_FIELDS,
+    METHOD_FIELDS,
+    NOT_FOUND,
+    Visit,
+    form_field,
+    redirect,
+    route,
+    same_site_path,
+    signed_in,
+    signed_in_form,
+    with_params,
+)
+from gateway.payments import billing_of
+from gateway.settings import Settings
+from models.enums import Scope
+
+PAYMENT_METHODS_QUERY = f"""
+query PaymentMethods($business: ID!) {{
+  viewer {{ businesses {{ {BUSINESS_FIELDS} }} paymentMethods(businessId: $business) {{ {METHOD_FIELDS} }} }}
+}}
+"""
+SET_DEFAULT = """
+mutation MakeDefault($method: ID!) {
+  setDefaultPaymentMethod(input: {paymentMethodId: $method}) { errors { code message } }
+}
+"""
+REMOVE = """
+mutation Remove($method: ID!) {
+  removePaymentMethod(input: {paymentMethodId: $method}) { errors { code message } }
+}
+"""
+START_SETUP = """
+mutation StartSetup($business: ID!, $url: String!) {
+  startPaymentMethodSetup(input: {businessId: $business, returnUrl: $url}) { url errors { code message } }
+}
+"""
+ADD = """
+mutation Add($business: ID!, $token: String!, $default: Boolean!) {
+  addPaymentMethod(input: {businessId: $business, processorToken: $token, setAsDefault: $default}) {
+    paymentMethod { id } errors { code message }
+  }
+}
+"""
+ADDED_PATH = "/payment-methods/added"
+
+
+@dataclass(frozen=True)
+class _Change:
+    """A button on a saved card: the mutation it runs and what the page says afterwards (`?updated=…`)."""
+
+    mutation: str
+    payload: str
+    updated: str
+
+
+CHANGES = {
+    "default": _Change(SET_DEFAULT, "setDefaultPaymentMethod", updated="default"),
+    "remove": _Change(REMOVE, "removePaymentMethod", updated="removed"),
+}
+
+
+def payment_methods_path(business_id: str) -> str:
+    return f"/payment-methods?{urlencode({'business': business_id})}"
+
+
+def _business_id(visit: Visit, asked: str | None) -> str:
+    """The business a request is about: the one asked for, else (BUSINESS scope) the session's."""
+    session = visit.viewer.session
+    return asked or (session.business_id if visit.viewer.scope == Scope.BUSINESS else "") or ""
+
+
+async def _render(visit: Visit, business_id: str, *, status: int = 200, error: str = "") -> Response:
+    data = (await visit.run(PAYMENT_METHODS_QUERY, business=business_id))["viewer"]
+    business = next((business for business in data["businesses"] if business["id"] == business_id), None)
+    if business is None:
+        return visit.not_found()
+    methods = data["paymentMethods"]
+    return visit.page(
+        "payment_methods.html",
+        business,
+        status=status,
+        error=error,
+        methods=methods,
+        notice=visit.notice(methods),
+        page_path=payment_methods_path(business_id),
+    )
+
+
+def _failed(visit: Visit, error: dict, return_to: str) -> Response:
+    """A business outside the scope is not found; any other failure goes back where the customer started, saying
+    why (`?payment_error=CODE`)."""
+    if error["code"] == NOT_FOUND:
+        return visit.not_found()
+    return redirect(with_params(return_to, payment_error=error["code"]))
+
+
+@signed_in
+async def payment_methods_page(visit: Visit) -> Response:
+    return await _render(visit, _business_id(visit, visit.request.query_params.get("business")))
+
+
+@signed_in_form
+async def change_payment_method(visit: Visit, form: FormData) -> Response:
+    """A card's button (`change=default|remove`), posted to the page itself so that a refusal is shown there."""
+    change = CHANGES.get(form_field(form, "change"))
+    if change is None:
+        return visit.not_found()
+    answer = (await visit.run(change.mutation, method=form_field(form, "payment_method_id")))[change.payload]
+    errors = answer["errors"]
+    if errors and errors[0]["code"] == NOT_FOUND:
+        return visit.not_found()
+    business_id = _business_id(visit, visit.request.query_params.get("business"))
+    if errors:
+        return await _render(visit, business_id, status=422, error=errors[0]["message"])
+    return redirect(with_params(payment_methods_path(business_id), updated=change.updated))
+
+
+@signed_in_form
+async def start_adding_card(visit: Visit, form: FormData) -> Response:
+    """Send the customer to the processor's hosted page, which sends them back to `card_added`."""
+    business_id = _business_id(visit, form_field(form, "business"))
+    return_to = same_site_path(form_field(form, "return_to"), payment_methods_path(business_id))
+    default = "1" if form_field(form, "make_default") else "0"
+    back = urlencode({"business": business_id, "return_to": return_to, "default": default})
+    url = billing_of(visit.request).portal_url(f"{ADDED_PATH}?{back}")
+    answer = (await visit.run(START_SETUP, business=business_id, url=url))["startPaymentMethodSetup"]
+    return redirect(answer["url"]) if answer["url"] else _failed(visit, answer["errors"][0], return_to)
+
+
+@signed_in
+async def card_added(visit: Visit) -> Response:
+    """Where the hosted page sends the customer back with `processor_token=…` (or `setup_error=cancelled`).
+
+    Saving a card on a GET is safe here because the processor binds the token to the customer whose setup made it:
+    a link carrying anyone else's token attaches nothing (the processor refuses it), so a forged link cannot put a
+    card of the forger's on this customer's account. (The sandbox's published test tokens, `pm_card_visa` and the
+    like, attach to anyone, as Stripe's do: they are fake cards that move no money.)"""
+    params = visit.request.query_params
+    business_id = _business_id(visit, params.get("business"))
+    return_to = same_site_path(params.get("return_to"), payment_methods_path(business_id))
+    if params.get("setup_error"):
+        return redirect(return_to)
+    token, default = params.get("processor_token", ""), params.get("default") == "1"
+    answer = (await visit.run(ADD, business=business_id, token=token, default=default))["addPaymentMethod"]
+    if answer["paymentMethod"] is None:
+        return _failed(visit, answer["errors"][0], return_to)
+    return redirect(with_params(return_to, added=answer["paymentMethod"]["id"]))
+
+
+def routes(settings: Settings) -> list[BaseRoute]:
+    return [
+        route("/payment-methods", payment_methods_page, settings),
+        route("/payment-methods", change_payment_method, settings, "POST"),
+        route("/payment-methods/new", start_adding_card, settings, "POST"),
+        route(ADDED_PATH, card_added, settings),
+    ]

@@ -1,0 +1,223 @@
+"""A subscription's own page (`/subscriptions/{id}`) and what the customer does there: pay an on-hold
+subscription's dues and reactivate it (with the confirmation page and the return from 3-D Secure), and choose the
+saved card that pays it (`/subscriptions/{id}/payment-method`).
+
+Every read and write is the customer GraphQL schema's (`node`, `reactivateSubscription`, `completePayment`,
+`updateSubscriptionPaymentMethod`), so an id outside the session's scope answers like one that does not exist.
+"""
+
+import secrets
+from dataclasses import dataclass
+
+from starlette.datastructures import FormData
+from starlette.responses import Response
+from starlette.routing import BaseRoute
+
+from gateway.pages.signed_in import (
+    BUSINESS_FIELDS,
+    METHOD_FIELDS,
+    Visit,
+    form_field,
+    redirect,
+    route,
+    signed_in,
+    signed_in_form,
+    with_params,
+)
+from gateway.settings import Settings
+
+INVOICES_SHOWN = 50
+SUBSCRIPTION_QUERY = f"""
+query SubscriptionPage($id: ID!, $invoices: Boolean!) {{
+  node(id: $id) {{
+    ... on Subscription {{
+      id status quantity amount {{ formatted }} dues {{ formatted }}
+      previousBillingDate nextBillingDate cancelAtNextBillingDate cancelledAt trialEndsAt
+      product {{ name }}
+      paymentMethod {{ {METHOD_FIELDS} }}
+      business {{ {BUSINESS_FIELDS} paymentMethods {{ {METHOD_FIELDS} }} }}
+      invoices(first: {INVOICES_SHOWN}) @include(if: $invoices) {{
+        totalCount edges {{ node {{ id number issuedAt status total {{ formatted }} lines {{ description }} }} }}
+      }}
+    }}
+  }}
+}}
+"""
+REACTIVATED_QUERY = f"""
+query Reactivated($id: ID!, $invoice: ID!) {{
+  subscription: node(id: $id) {{
+    ... on Subscription {{ id status nextBillingDate product {{ name }} business {{ {BUSINESS_FIELDS} }} }}
+  }}
+  invoice: node(id: $invoice) {{ ... on Invoice {{ id number total {{ formatted }} }} }}
+}}
+"""
+_PAYMENT_ANSWER = "subscription { id } payment { id } invoice { id } nextAction { url } errors { code message }"
+REACTIVATE = f"""
+mutation Reactivate($subscription: ID!, $method: ID!, $key: String!) {{
+  reactivateSubscription(input: {{subscriptionId: $subscription, paymentMethodId: $method, idempotencyKey: $key}}) {{
+    {_PAYMENT_ANSWER}
+  }}
+}}
+"""
+COMPLETE = f"""
+mutation Complete($payment: ID!) {{ completePayment(input: {{paymentId: $payment}}) {{ {_PAYMENT_ANSWER} }} }}
+"""
+USE_METHOD = """
+mutation UseMethod($subscription: ID!, $method: ID!) {
+  updateSubscriptionPaymentMethod(input: {subscriptionId: $subscription, paymentMethodId: $method}) {
+    subscription { id } errors { code message }
+  }
+}
+"""
+
+
+@dataclass(frozen=True)
+class _View:
+    """A page showing one subscription with the business's saved cards to choose from."""
+
+    template: str
+    invoices: bool
+    # Which card starts selected when the customer has not chosen: the one paying now, or the business's default.
+    select_current: bool
+
+
+SUBSCRIPTION_VIEW = _View("subscription.html", invoices=True, select_current=False)
+CHOOSE_VIEW = _View("choose_payment_method.html", invoices=False, select_current=True)
+
+
+def subscription_path(subscription_id: str) -> str:
+    return f"/subscriptions/{subscription_id}"
+
+
+def _methods_in_order(subscription: dict) -> list[dict]:
+    """The business's saved cards, the one paying this subscription first (then as GraphQL lists them)."""
+    current = (subscription["paymentMethod"] or {}).get("id")
+    return sorted(subscription["business"]["paymentMethods"], key=lambda method: method["id"] != current)
+
+
+def _preselected(methods: list[dict], *wanted: str) -> str:
+    """The first wanted card that is listed, else the default card, else the first."""
+    listed = [method["id"] for method in methods]
+    default = next((method["id"] for method in methods if method["isDefault"]), listed[0] if listed else "")
+    return next((method_id for method_id in wanted if method_id in listed), default)
+
+
+async def _render(
+    visit: Visit, view: _View, subscription_id: str, *, status: int = 200, error: str = "", chosen: str = ""
+) -> Response:
+    subscription = (await visit.run(SUBSCRIPTION_QUERY, id=subscription_id, invoices=view.invoices))["node"]
+    if not subscription:
+        return visit.not_found()
+    methods = _methods_in_order(subscription)
+    current = (subscription["paymentMethod"] or {}).get("id", "") if view.select_current else ""
+    return visit.page(
+        view.template,
+        subscription["business"],
+        status=status,
+        error=error,
+        subscription=subscription,
+        methods=methods,
+        selected=_preselected(methods, chosen, visit.request.query_params.get("added", ""), current),
+        notice=visit.notice(methods),
+        # Made once per rendering: submitting this form twice is one charge; a new attempt gets a new page.
+        idempotency_key=secrets.token_urlsafe(16),
+    )
+
+
+def _confirmation_path(answer: dict) -> str:
+    # The page shows the invoice (the customer schema has no node for a reactivation's payment); the payment id
+    # stays in the address as the reference support asks for.
+    path = f"{subscription_path(answer['subscription']['id'])}/reactivated"
+    return with_params(path, payment=answer["payment"]["id"], invoice=answer["invoice"]["id"])
+
+
+@signed_in
+async def subscription_page(visit: Visit) -> Response:
+    return await _render(visit, SUBSCRIPTION_VIEW, visit.request.path_params["subscription_id"])
+
+
+async def _submit(visit: Visit, form: FormData, operation: str, **variables: str) -> tuple[str, str, dict]:
+    """A subscription form's mutation (the subscription in the path, the chosen card in the form): the
+    subscription id, the card and the mutation's payload."""
+    subscription_id = visit.request.path_params["subscription_id"]
+    method = form_field(form, "payment_method_id")
+    (answer,) = (await visit.run(operation, subscription=subscription_id, method=method, **variables)).values()
+    return subscription_id, method, answer
+
+
+def _first_error(answer: dict) -> str:
+    return answer["errors"][0]["message"] if answer["errors"] else ""
+
+
+@signed_in_form
+async def reactivate(visit: Visit, form: FormData) -> Response:
+    subscription_id, method, answer = await _submit(visit, form, REACTIVATE, key=form_field(form, "idempotency_key"))
+    if answer["nextAction"]:
+        return redirect(answer["nextAction"]["url"])
+    if answer["invoice"]:
+        return redirect(_confirmation_path(answer))
+    error = _first_error(answer)
+    return await _render(visit, SUBSCRIPTION_VIEW, subscription_id, status=422, error=error, chosen=method)
+
+
+@signed_in
+async def back_to_subscription(visit: Visit) -> Response:
+    """A GET of the payment form's address, as the language links of a refused payment's page make: the page."""
+    path = subscription_path(visit.request.path_params["subscription_id"])
+    query = visit.request.url.query
+    return redirect(f"{path}?{query}" if query else path)
+
+
+@signed_in
+async def complete_payment(visit: Visit) -> Response:
+    """Where the processor's 3-D Secure page sends the customer back.
+
+    A GET that changes state, which is acceptable only because it decides nothing: the customer already answered
+    their bank on the processor's page, and this merely asks the processor for that answer and records it. Asking
+    again (a reload, a prefetch) gets the same answer and never charges again."""
+    answer = (await visit.run(COMPLETE, payment=visit.request.path_params["payment_id"]))["completePayment"]
+    if answer["subscription"] is None:
+        return visit.not_found()
+    if answer["invoice"]:
+        return redirect(_confirmation_path(answer))
+    code = answer["errors"][0]["code"] if answer["errors"] else ""
+    return redirect(with_params(subscription_path(answer["subscription"]["id"]), payment_error=code))
+
+
+@signed_in
+async def reactivated_page(visit: Visit) -> Response:
+    invoice_id = visit.request.query_params.get("invoice", "")
+    data = await visit.run(REACTIVATED_QUERY, id=visit.request.path_params["subscription_id"], invoice=invoice_id)
+    subscription, invoice = data["subscription"], data["invoice"]
+    if not subscription or not invoice:
+        return visit.not_found()
+    if subscription["status"] != "ACTIVE":
+        # An old confirmation link must not claim a subscription that went on hold again is active.
+        return redirect(subscription_path(subscription["id"]))
+    return visit.page("reactivated.html", subscription["business"], subscription=subscription, invoice=invoice)
+
+
+@signed_in
+async def choose_payment_method_page(visit: Visit) -> Response:
+    return await _render(visit, CHOOSE_VIEW, visit.request.path_params["subscription_id"])
+
+
+@signed_in_form
+async def use_payment_method(visit: Visit, form: FormData) -> Response:
+    subscription_id, method, answer = await _submit(visit, form, USE_METHOD)
+    if answer["subscription"]:
+        return redirect(with_params(subscription_path(answer["subscription"]["id"]), updated="payment_method"))
+    error = _first_error(answer)
+    return await _render(visit, CHOOSE_VIEW, subscription_id, status=422, error=error, chosen=method)
+
+
+def routes(settings: Settings) -> list[BaseRoute]:
+    return [
+        route("/subscriptions/{subscription_id}", subscription_page, settings),
+        route("/subscriptions/{subscription_id}/reactivate", reactivate, settings, "POST"),
+        route("/subscriptions/{subscription_id}/reactivate", back_to_subscription, settings),
+        route("/subscriptions/{subscription_id}/reactivated", reactivated_page, settings),
+        route("/subscriptions/{subscription_id}/payment-method", choose_payment_method_page, settings),
+        route("/subscriptions/{subscription_id}/payment-method", use_payment_method, settings, "POST"),
+        route("/payments/{payment_id}/complete", complete_payment, settings),
+    ]
