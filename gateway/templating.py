@@ -14,6 +14,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from access.i18n import format_day, language_name, text_direction, translations
+from billing.money import format_money
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -78,8 +79,8 @@ def _card_brand(brand: str) -> str:
 
 @functools.cache
 def environment(locale: str) -> Environment:
-    """The environment for one supported locale; templates see `locale`, `direction`, and the `day` and
-    `card_brand` filters."""
+    """The environment for one supported locale; templates see `locale`, `direction`, and the `day`, `money`
+    (`amount|money(currency)`, minor units) and `card_brand` filters."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(["html"]),
@@ -91,6 +92,7 @@ def environment(locale: str) -> Environment:
     env.install_gettext_translations(translations(locale), newstyle=True)
     env.globals.update(locale=locale, direction=text_direction(locale), language_name=language_name)
     env.filters["day"] = functools.partial(_day, locale=locale)
+    env.filters["money"] = functools.partial(format_money, locale=locale)
     env.filters["card_brand"] = _card_brand
     return env
 

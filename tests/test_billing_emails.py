@@ -1,0 +1,165 @@
+"""The billing emails as the customer reads them: a receipt, a failed payment, a subscription on hold and one
+reactivated, each rendered from the context billing.notifications queues, in English and in Arabic (right to left,
+amounts and dates as Babel writes them there)."""
+
+from datetime import UTC, datetime
+from email.message import EmailMessage as MimeMessage
+
+import pytest
+
+from access.email_outbox import branding_context
+from access.i18n import SUPPORTED_LOCALES
+from billing.errors import decline_message
+from gateway.mailer import compose_email
+from gateway.settings import Settings
+from models import Business, EmailMessage
+from tests.portal_support import html_of, text_of
+
+SIGN_IN_LINK = "http://127.0.0.1:8000/login/bus_sakura"
+DETAILS: dict[str, dict] = {
+    "payment_receipt": {
+        "amount": 980,
+        "currency": "JPY",
+        "invoice_number": "SF-0042",
+        "product_name": "Pro plan",
+        "card_brand": "visa",
+        "card_last4": "4242",
+        "paid_at": "2031-03-05T12:00:00+00:00",
+    },
+    "payment_failed": {
+        "amount": 980,
+        "currency": "JPY",
+        "product_name": "Pro plan",
+        "card_brand": "mastercard",
+        "card_last4": "4444",
+        "reason": decline_message("insufficient_funds"),
+    },
+    "subscription_on_hold": {"product_name": "Pro plan", "amount": 980, "currency": "JPY"},
+    "subscription_reactivated": {"product_name": "Pro plan", "next_billing_date": "2031-04-05T12:00:00+00:00"},
+}
+
+
+def billing_email(template: str, locale: str = "en", *, livemode: bool = True, **changes: object) -> MimeMessage:
+    """The email as the worker would send it, from a context shaped as billing.notifications.Notifier makes it."""
+    business = Business(
+        id="bus_sakura",
+        name="Sakura Fonts",
+        support_email="help@sakura.example",
+        primary_color="#0b3d91",
+        logo_url="https://cdn.example/logo.png",
+    )
+    context = {
+        **branding_context(business, "Customer Portal", livemode),
+        "customer_name": "Ada Lovelace",
+        "link": SIGN_IN_LINK,
+        **DETAILS[template],
+        **changes,
+    }
+    message = EmailMessage(
+        to_email="ada@example.com",
+        template=template,
+        context=context,
+        locale=locale,
+        livemode=livemode,
+        from_name="Sakura Fonts via Customer Portal",
+        reply_to="help@sakura.example",
+        created_at=datetime(2031, 3, 5, 12, tzinfo=UTC),
+        next_attempt_at=datetime(2031, 3, 5, 12, tzinfo=UTC),
+    )
+    settings = Settings(base_url="http://127.0.0.1:8000", secret_key="test-secret-key", mail_from="portal@example.com")
+    return compose_email(message, settings)
+
+
+@pytest.mark.parametrize(
+    ("template", "subject", "lines", "button"),
+    [
+        (
+            "payment_receipt",
+            "Your receipt from Sakura Fonts (SF-0042)",
+            [
+                "Sakura Fonts received your payment of ¥980 for Pro plan.",
+                "Amount paid: ¥980",
+                "Paid on: March 5, 2031",
+                "Invoice number: SF-0042",
+                "Paid with: Visa •••• 4242",
+            ],
+            "See your invoices",
+        ),
+        (
+            "payment_failed",
+            "Your payment to Sakura Fonts did not go through",
+            [
+                "We could not take your payment of ¥980 for Pro plan.",
+                "Your card has insufficient funds. Try another card.",
+                "Your subscription is on hold until you pay. Open your account to pay with another card.",
+                "Card: Mastercard •••• 4444",
+            ],
+            "Pay with another card",
+        ),
+        (
+            "subscription_on_hold",
+            "Your subscription to Pro plan is on hold",
+            [
+                "Your subscription to Pro plan is on hold because its last payment did not go through.",
+                "Amount due: ¥980",
+            ],
+            "Open your account",
+        ),
+        (
+            "subscription_reactivated",
+            "Your subscription to Pro plan is active again",
+            [
+                "Thank you: your subscription to Pro plan is active again.",
+                "Its next payment is on April 5, 2031.",
+            ],
+            "Open your account",
+        ),
+    ],
+)
+def test_each_billing_email_says_what_happened_and_links_to_the_account(template, subject, lines, button):
+    message = billing_email(template)
+    assert message["Subject"] == subject
+    text, html = text_of(message), html_of(message)
+    for line in lines:
+        assert line in text
+        assert line.rpartition(": ")[2] in html  # a detail's value, or the whole sentence
+    assert f"{button}:\n{SIGN_IN_LINK}" in text
+    assert f'href="{SIGN_IN_LINK}"' in html and f"{button}</a>" in html
+
+
+def test_a_receipt_without_card_details_leaves_the_card_out():
+    text = text_of(billing_email("payment_receipt", card_brand="", card_last4=""))
+    assert "Paid with" not in text and "••••" not in text
+
+
+def test_arabic_billing_emails_read_right_to_left_with_amounts_and_dates_written_for_arabic():
+    receipt = billing_email("payment_receipt", "ar")
+    html = html_of(receipt)
+    assert '<html lang="ar" dir="rtl">' in html
+    assert "980\xa0JP¥" in html and "980\xa0JP¥" in text_of(receipt)
+    assert "5 مارس 2031" in text_of(receipt)
+    assert "text-align:left" in html  # values sit at the row's far (left) end
+
+    reactivated = text_of(billing_email("subscription_reactivated", "ar"))
+    assert "5 أبريل 2031" in reactivated
+
+
+def test_a_product_name_cannot_inject_markup_into_the_html_email():
+    html = html_of(billing_email("payment_failed", product_name="<b>Pro</b> & more"))
+    assert "<b>Pro</b>" not in html
+    assert "&lt;b&gt;Pro&lt;/b&gt; &amp; more" in html
+
+
+def test_test_mode_billing_emails_say_so():
+    message = billing_email("subscription_on_hold", livemode=False)
+    assert "Test mode: nothing here is a real payment." in text_of(message)
+    assert "Test mode: nothing here is a real payment." in html_of(message)
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+@pytest.mark.parametrize("template", DETAILS)
+def test_every_billing_email_renders_in_every_language(template, locale):
+    message = billing_email(template, locale)
+    assert message["Subject"].strip()
+    assert "Sakura Fonts" in text_of(message)
+    assert SIGN_IN_LINK in html_of(message)
