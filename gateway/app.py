@@ -13,9 +13,10 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from gateway import customer_graphql, merchant_api, pages, request_ids
+from gateway import customer_graphql, merchant_api, pages, request_ids, sandbox_pages
 from gateway.body_limits import BodyLimitMiddleware
 from gateway.log_redaction import ACCESS_LOGGER, redact_secrets_in
+from gateway.payments import build_billing_context
 from gateway.request_ids import RequestIdMiddleware
 from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import Settings
@@ -65,11 +66,13 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             if manage_database:
                 await disconnect()
 
+    billing = build_billing_context(settings)
     app = Starlette(
         routes=[
             *customer_graphql.routes(settings),
             *merchant_api.routes(settings),
             *pages.routes(settings),
+            *sandbox_pages.routes(settings, billing.processor),
         ],
         middleware=[
             Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies)),
@@ -85,4 +88,5 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.billing = billing
     return app

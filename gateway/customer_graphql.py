@@ -7,6 +7,7 @@ from starlette.types import Receive, Scope, Send
 from access.i18n import formatting_locale
 from gateway.csrf import csrf_header_valid
 from gateway.graphql_http import SpecGraphQL, graphql_error_response
+from gateway.payments import billing_of
 from gateway.request_auth import presented_session_token, viewer_from_request
 from gateway.request_ids import request_id_of
 from gateway.settings import Settings
@@ -39,7 +40,7 @@ class CustomerGraphQL(SpecGraphQL):
 
     async def build_context(self, request: Request) -> CustomerContext:
         viewer = await viewer_from_request(request, self.settings)
-        return build_context(viewer, request_locale(request), request_id_of(request))
+        return build_context(viewer, request_locale(request), request_id_of(request), billing_of(request))
 
 
 def routes(settings: Settings) -> list[BaseRoute]:

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from gateway.demo_data import DEMO_EMAIL
-from tests.portal_support import Mailbox, free_port, html_of
+from tests.portal_support import Mailbox, free_port, html_of, text_of
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,13 +72,15 @@ def wait_until_serving(base_url: str, server: subprocess.Popen, log: Path) -> No
 class PortalServer:
     base_url: str
     log: Path
+    database: Path
 
 
 @pytest.fixture
 def portal_server(tmp_path: Path, mailbox: Mailbox) -> Iterator[PortalServer]:
     """`portal serve` on a migrated, seeded SQLite file, its output in a log file."""
     port = free_port()
-    environment = portal_environment(f"sqlite://{tmp_path / 'portal.db'}", port, mailbox)
+    database = tmp_path / "portal.db"
+    environment = portal_environment(f"sqlite://{database}", port, mailbox)
     portal = [sys.executable, "-m", "gateway.cli"]
     for command in ("migrate", "seed-demo"):
         done = subprocess.run([*portal, command], cwd=tmp_path, env=environment, capture_output=True, text=True)
@@ -89,7 +91,7 @@ def portal_server(tmp_path: Path, mailbox: Mailbox) -> Iterator[PortalServer]:
     base_url = f"http://127.0.0.1:{port}"
     try:
         wait_until_serving(base_url, server, log)
-        yield PortalServer(base_url, log)
+        yield PortalServer(base_url, log, database)
     finally:
         server.terminate()
         server.wait(timeout=15)
@@ -170,3 +172,54 @@ async def test_a_customer_signs_in_with_the_emailed_link(portal_server, browser_
     served = portal_server.log.read_text()
     assert "GET /session/cpl_[redacted]" in served
     assert not any(link.rsplit("/", 1)[1] in served for link in mailbox.links())
+
+
+CARD_NUMBER = "4242 4242 4242 4242"
+
+
+async def test_ada_reactivates_her_on_hold_subscription_with_a_card_added_on_the_hosted_page(
+    portal_server, browser_page, mailbox
+):
+    page, base_url = browser_page, portal_server.base_url
+    await page.goto(f"{base_url}/login/bus_demo_sakura")
+    await sign_in_by_email(page, mailbox, 1)
+    await page.click("a:has-text('Library Personal')")
+    await page.wait_for_selector("#reactivate-title")
+    assert "¥980" in await page.inner_text("main")
+    await screenshot(page, "subscription-on-hold-en.png")
+
+    await page.goto(f"{page.url}?locale=ar")
+    assert await page.get_attribute("html", "dir") == "rtl"
+    await screenshot(page, "subscription-on-hold-ar.png")
+    await page.goto(page.url.replace("locale=ar", "locale=en"))
+
+    await page.click("form.add-card button[type=submit]")
+    await page.wait_for_url(f"{base_url}/sandbox/setup/*")
+    await page.fill("#number", CARD_NUMBER)
+    await page.fill("#expiry", "12/34")
+    await page.fill("#cvc", "123")
+    await screenshot(page, "sandbox-add-card-en.png")
+    await page.click("form.card-form button[type=submit]")
+    await page.wait_for_selector("#reactivate-title")
+    await page.click("form.form-stack button[type=submit]")
+
+    await page.wait_for_url(f"{base_url}/subscriptions/*/reactivated*")
+    confirmation = await page.inner_text("main")
+    assert "SF-" in confirmation and "¥980" in confirmation
+    await screenshot(page, "reactivated-en.png")
+    await page.goto(f"{page.url}&locale=ar")
+    await screenshot(page, "reactivated-ar.png")
+
+    receipts = [message for message in await wait_for_emails(mailbox, 3) if "980" in text_of(message)]
+    assert receipts, "no receipt email arrived"
+    stored = (portal_server.database.read_bytes(), portal_server.log.read_text())
+    for number in (CARD_NUMBER, CARD_NUMBER.replace(" ", "")):
+        assert number.encode() not in stored[0] and number not in stored[1]
+
+
+async def wait_for_emails(mailbox: Mailbox, count: int) -> list:
+    for _ in range(100):
+        if len(mailbox.messages) >= count:
+            return mailbox.messages
+        await asyncio.sleep(0.1)
+    pytest.fail(f"{count} emails did not arrive")
