@@ -57,7 +57,9 @@ def remember_visitor(request: Request, response: Response, settings: Settings) -
         )
 
 
-def _valid(request: Request, presented: str | None, settings: Settings) -> bool:
+def csrf_value_valid(request: Request, presented: str | None, settings: Settings) -> bool:
+    """Whether `presented` is this visitor's token: also the `state` of a round trip through another site (the
+    payment processor's hosted page), which proves the return belongs to a journey this visitor started."""
     visitor = _presented_visitor(request)
     return bool(visitor and presented) and same_secret(presented, _token_for(visitor, settings))
 
@@ -65,10 +67,10 @@ def _valid(request: Request, presented: str | None, settings: Settings) -> bool:
 def csrf_form_valid(request: Request, form: FormData, settings: Settings) -> bool:
     """Whether a submitted form carries this visitor's token."""
     presented = form.get(FORM_FIELD)
-    return _valid(request, presented if isinstance(presented, str) else None, settings)
+    return csrf_value_valid(request, presented if isinstance(presented, str) else None, settings)
 
 
 def csrf_header_valid(request: Request, settings: Settings) -> bool:
     """Whether a request carries this visitor's token in `X-CSRF-Token`: required on GraphQL writes authenticated
     by the session cookie (a Bearer token is never sent by the browser on its own and needs no check)."""
-    return _valid(request, request.headers.get(HEADER), settings)
+    return csrf_value_valid(request, request.headers.get(HEADER), settings)

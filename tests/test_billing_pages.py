@@ -197,6 +197,20 @@ async def test_a_card_added_on_the_hosted_page_is_saved_and_selected(http, conte
     assert (new_card.id, True) in radios(returned)
 
 
+async def test_a_forged_return_link_saves_no_card(http, context) -> None:
+    """The return from the hosted page carries the visitor's CSRF token as `state`; a link made elsewhere cannot."""
+    shop = await subscriber(context)
+    await sign_in(http, await business_token(shop.customer))
+    cards_before = await PaymentMethod.all().count()
+
+    forged = await http.get(
+        f"/payment-methods/added?business={shop.business.id}&processor_token=pm_card_chargeDeclined&default=1"
+    )
+
+    assert forged.status_code == 403
+    assert await PaymentMethod.all().count() == cards_before
+
+
 async def test_cancelling_the_hosted_page_and_foreign_return_paths(http, context) -> None:
     shop = await subscriber(context)
     await sign_in(http, await business_token(shop.customer))
@@ -353,7 +367,7 @@ async def test_foreign_ids_posted_to_the_forms_change_nothing(http, context) -> 
             "/payment-methods/new", data={"csrf_token": csrf, "business": theirs.business.id}
         ),
         "attach at their business": await http.get(
-            f"/payment-methods/added?business={theirs.business.id}&processor_token=pm_card_visa"
+            f"/payment-methods/added?business={theirs.business.id}&processor_token=pm_card_visa&state={csrf}"
         ),
     }
     missing_card = await http.post("/payment-methods", data=change(csrf, "remove", "pm_missing"))

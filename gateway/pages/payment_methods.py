@@ -14,6 +14,8 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from gateway.csrf import csrf_token, csrf_value_valid
+from gateway.pages.common import portal_brand, refused_form_page
 from gateway.pages.signed_in import (
     BUSINESS_FIELDS,
     METHOD_FIELDS,
@@ -138,7 +140,8 @@ async def start_adding_card(visit: Visit, form: FormData) -> Response:
     business_id = _business_id(visit, form_field(form, "business"))
     return_to = same_site_path(form_field(form, "return_to"), payment_methods_path(business_id))
     default = "1" if form_field(form, "make_default") else "0"
-    back = urlencode({"business": business_id, "return_to": return_to, "default": default})
+    state = csrf_token(visit.request, visit.settings)
+    back = urlencode({"business": business_id, "return_to": return_to, "default": default, "state": state})
     url = billing_of(visit.request).portal_url(f"{ADDED_PATH}?{back}")
     answer = (await visit.run(START_SETUP, business=business_id, url=url))["startPaymentMethodSetup"]
     return redirect(answer["url"]) if answer["url"] else _failed(visit, answer["errors"][0], return_to)
@@ -148,15 +151,17 @@ async def start_adding_card(visit: Visit, form: FormData) -> Response:
 async def card_added(visit: Visit) -> Response:
     """Where the hosted page sends the customer back with `processor_token=…` (or `setup_error=cancelled`).
 
-    Saving a card on a GET is safe here because the processor binds the token to the customer whose setup made it:
-    a link carrying anyone else's token attaches nothing (the processor refuses it), so a forged link cannot put a
-    card of the forger's on this customer's account. (The sandbox's published test tokens, `pm_card_visa` and the
-    like, attach to anyone, as Stripe's do: they are fake cards that move no money.)"""
+    Saving a card on a GET is safe here for two reasons. The `state` is this visitor's CSRF token, put in the return
+    URL when they started: a forged link cannot carry it, so it cannot save anything on this customer's account (not
+    even the published test tokens such as `pm_card_chargeDeclined`, which attach to anyone). And the processor
+    binds a hosted page's token to the customer whose setup made it, so no one else's card can be attached here."""
     params = visit.request.query_params
     business_id = _business_id(visit, params.get("business"))
     return_to = same_site_path(params.get("return_to"), payment_methods_path(business_id))
     if params.get("setup_error"):
         return redirect(return_to)
+    if not csrf_value_valid(visit.request, params.get("state"), visit.settings):
+        return refused_form_page(visit.request, visit.settings, portal_brand(visit.settings), visit.viewer.livemode)
     token, default = params.get("processor_token", ""), params.get("default") == "1"
     answer = (await visit.run(ADD, business=business_id, token=token, default=default))["addPaymentMethod"]
     if answer["paymentMethod"] is None:
