@@ -3,11 +3,12 @@ and locale-aware dates.
 
 `access` is the lowest layer that knows the customer, so pages, emails and the GraphQL schema all take their
 language from here. The catalogs live in `access/locale/<lang>/LC_MESSAGES/messages.po` (source) and `.mo`
-(compiled, committed); the strings come from the Jinja templates in `gateway/templates` and from the messages of
-`access` (such as the input limits of access.inputs):
+(compiled, committed); the strings come from the Jinja templates in `gateway/templates`, from the messages of
+`access` (such as the input limits of access.inputs) and from those of `billing` (the errors of billing.errors,
+marked with `N_`):
 
     pybabel extract -F access/locale/babel.cfg --no-location --sort-output --project=customer-portal \
-        -o access/locale/messages.pot gateway/templates access
+        -o access/locale/messages.pot gateway/templates access billing
     pybabel update -w 120 -i access/locale/messages.pot -d access/locale
     pybabel compile -d access/locale
 """

@@ -1,14 +1,18 @@
 """The translation catalogs and the choice of language: every .po compiles without errors, translates every
-string the templates use, matches its committed .mo; locales are negotiated and written as the reader expects."""
+string the templates and the Python modules of `access` and `billing` use, matches its committed .mo; locales are
+negotiated and written as the reader expects."""
 
 from datetime import UTC, datetime
 from io import BytesIO
+from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 
+import access
+import billing
 from access.i18n import (
     LOCALE_DIR,
     SUPPORTED_LOCALES,
@@ -28,11 +32,14 @@ def catalog(locale: str):
         return read_po(source, locale=locale)
 
 
-def template_messages() -> set:
-    """Every msgid the templates use, extracted as `pybabel extract -F access/locale/babel.cfg` does."""
-    method_map = [("**.html", "jinja2"), ("**.txt", "jinja2")]
+def source_messages() -> set:
+    """Every msgid the templates and the Python modules of `access` and `billing` use, extracted as
+    `pybabel extract -F access/locale/babel.cfg` does."""
+    template_map = [("**.html", "jinja2"), ("**.txt", "jinja2")]
     options = {"**": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}}
-    extracted = extract_from_dir(str(TEMPLATE_DIR), method_map, options)
+    extracted = list(extract_from_dir(str(TEMPLATE_DIR), template_map, options))
+    for package in (access, billing):
+        extracted += extract_from_dir(str(Path(package.__file__).parent), [("**.py", "python")])
     return {message if isinstance(message, str) else tuple(message) for _, _, message, _, _ in extracted}
 
 
@@ -46,11 +53,11 @@ def test_each_catalog_compiles_without_errors(locale):
 
 
 @pytest.mark.parametrize("locale", TRANSLATED)
-def test_each_catalog_translates_every_template_string(locale):
+def test_each_catalog_translates_every_string(locale):
     messages = catalog(locale)
     untranslated = [message.id for message in messages if message.id and not all(_forms(message.string))]
     fuzzy = [message.id for message in messages if message.id and message.fuzzy]
-    missing = [msgid for msgid in template_messages() if messages.get(msgid) is None]
+    missing = [msgid for msgid in source_messages() if messages.get(msgid) is None]
     assert (untranslated, fuzzy, missing) == ([], [], [])
     plural_forms = {len(_forms(message.string)) for message in messages if message.pluralizable}
     assert plural_forms == {messages.num_plurals}
