@@ -226,6 +226,14 @@ PAGE_CASES = [
         row(f"home-{bad[:12]}", "GET", f"/?business={bad}", 404, page("Page not found"), credentials="cookie")
         for bad in [f"bus_{TOO_LONG}", "bus_%C3%A9", "", "<other>"]
     ],
+    *[
+        row(f"{template}-{bad[:12]}", "GET", template.format(bad), 404, credentials="cookie")
+        for template in [
+            "/subscriptions/{}", "/subscriptions/{}/payment-method", "/subscriptions/{}/reactivated",
+            "/payments/{}/complete", "/sandbox/setup/{}", "/sandbox/authenticate/{}",
+        ]
+        for bad in [f"sub_{TOO_LONG}", "sub_%C3%A9", "sub_", "%00", "x" * 2000]
+    ],
 ]  # fmt: skip
 
 
