@@ -1,9 +1,12 @@
-"""Keeping bearer secrets out of the logs: sign-in links carry their token in the URL path (`/session/cpl_…`),
-which the server's access log would otherwise write down for anyone who reads the logs to use; session tokens,
-API keys and webhook signing secrets can reach a log inside an error message or a client's bad input."""
+"""Keeping bearer secrets and card numbers out of the logs: sign-in links carry their token in the URL path
+(`/session/cpl_…`), which the server's access log would otherwise write down for anyone who reads the logs to use;
+session tokens, API keys, webhook signing secrets and card numbers can reach a log inside an error message or a
+client's bad input."""
 
 import logging
 import re
+
+from stdnum import luhn
 
 from access.tokens import LINK_PREFIX, SESSION_PREFIX
 from merchants.api_keys import LIVE_KEY_PREFIX, TEST_KEY_PREFIX
@@ -12,12 +15,20 @@ from merchants.api_keys import LIVE_KEY_PREFIX, TEST_KEY_PREFIX
 _WEBHOOK_SECRET_PREFIX = "whsec_"
 _PREFIXES = (LINK_PREFIX, SESSION_PREFIX, LIVE_KEY_PREFIX, TEST_KEY_PREFIX, _WEBHOOK_SECRET_PREFIX)
 _SECRET = re.compile(rf"({'|'.join(re.escape(prefix) for prefix in _PREFIXES)})[A-Za-z0-9_+/=-]+")
+# A card number a client typed into the wrong field can come back in an error message: 13 to 19 digits, maybe
+# grouped, that pass the Luhn check (which spares most timestamps and counters).
+_DIGITS = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
 ACCESS_LOGGER = "uvicorn.access"
 
 
 def redact_secrets(text: str) -> str:
-    """`/session/cpl_Xy…` → `/session/cpl_[redacted]`; the same for `cps_`, `sk_live_`, `sk_test_`, `whsec_`."""
-    return _SECRET.sub(r"\1[redacted]", text)
+    """`/session/cpl_Xy…` → `/session/cpl_[redacted]`; the same for `cps_`, `sk_live_`, `sk_test_`, `whsec_`; and
+    anything that may be a card number → `[card number redacted]`."""
+    return _DIGITS.sub(_redact_card_number, _SECRET.sub(r"\1[redacted]", text))
+
+
+def _redact_card_number(digits: re.Match) -> str:
+    return "[card number redacted]" if luhn.is_valid(re.sub(r"\D", "", digits[0])) else digits[0]
 
 
 class SecretRedactingFilter(logging.Filter):

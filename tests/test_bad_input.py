@@ -366,6 +366,7 @@ REFUSED = [
     ("invalid-field", "token", "query SecretOperationName { nope }"),
     ("syntax-error", "token", "query SecretOperationName {"),
     ("key-in-bad-input", "token", 'query SecretOperationName { node(id: {a: "sk_live_notarealkey"}) { id } }'),
+    ("card-in-bad-input", "token", 'query SecretOperationName { node(id: {a: "4242 4242 4242 4242"}) { id } }'),
     (
         "too-many-aliases",
         "token",
@@ -390,7 +391,7 @@ async def test_a_refused_graphql_request_logs_one_quiet_line(client, world, capl
     assert response.json()["errors"]
     [record], text = server_log(caplog)
     assert record.levelno < logging.ERROR and record.exc_info is None
-    assert "SecretOperationName" not in text and "notarealkey" not in text
+    assert "SecretOperationName" not in text and "notarealkey" not in text and "4242 4242" not in text
 
 
 @pytest.mark.parametrize("broken", ["resolver", "validation rule"])
