@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from access.i18n import negotiate_locale
 from access.inputs import form_too_large_message
 from gateway.graphql_http import graphql_error_response
+from gateway.http_middleware import HttpMiddleware
 from gateway.merchant_api import error_response
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -35,19 +36,16 @@ def declared_length(request: Request) -> int:
     return int(value) if value.isdigit() else 0
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     def __init__(
         self, app: ASGIApp, *, max_body_bytes: int, max_form_bytes: int, graphql_paths: Collection[str]
     ) -> None:
-        self.app = app
+        super().__init__(app)
         self.max_body_bytes = max_body_bytes
         self.max_form_bytes = max_form_bytes
         self.graphql_paths = frozenset(graphql_paths)
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
         limit = self.max_form_bytes if is_form(request) else self.max_body_bytes
         if declared_length(request) > limit:

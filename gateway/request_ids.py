@@ -12,8 +12,9 @@ import secrets
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
+from gateway.http_middleware import HttpMiddleware
 from gateway.log_redaction import redact_secrets
 
 logger = logging.getLogger(__name__)
@@ -30,14 +31,8 @@ def request_id_of(request: Request) -> str:
     return getattr(request.state, REQUEST_ID)
 
 
-class RequestIdMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class RequestIdMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
         scope.setdefault("state", {})[REQUEST_ID] = request_id
         started = False

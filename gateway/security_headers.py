@@ -8,7 +8,9 @@ colours as CSS custom properties) carries it. A response that sets its own Conte
 import secrets
 
 from starlette.datastructures import MutableHeaders
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
+
+from gateway.http_middleware import HttpMiddleware
 
 CSP_NONCE = "csp_nonce"
 
@@ -28,14 +30,8 @@ def content_security_policy(nonce: str) -> str:
     )
 
 
-class SecurityHeadersMiddleware:
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+class SecurityHeadersMiddleware(HttpMiddleware):
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         nonce = secrets.token_urlsafe(18)
         scope.setdefault("state", {})[CSP_NONCE] = nonce
 
