@@ -1,4 +1,4 @@
-"""The billing engine without HTTP: reactivation, idempotent charges, 3-D Secure, payment methods and the billing run."""
+"""The billing engine without HTTP: reactivation, idempotent charges, 3-D Secure, payment methods, the billing run."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
@@ -213,9 +213,7 @@ async def test_a_method_of_another_business_cannot_pay(context) -> None:
 
 async def test_renewal_success_advances_the_period_and_issues_an_invoice(context) -> None:
     due = datetime.now(UTC) + timedelta(days=3)
-    shop = await subscriber(
-        context, status=SubscriptionStatus.ACTIVE, cards=("pm_card_visa",), next_billing_date=due
-    )
+    shop = await subscriber(context, status=SubscriptionStatus.ACTIVE, cards=("pm_card_visa",), next_billing_date=due)
 
     assert (await run_billing(context)).renewed == 0  # not due yet
     report = await run_billing(context, now=due + timedelta(hours=1))
@@ -231,7 +229,8 @@ async def test_renewal_success_advances_the_period_and_issues_an_invoice(context
 
 
 async def test_a_declined_renewal_puts_the_subscription_on_hold_and_emails_a_link(context) -> None:
-    shop = await subscriber(context, status=SubscriptionStatus.ACTIVE, cards=("pm_card_chargeDeclinedInsufficientFunds",))
+    cards = ("pm_card_chargeDeclinedInsufficientFunds",)
+    shop = await subscriber(context, status=SubscriptionStatus.ACTIVE, cards=cards)
 
     report = await run_billing(context, now=datetime.now(UTC))
 

@@ -1,8 +1,6 @@
 """Payments a customer makes in the portal, and the mutations that make them: reactivating an on-hold subscription
 and completing a payment that needed the customer's authentication (3-D Secure)."""
 
-from datetime import datetime
-
 import strawberry
 
 from billing.errors import BillingError, BillingErrorCode, decline_error_code
@@ -12,44 +10,10 @@ from models import Invoice as InvoiceRow
 from models import Payment as PaymentRow
 from models.enums import PaymentStatus as PaymentStatusValue
 from schema.customer.actions import features_for, not_found, translate, user_error
-from schema.customer.enums import PaymentStatus
 from schema.customer.invoices import Invoice
-from schema.customer.money import Money
-from schema.customer.node import Node
-from schema.customer.owned import OwnedByBusiness
+from schema.customer.purchases import Payment
 from schema.customer.subscriptions import Subscription
 from schema.errors import UserError
-
-
-@strawberry.type(description="One charge of a saved payment method.")
-class Payment(Node, OwnedByBusiness):
-    status: PaymentStatus
-    total: Money
-    tax: Money
-    card_network: str
-    card_last_four: str
-    error_code: str | None = strawberry.field(description="The processor's decline code, e.g. card_declined.")
-    created_at: datetime
-    stored_error_message: strawberry.Private[str | None]
-
-    @strawberry.field(description="Why the payment failed, in the reader's language.")
-    def error_message(self, info: strawberry.Info) -> str | None:
-        return translate(info, self.stored_error_message) if self.stored_error_message else None
-
-    @classmethod
-    def from_row(cls, row: PaymentRow) -> "Payment":
-        return cls(
-            id=strawberry.ID(row.id),
-            business_id=row.business_id,
-            status=row.status,
-            total=Money(amount=row.total_amount, currency=row.currency),
-            tax=Money(amount=row.tax, currency=row.currency),
-            card_network=row.card_network,
-            card_last_four=row.card_last_four,
-            error_code=row.error_code,
-            created_at=row.created_at,
-            stored_error_message=row.error_message,
-        )
 
 
 @strawberry.type(description="What the customer must do to finish a payment: authenticate it with their bank.")
