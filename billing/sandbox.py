@@ -216,8 +216,13 @@ class SandboxProcessor:
     # --- the hosted pages -----------------------------------------------------------------------------------------
 
     async def setup_session(self, setup_id: str) -> SandboxSetup | None:
-        """An "add a card" session still waiting for its card."""
-        return await find_by_client_id(SandboxSetup.filter(card_id__isnull=True), setup_id)
+        """An "add a card" session, waiting for its card or finished (see `finished_url`)."""
+        return await find_by_client_id(SandboxSetup, setup_id)
+
+    def finished_url(self, setup: SandboxSetup) -> str | None:
+        """Where a finished session sends the customer back, with the card it made: a second submit (a double
+        click, the back button) answers the first one's result instead of making another card."""
+        return with_query(setup.return_url, processor_token=setup.card_id) if setup.card_id else None
 
     async def submit_card(self, setup: SandboxSetup, number: str, expiry: str, cvc: str) -> str:
         """Tokenise a typed card for the session; returns where to send the customer (with the token).

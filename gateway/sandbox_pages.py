@@ -41,6 +41,9 @@ async def setup_page(request: Request, *, settings: Settings, processor: Sandbox
     setup = await processor.setup_session(request.path_params["setup_id"])
     if setup is None:
         return not_found_page(request, settings)
+    finished = processor.finished_url(setup)
+    if finished:
+        return RedirectResponse(finished, status_code=303)
     page = functools.partial(
         _sandbox_page,
         request,

@@ -17,6 +17,7 @@ from billing.sandbox import SandboxProcessor
 from gateway.sandbox_pages import routes
 from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import Settings
+from models import SandboxCard
 from tests.portal_support import BASE_URL, csrf_from
 
 RETURN_URL = f"{BASE_URL}/payment-methods/added?from=portal"
@@ -95,10 +96,17 @@ async def test_a_good_test_card_sends_the_customer_back_with_a_token_that_attach
     assert (card.brand, card.last4, card.exp_month, card.exp_year) == ("visa", "4242", 12, 2034)
 
 
-async def test_a_used_setup_page_is_gone(sandbox):
+async def test_a_second_submit_answers_the_first_card_instead_of_making_another(sandbox):
     path = await setup_path(sandbox)
-    await submit_card(sandbox, path, "4242424242424242")
-    assert (await sandbox.http.get(path)).status_code == 404
+    csrf = csrf_from(await sandbox.http.get(path))
+    card = {"number": "4242424242424242", "expiry": "12/34", "cvc": "123", "csrf_token": csrf}
+
+    first = await sandbox.http.post(path, data=card)
+    again = await sandbox.http.post(path, data=card | {"number": "5555555555554444"})
+    revisited = await sandbox.http.get(path)
+
+    assert again.headers["location"] == revisited.headers["location"] == first.headers["location"]
+    assert await SandboxCard.all().count() == 1
 
 
 @pytest.mark.parametrize(
