@@ -211,9 +211,12 @@ async def settle(payment: Payment, result: ChargeResult, outcome: SubscriptionOu
     """Record the processor's answer once; the request whose conditional UPDATE wins applies the outcome."""
     status, result = _settled_status(result, outcome)
     if status == PaymentStatus.REQUIRES_CUSTOMER_ACTION:
-        await Payment.filter(id=payment.id, status=PaymentStatus.PROCESSING).update(
-            status=status, processor_reference=result.reference, next_action_url=result.next_action_url
-        )
+        async with in_transaction():
+            waiting = await Payment.filter(id=payment.id, status=PaymentStatus.PROCESSING).update(
+                status=status, processor_reference=result.reference, next_action_url=result.next_action_url
+            )
+            if waiting:
+                await record_payment_event(await Payment.get(id=payment.id))
         return await Payment.get(id=payment.id)
     now = utcnow()
     failed = status == PaymentStatus.FAILED

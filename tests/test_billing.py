@@ -162,6 +162,7 @@ async def test_three_d_secure_is_completed_or_failed_by_the_customers_answer(con
     waiting = await reactivate(shop.subscription, method, client_key="3ds", features=FEATURES, context=context)
 
     assert waiting.status == PaymentStatus.REQUIRES_CUSTOMER_ACTION
+    assert [event.type for event in await Event.all()] == ["payment.processing"]
     assert waiting.next_action_url.startswith("http://127.0.0.1:8000/sandbox/authenticate/ch_")
     challenge = await context.processor.challenge(waiting.next_action_url.rsplit("/", 1)[1])
     back_to = await context.processor.answer_challenge(challenge, approve=approve)
