@@ -7,12 +7,16 @@ import pytest
 
 from billing.billing_run import run_billing
 from billing.errors import BillingError
-from billing.payment_methods import remove_payment_method
+from billing.payment_methods import add_payment_method, remove_payment_method
 from billing.payments import complete_payment
 from billing.reactivation import reactivate
+from gateway.worker import process_due_emails
+from merchants.portal_configurations import PortalFeatures
 from models import EmailMessage, Event, Invoice, InvoiceLine, LicenseKey, Payment, SandboxCharge, Subscription
+from models.business import default_portal_features
 from models.enums import LicenseKeyStatus, PaymentStatus, SubscriptionStatus
 from tests.billing_support import FEATURES, billing_context, subscriber
+from tests.portal_support import Mailbox, make_settings, text_of
 
 
 @pytest.fixture
@@ -278,3 +282,50 @@ async def test_two_billing_runs_at_once_renew_once(context) -> None:
     assert await Payment.all().count() == 1
     assert await Invoice.all().count() == 1
     assert await SandboxCharge.all().count() == 1
+
+
+async def test_reactivation_end_to_end_emails_a_receipt(context, mailbox: Mailbox) -> None:
+    shop = await subscriber(context)
+    declined, visa = shop.cards["pm_card_chargeDeclined"], shop.cards["pm_card_visa"]
+    await reactivate(shop.subscription, declined, client_key="try-1", features=FEATURES, context=context)
+    assert (await Subscription.get(id=shop.subscription.id)).status == SubscriptionStatus.ON_HOLD
+
+    await reactivate(shop.subscription, visa, client_key="try-2", features=FEATURES, context=context)
+    sent = await process_due_emails(make_settings(mailbox))
+
+    assert sent == 2
+    subjects = sorted(str(message["Subject"]) for message in mailbox.messages)
+    assert any("receipt" in subject.lower() for subject in subjects), subjects
+    receipt = next(message for message in mailbox.messages if "receipt" in str(message["Subject"]).lower())
+    assert receipt["To"] == "ada@example.com"
+    assert "SF-0001" in text_of(receipt) and "¥980" in text_of(receipt) and "4242" in text_of(receipt)
+
+
+async def test_the_business_setting_for_payment_method_updates_is_honoured(context) -> None:
+    shop = await subscriber(context)
+    locked = PortalFeatures(default_portal_features() | {"payment_method_update": {"enabled": False}})
+
+    with pytest.raises(BillingError) as refused:
+        await reactivate(shop.subscription, shop.cards["pm_card_visa"], client_key="x", features=locked,
+                         context=context)  # fmt: skip
+    with pytest.raises(BillingError):
+        await add_payment_method(
+            shop.customer, "pm_card_visa", set_as_default=False, processor=context.processor, features=locked
+        )
+    same_card = await reactivate(shop.subscription, shop.cards["pm_card_chargeDeclined"], client_key="y",
+                                 features=locked, context=context)  # fmt: skip
+
+    assert refused.value.code == "NOT_ALLOWED"
+    assert same_card.status == PaymentStatus.FAILED  # the card it already had may still be charged
+
+
+async def test_a_fixed_term_subscription_expires_instead_of_renewing(context) -> None:
+    ends = datetime.now(UTC) - timedelta(hours=1)
+    shop = await subscriber(context, status=SubscriptionStatus.ACTIVE, cards=("pm_card_visa",), expires_at=ends)
+
+    report = await run_billing(context)
+
+    assert (report.expired, report.renewed) == (1, 0)
+    assert (await Subscription.get(id=shop.subscription.id)).status == SubscriptionStatus.EXPIRED
+    assert await LicenseKey.filter(status=LicenseKeyStatus.DISABLED).count() == 1
+    assert await Payment.all().count() == 0
