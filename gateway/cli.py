@@ -32,6 +32,7 @@ from merchants.api_keys import create_api_key, list_api_keys, revoke_api_key
 from models import ApiKey, Business, Customer, normalize_email
 from models.database import connect, disconnect, tortoise_config
 from models.enums import Scope
+from models.ids import find_by_client_id, id_prefix, is_well_formed_id
 
 T = TypeVar("T")
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -110,11 +111,9 @@ async def open_cli_session(
             raise CommandError(f"no customer with the verified email {email} in {mode} mode")
     else:
         scope = Scope.BUSINESS
-        customer = (
-            await Customer.filter(email=email, business_id=business_id, livemode=livemode)
-            .order_by("-created_at", "-id")
-            .first()
-        )
+        customers = Customer.filter(email=email, business_id=business_id, livemode=livemode)
+        known = is_well_formed_id(business_id, id_prefix(Business))
+        customer = await customers.order_by("-created_at", "-id").first() if known else None
         if customer is None:
             raise CommandError(f"no customer with the email {email} in business {business_id} ({mode} mode)")
     token, _ = await open_session(
@@ -374,7 +373,7 @@ def _add_api_key_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def _business(business_id: str) -> Business:
-    business = await Business.get_or_none(id=business_id)
+    business = await find_by_client_id(Business, business_id)
     if business is None:
         raise CommandError(f"no business {business_id}")
     return business
@@ -422,7 +421,7 @@ def _add_link_parser(subparsers: argparse._SubParsersAction) -> None:
 
 def _create_link(args: argparse.Namespace, settings: Settings) -> int:
     async def create() -> tuple[str, datetime]:
-        customer = await Customer.get_or_none(id=args.customer)
+        customer = await find_by_client_id(Customer, args.customer)
         if customer is None:
             raise CommandError(f"no customer {args.customer}")
         try:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from access.tokens import hash_token, new_token
 from models import ApiKey, Business
+from models.ids import find_by_client_id
 
 TEST_KEY_PREFIX = "sk_test_"
 LIVE_KEY_PREFIX = "sk_live_"
@@ -41,7 +42,7 @@ async def list_api_keys(business: Business) -> list[ApiKey]:
 
 async def revoke_api_key(key_id: str, now: datetime | None = None) -> ApiKey | None:
     """Revoke a key for good (revoking twice keeps the first time); None when no key has that id."""
-    api_key = await ApiKey.get_or_none(id=key_id)
+    api_key = await find_by_client_id(ApiKey, key_id)
     if api_key is not None and api_key.revoked_at is None:
         api_key.revoked_at = now or datetime.now(UTC)
         await api_key.save(update_fields=["revoked_at"])

@@ -101,6 +101,7 @@ async def test_test_mode_session_sees_only_test_records(demo_database: str, tmp_
         ["--email", "grace@example.com", "--business", "bus_demo_lumiere"],
         ["--email", "grace@example.com", "--mode", "test"],
         ["--email", "linus@example.com", "--business", "bus_does_not_exist"],
+        ["--email", "ada@example.com", "--business", "bus_" + "x" * 60],
     ],
 )
 async def test_session_without_a_matching_customer_fails_plainly(
@@ -208,6 +209,22 @@ def test_demo_prints_the_ways_in_for_a_browser(running_demo: RunningDemo) -> Non
     (magic_link,) = re.findall(rf"({re.escape(base)}/session/cpl_\S+)", running_demo.output)
     confirm = httpx.get(magic_link, timeout=10)
     assert confirm.status_code == 200 and 'method="post"' in confirm.text.lower()
+
+
+@pytest.mark.parametrize(
+    ("arguments", "answer"),
+    [
+        (["link", "--customer", "cus_" + "x" * 60], "no customer"),
+        (["api-key", "create", "--business", "bus_" + "x" * 60, "--mode", "test"], "no business"),
+        (["api-key", "revoke", "key_" + "x" * 60], "no API key"),
+    ],
+)
+async def test_ids_too_long_to_exist_are_simply_not_found(
+    demo_database: str, tmp_path: Path, arguments: list[str], answer: str
+) -> None:
+    result = portal(*arguments, database_url=demo_database, cwd=tmp_path)
+    assert result.returncode == 1
+    assert answer in result.stderr and "Traceback" not in result.stderr
 
 
 async def test_billing_run_renews_test_mode_at_a_later_time_and_refuses_to_move_the_live_clock(
