@@ -157,7 +157,7 @@ class PaymentMethodMutations:
             return RemovePaymentMethodPayload(removed_payment_method_id=None, errors=[user_error(info, error)])
         return RemovePaymentMethodPayload(removed_payment_method_id=strawberry.ID(row.id), errors=[])
 
-    @strawberry.mutation(description="Choose the saved card (of the subscription's business) that pays a subscription.")
+    @strawberry.mutation(description="Choose which saved card of its business pays a subscription.")
     async def update_subscription_payment_method(
         self, info: strawberry.Info, input: UpdateSubscriptionPaymentMethodInput
     ) -> UpdateSubscriptionPaymentMethodPayload:

@@ -95,7 +95,7 @@ class PaymentMutations:
         await subscription.refresh_from_db()
         return _payload(info, payment, subscription, await InvoiceRow.get_or_none(payment_id=payment.id))
 
-    @strawberry.mutation(description="Finish a payment after the customer answered their bank's 3-D Secure challenge.")
+    @strawberry.mutation(description="Finish a payment once the customer answered 3-D Secure.")
     async def complete_payment(self, info: strawberry.Info, input: CompletePaymentInput) -> PaymentPayload:
         viewer = info.context.signed_in_viewer()
         payment = await viewer.get_payment(str(input.payment_id))
