@@ -3,6 +3,7 @@ above this package."""
 
 from models.access import ApiKey, LoginToken, PortalSession, RateLimitBucket
 from models.billing import (
+    CreditEntry,
     Invoice,
     InvoiceLine,
     InvoiceSequence,
@@ -22,6 +23,7 @@ from models.sandbox import SandboxCard, SandboxCharge, SandboxSetup
 __all__ = [
     "ApiKey",
     "Business",
+    "CreditEntry",
     "Customer",
     "Discount",
     "EmailMessage",

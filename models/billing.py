@@ -66,7 +66,18 @@ class Subscription(Timestamped):
     discount = fields.ForeignKeyField(
         "portal.Discount", related_name="subscriptions", null=True, on_delete=fields.SET_NULL
     )
+    # The renewals the discount still applies to; null while it applies forever (or there is none).
+    discount_cycles_remaining = fields.IntField(null=True)
+    # When the retention offer was accepted or passed over: it is offered once per subscription.
+    retention_offer_at = fields.DatetimeField(null=True)
+    # `{product_id, quantity, effective_at}`: a plan change waiting for the period end.
     scheduled_change = fields.JSONField(null=True)
+    # A plan change in progress holds this claim (a conditional UPDATE), so two changes never run at once.
+    change_claimed_until = fields.DatetimeField(null=True)
+    pause_at_next_billing_date = fields.BooleanField(default=False)
+    # How many cycles a pause lasts; null while it lasts until the customer unpauses.
+    pause_cycles = fields.IntField(null=True)
+    paused_until = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 
     class Meta:
@@ -150,7 +161,9 @@ class Invoice(Timestamped):
     status = fields.CharEnumField(InvoiceStatus, max_length=24)
     currency = currency_field()
     subtotal = fields.BigIntField()
+    discount = fields.BigIntField(default=0)
     tax = fields.BigIntField(default=0)
+    credit_applied = fields.BigIntField(default=0)
     total = fields.BigIntField()
     issued_at = fields.DatetimeField()
     billing_details = fields.JSONField(default=dict)
@@ -187,3 +200,26 @@ class Refund(Timestamped):
 
     class Meta:
         table = "refund"
+
+
+class CreditEntry(Timestamped):
+    """One movement of a customer's credit balance at a business, in one currency: positive when credit is granted
+    (a downgrade, an immediate cancellation's unused time), negative when a charge uses it. The balance is the sum."""
+
+    id = id_field("crd")
+    business = fields.ForeignKeyField("portal.Business", related_name="credit_entries")
+    livemode = fields.BooleanField()
+    customer = fields.ForeignKeyField("portal.Customer", related_name="credit_entries")
+    currency = currency_field()
+    amount = fields.BigIntField()
+    reason = fields.CharField(max_length=32)
+    subscription = fields.ForeignKeyField(
+        "portal.Subscription", related_name="credit_entries", null=True, on_delete=fields.SET_NULL
+    )
+    payment = fields.ForeignKeyField(
+        "portal.Payment", related_name="credit_entries", null=True, on_delete=fields.SET_NULL
+    )
+
+    class Meta:
+        table = "credit_entry"
+        indexes = (("customer_id", "currency"),)

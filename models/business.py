@@ -56,13 +56,19 @@ def default_portal_features() -> dict:
                 ],
             },
             "retention_coupon_id": None,
+            # "credit": an immediate cancellation's unused time goes to the customer's credit balance.
+            "proration_behavior": "none",
         },
         "subscription_update": {
             "enabled": False,
             "proration_billing_mode": "prorated_immediately",
             "downgrade_at_period_end": True,
             "default_allowed_updates": ["price", "quantity"],
+            "quantity": {"minimum": 1, "maximum": 100},
+            # "apply_change": an upgrade whose charge fails is applied anyway and the subscription goes on hold.
+            "payment_failure_behavior": "prevent_change",
         },
+        "subscription_pause": {"enabled": False, "max_cycles": 3, "keep_license_keys_active": True},
         "customer_update": {"enabled": True, "allowed_updates": ["name", "email", "phone", "address", "tax_id"]},
     }
 
