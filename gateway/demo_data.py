@@ -130,7 +130,11 @@ class BusinessSpec:
     address: tuple[str, str, str, str, str]
     allow_subscription_updates: bool
     collection_name: str
+    # Plans in the collection come in ascending price: their order here is their `collection_position`.
     products: tuple[ProductSpec, ...]
+    offers_retention_coupon: bool = False
+    allow_pause: bool = False
+    quantity_limits: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +168,8 @@ NORTHWIND = BusinessSpec(
         ProductSpec("warehouse", "Warehouse sync add-on", "Nightly sync to your warehouse.", 1500, Interval.MONTH),
         ProductSpec("connector", "Desktop Connector", "Query local files from Northwind.", 7900, license_activations=3),
     ),
+    offers_retention_coupon=True,
+    quantity_limits=(1, 10),
 )
 
 LUMIERE = BusinessSpec(
@@ -191,6 +197,7 @@ LUMIERE = BusinessSpec(
         ),
         ProductSpec("nocturne", "Pack Nocturne", "24 presets pour la photo de nuit.", 3500, license_activations=2),
     ),
+    allow_pause=True,
 )
 
 SAKURA = BusinessSpec(
@@ -212,6 +219,9 @@ SAKURA = BusinessSpec(
     products=(
         ProductSpec("personal", "Library Personal", "Every font for personal projects.", 980, Interval.MONTH, True),
         ProductSpec("pro", "Library Pro", "Every font, commercial licence.", 2980, Interval.MONTH, True),
+        ProductSpec(
+            "studio", "Library Studio", "Every font, commercial licence for a team of five.", 4980, Interval.MONTH, True
+        ),
         ProductSpec("hosting", "Webfont hosting", "Subset and serve fonts from our CDN.", 1500, Interval.MONTH),
         ProductSpec("hanami", "Hanami Sans family", "Twelve weights with italics.", 12000, license_activations=5),
         ProductSpec(
@@ -838,9 +848,17 @@ class _DemoBuilder:
 
 
 def _portal_features(spec: BusinessSpec, retention_coupon: Discount) -> dict:
+    """Updates follow the business switch; only some businesses offer the coupon on cancel, or pausing."""
     features = default_portal_features()
     features["subscription_update"]["enabled"] = spec.allow_subscription_updates
-    features["subscription_cancel"]["retention_coupon_id"] = retention_coupon.id
+    if spec.quantity_limits:
+        minimum, maximum = spec.quantity_limits
+        features["subscription_update"]["quantity"] = {"minimum": minimum, "maximum": maximum}
+    if spec.offers_retention_coupon:
+        features["subscription_cancel"]["retention_coupon_id"] = retention_coupon.id
+    if spec.allow_pause:
+        features["subscription_pause"]["enabled"] = True
+        features["subscription_pause"]["max_cycles"] = 3
     return features
 
 

@@ -11,8 +11,18 @@ from access.viewer import Viewer
 from billing.billing_run import run_billing
 from billing.reactivation import reactivate
 from gateway.demo_data import BUSINESSES, DEMO_EMAIL, seed_demo
-from models import Invoice, InvoiceLine, InvoiceSequence, Payment, PaymentMethod
-from models.enums import LicenseKeyStatus, PaymentStatus, Scope, SubscriptionStatus
+from models import (
+    Business,
+    Discount,
+    Invoice,
+    InvoiceLine,
+    InvoiceSequence,
+    Payment,
+    PaymentMethod,
+    PortalConfiguration,
+    Product,
+)
+from models.enums import LicenseKeyStatus, PaymentStatus, PriceType, Scope, SubscriptionStatus
 from tests.billing_support import FEATURES, billing_context
 
 POLICY = SessionPolicy()
@@ -145,3 +155,39 @@ async def test_the_demo_has_nothing_due_for_the_billing_run() -> None:
     report = await run_billing(billing_context())
 
     assert report.total == 0
+
+
+async def test_each_business_shows_plan_changes_cancel_offers_and_pauses_differently() -> None:
+    await seed_demo()
+    updates, coupons, pauses = set(), set(), set()
+    for spec in BUSINESSES:
+        business = await Business.get(id=spec.id)
+        for livemode in (True, False):
+            plans = await Product.filter(business_id=spec.id, livemode=livemode, collection_id__isnull=False).order_by(
+                "collection_position"
+            )
+            assert len(plans) >= 3, spec.name
+            assert all(p.price_type == PriceType.RECURRING for p in plans), spec.name
+            prices = [p.price for p in plans]
+            assert prices == sorted(set(prices)), spec.name
+            assert len({p.collection_id for p in plans}) == 1, spec.name
+
+            config = await PortalConfiguration.get(business_id=spec.id, livemode=livemode, is_default=True)
+            features = config.features
+            assert features["subscription_update"]["enabled"] == business.allow_subscription_updates
+            assert features["subscription_cancel"]["mode"] == "at_period_end"
+            assert features["subscription_cancel"]["proration_behavior"] == "none"
+            if features["subscription_update"]["enabled"]:
+                updates.add(spec.name)
+            if coupon_id := features["subscription_cancel"]["retention_coupon_id"]:
+                coupon = await Discount.get(id=coupon_id)
+                assert (coupon.business_id, coupon.livemode) == (spec.id, livemode)
+                coupons.add(spec.name)
+            if features["subscription_pause"]["enabled"]:
+                assert features["subscription_pause"]["max_cycles"] == 3
+                pauses.add(spec.name)
+            if spec.name == "Northwind Analytics":
+                assert features["subscription_update"]["quantity"] == {"minimum": 1, "maximum": 10}
+    assert updates == {"Northwind Analytics", "Atelier Lumière"}
+    assert coupons == {"Northwind Analytics"}
+    assert pauses == {"Atelier Lumière"}
