@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from billing.credits import use_credit
 from billing.errors import BillingError, BillingErrorCode, decline_message
 from billing.events import record_payment_event
 from billing.invoices import Line, issue_invoice
@@ -67,9 +68,9 @@ class SubscriptionOutcome(ABC):
         self.product_name = parties.product_name
         self.notifier = notifier
 
-    def amounts(self, payment: Payment) -> Amounts:
-        subtotal = payment.total_amount if self.subscription.tax_inclusive else payment.total_amount - payment.tax
-        return Amounts(subtotal=subtotal, tax=payment.tax, total=payment.total_amount)
+    @staticmethod
+    def amounts(payment: Payment) -> Amounts:
+        return Amounts(payment.subtotal, payment.tax, payment.total_amount, payment.discount, payment.credit_applied)
 
     def period_line(self, start: datetime, end: datetime, subtotal: int) -> Line:
         """The invoice line of one billing period."""
@@ -129,7 +130,10 @@ async def drive(
     *,
     return_url: str = "",
 ) -> Payment:
-    """Ask the processor about a `processing` payment (again) and settle whatever it answers."""
+    """Ask the processor about a `processing` payment (again) and settle whatever it answers. Nothing to charge
+    (credit or a discount paid it all) needs no processor."""
+    if payment.total_amount == 0:
+        return await settle(payment, ChargeResult(status=ChargeStatus.SUCCEEDED, reference=""), outcome)
     if method is None:
         return await settle(payment, _failure(DeclineCode.PROCESSING_ERROR), outcome)
     request = ChargeRequest(
@@ -186,6 +190,9 @@ async def _new_payment(intent: ChargeIntent, outcome: SubscriptionOutcome, finge
         subscription_id=subscription.id,
         total_amount=intent.amounts.total,
         tax=intent.amounts.tax,
+        subtotal=intent.amounts.subtotal,
+        discount=intent.amounts.discount,
+        credit_applied=intent.amounts.credit_applied,
         currency=subscription.currency,
         status=PaymentStatus.PROCESSING,
         purpose=outcome.purpose,
@@ -234,6 +241,7 @@ async def settle(payment: Payment, result: ChargeResult, outcome: SubscriptionOu
             if failed:
                 await outcome.failed(payment, now)
             else:
+                await use_credit(payment)
                 invoice = await issue_invoice(
                     connection,
                     payment=payment,

@@ -9,6 +9,7 @@ from datetime import datetime
 
 from billing.charges import ChargeIntent, SubscriptionOutcome, charge_once, parties_of
 from billing.context import BillingContext
+from billing.dues import period_charge
 from billing.errors import NOT_ALLOWED_ELSEWHERE, NOTHING_DUE, PAYMENT_METHOD_UPDATE_OFF, BillingError
 from billing.errors import BillingErrorCode as Code
 from billing.events import EventType, record_subscription_event
@@ -16,7 +17,7 @@ from billing.invoices import Line
 from billing.license_keys import enable_subscription_keys
 from billing.notifications import Notifier
 from billing.periods import period_end
-from billing.tax import Amounts, period_amounts
+from billing.tax import Amounts
 from merchants.portal_configurations import PortalFeatures
 from models import Business, Invoice, Payment, PaymentMethod, Subscription
 from models.enums import PaymentPurpose, SubscriptionStatus
@@ -55,11 +56,11 @@ async def reactivation_outcome(subscription: Subscription, context: BillingConte
     return ReactivationOutcome(subscription, parties, notifier)
 
 
-def dues(subscription: Subscription, business: Business) -> Amounts | None:
+async def dues(subscription: Subscription, business: Business) -> Amounts | None:
     """What reactivating the subscription would charge: one period, tax included; None unless it is on hold."""
     if subscription.status != SubscriptionStatus.ON_HOLD:
         return None
-    return period_amounts(subscription, business)
+    return await period_charge(subscription, business)
 
 
 def stored_key(subscription: Subscription, client_key: str) -> str:
@@ -90,15 +91,17 @@ async def reactivate(
 
     Raises BillingError for what cannot be tried at all; a declined card is a failed payment, not an error."""
     key = stored_key(subscription, client_key)
-    is_retry = await Payment.exists(idempotency_key=key)
-    if not is_retry:
+    earlier = await Payment.get_or_none(idempotency_key=key)
+    if earlier is None:
         if subscription.status != SubscriptionStatus.ON_HOLD:
             raise BillingError(Code.NOT_ALLOWED, field="subscriptionId", message=NOTHING_DUE)
         check_method(subscription, method, features)
     outcome = await reactivation_outcome(subscription, context, locale)
+    # A retry is the first request again: its amounts, not today's (the credit it used is spent by now).
+    amounts = outcome.amounts(earlier) if earlier else await period_charge(subscription, outcome.business)
     intent = ChargeIntent(
         method=method,
-        amounts=period_amounts(subscription, outcome.business),
+        amounts=amounts,
         idempotency_key=key,
         return_url=context.portal_url("/payments/{payment_id}/complete"),
     )

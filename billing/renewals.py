@@ -11,13 +11,14 @@ from datetime import datetime
 
 from billing.charges import ChargeIntent, SubscriptionOutcome, charge_once, parties_of
 from billing.context import BillingContext
+from billing.discounts import spend_cycle
+from billing.dues import period_charge
 from billing.errors import decline_message
 from billing.events import EventType, record_subscription_event
 from billing.invoices import Line
 from billing.license_keys import disable_subscription_keys
 from billing.notifications import Notifier
 from billing.periods import period_end
-from billing.tax import period_amounts
 from models import Invoice, Payment, PaymentMethod, Subscription
 from models.enums import PaymentPurpose, SubscriptionStatus
 
@@ -41,9 +42,9 @@ class RenewalOutcome(SubscriptionOutcome):
 
     async def succeeded(self, payment: Payment, invoice: Invoice, now: datetime) -> None:
         start = self.period_start
-        await self._this_period().update(
-            previous_billing_date=start, next_billing_date=period_end(self.subscription, start)
-        )
+        end = period_end(self.subscription, start)
+        if await self._this_period().update(previous_billing_date=start, next_billing_date=end):
+            await spend_cycle(self.subscription)
         await self.subscription.refresh_from_db()
         await record_subscription_event(EventType.SUBSCRIPTION_RENEWED, self.subscription)
         await self.notifier.payment_receipt(payment, invoice, self.product_name)
@@ -75,11 +76,13 @@ async def renewal_method(subscription: Subscription) -> PaymentMethod | None:
 
 
 async def renew(subscription: Subscription, context: BillingContext) -> Payment:
-    """Charge the subscription's next period once."""
+    """Charge the subscription's next period once; a second worker on the same period finds the first's charge."""
     outcome = await renewal_outcome(subscription, context)
+    key = f"renewal:{subscription.id}:{subscription.next_billing_date.isoformat()}"
+    earlier = await Payment.get_or_none(idempotency_key=key)
     intent = ChargeIntent(
         method=await renewal_method(subscription),
-        amounts=period_amounts(subscription, outcome.business),
-        idempotency_key=f"renewal:{subscription.id}:{subscription.next_billing_date.isoformat()}",
+        amounts=outcome.amounts(earlier) if earlier else await period_charge(subscription, outcome.business),
+        idempotency_key=key,
     )
     return await charge_once(intent, outcome, context.processor)

@@ -1,4 +1,5 @@
-"""Tax on a charge: one rate per business, either added on top of a price or already included in it."""
+"""What a charge is made of: the price, less a discount, plus tax (one rate per business, added on top of a price or
+already included in it), less the customer's credit balance. Every charge and invoice is computed here."""
 
 from dataclasses import dataclass
 
@@ -7,11 +8,13 @@ from models import Business, Subscription
 
 @dataclass(frozen=True)
 class Amounts:
-    """What a charge is made of, in minor units. An inclusive price has `subtotal == total`."""
+    """A charge in minor units. `total` is what is charged; an inclusive price has its tax inside `subtotal`."""
 
     subtotal: int
     tax: int
     total: int
+    discount: int = 0
+    credit_applied: int = 0
 
 
 def split_tax(subtotal: int, rate_bp: int, inclusive: bool) -> Amounts:
@@ -22,6 +25,24 @@ def split_tax(subtotal: int, rate_bp: int, inclusive: bool) -> Amounts:
     return Amounts(subtotal, tax, subtotal + tax)
 
 
-def period_amounts(subscription: Subscription, business: Business) -> Amounts:
+def charge_amounts(
+    subtotal: int, *, rate_bp: int, inclusive: bool, discount: int = 0, credit_balance: int = 0
+) -> Amounts:
+    """The subtotal less the discount, taxed, then paid from the credit balance first."""
+    discount = min(max(discount, 0), max(subtotal, 0))
+    taxed = split_tax(subtotal - discount, rate_bp, inclusive)
+    credit = min(max(credit_balance, 0), max(taxed.total, 0))
+    return Amounts(subtotal, taxed.tax, taxed.total - credit, discount, credit)
+
+
+def period_amounts(
+    subscription: Subscription, business: Business, *, discount: int = 0, credit_balance: int = 0
+) -> Amounts:
     """What one billing period of the subscription costs, tax included."""
-    return split_tax(subscription.recurring_pre_tax_amount, business.tax_rate_bp, subscription.tax_inclusive)
+    return charge_amounts(
+        subscription.recurring_pre_tax_amount,
+        rate_bp=business.tax_rate_bp,
+        inclusive=subscription.tax_inclusive,
+        discount=discount,
+        credit_balance=credit_balance,
+    )

@@ -97,6 +97,10 @@ class Payment(Timestamped):
     )
     total_amount = fields.BigIntField()
     tax = fields.BigIntField(default=0)
+    # What the total is made of, for the invoice: the lines, less the discount, plus tax, less the credit applied.
+    subtotal = fields.BigIntField(default=0)
+    discount = fields.BigIntField(default=0)
+    credit_applied = fields.BigIntField(default=0)
     currency = currency_field()
     status = fields.CharEnumField(PaymentStatus, max_length=32)
     purpose = fields.CharEnumField(PaymentPurpose, max_length=24)

@@ -39,6 +39,21 @@ class Migration(migrations.Migration):
             field=fields.BigIntField(default=0),
         ),
         ops.AddField(
+            model_name='Payment',
+            name='credit_applied',
+            field=fields.BigIntField(default=0),
+        ),
+        ops.AddField(
+            model_name='Payment',
+            name='discount',
+            field=fields.BigIntField(default=0),
+        ),
+        ops.AddField(
+            model_name='Payment',
+            name='subtotal',
+            field=fields.BigIntField(default=0),
+        ),
+        ops.AddField(
             model_name='Subscription',
             name='change_claimed_until',
             field=fields.DatetimeField(null=True, auto_now=False, auto_now_add=False),

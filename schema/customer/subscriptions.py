@@ -39,9 +39,9 @@ class Subscription(Node, OwnedByBusiness):
     row: strawberry.Private[SubscriptionRow]
 
     @strawberry.field(description="What reactivation will charge, tax included; null unless ON_HOLD.")
-    def dues(self, info: strawberry.Info) -> Money | None:
+    async def dues(self, info: strawberry.Info) -> Money | None:
         business = info.context.signed_in_viewer().business(self.business_id)
-        amounts = dues(self.row, business) if business else None
+        amounts = await dues(self.row, business) if business else None
         return Money(amount=amounts.total, currency=self.row.currency) if amounts else None
 
     @strawberry.field
