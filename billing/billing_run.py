@@ -1,8 +1,8 @@
 """The billing run: everything that falls due, done once. Period-end cancellations end, fixed-term subscriptions
-expire, due subscriptions (trials ending included) renew, and payments whose outcome was never recorded are
-finished. `portal billing run` runs it once; the worker runs it periodically. Several workers may run it at once:
-every change is a conditional UPDATE that only one of them wins, and a renewal's idempotency key makes a second
-worker's charge the first one's.
+expire, pauses start and end, scheduled plan changes apply, due subscriptions (trials ending included) renew, and
+payments whose outcome was never recorded are finished. `portal billing run` runs it once; the worker runs it
+periodically. Several workers may run it at once: every change is a conditional UPDATE that only one of them wins,
+and a renewal's idempotency key makes a second worker's charge the first one's.
 """
 
 import logging
@@ -15,8 +15,11 @@ from billing.charges import utcnow
 from billing.context import BillingContext
 from billing.events import EventType, record_subscription_event
 from billing.license_keys import disable_subscription_keys
+from billing.pauses import end_pause, start_pause
 from billing.payments import recover_stale_payments
+from billing.plan_changes import apply_scheduled_change
 from billing.renewals import renew
+from merchants.portal_configurations import PortalFeatures, portal_features
 from models import Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
 
@@ -33,6 +36,9 @@ class BillingRunReport:
     put_on_hold: int = 0
     cancelled: int = 0
     expired: int = 0
+    paused: int = 0
+    unpaused: int = 0
+    plans_changed: int = 0
     recovered: int = 0
 
     def add(self, other: "BillingRunReport") -> None:
@@ -41,12 +47,30 @@ class BillingRunReport:
 
     @property
     def total(self) -> int:
-        return self.renewed + self.put_on_hold + self.cancelled + self.expired + self.recovered
+        return sum(getattr(self, field.name) for field in fields(self))
 
 
-def _due(livemode: bool | None):
-    query = Subscription.filter(status=SubscriptionStatus.ACTIVE)
+def _due(livemode: bool | None, status: SubscriptionStatus = SubscriptionStatus.ACTIVE):
+    query = Subscription.filter(status=status)
     return query if livemode is None else query.filter(livemode=livemode)
+
+
+async def _business_features(subscription: Subscription) -> PortalFeatures:
+    # Nobody is signed in during a billing run: the business's default configuration applies.
+    return await portal_features(subscription.business_id, subscription.livemode)
+
+
+async def _period_ends(now: datetime, livemode: bool | None, report: BillingRunReport) -> None:
+    """What happens at a period end before anything is charged: pauses start and end, scheduled plans apply."""
+    starting = _due(livemode).filter(pause_at_next_billing_date=True, next_billing_date__lte=now)
+    for subscription in await starting.limit(BATCH_SIZE):
+        report.paused += await start_pause(subscription, await _business_features(subscription))
+    ending = _due(livemode, SubscriptionStatus.PAUSED).filter(paused_until__lte=now)
+    for subscription in await ending.limit(BATCH_SIZE):
+        report.unpaused += await end_pause(subscription)
+    changing = _due(livemode).filter(scheduled_change__isnull=False, next_billing_date__lte=now)
+    for subscription in await changing.limit(BATCH_SIZE):
+        report.plans_changed += await apply_scheduled_change(subscription)
 
 
 async def _end_period(subscription: Subscription, status: SubscriptionStatus, event_type: EventType, **changes) -> bool:
@@ -71,6 +95,7 @@ async def _billing_pass(context: BillingContext, now: datetime, livemode: bool |
         )
     for subscription in await _due(livemode).filter(expires_at__lte=now).limit(BATCH_SIZE):
         report.expired += await _end_period(subscription, SubscriptionStatus.EXPIRED, EventType.SUBSCRIPTION_EXPIRED)
+    await _period_ends(now, livemode, report)
     renewing = _due(livemode).filter(cancel_at_next_billing_date=False, next_billing_date__lte=now)
     for subscription in await renewing.order_by("next_billing_date").limit(BATCH_SIZE):
         payment = await renew(subscription, context)

@@ -13,6 +13,7 @@
 """
 
 import hashlib
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -34,8 +35,19 @@ SETTLED = (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED)
 UNSETTLED = (PaymentStatus.PROCESSING, PaymentStatus.REQUIRES_CUSTOMER_ACTION)
 
 
+# Printable ASCII without spaces: what clients put in idempotency keys (UUIDs, ULIDs, "retry-2").
+_CLIENT_KEY = re.compile(r"[\x21-\x7e]{1,64}")
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def client_idempotency_key(purpose: PaymentPurpose, subscription: Subscription, client_key: str) -> str:
+    """A client's key, namespaced by what it is for and the subscription, so no other request can collide with it."""
+    if not _CLIENT_KEY.fullmatch(client_key or ""):
+        raise BillingError(BillingErrorCode.INVALID_INPUT, field="idempotencyKey")
+    return f"{purpose}:{subscription.id}:{client_key}"
 
 
 @dataclass(frozen=True)
@@ -100,12 +112,14 @@ class ChargeIntent:
     amounts: Amounts
     idempotency_key: str
     return_url: str = ""
+    # What else the request asks for (a plan change's product and quantity): part of what a key must repeat.
+    request: str = ""
 
     def fingerprint(self, outcome: SubscriptionOutcome) -> str:
         subscription = outcome.subscription
         request = (
             f"{outcome.purpose}|{subscription.customer_id}|{subscription.id}|{self.method.id if self.method else ''}|"
-            f"{self.amounts.total}|{subscription.currency}"
+            f"{self.amounts.total}|{subscription.currency}|{self.request}"
         )
         return hashlib.sha256(request.encode()).hexdigest()
 

@@ -27,6 +27,7 @@ class BillingErrorCode(StrEnum):
     AUTHENTICATION_FAILED = "AUTHENTICATION_FAILED"
     PROCESSING_ERROR = "PROCESSING_ERROR"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    CHANGE_IN_PROGRESS = "CHANGE_IN_PROGRESS"
 
 
 MESSAGES: dict[BillingErrorCode, str] = {
@@ -45,10 +46,26 @@ MESSAGES: dict[BillingErrorCode, str] = {
     BillingErrorCode.AUTHENTICATION_FAILED: N_("The payment was not confirmed with your bank. Try again."),
     BillingErrorCode.PROCESSING_ERROR: N_("The payment could not be processed. Try again."),
     BillingErrorCode.IDEMPOTENCY_KEY_REUSED: N_("This request's idempotency key was already used for another request."),
+    BillingErrorCode.CHANGE_IN_PROGRESS: N_("Another change to this subscription is in progress. Try again."),
 }
 
 NOT_ALLOWED_ELSEWHERE = N_("This card is saved at another business; it can only pay that business's subscriptions.")
 NOTHING_DUE = N_("This subscription is not on hold: there is nothing to pay.")
+CANCELLATION_OFF = N_("This business does not allow cancelling online. Contact them to cancel.")
+CANCEL_NOW_OFF = N_("This subscription can only be cancelled at the end of its billing period.")
+NOT_CANCELLABLE = N_("This subscription cannot be cancelled now.")
+NOT_RESUMABLE = N_("This subscription has no cancellation to undo.")
+NO_RETENTION_OFFER = N_("There is no offer for this subscription.")
+UNKNOWN_REASON = N_("Choose one of the reasons offered.")
+PLAN_CHANGE_OFF = N_("This business does not allow changing plans here. Contact them instead.")
+NOT_A_PLAN = N_("This plan is not one you can change to.")
+SAME_PLAN = N_("This subscription is already on this plan and quantity.")
+QUANTITY_OUT_OF_RANGE = N_("Choose a quantity between %(minimum)s and %(maximum)s.")
+NO_SCHEDULED_CHANGE = N_("This subscription has no scheduled change.")
+PAUSE_OFF = N_("This business does not allow pausing subscriptions.")
+PAUSE_CYCLES = N_("Pause for between 1 and %(maximum)s billing periods, or until you resume.")
+NOT_PAUSABLE = N_("This subscription cannot be paused now.")
+NOT_PAUSED = N_("This subscription is not paused.")
 PAYMENT_METHOD_UPDATE_OFF = N_("This business does not allow changing payment methods here. Contact them instead.")
 
 _DECLINES: dict[str, BillingErrorCode] = {
@@ -64,10 +81,18 @@ _DECLINES: dict[str, BillingErrorCode] = {
 class BillingError(Exception):
     """An action that cannot be done as asked; nothing was changed."""
 
-    def __init__(self, code: BillingErrorCode, field: str | None = None, message: str | None = None) -> None:
+    def __init__(
+        self,
+        code: BillingErrorCode,
+        field: str | None = None,
+        message: str | None = None,
+        params: dict[str, object] | None = None,
+    ) -> None:
         self.code = code
         self.field = field
         self.message = message or MESSAGES[code]
+        # Filled into the message after it is translated (`%(maximum)s`).
+        self.params = params or {}
         super().__init__(self.message)
 
 

@@ -18,6 +18,8 @@ class EventType(StrEnum):
     SUBSCRIPTION_CANCELLED = "subscription.cancelled"
     SUBSCRIPTION_EXPIRED = "subscription.expired"
     SUBSCRIPTION_UPDATED = "subscription.updated"
+    SUBSCRIPTION_PLAN_CHANGED = "subscription.plan_changed"
+    SUBSCRIPTION_PAUSED = "subscription.paused"
 
 
 def _moment(value) -> str | None:
@@ -43,6 +45,10 @@ def subscription_payload(subscription: Subscription) -> dict:
         "cancelled_at": _moment(subscription.cancelled_at),
         "expires_at": _moment(subscription.expires_at),
         "payment_method_id": subscription.payment_method_id,
+        "discount_id": subscription.discount_id,
+        "scheduled_change": subscription.scheduled_change,
+        "cancellation_feedback": subscription.cancellation_feedback and str(subscription.cancellation_feedback),
+        "cancellation_comment": subscription.cancellation_comment,
     }
 
 

@@ -1,5 +1,6 @@
 """The emails billing sends, queued in the outbox in the transaction of the change they tell about: a payment
-receipt, a failed payment (why, and a link to fix it), a subscription on hold, a subscription reactivated.
+receipt, a failed payment (why, and a link to fix it), a subscription on hold, a subscription reactivated, a
+cancellation confirmed (and when access ends), a plan changed (with its receipt when something was charged).
 
 Amounts travel as minor units and currency, dates as ISO text and reasons as English source strings: the worker
 renders each email in the customer's language and formats them for it. Uses access.email_outbox for the outbox.
@@ -80,3 +81,27 @@ class Notifier:
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat()
+
+    async def cancellation_confirmed(self, subscription: Subscription, product_name: str, ends_at: datetime) -> None:
+        await self._enqueue(
+            "cancellation_confirmed",
+            product_name=product_name,
+            ends_at=_iso(ends_at),
+            ended=subscription.status == "cancelled",
+        )
+
+    async def plan_changed(
+        self, subscription: Subscription, product_name: str, payment: Payment | None, invoice: Invoice | None
+    ) -> None:
+        await self._enqueue(
+            "plan_changed",
+            product_name=product_name,
+            quantity=subscription.quantity,
+            recurring_amount=subscription.recurring_pre_tax_amount,
+            currency=subscription.currency,
+            next_billing_date=_iso(subscription.next_billing_date),
+            amount=payment.total_amount if payment else 0,
+            invoice_number=invoice.number if invoice else "",
+            card_brand=payment.card_network if payment else "",
+            card_last4=payment.card_last_four if payment else "",
+        )

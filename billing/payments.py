@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from billing.charges import SubscriptionOutcome, complete, drive
 from billing.context import BillingContext
+from billing.plan_changes import plan_change_outcome
 from billing.reactivation import reactivation_outcome
 from billing.renewals import renewal_outcome
 from models import Payment, PaymentMethod, Subscription
@@ -14,7 +15,7 @@ from models.enums import PaymentPurpose, PaymentStatus
 
 # Longer than any processor call takes, so a payment still in a live request's hands is never taken from it.
 STALE_AFTER = timedelta(minutes=10)
-RECOVERABLE = (PaymentPurpose.REACTIVATION, PaymentPurpose.RENEWAL)
+RECOVERABLE = (PaymentPurpose.REACTIVATION, PaymentPurpose.RENEWAL, PaymentPurpose.PLAN_CHANGE)
 
 
 async def outcome_for(payment: Payment, context: BillingContext, locale: str = "") -> SubscriptionOutcome | None:
@@ -25,6 +26,8 @@ async def outcome_for(payment: Payment, context: BillingContext, locale: str = "
         return await reactivation_outcome(subscription, context, locale)
     if payment.purpose == PaymentPurpose.RENEWAL:
         return await renewal_outcome(subscription, context)
+    if payment.purpose == PaymentPurpose.PLAN_CHANGE:
+        return await plan_change_outcome(payment, subscription, context, locale)
     return None
 
 

@@ -10,6 +10,9 @@ The modes are Dodo Payments' `proration_billing_mode`:
   cycle is unchanged.
 - `do_not_bill`: nothing now; the new price applies from the next renewal.
 
+A change to a plan billed at another interval (monthly to yearly) always restarts the cycle: the unused share of the
+current price is credited and the full new price charged, since a share of one period means nothing in the other.
+
 Rounding rule: shares are computed exactly (fractions) and each amount is rounded once, half up, to the currency's
 minor unit. Amounts are already in minor units (cents; yen have none), so rounding to an integer is rounding to the
 minor unit, and a yen amount is always whole.
@@ -73,8 +76,12 @@ def prorate(
     period_start: datetime,
     period_end: datetime,
     at: datetime,
+    same_interval: bool = True,
 ) -> Proration:
     """The credit and charge of moving from `current_amount` to `new_amount` (per period, minor units) at `at`."""
+    if not same_interval and mode != ProrationMode.DO_NOT_BILL:
+        unused = round_half_up(current_amount * remaining_share(period_start, period_end, at))
+        return Proration(mode, unused, new_amount, True)
     if mode == ProrationMode.PRORATED_IMMEDIATELY:
         share = remaining_share(period_start, period_end, at)
         return Proration(mode, round_half_up(current_amount * share), round_half_up(new_amount * share), False)

@@ -4,10 +4,9 @@ period counted from the payment. When the charge fails nothing changes but a fai
 retry with another method (and another idempotency key).
 """
 
-import re
 from datetime import datetime
 
-from billing.charges import ChargeIntent, SubscriptionOutcome, charge_once, parties_of
+from billing.charges import ChargeIntent, SubscriptionOutcome, charge_once, client_idempotency_key, parties_of
 from billing.context import BillingContext
 from billing.dues import period_charge
 from billing.errors import NOT_ALLOWED_ELSEWHERE, NOTHING_DUE, PAYMENT_METHOD_UPDATE_OFF, BillingError
@@ -21,9 +20,6 @@ from billing.tax import Amounts
 from merchants.portal_configurations import PortalFeatures
 from models import Business, Invoice, Payment, PaymentMethod, Subscription
 from models.enums import PaymentPurpose, SubscriptionStatus
-
-# Printable ASCII without spaces: what clients put in idempotency keys (UUIDs, ULIDs, "retry-2").
-_CLIENT_KEY = re.compile(r"[\x21-\x7e]{1,64}")
 
 
 class ReactivationOutcome(SubscriptionOutcome):
@@ -63,13 +59,6 @@ async def dues(subscription: Subscription, business: Business) -> Amounts | None
     return await period_charge(subscription, business)
 
 
-def stored_key(subscription: Subscription, client_key: str) -> str:
-    """The client's key, namespaced so that no other subscription's request can ever collide with it."""
-    if not _CLIENT_KEY.fullmatch(client_key or ""):
-        raise BillingError(Code.INVALID_INPUT, field="idempotencyKey")
-    return f"reactivation:{subscription.id}:{client_key}"
-
-
 def check_method(subscription: Subscription, method: PaymentMethod, features: PortalFeatures) -> None:
     """The method may pay this subscription: the same customer record, and a change the business allows."""
     if method.customer_id != subscription.customer_id:
@@ -90,7 +79,7 @@ async def reactivate(
     """Charge an on-hold subscription's dues to `method` and reactivate it; the same key replays the first answer.
 
     Raises BillingError for what cannot be tried at all; a declined card is a failed payment, not an error."""
-    key = stored_key(subscription, client_key)
+    key = client_idempotency_key(PaymentPurpose.REACTIVATION, subscription, client_key)
     earlier = await Payment.get_or_none(idempotency_key=key)
     if earlier is None:
         if subscription.status != SubscriptionStatus.ON_HOLD:

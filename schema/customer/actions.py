@@ -18,7 +18,8 @@ def translate(info: strawberry.Info, message: str) -> str:
 
 
 def user_error(info: strawberry.Info, error: BillingError) -> UserError:
-    return UserError(code=error.code, field=error.field, message=translate(info, error.message))
+    message = translate(info, error.message)
+    return UserError(code=error.code, field=error.field, message=message % error.params if error.params else message)
 
 
 def not_found(info: strawberry.Info, field: str) -> UserError:

@@ -1,0 +1,473 @@
+"""Changing plan: moving a subscription to another plan of its product collection, or to another quantity, with a
+preview of the price that the change then charges exactly.
+
+- What is offered follows the business's switch (`allow_subscription_updates`) and the portal configuration's
+  `subscription_update` (proration mode, downgrades at the period end, quantity limits, what a failed charge does).
+- `preview_plan_change` and `change_plan` call the same `_quote`, so the charge equals the preview taken at the same
+  instant. An upgrade is charged through billing.charges (idempotent, 3-D Secure, invoice); a downgrade waits for
+  the period end when configured (the billing run applies it) or applies now and leaves a credit.
+- A trialing subscription keeps its trial: the change applies now without a charge and the new price starts when
+  the trial ends.
+- Two changes of one subscription never run at once: each holds a claim on the subscription (a conditional UPDATE
+  of `change_claimed_until`) while it runs, and the other waits for it.
+"""
+
+import asyncio
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+from fractions import Fraction
+
+from tortoise.expressions import Q
+from tortoise.transactions import in_transaction
+
+from billing.charges import (
+    ChargeIntent,
+    Parties,
+    SubscriptionOutcome,
+    charge_once,
+    client_idempotency_key,
+    drive,
+    parties_of,
+    utcnow,
+)
+from billing.context import BillingContext
+from billing.credits import GRANT_DOWNGRADE, credit_balance, grant_credit
+from billing.errors import (
+    NO_SCHEDULED_CHANGE,
+    NOT_A_PLAN,
+    PLAN_CHANGE_OFF,
+    QUANTITY_OUT_OF_RANGE,
+    SAME_PLAN,
+    BillingError,
+)
+from billing.errors import BillingErrorCode as Code
+from billing.events import EventType, record_subscription_event
+from billing.invoices import Line
+from billing.notifications import Notifier
+from billing.periods import add_interval
+from billing.proration import Proration, ProrationMode, prorate
+from billing.tax import Amounts, charge_amounts, split_tax
+from merchants.portal_configurations import PortalFeatures
+from models import Business, Invoice, Payment, PaymentItem, PaymentMethod, Product, Subscription
+from models.enums import Interval, PaymentPurpose, PaymentStatus, PriceType, SubscriptionStatus
+
+CLAIM = timedelta(minutes=2)
+CLAIM_WAIT_SECONDS = 10.0
+# Months in an interval, to compare a monthly plan with a yearly one.
+_MONTHS = {Interval.DAY: Fraction(12, 365), Interval.WEEK: Fraction(12, 52), Interval.MONTH: 1, Interval.YEAR: 12}
+
+
+class Direction(StrEnum):
+    UPGRADE = "upgrade"
+    DOWNGRADE = "downgrade"
+    CURRENT = "current"
+
+
+@dataclass(frozen=True)
+class PlanOption:
+    product: Product
+    amount: int
+    direction: Direction
+
+
+@dataclass(frozen=True)
+class PlanChangeQuote:
+    """What a change would do at one instant: the proration, what is charged now (tax and credit included), the
+    credit left over, the new recurring amount and when the change takes effect."""
+
+    product: Product
+    quantity: int
+    direction: Direction
+    new_amount: int
+    proration: Proration
+    charge: Amounts
+    leftover_credit: int
+    effective_at: datetime
+    scheduled: bool
+    trial_continues: bool
+    lines: tuple[Line, ...]
+
+
+def updates_allowed(business: Business, features: PortalFeatures) -> bool:
+    return business.allow_subscription_updates and features.enabled("subscription_update")
+
+
+def _settings(features: PortalFeatures) -> dict:
+    return features.features.get("subscription_update", {})
+
+
+def quantity_limits(features: PortalFeatures) -> tuple[int, int]:
+    limits = _settings(features).get("quantity", {})
+    return int(limits.get("minimum", 1)), int(limits.get("maximum", 100))
+
+
+def _per_month(amount: int, interval: Interval | None, count: int | None) -> Fraction:
+    return Fraction(amount) / (_MONTHS[interval or Interval.MONTH] * (count or 1))
+
+
+def direction_of(subscription: Subscription, product: Product, quantity: int) -> Direction:
+    if product.id == subscription.product_id and quantity == subscription.quantity:
+        return Direction.CURRENT
+    new = _per_month(product.price * quantity, product.payment_frequency_interval, product.payment_frequency_count)
+    current = _per_month(
+        subscription.recurring_pre_tax_amount,
+        subscription.payment_frequency_interval,
+        subscription.payment_frequency_count,
+    )
+    return Direction.UPGRADE if new > current else Direction.DOWNGRADE if new < current else Direction.CURRENT
+
+
+async def collection_plans(subscription: Subscription) -> list[Product]:
+    """The recurring plans of the subscription's product collection, low to high; just its own product if none."""
+    current = await Product.get(id=subscription.product_id)
+    if current.collection_id is None:
+        return [current]
+    plans = Product.filter(
+        collection_id=current.collection_id,
+        livemode=subscription.livemode,
+        price_type=PriceType.RECURRING,
+        currency=subscription.currency,
+    ).filter(Q(archived=False) | Q(id=current.id))
+    return list(await plans.order_by("collection_position", "price", "id"))
+
+
+async def plan_options(subscription: Subscription, business: Business, features: PortalFeatures) -> list[PlanOption]:
+    """The plans the customer may move to, each marked as an upgrade, a downgrade or the current plan."""
+    if not updates_allowed(business, features) or subscription.status != SubscriptionStatus.ACTIVE:
+        return []
+    return [
+        PlanOption(plan, plan.price * subscription.quantity, direction_of(subscription, plan, subscription.quantity))
+        for plan in await collection_plans(subscription)
+    ]
+
+
+def _check(subscription: Subscription, business: Business, features: PortalFeatures, quantity: int) -> None:
+    if not updates_allowed(business, features) or subscription.status != SubscriptionStatus.ACTIVE:
+        raise BillingError(Code.NOT_ALLOWED, field="subscriptionId", message=PLAN_CHANGE_OFF)
+    minimum, maximum = quantity_limits(features)
+    if not minimum <= quantity <= maximum:
+        params = {"minimum": minimum, "maximum": maximum}
+        raise BillingError(Code.INVALID_INPUT, field="quantity", message=QUANTITY_OUT_OF_RANGE, params=params)
+
+
+async def _plan(subscription: Subscription, product_id: str) -> Product:
+    plan = next((plan for plan in await collection_plans(subscription) if plan.id == product_id), None)
+    if plan is None:
+        raise BillingError(Code.NOT_FOUND, field="productId", message=NOT_A_PLAN)
+    return plan
+
+
+def _proration_mode(features: PortalFeatures) -> ProrationMode:
+    try:
+        return ProrationMode(_settings(features).get("proration_billing_mode", ProrationMode.PRORATED_IMMEDIATELY))
+    except ValueError:
+        return ProrationMode.PRORATED_IMMEDIATELY
+
+
+async def _quote(
+    subscription: Subscription,
+    parties: Parties,
+    features: PortalFeatures,
+    product_id: str,
+    quantity: int | None,
+    at: datetime,
+) -> PlanChangeQuote:
+    quantity = subscription.quantity if quantity is None else quantity
+    _check(subscription, parties.business, features, quantity)
+    plan = await _plan(subscription, product_id)
+    direction = direction_of(subscription, plan, quantity)
+    if direction == Direction.CURRENT and plan.id == subscription.product_id and quantity == subscription.quantity:
+        raise BillingError(Code.NOT_ALLOWED, field="productId", message=SAME_PLAN)
+    new_amount = plan.price * quantity
+    trial = subscription.trial_ends_at is not None and subscription.trial_ends_at > at
+    scheduled = direction == Direction.DOWNGRADE and bool(_settings(features).get("downgrade_at_period_end", True))
+    mode = ProrationMode.DO_NOT_BILL if trial or scheduled else _proration_mode(features)
+    proration = prorate(
+        mode,
+        current_amount=subscription.recurring_pre_tax_amount,
+        new_amount=new_amount,
+        period_start=subscription.previous_billing_date,
+        period_end=subscription.next_billing_date,
+        at=at,
+        same_interval=(plan.payment_frequency_interval, plan.payment_frequency_count)
+        == (subscription.payment_frequency_interval, subscription.payment_frequency_count),
+    )
+    rate, inclusive = parties.business.tax_rate_bp, plan.tax_inclusive
+    balance = await credit_balance(subscription.customer_id, subscription.currency) if proration.due_now else 0
+    charge = charge_amounts(proration.due_now, rate_bp=rate, inclusive=inclusive, credit_balance=balance)
+    return PlanChangeQuote(
+        product=plan,
+        quantity=quantity,
+        direction=direction,
+        new_amount=new_amount,
+        proration=proration,
+        charge=charge,
+        leftover_credit=split_tax(proration.leftover_credit, rate, inclusive).total,
+        effective_at=subscription.next_billing_date if scheduled else at,
+        scheduled=scheduled,
+        trial_continues=trial,
+        lines=_lines(subscription, parties.product_name, plan, quantity, proration),
+    )
+
+
+def _lines(
+    subscription: Subscription, current_name: str, plan: Product, quantity: int, proration: Proration
+) -> tuple[Line, ...]:
+    """The invoice lines of the change: the unused time credited (a negative line), the new plan charged."""
+    lines = []
+    if proration.credit:
+        lines.append(Line(f"Unused time on {current_name} × {subscription.quantity}", 1, -proration.credit))
+    if proration.charge:
+        label = "from today" if proration.restarts_cycle else "remaining time"
+        lines.append(Line(f"{plan.name} × {quantity} ({label})", 1, proration.charge))
+    return tuple(lines)
+
+
+async def preview_plan_change(
+    subscription: Subscription,
+    product_id: str,
+    quantity: int | None,
+    features: PortalFeatures,
+    at: datetime | None = None,
+) -> PlanChangeQuote:
+    """What changing to `product_id` × `quantity` would do now; raises BillingError when it is not allowed."""
+    return await _quote(subscription, await parties_of(subscription), features, product_id, quantity, at or utcnow())
+
+
+# --- making the change ------------------------------------------------------------------------------------------
+
+
+def _applied_fields(plan: Product, quantity: int, restart_at: datetime | None) -> dict:
+    changes = {
+        "product_id": plan.id,
+        "quantity": quantity,
+        "recurring_pre_tax_amount": plan.price * quantity,
+        "tax_inclusive": plan.tax_inclusive,
+        "payment_frequency_interval": plan.payment_frequency_interval or Interval.MONTH,
+        "payment_frequency_count": plan.payment_frequency_count or 1,
+        "scheduled_change": None,
+    }
+    if restart_at is not None:
+        interval, count = changes["payment_frequency_interval"], changes["payment_frequency_count"]
+        changes |= {"previous_billing_date": restart_at, "next_billing_date": add_interval(restart_at, interval, count)}
+    return changes
+
+
+async def apply_plan(subscription: Subscription, plan: Product, quantity: int, restart_at: datetime | None) -> None:
+    """Put the subscription on the plan; call inside the change's transaction."""
+    await Subscription.filter(id=subscription.id).update(**_applied_fields(plan, quantity, restart_at))
+    await subscription.refresh_from_db()
+    await record_subscription_event(EventType.SUBSCRIPTION_PLAN_CHANGED, subscription)
+
+
+class PlanChangeOutcome(SubscriptionOutcome):
+    """A charged upgrade: the plan changes when the payment succeeds; a failed charge changes nothing, unless the
+    configuration says `apply_change` (then the plan changes and the subscription goes on hold)."""
+
+    purpose = PaymentPurpose.PLAN_CHANGE
+
+    def __init__(
+        self, subscription: Subscription, parties: Parties, notifier: Notifier, quote: PlanChangeQuote, apply: bool
+    ) -> None:
+        super().__init__(subscription, parties, notifier)
+        self.quote = quote
+        self.apply_on_failure = apply
+
+    def lines(self, payment: Payment, now: datetime) -> list[Line]:
+        return list(self.quote.lines)
+
+    def _restart_at(self, now: datetime) -> datetime | None:
+        return now if self.quote.proration.restarts_cycle else None
+
+    async def succeeded(self, payment: Payment, invoice: Invoice, now: datetime) -> None:
+        await apply_plan(self.subscription, self.quote.product, self.quote.quantity, self._restart_at(now))
+        await self.notifier.plan_changed(self.subscription, self.quote.product.name, payment, invoice)
+
+    async def failed(self, payment: Payment, now: datetime) -> None:
+        if self.apply_on_failure:
+            await apply_plan(self.subscription, self.quote.product, self.quote.quantity, self._restart_at(now))
+            await Subscription.filter(id=self.subscription.id).update(status=SubscriptionStatus.ON_HOLD)
+
+
+@dataclass(frozen=True)
+class PlanChange:
+    subscription: Subscription
+    payment: Payment | None
+
+
+async def _claim(subscription: Subscription) -> None:
+    """Wait until no other change of this subscription runs, then hold the claim."""
+    deadline = asyncio.get_running_loop().time() + CLAIM_WAIT_SECONDS
+    while True:
+        now = utcnow()
+        free = Q(change_claimed_until__isnull=True) | Q(change_claimed_until__lt=now)
+        if await Subscription.filter(free, id=subscription.id).update(change_claimed_until=now + CLAIM):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise BillingError(Code.CHANGE_IN_PROGRESS, field="subscriptionId")
+        await asyncio.sleep(0.05)
+
+
+async def _release(subscription: Subscription) -> None:
+    await Subscription.filter(id=subscription.id).update(change_claimed_until=None)
+
+
+def _request(quote: PlanChangeQuote) -> str:
+    return hashlib.sha256(f"{quote.product.id}|{quote.quantity}".encode()).hexdigest()[:16]
+
+
+async def change_plan(
+    subscription: Subscription,
+    product_id: str,
+    quantity: int | None,
+    *,
+    client_key: str,
+    method: PaymentMethod | None,
+    features: PortalFeatures,
+    context: BillingContext,
+    locale: str = "",
+) -> PlanChange:
+    """Change the plan as previewed now: charged upgrades through the payment path, scheduled downgrades for the
+    period end, everything else at once. The same key answers the first request's result."""
+    key = client_idempotency_key(PaymentPurpose.PLAN_CHANGE, subscription, client_key)
+    await _claim(subscription)
+    try:
+        await subscription.refresh_from_db()
+        earlier = await Payment.get_or_none(idempotency_key=key)
+        if earlier is not None:
+            return PlanChange(subscription, await _replay(earlier, subscription, context, locale))
+        parties = await parties_of(subscription)
+        quote = await _quote(subscription, parties, features, product_id, quantity, utcnow())
+        if quote.charge.total == 0 and not quote.charge.credit_applied:
+            await _change_without_charge(subscription, parties, quote, context, locale)
+            return PlanChange(subscription, None)
+        payment = await _charge(subscription, parties, quote, key, method, features, context, locale)
+        await subscription.refresh_from_db()
+        return PlanChange(subscription, payment)
+    finally:
+        await _release(subscription)
+
+
+async def _charge(
+    subscription: Subscription,
+    parties: Parties,
+    quote: PlanChangeQuote,
+    key: str,
+    method: PaymentMethod | None,
+    features: PortalFeatures,
+    context: BillingContext,
+    locale: str,
+) -> Payment:
+    method = method or await _paying_method(subscription)
+    notifier = Notifier(context, parties.business, parties.customer, locale or parties.customer.locale)
+    apply = _settings(features).get("payment_failure_behavior") == "apply_change"
+    outcome = PlanChangeOutcome(subscription, parties, notifier, quote, apply)
+    intent = ChargeIntent(
+        method=method,
+        amounts=quote.charge,
+        idempotency_key=key,
+        return_url=context.portal_url("/payments/{payment_id}/complete"),
+        request=_request(quote),
+    )
+    payment = await charge_once(intent, outcome, context.processor)
+    if not await PaymentItem.exists(payment_id=payment.id):
+        # What the payment bought: how a later request (3-D Secure completion) knows the change it pays for.
+        await PaymentItem.create(
+            payment_id=payment.id, product_id=quote.product.id, quantity=quote.quantity, amount=quote.new_amount
+        )
+    return payment
+
+
+async def _paying_method(subscription: Subscription) -> PaymentMethod | None:
+    saved = PaymentMethod.filter(customer_id=subscription.customer_id, detached_at__isnull=True)
+    method = await saved.get_or_none(id=subscription.payment_method_id) if subscription.payment_method_id else None
+    return method or await saved.filter(is_default=True).first()
+
+
+async def _change_without_charge(
+    subscription: Subscription, parties: Parties, quote: PlanChangeQuote, context: BillingContext, locale: str
+) -> None:
+    """A trial's change, a downgrade now (its credit to the balance) or one scheduled for the period end."""
+    async with in_transaction():
+        if quote.scheduled:
+            scheduled = {
+                "product_id": quote.product.id,
+                "quantity": quote.quantity,
+                "effective_at": quote.effective_at.isoformat(),
+            }
+            await Subscription.filter(id=subscription.id).update(scheduled_change=scheduled)
+            await subscription.refresh_from_db()
+            await record_subscription_event(EventType.SUBSCRIPTION_UPDATED, subscription)
+            return
+        restart = quote.effective_at if quote.proration.restarts_cycle else None
+        await apply_plan(subscription, quote.product, quote.quantity, restart)
+        await grant_credit(
+            parties.customer, subscription.currency, quote.leftover_credit, GRANT_DOWNGRADE, subscription.id
+        )
+        notifier = Notifier(context, parties.business, parties.customer, locale or parties.customer.locale)
+        await notifier.plan_changed(subscription, quote.product.name, None, None)
+
+
+async def _replay(earlier: Payment, subscription: Subscription, context: BillingContext, locale: str) -> Payment:
+    """The first request's payment, finished if it was left unfinished."""
+    outcome = await plan_change_outcome(earlier, subscription, context, locale)
+    if earlier.status != PaymentStatus.PROCESSING or outcome is None:
+        return earlier
+    method = await PaymentMethod.get_or_none(id=earlier.payment_method_id) if earlier.payment_method_id else None
+    return await drive(earlier, method, outcome, context.processor)
+
+
+async def cancel_scheduled_change(subscription: Subscription) -> Subscription:
+    """Keep the current plan: forget the change waiting for the period end."""
+    async with in_transaction():
+        kept = await Subscription.filter(id=subscription.id, scheduled_change__isnull=False).update(
+            scheduled_change=None
+        )
+        if not kept:
+            raise BillingError(Code.NOT_ALLOWED, field="subscriptionId", message=NO_SCHEDULED_CHANGE)
+        await subscription.refresh_from_db()
+        await record_subscription_event(EventType.SUBSCRIPTION_UPDATED, subscription)
+    return subscription
+
+
+async def apply_scheduled_change(subscription: Subscription) -> bool:
+    """The billing run's part: at the period end, put the subscription on the plan it was scheduled to move to."""
+    change = subscription.scheduled_change or {}
+    plan = await Product.get_or_none(id=change.get("product_id", ""))
+    async with in_transaction():
+        if plan is None:
+            await Subscription.filter(id=subscription.id).update(scheduled_change=None)
+            return False
+        claimed = await Subscription.filter(
+            id=subscription.id, scheduled_change__isnull=False, next_billing_date=subscription.next_billing_date
+        ).update(scheduled_change=None)
+        if claimed:
+            await apply_plan(subscription, plan, int(change.get("quantity", subscription.quantity)), None)
+    return bool(claimed)
+
+
+async def plan_change_outcome(
+    payment: Payment, subscription: Subscription, context: BillingContext, locale: str
+) -> PlanChangeOutcome | None:
+    """The outcome of a plan-change payment, rebuilt from what it bought (for completing it later)."""
+    item = await PaymentItem.filter(payment_id=payment.id).select_related("product").first()
+    if item is None:
+        return None
+    parties = await parties_of(subscription)
+    notifier = Notifier(context, parties.business, parties.customer, locale or parties.customer.locale)
+    quote = PlanChangeQuote(
+        product=item.product,
+        quantity=item.quantity,
+        direction=Direction.UPGRADE,
+        new_amount=item.amount,
+        proration=Proration(ProrationMode.PRORATED_IMMEDIATELY, 0, payment.subtotal, False),
+        charge=SubscriptionOutcome.amounts(payment),
+        leftover_credit=0,
+        effective_at=payment.created_at,
+        scheduled=False,
+        trial_continues=False,
+        lines=(Line(f"{item.product.name} × {item.quantity}", 1, payment.subtotal),),
+    )
+    return PlanChangeOutcome(subscription, parties, notifier, quote, apply=False)
