@@ -1,6 +1,6 @@
-"""The billing emails as the customer reads them: a receipt, a failed payment, a subscription on hold and one
-reactivated, each rendered from the context billing.notifications queues, in English and in Arabic (right to left,
-amounts and dates as Babel writes them there)."""
+"""The billing emails as the customer reads them: a receipt, a failed payment, a subscription on hold, one
+reactivated, a cancellation confirmed and a plan changed, each rendered from the context billing.notifications queues,
+in English and in Arabic (right to left, amounts and dates as Babel writes them there)."""
 
 from datetime import UTC, datetime
 from email.message import EmailMessage as MimeMessage
@@ -36,6 +36,18 @@ DETAILS: dict[str, dict] = {
     },
     "subscription_on_hold": {"product_name": "Pro plan", "amount": 980, "currency": "JPY"},
     "subscription_reactivated": {"product_name": "Pro plan", "next_billing_date": "2031-04-05T12:00:00+00:00"},
+    "cancellation_confirmed": {"product_name": "Pro plan", "ends_at": "2031-04-05T12:00:00+00:00", "ended": False},
+    "plan_changed": {
+        "product_name": "Studio plan",
+        "quantity": 3,
+        "recurring_amount": 2940,
+        "currency": "JPY",
+        "next_billing_date": "2031-04-05T12:00:00+00:00",
+        "amount": 1960,
+        "invoice_number": "SF-0043",
+        "card_brand": "visa",
+        "card_last4": "4242",
+    },
 }
 
 
@@ -163,3 +175,83 @@ def test_every_billing_email_renders_in_every_language(template, locale):
     assert message["Subject"].strip()
     assert "Sakura Fonts" in text_of(message)
     assert SIGN_IN_LINK in html_of(message)
+
+
+def test_a_cancellation_says_until_when_access_lasts_and_that_it_can_still_be_resumed():
+    message = billing_email("cancellation_confirmed")
+    assert message["Subject"] == "Your subscription to Pro plan is cancelled"
+    text, html = text_of(message), html_of(message)
+    for line in [
+        "Your subscription to Pro plan is cancelled. You keep access until April 5, 2031.",
+        "Nothing more will be charged for it.",
+        "Changed your mind? Until April 5, 2031, you can resume it from your account.",
+        "Access until: April 5, 2031",
+    ]:
+        assert line in text
+        assert line.rpartition(": ")[2] in html
+    assert "It ended" not in text and "Ended on" not in text
+    assert f"Open your account:\n{SIGN_IN_LINK}" in text
+    assert f'href="{SIGN_IN_LINK}"' in html and "Open your account</a>" in html
+
+
+def test_a_cancellation_that_took_effect_at_once_says_when_it_ended_and_offers_no_resuming():
+    message = billing_email("cancellation_confirmed", ended=True)
+    text, html = text_of(message), html_of(message)
+    for line in [
+        "Your subscription to Pro plan is cancelled. It ended on April 5, 2031.",
+        "Nothing more will be charged for it.",
+        "Ended on: April 5, 2031",
+    ]:
+        assert line in text
+        assert line.rpartition(": ")[2] in html
+    for absent in ("You keep access", "resume", "Access until"):
+        assert absent not in text and absent not in html
+    assert f'href="{SIGN_IN_LINK}"' in html and "Open your account</a>" in html
+
+
+def test_a_charged_plan_change_gives_the_new_plan_its_price_and_the_receipt():
+    message = billing_email("plan_changed")
+    assert message["Subject"] == "Your plan is now Studio plan"
+    text, html = text_of(message), html_of(message)
+    for line in [
+        "Your plan is now Studio plan × 3.",
+        "From April 5, 2031 you pay ¥2,940 per billing period.",
+        "We charged ¥1,960 for the change.",
+        "Quantity: 3",
+        "Price per billing period: ¥2,940",
+        "Amount charged: ¥1,960",
+        "Paid with: Visa •••• 4242",
+        "Invoice number: SF-0043",
+    ]:
+        assert line in text
+        assert line.rpartition(": ")[2] in html
+    assert f"See your invoices:\n{SIGN_IN_LINK}" in text
+    assert f'href="{SIGN_IN_LINK}"' in html and "See your invoices</a>" in html
+
+
+def test_a_plan_change_with_nothing_charged_has_no_receipt():
+    message = billing_email("plan_changed", quantity=1, amount=0, invoice_number="", card_brand="", card_last4="")
+    text, html = text_of(message), html_of(message)
+    assert "Your plan is now Studio plan." in text and "×" not in text and "Quantity" not in text
+    assert "From April 5, 2031 you pay ¥2,940 per billing period." in text
+    assert "Nothing was charged for the change." in text and "Nothing was charged for the change." in html
+    for absent in ("We charged", "Amount charged", "Paid with", "Invoice number", "••••", "¥0", "See your invoices"):
+        assert absent not in text and absent not in html
+    assert f"Open your account:\n{SIGN_IN_LINK}" in text
+
+
+def test_arabic_cancellation_and_plan_change_read_right_to_left_with_arabic_dates_and_amounts():
+    for ended in (False, True):
+        cancellation = billing_email("cancellation_confirmed", "ar", ended=ended)
+        assert '<html lang="ar" dir="rtl">' in html_of(cancellation)
+        assert "5 أبريل 2031" in text_of(cancellation) and "5 أبريل 2031" in html_of(cancellation)
+
+    plan_change = billing_email("plan_changed", "ar")
+    text, html = text_of(plan_change), html_of(plan_change)
+    assert '<html lang="ar" dir="rtl">' in html
+    assert "text-align:left" in html
+    for written in ("5 أبريل 2031", "2,940\xa0JP¥", "1,960\xa0JP¥", "Visa •••• 4242", "SF-0043"):
+        assert written in text and written in html
+
+    uncharged = text_of(billing_email("plan_changed", "ar", amount=0, invoice_number="", card_brand="", card_last4=""))
+    assert "2,940\xa0JP¥" in uncharged and "\u200f0\xa0JP¥" not in uncharged and "••••" not in uncharged
