@@ -78,10 +78,6 @@ class Notifier:
             next_billing_date=_iso(subscription.next_billing_date),
         )
 
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat()
-
     async def cancellation_confirmed(self, subscription: Subscription, product_name: str, ends_at: datetime) -> None:
         await self._enqueue(
             "cancellation_confirmed",
@@ -105,3 +101,7 @@ def _iso(moment: datetime) -> str:
             card_brand=payment.card_network if payment else "",
             card_last4=payment.card_last_four if payment else "",
         )
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat()

@@ -59,8 +59,10 @@ def default_portal_features() -> dict:
             # "credit": an immediate cancellation's unused time goes to the customer's credit balance.
             "proration_behavior": "none",
         },
+        # On, so that the business's own switch (allow_subscription_updates, off by default) decides; a
+        # configuration can still turn plan changes off for the sessions that use it.
         "subscription_update": {
-            "enabled": False,
+            "enabled": True,
             "proration_billing_mode": "prorated_immediately",
             "downgrade_at_period_end": True,
             "default_allowed_updates": ["price", "quantity"],

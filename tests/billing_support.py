@@ -8,7 +8,7 @@ from billing.context import BillingContext
 from billing.payment_methods import add_payment_method
 from billing.sandbox import SandboxProcessor
 from merchants.portal_configurations import PortalFeatures
-from models import Business, Customer, LicenseKey, PaymentMethod, Product, Subscription
+from models import Business, Customer, LicenseKey, PaymentMethod, Product, ProductCollection, Subscription
 from models.business import default_portal_features
 from models.enums import Interval, LicenseKeyStatus, PriceType, SubscriptionStatus
 
@@ -77,3 +77,30 @@ async def subscriber(
         key=f"KEY-{subscription.id[-8:]}", status=key_status,
     )  # fmt: skip
     return Subscriber(business, customer, subscription, saved)
+
+
+async def with_plans(shop: Subscriber, prices: tuple[int, ...] = (500, 980, 2980)) -> list[Product]:
+    """Put the subscription's product in a collection of plans at `prices` (its own price among them) and allow plan
+    changes at the business."""
+    collection = await ProductCollection.create(
+        business=shop.business, livemode=shop.subscription.livemode, name="Plans"
+    )
+    current = await Product.get(id=shop.subscription.product_id)
+    plans = []
+    for position, price in enumerate(prices):
+        if price == current.price:
+            current.collection_id, current.collection_position = collection.id, position
+            await current.save()
+            plans.append(current)
+            continue
+        plans.append(
+            await Product.create(
+                business=shop.business, livemode=current.livemode, name=f"Plan {price}", price_type=PriceType.RECURRING,
+                price=price, currency=current.currency, tax_inclusive=current.tax_inclusive,
+                payment_frequency_interval=Interval.MONTH, payment_frequency_count=1, collection=collection,
+                collection_position=position,
+            )
+        )  # fmt: skip
+    shop.business.allow_subscription_updates = True
+    await shop.business.save()
+    return plans

@@ -8,7 +8,11 @@ Scope = strawberry.enum(enums.Scope, name="Scope", description="UNIFIED: every b
 PriceType = strawberry.enum(enums.PriceType, name="PriceType")
 Interval = strawberry.enum(enums.Interval, name="Interval")
 SubscriptionStatus = strawberry.enum(enums.SubscriptionStatus, name="SubscriptionStatus")
-CancellationFeedback = strawberry.enum(enums.CancellationFeedback, name="CancellationFeedback")
+CancellationReason = strawberry.enum(
+    enums.CancellationFeedback,
+    name="CancellationReason",
+    description="Why a customer cancels.",
+)
 PaymentStatus = strawberry.enum(enums.PaymentStatus, name="PaymentStatus")
 InvoiceStatus = strawberry.enum(enums.InvoiceStatus, name="InvoiceStatus")
 LicenseKeyStatus = strawberry.enum(enums.LicenseKeyStatus, name="LicenseKeyStatus")

@@ -16,7 +16,7 @@ from strawberry.dataloader import DataLoader
 from tortoise.queryset import QuerySet
 
 from access.viewer import Viewer
-from models import InvoiceLine, LicenseKeyInstance, PaymentItem, Product
+from models import Discount, InvoiceLine, LicenseKeyInstance, PaymentItem, Product
 from models.paging import Cursor, Page, after, count_partitions, fetch_pages
 
 
@@ -61,6 +61,7 @@ class CustomerLoaders:
         self._viewer = viewer
         self.pages: DataLoader[ListKey, Page] = DataLoader(self._load_pages)
         self.products: DataLoader[str, Product | None] = DataLoader(self._load_products)
+        self.discounts: DataLoader[str, Discount | None] = DataLoader(self._load_discounts)
         self.payment_methods = DataLoader(self._load_payment_methods)
         self.saved_payment_methods = DataLoader(self._load_saved_payment_methods)
         self.invoice_lines = DataLoader(self._children(InvoiceLine, "invoice_id", order=("position", "id")))
@@ -135,6 +136,10 @@ class CustomerLoaders:
     async def _load_products(self, ids: list[str]) -> list[Product | None]:
         products = {product.id: product for product in await Product.filter(id__in=ids)}
         return [products.get(product_id) for product_id in ids]
+
+    async def _load_discounts(self, ids: list[str]) -> list[Discount | None]:
+        discounts = {discount.id: discount for discount in await Discount.filter(id__in=ids)}
+        return [discounts.get(discount_id) for discount_id in ids]
 
     async def _load_payment_methods(self, ids: list[str]) -> list:
         methods = await self.viewer.payment_methods(include_detached=True).filter(id__in=ids)

@@ -43,8 +43,14 @@ class PaymentPayload:
     next_action: NextAction | None = strawberry.field(description="Set while the payment waits for the customer.")
     errors: list[UserError]
 
+    @classmethod
+    def failed(cls, error: UserError) -> "PaymentPayload":
+        return cls(subscription=None, payment=None, invoice=None, next_action=None, errors=[error])
 
-def _payload(info: strawberry.Info, payment: PaymentRow, subscription, invoice: InvoiceRow | None) -> PaymentPayload:
+
+def payment_payload(
+    info: strawberry.Info, payment: PaymentRow, subscription, invoice: InvoiceRow | None
+) -> PaymentPayload:
     """A payment's state as data: a decline or a pending authentication is an error the customer can act on."""
     errors = []
     if payment.status == PaymentStatusValue.FAILED:
@@ -63,10 +69,6 @@ def _payload(info: strawberry.Info, payment: PaymentRow, subscription, invoice: 
     )
 
 
-def _failed(error: UserError) -> PaymentPayload:
-    return PaymentPayload(subscription=None, payment=None, invoice=None, next_action=None, errors=[error])
-
-
 @strawberry.type
 class PaymentMutations:
     @strawberry.mutation(
@@ -80,7 +82,9 @@ class PaymentMutations:
         subscription = await viewer.get_subscription(str(input.subscription_id))
         method = await viewer.get_payment_method(str(input.payment_method_id))
         if subscription is None or method is None:
-            return _failed(not_found(info, "subscriptionId" if subscription is None else "paymentMethodId"))
+            return PaymentPayload.failed(
+                not_found(info, "subscriptionId" if subscription is None else "paymentMethodId")
+            )
         try:
             payment = await reactivate(
                 subscription,
@@ -91,16 +95,16 @@ class PaymentMutations:
                 locale=viewer.session.locale,
             )
         except BillingError as error:
-            return _failed(user_error(info, error))
+            return PaymentPayload.failed(user_error(info, error))
         await subscription.refresh_from_db()
-        return _payload(info, payment, subscription, await InvoiceRow.get_or_none(payment_id=payment.id))
+        return payment_payload(info, payment, subscription, await InvoiceRow.get_or_none(payment_id=payment.id))
 
     @strawberry.mutation(description="Finish a payment once the customer answered 3-D Secure.")
     async def complete_payment(self, info: strawberry.Info, input: CompletePaymentInput) -> PaymentPayload:
         viewer = info.context.signed_in_viewer()
         payment = await viewer.get_payment(str(input.payment_id))
         if payment is None:
-            return _failed(not_found(info, "paymentId"))
+            return PaymentPayload.failed(not_found(info, "paymentId"))
         payment = await complete_payment(payment, info.context.billing, viewer.session.locale)
         subscription = await viewer.get_subscription(payment.subscription_id) if payment.subscription_id else None
-        return _payload(info, payment, subscription, await InvoiceRow.get_or_none(payment_id=payment.id))
+        return payment_payload(info, payment, subscription, await InvoiceRow.get_or_none(payment_id=payment.id))

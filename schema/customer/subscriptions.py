@@ -7,7 +7,7 @@ import strawberry
 from billing.reactivation import dues
 from models import Subscription as SubscriptionRow
 from schema.customer.connections import Connection, connection, parse_after
-from schema.customer.enums import CancellationFeedback, Interval, SubscriptionStatus
+from schema.customer.enums import CancellationReason, Interval, SubscriptionStatus
 from schema.customer.invoices import Invoice
 from schema.customer.loaders import SubscriptionPageKey
 from schema.customer.money import Money
@@ -15,6 +15,20 @@ from schema.customer.node import Node
 from schema.customer.owned import OwnedByBusiness
 from schema.customer.payment_methods import PaymentMethod
 from schema.customer.products import Product, product_of
+from schema.customer.subscription_options import (
+    CancellationOptions,
+    PauseOptions,
+    PlanChangeOption,
+    PlanChangePreview,
+    ScheduledChange,
+    SubscriptionDiscount,
+    cancellation_options_of,
+    discount_of,
+    pause_options_of,
+    plan_change_options_of,
+    plan_change_preview_of,
+    scheduled_change_of,
+)
 from schema.limits import page_size
 
 
@@ -32,7 +46,11 @@ class Subscription(Node, OwnedByBusiness):
     cancelled_at: datetime | None
     trial_ends_at: datetime | None
     expires_at: datetime | None
-    cancellation_feedback: CancellationFeedback | None
+    cancellation_feedback: CancellationReason | None
+    cancellation_comment: str | None
+    pause_at_next_billing_date: bool = strawberry.field(description="A pause starts at the period end.")
+    pause_cycles: int | None = strawberry.field(description="How many periods the pause lasts; null: until resumed.")
+    paused_until: datetime | None
     created_at: datetime
     product_id: strawberry.Private[str]
     payment_method_id: strawberry.Private[str | None]
@@ -43,6 +61,36 @@ class Subscription(Node, OwnedByBusiness):
         business = info.context.signed_in_viewer().business(self.business_id)
         amounts = await dues(self.row, business) if business else None
         return Money(amount=amounts.total, currency=self.row.currency) if amounts else None
+
+    @strawberry.field(description="The discount its next renewals get (a retention offer it accepted).")
+    async def discount(self, info: strawberry.Info) -> SubscriptionDiscount | None:
+        row = self.row
+        if row.discount_id is None or row.discount_cycles_remaining == 0:
+            return None
+        discount = await info.context.loaders.discounts.load(row.discount_id)
+        return discount_of(discount, row.discount_cycles_remaining, row.currency) if discount else None
+
+    @strawberry.field(description="A plan change waiting for the period end.")
+    async def scheduled_change(self, info: strawberry.Info) -> ScheduledChange | None:
+        return await scheduled_change_of(info, self.row)
+
+    @strawberry.field(description="How this subscription may be cancelled here, if at all.")
+    async def cancellation_options(self, info: strawberry.Info) -> CancellationOptions:
+        return await cancellation_options_of(info, self.row)
+
+    @strawberry.field(description="The plans of its product collection it may change to; empty when changes are off.")
+    async def plan_change_options(self, info: strawberry.Info) -> list[PlanChangeOption]:
+        return await plan_change_options_of(info, self.row)
+
+    @strawberry.field(description="What changing to this plan and quantity would do now; null when not allowed.")
+    async def plan_change_preview(
+        self, info: strawberry.Info, product_id: strawberry.ID, quantity: int | None = None
+    ) -> PlanChangePreview | None:
+        return await plan_change_preview_of(info, self.row, str(product_id), quantity)
+
+    @strawberry.field
+    async def pause_options(self, info: strawberry.Info) -> PauseOptions:
+        return await pause_options_of(info, self.row)
 
     @strawberry.field
     async def product(self, info: strawberry.Info) -> Product | None:
@@ -80,6 +128,10 @@ class Subscription(Node, OwnedByBusiness):
             trial_ends_at=row.trial_ends_at,
             expires_at=row.expires_at,
             cancellation_feedback=row.cancellation_feedback,
+            cancellation_comment=row.cancellation_comment,
+            pause_at_next_billing_date=row.pause_at_next_billing_date,
+            pause_cycles=row.pause_cycles,
+            paused_until=row.paused_until,
             created_at=row.created_at,
             product_id=row.product_id,
             payment_method_id=row.payment_method_id,

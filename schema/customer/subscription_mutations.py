@@ -1,0 +1,149 @@
+"""Mutations that change a subscription's course: cancel (with a reason, a comment and the retention offer), resume,
+change plan or quantity (charged through the payment path), keep the current plan instead of a scheduled change,
+pause and unpause. Every id goes through the Viewer; the rules are billing's."""
+
+from collections.abc import Awaitable, Callable
+
+import strawberry
+
+from billing.cancellation import accept_retention_offer, cancel_subscription, resume_subscription
+from billing.errors import BillingError
+from billing.pauses import pause_subscription, unpause_subscription
+from billing.plan_changes import cancel_scheduled_change, change_plan
+from models import Invoice as InvoiceRow
+from models import Subscription as SubscriptionRow
+from schema.customer.actions import features_for, not_found, user_error
+from schema.customer.enums import CancellationReason
+from schema.customer.payments import PaymentPayload, payment_payload
+from schema.customer.subscriptions import Subscription
+from schema.errors import UserError
+
+
+@strawberry.input
+class SubscriptionInput:
+    subscription_id: strawberry.ID
+
+
+@strawberry.input
+class CancelSubscriptionInput:
+    subscription_id: strawberry.ID
+    reason: CancellationReason | None = None
+    comment: str | None = strawberry.field(default=None, description="At most 500 characters.")
+    immediately: bool | None = strawberry.field(
+        default=False, description="End now instead of at the period end, where the business allows it."
+    )
+
+
+@strawberry.input
+class ChangePlanInput:
+    subscription_id: strawberry.ID
+    product_id: strawberry.ID
+    quantity: int | None = None
+    idempotency_key: str = strawberry.field(description="Unique per attempt: a retry never charges twice.")
+
+
+@strawberry.input
+class PauseSubscriptionInput:
+    subscription_id: strawberry.ID
+    cycles: int | None = strawberry.field(default=None, description="Billing periods to skip; null: until unpaused.")
+
+
+@strawberry.type
+class SubscriptionPayload:
+    subscription: Subscription | None
+    errors: list[UserError]
+
+
+Change = Callable[[SubscriptionRow], Awaitable[SubscriptionRow]]
+
+
+async def _changed(info: strawberry.Info, subscription_id: strawberry.ID, change: Change) -> SubscriptionPayload:
+    """Run `change` on a subscription in the viewer's scope; an expected failure is a UserError."""
+    row = await info.context.signed_in_viewer().get_subscription(str(subscription_id))
+    if row is None:
+        return SubscriptionPayload(subscription=None, errors=[not_found(info, "subscriptionId")])
+    try:
+        row = await change(row)
+    except BillingError as error:
+        return SubscriptionPayload(subscription=None, errors=[user_error(info, error)])
+    return SubscriptionPayload(subscription=Subscription.from_row(row), errors=[])
+
+
+@strawberry.type
+class SubscriptionMutations:
+    @strawberry.mutation(description="Cancel at the period end (or now, where allowed), with a reason and a comment.")
+    async def cancel_subscription(self, info: strawberry.Info, input: CancelSubscriptionInput) -> SubscriptionPayload:
+        viewer = info.context.signed_in_viewer()
+
+        async def cancel(row: SubscriptionRow) -> SubscriptionRow:
+            return await cancel_subscription(
+                row,
+                reason=input.reason.value if input.reason else None,
+                comment=input.comment,
+                immediately=bool(input.immediately),
+                features=await features_for(viewer, row.business_id),
+                context=info.context.billing,
+                locale=viewer.session.locale,
+            )
+
+        return await _changed(info, input.subscription_id, cancel)
+
+    @strawberry.mutation(description="Undo a cancellation scheduled for the period end.")
+    async def resume_subscription(self, info: strawberry.Info, input: SubscriptionInput) -> SubscriptionPayload:
+        return await _changed(info, input.subscription_id, resume_subscription)
+
+    @strawberry.mutation(description="Stay, with the retention offer's discount on the next renewals.")
+    async def accept_retention_offer(self, info: strawberry.Info, input: SubscriptionInput) -> SubscriptionPayload:
+        viewer = info.context.signed_in_viewer()
+
+        async def accept(row: SubscriptionRow) -> SubscriptionRow:
+            return await accept_retention_offer(row, await features_for(viewer, row.business_id))
+
+        return await _changed(info, input.subscription_id, accept)
+
+    @strawberry.mutation(description="Keep the current plan: drop the change scheduled for the period end.")
+    async def cancel_scheduled_change(self, info: strawberry.Info, input: SubscriptionInput) -> SubscriptionPayload:
+        return await _changed(info, input.subscription_id, cancel_scheduled_change)
+
+    @strawberry.mutation(description="Pause from the period end for 1 to N periods, where the business allows it.")
+    async def pause_subscription(self, info: strawberry.Info, input: PauseSubscriptionInput) -> SubscriptionPayload:
+        viewer = info.context.signed_in_viewer()
+
+        async def pause(row: SubscriptionRow) -> SubscriptionRow:
+            return await pause_subscription(row, input.cycles, await features_for(viewer, row.business_id))
+
+        return await _changed(info, input.subscription_id, pause)
+
+    @strawberry.mutation(description="Call off a pause, or end one: billing resumes today.")
+    async def unpause_subscription(self, info: strawberry.Info, input: SubscriptionInput) -> SubscriptionPayload:
+        return await _changed(info, input.subscription_id, unpause_subscription)
+
+    @strawberry.mutation(
+        description="Move to another plan of the collection or another quantity, as planChangePreview shows: an "
+        "upgrade is charged now, a downgrade may wait for the period end."
+    )
+    async def change_plan(self, info: strawberry.Info, input: ChangePlanInput) -> PaymentPayload:
+        viewer = info.context.signed_in_viewer()
+        row = await viewer.get_subscription(str(input.subscription_id))
+        if row is None:
+            return PaymentPayload.failed(not_found(info, "subscriptionId"))
+        try:
+            change = await change_plan(
+                row,
+                str(input.product_id),
+                input.quantity,
+                client_key=input.idempotency_key,
+                method=None,
+                features=await features_for(viewer, row.business_id),
+                context=info.context.billing,
+                locale=viewer.session.locale,
+            )
+        except BillingError as error:
+            return PaymentPayload.failed(user_error(info, error))
+        if change.payment is None:
+            return PaymentPayload(
+                subscription=Subscription.from_row(change.subscription), payment=None, invoice=None,
+                next_action=None, errors=[],
+            )  # fmt: skip
+        invoice = await InvoiceRow.get_or_none(payment_id=change.payment.id)
+        return payment_payload(info, change.payment, change.subscription, invoice)

@@ -1,0 +1,187 @@
+"""What a customer may do with a subscription, as the schema shows it: the cancellation options (with the retention
+offer), the plans to change to and the preview of a change, the pause options, the discount it has and the change
+scheduled for its period end. The rules are billing's (cancellation, plan_changes, pauses); this module shapes them."""
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from billing.cancellation import cancellation_options
+from billing.errors import BillingError
+from billing.pauses import max_pause_cycles, pause_allowed
+from billing.plan_changes import PlanChangeQuote, plan_options, preview_plan_change
+from models import Discount
+from models import Subscription as SubscriptionRow
+from models.enums import DiscountType
+from schema.customer.actions import features_for
+from schema.customer.enums import CancellationReason
+from schema.customer.money import Money
+from schema.customer.products import Product, product_of
+
+
+@strawberry.enum(description="How a plan compares with the subscription's current one, per month.")
+class PlanDirection(Enum):
+    UPGRADE = "upgrade"
+    DOWNGRADE = "downgrade"
+    CURRENT = "current"
+
+
+@strawberry.type(description="The offer a business makes to a customer about to cancel; shown once.")
+class RetentionOffer:
+    description: str = strawberry.field(description="The offer as the business words it.")
+    percent_off: float | None
+    amount_off: Money | None
+    cycles: int | None = strawberry.field(description="How many renewals it applies to; null for every one.")
+
+
+@strawberry.type
+class CancellationOptions:
+    allowed: bool
+    immediately: bool = strawberry.field(description="Whether it may end now (else only at the period end).")
+    at_period_end: bool
+    reasons: list[CancellationReason]
+    retention_offer: RetentionOffer | None
+
+
+@strawberry.type
+class PlanChangeOption:
+    product: Product
+    amount: Money = strawberry.field(description="The plan's recurring price for the subscription's quantity.")
+    direction: PlanDirection
+
+
+@strawberry.type
+class PreviewLine:
+    description: str
+    amount: Money
+
+
+@strawberry.type(description="What a plan change would do now; the change charges exactly this at its own instant.")
+class PlanChangePreview:
+    immediate_charge: Money = strawberry.field(description="Charged today, tax included, after any credit.")
+    credit: Money = strawberry.field(description="Credited to the balance for the next charges (a downgrade).")
+    credit_applied: Money = strawberry.field(description="Paid today from the credit balance.")
+    tax: Money
+    new_recurring_amount: Money = strawberry.field(description="The new price of each billing period, before tax.")
+    effective_at: datetime
+    proration_mode: str
+    direction: PlanDirection
+    scheduled: bool = strawberry.field(description="The change waits for the period end.")
+    trial_continues: bool = strawberry.field(description="The trial goes on; the new price starts when it ends.")
+    lines: list[PreviewLine]
+
+
+@strawberry.type
+class ScheduledChange:
+    product: Product | None
+    quantity: int
+    effective_at: datetime
+
+
+@strawberry.type
+class SubscriptionDiscount:
+    name: str
+    percent_off: float | None
+    amount_off: Money | None
+    remaining_cycles: int | None = strawberry.field(description="Renewals it still applies to; null for every one.")
+
+
+@strawberry.type
+class PauseOptions:
+    allowed: bool
+    max_cycles: int
+
+
+def _offer_amounts(discount: Discount, currency: str) -> tuple[float | None, Money | None]:
+    if discount.type == DiscountType.PERCENTAGE:
+        return discount.amount / 100, None
+    return None, Money(amount=discount.amount, currency=discount.currency or currency)
+
+
+def discount_of(discount: Discount, remaining: int | None, currency: str) -> SubscriptionDiscount:
+    percent, amount = _offer_amounts(discount, currency)
+    return SubscriptionDiscount(
+        name=discount.name or discount.code, percent_off=percent, amount_off=amount, remaining_cycles=remaining
+    )
+
+
+async def cancellation_options_of(info: strawberry.Info, row: SubscriptionRow) -> CancellationOptions:
+    viewer = info.context.signed_in_viewer()
+    business = viewer.business(row.business_id)
+    options = await cancellation_options(row, business, await features_for(viewer, row.business_id))
+    offer = options.retention_offer
+    retention = None
+    if offer is not None:
+        percent, amount = _offer_amounts(offer, row.currency)
+        cycles = offer.duration_cycles if offer.duration == "repeating" else (1 if offer.duration == "once" else None)
+        retention = RetentionOffer(
+            description=offer.name or offer.code, percent_off=percent, amount_off=amount, cycles=cycles
+        )
+    return CancellationOptions(
+        allowed=options.allowed,
+        immediately=options.immediately,
+        at_period_end=options.at_period_end,
+        reasons=[CancellationReason(reason) for reason in options.reasons],
+        retention_offer=retention,
+    )
+
+
+async def plan_change_options_of(info: strawberry.Info, row: SubscriptionRow) -> list[PlanChangeOption]:
+    viewer = info.context.signed_in_viewer()
+    features = await features_for(viewer, row.business_id)
+    return [
+        PlanChangeOption(
+            product=Product.from_row(option.product),
+            amount=Money(amount=option.amount, currency=row.currency),
+            direction=PlanDirection(option.direction.value),
+        )
+        for option in await plan_options(row, viewer.business(row.business_id), features)
+    ]
+
+
+def _preview(quote: PlanChangeQuote, currency: str) -> PlanChangePreview:
+    def money(amount: int) -> Money:
+        return Money(amount=amount, currency=currency)
+
+    return PlanChangePreview(
+        immediate_charge=money(quote.charge.total),
+        credit=money(quote.leftover_credit),
+        credit_applied=money(quote.charge.credit_applied),
+        tax=money(quote.charge.tax),
+        new_recurring_amount=money(quote.new_amount),
+        effective_at=quote.effective_at,
+        proration_mode=quote.proration.mode.value,
+        direction=PlanDirection(quote.direction.value),
+        scheduled=quote.scheduled,
+        trial_continues=quote.trial_continues,
+        lines=[PreviewLine(description=line.description, amount=money(line.amount)) for line in quote.lines],
+    )
+
+
+async def plan_change_preview_of(
+    info: strawberry.Info, row: SubscriptionRow, product_id: str, quantity: int | None
+) -> PlanChangePreview | None:
+    """The preview, or null when the change is not allowed (the mutation says why)."""
+    features = await features_for(info.context.signed_in_viewer(), row.business_id)
+    try:
+        quote = await preview_plan_change(row, product_id, quantity, features)
+    except BillingError:
+        return None
+    return _preview(quote, row.currency)
+
+
+async def scheduled_change_of(info: strawberry.Info, row: SubscriptionRow) -> ScheduledChange | None:
+    change = row.scheduled_change
+    if not change:
+        return None
+    return ScheduledChange(
+        product=await product_of(info, str(change.get("product_id", ""))),
+        quantity=int(change.get("quantity", row.quantity)),
+        effective_at=datetime.fromisoformat(change["effective_at"]),
+    )
+
+
+async def pause_options_of(info: strawberry.Info, row: SubscriptionRow) -> PauseOptions:
+    features = await features_for(info.context.signed_in_viewer(), row.business_id)
+    return PauseOptions(allowed=pause_allowed(row, features), max_cycles=max_pause_cycles(features))
