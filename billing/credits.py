@@ -23,6 +23,17 @@ async def credit_balance(customer_id: str, currency: str) -> int:
     return int(rows[0] or 0) if rows else 0
 
 
+async def credit_balances(customer_id: str) -> dict[str, int]:
+    """The customer's credit in each currency that has any."""
+    rows = await (
+        CreditEntry.filter(customer_id=customer_id)
+        .annotate(balance=Sum("amount"))
+        .group_by("currency")
+        .values_list("currency", "balance")
+    )
+    return {currency: int(balance) for currency, balance in rows if balance}
+
+
 async def grant_credit(
     customer: Customer, currency: str, amount: int, reason: str, subscription_id: str | None
 ) -> None:

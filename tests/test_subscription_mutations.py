@@ -2,7 +2,7 @@
 
 import pytest
 
-from models import EmailMessage, Invoice, LicenseKey, Payment, SandboxCharge, Subscription
+from models import EmailMessage, Invoice, LicenseKey, Payment, PortalConfiguration, SandboxCharge, Subscription
 from models.business import default_portal_features
 from models.enums import LicenseKeyStatus, SubscriptionStatus
 from tests.billing_support import billing_context, subscriber, with_plans
@@ -93,8 +93,6 @@ async def test_an_immediate_cancellation_where_allowed_disables_the_keys(context
     refused = (await run(session, CANCEL, id=shop.subscription.id, now=True))["cancelSubscription"]
     features = default_portal_features()
     features["subscription_cancel"]["mode"] = "immediately"
-    from models import PortalConfiguration
-
     await PortalConfiguration.create(business=shop.business, livemode=True, is_default=True, features=features)
 
     done = (await run(session, CANCEL, id=shop.subscription.id, now=True))["cancelSubscription"]
@@ -220,3 +218,18 @@ async def test_foreign_ids_answer_exactly_like_missing_ones(context, mutation: s
     after = await Subscription.all().values_list("id", "status", "cancel_at_next_billing_date", "product_id")
     assert sorted(after) == sorted(before)
     assert await Invoice.all().count() == 0
+
+
+async def test_an_immediate_downgrade_leaves_credit_the_customer_can_see(context) -> None:
+    shop, session = await active_shop(context)
+    smaller, _, _ = await with_plans(shop)
+    features = default_portal_features()
+    features["subscription_update"]["downgrade_at_period_end"] = False
+    await PortalConfiguration.create(business=shop.business, livemode=True, is_default=True, features=features)
+
+    changed = (await run(session, CHANGE, id=shop.subscription.id, product=smaller.id, key="down-now"))["changePlan"]
+    balance = await run(session, "{ viewer { businesses { creditBalance { amount currency formatted } } } }")
+
+    assert changed["errors"] == [] and changed["subscription"]["product"]["id"] == smaller.id
+    (credit,) = balance["viewer"]["businesses"][0]["creditBalance"]
+    assert credit["currency"] == "JPY" and credit["amount"] > 0

@@ -5,6 +5,7 @@ Nested lists are how the unified portal groups by business; each kind costs one 
 
 import strawberry
 
+from billing.credits import credit_balances
 from models import Business as BusinessRow
 from schema.customer.connections import Connection, load_connection
 from schema.customer.customers import Customer
@@ -12,6 +13,7 @@ from schema.customer.enums import InvoiceStatus, LicenseKeyStatus, PaymentStatus
 from schema.customer.invoices import Invoice
 from schema.customer.license_keys import LicenseKey
 from schema.customer.loaders import ListKind
+from schema.customer.money import Money
 from schema.customer.node import Node
 from schema.customer.payment_methods import PaymentMethod, saved_payment_methods
 from schema.customer.purchases import Purchase
@@ -88,6 +90,12 @@ class Business(Node):
         return await load_connection(
             info, ListKind.LICENSE_KEYS, LicenseKey.from_row, **self._page(first, after), statuses=status
         )
+
+    @strawberry.field(description="What this business owes the viewer (downgrades), used first by the next charges.")
+    async def credit_balance(self, info: strawberry.Info) -> list[Money]:
+        customer = info.context.signed_in_viewer().customer(str(self.id))
+        balances = await credit_balances(customer.id) if customer else {}
+        return [Money(amount=amount, currency=currency) for currency, amount in sorted(balances.items())]
 
     @strawberry.field
     async def payment_methods(self, info: strawberry.Info) -> list[PaymentMethod]:
