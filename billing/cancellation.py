@@ -30,9 +30,8 @@ from billing.events import EventType, record_subscription_event
 from billing.license_keys import disable_subscription_keys
 from billing.notifications import Notifier
 from billing.proration import remaining_share, round_half_up
-from billing.tax import period_amounts
 from merchants.portal_configurations import PortalFeatures
-from models import Business, Discount, Subscription
+from models import Business, Discount, Invoice, Subscription
 from models.enums import SubscriptionStatus
 
 CANCELLABLE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.ON_HOLD, SubscriptionStatus.PAUSED)
@@ -109,7 +108,7 @@ async def cancel_subscription(
     feedback = {"cancellation_feedback": reason, "cancellation_comment": comment or None, "retention_offer_at": now}
     async with in_transaction():
         if immediately:
-            await _end_now(subscription, parties.business, features, feedback, now)
+            await _end_now(subscription, features, feedback, now)
         else:
             await Subscription.filter(id=subscription.id, status=SubscriptionStatus.ACTIVE).update(
                 cancel_at_next_billing_date=True, **feedback
@@ -123,21 +122,27 @@ async def cancel_subscription(
     return subscription
 
 
-async def _end_now(
-    subscription: Subscription, business: Business, features: PortalFeatures, feedback: dict, now: datetime
-) -> None:
+async def _end_now(subscription: Subscription, features: PortalFeatures, feedback: dict, now: datetime) -> None:
     await Subscription.filter(id=subscription.id, status__in=CANCELLABLE).update(
         status=SubscriptionStatus.CANCELLED, cancelled_at=now, cancel_at_next_billing_date=False, **feedback
     )
     await disable_subscription_keys(subscription.id)
     behaviour = features.features.get("subscription_cancel", {}).get("proration_behavior")
     if behaviour == "credit" and subscription.status == SubscriptionStatus.ACTIVE:
-        paid = period_amounts(subscription, business).total
         share = remaining_share(subscription.previous_billing_date, subscription.next_billing_date, now)
+        unused = round_half_up(await _paid_for_period(subscription) * share)
         parties = await parties_of(subscription)
-        await grant_credit(
-            parties.customer, subscription.currency, round_half_up(paid * share), GRANT_CANCELLATION, subscription.id
-        )
+        await grant_credit(parties.customer, subscription.currency, unused, GRANT_CANCELLATION, subscription.id)
+
+
+async def _paid_for_period(subscription: Subscription) -> int:
+    """What the current period's invoice charged (discounts and credit taken off); nothing during a free trial."""
+    invoice = await (
+        Invoice.filter(subscription_id=subscription.id, issued_at__gte=subscription.previous_billing_date)
+        .order_by("-issued_at")
+        .first()
+    )
+    return invoice.total if invoice else 0
 
 
 async def resume_subscription(subscription: Subscription, now: datetime | None = None) -> Subscription:

@@ -92,6 +92,10 @@ class SubscriptionOutcome(ABC):
         description = f"{self.product_name} ({start:%d %b %Y} – {end:%d %b %Y})"
         return Line(description=description, quantity=quantity, unit_amount=subtotal // quantity)
 
+    async def still_applies(self) -> bool:
+        """Whether the change this payment pays for can still be made (checked when it settles late)."""
+        return True
+
     @abstractmethod
     def lines(self, payment: Payment, now: datetime) -> list[Line]:
         """The invoice lines of the succeeded payment."""
@@ -114,6 +118,8 @@ class ChargeIntent:
     return_url: str = ""
     # What else the request asks for (a plan change's product and quantity): part of what a key must repeat.
     request: str = ""
+    # Kept on the payment for whoever settles it later (a plan change's target, lines and cycle).
+    details: dict | None = None
 
     def fingerprint(self, outcome: SubscriptionOutcome) -> str:
         subscription = outcome.subscription
@@ -174,6 +180,10 @@ async def complete(payment: Payment, outcome: SubscriptionOutcome, processor: Pa
         result = _failure(DeclineCode.PROCESSING_ERROR)
     if result.status == ChargeStatus.REQUIRES_ACTION:
         return payment
+    if result.status == ChargeStatus.SUCCEEDED and not await outcome.still_applies():
+        # Approved too late: what it paid for happened meanwhile (say, paid again with another card). Give it back.
+        await processor.refund(result.reference, payment.total_amount, idempotency_key=f"superseded:{payment.id}")
+        result = ChargeResult(ChargeStatus.FAILED, result.reference, DeclineCode.SUPERSEDED)
     return await settle(payment, result, outcome)
 
 
@@ -207,6 +217,7 @@ async def _new_payment(intent: ChargeIntent, outcome: SubscriptionOutcome, finge
         subtotal=intent.amounts.subtotal,
         discount=intent.amounts.discount,
         credit_applied=intent.amounts.credit_applied,
+        details=intent.details,
         currency=subscription.currency,
         status=PaymentStatus.PROCESSING,
         purpose=outcome.purpose,

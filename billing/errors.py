@@ -28,6 +28,7 @@ class BillingErrorCode(StrEnum):
     PROCESSING_ERROR = "PROCESSING_ERROR"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     CHANGE_IN_PROGRESS = "CHANGE_IN_PROGRESS"
+    SUPERSEDED = "SUPERSEDED"
 
 
 MESSAGES: dict[BillingErrorCode, str] = {
@@ -46,6 +47,7 @@ MESSAGES: dict[BillingErrorCode, str] = {
     BillingErrorCode.AUTHENTICATION_FAILED: N_("The payment was not confirmed with your bank. Try again."),
     BillingErrorCode.PROCESSING_ERROR: N_("The payment could not be processed. Try again."),
     BillingErrorCode.IDEMPOTENCY_KEY_REUSED: N_("This request's idempotency key was already used for another request."),
+    BillingErrorCode.SUPERSEDED: N_("This change was already made another way, so this payment was refunded."),
     BillingErrorCode.CHANGE_IN_PROGRESS: N_("Another change to this subscription is in progress. Try again."),
 }
 
@@ -75,6 +77,7 @@ _DECLINES: dict[str, BillingErrorCode] = {
     DeclineCode.INCORRECT_CVC: BillingErrorCode.INCORRECT_CVC,
     DeclineCode.AUTHENTICATION_REQUIRED: BillingErrorCode.AUTHENTICATION_REQUIRED,
     DeclineCode.AUTHENTICATION_FAILED: BillingErrorCode.AUTHENTICATION_FAILED,
+    DeclineCode.SUPERSEDED: BillingErrorCode.SUPERSEDED,
 }
 
 

@@ -41,12 +41,15 @@ from billing.errors import (
     QUANTITY_OUT_OF_RANGE,
     SAME_PLAN,
     BillingError,
+    decline_message,
 )
 from billing.errors import BillingErrorCode as Code
 from billing.events import EventType, record_subscription_event
 from billing.invoices import Line
+from billing.license_keys import disable_subscription_keys
 from billing.notifications import Notifier
 from billing.periods import add_interval
+from billing.processor import DeclineCode
 from billing.proration import Proration, ProrationMode, prorate
 from billing.tax import Amounts, charge_amounts, split_tax
 from merchants.portal_configurations import PortalFeatures
@@ -182,7 +185,8 @@ async def _quote(
         raise BillingError(Code.NOT_ALLOWED, field="productId", message=SAME_PLAN)
     new_amount = plan.price * quantity
     trial = subscription.trial_ends_at is not None and subscription.trial_ends_at > at
-    scheduled = direction == Direction.DOWNGRADE and bool(_settings(features).get("downgrade_at_period_end", True))
+    waits = bool(_settings(features).get("downgrade_at_period_end", True))
+    scheduled = not trial and direction == Direction.DOWNGRADE and waits
     mode = ProrationMode.DO_NOT_BILL if trial or scheduled else _proration_mode(features)
     proration = prorate(
         mode,
@@ -262,33 +266,73 @@ async def apply_plan(subscription: Subscription, plan: Product, quantity: int, r
     await record_subscription_event(EventType.SUBSCRIPTION_PLAN_CHANGED, subscription)
 
 
+@dataclass(frozen=True)
+class PlanTarget:
+    """What a charged change is to do, kept on its payment so that a later request (3-D Secure) settles it as
+    quoted: the plan, the quantity, whether the cycle restarts, the invoice lines and the plan it moves from."""
+
+    product_id: str
+    quantity: int
+    restarts_cycle: bool
+    from_product_id: str
+    from_quantity: int
+    lines: tuple[Line, ...]
+    apply_on_failure: bool
+
+    def as_details(self) -> dict:
+        return {
+            **{key: value for key, value in self.__dict__.items() if key != "lines"},
+            "lines": [[line.description, line.quantity, line.unit_amount] for line in self.lines],
+        }
+
+    @classmethod
+    def from_details(cls, details: dict) -> "PlanTarget":
+        return cls(**{**details, "lines": tuple(Line(*line) for line in details["lines"])})
+
+    def asked_for(self, product_id: str, quantity: int | None) -> bool:
+        return self.product_id == product_id and quantity in (None, self.quantity)
+
+
 class PlanChangeOutcome(SubscriptionOutcome):
     """A charged upgrade: the plan changes when the payment succeeds; a failed charge changes nothing, unless the
-    configuration says `apply_change` (then the plan changes and the subscription goes on hold)."""
+    configuration says `apply_change` (then the plan changes and the subscription goes on hold like any other)."""
 
     purpose = PaymentPurpose.PLAN_CHANGE
 
     def __init__(
-        self, subscription: Subscription, parties: Parties, notifier: Notifier, quote: PlanChangeQuote, apply: bool
+        self, subscription: Subscription, parties: Parties, notifier: Notifier, target: PlanTarget, plan: Product
     ) -> None:
         super().__init__(subscription, parties, notifier)
-        self.quote = quote
-        self.apply_on_failure = apply
+        self.target = target
+        self.plan = plan
 
     def lines(self, payment: Payment, now: datetime) -> list[Line]:
-        return list(self.quote.lines)
+        return list(self.target.lines)
 
-    def _restart_at(self, now: datetime) -> datetime | None:
-        return now if self.quote.proration.restarts_cycle else None
+    async def still_applies(self) -> bool:
+        current = await Subscription.get(id=self.subscription.id)
+        moved = (current.product_id, current.quantity) != (self.target.from_product_id, self.target.from_quantity)
+        return current.status == SubscriptionStatus.ACTIVE and not moved
+
+    async def _apply(self, now: datetime) -> None:
+        restart = now if self.target.restarts_cycle else None
+        await apply_plan(self.subscription, self.plan, self.target.quantity, restart)
 
     async def succeeded(self, payment: Payment, invoice: Invoice, now: datetime) -> None:
-        await apply_plan(self.subscription, self.quote.product, self.quote.quantity, self._restart_at(now))
-        await self.notifier.plan_changed(self.subscription, self.quote.product.name, payment, invoice)
+        await self._apply(now)
+        await self.notifier.plan_changed(self.subscription, self.plan.name, payment, invoice)
 
     async def failed(self, payment: Payment, now: datetime) -> None:
-        if self.apply_on_failure:
-            await apply_plan(self.subscription, self.quote.product, self.quote.quantity, self._restart_at(now))
-            await Subscription.filter(id=self.subscription.id).update(status=SubscriptionStatus.ON_HOLD)
+        if not self.target.apply_on_failure or payment.error_code == DeclineCode.SUPERSEDED:
+            return
+        await self._apply(now)
+        await Subscription.filter(id=self.subscription.id).update(status=SubscriptionStatus.ON_HOLD)
+        await disable_subscription_keys(self.subscription.id)
+        await self.subscription.refresh_from_db()
+        await record_subscription_event(EventType.SUBSCRIPTION_ON_HOLD, self.subscription)
+        reason = payment.error_message or decline_message(None)
+        await self.notifier.payment_failed(payment, self.plan.name, reason)
+        await self.notifier.subscription_on_hold(self.subscription, self.plan.name, payment.total_amount)
 
 
 @dataclass(frozen=True)
@@ -337,11 +381,13 @@ async def change_plan(
         await subscription.refresh_from_db()
         earlier = await Payment.get_or_none(idempotency_key=key)
         if earlier is not None:
-            return PlanChange(subscription, await _replay(earlier, subscription, context, locale))
+            return PlanChange(subscription, await _replay(earlier, subscription, product_id, quantity, context))
+        if subscription.last_change_key == key:
+            return PlanChange(_same_request(subscription, product_id, quantity), None)
         parties = await parties_of(subscription)
         quote = await _quote(subscription, parties, features, product_id, quantity, utcnow())
         if quote.charge.total == 0 and not quote.charge.credit_applied:
-            await _change_without_charge(subscription, parties, quote, context, locale)
+            await _change_without_charge(subscription, parties, quote, key, context, locale)
             return PlanChange(subscription, None)
         payment = await _charge(subscription, parties, quote, key, method, features, context, locale)
         await subscription.refresh_from_db()
@@ -360,20 +406,28 @@ async def _charge(
     context: BillingContext,
     locale: str,
 ) -> Payment:
-    method = method or await _paying_method(subscription)
+    target = PlanTarget(
+        product_id=quote.product.id,
+        quantity=quote.quantity,
+        restarts_cycle=quote.proration.restarts_cycle,
+        from_product_id=subscription.product_id,
+        from_quantity=subscription.quantity,
+        lines=quote.lines,
+        apply_on_failure=_settings(features).get("payment_failure_behavior") == "apply_change",
+    )
     notifier = Notifier(context, parties.business, parties.customer, locale or parties.customer.locale)
-    apply = _settings(features).get("payment_failure_behavior") == "apply_change"
-    outcome = PlanChangeOutcome(subscription, parties, notifier, quote, apply)
     intent = ChargeIntent(
-        method=method,
+        method=method or await _paying_method(subscription),
         amounts=quote.charge,
         idempotency_key=key,
         return_url=context.portal_url("/payments/{payment_id}/complete"),
         request=_request(quote),
+        details=target.as_details(),
     )
-    payment = await charge_once(intent, outcome, context.processor)
+    payment = await charge_once(intent, PlanChangeOutcome(subscription, parties, notifier, target, quote.product),
+                                context.processor)  # fmt: skip
     if not await PaymentItem.exists(payment_id=payment.id):
-        # What the payment bought: how a later request (3-D Secure completion) knows the change it pays for.
+        # What the payment bought, as a purchase's items say it.
         await PaymentItem.create(
             payment_id=payment.id, product_id=quote.product.id, quantity=quote.quantity, amount=quote.new_amount
         )
@@ -387,10 +441,11 @@ async def _paying_method(subscription: Subscription) -> PaymentMethod | None:
 
 
 async def _change_without_charge(
-    subscription: Subscription, parties: Parties, quote: PlanChangeQuote, context: BillingContext, locale: str
+    subscription: Subscription, parties: Parties, quote: PlanChangeQuote, key: str, context: BillingContext, locale: str
 ) -> None:
     """A trial's change, a downgrade now (its credit to the balance) or one scheduled for the period end."""
     async with in_transaction():
+        await Subscription.filter(id=subscription.id).update(last_change_key=key)
         if quote.scheduled:
             scheduled = {
                 "product_id": quote.product.id,
@@ -410,10 +465,23 @@ async def _change_without_charge(
         await notifier.plan_changed(subscription, quote.product.name, None, None)
 
 
-async def _replay(earlier: Payment, subscription: Subscription, context: BillingContext, locale: str) -> Payment:
-    """The first request's payment, finished if it was left unfinished."""
-    outcome = await plan_change_outcome(earlier, subscription, context, locale)
-    if earlier.status != PaymentStatus.PROCESSING or outcome is None:
+def _same_request(subscription: Subscription, product_id: str, quantity: int | None) -> Subscription:
+    """A retried change that charged nothing: the subscription as the first request left it, if it asked the same."""
+    change = subscription.scheduled_change or {}
+    target = (change.get("product_id"), change.get("quantity")) if change else (subscription.product_id, None)
+    if target[0] != product_id or quantity not in (None, target[1] or subscription.quantity):
+        raise BillingError(Code.IDEMPOTENCY_KEY_REUSED, field="idempotencyKey")
+    return subscription
+
+
+async def _replay(
+    earlier: Payment, subscription: Subscription, product_id: str, quantity: int | None, context: BillingContext
+) -> Payment:
+    """The first request's payment (finished if it was left unfinished), when this request asks the same."""
+    outcome = await plan_change_outcome(earlier, subscription, context, "")
+    if outcome is None or not outcome.target.asked_for(product_id, quantity):
+        raise BillingError(Code.IDEMPOTENCY_KEY_REUSED, field="idempotencyKey")
+    if earlier.status != PaymentStatus.PROCESSING:
         return earlier
     method = await PaymentMethod.get_or_none(id=earlier.payment_method_id) if earlier.payment_method_id else None
     return await drive(earlier, method, outcome, context.processor)
@@ -451,23 +519,13 @@ async def apply_scheduled_change(subscription: Subscription) -> bool:
 async def plan_change_outcome(
     payment: Payment, subscription: Subscription, context: BillingContext, locale: str
 ) -> PlanChangeOutcome | None:
-    """The outcome of a plan-change payment, rebuilt from what it bought (for completing it later)."""
-    item = await PaymentItem.filter(payment_id=payment.id).select_related("product").first()
-    if item is None:
+    """The outcome of a plan-change payment, as it was quoted (for completing or replaying it later)."""
+    if not payment.details:
+        return None
+    target = PlanTarget.from_details(payment.details)
+    plan = await Product.get_or_none(id=target.product_id)
+    if plan is None:
         return None
     parties = await parties_of(subscription)
     notifier = Notifier(context, parties.business, parties.customer, locale or parties.customer.locale)
-    quote = PlanChangeQuote(
-        product=item.product,
-        quantity=item.quantity,
-        direction=Direction.UPGRADE,
-        new_amount=item.amount,
-        proration=Proration(ProrationMode.PRORATED_IMMEDIATELY, 0, payment.subtotal, False),
-        charge=SubscriptionOutcome.amounts(payment),
-        leftover_credit=0,
-        effective_at=payment.created_at,
-        scheduled=False,
-        trial_continues=False,
-        lines=(Line(f"{item.product.name} × {item.quantity}", 1, payment.subtotal),),
-    )
-    return PlanChangeOutcome(subscription, parties, notifier, quote, apply=False)
+    return PlanChangeOutcome(subscription, parties, notifier, target, plan)

@@ -27,6 +27,8 @@ class DeclineCode(StrEnum):
     AUTHENTICATION_FAILED = "authentication_failed"
     AUTHENTICATION_REQUIRED = "authentication_required"
     PROCESSING_ERROR = "processing_error"
+    # Ours, not the processor's: the change a payment was for was made another way meanwhile, so it was refunded.
+    SUPERSEDED = "superseded"
 
 
 @dataclass(frozen=True)

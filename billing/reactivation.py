@@ -8,6 +8,7 @@ from datetime import datetime
 
 from billing.charges import ChargeIntent, SubscriptionOutcome, charge_once, client_idempotency_key, parties_of
 from billing.context import BillingContext
+from billing.discounts import spend_cycle
 from billing.dues import period_charge
 from billing.errors import NOT_ALLOWED_ELSEWHERE, NOTHING_DUE, PAYMENT_METHOD_UPDATE_OFF, BillingError
 from billing.errors import BillingErrorCode as Code
@@ -37,6 +38,8 @@ class ReactivationOutcome(SubscriptionOutcome):
             payment_method_id=payment.payment_method_id,
         )
         await enable_subscription_keys(subscription.id, now)
+        if payment.discount:
+            await spend_cycle(subscription)
         await subscription.refresh_from_db()
         await record_subscription_event(EventType.SUBSCRIPTION_ACTIVE, subscription)
         await self.notifier.payment_receipt(payment, invoice, self.product_name)

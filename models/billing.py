@@ -74,6 +74,8 @@ class Subscription(Timestamped):
     scheduled_change = fields.JSONField(null=True)
     # A plan change in progress holds this claim (a conditional UPDATE), so two changes never run at once.
     change_claimed_until = fields.DatetimeField(null=True)
+    # The idempotency key of the last plan change that charged nothing, so that its retry answers it again.
+    last_change_key = fields.CharField(max_length=128, null=True)
     pause_at_next_billing_date = fields.BooleanField(default=False)
     # How many cycles a pause lasts; null while it lasts until the customer unpauses.
     pause_cycles = fields.IntField(null=True)
@@ -115,6 +117,8 @@ class Payment(Timestamped):
     # SHA-256 of what was asked (subscription, method, amount, purpose): the same key with another request is refused.
     request_fingerprint = fields.CharField(max_length=64, default="")
     processor_reference = fields.CharField(max_length=128, default="")
+    # What the charge is for, when settling it later needs more than the subscription (a plan change's target).
+    details = fields.JSONField(null=True)
     # Where the customer authenticates a charge that needs it (3-D Secure); empty otherwise.
     next_action_url = fields.CharField(max_length=1000, default="")
     updated_at = fields.DatetimeField(auto_now=True)

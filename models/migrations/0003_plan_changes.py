@@ -1,5 +1,7 @@
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+import functools
+from json import dumps, loads
 from models.ids import new_crd_id
 from tortoise.fields.base import OnDelete
 from tortoise import fields
@@ -45,6 +47,11 @@ class Migration(migrations.Migration):
         ),
         ops.AddField(
             model_name='Payment',
+            name='details',
+            field=fields.JSONField(null=True, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads),
+        ),
+        ops.AddField(
+            model_name='Payment',
             name='discount',
             field=fields.BigIntField(default=0),
         ),
@@ -62,6 +69,11 @@ class Migration(migrations.Migration):
             model_name='Subscription',
             name='discount_cycles_remaining',
             field=fields.IntField(null=True),
+        ),
+        ops.AddField(
+            model_name='Subscription',
+            name='last_change_key',
+            field=fields.CharField(null=True, max_length=128),
         ),
         ops.AddField(
             model_name='Subscription',
