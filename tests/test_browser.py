@@ -223,3 +223,64 @@ async def wait_for_emails(mailbox: Mailbox, count: int) -> list:
             return mailbox.messages
         await asyncio.sleep(0.1)
     pytest.fail(f"{count} emails did not arrive")
+
+
+async def open_subscription(page, base_url: str, mailbox: Mailbox, business_id: str, product: str) -> None:
+    """Sign Ada in to a business's portal and open her subscription to `product`."""
+    await page.goto(f"{base_url}/login/{business_id}")
+    await sign_in_by_email(page, mailbox, 1)
+    await page.get_by_role("link", name=product, exact=True).click()
+    await page.wait_for_selector("#details-title")
+
+
+async def test_ada_resumes_cancels_and_resumes_her_studio_subscription(portal_server, browser_page, mailbox):
+    """At Atelier Lumière her Studio subscription is already set to end with its period."""
+    page, base_url = browser_page, portal_server.base_url
+    await open_subscription(page, base_url, mailbox, "bus_demo_lumiere", "Studio")
+    subscription_url = page.url
+    assert "Cancels on" in await page.inner_text("main")
+
+    await page.click("button:has-text('Resume')")
+    await page.wait_for_selector("text=Your subscription continues.")
+    await page.click("a:has-text('Cancel subscription')")
+    await page.wait_for_selector("#cancel-title")
+    await page.check("input[name=reason][value=UNUSED]")
+    await page.fill("#comment", "Back in the spring.")
+    await screenshot(page, "cancel-flow-en.png")
+    await page.click("button.danger")
+
+    await page.wait_for_url(f"{subscription_url}/cancelled")
+    assert "You keep access until" in await page.inner_text(".page-intro")
+    await page.click("a:has-text('View subscription')")
+    await page.click("button:has-text('Resume')")
+    await page.wait_for_selector("text=Your subscription continues.")
+    assert "Cancels on" not in await page.inner_text("main")
+
+    await page.goto(f"{subscription_url}/cancel?locale=ar")
+    assert await page.get_attribute("html", "dir") == "rtl"
+    await page.check("input[name=reason][value=TOO_EXPENSIVE]")
+    await screenshot(page, "cancel-flow-ar.png")
+
+
+async def test_ada_previews_and_confirms_an_upgrade_to_business(portal_server, browser_page, mailbox):
+    page, base_url = browser_page, portal_server.base_url
+    await open_subscription(page, base_url, mailbox, BUSINESS, "Team")
+    await page.click("a:has-text('Change plan')")
+    await page.check("label.choice:has-text('Business') input")
+    await page.click("button:has-text('See the price')")
+
+    await page.wait_for_selector("#preview-title")
+    charge = await page.inner_text(".charge")
+    assert charge.startswith("$") and charge != "$0.00"
+    await screenshot(page, "plan-preview-en.png")
+    preview_url = page.url
+    await page.goto(f"{preview_url}&locale=ar")
+    assert await page.get_attribute("html", "dir") == "rtl"
+    await screenshot(page, "plan-preview-ar.png")
+    await page.goto(f"{preview_url}&locale=en")
+
+    await page.click("button:has-text('Confirm')")
+    await page.wait_for_url(f"{base_url}/subscriptions/*/plan-changed*")
+    receipt = await page.inner_text("main")
+    assert "NW-" in receipt and charge in receipt and "Business" in receipt
+    await screenshot(page, "plan-changed-en.png")

@@ -1,13 +1,14 @@
 """The hosted portal's HTML pages: sign in (`login`), the link a customer follows (`session_link`), the portal
-itself (`home`), a subscription's page (`subscriptions`), saved cards (`payment_methods`), and the stylesheet under
-`/static`. Shared page machinery is in `common`, and what the billing pages share in `signed_in`."""
+itself (`home`), a subscription's page (`subscriptions`) and the changes made from it (`subscription_changes`: cancel,
+resume, change plan, pause), saved cards (`payment_methods`), and the stylesheet under `/static`. Shared page
+machinery is in `common`, and what the billing pages share in `signed_in`."""
 
 from pathlib import Path
 
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from gateway.pages import home, login, payment_methods, session_link, subscriptions
+from gateway.pages import home, login, payment_methods, session_link, subscription_changes, subscriptions
 from gateway.settings import Settings
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
@@ -19,6 +20,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         *session_link.routes(settings),
         *home.routes(settings),
         *subscriptions.routes(settings),
+        *subscription_changes.routes(settings),
         *payment_methods.routes(settings),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

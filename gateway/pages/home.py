@@ -53,6 +53,7 @@ query BusinessPortal($businessId: ID!) {{
     invoices(first: 6, businessId: $businessId) {{ {_INVOICES} }}
     licenseKeys(first: 50, businessId: $businessId) {{ {_LICENSE_KEYS} }}
   }}
+  business: node(id: $businessId) {{ ... on Business {{ creditBalance {{ formatted }} }} }}
 }}
 """
 
@@ -80,13 +81,14 @@ async def _query(request: Request, query: str, viewer: Viewer, locale: str, vari
     result = await schema.execute(query, variable_values=variables, context_value=context)
     if result.errors:
         raise PortalQueryError("; ".join(error.message for error in result.errors))
-    return result.data["viewer"]
+    return result.data
 
 
 async def _business_view(
     request: Request, settings: Settings, viewer: Viewer, locale: str, business_id: str
 ) -> Response:
-    data = await _query(request, BUSINESS_QUERY, viewer, locale, {"businessId": business_id})
+    answer = await _query(request, BUSINESS_QUERY, viewer, locale, {"businessId": business_id})
+    data = answer["viewer"]
     business = next(b for b in data["businesses"] if b["id"] == business_id)
     unified = viewer.scope == Scope.UNIFIED
     return render_page(
@@ -100,6 +102,7 @@ async def _business_view(
         email=data["email"],
         customer_name=(business.get("customer") or {}).get("name") or "",
         support_email=business.get("supportEmail") or "",
+        credit=[money["formatted"] for money in answer["business"]["creditBalance"]],
         subscriptions=data["subscriptions"],
         invoices=data["invoices"],
         license_keys=data["licenseKeys"],
@@ -109,7 +112,7 @@ async def _business_view(
 
 
 async def _unified_view(request: Request, settings: Settings, viewer: Viewer, locale: str) -> Response:
-    data = await _query(request, UNIFIED_QUERY, viewer, locale)
+    data = (await _query(request, UNIFIED_QUERY, viewer, locale))["viewer"]
     businesses = [
         {**business, "brand": graphql_brand(business), "url": f"/?{urlencode({'business': business['id']})}"}
         for business in data["businesses"]

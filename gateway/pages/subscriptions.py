@@ -1,6 +1,7 @@
 """A subscription's own page (`/subscriptions/{id}`) and what the customer does there: pay an on-hold
 subscription's dues and reactivate it (with the confirmation page and the return from 3-D Secure), and choose the
-saved card that pays it (`/subscriptions/{id}/payment-method`).
+saved card that pays it (`/subscriptions/{id}/payment-method`). The page, the receipt of a payment and the return
+from 3-D Secure serve the changes of `subscription_changes` (cancel, change plan, pause) as well.
 
 Every read and write is the customer GraphQL schema's (`node`, `reactivateSubscription`, `completePayment`,
 `updateSubscriptionPaymentMethod`), so an id outside the session's scope answers like one that does not exist.
@@ -33,9 +34,15 @@ query SubscriptionPage($id: ID!, $invoices: Boolean!) {{
     ... on Subscription {{
       id status quantity amount {{ formatted }} dues {{ formatted }}
       previousBillingDate nextBillingDate cancelAtNextBillingDate cancelledAt trialEndsAt
+      pauseAtNextBillingDate pauseCycles pausedUntil
       product {{ name }}
       paymentMethod {{ {METHOD_FIELDS} }}
       business {{ {BUSINESS_FIELDS} paymentMethods {{ {METHOD_FIELDS} }} }}
+      discount {{ name remainingCycles }}
+      scheduledChange {{ product {{ name }} quantity effectiveAt }}
+      cancellationOptions {{ allowed }}
+      planChangeOptions {{ direction }}
+      pauseOptions {{ allowed maxCycles }}
       invoices(first: {INVOICES_SHOWN}) @include(if: $invoices) {{
         totalCount edges {{ node {{ id number issuedAt status total {{ formatted }} lines {{ description }} }} }}
       }}
@@ -43,10 +50,12 @@ query SubscriptionPage($id: ID!, $invoices: Boolean!) {{
   }}
 }}
 """
-REACTIVATED_QUERY = f"""
-query Reactivated($id: ID!, $invoice: ID!) {{
+RECEIPT_QUERY = f"""
+query Receipt($id: ID!, $invoice: ID!) {{
   subscription: node(id: $id) {{
-    ... on Subscription {{ id status nextBillingDate product {{ name }} business {{ {BUSINESS_FIELDS} }} }}
+    ... on Subscription {{
+      id status quantity amount {{ formatted }} nextBillingDate product {{ name }} business {{ {BUSINESS_FIELDS} }}
+    }}
   }}
   invoice: node(id: $invoice) {{ ... on Invoice {{ id number total {{ formatted }} }} }}
 }}
@@ -124,16 +133,22 @@ async def _render(
     )
 
 
-def _confirmation_path(answer: dict) -> str:
-    # The page shows the invoice (the customer schema has no node for a reactivation's payment); the payment id
+async def render_subscription(visit: Visit, subscription_id: str, *, status: int = 200, error: str = "") -> Response:
+    """The subscription's page; `error` says why the action just tried there was refused."""
+    return await _render(visit, SUBSCRIPTION_VIEW, subscription_id, status=status, error=error)
+
+
+def receipt_path(answer: dict, page: str = "reactivated", **params: str) -> str:
+    """The receipt `page` (`reactivated`, `plan-changed`) of a payment payload's subscription and invoice."""
+    # The page shows the invoice (the customer schema has no node for a subscription's payment); the payment id
     # stays in the address as the reference support asks for.
-    path = f"{subscription_path(answer['subscription']['id'])}/reactivated"
-    return with_params(path, payment=answer["payment"]["id"], invoice=answer["invoice"]["id"])
+    path = f"{subscription_path(answer['subscription']['id'])}/{page}"
+    return with_params(path, payment=answer["payment"]["id"], invoice=answer["invoice"]["id"], **params)
 
 
 @signed_in
 async def subscription_page(visit: Visit) -> Response:
-    return await _render(visit, SUBSCRIPTION_VIEW, visit.request.path_params["subscription_id"])
+    return await render_subscription(visit, visit.request.path_params["subscription_id"])
 
 
 async def _submit(visit: Visit, form: FormData, operation: str, **variables: str) -> tuple[str, str, dict]:
@@ -155,7 +170,7 @@ async def reactivate(visit: Visit, form: FormData) -> Response:
     if answer["nextAction"]:
         return redirect(answer["nextAction"]["url"])
     if answer["invoice"]:
-        return redirect(_confirmation_path(answer))
+        return redirect(receipt_path(answer))
     error = _first_error(answer)
     return await _render(visit, SUBSCRIPTION_VIEW, subscription_id, status=422, error=error, chosen=method)
 
@@ -179,22 +194,37 @@ async def complete_payment(visit: Visit) -> Response:
     if answer["subscription"] is None:
         return visit.not_found()
     if answer["invoice"]:
-        return redirect(_confirmation_path(answer))
+        # Reactivations and plan changes both come back here and the payload does not say which: the receipt
+        # then speaks of the payment the bank confirmed, which is true of either.
+        return redirect(receipt_path(answer, authenticated="1"))
     code = answer["errors"][0]["code"] if answer["errors"] else ""
     return redirect(with_params(subscription_path(answer["subscription"]["id"]), payment_error=code))
 
 
-@signed_in
-async def reactivated_page(visit: Visit) -> Response:
-    invoice_id = visit.request.query_params.get("invoice", "")
-    data = await visit.run(REACTIVATED_QUERY, id=visit.request.path_params["subscription_id"], invoice=invoice_id)
+async def receipt_page(visit: Visit, template: str) -> Response:
+    """A subscription's receipt (`?invoice=inv_…`) after a payment that left it active."""
+    params = visit.request.query_params
+    data = await visit.run(
+        RECEIPT_QUERY, id=visit.request.path_params["subscription_id"], invoice=params.get("invoice", "")
+    )
     subscription, invoice = data["subscription"], data["invoice"]
     if not subscription or not invoice:
         return visit.not_found()
     if subscription["status"] != "ACTIVE":
         # An old confirmation link must not claim a subscription that went on hold again is active.
         return redirect(subscription_path(subscription["id"]))
-    return visit.page("reactivated.html", subscription["business"], subscription=subscription, invoice=invoice)
+    return visit.page(
+        template,
+        subscription["business"],
+        subscription=subscription,
+        invoice=invoice,
+        authenticated=params.get("authenticated") == "1",
+    )
+
+
+@signed_in
+async def reactivated_page(visit: Visit) -> Response:
+    return await receipt_page(visit, "reactivated.html")
 
 
 @signed_in
