@@ -118,10 +118,7 @@ class SubscriptionMutations:
     async def unpause_subscription(self, info: strawberry.Info, input: SubscriptionInput) -> SubscriptionPayload:
         return await _changed(info, input.subscription_id, unpause_subscription)
 
-    @strawberry.mutation(
-        description="Move to another plan of the collection or another quantity, as planChangePreview shows: an "
-        "upgrade is charged now, a downgrade may wait for the period end."
-    )
+    @strawberry.mutation(description="Change plan or quantity exactly as planChangePreview shows it.")
     async def change_plan(self, info: strawberry.Info, input: ChangePlanInput) -> PaymentPayload:
         viewer = info.context.signed_in_viewer()
         row = await viewer.get_subscription(str(input.subscription_id))
