@@ -10,6 +10,7 @@ from billing.cancellation import accept_retention_offer, cancel_subscription, re
 from billing.errors import BillingError
 from billing.pauses import pause_subscription, unpause_subscription
 from billing.plan_changes import cancel_scheduled_change, change_plan
+from merchants.portal_configurations import PortalFeatures
 from models import Invoice as InvoiceRow
 from models import Subscription as SubscriptionRow
 from schema.customer.actions import features_for, not_found, user_error
@@ -54,69 +55,69 @@ class SubscriptionPayload:
     errors: list[UserError]
 
 
-Change = Callable[[SubscriptionRow], Awaitable[SubscriptionRow]]
+Change = Callable[[SubscriptionRow, PortalFeatures], Awaitable[SubscriptionRow]]
 
 
 async def _changed(info: strawberry.Info, subscription_id: strawberry.ID, change: Change) -> SubscriptionPayload:
-    """Run `change` on a subscription in the viewer's scope; an expected failure is a UserError."""
-    row = await info.context.signed_in_viewer().get_subscription(str(subscription_id))
+    """Run `change` on a subscription in the viewer's scope, with the portal features of its business; an expected
+    failure is a UserError."""
+    viewer = info.context.signed_in_viewer()
+    row = await viewer.get_subscription(str(subscription_id))
     if row is None:
         return SubscriptionPayload(subscription=None, errors=[not_found(info, "subscriptionId")])
     try:
-        row = await change(row)
+        row = await change(row, await features_for(viewer, row.business_id))
     except BillingError as error:
         return SubscriptionPayload(subscription=None, errors=[user_error(info, error)])
     return SubscriptionPayload(subscription=Subscription.from_row(row), errors=[])
+
+
+def _ignoring_features(change: Callable[[SubscriptionRow], Awaitable[SubscriptionRow]]) -> Change:
+    async def changed(row: SubscriptionRow, features: PortalFeatures) -> SubscriptionRow:
+        return await change(row)
+
+    return changed
 
 
 @strawberry.type
 class SubscriptionMutations:
     @strawberry.mutation(description="Cancel at the period end (or now, where allowed), with a reason and a comment.")
     async def cancel_subscription(self, info: strawberry.Info, input: CancelSubscriptionInput) -> SubscriptionPayload:
-        viewer = info.context.signed_in_viewer()
-
-        async def cancel(row: SubscriptionRow) -> SubscriptionRow:
+        async def cancel(row: SubscriptionRow, features: PortalFeatures) -> SubscriptionRow:
             return await cancel_subscription(
                 row,
                 reason=input.reason.value if input.reason else None,
                 comment=input.comment,
                 immediately=bool(input.immediately),
-                features=await features_for(viewer, row.business_id),
+                features=features,
                 context=info.context.billing,
-                locale=viewer.session.locale,
+                locale=info.context.signed_in_viewer().session.locale,
             )
 
         return await _changed(info, input.subscription_id, cancel)
 
     @strawberry.mutation(description="Undo a cancellation scheduled for the period end.")
     async def resume_subscription(self, info: strawberry.Info, input: SubscriptionInput) -> SubscriptionPayload:
-        return await _changed(info, input.subscription_id, resume_subscription)
+        return await _changed(info, input.subscription_id, _ignoring_features(resume_subscription))
 
     @strawberry.mutation(description="Stay, with the retention offer's discount on the next renewals.")
     async def accept_retention_offer(self, info: strawberry.Info, input: SubscriptionInput) -> SubscriptionPayload:
-        viewer = info.context.signed_in_viewer()
-
-        async def accept(row: SubscriptionRow) -> SubscriptionRow:
-            return await accept_retention_offer(row, await features_for(viewer, row.business_id))
-
-        return await _changed(info, input.subscription_id, accept)
+        return await _changed(info, input.subscription_id, accept_retention_offer)
 
     @strawberry.mutation(description="Keep the current plan: drop the change scheduled for the period end.")
     async def cancel_scheduled_change(self, info: strawberry.Info, input: SubscriptionInput) -> SubscriptionPayload:
-        return await _changed(info, input.subscription_id, cancel_scheduled_change)
+        return await _changed(info, input.subscription_id, _ignoring_features(cancel_scheduled_change))
 
     @strawberry.mutation(description="Pause from the period end for 1 to N periods, where the business allows it.")
     async def pause_subscription(self, info: strawberry.Info, input: PauseSubscriptionInput) -> SubscriptionPayload:
-        viewer = info.context.signed_in_viewer()
-
-        async def pause(row: SubscriptionRow) -> SubscriptionRow:
-            return await pause_subscription(row, input.cycles, await features_for(viewer, row.business_id))
+        async def pause(row: SubscriptionRow, features: PortalFeatures) -> SubscriptionRow:
+            return await pause_subscription(row, input.cycles, features)
 
         return await _changed(info, input.subscription_id, pause)
 
     @strawberry.mutation(description="Call off a pause, or end one: billing resumes today.")
     async def unpause_subscription(self, info: strawberry.Info, input: SubscriptionInput) -> SubscriptionPayload:
-        return await _changed(info, input.subscription_id, unpause_subscription)
+        return await _changed(info, input.subscription_id, _ignoring_features(unpause_subscription))
 
     @strawberry.mutation(description="Change plan or quantity exactly as planChangePreview shows it.")
     async def change_plan(self, info: strawberry.Info, input: ChangePlanInput) -> PaymentPayload:
