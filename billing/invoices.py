@@ -7,7 +7,7 @@ from datetime import datetime
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from billing.tax import Amounts
-from models import Business, Customer, Invoice, InvoiceLine, InvoiceSequence, Payment
+from models import Business, CreditNoteSequence, Customer, Invoice, InvoiceLine, InvoiceSequence, Payment
 from models.enums import InvoiceStatus
 
 
@@ -55,10 +55,21 @@ def invoice_number(business: Business, sequence_number: int) -> str:
     return f"{business.invoice_prefix}-{sequence_number:04d}"
 
 
-async def next_sequence_number(connection: BaseDBAsyncClient, business_id: str, livemode: bool, now: datetime) -> int:
-    """Take the business's next invoice number. One upsert locks the sequence row until the transaction ends, so
-    numbers are handed out one at a time, and a rolled-back transaction gives its number back: no gaps."""
-    table = InvoiceSequence._meta.db_table
+def credit_note_number(business: Business, sequence_number: int) -> str:
+    return f"{business.invoice_prefix}-CN-{sequence_number:04d}"
+
+
+async def next_sequence_number(
+    connection: BaseDBAsyncClient,
+    business_id: str,
+    livemode: bool,
+    now: datetime,
+    sequence: type[InvoiceSequence | CreditNoteSequence] = InvoiceSequence,
+) -> int:
+    """Take the business's next invoice (or credit-note) number. One upsert locks the sequence row until the
+    transaction ends, so numbers are handed out one at a time, and a rolled-back transaction gives its number back:
+    no gaps."""
+    table = sequence._meta.db_table
     marks = ("$1", "$2", "$3") if connection.capabilities.dialect == "postgres" else ("?", "?", "?")
     statement = (
         f'INSERT INTO "{table}" ("business_id", "livemode", "next_number", "created_at") '

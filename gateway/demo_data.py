@@ -18,13 +18,14 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from billing.errors import decline_message
-from billing.invoices import billing_details
+from billing.invoices import billing_details, credit_note_number, invoice_number
 from billing.periods import add_interval
 from billing.processor import DeclineCode
 from billing.sandbox import SUCCEEDS
 from billing.tax import split_tax
 from models import (
     Business,
+    CreditNoteSequence,
     Customer,
     Discount,
     Invoice,
@@ -72,10 +73,11 @@ _INSERT_ORDER: tuple[type[Model], ...] = (
     Subscription,
     Payment,
     PaymentItem,
-    Refund,
     InvoiceSequence,
     Invoice,
     InvoiceLine,
+    CreditNoteSequence,
+    Refund,
     LicenseKey,
     LicenseKeyInstance,
 )
@@ -693,8 +695,22 @@ class _DemoBuilder:
             ledger = by_ledger[(business_id, livemode)]
             for number, charge in enumerate(ledger, start=1):
                 status = InvoiceStatus.REFUNDED if charge.payment.id in refunded else InvoiceStatus.PAID
-                self.add_invoice(catalog, charge, f"{catalog.spec.invoice_prefix}-{number:04d}", status)
+                self.add_invoice(catalog, charge, invoice_number(catalog.business, number), status)
             self.add(InvoiceSequence(business_id=catalog.business.id, livemode=livemode, next_number=len(ledger) + 1))
+            self.issue_credit_notes(catalog.business, livemode)
+
+    def issue_credit_notes(self, business: Business, livemode: bool) -> None:
+        """Each refund's credit note, numbered in refund order, pointing at the invoice it corrects."""
+        invoices = {invoice.payment_id: invoice for invoice in self.rows[Invoice]}
+        refunds = sorted(
+            (r for r in self.rows[Refund] if r.business_id == business.id and r.livemode == livemode),
+            key=lambda refund: refund.created_at,
+        )
+        for number, refund in enumerate(refunds, start=1):
+            refund.invoice_id = invoices[refund.payment_id].id
+            refund.credit_note_number = credit_note_number(business, number)
+            refund.issued_at = refund.created_at
+        self.add(CreditNoteSequence(business_id=business.id, livemode=livemode, next_number=len(refunds) + 1))
 
     def add_invoice(self, catalog: _Catalog, charge: _Charge, number: str, status: InvoiceStatus) -> None:
         payment = charge.payment

@@ -1,9 +1,10 @@
 """Tortoise models of the portal (app label `portal`): tables, prefixed ids, invariants. Imports nothing of ours
 above this package."""
 
-from models.access import ApiKey, LoginToken, PortalSession, RateLimitBucket
+from models.access import ApiKey, EmailChangeToken, LoginToken, PortalSession, RateLimitBucket
 from models.billing import (
     CreditEntry,
+    CreditNoteSequence,
     Invoice,
     InvoiceLine,
     InvoiceSequence,
@@ -24,8 +25,10 @@ __all__ = [
     "ApiKey",
     "Business",
     "CreditEntry",
+    "CreditNoteSequence",
     "Customer",
     "Discount",
+    "EmailChangeToken",
     "EmailMessage",
     "Event",
     "Invoice",

@@ -65,6 +65,27 @@ class PortalSession(Timestamped):
         table = "portal_session"
 
 
+class EmailChangeToken(Timestamped):
+    """A one-use link, sent to `new_email`, that moves the requesting session's customer records from `old_email`."""
+
+    id = id_field("ect")
+    token_hash = fields.CharField(max_length=64, unique=True)
+    scope = fields.CharEnumField(Scope, max_length=16)
+    livemode = fields.BooleanField()
+    old_email = fields.CharField(max_length=254)
+    new_email = fields.CharField(max_length=254)
+    session = fields.ForeignKeyField(
+        "portal.PortalSession", related_name="email_change_tokens", null=True, on_delete=fields.SET_NULL
+    )
+    customer = fields.ForeignKeyField("portal.Customer", related_name="email_change_tokens", null=True)
+    locale = fields.CharField(max_length=16, default="")
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "email_change_token"
+
+
 class RateLimitBucket(Timestamped):
     """Hits of one key (say `signin:email:…`) in one fixed window, shared by every process."""
 

@@ -195,7 +195,23 @@ class InvoiceLine(Timestamped):
         table = "invoice_line"
 
 
+class CreditNoteSequence(Timestamped):
+    """The next credit-note number of a business in a mode: a sequence of its own, apart from the invoices'."""
+
+    id = fields.IntField(primary_key=True)
+    business = fields.ForeignKeyField("portal.Business", related_name="credit_note_sequences")
+    livemode = fields.BooleanField()
+    next_number = fields.BigIntField(default=1)
+
+    class Meta:
+        table = "credit_note_sequence"
+        unique_together = (("business", "livemode"),)
+
+
 class Refund(Timestamped):
+    """Money given back on a payment. A succeeded refund carries a credit note: its own gap-free number, the invoice
+    it corrects and the invoice's billing snapshot."""
+
     id = id_field("ref")
     business = fields.ForeignKeyField("portal.Business", related_name="refunds")
     livemode = fields.BooleanField()
@@ -205,9 +221,14 @@ class Refund(Timestamped):
     currency = currency_field()
     status = fields.CharEnumField(RefundStatus, max_length=16)
     reason = fields.CharField(max_length=300, default="")
+    invoice = fields.ForeignKeyField("portal.Invoice", related_name="refunds", null=True, on_delete=fields.SET_NULL)
+    credit_note_number = fields.CharField(max_length=40, null=True)
+    issued_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "refund"
+        unique_together = (("business", "livemode", "credit_note_number"),)
+        indexes = (("customer_id", "created_at"),)
 
 
 class CreditEntry(Timestamped):

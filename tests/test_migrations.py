@@ -32,15 +32,25 @@ async def describe_schema(connection: BaseDBAsyncClient) -> dict[str, set[tuple]
         for table in (t["name"] for t in tables):
             _, columns = await connection.execute_query(f'PRAGMA table_info("{table}")')
             rows += [(table, (c["name"], c["type"], c["notnull"], c["pk"])) for c in columns]
-        _, indexes = await connection.execute_query(
-            "SELECT tbl_name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-        )
-        rows += [(i["tbl_name"], (i["sql"],)) for i in indexes]
+            rows += [(table, index) for index in await _sqlite_indexes(connection, table)]
     schema: dict[str, set[tuple]] = {}
     for table, row in rows:
         if table not in _BOOKKEEPING_TABLES:
             schema.setdefault(table, set()).add(row)
     return schema
+
+
+async def _sqlite_indexes(connection: BaseDBAsyncClient, table: str) -> list[tuple]:
+    """Each index as (unique, columns): a UNIQUE written into CREATE TABLE and one added later by CREATE UNIQUE
+    INDEX (SQLite cannot add a constraint to a table) are the same rule under different names."""
+    _, indexes = await connection.execute_query(f'PRAGMA index_list("{table}")')
+    described = []
+    for index in indexes:
+        if index["origin"] == "pk":
+            continue
+        _, columns = await connection.execute_query(f'PRAGMA index_info("{index["name"]}")')
+        described.append(("index", index["unique"], tuple(column["name"] for column in columns)))
+    return described
 
 
 async def test_every_model_change_has_a_migration() -> None:
