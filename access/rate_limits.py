@@ -33,6 +33,8 @@ class RateLimit:
 SIGN_IN_PER_EMAIL = RateLimit("sign_in_email", limit=5, window_seconds=900)
 SIGN_IN_PER_ADDRESS = RateLimit("sign_in_address", limit=20, window_seconds=900)
 LINK_ATTEMPTS_PER_ADDRESS = RateLimit("link_attempt_address", limit=30, window_seconds=900)
+# An email change mails whatever address was typed, maybe a stranger's: a few an hour per signed-in account.
+EMAIL_CHANGE_PER_ACCOUNT = RateLimit("email_change_account", limit=5, window_seconds=3600)
 
 
 def _bucket_key(rate_limit: RateLimit, subject: str) -> str:
