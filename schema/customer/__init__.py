@@ -10,13 +10,16 @@ from strawberry.tools import merge_types
 from schema.customer.context import CustomerContext, build_context
 from schema.customer.payment_method_mutations import PaymentMethodMutations
 from schema.customer.payments import PaymentMutations
+from schema.customer.profile_mutations import ProfileMutations
 from schema.customer.subscription_mutations import SubscriptionMutations
 from schema.customer.viewer import Query
 from schema.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
 
 schema = strawberry.Schema(
     query=Query,
-    mutation=merge_types("Mutation", (PaymentMethodMutations, PaymentMutations, SubscriptionMutations)),
+    mutation=merge_types(
+        "Mutation", (PaymentMethodMutations, PaymentMutations, ProfileMutations, SubscriptionMutations)
+    ),
     extensions=[PortalTokenLimit, ParserCache, PortalLimits, ValidationCache, PortalErrorMasking],
 )
 

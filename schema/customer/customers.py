@@ -1,8 +1,11 @@
-"""The customer record of the viewer in one business: profile and billing address."""
+"""The customer record of the viewer in one business: profile and billing address, and what of it the business lets
+the customer change."""
 
 import strawberry
 
+from access import profile
 from models import Customer as CustomerRow
+from schema.customer.actions import features_for
 from schema.customer.node import Node
 from schema.customer.owned import OwnedByBusiness
 
@@ -17,6 +20,11 @@ class Address:
     country: str = strawberry.field(description="ISO 3166-1 alpha-2.")
 
 
+ProfileField = strawberry.enum(
+    profile.ProfileField, name="ProfileField", description="What a customer may change about themselves."
+)
+
+
 @strawberry.type
 class Customer(Node, OwnedByBusiness):
     name: str
@@ -26,6 +34,11 @@ class Customer(Node, OwnedByBusiness):
     billing_address: Address
     tax_id: str
     locale: str
+
+    @strawberry.field(description="What this business lets the customer change (EMAIL: through requestEmailChange).")
+    async def editable_fields(self, info: strawberry.Info) -> list[ProfileField]:
+        features = await features_for(info.context.signed_in_viewer(), self.business_id)
+        return [field for field in profile.ProfileField if field in profile.editable_fields(features)]
 
     @classmethod
     def from_row(cls, row: CustomerRow) -> "Customer":
