@@ -292,6 +292,11 @@ class _Sheet:
         left = self.x(offset, width)
         self.pdf.line(left, y, left + width, y)
 
+    def close(self) -> None:
+        """Close the font files fpdf2 keeps open (it reads them lazily)."""
+        for font in self.pdf.fonts.values():
+            font.close()
+
     def room_for(self, y: float, height: float) -> float:
         """`y`, or the top of a new page when `height` would not fit above the bottom margin."""
         if y + height <= self.pdf.h - _MARGIN:
@@ -382,7 +387,10 @@ def render(document: Document, locale: str) -> bytes:
     y = _draw_bill_to(sheet, document, y)
     y = _draw_table(sheet, document, y)
     _draw_totals(sheet, document, y)
-    return bytes(sheet.pdf.output())
+    try:
+        return bytes(sheet.pdf.output())
+    finally:
+        sheet.close()
 
 
 def render_invoice(invoice: Invoice, lines: list[InvoiceLine], payment: Payment | None, locale: str) -> bytes:

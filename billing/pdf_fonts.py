@@ -61,7 +61,8 @@ def main_face(locale: str) -> Face:
 @functools.cache
 def coverage(face: Face) -> frozenset[int]:
     """The code points a face draws (its regular's cmap; the bold cuts cover the same)."""
-    return frozenset(TTFont(FONT_DIR / face.regular, lazy=True).getBestCmap())
+    with TTFont(FONT_DIR / face.regular, lazy=True) as font:
+        return frozenset(font.getBestCmap())
 
 
 def drawn(text: Iterable[str]) -> set[int]:
