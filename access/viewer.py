@@ -22,9 +22,10 @@ from models import (
     Payment,
     PaymentMethod,
     PortalSession,
+    Refund,
     Subscription,
 )
-from models.enums import PaymentPurpose, Scope, SubscriptionStatus
+from models.enums import PaymentPurpose, RefundStatus, Scope, SubscriptionStatus
 from models.ids import find_by_client_id
 
 
@@ -97,6 +98,10 @@ class Viewer:
     def license_keys(self, business_ids: Iterable[str] | None = None) -> QuerySet:
         return self._owned(LicenseKey, business_ids)
 
+    def refunds(self, business_ids: Iterable[str] | None = None) -> QuerySet:
+        """Refunds with a credit note: the succeeded ones (a pending or failed refund gave nothing back)."""
+        return self._owned(Refund, business_ids).filter(status=RefundStatus.SUCCEEDED, credit_note_number__isnull=False)
+
     def payment_methods(self, business_ids: Iterable[str] | None = None, include_detached: bool = False) -> QuerySet:
         """Saved payment methods; a detached one still shows where a subscription or payment names it."""
         query = self._owned(PaymentMethod, business_ids)
@@ -113,6 +118,9 @@ class Viewer:
 
     async def get_license_key(self, license_key_id: str) -> LicenseKey | None:
         return await find_by_client_id(self.license_keys(), license_key_id)
+
+    async def get_refund(self, refund_id: str) -> Refund | None:
+        return await find_by_client_id(self.refunds(), refund_id)
 
     async def get_payment_method(self, payment_method_id: str) -> PaymentMethod | None:
         return await find_by_client_id(self.payment_methods(), payment_method_id)

@@ -1,14 +1,24 @@
 """The hosted portal's HTML pages: sign in (`login`), the link a customer follows (`session_link`), the portal
 itself (`home`), a subscription's page (`subscriptions`) and the changes made from it (`subscription_changes`: cancel,
-resume, change plan, pause), saved cards (`payment_methods`), and the stylesheet under `/static`. Shared page
-machinery is in `common`, and what the billing pages share in `signed_in`."""
+resume, change plan, pause), saved cards (`payment_methods`), the profile and "Download my data" (`profile`), the link
+that confirms a new email address (`email_change`), and the stylesheet under `/static`. Shared page machinery is in
+`common`, and what the billing pages share in `signed_in`."""
 
 from pathlib import Path
 
 from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
-from gateway.pages import home, login, payment_methods, session_link, subscription_changes, subscriptions
+from gateway.pages import (
+    email_change,
+    home,
+    login,
+    payment_methods,
+    profile,
+    session_link,
+    subscription_changes,
+    subscriptions,
+)
 from gateway.settings import Settings
 
 STATIC_DIR = Path(__file__).parent.parent / "static"
@@ -18,9 +28,11 @@ def routes(settings: Settings) -> list[BaseRoute]:
     return [
         *login.routes(settings),
         *session_link.routes(settings),
+        *email_change.routes(settings),
         *home.routes(settings),
         *subscriptions.routes(settings),
         *subscription_changes.routes(settings),
         *payment_methods.routes(settings),
+        *profile.routes(settings),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
