@@ -70,6 +70,7 @@ class CustomerLoaders:
         )
         self.purchase_items = DataLoader(self._children(PaymentItem, "payment_id", order=("id",), related=("product",)))
         self.purchase_license_keys = DataLoader(self._load_purchase_license_keys)
+        self.invoice_refunds = DataLoader(self._load_invoice_refunds)
         self.subscription_invoices: DataLoader[SubscriptionPageKey, Page] = DataLoader(self._load_subscription_invoices)
 
     @property
@@ -163,6 +164,11 @@ class CustomerLoaders:
             return _grouped(await query.select_related(*related) if related else await query, parent, parent_ids)
 
         return load
+
+    async def _load_invoice_refunds(self, invoice_ids: list[str]) -> list[list]:
+        """The credit notes of every invoice asked about, in one statement, oldest first."""
+        refunds = await self.viewer.refunds().filter(invoice_id__in=invoice_ids).order_by("issued_at", "id")
+        return _grouped(refunds, "invoice_id", invoice_ids)
 
     async def _load_purchase_license_keys(self, payment_ids: list[str]) -> list[list]:
         keys = await self.viewer.license_keys().filter(payment_id__in=payment_ids).order_by("-created_at", "-id")

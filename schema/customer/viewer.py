@@ -6,7 +6,7 @@ from schema.customer.businesses import Business
 from schema.customer.connections import Connection, load_connection
 from schema.customer.customers import Customer
 from schema.customer.enums import InvoiceStatus, LicenseKeyStatus, PaymentStatus, Scope, SubscriptionStatus
-from schema.customer.invoices import Invoice
+from schema.customer.invoices import CreditNote, Invoice
 from schema.customer.license_keys import LicenseKey
 from schema.customer.loaders import ListKind
 from schema.customer.node import Node
@@ -102,6 +102,7 @@ class Viewer:
 _NODE_TYPES = {
     "sub": (lambda viewer: viewer.get_subscription, Subscription),
     "inv": (lambda viewer: viewer.get_invoice, Invoice),
+    "ref": (lambda viewer: viewer.get_refund, CreditNote),
     "pay": (lambda viewer: viewer.get_purchase, Purchase),
     "lic": (lambda viewer: viewer.get_license_key, LicenseKey),
     "pm": (lambda viewer: viewer.get_payment_method, PaymentMethod),
