@@ -1,8 +1,8 @@
 """The hosted portal's HTML pages: sign in (`login`), the link a customer follows (`session_link`), the portal
 itself (`home`), a subscription's page (`subscriptions`) and the changes made from it (`subscription_changes`: cancel,
-resume, change plan, pause), saved cards (`payment_methods`), the profile and "Download my data" (`profile`), the link
-that confirms a new email address (`email_change`), and the stylesheet under `/static`. Shared page machinery is in
-`common`, and what the billing pages share in `signed_in`."""
+resume, change plan, pause), saved cards (`payment_methods`), invoice and credit-note PDFs (`documents`), the profile
+and "Download my data" (`profile`), the link that confirms a new email address (`email_change`), and the stylesheet
+under `/static`. Shared page machinery is in `common`, and what the billing pages share in `signed_in`."""
 
 from pathlib import Path
 
@@ -10,6 +10,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from gateway.pages import (
+    documents,
     email_change,
     home,
     login,
@@ -34,5 +35,6 @@ def routes(settings: Settings) -> list[BaseRoute]:
         *subscription_changes.routes(settings),
         *payment_methods.routes(settings),
         *profile.routes(settings),
+        *documents.routes(settings),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

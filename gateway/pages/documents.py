@@ -1,0 +1,93 @@
+"""Billing documents as PDF: an invoice (`GET /invoices/{invoice_id}/pdf`) and the credit note of a refund
+(`GET /credit-notes/{refund_id}/pdf`), in the reader's language (`?locale=`, else the session's, else the browser's).
+
+The `pdfUrl` of the customer schema leads here. The session is the page's cookie or a GraphQL client's
+`Authorization: Bearer` token, and every row comes through its Viewer: an id outside the scope, missing or malformed
+gets the same not-found page. Without a live session a browser (asking for HTML, with no token) is sent to sign in like
+on every page, while anything else gets 401 and `WWW-Authenticate: Bearer`: an API client that followed a redirect
+would get a sign-in page with status 200 and could save it as the PDF.
+"""
+
+import re
+from collections.abc import Awaitable, Callable
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute
+
+from access.viewer import Viewer
+from billing.invoice_pdf import credit_note_pdf, invoice_pdf
+from gateway.pages.common import not_found_page, page_locale
+from gateway.pages.signed_in import LOGIN_PATH, redirect, route
+from gateway.request_auth import bearer_token, viewer_from_request
+from gateway.settings import Settings
+from schema.customer.invoices import CREDIT_NOTE_PDF_PATH, INVOICE_PDF_PATH
+
+# A document's number as a file name: ASCII letters, digits, dot, dash and underscore.
+_UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]")
+NOT_SIGNED_IN = "Sign in first: send `Authorization: Bearer <portal session token>` or the portal_session cookie."
+
+# Finds a document by id in the viewer's scope and renders it: (number, PDF), or None when there is none.
+Render = Callable[[Viewer, str, str], Awaitable[tuple[str, bytes] | None]]
+
+
+async def _invoice(viewer: Viewer, invoice_id: str, locale: str) -> tuple[str, bytes] | None:
+    invoice = await viewer.get_invoice(invoice_id)
+    if invoice is None:
+        return None
+    payment = await viewer.get_payment(invoice.payment_id) if invoice.payment_id else None
+    return invoice.number, await invoice_pdf(invoice, payment, locale)
+
+
+async def _credit_note(viewer: Viewer, refund_id: str, locale: str) -> tuple[str, bytes] | None:
+    refund = await viewer.get_refund(refund_id)
+    # A credit note prints the invoice it corrects; one whose invoice is gone has nothing to print.
+    invoice = await viewer.get_invoice(refund.invoice_id) if refund and refund.invoice_id else None
+    if refund is None or invoice is None:
+        return None
+    payment = await viewer.get_payment(refund.payment_id)
+    return refund.credit_note_number or "", await credit_note_pdf(refund, invoice, payment, locale)
+
+
+def attachment_name(number: str) -> str:
+    return f"{_UNSAFE_IN_FILE_NAME.sub('_', number).strip('._') or 'document'}.pdf"
+
+
+def _not_signed_in(request: Request) -> Response:
+    token = bearer_token(request)
+    if token is None and "text/html" in request.headers.get("accept", ""):
+        return redirect(LOGIN_PATH)
+    challenge = 'Bearer error="invalid_token"' if token else "Bearer"
+    return PlainTextResponse(
+        NOT_SIGNED_IN, status_code=401, headers={"WWW-Authenticate": challenge, "Cache-Control": "no-store"}
+    )
+
+
+def _download(path_parameter: str, render: Render) -> Callable[..., Awaitable[Response]]:
+    async def endpoint(request: Request, *, settings: Settings) -> Response:
+        viewer = await viewer_from_request(request, settings)
+        if viewer is None:
+            return _not_signed_in(request)
+        locale = page_locale(request, preferred=viewer.session.locale)
+        document = await render(viewer, request.path_params[path_parameter], locale)
+        if document is None:
+            return not_found_page(request, settings)
+        number, pdf = document
+        return Response(
+            pdf,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="{attachment_name(number)}"',
+                # Personal data: no shared cache keeps it, and no cache at all after the session ends.
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    return endpoint
+
+
+def routes(settings: Settings) -> list[BaseRoute]:
+    return [
+        route(INVOICE_PDF_PATH, _download("invoice_id", _invoice), settings),
+        route(CREDIT_NOTE_PDF_PATH, _download("refund_id", _credit_note), settings),
+    ]
