@@ -35,6 +35,10 @@ SIGN_IN_PER_ADDRESS = RateLimit("sign_in_address", limit=20, window_seconds=900)
 LINK_ATTEMPTS_PER_ADDRESS = RateLimit("link_attempt_address", limit=30, window_seconds=900)
 # An email change mails whatever address was typed, maybe a stranger's: a few an hour per signed-in account.
 EMAIL_CHANGE_PER_ACCOUNT = RateLimit("email_change_account", limit=5, window_seconds=3600)
+# The public license API (no API key): 3 calls a second per key, as Polar allows, counted over 10 s so an app that
+# activates and validates at start-up fits; an address (an office behind one NAT) gets twice that.
+LICENSE_CALLS_PER_KEY = RateLimit("license_key", limit=30, window_seconds=10)
+LICENSE_CALLS_PER_ADDRESS = RateLimit("license_address", limit=60, window_seconds=10)
 
 
 def _bucket_key(rate_limit: RateLimit, subject: str) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from tortoise.expressions import Subquery
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
@@ -19,6 +20,7 @@ from models import (
     Customer,
     Invoice,
     LicenseKey,
+    LicenseKeyInstance,
     Payment,
     PaymentMethod,
     PortalSession,
@@ -118,6 +120,11 @@ class Viewer:
 
     async def get_license_key(self, license_key_id: str) -> LicenseKey | None:
         return await find_by_client_id(self.license_keys(), license_key_id)
+
+    async def get_license_key_instance(self, instance_id: str) -> LicenseKeyInstance | None:
+        """A device one of the viewer's license keys is activated on: an instance is in scope through its key."""
+        instances = LicenseKeyInstance.filter(license_key_id__in=Subquery(self.license_keys().values("id")))
+        return await find_by_client_id(instances, instance_id)
 
     async def get_refund(self, refund_id: str) -> Refund | None:
         return await find_by_client_id(self.refunds(), refund_id)
