@@ -8,6 +8,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from schema.customer.context import CustomerContext, build_context
+from schema.customer.license_key_mutations import LicenseKeyMutations
 from schema.customer.payment_method_mutations import PaymentMethodMutations
 from schema.customer.payments import PaymentMutations
 from schema.customer.profile_mutations import ProfileMutations
@@ -18,7 +19,8 @@ from schema.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
 schema = strawberry.Schema(
     query=Query,
     mutation=merge_types(
-        "Mutation", (PaymentMethodMutations, PaymentMutations, ProfileMutations, SubscriptionMutations)
+        "Mutation",
+        (LicenseKeyMutations, PaymentMethodMutations, PaymentMutations, ProfileMutations, SubscriptionMutations),
     ),
     extensions=[PortalTokenLimit, ParserCache, PortalLimits, ValidationCache, PortalErrorMasking],
 )

@@ -1,0 +1,32 @@
+"""Mutations of the customer's license keys: deactivate a device, which frees an activation. The instance is found
+through the Viewer; the rules are billing's."""
+
+import strawberry
+
+from billing.license_activation import deactivate_instance_for_viewer
+from schema.customer.actions import not_found
+from schema.customer.license_keys import LicenseKey
+from schema.errors import UserError
+
+
+@strawberry.input
+class DeactivateLicenseKeyInstanceInput:
+    instance_id: strawberry.ID
+
+
+@strawberry.type
+class LicenseKeyPayload:
+    license_key: LicenseKey | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class LicenseKeyMutations:
+    @strawberry.mutation(description="Deactivate a device of a license key, so the key can be activated elsewhere.")
+    async def deactivate_license_key_instance(
+        self, info: strawberry.Info, input: DeactivateLicenseKeyInstanceInput
+    ) -> LicenseKeyPayload:
+        row = await deactivate_instance_for_viewer(info.context.signed_in_viewer(), str(input.instance_id))
+        if row is None:
+            return LicenseKeyPayload(license_key=None, errors=[not_found(info, "instanceId")])
+        return LicenseKeyPayload(license_key=LicenseKey.from_row(row), errors=[])
