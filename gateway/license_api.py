@@ -1,0 +1,176 @@
+"""The public license API, called by the software a key unlocks, without an API key, in Dodo Payments' shapes:
+`POST /licenses/activate`, `/licenses/deactivate` and `/licenses/validate` for live keys, the same paths under
+`/test/` for test keys (billing/license_activation.py says why a key answers in its own mode only).
+
+Answers: 201 with the new instance; 200 for a deactivation (`{}`) and a validation (`{"valid": …}` and the key's
+facts); 404 for an unknown key or an instance that is not that key's; 403 for a disabled or expired key; 422 at the
+activation limit, for an empty or overlong name, and for a body that is not a JSON object with the expected string
+fields (nothing is changed); 429 with Retry-After past the rate limits, per client address and per key. Errors are
+the merchant API's `{code, message, field}`, in English.
+
+An instance carries Dodo's fields except `customer`: a key travels to every device it unlocks, and whoever holds it
+learns nothing about whom it was sold to (no email, name or customer id).
+"""
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from access import rate_limits
+from billing.license_activation import (
+    Activation,
+    LicenseError,
+    LicenseErrorCode,
+    Validation,
+    activate,
+    deactivate,
+    validate,
+)
+from gateway.merchant_api import error_response
+from gateway.pages.common import client_address
+from models import Product
+
+_STATUS = {
+    LicenseErrorCode.NOT_FOUND: 404,
+    LicenseErrorCode.INSTANCE_NOT_FOUND: 404,
+    LicenseErrorCode.DISABLED: 403,
+    LicenseErrorCode.EXPIRED: 403,
+    LicenseErrorCode.LIMIT_REACHED: 422,
+    LicenseErrorCode.INVALID_NAME: 422,
+}
+_NOT_AN_OBJECT = 'The request body must be a JSON object in UTF-8, such as {"license_key": "…"}.'
+
+
+@dataclass(frozen=True)
+class _Field:
+    name: str
+    # An optional field may be absent or null; a present one is a string like a required one.
+    required: bool = True
+
+
+class _BadBody(Exception):
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+# The fields a call names: a string each, or None for an optional one that is absent or null.
+Body = dict[str, Any]
+Action = Callable[[Body, bool], Awaitable[Response]]
+
+
+async def _body(request: Request, fields: tuple[_Field, ...]) -> Body:
+    """The named string fields of a JSON object body; anything else is a _BadBody."""
+    try:
+        body = json.loads(await request.body())
+    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, or nested past the parser's depth
+        raise _BadBody(_NOT_AN_OBJECT) from error
+    if not isinstance(body, dict):
+        raise _BadBody(_NOT_AN_OBJECT)
+    values: Body = {}
+    for field in fields:
+        value = body.get(field.name)
+        if value is None and not field.required:
+            values[field.name] = None
+        elif isinstance(value, str):
+            values[field.name] = value
+        else:
+            kind = "a string" if field.required else "a string or null"
+            raise _BadBody(f"{field.name} must be {kind}.", field.name)
+    return values
+
+
+def _too_many(rate_limit: rate_limits.RateLimit, now: datetime) -> JSONResponse:
+    """429 with the seconds until the limit's current window ends."""
+    seconds = rate_limit.window_seconds - int(now.timestamp()) % rate_limit.window_seconds
+    response = error_response(429, "RATE_LIMITED", f"Too many license requests. Try again in {seconds} s.")
+    response.headers["Retry-After"] = str(seconds)
+    return response
+
+
+def _endpoint(fields: tuple[_Field, ...], action: Action, livemode: bool) -> Callable[[Request], Awaitable[Response]]:
+    """A license call: counted against the client's address, its body read, counted against its key, then done."""
+
+    async def endpoint(request: Request) -> Response:
+        now = datetime.now(UTC)
+        if not await rate_limits.hit(rate_limits.LICENSE_CALLS_PER_ADDRESS, client_address(request), now):
+            return _too_many(rate_limits.LICENSE_CALLS_PER_ADDRESS, now)
+        try:
+            body = await _body(request, fields)
+        except _BadBody as bad:
+            return error_response(422, "INVALID_REQUEST", bad.message, bad.field)
+        if not await rate_limits.hit(rate_limits.LICENSE_CALLS_PER_KEY, body["license_key"], now):
+            return _too_many(rate_limits.LICENSE_CALLS_PER_KEY, now)
+        try:
+            return await action(body, livemode)
+        except LicenseError as error:
+            return error_response(_STATUS[error.code], error.code.value, error.message, error.field)
+
+    return endpoint
+
+
+def _product(product: Product) -> dict:
+    return {"product_id": product.id, "name": product.name}
+
+
+def instance_json(activation: Activation) -> dict:
+    instance, key = activation.instance, activation.license_key
+    return {
+        "id": instance.id,
+        "business_id": key.business_id,
+        "license_key_id": key.id,
+        "name": instance.name,
+        "created_at": instance.created_at.isoformat(),
+        "product": _product(activation.product),
+    }
+
+
+def validation_json(validation: Validation) -> dict:
+    key = validation.license_key
+    return {
+        "valid": validation.valid,
+        "license_key_id": key.id,
+        "status": str(validation.status),
+        "activations_limit": key.activations_limit,
+        "instances_count": validation.instances_count,
+        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+        "product": _product(validation.product),
+    }
+
+
+async def _activate(body: Body, livemode: bool) -> Response:
+    activation = await activate(body["license_key"], body["name"], livemode=livemode)
+    return JSONResponse(instance_json(activation), status_code=201)
+
+
+async def _deactivate(body: Body, livemode: bool) -> Response:
+    await deactivate(body["license_key"], body["license_key_instance_id"], livemode=livemode)
+    return JSONResponse({})
+
+
+async def _validate(body: Body, livemode: bool) -> Response:
+    validation = await validate(body["license_key"], body["license_key_instance_id"], livemode=livemode)
+    return JSONResponse(validation_json(validation))
+
+
+_KEY = _Field("license_key")
+_CALLS = {
+    "activate": ((_KEY, _Field("name")), _activate),
+    "deactivate": ((_KEY, _Field("license_key_instance_id")), _deactivate),
+    "validate": ((_KEY, _Field("license_key_instance_id", required=False)), _validate),
+}
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route(f"{prefix}/licenses/{call}", _endpoint(fields, action, livemode), methods=["POST"])
+        for prefix, livemode in (("", True), ("/test", False))
+        for call, (fields, action) in _CALLS.items()
+    ]
