@@ -1,8 +1,9 @@
 """The hosted portal's HTML pages: sign in (`login`), the link a customer follows (`session_link`), the portal
 itself (`home`), a subscription's page (`subscriptions`) and the changes made from it (`subscription_changes`: cancel,
-resume, change plan, pause), saved cards (`payment_methods`), invoice and credit-note PDFs (`documents`), the profile
-and "Download my data" (`profile`), the link that confirms a new email address (`email_change`), and the stylesheet
-under `/static`. Shared page machinery is in `common`, and what the billing pages share in `signed_in`."""
+resume, change plan, pause), saved cards (`payment_methods`), a license key's devices (`license_keys`), invoice and
+credit-note PDFs (`documents`), the profile and "Download my data" (`profile`), the link that confirms a new
+email address (`email_change`), and the stylesheet under `/static`. Shared page machinery is in `common`, and what
+the billing pages share in `signed_in`."""
 
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from gateway.pages import (
     documents,
     email_change,
     home,
+    license_keys,
     login,
     payment_methods,
     profile,
@@ -36,5 +38,6 @@ def routes(settings: Settings) -> list[BaseRoute]:
         *payment_methods.routes(settings),
         *profile.routes(settings),
         *documents.routes(settings),
+        *license_keys.routes(settings),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]
