@@ -73,8 +73,7 @@ class Activation:
 
 @dataclass(frozen=True)
 class Validation:
-    """Whether the key (and, when asked, the instance) works now, with the key's facts; `status` is expired once
-    `expires_at` has passed, whatever the row still says."""
+    """Whether the key (and, when asked, the instance) works now, with the key's facts (`effective_status`)."""
 
     valid: bool
     status: LicenseKeyStatus
@@ -92,6 +91,12 @@ def unusable_because(license_key: LicenseKey, now: datetime) -> LicenseErrorCode
     if license_key.expires_at is not None and license_key.expires_at <= now:
         return LicenseErrorCode.EXPIRED
     return None
+
+
+def effective_status(license_key: LicenseKey, now: datetime) -> LicenseKeyStatus:
+    """The key's status as its holder sees it: expired once `expires_at` has passed, whatever the row still says."""
+    expired = unusable_because(license_key, now) == LicenseErrorCode.EXPIRED
+    return LicenseKeyStatus.EXPIRED if expired else license_key.status
 
 
 def instance_name(name: str) -> str:
@@ -159,13 +164,12 @@ async def validate(
     another key, deactivated or malformed is simply not valid); an unknown key is refused."""
     found = await _find(key, livemode)
     instances = LicenseKeyInstance.filter(license_key_id=found.id)
-    problem = unusable_because(found, now or datetime.now(UTC))
-    valid = problem is None
+    now = now or datetime.now(UTC)
+    valid = unusable_because(found, now) is None
     if instance_id is not None:
         valid = valid and _is_instance_id(instance_id) and await instances.filter(id=instance_id).exists()
-    status = LicenseKeyStatus.EXPIRED if problem == LicenseErrorCode.EXPIRED else found.status
     product = await Product.get(id=found.product_id)
-    return Validation(valid, status, found, product, await instances.count())
+    return Validation(valid, effective_status(found, now), found, product, await instances.count())
 
 
 async def deactivate_instance_for_viewer(viewer: Viewer, instance_id: str) -> LicenseKey | None:
