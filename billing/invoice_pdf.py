@@ -43,7 +43,7 @@ CARD_NETWORKS = {
     "visa": "Visa",
 }
 # Countries that write "City, ST 12345"; elsewhere the postal code comes first ("114 55 Stockholm").
-_CITY_BEFORE_POSTAL_CODE = {"US", "CA", "AU"}
+_CITY_BEFORE_POSTAL_CODE = {"US", "CA", "AU", "GB", "NZ"}
 
 # Layout, in millimetres on A4 (210 wide): offsets are measured from the margin where the text starts (the left one,
 # or the right one in right-to-left languages).
