@@ -5,8 +5,8 @@ money with billing.money, days with access.i18n), then laid out with fpdf2 on A4
 layout: the seller and the labels on the right, amounts on the left. The fonts are billing.pdf_fonts's.
 
 The output is byte-for-byte the same for the same document and locale: the PDF's creation date is the document's
-issue date, and fpdf2 derives the file id from the content. Rendering is CPU work (a few hundredths of a second, a few
-tenths with the CJK face): `invoice_pdf` and `credit_note_pdf` run it in a worker thread.
+issue date, and fpdf2 derives the file id from the content. Rendering is CPU work (under a tenth of a second, about
+three tenths with the CJK face): `invoice_pdf` and `credit_note_pdf` run it in a worker thread.
 
 Depends on access.i18n for the catalogs and the date format, like every other customer-facing text of billing.
 """
@@ -42,7 +42,8 @@ CARD_NETWORKS = {
     "unionpay": "UnionPay",
     "visa": "Visa",
 }
-# Countries that write "City, ST 12345"; elsewhere the postal code comes first ("114 55 Stockholm").
+# Countries that put the postal code after the town ("San Francisco, CA 94105"); elsewhere it comes first
+# ("114 55 Stockholm").
 _CITY_BEFORE_POSTAL_CODE = {"US", "CA", "AU", "GB", "NZ"}
 
 # Layout, in millimetres on A4 (210 wide): offsets are measured from the margin where the text starts (the left one,
@@ -269,12 +270,12 @@ class _Sheet:
         self.pdf.set_font(self.face.family, "B" if bold and self.face.bold else "", size)
         self.pdf.set_text_color(*color)
 
-    def text(self, offset: float, width: float, y: float, text: str, *, end: bool = False, fill: bool = False) -> float:
+    def text(self, offset: float, width: float, y: float, text: str, *, end: bool = False) -> float:
         """Write `text` wrapped into a column; returns the height it took."""
         self.pdf.set_xy(self.x(offset, width), y)
         height = self.line_height()
         lines = self.pdf.multi_cell(
-            width, height, text, align=self.align(end), fill=fill, new_x=XPos.LMARGIN, new_y=YPos.NEXT,
+            width, height, text, align=self.align(end), new_x=XPos.LMARGIN, new_y=YPos.NEXT,
             output=MethodReturnValue.LINES,
         )  # fmt: skip
         return len(lines) * height
@@ -383,11 +384,11 @@ def _draw_totals(sheet: _Sheet, document: Document, y: float) -> float:
 def render(document: Document, locale: str) -> bytes:
     """The PDF of a document, in `locale`'s direction and fonts."""
     sheet = _Sheet(document, locale)
-    y = _draw_header(sheet, document)
-    y = _draw_bill_to(sheet, document, y)
-    y = _draw_table(sheet, document, y)
-    _draw_totals(sheet, document, y)
     try:
+        y = _draw_header(sheet, document)
+        y = _draw_bill_to(sheet, document, y)
+        y = _draw_table(sheet, document, y)
+        _draw_totals(sheet, document, y)
         return bytes(sheet.pdf.output())
     finally:
         sheet.close()
