@@ -454,7 +454,7 @@ async def test_the_subscription_page_costs_the_same_statements_whatever_the_invo
     with count_statements() as many:
         page = await http.get(path)
 
-    assert page.text.count("SF-00") == 31
+    assert page.text.count('<bdi class="title">SF-00') == 31
     assert many.count == few.count
 
 

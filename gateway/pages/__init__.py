@@ -11,6 +11,7 @@ from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from gateway.pages import (
+    billing_history,
     documents,
     email_change,
     home,
@@ -18,6 +19,7 @@ from gateway.pages import (
     login,
     payment_methods,
     profile,
+    purchases,
     session_link,
     subscription_changes,
     subscriptions,
@@ -37,7 +39,9 @@ def routes(settings: Settings) -> list[BaseRoute]:
         *subscription_changes.routes(settings),
         *payment_methods.routes(settings),
         *profile.routes(settings),
+        *billing_history.routes(settings),
         *documents.routes(settings),
+        *purchases.routes(settings),
         *license_keys.routes(settings),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

@@ -41,7 +41,7 @@ _SUBSCRIPTIONS = """totalCount edges { node {
   previousBillingDate nextBillingDate cancelAtNextBillingDate cancelledAt trialEndsAt
   paymentMethod { brand last4 }
 } }"""
-_INVOICES = "totalCount edges { node { id number issuedAt status total { formatted } lines { description } } }"
+_INVOICES = "totalCount edges { node { id number issuedAt status total { formatted } pdfUrl lines { description } } }"
 _LICENSE_KEYS = "totalCount edges { node { id key status activationsLimit instancesCount expiresAt product { name } } }"
 
 BUSINESS_QUERY = f"""

@@ -90,6 +90,39 @@ class Visit:
             **context,
         )
 
+    def across_businesses(
+        self, template: str, businesses: list[dict], business_id: str | None, **context: object
+    ) -> Response:
+        """A list that spans businesses: under the chosen business's brand (always one in BUSINESS scope), else, in
+        the unified portal, under the portal's own brand with every business."""
+        business = next((business for business in businesses if business["id"] == business_id), None)
+        if business is not None:
+            return self.page(template, business, businesses=businesses, **context)
+        return render_page(
+            self.request,
+            self.settings,
+            template,
+            locale=self.locale,
+            brand=portal_brand(self.settings),
+            livemode=self.viewer.livemode,
+            home_url="/",
+            all_businesses_url="/",
+            email=self.viewer.email,
+            business=None,
+            businesses=businesses,
+            error=self._error_in_url(),
+            notice="",
+            **context,
+        )
+
+    def business_filter(self) -> tuple[str | None, bool]:
+        """The business a list is narrowed to (`?business=`, or the session's in BUSINESS scope) and whether that
+        is one the viewer may see; None when the unified portal lists every business."""
+        if self.viewer.scope == Scope.BUSINESS:
+            return self.viewer.session.business_id, True
+        asked = self.request.query_params.get("business") or None
+        return asked, asked is None or self.viewer.business(asked) is not None
+
     def _error_in_url(self) -> str:
         """The message of the billing error code a redirect put in the URL (`?payment_error=CARD_DECLINED`), in the
         reader's language; an unknown code shows nothing, as it was not one of ours."""

@@ -44,7 +44,7 @@ query SubscriptionPage($id: ID!, $invoices: Boolean!) {{
       planChangeOptions {{ direction }}
       pauseOptions {{ allowed maxCycles }}
       invoices(first: {INVOICES_SHOWN}) @include(if: $invoices) {{
-        totalCount edges {{ node {{ id number issuedAt status total {{ formatted }} lines {{ description }} }} }}
+        totalCount edges {{ node {{ id number issuedAt status total {{ formatted }} pdfUrl lines {{ description }} }} }}
       }}
     }}
   }}

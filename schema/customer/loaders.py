@@ -16,7 +16,7 @@ from strawberry.dataloader import DataLoader
 from tortoise.queryset import QuerySet
 
 from access.viewer import Viewer
-from models import Discount, InvoiceLine, LicenseKeyInstance, PaymentItem, Product
+from models import Discount, Invoice, InvoiceLine, LicenseKeyInstance, PaymentItem, Product
 from models.paging import Cursor, Page, after, count_partitions, fetch_pages
 
 
@@ -71,6 +71,7 @@ class CustomerLoaders:
         self.purchase_items = DataLoader(self._children(PaymentItem, "payment_id", order=("id",), related=("product",)))
         self.purchase_license_keys = DataLoader(self._load_purchase_license_keys)
         self.invoice_refunds = DataLoader(self._load_invoice_refunds)
+        self.payment_invoices = DataLoader(self._children(Invoice, "payment_id", order=("id",)))
         self.subscription_invoices: DataLoader[SubscriptionPageKey, Page] = DataLoader(self._load_subscription_invoices)
 
     @property

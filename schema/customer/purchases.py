@@ -9,6 +9,7 @@ import strawberry
 from models import Payment as PaymentRow
 from schema.customer.actions import translate
 from schema.customer.enums import PaymentStatus
+from schema.customer.invoices import Invoice
 from schema.customer.license_keys import LicenseKey
 from schema.customer.money import Money
 from schema.customer.node import Node
@@ -74,3 +75,8 @@ class Purchase(Payment):
     async def license_keys(self, info: strawberry.Info) -> list[LicenseKey]:
         rows = await info.context.loaders.purchase_license_keys.load(str(self.id))
         return [LicenseKey.from_row(row) for row in rows]
+
+    @strawberry.field(description="The receipt: the invoice issued when the payment succeeded; null before.")
+    async def invoice(self, info: strawberry.Info) -> Invoice | None:
+        rows = await info.context.loaders.payment_invoices.load(str(self.id))
+        return Invoice.from_row(rows[0]) if rows else None
