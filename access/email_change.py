@@ -36,7 +36,7 @@ from access import rate_limits
 from access.email_outbox import branding_context, enqueue_email, sender_name
 from access.i18n import supported_locale, translations
 from access.inputs import email_problem
-from access.login_links import LinkProblem
+from access.login_links import LinkProblem, link_problem
 from access.profile import FieldError, ProfileError, ProfileErrorCode, ProfileField, refused_fields
 from access.sessions import utcnow
 from access.tokens import LINK_PREFIX, hash_token, new_token
@@ -199,9 +199,8 @@ async def _find(token: str) -> EmailChangeToken | None:
 
 
 def _state(row: EmailChangeToken, now: datetime) -> EmailChangeState:
-    problem = LinkProblem.USED if row.used_at else LinkProblem.EXPIRED if row.expires_at <= now else None
     return EmailChangeState(
-        problem=problem,
+        problem=link_problem(row, now),
         new_email=row.new_email,
         business=row.customer.business if row.customer else None,
         livemode=row.livemode,

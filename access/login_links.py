@@ -22,7 +22,16 @@ from access import inputs, rate_limits
 from access.email_outbox import branding_context, enqueue_email, sender_name
 from access.sessions import SessionPolicy, open_session, utcnow
 from access.tokens import LINK_PREFIX, hash_token, new_token
-from models import Business, Customer, LoginToken, PortalConfiguration, PortalSession, Subscription, normalize_email
+from models import (
+    Business,
+    Customer,
+    EmailChangeToken,
+    LoginToken,
+    PortalConfiguration,
+    PortalSession,
+    Subscription,
+    normalize_email,
+)
 from models.enums import LoginTokenKind, Scope, SubscriptionStatus
 from models.ids import find_by_client_id
 
@@ -230,7 +239,7 @@ async def peek_link(token: str, now: datetime | None = None) -> LinkState:
     if link is None:
         return LinkState(problem=LinkProblem.UNKNOWN)
     return LinkState(
-        problem=_problem_of(link, now or utcnow()),
+        problem=link_problem(link, now or utcnow()),
         kind=link.kind,
         business=link.business,
         livemode=link.livemode,
@@ -257,7 +266,7 @@ async def consume_link(
             return ConsumeResult(problem=LinkProblem.UNKNOWN)
         if not burned:
             # A link that looks valid yet was not burned lost the race to a concurrent attempt.
-            return ConsumeResult(problem=_problem_of(link, now) or LinkProblem.USED)
+            return ConsumeResult(problem=link_problem(link, now) or LinkProblem.USED)
         session_token, session = await _open_link_session(link, policy, now)
     return ConsumeResult(session_token=session_token, session=session)
 
@@ -346,7 +355,8 @@ async def _find_link(token_hash: str) -> LoginToken | None:
     return await LoginToken.get_or_none(token_hash=token_hash).select_related("business")
 
 
-def _problem_of(link: LoginToken, now: datetime) -> LinkProblem | None:
+def link_problem(link: LoginToken | EmailChangeToken, now: datetime) -> LinkProblem | None:
+    """Why an emailed one-use link no longer works, if it does not."""
     if link.used_at is not None:
         return LinkProblem.USED
     if link.expires_at <= now:

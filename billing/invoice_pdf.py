@@ -23,6 +23,7 @@ from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 from access.i18n import format_day, text_direction, translations
 from billing.errors import N_
 from billing.money import format_money, parse_locale
+from billing.payment_methods import card_network_name
 from billing.pdf_fonts import install_fonts
 from models import Invoice, InvoiceLine, Payment, Refund
 from models.enums import InvoiceStatus
@@ -32,15 +33,6 @@ STATUS_LABELS = {
     InvoiceStatus.REFUNDED: N_("Refunded"),
     InvoiceStatus.PARTIALLY_REFUNDED: N_("Partially refunded"),
     InvoiceStatus.VOID: N_("Void"),
-}
-CARD_NETWORKS = {
-    "amex": "American Express",
-    "diners": "Diners Club",
-    "discover": "Discover",
-    "jcb": "JCB",
-    "mastercard": "Mastercard",
-    "unionpay": "UnionPay",
-    "visa": "Visa",
 }
 # Countries that put the postal code after the town ("San Francisco, CA 94105"); elsewhere it comes first
 # ("114 55 Stockholm").
@@ -118,8 +110,7 @@ def card_name(payment: Payment | None) -> str:
     """`Visa •••• 4242` for the card that paid, empty when unknown."""
     if payment is None or not payment.card_network:
         return ""
-    network = payment.card_network.lower().replace(" ", "").replace("_", "")
-    name = CARD_NETWORKS.get(network, payment.card_network.title())
+    name = card_network_name(payment.card_network)
     return f"{name} •••• {payment.card_last_four}" if payment.card_last_four else name
 
 

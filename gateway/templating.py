@@ -15,21 +15,13 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from access.i18n import format_day, language_name, text_direction, translations
 from billing.money import format_money
+from billing.payment_methods import card_network_name
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
 _HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 DEFAULT_PRIMARY = "#1f2937"
 DEFAULT_ACCENT = "#2563eb"
-_CARD_BRANDS = {
-    "amex": "American Express",
-    "diners": "Diners Club",
-    "discover": "Discover",
-    "jcb": "JCB",
-    "mastercard": "Mastercard",
-    "unionpay": "UnionPay",
-    "visa": "Visa",
-}
 
 
 @dataclass(frozen=True)
@@ -72,11 +64,6 @@ def _day(value: str | datetime | None, locale: str) -> str:
     return format_day(moment, locale)
 
 
-def _card_brand(brand: str) -> str:
-    """A card network as it writes its own name (`jcb` → `JCB`)."""
-    return _CARD_BRANDS.get(brand.lower().replace(" ", "").replace("_", ""), brand.title())
-
-
 @functools.cache
 def environment(locale: str) -> Environment:
     """The environment for one supported locale; templates see `locale`, `direction`, and the `day`, `money`
@@ -93,7 +80,7 @@ def environment(locale: str) -> Environment:
     env.globals.update(locale=locale, direction=text_direction(locale), language_name=language_name)
     env.filters["day"] = functools.partial(_day, locale=locale)
     env.filters["money"] = functools.partial(format_money, locale=locale)
-    env.filters["card_brand"] = _card_brand
+    env.filters["card_brand"] = card_network_name
     return env
 
 

@@ -25,21 +25,16 @@ from gateway.pages.common import (
     render_page,
 )
 from gateway.pages.login import login_path
+from gateway.pages.session_link import PROBLEM_STATUS
 from gateway.request_auth import viewer_from_request
 from gateway.settings import Settings
 
-_STATUS = {
-    LinkProblem.EXPIRED: 410,
-    LinkProblem.USED: 410,
-    LinkProblem.UNKNOWN: 404,
-    LinkProblem.RATE_LIMITED: 429,
-}
 _CONFLICT_STATUS = 409
 
 
 def _outcome(state: EmailChangeState) -> tuple[str, int]:
     if state.problem is not None:
-        return state.problem.value, _STATUS[state.problem]
+        return state.problem.value, PROBLEM_STATUS[state.problem]
     return ("conflict", _CONFLICT_STATUS) if state.conflicts else ("confirmed", 200)
 
 

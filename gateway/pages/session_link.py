@@ -29,7 +29,8 @@ from gateway.request_auth import session_policy
 from gateway.settings import Settings
 from models import PortalSession
 
-_PROBLEM_STATUS = {
+# The HTTP status of each way a link can fail, for every page that opens an emailed link.
+PROBLEM_STATUS = {
     LinkProblem.EXPIRED: 410,
     LinkProblem.USED: 410,
     LinkProblem.UNKNOWN: 404,
@@ -62,7 +63,7 @@ async def session_link_page(request: Request, *, settings: Settings) -> Response
 
     def problem_page(problem: LinkProblem) -> Response:
         return page(
-            "link_problem.html", status=_PROBLEM_STATUS[problem], problem=problem.value, resend_action=resend_action
+            "link_problem.html", status=PROBLEM_STATUS[problem], problem=problem.value, resend_action=resend_action
         )
 
     if request.method == "GET":
