@@ -235,13 +235,13 @@ SAKURA = BusinessSpec(
 BUSINESSES = (NORTHWIND, LUMIERE, SAKURA)
 
 ADA = PersonSpec(
-    DEMO_EMAIL, "Ada Lovelace", "+44 20 7946 0958", ("12 St James's Square", "London", "", "SW1Y 4JH", "GB")
+    DEMO_EMAIL, "Ada Lovelace", "+442079460958", ("12 St James's Square", "London", "", "SW1Y 4JH", "GB")
 )
 GRACE = PersonSpec(
-    "grace@example.com", "Grace Hopper", "+1 703 555 0142", ("1 Navy Way", "Arlington", "VA", "22202", "US")
+    "grace@example.com", "Grace Hopper", "+17035550142", ("1 Navy Way", "Arlington", "VA", "22202", "US")
 )
 LINUS = PersonSpec(
-    "linus@example.com", "Linus Torvalds", "+358 9 555 0101", ("Mannerheimintie 5", "Helsinki", "", "00100", "FI")
+    "linus@example.com", "Linus Torvalds", "+35895550101", ("Mannerheimintie 5", "Helsinki", "", "00100", "FI")
 )
 
 M = TypeVar("M", bound=Model)
