@@ -39,6 +39,15 @@ from models import Customer
 from models.enums import Scope
 
 
+def readable_phone(stored: str) -> str:
+    """A stored E.164 number as people write it across borders (`+44 20 7946 0958`); anything else as it is."""
+    try:
+        number = phonenumbers.parse(stored, None)
+    except phonenumbers.NumberParseException:
+        return stored
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
 class ProfileErrorCode(StrEnum):
     INVALID_INPUT = "INVALID_INPUT"
     NOT_ALLOWED = "NOT_ALLOWED"

@@ -21,6 +21,7 @@ from fpdf import FPDF
 from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 
 from access.i18n import format_day, text_direction, translations
+from access.profile import readable_phone
 from billing.errors import N_
 from billing.money import format_money, parse_locale
 from billing.payment_methods import card_network_name
@@ -136,7 +137,7 @@ def _buyer_lines(details: dict, words: _Words) -> list[str]:
     lines = [
         details.get("name") or "",
         details.get("email") or "",
-        details.get("phone_number") or "",
+        readable_phone(details.get("phone_number") or ""),
         *_address(details.get("address") or {}, words),
         words(N_("Tax ID: %(tax_id)s")) % {"tax_id": tax_id} if tax_id else "",
     ]

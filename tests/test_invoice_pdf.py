@@ -486,3 +486,10 @@ def test_write_the_screenshots(tmp_path: Path) -> None:
         subprocess.run(
             ["pdftoppm", "-r", "80", "-png", "-singlefile", tmp_path / f"{name}.pdf", SCREENSHOTS / name], check=True
         )
+
+
+def test_the_buyers_phone_reads_as_people_write_it() -> None:
+    ada = buyer("Ada Lovelace", "12 St James's Square", "London", "SW1Y 4JH", "GB", phone_number="+442079460958")
+    invoice, lines = sample_invoice(NORTHWIND, ada, "GBP", [("Team plan, monthly", 1, 4900)])
+
+    assert "+44 20 7946 0958" in text_of(render_invoice(invoice, lines, visa(), "en"))
