@@ -1,8 +1,9 @@
 """The billing run: everything that falls due, done once. Period-end cancellations end, fixed-term subscriptions
-expire, pauses start and end, scheduled plan changes apply, due subscriptions (trials ending included) renew, and
-payments whose outcome was never recorded are finished. `portal billing run` runs it once; the worker runs it
-periodically. Several workers may run it at once: every change is a conditional UPDATE that only one of them wins,
-and a renewal's idempotency key makes a second worker's charge the first one's.
+expire, pauses start and end, scheduled plan changes apply, due subscriptions (trials ending included) renew,
+payments whose outcome was never recorded are finished, and license keys past their expiry say so.
+`portal billing run` runs it once; the worker runs it periodically. Several workers may run it at once: every change
+is a conditional UPDATE that only one of them wins, and a renewal's idempotency key makes a second worker's charge
+the first one's.
 """
 
 import logging
@@ -14,7 +15,7 @@ from tortoise.transactions import in_transaction
 from billing.charges import utcnow
 from billing.context import BillingContext
 from billing.events import EventType, record_subscription_event
-from billing.license_keys import disable_subscription_keys
+from billing.license_keys import disable_subscription_keys, expire_license_keys
 from billing.pauses import end_pause, start_pause
 from billing.payments import recover_stale_payments
 from billing.plan_changes import apply_scheduled_change
@@ -40,6 +41,7 @@ class BillingRunReport:
     unpaused: int = 0
     plans_changed: int = 0
     recovered: int = 0
+    license_keys_expired: int = 0
 
     def add(self, other: "BillingRunReport") -> None:
         for field in fields(self):
@@ -118,6 +120,7 @@ async def run_billing(
         if not done.total:
             break
     report.recovered = await recover_stale_payments(context, now)
+    report.license_keys_expired = await expire_license_keys(now, livemode)
     if report.total:
         logger.info("Billing run: %s", report)
     return report

@@ -234,7 +234,8 @@ def _billing_run(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"Billing run: {report.renewed} renewed, {report.put_on_hold} put on hold, {report.cancelled} cancelled, "
         f"{report.expired} expired, {report.paused} paused, {report.unpaused} unpaused, "
-        f"{report.plans_changed} scheduled plan changes applied, {report.recovered} unfinished payments recovered."
+        f"{report.plans_changed} scheduled plan changes applied, {report.recovered} unfinished payments recovered, "
+        f"{report.license_keys_expired} license keys expired."
     )
     return 0
 

@@ -9,10 +9,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from billing.billing_run import run_billing
 from billing.license_activation import LicenseError, LicenseErrorCode, activate
 from models import Business, Customer, LicenseKey, LicenseKeyInstance, Product
 from models.enums import LicenseKeyStatus, PriceType
 from tests import test_billing_pages as billing_pages
+from tests.billing_support import billing_context
 from tests.factories import business_token, unified_token
 from tests.portal_support import csrf_from
 from tests.test_payment_mutations import run
@@ -115,6 +117,26 @@ async def test_a_key_activates_until_its_expiry_and_its_limit() -> None:
     assert first.instance.name == "Laptop" and first.license_key.id == shop.key.id
     assert (full.value.code, expired.value.code) == (LicenseErrorCode.LIMIT_REACHED, LicenseErrorCode.EXPIRED)
     assert await device_names(shop.key) == ["Desktop", "Laptop"]
+
+
+async def test_the_billing_run_marks_keys_past_their_expiry_as_expired() -> None:
+    shop = await licensed("SAKURA-PAST", expires_at=NOW - timedelta(minutes=1))
+    later = await key_of(shop.customer, shop.product, "SAKURA-LATER", expires_at=NOW + timedelta(days=1))
+    refunded = await key_of(
+        shop.customer, shop.product, "SAKURA-GONE", status=LicenseKeyStatus.DISABLED, expires_at=NOW
+    )
+    forever = await key_of(shop.customer, shop.product, "SAKURA-FOREVER")
+
+    report = await run_billing(billing_context(), now=NOW)
+
+    statuses = {row.key: row.status for row in await LicenseKey.filter(customer=shop.customer)}
+    assert statuses == {
+        shop.key.key: LicenseKeyStatus.EXPIRED,
+        later.key: LicenseKeyStatus.ACTIVE,
+        refunded.key: LicenseKeyStatus.EXPIRED,
+        forever.key: LicenseKeyStatus.ACTIVE,
+    }
+    assert report.license_keys_expired == 2
 
 
 async def test_a_key_without_a_limit_activates_on_any_number_of_devices() -> None:
