@@ -37,6 +37,8 @@ LINK_ATTEMPTS_PER_ADDRESS = RateLimit("link_attempt_address", limit=30, window_s
 EMAIL_CHANGE_PER_ACCOUNT = RateLimit("email_change_account", limit=5, window_seconds=3600)
 # The public license API (no API key): 3 calls a second per key, as Polar allows, counted over 10 s so an app that
 # activates and validates at start-up fits; an address (an office behind one NAT) gets twice that.
+# Rendering a PDF costs real CPU (a Japanese one about 300 ms): a session gets a generous but bounded number.
+PDF_RENDERS_PER_SESSION = RateLimit("pdf_session", limit=30, window_seconds=60)
 LICENSE_CALLS_PER_KEY = RateLimit("license_key", limit=30, window_seconds=10)
 LICENSE_CALLS_PER_ADDRESS = RateLimit("license_address", limit=60, window_seconds=10)
 

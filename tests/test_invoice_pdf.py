@@ -23,6 +23,7 @@ from pypdf import PdfReader
 from tortoise.transactions import in_transaction
 
 from access.i18n import translations
+from access.rate_limits import PDF_RENDERS_PER_SESSION
 from billing.invoice_pdf import render_credit_note, render_invoice
 from billing.invoices import Line, billing_details, issue_invoice
 from billing.money import format_money
@@ -493,3 +494,21 @@ def test_the_buyers_phone_reads_as_people_write_it() -> None:
     invoice, lines = sample_invoice(NORTHWIND, ada, "GBP", [("Team plan, monthly", 1, 4900)])
 
     assert "+44 20 7946 0958" in text_of(render_invoice(invoice, lines, visa(), "en"))
+
+
+async def test_a_session_renders_a_bounded_number_of_documents_a_minute(client) -> None:
+    customer, invoice, _ = await issued_invoice()
+    busy, other = await business_token(customer), await business_token(customer)
+    limit = PDF_RENDERS_PER_SESSION.limit
+
+    answers = [
+        await client.get("/invoices/inv_missing/pdf", headers={"Authorization": f"Bearer {busy}"}) for _ in range(limit)
+    ]
+    refused = await client.get(f"/invoices/{invoice.id}/pdf", headers={"Authorization": f"Bearer {busy}"})
+    elsewhere = await client.get(f"/invoices/{invoice.id}/pdf", headers={"Authorization": f"Bearer {other}"})
+
+    assert {answer.status_code for answer in answers} == {404}
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == str(PDF_RENDERS_PER_SESSION.window_seconds)
+    assert "Too many downloads" in refused.text
+    assert elsewhere.status_code == 200

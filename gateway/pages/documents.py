@@ -5,7 +5,8 @@ The `pdfUrl` of the customer schema leads here. The session is the page's cookie
 `Authorization: Bearer` token, and every row comes through its Viewer: an id outside the scope, missing or malformed
 gets the same not-found page. Without a live session a browser (asking for HTML, with no token) is sent to sign in like
 on every page, while anything else gets 401 and `WWW-Authenticate: Bearer`: an API client that followed a redirect
-would get a sign-in page with status 200 and could save it as the PDF.
+would get a sign-in page with status 200 and could save it as the PDF. A session renders at most
+PDF_RENDERS_PER_SESSION documents a minute (429 with Retry-After beyond), since each costs real CPU.
 """
 
 import re
@@ -15,9 +16,10 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute
 
+from access.rate_limits import PDF_RENDERS_PER_SESSION, hit
 from access.viewer import Viewer
 from billing.invoice_pdf import credit_note_pdf, invoice_pdf
-from gateway.pages.common import not_found_page, page_locale
+from gateway.pages.common import not_found_page, page_locale, portal_brand, render_page
 from gateway.pages.signed_in import LOGIN_PATH, redirect, route
 from gateway.request_auth import bearer_token, viewer_from_request
 from gateway.settings import Settings
@@ -63,12 +65,22 @@ def _not_signed_in(request: Request) -> Response:
     )
 
 
+def _too_many(request: Request, settings: Settings, locale: str) -> Response:
+    response = render_page(
+        request, settings, "message.html", locale=locale, brand=portal_brand(settings), status=429, kind="too_many"
+    )
+    response.headers["Retry-After"] = str(PDF_RENDERS_PER_SESSION.window_seconds)
+    return response
+
+
 def _download(path_parameter: str, render: Render) -> Callable[..., Awaitable[Response]]:
     async def endpoint(request: Request, *, settings: Settings) -> Response:
         viewer = await viewer_from_request(request, settings)
         if viewer is None:
             return _not_signed_in(request)
         locale = page_locale(request, preferred=viewer.session.locale)
+        if not await hit(PDF_RENDERS_PER_SESSION, viewer.session.id):
+            return _too_many(request, settings, locale)
         document = await render(viewer, request.path_params[path_parameter], locale)
         if document is None:
             return not_found_page(request, settings)
