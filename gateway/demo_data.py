@@ -234,9 +234,7 @@ SAKURA = BusinessSpec(
 
 BUSINESSES = (NORTHWIND, LUMIERE, SAKURA)
 
-ADA = PersonSpec(
-    DEMO_EMAIL, "Ada Lovelace", "+442079460958", ("12 St James's Square", "London", "", "SW1Y 4JH", "GB")
-)
+ADA = PersonSpec(DEMO_EMAIL, "Ada Lovelace", "+442079460958", ("12 St James's Square", "London", "", "SW1Y 4JH", "GB"))
 GRACE = PersonSpec(
     "grace@example.com", "Grace Hopper", "+17035550142", ("1 Navy Way", "Arlington", "VA", "22202", "US")
 )
