@@ -11,6 +11,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TypeVar
 
 import uvicorn
@@ -29,6 +30,13 @@ from gateway.request_auth import session_policy
 from gateway.settings import Settings
 from gateway.worker import run_worker_process
 from merchants.api_keys import create_api_key, list_api_keys, revoke_api_key
+from merchants.businesses import (
+    BusinessChanges,
+    BusinessInputError,
+    create_business,
+    list_businesses,
+    update_business,
+)
 from models import ApiKey, Business, Customer, normalize_email
 from models.database import connect, disconnect, tortoise_config
 from models.enums import Scope
@@ -355,6 +363,98 @@ def _create_session(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# --- portal business create|list|update -------------------------------------------------------------------------
+
+
+def _add_business_options(parser: argparse.ArgumentParser, *, creating: bool) -> None:
+    parser.add_argument("--name", required=creating, help="the name customers see")
+    parser.add_argument("--support-email", required=creating, help="where customers write; shown on every page")
+    parser.add_argument("--primary-color", help="brand colour of the portal's header, e.g. #0b3d91")
+    parser.add_argument("--accent-color", help="colour of links and buttons, e.g. #f59e0b")
+    parser.add_argument("--logo-url", help="https URL of a square logo")
+    parser.add_argument("--headline", help="a line under the name on the sign-in page")
+    parser.add_argument("--website-url", help="https URL of the business's site")
+    parser.add_argument("--return-url", help="https URL the portal's return button leads to by default")
+    parser.add_argument("--invoice-prefix", help="1 to 12 capital letters or digits before invoice numbers")
+    parser.add_argument("--country", help="ISO 3166 code of the business's country, e.g. US")
+    parser.add_argument("--tax-rate", type=Decimal, help="tax in percent added to (or included in) every price")
+    parser.add_argument(
+        "--allow-plan-changes", action=argparse.BooleanOptionalAction, help="customers may change plans"
+    )
+    parser.add_argument(
+        "--allow-cancellation", action=argparse.BooleanOptionalAction, help="customers may cancel online"
+    )
+
+
+def _add_business_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("business", help="the businesses that sell through this portal")
+    actions = parser.add_subparsers(dest="action", required=True)
+    create = actions.add_parser("create", help="add a business; prints its id and a first test and live API key")
+    _add_business_options(create, creating=True)
+    create.set_defaults(handler=_create_business)
+    listing = actions.add_parser("list", help="every business: id, name, support email")
+    listing.set_defaults(handler=_list_businesses)
+    update = actions.add_parser("update", help="change a business's profile or branding")
+    update.add_argument("business_id")
+    _add_business_options(update, creating=False)
+    update.set_defaults(handler=_update_business)
+
+
+def _business_changes(args: argparse.Namespace) -> BusinessChanges:
+    return BusinessChanges(
+        name=args.name,
+        support_email=args.support_email,
+        primary_color=args.primary_color,
+        accent_color=args.accent_color,
+        logo_url=args.logo_url,
+        headline=args.headline,
+        website_url=args.website_url,
+        default_return_url=args.return_url,
+        invoice_prefix=args.invoice_prefix,
+        address_country=args.country,
+        tax_rate_bp=None if args.tax_rate is None else int((args.tax_rate * 100).to_integral_value()),
+        allow_subscription_updates=args.allow_plan_changes,
+        allow_subscription_cancellation=args.allow_cancellation,
+    )
+
+
+def _create_business(args: argparse.Namespace, settings: Settings) -> int:
+    async def create() -> tuple[Business, str, str]:
+        business = await create_business(_business_changes(args))
+        test_secret, _ = await create_api_key(business, livemode=False, name="First test key")
+        live_secret, _ = await create_api_key(business, livemode=True, name="First live key")
+        return business, test_secret, live_secret
+
+    try:
+        business, test_secret, live_secret = run_with_database(settings, create)
+    except BusinessInputError as error:
+        raise CommandError(str(error)) from error
+    print(f"Created business {business.id} ({business.name}).")
+    print(f"Its customers sign in at {settings.base_url}/login/{business.id} (test mode: /test/login/{business.id}).")
+    print("API keys, shown only this once (`portal api-key create` makes more):")
+    print(f"  test: {test_secret}")
+    print(f"  live: {live_secret}")
+    return 0
+
+
+def _list_businesses(args: argparse.Namespace, settings: Settings) -> int:
+    for business in run_with_database(settings, list_businesses):
+        print(f"{business.id}  {business.name}  {business.support_email}")
+    return 0
+
+
+def _update_business(args: argparse.Namespace, settings: Settings) -> int:
+    async def update() -> Business:
+        return await update_business(await _business(args.business_id), _business_changes(args))
+
+    try:
+        business = run_with_database(settings, update)
+    except BusinessInputError as error:
+        raise CommandError(str(error)) from error
+    print(f"Updated business {business.id} ({business.name}).")
+    return 0
+
+
 # --- portal api-key create|list|revoke -------------------------------------------------------------------------
 
 
@@ -455,6 +555,7 @@ _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_billing_parser,
     _add_demo_parser,
     _add_session_parser,
+    _add_business_parser,
     _add_api_key_parser,
     _add_link_parser,
 )
