@@ -93,6 +93,10 @@ async def create_endpoint(
     return endpoint, secret
 
 
+async def list_endpoints(business: Business) -> list[WebhookEndpoint]:
+    return await WebhookEndpoint.filter(business=business).order_by("-created_at", "-id")
+
+
 async def rotate_secret(endpoint: WebhookEndpoint, now: datetime | None = None) -> str:
     """A new secret for the endpoint, returned this once; the old one keeps signing for ROTATION_GRACE."""
     now = now or datetime.now(UTC)

@@ -4,11 +4,16 @@ with `standardwebhooks`, fed by real billing actions through the worker's delive
 import asyncio
 import dataclasses
 import json
+import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
+from tortoise.context import TortoiseContext
 
 from billing.cancellation import cancel_subscription
 from billing.events import EventType, record_subscription_event
@@ -16,9 +21,12 @@ from gateway.settings import Settings
 from gateway.webhook_delivery import MAX_ATTEMPTS, RETRY_DELAYS, process_due_webhooks
 from merchants.webhooks import WebhookEndpointError, create_endpoint, new_secret, replay_delivery, rotate_secret
 from models import Business, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from models.database import tortoise_config
 from models.enums import DeliveryStatus, SubscriptionStatus
 from tests.billing_support import FEATURES, Subscriber, billing_context, subscriber
 from tests.portal_support import free_port
+from tests.scratch import scratch_database_url
+from tests.test_cli import _environment, portal
 
 
 @dataclasses.dataclass
@@ -333,3 +341,37 @@ async def test_a_disabled_endpoint_receives_nothing(
     assert await process_due_webhooks(webhook_settings) == 0
     assert receiver.requests == []
     assert await WebhookDelivery.all().count() == 0
+
+
+async def test_the_cli_creates_lists_rotates_and_replays(tmp_path: Path, receiver: Receiver) -> None:
+    async with scratch_database_url(tmp_path) as url:
+        assert portal("migrate", database_url=url, cwd=tmp_path).returncode == 0
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(url))
+            business = await Business.create(name="Cli Shop", support_email="help@cli.example")
+
+        def run(*args: str, allow_private: str = "true") -> subprocess.CompletedProcess:
+            return subprocess.run(
+                [sys.executable, "-m", "gateway.cli", "webhook", *args],
+                cwd=tmp_path,
+                env=_environment(DATABASE_URL=url, PORTAL_WEBHOOKS_ALLOW_PRIVATE=allow_private),
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+
+        created = run("create", "--business", business.id, "--mode", "test", "--url", receiver.url,
+                      "--events", "subscription.updated, payment.failed")  # fmt: skip
+        assert created.returncode == 0, created.stderr
+        endpoint_id, secret = re.search(r"(whk_\S+)", created.stdout)[1], created.stdout.splitlines()[-1]
+        assert secret.startswith("whsec_")
+        listed = run("list", "--business", business.id)
+        assert f"{endpoint_id}  test  enabled  {receiver.url}  payment.failed,subscription.updated" in listed.stdout
+        rotated = run("rotate", endpoint_id)
+        assert rotated.returncode == 0 and rotated.stdout.splitlines()[-1].startswith("whsec_")
+        assert rotated.stdout.splitlines()[-1] != secret
+
+        refused = run("create", "--business", business.id, "--mode", "live", "--url", receiver.url, allow_private="")
+        assert refused.returncode == 1 and "must use https" in refused.stderr and "Traceback" not in refused.stderr
+        missing = run("replay", "whd_" + "x" * 60)
+        assert missing.returncode == 1 and "no webhook delivery" in missing.stderr
