@@ -15,16 +15,18 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 from tortoise.context import TortoiseContext
 
+from access.email_outbox import branding_context, enqueue_email
 from billing.cancellation import cancel_subscription
 from billing.events import EventType, record_subscription_event
 from gateway.settings import Settings
 from gateway.webhook_delivery import MAX_ATTEMPTS, RETRY_DELAYS, process_due_webhooks
+from gateway.worker import run_worker
 from merchants.webhooks import WebhookEndpointError, create_endpoint, new_secret, replay_delivery, rotate_secret
 from models import Business, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from models.database import tortoise_config
 from models.enums import DeliveryStatus, SubscriptionStatus
 from tests.billing_support import FEATURES, Subscriber, billing_context, subscriber
-from tests.portal_support import free_port
+from tests.portal_support import Mailbox, free_port
 from tests.scratch import scratch_database_url
 from tests.test_cli import _environment, portal
 
@@ -39,11 +41,12 @@ class Received:
 
 
 class Receiver:
-    """A minimal HTTP/1.1 server that keeps each request and answers `status`."""
+    """A minimal HTTP/1.1 server that keeps each request and answers `status`, once `hold` (if any) is set."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.status = 200
+        self.hold: asyncio.Event | None = None
         self.requests: list[Received] = []
         self._server: asyncio.Server | None = None
 
@@ -66,6 +69,8 @@ class Receiver:
         }
         body = await reader.readexactly(int(headers.get("content-length", "0")))
         self.requests.append(Received(headers, body))
+        if self.hold is not None:
+            await self.hold.wait()
         writer.write(f"HTTP/1.1 {self.status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".encode())
         await writer.drain()
         writer.close()
@@ -375,3 +380,34 @@ async def test_the_cli_creates_lists_rotates_and_replays(tmp_path: Path, receive
         assert refused.returncode == 1 and "must use https" in refused.stderr and "Traceback" not in refused.stderr
         missing = run("replay", "whd_" + "x" * 60)
         assert missing.returncode == 1 and "no webhook delivery" in missing.stderr
+
+
+async def test_an_endpoint_that_hangs_does_not_hold_up_email(
+    shop: Subscriber, receiver: Receiver, portal_settings: Settings, mailbox: Mailbox
+) -> None:
+    receiver.hold = asyncio.Event()
+    endpoint, _ = await _endpoint(shop, receiver.url)
+    await _event(shop)
+    stop = asyncio.Event()
+    settings = dataclasses.replace(portal_settings, webhooks_allow_private=True, worker_poll_seconds=0.05)
+    worker = asyncio.create_task(run_worker(settings, stop))
+    try:
+        while not receiver.requests:
+            await asyncio.sleep(0.05)
+        link = {"link": f"{settings.base_url}/session/cpl_x", "expires_at": "2030-01-01T00:00:00+00:00"}
+        await enqueue_email(
+            to_email="ada@example.com", template="sign_in", locale="en", business=None, livemode=False,
+            context={**branding_context(None, "Portal", False), **link, "expires_minutes": 15},
+            from_name="Portal", reply_to="",
+        )  # fmt: skip
+        for _ in range(100):
+            if mailbox.messages:
+                break
+            await asyncio.sleep(0.05)
+        assert len(mailbox.messages) == 1
+        assert (await WebhookDelivery.get(endpoint=endpoint)).status == DeliveryStatus.PENDING  # still in flight
+    finally:
+        receiver.hold.set()
+        stop.set()
+        await asyncio.wait_for(worker, 20)
+    assert (await WebhookDelivery.get(endpoint=endpoint)).status == DeliveryStatus.SENT
