@@ -70,6 +70,7 @@ class Settings:
     max_body_bytes: int = 1024 * 1024
     max_form_bytes: int = 16 * 1024
     trusted_proxies: tuple[str, ...] = ()
+    webhooks_allow_private: bool = False
 
     @property
     def secure_cookies(self) -> bool:
@@ -106,4 +107,5 @@ class Settings:
             max_body_bytes=_env_int("PORTAL_MAX_BODY_BYTES", cls.max_body_bytes),
             max_form_bytes=_env_int("PORTAL_MAX_FORM_BYTES", cls.max_form_bytes),
             trusted_proxies=_env_networks("PORTAL_TRUSTED_PROXIES"),
+            webhooks_allow_private=_env_bool("PORTAL_WEBHOOKS_ALLOW_PRIVATE", cls.webhooks_allow_private),
         )

@@ -1,4 +1,5 @@
-"""The worker: sends the emails that are due (retrying failures with exponential backoff) and runs the billing run
+"""The worker: sends the emails that are due (retrying failures with exponential backoff), delivers webhooks in a
+loop of its own (gateway/webhook_delivery.py, so a slow endpoint never holds up email) and runs the billing run
 every PORTAL_BILLING_INTERVAL_SECONDS (renewals, trial ends, period-end cancellations, expiries). It runs either
 inside the web process (PORTAL_WORKER_IN_WEB) or as its own process (`portal worker`).
 
@@ -22,6 +23,7 @@ from billing.context import BillingContext
 from gateway.mailer import send_email
 from gateway.payments import build_billing_context
 from gateway.settings import Settings
+from gateway.webhook_delivery import run_webhook_loop
 from models import EmailMessage
 from models.enums import DeliveryStatus
 
@@ -116,22 +118,28 @@ async def _run_billing_safely(billing: BillingContext) -> None:
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
     """Pass over the outbox every `worker_poll_seconds` until `stop` is set (a full batch is followed at once), and
-    run the billing run every `billing_interval_seconds`."""
+    run the billing run every `billing_interval_seconds`; webhooks go out meanwhile in their own task."""
     logger.info("Worker started")
-    billing = build_billing_context(settings)
-    next_billing_run = 0.0
-    while not stop.is_set():
-        if time.monotonic() >= next_billing_run:
-            await _run_billing_safely(billing)
-            next_billing_run = time.monotonic() + settings.billing_interval_seconds
-        try:
-            sent = await process_due_emails(settings)
-        except Exception:
-            logger.exception("Outbox pass failed; trying again shortly")
-            sent = 0
-        if sent < BATCH_SIZE:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), settings.worker_poll_seconds)
+    webhooks = asyncio.create_task(run_webhook_loop(settings, stop))
+    try:
+        billing = build_billing_context(settings)
+        next_billing_run = 0.0
+        while not stop.is_set():
+            if time.monotonic() >= next_billing_run:
+                await _run_billing_safely(billing)
+                next_billing_run = time.monotonic() + settings.billing_interval_seconds
+            try:
+                sent = await process_due_emails(settings)
+            except Exception:
+                logger.exception("Outbox pass failed; trying again shortly")
+                sent = 0
+            if sent < BATCH_SIZE:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), settings.worker_poll_seconds)
+        await webhooks
+    finally:
+        # Cancelled with the worker (the web process stopping), the webhook loop must not outlive it.
+        webhooks.cancel()
     logger.info("Worker stopped")
 
 

@@ -18,7 +18,7 @@ from models.business import Business, PortalConfiguration
 from models.catalog import Discount, Product, ProductCollection
 from models.customer import Customer, normalize_email
 from models.license import LicenseKey, LicenseKeyInstance
-from models.outbox import EmailMessage, Event, WebhookDelivery, WebhookEndpoint
+from models.outbox import EmailMessage, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from models.sandbox import SandboxCard, SandboxCharge, SandboxSetup
 
 __all__ = [
@@ -50,6 +50,7 @@ __all__ = [
     "SandboxCharge",
     "SandboxSetup",
     "Subscription",
+    "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
     "normalize_email",

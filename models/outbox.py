@@ -13,9 +13,12 @@ class Event(Timestamped):
     livemode = fields.BooleanField()
     type = fields.CharField(max_length=64)
     data = fields.JSONField()
+    # Set once the worker has made this event's webhook deliveries (gateway/webhook_delivery.py).
+    fanned_out = fields.BooleanField(default=False)
 
     class Meta:
         table = "event"
+        indexes = (("fanned_out", "created_at"),)
 
 
 class EmailMessage(Timestamped):
@@ -46,19 +49,32 @@ class EmailMessage(Timestamped):
 
 
 class WebhookEndpoint(Timestamped):
+    """Where a business receives its events, signed with `secret` (Standard Webhooks' `whsec_…`).
+
+    After a rotation the previous secret keeps signing too until `previous_secret_expires_at`, so receivers can
+    switch over. `event_types` empty means every type. `failing_since` is the first failure after the last
+    success; an endpoint failing long enough is disabled.
+    """
+
     id = id_field("whk")
     business = fields.ForeignKeyField("portal.Business", related_name="webhook_endpoints")
     livemode = fields.BooleanField()
     url = fields.CharField(max_length=1000)
     secret = fields.CharField(max_length=128)
+    previous_secret = fields.CharField(max_length=128, null=True)
+    previous_secret_expires_at = fields.DatetimeField(null=True)
     event_types = fields.JSONField(default=list)
     disabled = fields.BooleanField(default=False)
+    disabled_at = fields.DatetimeField(null=True)
+    failing_since = fields.DatetimeField(null=True)
 
     class Meta:
         table = "webhook_endpoint"
 
 
 class WebhookDelivery(Timestamped):
+    """One event for one endpoint, at most one per pair; its id is the `webhook-id` of every attempt."""
+
     id = id_field("whd")
     endpoint = fields.ForeignKeyField("portal.WebhookEndpoint", related_name="deliveries")
     event = fields.ForeignKeyField("portal.Event", related_name="deliveries")
@@ -72,3 +88,19 @@ class WebhookDelivery(Timestamped):
     class Meta:
         table = "webhook_delivery"
         indexes = (("status", "next_attempt_at"),)
+        unique_together = (("endpoint", "event"),)
+
+
+class WebhookAttempt(Timestamped):
+    """One POST of a delivery: the answer's status (null when none came), how long it took and what it said."""
+
+    id = id_field("wha")
+    delivery = fields.ForeignKeyField("portal.WebhookDelivery", related_name="attempt_rows")
+    status_code = fields.IntField(null=True)
+    duration_ms = fields.IntField()
+    response_snippet = fields.CharField(max_length=500, default="")
+    error = fields.TextField(null=True)
+    attempted_at = fields.DatetimeField()
+
+    class Meta:
+        table = "webhook_attempt"

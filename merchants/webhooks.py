@@ -1,0 +1,160 @@
+"""Webhook endpoints of a business: creation (with the SSRF rule), secret rotation, the fan-out of events into one
+delivery per matching endpoint, and replays. Sending is gateway/webhook_delivery.py's job.
+
+Secrets are Standard Webhooks' `whsec_` + base64 of 32 random bytes, shown once at creation or rotation. A rotated
+secret keeps signing beside the new one for ROTATION_GRACE, so receivers can switch without losing an event.
+"""
+
+import asyncio
+import base64
+import ipaddress
+import secrets
+import socket
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from tortoise.transactions import in_transaction
+
+from billing.events import EventType
+from models import Business, Event, WebhookDelivery, WebhookEndpoint
+from models.enums import DeliveryStatus
+
+ROTATION_GRACE = timedelta(hours=24)
+SECRET_PREFIX = "whsec_"
+MAX_URL_LENGTH = 1000
+FAN_OUT_BATCH = 100
+
+
+class WebhookEndpointError(Exception):
+    """An endpoint the portal refuses to call; the message says why."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def new_secret() -> str:
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def _is_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 scope (`fe80::1%eth0`) is not part of the address
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not (
+        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
+    )
+
+
+async def check_destination(url: str, *, livemode: bool, allow_private: bool) -> None:
+    """Refuse a URL the portal must not call: not http(s), plain http in live mode, or a host that resolves to a
+    private, loopback, link-local, multicast, reserved or unspecified address. `allow_private`
+    (PORTAL_WEBHOOKS_ALLOW_PRIVATE) lifts the last two rules for test mode and development.
+
+    Called at creation and again before every delivery, since a name's addresses can change."""
+    if len(url) > MAX_URL_LENGTH:
+        raise WebhookEndpointError(f"the URL is longer than {MAX_URL_LENGTH} characters")
+    parts = urlsplit(url)
+    if parts.scheme not in {"https", "http"} or not parts.hostname:
+        raise WebhookEndpointError("the URL must be an absolute http(s) URL")
+    if parts.username or parts.password:
+        raise WebhookEndpointError("the URL must not carry credentials")
+    if allow_private:
+        return
+    if livemode and parts.scheme != "https":
+        raise WebhookEndpointError("a live-mode endpoint must use https")
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError) as error:
+        raise WebhookEndpointError(f"the host {parts.hostname} does not resolve") from error
+    refused = sorted({info[4][0] for info in infos if not _is_public(info[4][0])})
+    if refused:
+        raise WebhookEndpointError(f"the host {parts.hostname} resolves to a non-public address ({refused[0]})")
+
+
+def _event_types(event_types: list[str]) -> list[str]:
+    known = {str(event_type) for event_type in EventType}
+    unknown = sorted(set(event_types) - known)
+    if unknown:
+        raise WebhookEndpointError(f"unknown event type {unknown[0]}; known: {', '.join(sorted(known))}")
+    return sorted(set(event_types))
+
+
+async def create_endpoint(
+    business: Business, *, livemode: bool, url: str, event_types: list[str], allow_private: bool
+) -> tuple[WebhookEndpoint, str]:
+    """A new endpoint and its secret, returned this once. An empty `event_types` receives every event."""
+    await check_destination(url, livemode=livemode, allow_private=allow_private)
+    secret = new_secret()
+    endpoint = await WebhookEndpoint.create(
+        business=business, livemode=livemode, url=url, secret=secret, event_types=_event_types(event_types)
+    )
+    return endpoint, secret
+
+
+async def list_endpoints(business: Business) -> list[WebhookEndpoint]:
+    return await WebhookEndpoint.filter(business=business).order_by("-created_at", "-id")
+
+
+async def rotate_secret(endpoint: WebhookEndpoint, now: datetime | None = None) -> str:
+    """A new secret for the endpoint, returned this once; the old one keeps signing for ROTATION_GRACE."""
+    now = now or datetime.now(UTC)
+    secret = new_secret()
+    endpoint.previous_secret = endpoint.secret
+    endpoint.previous_secret_expires_at = now + ROTATION_GRACE
+    endpoint.secret = secret
+    await endpoint.save(update_fields=["secret", "previous_secret", "previous_secret_expires_at"])
+    return secret
+
+
+def signing_secrets(endpoint: WebhookEndpoint, now: datetime) -> list[str]:
+    """The secrets a delivery is signed with at `now`: the current one, and the previous one during its grace."""
+    expires_at = endpoint.previous_secret_expires_at
+    if endpoint.previous_secret and expires_at and now < expires_at:
+        return [endpoint.secret, endpoint.previous_secret]
+    return [endpoint.secret]
+
+
+def _wants(endpoint: WebhookEndpoint, event: Event) -> bool:
+    return not endpoint.event_types or event.type in endpoint.event_types
+
+
+async def fan_out_events(now: datetime | None = None) -> int:
+    """Make a pending delivery of each new event for every enabled endpoint of its business and mode that wants
+    its type; returns how many events it handled. Safe beside other workers: the rows are locked where the
+    database can (PostgreSQL), and the unique (endpoint, event) pair makes a second fan-out a no-op anyway."""
+    now = now or datetime.now(UTC)
+    async with in_transaction() as connection:
+        events = (
+            await Event.filter(fanned_out=False)
+            .order_by("created_at", "id")
+            .limit(FAN_OUT_BATCH)
+            .select_for_update(skip_locked=True)
+            .using_db(connection)
+        )
+        if not events:
+            return 0
+        endpoints = await WebhookEndpoint.filter(
+            business_id__in={event.business_id for event in events}, disabled=False
+        ).using_db(connection)
+        deliveries = [
+            WebhookDelivery(endpoint=endpoint, event=event, status=DeliveryStatus.PENDING, next_attempt_at=now)
+            for event in events
+            for endpoint in endpoints
+            if endpoint.business_id == event.business_id
+            and endpoint.livemode == event.livemode
+            and _wants(endpoint, event)
+        ]
+        if deliveries:
+            await WebhookDelivery.bulk_create(deliveries, ignore_conflicts=True, using_db=connection)
+        await Event.filter(id__in=[event.id for event in events]).using_db(connection).update(fanned_out=True)
+    return len(events)
+
+
+async def replay_delivery(delivery: WebhookDelivery, now: datetime | None = None) -> None:
+    """Send the delivery again, with the same `webhook-id`, as soon as a worker passes; a failure retries on the
+    whole schedule again. Earlier attempts stay recorded."""
+    await WebhookDelivery.filter(id=delivery.id).update(
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now or datetime.now(UTC)
+    )

@@ -1,0 +1,413 @@
+"""Signed webhooks as a merchant's receiver sees them: a real HTTP server on 127.0.0.1 that checks every request
+with `standardwebhooks`, fed by real billing actions through the worker's delivery pass."""
+
+import asyncio
+import dataclasses
+import json
+import re
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+from tortoise.context import TortoiseContext
+
+from access.email_outbox import branding_context, enqueue_email
+from billing.cancellation import cancel_subscription
+from billing.events import EventType, record_subscription_event
+from gateway.settings import Settings
+from gateway.webhook_delivery import MAX_ATTEMPTS, RETRY_DELAYS, process_due_webhooks
+from gateway.worker import run_worker
+from merchants.webhooks import WebhookEndpointError, create_endpoint, new_secret, replay_delivery, rotate_secret
+from models import Business, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from models.database import tortoise_config
+from models.enums import DeliveryStatus, SubscriptionStatus
+from tests.billing_support import FEATURES, Subscriber, billing_context, subscriber
+from tests.portal_support import Mailbox, free_port
+from tests.scratch import scratch_database_url
+from tests.test_cli import _environment, portal
+
+
+@dataclasses.dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+    def verified_with(self, secret: str) -> dict:
+        return Webhook(secret).verify(self.body, self.headers)
+
+
+class Receiver:
+    """A minimal HTTP/1.1 server that keeps each request and answers `status`, once `hold` (if any) is set."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.status = 200
+        self.hold: asyncio.Event | None = None
+        self.requests: list[Received] = []
+        self._server: asyncio.Server | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks"
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+
+    async def stop(self) -> None:
+        self._server.close()
+        await self._server.wait_closed()
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        lines = head.decode().split("\r\n")[1:]
+        headers = {
+            name.strip().lower(): value.strip() for name, value in (line.split(":", 1) for line in lines if line)
+        }
+        body = await reader.readexactly(int(headers.get("content-length", "0")))
+        self.requests.append(Received(headers, body))
+        if self.hold is not None:
+            await self.hold.wait()
+        writer.write(f"HTTP/1.1 {self.status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".encode())
+        await writer.drain()
+        writer.close()
+
+
+@pytest.fixture
+async def receiver() -> Receiver:
+    server = Receiver()
+    await server.start()
+    yield server
+    if server._server.is_serving():
+        await server.stop()
+
+
+@pytest.fixture
+def webhook_settings() -> Settings:
+    return Settings(secret_key="test", run_worker_in_web=False, webhooks_allow_private=True)
+
+
+@pytest.fixture
+async def shop() -> Subscriber:
+    return await subscriber(
+        billing_context(),
+        status=SubscriptionStatus.ACTIVE,
+        cards=("pm_card_visa",),
+        next_billing_date=datetime.now(UTC) + timedelta(days=20),
+        livemode=False,
+    )
+
+
+async def _endpoint(shop: Subscriber, url: str, event_types: list[str] | None = None) -> tuple[WebhookEndpoint, str]:
+    return await create_endpoint(
+        shop.business, livemode=False, url=url, event_types=event_types or [], allow_private=True
+    )
+
+
+async def _event(shop: Subscriber) -> None:
+    await record_subscription_event(EventType.SUBSCRIPTION_UPDATED, shop.subscription)
+
+
+async def test_a_cancellation_arrives_signed_in_dodos_envelope(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    endpoint, secret = await _endpoint(shop, receiver.url)
+    assert secret.startswith("whsec_")
+    await cancel_subscription(
+        shop.subscription, reason=None, comment=None, immediately=False, features=FEATURES, context=billing_context()
+    )
+
+    assert await process_due_webhooks(webhook_settings) == 1
+
+    [request] = receiver.requests
+    message = request.verified_with(secret)
+    assert message["business_id"] == shop.business.id
+    assert message["type"] == "subscription.updated"
+    assert message["data"]["subscription_id"] == shop.subscription.id
+    assert message["data"]["cancel_at_next_billing_date"] is True
+    delivery = await WebhookDelivery.get(endpoint=endpoint)
+    assert request.headers["webhook-id"] == delivery.id
+    assert delivery.status == DeliveryStatus.SENT
+    [attempt] = await WebhookAttempt.filter(delivery=delivery)
+    assert (attempt.status_code, attempt.response_snippet, attempt.error) == (200, "ok", None)
+    with pytest.raises(WebhookVerificationError):
+        request.verified_with(new_secret())
+
+
+async def test_an_event_missed_while_the_receiver_was_down_arrives_after_the_retry(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    endpoint, secret = await _endpoint(shop, receiver.url)
+    await receiver.stop()
+    await _event(shop)
+    start = datetime.now(UTC)
+
+    await process_due_webhooks(webhook_settings, now=start)
+    assert await process_due_webhooks(webhook_settings, now=start + timedelta(seconds=4)) == 0
+    await receiver.start()
+    await process_due_webhooks(webhook_settings, now=start + RETRY_DELAYS[0])
+
+    delivery = await WebhookDelivery.get(endpoint=endpoint)
+    [request] = receiver.requests
+    assert request.verified_with(secret)["type"] == "subscription.updated"
+    assert request.headers["webhook-id"] == delivery.id
+    attempts = await WebhookAttempt.filter(delivery=delivery).order_by("attempted_at")
+    assert [a.status_code for a in attempts] == [None, 200]
+    assert "ConnectError" in attempts[0].error
+    assert delivery.status == DeliveryStatus.SENT and delivery.attempts == 2
+
+
+async def test_a_failing_endpoint_is_retried_on_the_schedule_with_one_webhook_id_then_given_up(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    endpoint, _ = await _endpoint(shop, receiver.url)
+    receiver.status = 500
+    await _event(shop)
+    now = datetime.now(UTC)
+    await process_due_webhooks(webhook_settings, now=now)
+    for delay in RETRY_DELAYS:
+        assert await process_due_webhooks(webhook_settings, now=now + delay - timedelta(seconds=1)) == 0
+        now += delay
+        assert await process_due_webhooks(webhook_settings, now=now) == 1
+
+    assert len(receiver.requests) == MAX_ATTEMPTS == 8
+    delivery = await WebhookDelivery.get(endpoint=endpoint)
+    assert {request.headers["webhook-id"] for request in receiver.requests} == {delivery.id}
+    assert delivery.status == DeliveryStatus.FAILED and delivery.response_status == 500
+    assert await WebhookAttempt.filter(delivery=delivery, status_code=500).count() == MAX_ATTEMPTS
+    assert await process_due_webhooks(webhook_settings, now=now + timedelta(days=1)) == 0
+
+
+async def test_an_endpoint_failing_for_five_days_is_disabled_and_receives_nothing_more(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    endpoint, _ = await _endpoint(shop, receiver.url)
+    receiver.status = 503
+    now = datetime.now(UTC)
+    await WebhookEndpoint.filter(id=endpoint.id).update(failing_since=now - timedelta(days=5))
+    await _event(shop)
+    await process_due_webhooks(webhook_settings, now=now)
+    await endpoint.refresh_from_db()
+    assert endpoint.disabled and endpoint.disabled_at == now
+
+    receiver.status = 200
+    await _event(shop)
+    await process_due_webhooks(webhook_settings, now=now + timedelta(hours=1))
+    assert len(receiver.requests) == 1  # the failing attempt only: the retry and the new event are not sent
+    assert await WebhookDelivery.filter(status=DeliveryStatus.SENT).count() == 0
+
+
+async def test_a_success_ends_the_failing_streak(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    endpoint, _ = await _endpoint(shop, receiver.url)
+    await WebhookEndpoint.filter(id=endpoint.id).update(failing_since=datetime.now(UTC) - timedelta(days=4))
+    await _event(shop)
+    await process_due_webhooks(webhook_settings)
+    await endpoint.refresh_from_db()
+    assert endpoint.failing_since is None and not endpoint.disabled
+
+
+async def test_only_the_event_types_an_endpoint_asked_for_reach_it(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    other = Receiver()
+    await other.start()
+    try:
+        await _endpoint(shop, receiver.url, ["payment.succeeded"])
+        await _endpoint(shop, other.url, ["subscription.updated", "subscription.cancelled"])
+        await _event(shop)
+        await process_due_webhooks(webhook_settings)
+    finally:
+        await other.stop()
+    assert receiver.requests == []
+    assert [json.loads(r.body)["type"] for r in other.requests] == ["subscription.updated"]
+
+
+async def test_an_unknown_event_type_is_refused(shop: Subscriber, receiver: Receiver) -> None:
+    with pytest.raises(WebhookEndpointError, match="unknown event type payment.teleported"):
+        await _endpoint(shop, receiver.url, ["payment.teleported"])
+    assert await WebhookEndpoint.all().count() == 0
+
+
+async def test_events_of_another_mode_or_business_do_not_reach_an_endpoint(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    await _endpoint(shop, receiver.url)
+    other = await Business.create(name="Other", support_email="help@other.example")
+    await create_endpoint(other, livemode=False, url=receiver.url, event_types=[], allow_private=True)
+    await create_endpoint(shop.business, livemode=True, url=receiver.url, event_types=[], allow_private=True)
+    await _event(shop)
+    await process_due_webhooks(webhook_settings)
+    assert len(receiver.requests) == 1
+
+
+@pytest.mark.parametrize(
+    ("url", "livemode", "reason"),
+    [
+        ("http://93.184.216.34/hooks", True, "must use https"),
+        ("https://127.0.0.1/hooks", True, "non-public address"),
+        ("https://10.1.2.3/hooks", True, "non-public address"),
+        ("https://169.254.169.254/latest/meta-data", True, "non-public address"),
+        ("https://[::1]/hooks", True, "non-public address"),
+        ("https://localhost/hooks", True, "non-public address"),
+        ("http://192.168.1.10/hooks", False, "non-public address"),
+        ("https://[::ffff:127.0.0.1]/hooks", True, "non-public address"),
+        ("ftp://93.184.216.34/hooks", False, "absolute http"),
+        ("https://user:pw@93.184.216.34/hooks", True, "credentials"),
+    ],
+)
+async def test_the_portal_refuses_to_create_an_endpoint_it_must_not_call(
+    shop: Subscriber, url: str, livemode: bool, reason: str
+) -> None:
+    with pytest.raises(WebhookEndpointError, match=reason):
+        await create_endpoint(shop.business, livemode=livemode, url=url, event_types=[], allow_private=False)
+    assert await WebhookEndpoint.all().count() == 0
+
+
+async def test_a_public_https_endpoint_is_accepted_in_live_mode(shop: Subscriber) -> None:
+    endpoint, _ = await create_endpoint(
+        shop.business, livemode=True, url="https://93.184.216.34/hooks", event_types=[], allow_private=False
+    )
+    assert endpoint.livemode and endpoint.url == "https://93.184.216.34/hooks"
+
+
+async def test_every_delivery_checks_the_address_again(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    # Created while private addresses were allowed (or while the name resolved elsewhere), sent now they are not.
+    endpoint, _ = await _endpoint(shop, receiver.url)
+    await _event(shop)
+    await process_due_webhooks(dataclasses.replace(webhook_settings, webhooks_allow_private=False))
+
+    assert receiver.requests == []
+    delivery = await WebhookDelivery.get(endpoint=endpoint)
+    [attempt] = await WebhookAttempt.filter(delivery=delivery)
+    assert attempt.status_code is None and "non-public address (127.0.0.1)" in attempt.error
+    assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 1
+
+
+async def test_after_a_rotation_both_secrets_verify_for_a_day_then_only_the_new_one(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    endpoint, old = await _endpoint(shop, receiver.url)
+    new = await rotate_secret(endpoint)
+    assert new.startswith("whsec_") and new != old
+    await _event(shop)
+    await process_due_webhooks(webhook_settings)
+    assert receiver.requests[0].verified_with(old) == receiver.requests[0].verified_with(new)
+
+    newest = await rotate_secret(endpoint, now=datetime.now(UTC) - timedelta(hours=24, seconds=1))
+    await _event(shop)
+    await process_due_webhooks(webhook_settings)
+    assert receiver.requests[1].verified_with(newest)["type"] == "subscription.updated"
+    with pytest.raises(WebhookVerificationError):
+        receiver.requests[1].verified_with(new)
+
+
+async def test_a_replay_sends_the_delivery_again_with_the_same_webhook_id(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    endpoint, secret = await _endpoint(shop, receiver.url)
+    await _event(shop)
+    await process_due_webhooks(webhook_settings)
+    delivery = await WebhookDelivery.get(endpoint=endpoint)
+
+    await replay_delivery(delivery)
+    await process_due_webhooks(webhook_settings)
+
+    first, again = receiver.requests
+    assert first.headers["webhook-id"] == again.headers["webhook-id"] == delivery.id
+    assert again.verified_with(secret) == first.verified_with(secret)
+    assert await WebhookAttempt.filter(delivery=delivery, status_code=200).count() == 2
+
+
+async def test_two_workers_at_once_deliver_each_event_once(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    await _endpoint(shop, receiver.url)
+    for _ in range(3):
+        await _event(shop)
+    await asyncio.gather(*(process_due_webhooks(webhook_settings) for _ in range(2)))
+    assert len(receiver.requests) == 3
+    assert len({request.headers["webhook-id"] for request in receiver.requests}) == 3
+    assert await WebhookAttempt.all().count() == 3
+
+
+async def test_a_disabled_endpoint_receives_nothing(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    endpoint, _ = await _endpoint(shop, receiver.url)
+    await WebhookEndpoint.filter(id=endpoint.id).update(disabled=True)
+    await _event(shop)
+    assert await process_due_webhooks(webhook_settings) == 0
+    assert receiver.requests == []
+    assert await WebhookDelivery.all().count() == 0
+
+
+async def test_the_cli_creates_lists_rotates_and_replays(tmp_path: Path, receiver: Receiver) -> None:
+    async with scratch_database_url(tmp_path) as url:
+        assert portal("migrate", database_url=url, cwd=tmp_path).returncode == 0
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(url))
+            business = await Business.create(name="Cli Shop", support_email="help@cli.example")
+
+        def run(*args: str, allow_private: str = "true") -> subprocess.CompletedProcess:
+            return subprocess.run(
+                [sys.executable, "-m", "gateway.cli", "webhook", *args],
+                cwd=tmp_path,
+                env=_environment(DATABASE_URL=url, PORTAL_WEBHOOKS_ALLOW_PRIVATE=allow_private),
+                capture_output=True,
+                text=True,
+                timeout=120,
+            )
+
+        created = run("create", "--business", business.id, "--mode", "test", "--url", receiver.url,
+                      "--events", "subscription.updated, payment.failed")  # fmt: skip
+        assert created.returncode == 0, created.stderr
+        endpoint_id, secret = re.search(r"(whk_\S+)", created.stdout)[1], created.stdout.splitlines()[-1]
+        assert secret.startswith("whsec_")
+        listed = run("list", "--business", business.id)
+        assert f"{endpoint_id}  test  enabled  {receiver.url}  payment.failed,subscription.updated" in listed.stdout
+        rotated = run("rotate", endpoint_id)
+        assert rotated.returncode == 0 and rotated.stdout.splitlines()[-1].startswith("whsec_")
+        assert rotated.stdout.splitlines()[-1] != secret
+
+        refused = run("create", "--business", business.id, "--mode", "live", "--url", receiver.url, allow_private="")
+        assert refused.returncode == 1 and "must use https" in refused.stderr and "Traceback" not in refused.stderr
+        missing = run("replay", "whd_" + "x" * 60)
+        assert missing.returncode == 1 and "no webhook delivery" in missing.stderr
+
+
+async def test_an_endpoint_that_hangs_does_not_hold_up_email(
+    shop: Subscriber, receiver: Receiver, portal_settings: Settings, mailbox: Mailbox
+) -> None:
+    receiver.hold = asyncio.Event()
+    endpoint, _ = await _endpoint(shop, receiver.url)
+    await _event(shop)
+    stop = asyncio.Event()
+    settings = dataclasses.replace(portal_settings, webhooks_allow_private=True, worker_poll_seconds=0.05)
+    worker = asyncio.create_task(run_worker(settings, stop))
+    try:
+        while not receiver.requests:
+            await asyncio.sleep(0.05)
+        link = {"link": f"{settings.base_url}/session/cpl_x", "expires_at": "2030-01-01T00:00:00+00:00"}
+        await enqueue_email(
+            to_email="ada@example.com", template="sign_in", locale="en", business=None, livemode=False,
+            context={**branding_context(None, "Portal", False), **link, "expires_minutes": 15},
+            from_name="Portal", reply_to="",
+        )  # fmt: skip
+        for _ in range(100):
+            if mailbox.messages:
+                break
+            await asyncio.sleep(0.05)
+        assert len(mailbox.messages) == 1
+        assert (await WebhookDelivery.get(endpoint=endpoint)).status == DeliveryStatus.PENDING  # still in flight
+    finally:
+        receiver.hold.set()
+        stop.set()
+        await asyncio.wait_for(worker, 20)
+    assert (await WebhookDelivery.get(endpoint=endpoint)).status == DeliveryStatus.SENT
