@@ -13,6 +13,7 @@ from starlette.routing import BaseRoute
 from gateway.pages.signed_in import (
     BUSINESS_FIELDS,
     Visit,
+    back_to_page,
     form_field,
     redirect,
     route,
@@ -75,12 +76,7 @@ async def deactivate_instance(visit: Visit, form: FormData) -> Response:
     return await _render(visit, visit.request.path_params["license_key_id"], status=422, error=error)
 
 
-@signed_in
-async def back_to_license_key(visit: Visit) -> Response:
-    """A GET of the form's address, as the language links of a refused deactivation's page make: the page."""
-    path = license_key_path(visit.request.path_params["license_key_id"])
-    query = visit.request.url.query
-    return redirect(f"{path}?{query}" if query else path)
+back_to_license_key = back_to_page(license_key_path, "license_key_id")
 
 
 def routes(settings: Settings) -> list[BaseRoute]:

@@ -179,6 +179,19 @@ def signed_in_form(handler: FormHandler) -> Endpoint:
     return endpoint
 
 
+def back_to_page(page_path: Callable[[str], str], parameter: str) -> Endpoint:
+    """A GET of a form's address, as the language links of a refused form's page make: the page the form is on,
+    keeping the query (the language asked for)."""
+
+    @signed_in
+    async def back(visit: Visit) -> Response:
+        path = page_path(visit.request.path_params[parameter])
+        query = visit.request.url.query
+        return redirect(f"{path}?{query}" if query else path)
+
+    return back
+
+
 def redirect(url: str) -> Response:
     return RedirectResponse(url, status_code=303)
 

@@ -18,6 +18,7 @@ from gateway.pages.signed_in import (
     BUSINESS_FIELDS,
     METHOD_FIELDS,
     Visit,
+    back_to_page,
     form_field,
     redirect,
     route,
@@ -175,12 +176,7 @@ async def reactivate(visit: Visit, form: FormData) -> Response:
     return await _render(visit, SUBSCRIPTION_VIEW, subscription_id, status=422, error=error, chosen=method)
 
 
-@signed_in
-async def back_to_subscription(visit: Visit) -> Response:
-    """A GET of the payment form's address, as the language links of a refused payment's page make: the page."""
-    path = subscription_path(visit.request.path_params["subscription_id"])
-    query = visit.request.url.query
-    return redirect(f"{path}?{query}" if query else path)
+back_to_subscription = back_to_page(subscription_path, "subscription_id")
 
 
 @signed_in

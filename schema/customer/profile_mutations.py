@@ -113,7 +113,7 @@ class ProfileMutations:
             return UpdateProfilePayload(customers=[], errors=_user_errors(error))
         return UpdateProfilePayload(customers=[Customer.from_row(row) for row in updated], errors=[])
 
-    @strawberry.mutation(description="Email a link to a new address; the email changes once it is confirmed there.")
+    @strawberry.mutation(description="Send a new address a link; the email changes when it is confirmed.")
     async def request_email_change(
         self, info: strawberry.Info, input: RequestEmailChangeInput
     ) -> RequestEmailChangePayload:
