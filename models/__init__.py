@@ -1,7 +1,7 @@
 """Tortoise models of the portal (app label `portal`): tables, prefixed ids, invariants. Imports nothing of ours
 above this package."""
 
-from models.access import ApiKey, EmailChangeToken, LoginToken, PortalSession, RateLimitBucket
+from models.access import ApiKey, EmailChangeToken, EmailCode, LoginToken, PortalSession, RateLimitBucket
 from models.billing import (
     CreditEntry,
     CreditNoteSequence,
@@ -14,7 +14,7 @@ from models.billing import (
     Refund,
     Subscription,
 )
-from models.business import Business, PortalConfiguration
+from models.business import Business, CustomDomain, PortalConfiguration
 from models.catalog import Discount, Product, ProductCollection
 from models.customer import Customer, normalize_email
 from models.license import LicenseKey, LicenseKeyInstance
@@ -27,8 +27,10 @@ __all__ = [
     "CreditEntry",
     "CreditNoteSequence",
     "Customer",
+    "CustomDomain",
     "Discount",
     "EmailChangeToken",
+    "EmailCode",
     "EmailMessage",
     "Event",
     "Invoice",

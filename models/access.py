@@ -37,6 +37,8 @@ class LoginToken(Timestamped):
     configuration = fields.ForeignKeyField("portal.PortalConfiguration", related_name="login_tokens", null=True)
     return_url = fields.CharField(max_length=1000, default="")
     locale = fields.CharField(max_length=16, default="")
+    # A deep link's task and what follows it (access.deep_links), carried over to the session it opens.
+    flow = fields.JSONField(null=True)
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
 
@@ -57,6 +59,9 @@ class PortalSession(Timestamped):
     configuration = fields.ForeignKeyField("portal.PortalConfiguration", related_name="portal_sessions", null=True)
     return_url = fields.CharField(max_length=1000, default="")
     locale = fields.CharField(max_length=16, default="")
+    flow = fields.JSONField(null=True)
+    # Set on a Bearer token a merchant minted for a GraphQL client (not a browser sign-in).
+    minted_by = fields.ForeignKeyField("portal.ApiKey", related_name="minted_sessions", null=True)
     last_seen_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
@@ -84,6 +89,24 @@ class EmailChangeToken(Timestamped):
 
     class Meta:
         table = "email_change_token"
+
+
+class EmailCode(Timestamped):
+    """A 6-digit sign-in code for apps without a browser: emailed on request, exchanged once for a Bearer token.
+    BUSINESS scope when `business` is set, UNIFIED otherwise."""
+
+    id = id_field("ecd")
+    code_hash = fields.CharField(max_length=64)
+    livemode = fields.BooleanField()
+    email = fields.CharField(max_length=254)
+    business = fields.ForeignKeyField("portal.Business", related_name="email_codes", null=True)
+    attempts = fields.IntField(default=0)
+    expires_at = fields.DatetimeField()
+    used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "email_code"
+        indexes = (("email", "livemode", "created_at"),)
 
 
 class RateLimitBucket(Timestamped):

@@ -81,6 +81,10 @@ class Subscription(Timestamped):
     pause_cycles = fields.IntField(null=True)
     paused_until = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
+    # What the merchant attached when creating it through the API, returned as it came (Dodo's `metadata`).
+    metadata = fields.JSONField(default=dict)
+    # `{business}:{mode}:{client key}` of the API call that created it, so a retried create finds this row.
+    idempotency_key = fields.CharField(max_length=300, null=True, unique=True)
 
     class Meta:
         table = "subscription"
@@ -224,6 +228,8 @@ class Refund(Timestamped):
     invoice = fields.ForeignKeyField("portal.Invoice", related_name="refunds", null=True, on_delete=fields.SET_NULL)
     credit_note_number = fields.CharField(max_length=40, null=True)
     issued_at = fields.DatetimeField(null=True)
+    # `{business}:{mode}:{client key}` of the API call that asked for it: a retried refund finds this row.
+    idempotency_key = fields.CharField(max_length=300, null=True, unique=True)
 
     class Meta:
         table = "refund"

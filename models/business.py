@@ -29,9 +29,22 @@ class Business(Timestamped):
     invoice_prefix = fields.CharField(max_length=12, default="INV")
     # Tax charged on top of (or, for tax-inclusive prices, included in) every price, in basis points.
     tax_rate_bp = fields.IntField(default=0)
+    # Origins (`https://app.example`) whose pages may call the customer GraphQL endpoint from a browser.
+    cors_origins = fields.JSONField(default=list)
 
     class Meta:
         table = "business"
+
+
+class CustomDomain(Timestamped):
+    """A hostname of the business's own (`billing.example.com`) that serves its branded portal."""
+
+    id = id_field("dom")
+    business = fields.ForeignKeyField("portal.Business", related_name="custom_domains")
+    hostname = fields.CharField(max_length=253, unique=True)
+
+    class Meta:
+        table = "custom_domain"
 
 
 def default_portal_features() -> dict:

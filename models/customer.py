@@ -26,6 +26,7 @@ class Customer(Timestamped):
     billing_country = fields.CharField(max_length=2, default="")
     tax_id = fields.CharField(max_length=50, default="")
     locale = fields.CharField(max_length=16, default="")
+    metadata = fields.JSONField(default=dict)
 
     class Meta:
         table = "customer"
