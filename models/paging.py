@@ -91,6 +91,15 @@ async def count_partitions(query: QuerySet, *, partition: str | None) -> dict[An
     return dict(rows)
 
 
+async def fetch_page(query: QuerySet[M], *, first: int, cursor: Cursor | None) -> Page:
+    """One page of `query` (newest first) after `cursor`, with the whole query's row count."""
+    pages = await fetch_pages(query if cursor is None else query.filter(after(cursor)), partition=None, first=first)
+    page = pages.get(None, Page())
+    if cursor is not None:
+        page.total = await query.count()
+    return page
+
+
 def _parameterized_sql(query: QuerySet) -> tuple[BaseDBAsyncClient, str, list]:
     # Tortoise has no public way to embed a QuerySet in a larger statement; these two calls are what its own
     # QuerySet.sql() does, minus dropping the parameters.

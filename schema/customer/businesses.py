@@ -7,7 +7,8 @@ import strawberry
 
 from billing.credits import credit_balances
 from models import Business as BusinessRow
-from schema.customer.connections import Connection, load_connection
+from schema.connections import Connection
+from schema.customer.connections import load_connection
 from schema.customer.customers import Customer
 from schema.customer.enums import InvoiceStatus, LicenseKeyStatus, PaymentStatus, SubscriptionStatus
 from schema.customer.invoices import Invoice

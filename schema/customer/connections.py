@@ -1,47 +1,12 @@
-"""Relay-style connections: `first`/`after` paging, `totalCount` and `pageInfo`, newest first."""
+"""The viewer's lists as connections, loaded through the request's batched page loader."""
 
 from collections.abc import Callable
-from typing import Generic, TypeVar
 
 import strawberry
 
-from models.paging import Cursor, InvalidCursor, Page
+from schema.connections import Connection, connection, parse_after
 from schema.customer.loaders import ListKey, ListKind
-from schema.limits import PublicError, page_size
-
-Node = TypeVar("Node")
-
-
-@strawberry.type
-class PageInfo:
-    has_next_page: bool
-    end_cursor: str | None
-
-
-@strawberry.type
-class Edge(Generic[Node]):
-    cursor: str
-    node: Node
-
-
-@strawberry.type
-class Connection(Generic[Node]):
-    total_count: int
-    page_info: PageInfo
-    edges: list[Edge[Node]]
-
-    @strawberry.field(description="The nodes of `edges`, for clients that need no cursors.")
-    def nodes(self) -> list[Node]:
-        return [edge.node for edge in self.edges]
-
-
-def parse_after(after: str | None) -> Cursor | None:
-    if after is None:
-        return None
-    try:
-        return Cursor.decode(after)
-    except InvalidCursor:
-        raise PublicError("`after` is not a cursor this API handed out.") from None
+from schema.limits import page_size
 
 
 async def load_connection(
@@ -66,12 +31,3 @@ async def load_connection(
         per_business=per_business,
     )
     return connection(await info.context.loaders.pages.load(key), to_node)
-
-
-def connection(page: Page, to_node: Callable) -> Connection:
-    edges = [Edge(cursor=Cursor.of(row).encode(), node=to_node(row)) for row in page.rows]
-    return Connection(
-        total_count=page.total,
-        page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),
-        edges=edges,
-    )

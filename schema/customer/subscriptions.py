@@ -6,7 +6,7 @@ import strawberry
 
 from billing.reactivation import dues
 from models import Subscription as SubscriptionRow
-from schema.customer.connections import Connection, connection, parse_after
+from schema.connections import Connection, connection, parse_after
 from schema.customer.enums import CancellationReason, Interval, SubscriptionStatus
 from schema.customer.invoices import Invoice
 from schema.customer.loaders import SubscriptionPageKey

@@ -2,8 +2,9 @@
 
 import strawberry
 
+from schema.connections import Connection
 from schema.customer.businesses import Business
-from schema.customer.connections import Connection, load_connection
+from schema.customer.connections import load_connection
 from schema.customer.customers import Customer
 from schema.customer.enums import InvoiceStatus, LicenseKeyStatus, PaymentStatus, Scope, SubscriptionStatus
 from schema.customer.invoices import CreditNote, Invoice
