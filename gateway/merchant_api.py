@@ -12,6 +12,7 @@ from starlette.types import Receive, Scope, Send
 
 from access.login_links import PortalLinkError, PortalLinkErrorCode, create_magic_link, customer_of_business
 from gateway.graphql_http import SpecGraphQL, graphql_error_response
+from gateway.payments import billing_of
 from gateway.request_auth import bearer_token
 from gateway.request_ids import request_id_of
 from gateway.settings import Settings
@@ -65,6 +66,7 @@ class MerchantGraphQL(SpecGraphQL):
             portal_name=self.settings.portal_name,
             magic_link_seconds=self.settings.magic_link_seconds,
             request_id=request_id_of(request),
+            billing=billing_of(request),
         )
 
 

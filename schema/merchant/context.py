@@ -1,8 +1,10 @@
 """What every merchant resolver knows about its request: the authenticated API key (one business in one mode), the
-deployment values links are built from, and the request's id (for the log line of an unexpected error)."""
+deployment values links are built from, the payment processor (for charges and refunds) and the request's id (for
+the log line of an unexpected error)."""
 
 from dataclasses import dataclass
 
+from billing.context import BillingContext
 from models import ApiKey
 
 
@@ -13,6 +15,7 @@ class MerchantContext:
     portal_name: str
     magic_link_seconds: int
     request_id: str
+    billing: BillingContext
 
     @property
     def business_id(self) -> str:
