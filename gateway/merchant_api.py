@@ -23,7 +23,7 @@ from schema.merchant.context import MerchantContext
 
 GRAPHQL_PATH = "/merchant/graphql"
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="merchant-api"'}
-_UNAUTHENTICATED_MESSAGE = "A valid API key is required: Authorization: Bearer sk_test_… or sk_live_…"
+UNAUTHENTICATED_MESSAGE = "A valid API key is required: Authorization: Bearer sk_test_… or sk_live_…"
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 
 
@@ -53,7 +53,7 @@ class MerchantGraphQL(SpecGraphQL):
         request = Request(scope, receive)
         api_key = await presented_api_key(request)
         if api_key is None:
-            refusal = graphql_error_response(request, 401, "UNAUTHENTICATED", _UNAUTHENTICATED_MESSAGE, _CHALLENGE)
+            refusal = graphql_error_response(request, 401, "UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE, _CHALLENGE)
             await refusal(scope, receive, send)
             return
         request.state.api_key = api_key
@@ -74,7 +74,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
     async def create_portal_session(request: Request) -> JSONResponse:
         api_key = await presented_api_key(request)
         if api_key is None:
-            return error_response(401, "UNAUTHENTICATED", _UNAUTHENTICATED_MESSAGE)
+            return error_response(401, "UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE)
         send_email = query_flag(request, "send_email")
         if send_email is None:
             return error_response(422, "INVALID_SEND_EMAIL", "send_email must be true or false", "send_email")

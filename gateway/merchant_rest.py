@@ -1,0 +1,127 @@
+"""What every Dodo-compatible REST endpoint of the merchant API shares: the API key, JSON bodies, Dodo's list shape
+(`{"items": [...]}` with `page_size` and zero-based `page_number`), the `Idempotency-Key` header and the error shape
+`{code, message, field}` of gateway.merchant_api.
+
+An endpoint is `async def handler(call: MerchantCall) -> Response` wrapped by `merchant_endpoint`, which answers 401
+without a valid key and turns a `RestError` into its status and body. Ids outside the key's business and mode answer
+exactly like missing ones: handlers look rows up through `MerchantCall.scoped`.
+"""
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from tortoise.models import Model
+from tortoise.queryset import QuerySet
+
+from gateway.merchant_api import UNAUTHENTICATED_MESSAGE, error_response, presented_api_key
+from models import ApiKey
+from models.ids import find_by_client_id
+
+M = TypeVar("M", bound=Model)
+
+DEFAULT_PAGE_SIZE = 10
+MAX_PAGE_SIZE = 100
+_IDEMPOTENCY_KEY_MAX = 255
+
+
+class RestError(Exception):
+    """An expected failure: the status, a stable code, a sentence for the developer and the field to blame."""
+
+    def __init__(self, status_code: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+def not_found(kind: str) -> RestError:
+    return RestError(404, "NOT_FOUND", f"No {kind} with that id.")
+
+
+@dataclass(frozen=True)
+class MerchantCall:
+    request: Request
+    api_key: ApiKey
+
+    @property
+    def business_id(self) -> str:
+        return self.api_key.business_id
+
+    @property
+    def livemode(self) -> bool:
+        return self.api_key.livemode
+
+    def scope(self, model: type[M]) -> QuerySet[M]:
+        """The rows of `model` that belong to the key's business and mode."""
+        return model.filter(business_id=self.business_id, livemode=self.livemode)
+
+    async def scoped(self, model: type[M], client_id: object, kind: str) -> M:
+        """The key's row with this id; a malformed, foreign or missing id raises the same 404."""
+        row = await find_by_client_id(self.scope(model), client_id)
+        if row is None:
+            raise not_found(kind)
+        return row
+
+    async def json_body(self) -> dict[str, Any]:
+        """The request's JSON object; anything else is a 422."""
+        try:
+            body = json.loads(await self.request.body())
+        except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past the parser's depth
+            body = None
+        if not isinstance(body, dict):
+            raise RestError(422, "INVALID_BODY", "The body must be a JSON object.")
+        return body
+
+    def idempotency_key(self) -> str:
+        """The `Idempotency-Key` header a charging POST requires."""
+        key = self.request.headers.get("idempotency-key", "").strip()
+        if not key or len(key) > _IDEMPOTENCY_KEY_MAX:
+            message = f"An Idempotency-Key header of 1 to {_IDEMPOTENCY_KEY_MAX} characters is required."
+            raise RestError(400, "IDEMPOTENCY_KEY_REQUIRED", message, "Idempotency-Key")
+        return key
+
+    def page(self) -> tuple[int, int]:
+        """`(page_size, page_number)` from the query string: 10 and 0 by default, at most 100 a page."""
+        return (
+            self._query_int("page_size", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE),
+            self._query_int("page_number", 0, 0, None),
+        )
+
+    def _query_int(self, name: str, default: int, low: int, high: int | None) -> int:
+        text = self.request.query_params.get(name)
+        if text is None:
+            return default
+        bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
+        if not text.isascii() or not text.isdigit() or not low <= int(text) <= (high if high is not None else 10**9):
+            raise RestError(422, "INVALID_QUERY", f"{name} must be a whole number {bounds}.", name)
+        return int(text)
+
+
+async def list_response(call: MerchantCall, query: QuerySet, to_json: Callable[[Any], dict]) -> JSONResponse:
+    """One page of `query`, newest first, in Dodo's list shape."""
+    size, number = call.page()
+    rows = await query.order_by("-created_at", "-id").offset(size * number).limit(size)
+    return JSONResponse({"items": [to_json(row) for row in rows]})
+
+
+Handler = Callable[[MerchantCall], Awaitable[Response]]
+
+
+def merchant_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+    """A REST endpoint that acts for the presented API key's business and mode."""
+
+    async def endpoint(request: Request) -> Response:
+        api_key = await presented_api_key(request)
+        if api_key is None:
+            return error_response(401, "UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE)
+        try:
+            return await handler(MerchantCall(request, api_key))
+        except RestError as error:
+            return error_response(error.status_code, error.code, error.message, error.field)
+
+    return endpoint
