@@ -277,7 +277,7 @@ async def test_a_retention_coupon_of_another_business_or_mode_is_not_found(
             acme.live,
             CREATE_CONFIGURATION,
             input={"features": {"subscriptionCancel": {"retentionCouponId": coupon_id}}},
-        )  # fmt: skip
+        )
         for coupon_id in outside
     ]
 
