@@ -1,5 +1,6 @@
-"""Businesses as an operator creates and changes them: the profile and branding a portal shows, checked before
-anything is written, and a default portal configuration in each mode so a new business's portal works at once.
+"""Businesses as an operator (CLI) and the business's own API create and change them: the profile, settings and
+branding a portal shows, and the CORS origins whose pages may call the customer API, checked before anything is
+written; and a default portal configuration in each mode so a new business's portal works at once.
 
 Uses access.inputs for the one rule of what an email address is.
 """
@@ -12,81 +13,142 @@ from babel import Locale
 from tortoise.transactions import in_transaction
 
 from access.inputs import email_problem
+from merchants import inputs
+from merchants.inputs import LOCAL_HOSTS, MerchantInputError
 from models import Business, PortalConfiguration
 
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _INVOICE_PREFIX = re.compile(r"[A-Z0-9]{1,12}")
+_HOSTNAME = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*")
 _MAX_TAX_RATE_BP = 10_000
+MAX_CORS_ORIGINS = 20
+_DEFAULT_PORTS = {"https": 443, "http": 80}
+# The longest each text may be, as the model stores it.
+_TEXT_LIMITS = {
+    "name": 200,
+    "headline": 300,
+    "address_line1": 200,
+    "address_line2": 200,
+    "address_city": 100,
+    "address_state": 100,
+    "address_postal_code": 20,
+}
+_URLS = ("logo_url", "icon_url", "website_url", "default_return_url")
 
 
-class BusinessInputError(ValueError):
+class BusinessInputError(MerchantInputError):
     """A value a business cannot have; nothing was written."""
 
 
 @dataclass(frozen=True)
 class BusinessChanges:
-    """What an operator sets; None leaves a field as it is (on creation, as the model's default)."""
+    """What an operator or the business's API sets; None leaves a field as it is (on creation, as the model's
+    default)."""
 
     name: str | None = None
     support_email: str | None = None
     primary_color: str | None = None
     accent_color: str | None = None
     logo_url: str | None = None
+    icon_url: str | None = None
     headline: str | None = None
     website_url: str | None = None
     default_return_url: str | None = None
     invoice_prefix: str | None = None
+    address_line1: str | None = None
+    address_line2: str | None = None
+    address_city: str | None = None
+    address_state: str | None = None
+    address_postal_code: str | None = None
     address_country: str | None = None
     tax_rate_bp: int | None = None
     allow_subscription_updates: bool | None = None
     allow_subscription_cancellation: bool | None = None
+    cors_origins: list[str] | None = None
 
     def given(self) -> dict[str, object]:
         return {field.name: value for field in fields(self) if (value := getattr(self, field.name)) is not None}
 
 
-def _text(name: str, value: str, limit: int) -> str:
-    value = value.strip()
-    if len(value) > limit:
-        raise BusinessInputError(f"{name} is longer than {limit} characters")
-    return value
+def cors_origin(value: object) -> str:
+    """An origin such as `https://app.example.com` or `https://app.example.com:8443`, normalised (lower-case host,
+    no default port); `http://` only for localhost and 127.0.0.1."""
+    if not isinstance(value, str):
+        raise BusinessInputError("a CORS origin must be a text", "cors_origins")
+    try:
+        parts = urlsplit(value.strip())
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    scheme = parts.scheme.lower() if parts else ""
+    host = parts.hostname if parts else None
+    secure = scheme == "https" or (scheme == "http" and host in LOCAL_HOSTS)
+    bare = parts is not None and not (parts.path or parts.query or parts.fragment or parts.username or parts.password)
+    if not (secure and bare and host and _HOSTNAME.fullmatch(host)) or value.strip().endswith("/"):
+        message = (
+            f"{value!r} is not an origin such as https://app.example.com (no path or trailing slash; "
+            "http:// only for localhost)"
+        )
+        raise BusinessInputError(message, "cors_origins")
+    return f"{scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[scheme] else "")
 
 
-def _url(name: str, value: str) -> str:
-    value = _text(name, value, 500)
-    if value and (urlsplit(value).scheme != "https" or not urlsplit(value).netloc):
-        raise BusinessInputError(f"{name} must be an https:// URL")
-    return value
+def cors_origins(values: object) -> list[str]:
+    """The normalised origins, each once, in the order given."""
+    if not isinstance(values, list):
+        raise BusinessInputError("CORS origins must be a list of origins", "cors_origins")
+    origins = list(dict.fromkeys(cors_origin(value) for value in values))
+    if len(origins) > MAX_CORS_ORIGINS:
+        raise BusinessInputError(f"a business lists at most {MAX_CORS_ORIGINS} CORS origins", "cors_origins")
+    return origins
+
+
+def _checked_value(field: str, value: object) -> object:
+    if field == "support_email":
+        address = inputs.text(field, value, 254)
+        if email_problem(address, "en"):
+            raise BusinessInputError("support email must be an email address such as help@example.com", field)
+        return address
+    if field in {"primary_color", "accent_color"}:
+        if not isinstance(value, str) or not _HEX_COLOUR.fullmatch(value):
+            raise BusinessInputError(f"{field.replace('_', ' ')} must be a colour such as #0b3d91", field)
+        return value
+    if field == "invoice_prefix":
+        if not isinstance(value, str) or not _INVOICE_PREFIX.fullmatch(value):
+            raise BusinessInputError("invoice prefix must be 1 to 12 capital letters or digits", field)
+        return value
+    if field == "address_country":
+        if not isinstance(value, str) or (value and value not in Locale("en").territories):
+            raise BusinessInputError("country must be a two-letter ISO code such as US or JP", field)
+        return value
+    if field == "tax_rate_bp":
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_TAX_RATE_BP:
+            raise BusinessInputError("tax rate must be between 0 and 100 percent", field)
+        return value
+    if field in {"allow_subscription_updates", "allow_subscription_cancellation"}:
+        return inputs.flag(field, value)
+    if field == "cors_origins":
+        return cors_origins(value)
+    if field in _URLS:
+        return inputs.web_url(field, value)
+    return inputs.text(field, value, _TEXT_LIMITS[field], required=field == "name")
 
 
 def _checked(changes: BusinessChanges) -> dict[str, object]:
     """The given values, normalised; the first bad one raises BusinessInputError."""
-    checked: dict[str, object] = {}
-    for field, value in changes.given().items():
-        if field == "name" and not _text("name", str(value), 200):
-            raise BusinessInputError("name must not be empty")
-        if field == "support_email" and email_problem(str(value).strip(), "en"):
-            raise BusinessInputError("support email must be an email address such as help@example.com")
-        if field in {"primary_color", "accent_color"} and not _HEX_COLOUR.fullmatch(str(value)):
-            raise BusinessInputError(f"{field.replace('_', ' ')} must be a colour such as #0b3d91")
-        if field == "invoice_prefix" and not _INVOICE_PREFIX.fullmatch(str(value)):
-            raise BusinessInputError("invoice prefix must be 1 to 12 capital letters or digits")
-        if field == "address_country" and str(value) not in Locale("en").territories:
-            raise BusinessInputError("country must be a two-letter ISO code such as US or JP")
-        if field == "tax_rate_bp" and not 0 <= int(value) <= _MAX_TAX_RATE_BP:
-            raise BusinessInputError("tax rate must be between 0 and 100 percent")
-        if field in {"logo_url", "website_url", "default_return_url"}:
-            value = _url(field.replace("_", " "), str(value))
-        elif isinstance(value, str):
-            value = _text(field.replace("_", " "), value, 300 if field == "headline" else 254)
-        checked[field] = value
-    return checked
+    try:
+        return {field: _checked_value(field, value) for field, value in changes.given().items()}
+    except BusinessInputError:
+        raise
+    except MerchantInputError as error:
+        raise BusinessInputError(error.message, error.field, error.code) from None
 
 
 async def create_business(changes: BusinessChanges) -> Business:
     """A new business with a default portal configuration in live and test mode."""
     if changes.name is None or changes.support_email is None:
-        raise BusinessInputError("a business needs a name and a support email")
+        missing = "name" if changes.name is None else "support_email"
+        raise BusinessInputError("a business needs a name and a support email", missing)
     values = _checked(changes)
     async with in_transaction():
         business = await Business.create(**values)
@@ -105,7 +167,7 @@ async def create_business(changes: BusinessChanges) -> Business:
 async def update_business(business: Business, changes: BusinessChanges) -> Business:
     values = _checked(changes)
     if not values:
-        raise BusinessInputError("nothing to change")
+        raise BusinessInputError("nothing to change", None)
     business.update_from_dict(values)
     await business.save(update_fields=list(values))
     return business

@@ -6,11 +6,28 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from schema.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
-from schema.merchant.business import BusinessQuery
+from schema.merchant.business import BusinessMutations, BusinessQuery
+from schema.merchant.catalog import CatalogMutations, CatalogQuery
+from schema.merchant.portal_configurations import PortalConfigurationMutations, PortalConfigurationQuery
 from schema.merchant.portal_sessions import PortalSessionMutations
 
 schema = strawberry.Schema(
-    query=merge_types("Query", (BusinessQuery,)),
-    mutation=merge_types("Mutation", (PortalSessionMutations,)),
+    query=merge_types(
+        "Query",
+        (
+            BusinessQuery,
+            CatalogQuery,
+            PortalConfigurationQuery,
+        ),
+    ),
+    mutation=merge_types(
+        "Mutation",
+        (
+            PortalSessionMutations,
+            BusinessMutations,
+            CatalogMutations,
+            PortalConfigurationMutations,
+        ),
+    ),
     extensions=[PortalTokenLimit, ParserCache, PortalLimits, ValidationCache, PortalErrorMasking],
 )

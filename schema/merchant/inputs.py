@@ -1,0 +1,55 @@
+"""What merchant mutations share: the values an input object sets (unset fields left out), the UserError of a
+refused value, and the one answer for an id outside the API key's business and mode."""
+
+import dataclasses
+from collections.abc import Awaitable
+from enum import Enum
+from typing import TypeVar
+
+import strawberry
+from strawberry.utils.str_converters import to_camel_case
+
+from merchants.inputs import MerchantInputError
+from schema.errors import UserError
+
+NOT_FOUND = "NOT_FOUND"
+
+Row = TypeVar("Row")
+
+
+def given(value: object) -> object:
+    """An input object as the domain functions take it: a dict of the fields it sets (snake_case), nested inputs
+    as dicts, enums as their values; a field left out is absent, a field set to null is None."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {
+            field.name: given(item)
+            for field in dataclasses.fields(value)
+            if (item := getattr(value, field.name)) is not strawberry.UNSET
+        }
+    if isinstance(value, list):
+        return [given(item) for item in value]
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def camel_path(field: str | None) -> str | None:
+    """`features.subscription_cancel.mode` as the schema spells it: `features.subscriptionCancel.mode`."""
+    return None if field is None else ".".join(to_camel_case(part) for part in field.split("."))
+
+
+def user_error(error: MerchantInputError) -> UserError:
+    return UserError(code=error.code, field=camel_path(error.field), message=error.message)
+
+
+def not_found(what: str, field: str = "id") -> UserError:
+    """The error for an id that is missing, malformed, or of another business or mode: always the same."""
+    return UserError(code=NOT_FOUND, field=field, message=f"No {what} of this business and mode has this id.")
+
+
+async def attempt(work: Awaitable[Row]) -> tuple[Row | None, list[UserError]]:
+    """What a domain call made, or the UserError of the value it refused (then nothing was written)."""
+    try:
+        return await work, []
+    except MerchantInputError as error:
+        return None, [user_error(error)]

@@ -1,0 +1,259 @@
+"""The merchant schema's portal configurations: how the business's portal behaves in the API key's mode, with
+typed feature blocks that mirror what billing and access read (merchants.portal_configurations checks them)."""
+
+from datetime import datetime
+
+import strawberry
+
+from merchants import portal_configurations as configurations
+from merchants.portal_configurations import (
+    configurations_of,
+    create_configuration,
+    features_of,
+    find_configuration,
+    update_configuration,
+)
+from models import PortalConfiguration as PortalConfigurationRow
+from schema.connections import Connection, query_connection
+from schema.customer.enums import CancellationReason
+from schema.errors import UserError
+from schema.merchant.context import MerchantContext
+from schema.merchant.inputs import attempt, given, not_found
+
+Info = strawberry.Info[MerchantContext, None]
+CancelMode = strawberry.enum(configurations.CancelMode, name="CancelMode")
+CancelProrationBehavior = strawberry.enum(
+    configurations.CancelProrationBehavior,
+    name="CancelProrationBehavior",
+    description="CREDIT: an immediate cancellation's unused time goes to the customer's credit balance.",
+)
+PlanChangeProration = strawberry.enum(configurations.PlanChangeProration, name="PlanChangeProration")
+PaymentFailureBehavior = strawberry.enum(
+    configurations.PaymentFailureBehavior,
+    name="PaymentFailureBehavior",
+    description="APPLY_CHANGE: an upgrade whose charge fails applies anyway and the subscription goes on hold.",
+)
+SubscriptionUpdateKind = strawberry.enum(configurations.SubscriptionUpdateKind, name="SubscriptionUpdateKind")
+CustomerUpdateField = strawberry.enum(configurations.CustomerUpdateField, name="CustomerUpdateField")
+UNSET = strawberry.UNSET
+
+
+@strawberry.type
+class FeatureSwitch:
+    enabled: bool
+
+
+@strawberry.type
+class CancellationReasonFeature:
+    enabled: bool
+    options: list[CancellationReason]
+
+
+@strawberry.type
+class SubscriptionCancelFeature:
+    enabled: bool
+    mode: CancelMode
+    cancellation_reason: CancellationReasonFeature
+    retention_coupon_id: strawberry.ID | None = strawberry.field(description="A discount offered once before cancel.")
+    proration_behavior: CancelProrationBehavior
+
+
+@strawberry.type
+class QuantityLimits:
+    minimum: int
+    maximum: int
+
+
+@strawberry.type
+class SubscriptionUpdateFeature:
+    enabled: bool = strawberry.field(description="Plan changes also need the business's allowSubscriptionUpdates.")
+    proration_billing_mode: PlanChangeProration
+    downgrade_at_period_end: bool
+    default_allowed_updates: list[SubscriptionUpdateKind]
+    quantity: QuantityLimits
+    payment_failure_behavior: PaymentFailureBehavior
+
+
+@strawberry.type
+class SubscriptionPauseFeature:
+    enabled: bool
+    max_cycles: int
+    keep_license_keys_active: bool
+
+
+@strawberry.type
+class CustomerUpdateFeature:
+    enabled: bool
+    allowed_updates: list[CustomerUpdateField]
+
+
+@strawberry.type
+class PortalFeatures:
+    invoice_history: FeatureSwitch
+    payment_method_update: FeatureSwitch
+    subscription_cancel: SubscriptionCancelFeature
+    subscription_update: SubscriptionUpdateFeature
+    subscription_pause: SubscriptionPauseFeature
+    customer_update: CustomerUpdateFeature
+
+    @classmethod
+    def of(cls, features: dict) -> "PortalFeatures":
+        cancel, update = features["subscription_cancel"], features["subscription_update"]
+        return cls(
+            invoice_history=FeatureSwitch(**features["invoice_history"]),
+            payment_method_update=FeatureSwitch(**features["payment_method_update"]),
+            subscription_cancel=SubscriptionCancelFeature(
+                **{**cancel, "cancellation_reason": CancellationReasonFeature(**cancel["cancellation_reason"])}
+            ),
+            subscription_update=SubscriptionUpdateFeature(
+                **{**update, "quantity": QuantityLimits(**update["quantity"])}
+            ),
+            subscription_pause=SubscriptionPauseFeature(**features["subscription_pause"]),
+            customer_update=CustomerUpdateFeature(**features["customer_update"]),
+        )
+
+
+@strawberry.input
+class FeatureSwitchInput:
+    enabled: bool | None = UNSET
+
+
+@strawberry.input
+class CancellationReasonFeatureInput:
+    enabled: bool | None = UNSET
+    options: list[CancellationReason] | None = UNSET
+
+
+@strawberry.input
+class SubscriptionCancelFeatureInput:
+    enabled: bool | None = UNSET
+    mode: CancelMode | None = UNSET
+    cancellation_reason: CancellationReasonFeatureInput | None = UNSET
+    retention_coupon_id: strawberry.ID | None = strawberry.field(
+        default=UNSET, description="A discount of this business and mode; null for none."
+    )
+    proration_behavior: CancelProrationBehavior | None = UNSET
+
+
+@strawberry.input
+class QuantityLimitsInput:
+    minimum: int | None = UNSET
+    maximum: int | None = UNSET
+
+
+@strawberry.input
+class SubscriptionUpdateFeatureInput:
+    enabled: bool | None = UNSET
+    proration_billing_mode: PlanChangeProration | None = UNSET
+    downgrade_at_period_end: bool | None = UNSET
+    default_allowed_updates: list[SubscriptionUpdateKind] | None = UNSET
+    quantity: QuantityLimitsInput | None = UNSET
+    payment_failure_behavior: PaymentFailureBehavior | None = UNSET
+
+
+@strawberry.input
+class SubscriptionPauseFeatureInput:
+    enabled: bool | None = UNSET
+    max_cycles: int | None = strawberry.field(default=UNSET, description="1 to 12 billing periods.")
+    keep_license_keys_active: bool | None = UNSET
+
+
+@strawberry.input
+class CustomerUpdateFeatureInput:
+    enabled: bool | None = UNSET
+    allowed_updates: list[CustomerUpdateField] | None = UNSET
+
+
+@strawberry.input(description="The feature settings to change; those left out keep their value.")
+class PortalFeaturesInput:
+    invoice_history: FeatureSwitchInput | None = UNSET
+    payment_method_update: FeatureSwitchInput | None = UNSET
+    subscription_cancel: SubscriptionCancelFeatureInput | None = UNSET
+    subscription_update: SubscriptionUpdateFeatureInput | None = UNSET
+    subscription_pause: SubscriptionPauseFeatureInput | None = UNSET
+    customer_update: CustomerUpdateFeatureInput | None = UNSET
+
+
+@strawberry.input(description="The fields to set; those left out keep their value (on creation, the defaults).")
+class PortalConfigurationInput:
+    name: str | None = UNSET
+    headline: str | None = UNSET
+    privacy_policy_url: str | None = strawberry.field(
+        default=UNSET, description="https:// (http:// only for localhost); empty to clear."
+    )
+    terms_of_service_url: str | None = strawberry.field(
+        default=UNSET, description="https:// (http:// only for localhost); empty to clear."
+    )
+    default_return_url: str | None = strawberry.field(
+        default=UNSET, description="https:// (http:// only for localhost); empty to clear."
+    )
+    is_default: bool | None = strawberry.field(
+        default=UNSET, description="True makes it the default in place of the current one; false is refused for it."
+    )
+    features: PortalFeaturesInput | None = UNSET
+
+
+@strawberry.type(description="How the business's portal behaves for the sessions that use it.")
+class PortalConfiguration:
+    id: strawberry.ID
+    name: str
+    is_default: bool = strawberry.field(description="Exactly one configuration per business and mode is the default.")
+    headline: str
+    privacy_policy_url: str
+    terms_of_service_url: str
+    default_return_url: str
+    features: PortalFeatures
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: PortalConfigurationRow) -> "PortalConfiguration":
+        return cls(
+            id=strawberry.ID(row.id), name=row.name, is_default=row.is_default, headline=row.headline,
+            privacy_policy_url=row.privacy_policy_url, terms_of_service_url=row.terms_of_service_url,
+            default_return_url=row.default_return_url, features=PortalFeatures.of(features_of(row)),
+            created_at=row.created_at,
+        )  # fmt: skip
+
+
+@strawberry.type
+class PortalConfigurationPayload:
+    portal_configuration: PortalConfiguration | None = strawberry.field(description="Null when errors is not empty.")
+    errors: list[UserError]
+
+
+def _payload(row: PortalConfigurationRow | None, errors: list[UserError]) -> PortalConfigurationPayload:
+    return PortalConfigurationPayload(portal_configuration=row and PortalConfiguration.of(row), errors=errors)
+
+
+@strawberry.type
+class PortalConfigurationQuery:
+    @strawberry.field(description="The business's portal configurations in the API key's mode, newest first.")
+    async def portal_configurations(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[PortalConfiguration]:
+        query = configurations_of(info.context.business_id, info.context.livemode)
+        return await query_connection(query, PortalConfiguration.of, first=first, after=after)
+
+    @strawberry.field(description="One portal configuration; null for an id outside the key's business and mode.")
+    async def portal_configuration(self, info: Info, id: strawberry.ID) -> PortalConfiguration | None:
+        row = await find_configuration(info.context.business_id, info.context.livemode, id)
+        return row and PortalConfiguration.of(row)
+
+
+@strawberry.type
+class PortalConfigurationMutations:
+    @strawberry.mutation(description="Create a portal configuration; the first of a mode is the default.")
+    async def create_portal_configuration(
+        self, info: Info, input: PortalConfigurationInput
+    ) -> PortalConfigurationPayload:
+        work = create_configuration(info.context.business_id, info.context.livemode, given(input))
+        return _payload(*await attempt(work))
+
+    @strawberry.mutation(description="Change a portal configuration, or make it the default.")
+    async def update_portal_configuration(
+        self, info: Info, id: strawberry.ID, input: PortalConfigurationInput
+    ) -> PortalConfigurationPayload:
+        row = await find_configuration(info.context.business_id, info.context.livemode, id)
+        if row is None:
+            return _payload(None, [not_found("portal configuration")])
+        return _payload(*await attempt(update_configuration(row, given(input))))
