@@ -72,6 +72,8 @@ PAUSE_OFF = N_("This business does not allow pausing subscriptions.")
 PAUSE_CYCLES = N_("Pause for between 1 and %(maximum)s billing periods, or until you resume.")
 NOT_PAUSABLE = N_("This subscription cannot be paused now.")
 NOT_PAUSED = N_("This subscription is not paused.")
+ACTIVATIONS_BELOW_INSTANCES = N_("%(instances)s devices use this key: the limit cannot be lower.")
+EXPIRY_PASSED = N_("This date has passed: choose a later one.")
 PAYMENT_METHOD_UPDATE_OFF = N_("This business does not allow changing payment methods here. Contact them instead.")
 
 _DECLINES: dict[str, BillingErrorCode] = {
