@@ -65,6 +65,8 @@ async def update_license_key(
         raise BillingError(BillingErrorCode.INVALID_INPUT, field="status")
     if isinstance(activations_limit, int) and activations_limit < 1:
         raise BillingError(BillingErrorCode.INVALID_INPUT, field="activationsLimit")
+    if isinstance(expires_at, datetime) and expires_at.tzinfo is None:
+        raise BillingError(BillingErrorCode.INVALID_INPUT, field="expiresAt")
     if isinstance(expires_at, datetime) and expires_at <= now:
         raise BillingError(BillingErrorCode.INVALID_INPUT, field="expiresAt", message=EXPIRY_PASSED)
     # The key's row is locked as activation locks it (billing/license_activation.py), so a device activated

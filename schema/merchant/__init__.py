@@ -7,10 +7,14 @@ from strawberry.tools import merge_types
 
 from schema.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
 from schema.merchant.business import BusinessQuery
+from schema.merchant.license_keys import LicenseKeyMutations, LicenseKeyQuery
+from schema.merchant.payments import PaymentQuery
 from schema.merchant.portal_sessions import PortalSessionMutations
+from schema.merchant.refunds import RefundMutations, RefundQuery
+from schema.merchant.webhooks import WebhookMutations, WebhookQuery
 
 schema = strawberry.Schema(
-    query=merge_types("Query", (BusinessQuery,)),
-    mutation=merge_types("Mutation", (PortalSessionMutations,)),
+    query=merge_types("Query", (BusinessQuery, PaymentQuery, RefundQuery, LicenseKeyQuery, WebhookQuery)),
+    mutation=merge_types("Mutation", (PortalSessionMutations, RefundMutations, LicenseKeyMutations, WebhookMutations)),
     extensions=[PortalTokenLimit, ParserCache, PortalLimits, ValidationCache, PortalErrorMasking],
 )
