@@ -29,6 +29,8 @@ class BillingErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
     CHANGE_IN_PROGRESS = "CHANGE_IN_PROGRESS"
     SUPERSEDED = "SUPERSEDED"
+    PAYMENT_NOT_REFUNDABLE = "PAYMENT_NOT_REFUNDABLE"
+    REFUND_AMOUNT_INVALID = "REFUND_AMOUNT_INVALID"
 
 
 MESSAGES: dict[BillingErrorCode, str] = {
@@ -49,6 +51,8 @@ MESSAGES: dict[BillingErrorCode, str] = {
     BillingErrorCode.IDEMPOTENCY_KEY_REUSED: N_("This request's idempotency key was already used for another request."),
     BillingErrorCode.SUPERSEDED: N_("This change was already made another way, so this payment was refunded."),
     BillingErrorCode.CHANGE_IN_PROGRESS: N_("Another change to this subscription is in progress. Try again."),
+    BillingErrorCode.PAYMENT_NOT_REFUNDABLE: N_("Only a succeeded payment with money left to refund can be refunded."),
+    BillingErrorCode.REFUND_AMOUNT_INVALID: N_("Refund an amount from 1 to %(maximum)s, in the currency's minor unit."),
 }
 
 NOT_ALLOWED_ELSEWHERE = N_("This card is saved at another business; it can only pay that business's subscriptions.")
@@ -68,6 +72,8 @@ PAUSE_OFF = N_("This business does not allow pausing subscriptions.")
 PAUSE_CYCLES = N_("Pause for between 1 and %(maximum)s billing periods, or until you resume.")
 NOT_PAUSABLE = N_("This subscription cannot be paused now.")
 NOT_PAUSED = N_("This subscription is not paused.")
+ACTIVATIONS_BELOW_INSTANCES = N_("%(instances)s devices use this key: the limit cannot be lower.")
+EXPIRY_PASSED = N_("This date has passed: choose a later one.")
 PAYMENT_METHOD_UPDATE_OFF = N_("This business does not allow changing payment methods here. Contact them instead.")
 
 _DECLINES: dict[str, BillingErrorCode] = {

@@ -5,7 +5,7 @@ webhook delivery later. Types and payloads use Dodo Payments' names (`payment.su
 
 from enum import StrEnum
 
-from models import Event, Payment, Subscription
+from models import Event, Payment, Refund, Subscription
 
 
 class EventType(StrEnum):
@@ -20,6 +20,8 @@ class EventType(StrEnum):
     SUBSCRIPTION_UPDATED = "subscription.updated"
     SUBSCRIPTION_PLAN_CHANGED = "subscription.plan_changed"
     SUBSCRIPTION_PAUSED = "subscription.paused"
+    REFUND_SUCCEEDED = "refund.succeeded"
+    REFUND_FAILED = "refund.failed"
 
 
 def _moment(value) -> str | None:
@@ -71,6 +73,23 @@ def payment_payload(payment: Payment) -> dict:
     }
 
 
+def refund_payload(refund: Refund, *, is_partial: bool) -> dict:
+    return {
+        "payload_type": "Refund",
+        "refund_id": refund.id,
+        "payment_id": refund.payment_id,
+        "business_id": refund.business_id,
+        "customer_id": refund.customer_id,
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "is_partial": is_partial,
+        "status": str(refund.status),
+        "reason": refund.reason or None,
+        "credit_note_number": refund.credit_note_number,
+        "created_at": _moment(refund.created_at),
+    }
+
+
 async def record_subscription_event(event_type: EventType, subscription: Subscription) -> Event:
     """Call inside the transaction that changed the subscription."""
     return await Event.create(
@@ -92,4 +111,15 @@ async def record_payment_event(payment: Payment) -> Event | None:
         return None
     return await Event.create(
         business_id=payment.business_id, livemode=payment.livemode, type=event_type, data=payment_payload(payment)
+    )
+
+
+async def record_refund_event(refund: Refund, *, is_partial: bool) -> Event:
+    """`refund.succeeded|failed` for a settled refund; call inside the transaction that settled it."""
+    event_type = EventType.REFUND_SUCCEEDED if refund.status == "succeeded" else EventType.REFUND_FAILED
+    return await Event.create(
+        business_id=refund.business_id,
+        livemode=refund.livemode,
+        type=event_type,
+        data=refund_payload(refund, is_partial=is_partial),
     )

@@ -1,6 +1,7 @@
 """The emails billing sends, queued in the outbox in the transaction of the change they tell about: a payment
 receipt, a failed payment (why, and a link to fix it), a subscription on hold, a subscription reactivated, a
-cancellation confirmed (and when access ends), a plan changed (with its receipt when something was charged).
+cancellation confirmed (and when access ends), a plan changed (with its receipt when something was charged), a
+refund issued (with its credit note).
 
 Amounts travel as minor units and currency, dates as ISO text and reasons as English source strings: the worker
 renders each email in the customer's language and formats them for it. Uses access.email_outbox for the outbox.
@@ -10,7 +11,10 @@ from datetime import datetime
 
 from access.email_outbox import branding_context, enqueue_email, sender_name
 from billing.context import BillingContext
-from models import Business, Customer, Invoice, Payment, Subscription
+from models import Business, Customer, Invoice, Payment, Refund, Subscription
+
+# The credit note download of gateway/pages/documents.py (schema.customer.invoices names the same path).
+CREDIT_NOTE_PATH = "/credit-notes/{refund_id}/pdf"
 
 
 class Notifier:
@@ -100,6 +104,19 @@ class Notifier:
             invoice_number=invoice.number if invoice else "",
             card_brand=payment.card_network if payment else "",
             card_last4=payment.card_last_four if payment else "",
+        )
+
+    async def refund_issued(self, refund: Refund, payment: Payment) -> None:
+        await self._enqueue(
+            "refund_issued",
+            amount=refund.amount,
+            currency=refund.currency,
+            credit_note_number=refund.credit_note_number,
+            reason=refund.reason,
+            refunded_at=_iso(refund.issued_at),
+            card_brand=payment.card_network,
+            card_last4=payment.card_last_four,
+            link=self._context.portal_url(CREDIT_NOTE_PATH.format(refund_id=refund.id)),
         )
 
 

@@ -4,7 +4,8 @@
 - its hosted "add a card" page (served by gateway under `/sandbox/`, as if it were the processor's own domain)
   takes a test card number: 4242 4242 4242 4242 succeeds, 4000 0000 0000 0002 and …0069 are refused, …9995 and
   …0341 attach but their charges fail, 4000 0027 6000 3184 asks for 3-D Secure on every charge;
-- a charge that needs 3-D Secure answers with a challenge URL; the challenge page approves or fails it.
+- a charge that needs 3-D Secure answers with a challenge URL; the challenge page approves or fails it;
+- a refund is made once per idempotency key, like a charge: a repeated key answers the first refund.
 
 The card number exists only while the hosted page handles its form: what is stored is the brand, the last four
 digits, the expiry, a keyed fingerprint and how the card behaves. Its state lives in its own tables (models.sandbox),
@@ -20,6 +21,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from stdnum import luhn
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
 
 from billing.processor import (
     CardDetails,
@@ -36,6 +39,11 @@ SUCCEEDS = "succeeds"
 REQUIRES_ACTION = "requires_action"
 INVALID_TOKEN = "invalid_token"
 IDEMPOTENCY_MISMATCH = "idempotency_key_in_use"
+REFUND_NOT_POSSIBLE = "refund_not_possible"
+# A refund is remembered as a row of the charges' table with this status, under its own idempotency key, so that a
+# repeated key answers the first refund instead of giving the money back twice.
+REFUND_RECORD = "refund"
+_REFUND_KEY_PREFIX = "refund:"
 
 
 @dataclass(frozen=True)
@@ -208,10 +216,37 @@ class SandboxProcessor:
         return _result(charge, self.base_url)
 
     async def refund(self, reference: str, amount: int, *, idempotency_key: str) -> None:
+        record_key = f"{_REFUND_KEY_PREFIX}{hashlib.sha256(idempotency_key.encode()).hexdigest()}"
+        fingerprint = hashlib.sha256(f"{reference}|{amount}".encode()).hexdigest()
+        record = await SandboxCharge.get_or_none(idempotency_key=record_key)
+        if record is None:
+            record = await self._make_refund(reference, amount, record_key, fingerprint)
+        if record.request_fingerprint != fingerprint:
+            raise ProcessorError(IDEMPOTENCY_MISMATCH)
+
+    async def _make_refund(self, reference: str, amount: int, record_key: str, fingerprint: str) -> SandboxCharge:
+        """Take `amount` off the charge and remember the refund under its key, both or neither."""
         charge = await find_by_client_id(SandboxCharge.filter(status=ChargeStatus.SUCCEEDED), reference)
-        if charge is None or amount <= 0 or charge.refunded_amount + amount > charge.amount:
-            raise ProcessorError("refund_not_possible")
-        await SandboxCharge.filter(id=charge.id).update(refunded_amount=charge.refunded_amount + amount)
+        if charge is None or amount <= 0:
+            raise ProcessorError(REFUND_NOT_POSSIBLE)
+        try:
+            async with in_transaction():
+                taken = await SandboxCharge.filter(id=charge.id, refunded_amount__lte=charge.amount - amount).update(
+                    refunded_amount=F("refunded_amount") + amount
+                )
+                if not taken:
+                    raise ProcessorError(REFUND_NOT_POSSIBLE)
+                return await SandboxCharge.create(
+                    idempotency_key=record_key,
+                    request_fingerprint=fingerprint,
+                    card_id=charge.card_id,
+                    amount=amount,
+                    currency=charge.currency,
+                    status=REFUND_RECORD,
+                )
+        except IntegrityError:
+            # A concurrent request under the same key refunded first: its refund is this one.
+            return await SandboxCharge.get(idempotency_key=record_key)
 
     # --- the hosted pages -----------------------------------------------------------------------------------------
 

@@ -67,6 +67,7 @@ class MerchantGraphQL(SpecGraphQL):
             magic_link_seconds=self.settings.magic_link_seconds,
             request_id=request_id_of(request),
             billing=billing_of(request),
+            webhooks_allow_private=self.settings.webhooks_allow_private,
         )
 
 

@@ -19,7 +19,13 @@ import httpx
 from standardwebhooks import Webhook
 
 from gateway.settings import Settings
-from merchants.webhooks import WebhookEndpointError, check_destination, fan_out_events, signing_secrets
+from merchants.webhooks import (
+    WebhookEndpointError,
+    check_destination,
+    disable_failing_endpoint,
+    fan_out_events,
+    signing_secrets,
+)
 from models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from models.enums import DeliveryStatus
 
@@ -115,7 +121,9 @@ async def _post(delivery: WebhookDelivery, http: httpx.AsyncClient, settings: Se
     return Outcome(status_code=response.status_code, snippet=response.text[:SNIPPET_LENGTH])
 
 
-async def _record(delivery: WebhookDelivery, outcome: Outcome, duration_ms: int, now: datetime) -> None:
+async def _record(
+    delivery: WebhookDelivery, outcome: Outcome, duration_ms: int, now: datetime, settings: Settings
+) -> None:
     await WebhookAttempt.create(
         delivery=delivery,
         status_code=outcome.status_code,
@@ -140,16 +148,13 @@ async def _record(delivery: WebhookDelivery, outcome: Outcome, duration_ms: int,
         response_status=outcome.status_code,
         last_error=outcome.error or f"HTTP {outcome.status_code}",
     )
-    await _note_failure(delivery.endpoint, now)
+    await _note_failure(delivery.endpoint, now, settings)
 
 
-async def _note_failure(endpoint: WebhookEndpoint, now: datetime) -> None:
-    """Start the endpoint's failing streak, or disable it once the streak has lasted DISABLE_AFTER."""
+async def _note_failure(endpoint: WebhookEndpoint, now: datetime, settings: Settings) -> None:
+    """Start the endpoint's failing streak, or disable it (and tell the business) once it has lasted DISABLE_AFTER."""
     await WebhookEndpoint.filter(id=endpoint.id, failing_since__isnull=True).update(failing_since=now)
-    disabled = await WebhookEndpoint.filter(
-        id=endpoint.id, disabled=False, failing_since__lte=now - DISABLE_AFTER
-    ).update(disabled=True, disabled_at=now)
-    if disabled:
+    if await disable_failing_endpoint(endpoint.id, now, failing_for=DISABLE_AFTER, portal_name=settings.portal_name):
         logger.warning("Webhook endpoint %s has failed for %s and is now disabled", endpoint.id, DISABLE_AFTER)
 
 
@@ -162,7 +167,7 @@ async def deliver(delivery: WebhookDelivery, http: httpx.AsyncClient, settings: 
         return False
     started = time.monotonic()
     outcome = await _post(delivery, http, settings, now)
-    await _record(delivery, outcome, round((time.monotonic() - started) * 1000), now)
+    await _record(delivery, outcome, round((time.monotonic() - started) * 1000), now, settings)
     return outcome.delivered
 
 

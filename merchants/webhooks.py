@@ -1,5 +1,6 @@
-"""Webhook endpoints of a business: creation (with the SSRF rule), secret rotation, the fan-out of events into one
-delivery per matching endpoint, and replays. Sending is gateway/webhook_delivery.py's job.
+"""Webhook endpoints of a business: creation and changes (with the SSRF rule), deletion, secret rotation, the fan-out
+of events into one delivery per matching endpoint, replays, and disabling an endpoint that keeps failing (with an
+email to the business, through access.email_outbox). Sending is gateway/webhook_delivery.py's job.
 
 Secrets are Standard Webhooks' `whsec_` + base64 of 32 random bytes, shown once at creation or rotation. A rotated
 secret keeps signing beside the new one for ROTATION_GRACE, so receivers can switch without losing an event.
@@ -15,6 +16,7 @@ from urllib.parse import urlsplit
 
 from tortoise.transactions import in_transaction
 
+from access.email_outbox import branding_context, enqueue_email
 from billing.events import EventType
 from models import Business, Event, WebhookDelivery, WebhookEndpoint
 from models.enums import DeliveryStatus
@@ -26,11 +28,12 @@ FAN_OUT_BATCH = 100
 
 
 class WebhookEndpointError(Exception):
-    """An endpoint the portal refuses to call; the message says why."""
+    """An endpoint the portal refuses to call; the message says why and `field` which input is to blame."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, field: str = "url") -> None:
         super().__init__(message)
         self.message = message
+        self.field = field
 
 
 def new_secret() -> str:
@@ -77,7 +80,7 @@ def _event_types(event_types: list[str]) -> list[str]:
     known = {str(event_type) for event_type in EventType}
     unknown = sorted(set(event_types) - known)
     if unknown:
-        raise WebhookEndpointError(f"unknown event type {unknown[0]}; known: {', '.join(sorted(known))}")
+        raise WebhookEndpointError(f"unknown event type {unknown[0]}; known: {', '.join(sorted(known))}", "eventTypes")
     return sorted(set(event_types))
 
 
@@ -91,6 +94,72 @@ async def create_endpoint(
         business=business, livemode=livemode, url=url, secret=secret, event_types=_event_types(event_types)
     )
     return endpoint, secret
+
+
+async def update_endpoint(
+    endpoint: WebhookEndpoint,
+    *,
+    url: str | None = None,
+    event_types: list[str] | None = None,
+    disabled: bool | None = None,
+    allow_private: bool,
+) -> WebhookEndpoint:
+    """Change what is asked (None leaves a value as it is); a new URL passes the SSRF rule again. Re-enabling
+    clears the failure streak, so the endpoint gets DISABLE_AFTER again before it can be disabled anew."""
+    if url is not None:
+        await check_destination(url, livemode=endpoint.livemode, allow_private=allow_private)
+        endpoint.url = url
+    if event_types is not None:
+        endpoint.event_types = _event_types(event_types)
+    if disabled is True and not endpoint.disabled:
+        endpoint.disabled, endpoint.disabled_at = True, datetime.now(UTC)
+    elif disabled is False:
+        endpoint.disabled, endpoint.disabled_at, endpoint.failing_since = False, None, None
+    await endpoint.save(update_fields=["url", "event_types", "disabled", "disabled_at", "failing_since"])
+    return endpoint
+
+
+async def delete_endpoint(endpoint: WebhookEndpoint) -> None:
+    """The endpoint goes, with its deliveries and their attempts."""
+    await endpoint.delete()
+
+
+async def disable_failing_endpoint(
+    endpoint_id: str, now: datetime, *, failing_for: timedelta, portal_name: str
+) -> bool:
+    """Disable the endpoint when it has failed every attempt for `failing_for`, and tell the business by email in the
+    same transaction: which endpoint, failing since when, and how to enable it again. True when this call
+    disabled it."""
+    async with in_transaction():
+        disabled = await WebhookEndpoint.filter(
+            id=endpoint_id, disabled=False, failing_since__lte=now - failing_for
+        ).update(disabled=True, disabled_at=now)
+        if disabled:
+            endpoint = await WebhookEndpoint.get(id=endpoint_id).select_related("business")
+            await _email_disabled(endpoint, portal_name)
+    return bool(disabled)
+
+
+async def _email_disabled(endpoint: WebhookEndpoint, portal_name: str) -> None:
+    business = endpoint.business
+    await enqueue_email(
+        to_email=business.support_email,
+        template="webhook_endpoint_disabled",
+        context={
+            **branding_context(business, portal_name, endpoint.livemode),
+            # Written to the business itself: no "write to our support" line.
+            "support_email": "",
+            "endpoint_id": endpoint.id,
+            "endpoint_url": endpoint.url,
+            "failing_since": endpoint.failing_since.isoformat(),
+            "disabled_at": endpoint.disabled_at.isoformat(),
+        },
+        locale="",
+        business=business,
+        livemode=endpoint.livemode,
+        from_name=portal_name,
+        reply_to="",
+    )
 
 
 async def list_endpoints(business: Business) -> list[WebhookEndpoint]:

@@ -14,7 +14,7 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from models import Invoice
 from models.enums import InvoiceStatus
-from tests.billing_support import BASE_URL
+from tests.billing_support import BASE_URL, billing_context
 from tests.factories import Owned, business, business_token, customer_with_history, unified_token
 
 INVOICE_NUMBER = re.compile(r'<bdi class="title">([^<]+)</bdi>')
@@ -75,7 +75,7 @@ async def test_the_unified_history_pages_through_every_invoice_newest_first(http
 async def test_the_history_narrows_to_a_business_and_a_status(http) -> None:
     a, b = [await customer_with_history(await business(name), "filters@example.com", scale=2) for name in "AB"]
     receipt = await receipt_of(a)
-    refund = await record_refund(a.purchases[0], 900, "Damaged file", NOW)
+    refund = await record_refund(a.purchases[0], 900, "Damaged file", NOW, context=billing_context())
     http.cookies.set("portal_session", await unified_token("filters@example.com"))
 
     only_a = await http.get("/billing-history", params={"business": a.customer.business_id})
@@ -133,7 +133,7 @@ async def test_a_business_session_sees_only_its_business(http) -> None:
 async def test_purchases_show_items_keys_and_the_receipt(http) -> None:
     owned = await customer_with_history(await business("Keys Shop"), "buyer@example.com")
     receipt = await receipt_of(owned)
-    refund = await record_refund(owned.purchases[0], 4900, "Returned", NOW)
+    refund = await record_refund(owned.purchases[0], 4900, "Returned", NOW, context=billing_context())
     http.cookies.set("portal_session", await business_token(owned.customer))
     page = await http.get("/purchases")
     assert page.status_code == 200

@@ -32,6 +32,7 @@ from billing.refunds import record_refund
 from billing.tax import charge_amounts
 from models import Business, Customer, Invoice, InvoiceLine, Payment, Refund
 from models.enums import InvoiceStatus, PaymentPurpose, PaymentStatus
+from tests.billing_support import billing_context
 from tests.factories import business_token, unified_token
 from tests.test_billing_pages import without_noise
 from tests.test_customer_graphql import graphql
@@ -379,7 +380,7 @@ async def test_a_signed_in_customer_downloads_the_invoice_by_cookie_or_bearer_to
 
 async def test_the_credit_note_pdf_holds_its_number_and_the_invoice_it_corrects(client) -> None:
     customer, invoice, payment = await issued_invoice()
-    refund = await record_refund(payment, 2000, "Bought twice by mistake", REFUNDED)
+    refund = await record_refund(payment, 2000, "Bought twice by mistake", REFUNDED, context=billing_context())
     client.cookies.set("portal_session", await business_token(customer))
 
     text = assert_pdf_download(await client.get(f"/credit-notes/{refund.id}/pdf"), "NW-CN-0001.pdf")
@@ -391,7 +392,7 @@ async def test_the_credit_note_pdf_holds_its_number_and_the_invoice_it_corrects(
 async def test_foreign_missing_and_malformed_ids_get_the_same_not_found_page(client) -> None:
     mine, my_invoice, _ = await issued_invoice()
     _, their_invoice, their_payment = await issued_invoice("Sakura Fonts", "SF", email="eve@example.com")
-    their_refund = await record_refund(their_payment, 100, "", REFUNDED)
+    their_refund = await record_refund(their_payment, 100, "", REFUNDED, context=billing_context())
     client.cookies.set("portal_session", await business_token(mine))
     await client.get("/invoices/inv_missing/pdf")  # the first answer sets the visitor cookie; the rest compare equal
 
@@ -430,7 +431,7 @@ async def test_without_a_session_a_browser_signs_in_and_a_client_gets_401(client
 
 async def test_pdf_urls_in_graphql_lead_to_the_documents(client) -> None:
     customer, invoice, payment = await issued_invoice()
-    refund = await record_refund(payment, 2000, "Bought twice by mistake", REFUNDED)
+    refund = await record_refund(payment, 2000, "Bought twice by mistake", REFUNDED, context=billing_context())
     token = await unified_token(customer.email)
     query = """{ viewer { invoices(first: 5) { nodes {
       number pdfUrl discount { formatted } creditApplied { formatted }
@@ -465,11 +466,11 @@ async def test_credit_notes_of_a_page_of_invoices_cost_the_same_statements(clien
         return counter.count
 
     _, _, payment = await issued_invoice()
-    await record_refund(payment, 100, "", REFUNDED)
+    await record_refund(payment, 100, "", REFUNDED, context=billing_context())
     one = await statements(await unified_token("ada@example.com"), 1)
     for n in range(5):
         _, _, payment = await issued_invoice(f"Shop {n}", f"S{n}")
-        await record_refund(payment, 100, "", REFUNDED)
+        await record_refund(payment, 100, "", REFUNDED, context=billing_context())
 
     assert await statements(await unified_token("ada@example.com"), 6) == one
 

@@ -18,11 +18,12 @@ from tortoise.context import TortoiseContext
 from access.email_outbox import branding_context, enqueue_email
 from billing.cancellation import cancel_subscription
 from billing.events import EventType, record_subscription_event
+from gateway.mailer import compose_email
 from gateway.settings import Settings
 from gateway.webhook_delivery import MAX_ATTEMPTS, RETRY_DELAYS, process_due_webhooks
 from gateway.worker import run_worker
 from merchants.webhooks import WebhookEndpointError, create_endpoint, new_secret, replay_delivery, rotate_secret
-from models import Business, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from models import Business, EmailMessage, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from models.database import tortoise_config
 from models.enums import DeliveryStatus, SubscriptionStatus
 from tests.billing_support import FEATURES, Subscriber, billing_context, subscriber
@@ -198,6 +199,47 @@ async def test_an_endpoint_failing_for_five_days_is_disabled_and_receives_nothin
     await process_due_webhooks(webhook_settings, now=now + timedelta(hours=1))
     assert len(receiver.requests) == 1  # the failing attempt only: the retry and the new event are not sent
     assert await WebhookDelivery.filter(status=DeliveryStatus.SENT).count() == 0
+
+
+async def test_the_business_is_emailed_when_its_endpoint_is_disabled(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    endpoint, _ = await _endpoint(shop, receiver.url)
+    receiver.status = 500
+    now = datetime.now(UTC)
+    since = now - timedelta(days=5, minutes=1)
+    await WebhookEndpoint.filter(id=endpoint.id).update(failing_since=since)
+    await _event(shop)
+
+    await process_due_webhooks(webhook_settings, now=now)
+    await process_due_webhooks(webhook_settings, now=now + RETRY_DELAYS[0])
+
+    [message] = await EmailMessage.filter(template="webhook_endpoint_disabled")
+    assert (message.to_email, message.business_id) == (shop.business.support_email, shop.business.id)
+    assert message.context["endpoint_id"] == endpoint.id and message.context["endpoint_url"] == receiver.url
+    assert message.context["failing_since"] == since.isoformat()
+    mime = compose_email(message, webhook_settings)
+    text = mime.get_body(("plain",)).get_content()
+    assert mime["Subject"] == "Your webhook endpoint at Sakura Fonts was disabled"
+    assert receiver.url in text and f'updateWebhookEndpoint(id: "{endpoint.id}", disabled: false)' in text
+
+
+async def test_an_endpoint_that_recovers_in_time_is_neither_disabled_nor_reported(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    endpoint, _ = await _endpoint(shop, receiver.url)
+    now = datetime.now(UTC)
+    await WebhookEndpoint.filter(id=endpoint.id).update(failing_since=now - timedelta(days=4, hours=23))
+    receiver.status = 500
+    await _event(shop)
+    await process_due_webhooks(webhook_settings, now=now)
+
+    receiver.status = 200
+    await process_due_webhooks(webhook_settings, now=now + RETRY_DELAYS[0])
+
+    await endpoint.refresh_from_db()
+    assert not endpoint.disabled and endpoint.failing_since is None
+    assert await EmailMessage.filter(template="webhook_endpoint_disabled").count() == 0
 
 
 async def test_a_success_ends_the_failing_streak(

@@ -8,26 +8,34 @@ from strawberry.tools import merge_types
 from schema.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
 from schema.merchant.business import BusinessMutations, BusinessQuery
 from schema.merchant.catalog import CatalogMutations, CatalogQuery
+from schema.merchant.license_keys import LicenseKeyMutations, LicenseKeyQuery
+from schema.merchant.payments import PaymentQuery
 from schema.merchant.portal_configurations import PortalConfigurationMutations, PortalConfigurationQuery
 from schema.merchant.portal_sessions import PortalSessionMutations
+from schema.merchant.refunds import RefundMutations, RefundQuery
+from schema.merchant.webhooks import WebhookMutations, WebhookQuery
+
+QUERIES = (
+    BusinessQuery,
+    CatalogQuery,
+    PortalConfigurationQuery,
+    PaymentQuery,
+    RefundQuery,
+    LicenseKeyQuery,
+    WebhookQuery,
+)
+MUTATIONS = (
+    PortalSessionMutations,
+    BusinessMutations,
+    CatalogMutations,
+    PortalConfigurationMutations,
+    RefundMutations,
+    LicenseKeyMutations,
+    WebhookMutations,
+)
 
 schema = strawberry.Schema(
-    query=merge_types(
-        "Query",
-        (
-            BusinessQuery,
-            CatalogQuery,
-            PortalConfigurationQuery,
-        ),
-    ),
-    mutation=merge_types(
-        "Mutation",
-        (
-            PortalSessionMutations,
-            BusinessMutations,
-            CatalogMutations,
-            PortalConfigurationMutations,
-        ),
-    ),
+    query=merge_types("Query", QUERIES),
+    mutation=merge_types("Mutation", MUTATIONS),
     extensions=[PortalTokenLimit, ParserCache, PortalLimits, ValidationCache, PortalErrorMasking],
 )

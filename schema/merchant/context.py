@@ -16,6 +16,8 @@ class MerchantContext:
     magic_link_seconds: int
     request_id: str
     billing: BillingContext
+    # PORTAL_WEBHOOKS_ALLOW_PRIVATE: endpoints on loopback and private addresses, for test mode and development.
+    webhooks_allow_private: bool = False
 
     @property
     def business_id(self) -> str:

@@ -1,0 +1,154 @@
+"""The Dodo-compatible REST subset over payments, refunds, license keys and invoice PDFs: Dodo's field names, list
+shape and status codes, the Idempotency-Key rule, and ids outside the key's scope answering like missing ones."""
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from models import LicenseKeyInstance, Refund, SandboxCharge
+from tests.test_merchant_payments import key_for_foreign, key_of
+from tests.test_refunds_api import Sale, paid_sale
+
+SETTINGS = Settings(base_url="https://portal.example", secret_key="test-secret-key", run_worker_in_web=False)
+PAYMENT_FIELDS = {
+    "payment_id", "business_id", "customer", "subscription_id", "total_amount", "tax", "currency", "status",
+    "payment_method", "payment_method_id", "card_last_four", "card_network", "error_code", "error_message",
+    "metadata", "created_at", "updated_at",
+}  # fmt: skip
+REFUND_FIELDS = {
+    "refund_id", "payment_id", "business_id", "customer_id", "customer", "amount", "currency", "is_partial",
+    "status", "reason", "credit_note_number", "metadata", "created_at",
+}  # fmt: skip
+
+
+@pytest.fixture
+async def client() -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(SETTINGS, manage_database=False))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+def answer(response: httpx.Response) -> tuple[int, dict]:
+    return response.status_code, response.json()
+
+
+@pytest.fixture
+async def sale() -> Sale:
+    return await paid_sale()
+
+
+async def test_payments_list_and_read_in_dodos_shape(client, sale: Sale) -> None:
+    headers = await key_of(sale.shop.business.id)
+
+    listed = await client.get("/payments", params={"customer_id": sale.shop.customer.id}, headers=headers)
+    read = await client.get(f"/payments/{sale.payment.id}", headers=headers)
+    failed_only = await client.get("/payments", params={"status": "failed"}, headers=headers)
+    bad_status = await client.get("/payments", params={"status": "lost"}, headers=headers)
+
+    assert listed.status_code == 200 and list(listed.json()) == ["items"]
+    [item] = listed.json()["items"]
+    assert set(item) == PAYMENT_FIELDS
+    assert (item["payment_id"], item["status"], item["currency"]) == (sale.payment.id, "succeeded", "USD")
+    assert item["customer"] == {
+        "customer_id": sale.shop.customer.id,
+        "email": "ada@example.com",
+        "name": "Ada Lovelace",
+    }
+    assert (item["card_last_four"], item["card_network"], item["total_amount"]) == (
+        "4242", "visa", sale.payment.total_amount,
+    )  # fmt: skip
+    body = read.json()
+    assert set(body) == PAYMENT_FIELDS | {"invoice_id", "refunds"} and body["refunds"] == []
+    assert failed_only.json() == {"items": []}
+    assert (bad_status.status_code, bad_status.json()["field"]) == (422, "status")
+
+
+async def test_a_refund_is_created_once_per_idempotency_key(client, sale: Sale) -> None:
+    headers = await key_of(sale.shop.business.id)
+    body = {"payment_id": sale.payment.id, "amount": 1500, "reason": "Duplicate order"}
+
+    no_key = await client.post("/refunds", json=body, headers=headers)
+    first = await client.post("/refunds", json=body, headers={**headers, "Idempotency-Key": "r-1"})
+    retry = await client.post("/refunds", json=body, headers={**headers, "Idempotency-Key": "r-1"})
+    reused = await client.post("/refunds", json={**body, "amount": 10}, headers={**headers, "Idempotency-Key": "r-1"})
+    too_much = await client.post(
+        "/refunds", json={**body, "amount": 10**7}, headers={**headers, "Idempotency-Key": "r-2"}
+    )
+    items = await client.post(
+        "/refunds", json={"payment_id": sale.payment.id, "items": []}, headers={**headers, "Idempotency-Key": "r-3"}
+    )
+
+    assert (no_key.status_code, no_key.json()["code"]) == (400, "IDEMPOTENCY_KEY_REQUIRED")
+    assert first.status_code == 200 and set(first.json()) == REFUND_FIELDS
+    refund = first.json()
+    assert (refund["amount"], refund["status"], refund["is_partial"], refund["reason"]) == (
+        1500, "succeeded", True, "Duplicate order",
+    )  # fmt: skip
+    assert retry.json() == refund
+    assert (reused.status_code, reused.json()["code"], reused.json()["field"]) == (
+        409, "IDEMPOTENCY_KEY_REUSED", "Idempotency-Key",
+    )  # fmt: skip
+    assert (too_much.status_code, too_much.json()["code"], too_much.json()["field"]) == (
+        422, "REFUND_AMOUNT_INVALID", "amount",
+    )  # fmt: skip
+    assert (items.status_code, items.json()["field"]) == (422, "items")
+    assert await Refund.all().count() == 1
+    assert (await SandboxCharge.get(id=sale.payment.processor_reference)).refunded_amount == 1500
+    listed = await client.get("/refunds", params={"payment_id": sale.payment.id}, headers=headers)
+    assert listed.json() == {"items": [refund]}
+    read = await client.get(f"/payments/{sale.payment.id}", headers=headers)
+    assert read.json()["refunds"] == [refund]
+
+
+async def test_license_keys_list_in_dodos_shape(client, sale: Sale) -> None:
+    headers = await key_of(sale.shop.business.id)
+    await LicenseKeyInstance.create(license_key=sale.key, name="Laptop")
+
+    listed = await client.get(
+        "/license_keys", params={"customer_id": sale.shop.customer.id, "status": "active"}, headers=headers
+    )
+
+    keys = {item["id"]: item for item in listed.json()["items"]}
+    assert set(keys[sale.key.id]) == {
+        "id", "business_id", "customer_id", "product_id", "payment_id", "subscription_id", "key", "status",
+        "activations_limit", "instances_count", "expires_at", "created_at",
+    }  # fmt: skip
+    assert (keys[sale.key.id]["instances_count"], keys[sale.key.id]["payment_id"]) == (1, sale.payment.id)
+    assert len(keys) == 2  # the payment's key and the subscription's
+
+
+async def test_the_invoice_pdf_comes_with_the_api_key_only(client, sale: Sale) -> None:
+    headers = await key_of(sale.shop.business.id)
+
+    pdf = await client.get(f"/invoices/payments/{sale.payment.id}", headers=headers)
+    anonymous = await client.get(f"/invoices/payments/{sale.payment.id}")
+
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF-")
+    assert pdf.headers["content-disposition"] == 'attachment; filename="SF-0001.pdf"'
+    assert pdf.headers["cache-control"] == "private, no-store"
+    assert anonymous.status_code == 401
+
+
+async def test_foreign_ids_answer_like_missing_ones_and_change_nothing(client, sale: Sale) -> None:
+    foreign = {"other business": await paid_sale("Other Shop"), "test mode": await paid_sale("Test", livemode=False)}
+    for name, theirs in foreign.items():
+        headers = await key_of(key_for_foreign(sale, name, theirs))
+        refund_headers = {**headers, "Idempotency-Key": "k"}
+        answers = [
+            [
+                answer(await client.get(f"/payments/{payment_id}", headers=headers)),
+                answer(await client.get(f"/invoices/payments/{payment_id}", headers=headers)),
+                answer(await client.post("/refunds", json={"payment_id": payment_id}, headers=refund_headers)),
+            ]
+            for payment_id in (theirs.payment.id, "pay_missing", "x" * 80)
+        ]
+        assert answers[0] == answers[1] == answers[2], name
+        assert answers[0][0] == (404, {"code": "NOT_FOUND", "message": "No payment with that id.", "field": None})
+        for path in ("/payments", "/refunds", "/license_keys"):
+            assert (
+                await client.get(path, params={"customer_id": theirs.shop.customer.id}, headers=headers)
+            ).json() == {"items": []}, (name, path)
+        assert await Refund.filter(payment_id=theirs.payment.id).count() == 0
