@@ -7,10 +7,11 @@ from strawberry.tools import merge_types
 
 from schema.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
 from schema.merchant.business import BusinessQuery
+from schema.merchant.custom_domains import CustomDomainMutations
 from schema.merchant.portal_sessions import PortalSessionMutations
 
 schema = strawberry.Schema(
     query=merge_types("Query", (BusinessQuery,)),
-    mutation=merge_types("Mutation", (PortalSessionMutations,)),
+    mutation=merge_types("Mutation", (PortalSessionMutations, CustomDomainMutations)),
     extensions=[PortalTokenLimit, ParserCache, PortalLimits, ValidationCache, PortalErrorMasking],
 )

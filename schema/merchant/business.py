@@ -2,7 +2,9 @@
 
 import strawberry
 
+from schema.connections import Connection
 from schema.merchant.context import MerchantContext
+from schema.merchant.custom_domains import CustomDomainNode, custom_domain_connection
 
 
 @strawberry.type(name="Business", description="The business an API key belongs to.")
@@ -10,6 +12,12 @@ class MerchantBusiness:
     id: strawberry.ID
     name: str
     support_email: str
+
+    @strawberry.field(description="Hostnames of the business's own that serve its portal.")
+    async def custom_domains(
+        self, info: strawberry.Info[MerchantContext, None], first: int | None = None, after: str | None = None
+    ) -> Connection[CustomDomainNode]:
+        return await custom_domain_connection(info.context, first=first, after=after)
 
 
 @strawberry.type
