@@ -7,7 +7,8 @@ affected-row count decides, so of two concurrent attempts exactly one opens a se
 a test link only ever opens test data.
 
 Uses access.rate_limits (sign-in requests and link attempts), access.email_outbox (the link's email, queued in
-the transaction that creates the link) and access.sessions (the session a link opens).
+the transaction that creates the link), access.sessions (the session a link opens) and merchants.custom_domains
+(a link into a business's portal opens on its custom domain, if it has one).
 """
 
 import re
@@ -22,6 +23,7 @@ from access import inputs, rate_limits
 from access.email_outbox import branding_context, enqueue_email, sender_name
 from access.sessions import SessionPolicy, open_session, utcnow
 from access.tokens import LINK_PREFIX, hash_token, new_token
+from merchants.custom_domains import portal_url_for
 from models import (
     Business,
     Customer,
@@ -161,6 +163,8 @@ async def request_sign_in(
     if not known:
         return
     expires_at = now + timedelta(seconds=link_seconds)
+    if business is not None:
+        base_url = await portal_url_for(business, base_url)
     async with in_transaction():
         link = await _issue_link(
             kind=LoginTokenKind.SIGN_IN,
@@ -206,13 +210,14 @@ async def create_magic_link(
             PortalLinkErrorCode.CONFIGURATION_NOT_FOUND, "configuration_id", "No such portal configuration"
         )
     expires_at = now + timedelta(seconds=link_seconds)
+    business = await Business.get(id=customer.business_id)
     async with in_transaction():
         link = await _issue_link(
             kind=LoginTokenKind.MAGIC_LINK,
             livemode=customer.livemode,
             email=customer.email,
             customer=customer,
-            base_url=base_url,
+            base_url=await portal_url_for(business, base_url),
             expires_at=expires_at,
             return_url=return_url,
             locale=locale,
@@ -224,7 +229,7 @@ async def create_magic_link(
                 link=link,
                 expires_at=expires_at,
                 to_email=customer.email,
-                business=await Business.get(id=customer.business_id),
+                business=business,
                 livemode=customer.livemode,
                 locale=locale or customer.locale,
                 portal_name=portal_name,

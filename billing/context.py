@@ -1,9 +1,14 @@
 """What moving money needs from the deployment: the payment processor, and where the portal lives (for the links in
-emails and the page a customer returns to after authenticating a payment). Built once by gateway."""
+emails and the page a customer returns to after authenticating a payment). Built once by gateway.
+
+Uses merchants.custom_domains for where a business's portal lives when it has a custom domain.
+"""
 
 from dataclasses import dataclass
 
 from billing.processor import PaymentProcessor
+from merchants.custom_domains import sign_in_url_for
+from models import Business
 
 
 @dataclass(frozen=True)
@@ -15,6 +20,7 @@ class BillingContext:
     def portal_url(self, path: str) -> str:
         return f"{self.base_url}{path}"
 
-    def sign_in_url(self, business_id: str, livemode: bool) -> str:
-        """The business's sign-in page, where an email's reader gets into their portal."""
-        return self.portal_url(f"{'' if livemode else '/test'}/login/{business_id}")
+    async def sign_in_url(self, business: Business, livemode: bool) -> str:
+        """The business's sign-in page (on its custom domain, if it has one), where an email's reader gets into
+        their portal."""
+        return await sign_in_url_for(business, livemode, self.base_url)

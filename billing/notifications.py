@@ -34,7 +34,7 @@ class Notifier:
             context={
                 **branding_context(business, self._context.portal_name, customer.livemode),
                 "customer_name": customer.name,
-                "link": self._context.sign_in_url(business.id, customer.livemode),
+                "link": await self._context.sign_in_url(business, customer.livemode),
                 **details,
             },
             locale=self._locale,

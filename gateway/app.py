@@ -1,7 +1,8 @@
 """The composition root: builds the Starlette application from the settings and wires every part.
 
 Around the routes, outermost first: the client's real address (forwarded headers, believed only from
-PORTAL_TRUSTED_PROXIES), the security headers, the request id (and the 500 of an unexpected error), the body limits.
+PORTAL_TRUSTED_PROXIES), the security headers, the request id (and the 500 of an unexpected error), the host (the
+platform or a business's custom domain, else 400), the body limits.
 """
 
 import asyncio
@@ -15,6 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import customer_graphql, license_api, merchant_api, pages, request_ids, rest_payments, sandbox_pages
 from gateway.body_limits import BodyLimitMiddleware
+from gateway.hosts import HostMiddleware
 from gateway.log_redaction import ACCESS_LOGGER, redact_secrets_in
 from gateway.payments import build_billing_context
 from gateway.request_ids import RequestIdMiddleware
@@ -80,6 +82,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies)),
             Middleware(SecurityHeadersMiddleware),
             Middleware(RequestIdMiddleware),
+            Middleware(HostMiddleware, base_url=settings.base_url),
             Middleware(
                 BodyLimitMiddleware,
                 max_body_bytes=settings.max_body_bytes,

@@ -20,6 +20,7 @@ from tortoise.context import TortoiseContext
 from tortoise.migrations.api.migrate import migrate as apply_migrations
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.writer import MigrationWriter
+from tortoise.transactions import in_transaction
 
 from access.login_links import PortalLinkError, create_magic_link
 from access.sessions import open_session
@@ -37,6 +38,13 @@ from merchants.businesses import (
     create_business,
     list_businesses,
     update_business,
+)
+from merchants.custom_domains import (
+    CustomDomainError,
+    add_custom_domain,
+    list_custom_domains,
+    remove_custom_domain,
+    sign_in_url_for,
 )
 from merchants.webhooks import (
     WebhookEndpointError,
@@ -402,9 +410,19 @@ def _add_business_parser(subparsers: argparse._SubParsersAction) -> None:
     create.set_defaults(handler=_create_business)
     listing = actions.add_parser("list", help="every business: id, name, support email")
     listing.set_defaults(handler=_list_businesses)
-    update = actions.add_parser("update", help="change a business's profile or branding")
+    update = actions.add_parser("update", help="change a business's profile, branding or custom domains")
     update.add_argument("business_id")
     _add_business_options(update, creating=False)
+    update.add_argument(
+        "--add-domain",
+        action="append",
+        default=[],
+        metavar="HOSTNAME",
+        help="serve the business's portal on this hostname too (repeatable); point its DNS here, TLS at the proxy",
+    )
+    update.add_argument(
+        "--remove-domain", action="append", default=[], metavar="HOSTNAME", help="stop serving it there (repeatable)"
+    )
     update.set_defaults(handler=_update_business)
 
 
@@ -452,14 +470,33 @@ def _list_businesses(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _update_business(args: argparse.Namespace, settings: Settings) -> int:
-    async def update() -> Business:
-        return await update_business(await _business(args.business_id), _business_changes(args))
+    changing_domains = bool(args.add_domain or args.remove_domain)
+
+    async def update() -> tuple[Business, list[str], str]:
+        business = await _business(args.business_id)
+        changes = _business_changes(args)
+        # All or nothing: a refused hostname leaves the profile and the other domains as they were.
+        async with in_transaction():
+            if changes.given() or not changing_domains:
+                business = await update_business(business, changes)
+            for hostname in args.remove_domain:
+                await remove_custom_domain(business, hostname, platform_url=settings.base_url, livemode=True)
+            for hostname in args.add_domain:
+                await add_custom_domain(business, hostname, platform_url=settings.base_url, livemode=True)
+        domains = [domain.hostname for domain in await list_custom_domains(business)]
+        return business, domains, await sign_in_url_for(business, True, settings.base_url)
 
     try:
-        business = run_with_database(settings, update)
+        business, domains, sign_in_url = run_with_database(settings, update)
     except BusinessInputError as error:
         raise CommandError(str(error)) from error
+    except CustomDomainError as error:
+        raise CommandError(f"{error.message} ({error.code.value})") from error
     print(f"Updated business {business.id} ({business.name}).")
+    if changing_domains:
+        print(f"Custom domains: {', '.join(domains) or 'none'}. Its customers sign in at {sign_in_url}.")
+        if domains:
+            print("Each domain needs DNS pointing at this deployment and a TLS certificate at the proxy.")
     return 0
 
 

@@ -4,10 +4,13 @@ Only the built-in sandbox processor exists so far (PORTAL_PAYMENT_PROCESSOR=sand
 under `/sandbox/`, standing in for a processor's own domain.
 """
 
+import dataclasses
+
 from starlette.requests import Request
 
 from billing.context import BillingContext
 from billing.sandbox import SandboxProcessor
+from gateway.hosts import custom_portal_url
 from gateway.settings import Settings
 
 
@@ -17,5 +20,8 @@ def build_billing_context(settings: Settings) -> BillingContext:
 
 
 def billing_of(request: Request) -> BillingContext:
-    """The app's BillingContext (set by gateway.app.create_app)."""
-    return request.app.state.billing
+    """The app's BillingContext (set by gateway.app.create_app); on a custom domain the portal lives there, so a
+    customer comes back to the host their session cookie belongs to (after a payment's authentication, say)."""
+    billing: BillingContext = request.app.state.billing
+    portal_url = custom_portal_url(request)
+    return dataclasses.replace(billing, base_url=portal_url) if portal_url else billing

@@ -1,10 +1,11 @@
 """Finding the portal session a request presents: `Authorization: Bearer …` for GraphQL clients, the
-`portal_session` cookie for the pages."""
+`portal_session` cookie for the pages. On a custom domain only sessions of its business count (gateway.hosts)."""
 
 from starlette.requests import Request
 
 from access.sessions import SessionPolicy, viewer_for_token
 from access.viewer import Viewer
+from gateway.hosts import serves_viewer
 from gateway.settings import Settings
 
 SESSION_COOKIE = "portal_session"
@@ -32,4 +33,5 @@ async def viewer_from_request(request: Request, settings: Settings) -> Viewer | 
     token, _ = presented_session_token(request)
     if not token:
         return None
-    return await viewer_for_token(token, session_policy(settings))
+    viewer = await viewer_for_token(token, session_policy(settings))
+    return viewer if viewer is not None and serves_viewer(request, viewer) else None

@@ -42,7 +42,7 @@ mutation Create($customerId: ID!, $sendEmail: Boolean, $returnUrl: String, $loca
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(SETTINGS, manage_database=False))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
         yield client
 
 

@@ -26,7 +26,7 @@ WEBHOOK_SETTINGS = Settings(secret_key="test", run_worker_in_web=False, webhooks
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(SETTINGS, manage_database=False))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="https://portal.example") as http:
         yield http
 
 
@@ -35,7 +35,7 @@ async def private_client() -> AsyncIterator[httpx.AsyncClient]:
     """The merchant API as a deployment with PORTAL_WEBHOOKS_ALLOW_PRIVATE runs it, so a local receiver is allowed."""
     settings = dataclasses.replace(SETTINGS, webhooks_allow_private=True)
     transport = httpx.ASGITransport(app=create_app(settings, manage_database=False))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="https://portal.example") as http:
         yield http
 
 

@@ -27,7 +27,7 @@ REFUND_FIELDS = {
 @pytest.fixture
 async def client() -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=create_app(SETTINGS, manage_database=False))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="https://portal.example") as http:
         yield http
 
 

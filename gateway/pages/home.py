@@ -28,7 +28,7 @@ from gateway.pages.common import (
     render_page,
     revoke_cookie_session,
 )
-from gateway.pages.login import login_path
+from gateway.pages.login import login_path_on_host
 from gateway.request_auth import viewer_from_request
 from gateway.request_ids import request_id_of
 from gateway.settings import Settings
@@ -156,7 +156,7 @@ async def sign_out(request: Request, *, settings: Settings) -> Response:
         return refused_form_page(request, settings, portal_brand(settings), livemode)
     business_id = viewer.session.business_id if viewer and viewer.scope == Scope.BUSINESS else None
     await revoke_cookie_session(request, settings)
-    response = RedirectResponse(login_path(business_id, livemode), status_code=303)
+    response = RedirectResponse(login_path_on_host(request, business_id, livemode), status_code=303)
     clear_session_cookie(response, settings)
     return response
 

@@ -1,6 +1,7 @@
 """The sign-in pages: `/login/{business_id}` (one business's branded portal), `/login` (the unified portal), and
-their test-mode twins under `/test`. The customer types an email and always gets the same "check your email"
-answer, whether or not the email is known.
+their test-mode twins under `/test`. On a business's custom domain `/login` (and `/test/login`) is that business's
+page and `/login/{business_id}` is not found. The customer types an email and always gets the same "check your
+email" answer, whether or not the email is known.
 
 The sign-in request itself runs after the answer has been sent (a background task), so not even the response time
 tells a known email from an unknown one.
@@ -16,6 +17,7 @@ from starlette.routing import BaseRoute, Route
 from access.inputs import email_problem
 from access.login_links import request_sign_in
 from gateway.csrf import csrf_form_valid
+from gateway.hosts import custom_business
 from gateway.pages.common import (
     business_brand,
     client_address,
@@ -26,21 +28,32 @@ from gateway.pages.common import (
     render_page,
 )
 from gateway.settings import Settings
+from merchants.custom_domains import sign_in_path
 from models import Business
 from models.ids import find_by_client_id
 
 
 def login_path(business_id: str | None, livemode: bool) -> str:
-    """Where a customer signs in: the business's page or the unified one, in live or test mode."""
-    path = f"/login/{business_id}" if business_id else "/login"
-    return path if livemode else f"/test{path}"
+    """Where a customer signs in on the platform's host: the business's page or the unified one, in live or test
+    mode."""
+    return sign_in_path(business_id, livemode)
+
+
+def login_path_on_host(request: Request, business_id: str | None, livemode: bool) -> str:
+    """Where a customer of `business_id` signs in on the host of this request: `/login` on a custom domain."""
+    return login_path(None if custom_business(request) else business_id, livemode)
 
 
 async def sign_in_page(request: Request, *, settings: Settings, livemode: bool) -> Response:
     business_id = request.path_params.get("business_id")
-    business = await find_by_client_id(Business, business_id) if business_id is not None else None
-    if business_id is not None and business is None:
-        return not_found_page(request, settings)
+    custom = custom_business(request)
+    if business_id is None:
+        business = custom
+    else:
+        # A custom domain is one business's portal: no other business's page is served there.
+        business = await find_by_client_id(Business, business_id) if custom is None else None
+        if business is None:
+            return not_found_page(request, settings)
     locale = page_locale(request)
     brand = business_brand(business) if business else portal_brand(settings)
     page = functools.partial(render_page, request, settings, locale=locale, brand=brand, livemode=livemode)

@@ -3,6 +3,7 @@
 GET only shows a confirm button (mail scanners prefetch links; a GET must never burn one); POST, with the
 visitor's CSRF token, burns the link, opens the session, sets the `portal_session` cookie and goes to the portal.
 A link that opens nothing gets a page that says why, in the customer's language, with a form for a new one.
+On a business's custom domain, a link into any other portal (another business's, the unified one) is unknown there.
 """
 
 import functools
@@ -11,8 +12,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from access.login_links import LinkProblem, consume_link, peek_link
+from access.login_links import LinkProblem, LinkState, consume_link, peek_link
 from gateway.csrf import csrf_form_valid
+from gateway.hosts import serves_business
 from gateway.pages.common import (
     business_brand,
     client_address,
@@ -24,7 +26,7 @@ from gateway.pages.common import (
     revoke_cookie_session,
     set_session_cookie,
 )
-from gateway.pages.login import login_path
+from gateway.pages.login import login_path_on_host
 from gateway.request_auth import session_policy
 from gateway.settings import Settings
 from models import PortalSession
@@ -49,6 +51,9 @@ async def _adopt_language_choice(request: Request, session: PortalSession) -> No
 async def session_link_page(request: Request, *, settings: Settings) -> Response:
     token = request.path_params["token"]
     link = await peek_link(token)
+    served_here = serves_business(request, link.business.id if link.business else None)
+    if not served_here:
+        link = LinkState(problem=LinkProblem.UNKNOWN)
     livemode = link.livemode or link.problem == LinkProblem.UNKNOWN
     brand = business_brand(link.business) if link.business else portal_brand(settings)
     page = functools.partial(
@@ -59,7 +64,7 @@ async def session_link_page(request: Request, *, settings: Settings) -> Response
         brand=brand,
         livemode=livemode,
     )
-    resend_action = login_path(link.business.id if link.business else None, livemode)
+    resend_action = login_path_on_host(request, link.business.id if link.business else None, livemode)
 
     def problem_page(problem: LinkProblem) -> Response:
         return page(
@@ -72,6 +77,8 @@ async def session_link_page(request: Request, *, settings: Settings) -> Response
     form = await request.form()
     if not csrf_form_valid(request, form, settings):
         return refused_form_page(request, settings, brand, livemode)
+    if not served_here:
+        return problem_page(LinkProblem.UNKNOWN)
     result = await consume_link(token, client_ip=client_address(request), policy=session_policy(settings))
     if not result.ok:
         return problem_page(result.problem)

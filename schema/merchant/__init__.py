@@ -8,6 +8,7 @@ from strawberry.tools import merge_types
 from schema.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
 from schema.merchant.business import BusinessMutations, BusinessQuery
 from schema.merchant.catalog import CatalogMutations, CatalogQuery
+from schema.merchant.custom_domains import CustomDomainMutations
 from schema.merchant.license_keys import LicenseKeyMutations, LicenseKeyQuery
 from schema.merchant.payments import PaymentQuery
 from schema.merchant.portal_configurations import PortalConfigurationMutations, PortalConfigurationQuery
@@ -32,6 +33,7 @@ MUTATIONS = (
     RefundMutations,
     LicenseKeyMutations,
     WebhookMutations,
+    CustomDomainMutations,
 )
 
 schema = strawberry.Schema(

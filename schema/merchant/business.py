@@ -6,8 +6,10 @@ import strawberry
 from merchants.businesses import BusinessChanges, update_business
 from merchants.inputs import label
 from models import Business as BusinessRow
+from schema.connections import Connection
 from schema.errors import UserError
 from schema.merchant.context import MerchantContext
+from schema.merchant.custom_domains import CustomDomainNode, custom_domain_connection
 from schema.merchant.inputs import attempt, camel_path, given
 
 Info = strawberry.Info[MerchantContext, None]
@@ -53,6 +55,12 @@ class MerchantBusiness:
             allow_subscription_cancellation=row.allow_subscription_cancellation,
             invoice_prefix=row.invoice_prefix, tax_rate_bp=row.tax_rate_bp, cors_origins=list(row.cors_origins),
         )  # fmt: skip
+
+    @strawberry.field(description="Hostnames of the business's own that serve its portal.")
+    async def custom_domains(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[CustomDomainNode]:
+        return await custom_domain_connection(info.context, first=first, after=after)
 
 
 @strawberry.input(description="The fields to change; those left out keep their value. Null is refused.")
@@ -100,6 +108,12 @@ def _refusal(livemode: bool, values: dict[str, object]) -> UserError | None:
         message = f"{label(nulls[0])} must not be null"
         return UserError(code="INVALID_INPUT", field=camel_path(nulls[0]), message=message)
     return None
+
+    @strawberry.field(description="Hostnames of the business's own that serve its portal.")
+    async def custom_domains(
+        self, info: strawberry.Info[MerchantContext, None], first: int | None = None, after: str | None = None
+    ) -> Connection[CustomDomainNode]:
+        return await custom_domain_connection(info.context, first=first, after=after)
 
 
 @strawberry.type
