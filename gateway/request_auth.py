@@ -29,7 +29,7 @@ def presented_session_token(request: Request) -> tuple[str | None, bool]:
 
 
 async def viewer_from_request(request: Request, settings: Settings) -> Viewer | None:
-    token, _ = presented_session_token(request)
+    token, from_cookie = presented_session_token(request)
     if not token:
         return None
-    return await viewer_for_token(token, session_policy(settings))
+    return await viewer_for_token(token, session_policy(settings), from_cookie=from_cookie)
