@@ -1,7 +1,8 @@
 """The composition root: builds the Starlette application from the settings and wires every part.
 
 Around the routes, outermost first: the client's real address (forwarded headers, believed only from
-PORTAL_TRUSTED_PROXIES), the security headers, the request id (and the 500 of an unexpected error), the body limits.
+PORTAL_TRUSTED_PROXIES), the security headers, CORS for the customer API, the request id (and the 500 of an
+unexpected error), the body limits.
 """
 
 import asyncio
@@ -13,8 +14,9 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from gateway import customer_graphql, license_api, merchant_api, pages, request_ids, sandbox_pages
+from gateway import auth_api, customer_graphql, license_api, merchant_api, pages, request_ids, sandbox_pages
 from gateway.body_limits import BodyLimitMiddleware
+from gateway.cors import CorsMiddleware
 from gateway.log_redaction import ACCESS_LOGGER, redact_secrets_in
 from gateway.payments import build_billing_context
 from gateway.request_ids import RequestIdMiddleware
@@ -71,6 +73,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         routes=[
             *customer_graphql.routes(settings),
             *merchant_api.routes(settings),
+            *auth_api.routes(settings),
             *license_api.routes(),
             *pages.routes(settings),
             *sandbox_pages.routes(settings, billing.processor),
@@ -78,6 +81,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         middleware=[
             Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies)),
             Middleware(SecurityHeadersMiddleware),
+            Middleware(CorsMiddleware),
             Middleware(RequestIdMiddleware),
             Middleware(
                 BodyLimitMiddleware,
