@@ -20,6 +20,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from tortoise.expressions import F
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from access import rate_limits
@@ -137,7 +138,7 @@ async def exchange_email_code(
         )
 
 
-def _live_codes(email: str, business_id: str | None, livemode: bool, now: datetime):
+def _live_codes(email: str, business_id: str | None, livemode: bool, now: datetime) -> QuerySet[EmailCode]:
     """The codes for this email, business and mode that could still open a session."""
     return EmailCode.filter(
         email=email,

@@ -7,7 +7,9 @@ affected-row count decides, so of two concurrent attempts exactly one opens a se
 a test link only ever opens test data.
 
 Uses access.rate_limits (sign-in requests and link attempts), access.email_outbox (the link's email, queued in
-the transaction that creates the link) and access.sessions (the session a link opens).
+the transaction that creates the link) and access.sessions (the session a link opens). Whom a sign-in may reach,
+the allowance of sign-in emails and the session a sign-in opens (`sign_in_target`, `sign_in_request_allowed`,
+`open_sign_in_session`) are also the rules of the email-code sign-in (access.email_codes).
 """
 
 import re
