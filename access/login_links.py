@@ -8,7 +8,9 @@ a test link only ever opens test data.
 
 Uses access.rate_limits (sign-in requests and link attempts), access.email_outbox (the link's email, queued in
 the transaction that creates the link), access.sessions (the session a link opens) and merchants.custom_domains
-(a link into a business's portal opens on its custom domain, if it has one).
+(a link into a business's portal opens on its custom domain, if it has one). Whom a sign-in may reach, the allowance
+of sign-in emails and the session a sign-in opens (`sign_in_target`, `sign_in_request_allowed`,
+`open_sign_in_session`) are also the rules of the email-code sign-in (access.email_codes).
 """
 
 import re
@@ -152,15 +154,10 @@ async def request_sign_in(
     """
     now = now or utcnow()
     email = normalize_email(email)
-    if not await _sign_in_request_allowed(email, business, client_ip, now):
+    if not await sign_in_request_allowed(email, business, client_ip, now):
         return
-    if business is None:
-        customer = None
-        known = await Customer.exists(email=email, livemode=livemode)
-    else:
-        customer = await _customer_to_sign_in(email, business, livemode)
-        known = customer is not None
-    if not known:
+    target = await sign_in_target(email, business, livemode)
+    if target is None:
         return
     expires_at = now + timedelta(seconds=link_seconds)
     if business is not None:
@@ -170,7 +167,7 @@ async def request_sign_in(
             kind=LoginTokenKind.SIGN_IN,
             livemode=livemode,
             email=email,
-            customer=customer,
+            customer=target.customer,
             base_url=base_url,
             expires_at=expires_at,
             locale=locale,
@@ -276,11 +273,29 @@ async def consume_link(
     return ConsumeResult(session_token=session_token, session=session)
 
 
-async def _sign_in_request_allowed(email: str, business: Business | None, client_ip: str, now: datetime) -> bool:
+async def sign_in_request_allowed(email: str, business: Business | None, client_ip: str, now: datetime) -> bool:
+    """Count a request to email a way in (a link or a code: they share the allowance) against both limits."""
     # Both counters take the hit, so a blocked address cannot spare an email's allowance or the reverse.
     by_address = await rate_limits.hit(rate_limits.SIGN_IN_PER_ADDRESS, client_ip, now)
     by_email = await rate_limits.hit(rate_limits.SIGN_IN_PER_EMAIL, f"{business.id if business else ''}:{email}", now)
     return by_address and by_email
+
+
+@dataclass(frozen=True)
+class SignInTarget:
+    """What a sign-in for an email opens: that customer's business portal, or the unified portal when None."""
+
+    customer: Customer | None
+
+
+async def sign_in_target(email: str, business: Business | None, livemode: bool) -> SignInTarget | None:
+    """Whom a sign-in by `email` (normalised) opens: a customer of `business`, or, without one, the unified portal
+    of every record with the email in that mode; None when the email is nobody's there, so nothing may be sent."""
+    if business is None:
+        known = await Customer.exists(email=email, livemode=livemode)
+        return SignInTarget(customer=None) if known else None
+    customer = await _customer_to_sign_in(email, business, livemode)
+    return SignInTarget(customer=customer) if customer else None
 
 
 async def _customer_to_sign_in(email: str, business: Business, livemode: bool) -> Customer | None:
@@ -369,15 +384,41 @@ def link_problem(link: LoginToken | EmailChangeToken, now: datetime) -> LinkProb
     return None
 
 
-async def _open_link_session(link: LoginToken, policy: SessionPolicy, now: datetime) -> tuple[str, PortalSession]:
-    if link.scope == Scope.UNIFIED:
-        # Following the link proved the customer reads this inbox: every record with the email may now join.
-        await Customer.filter(email=link.email, livemode=link.livemode).update(email_verified=True)
+async def open_sign_in_session(
+    *, target: SignInTarget, email: str, livemode: bool, locale: str, policy: SessionPolicy, now: datetime
+) -> tuple[str, PortalSession]:
+    """The session a sign-in opens once the customer proved they read `email`'s inbox (a link followed, a code
+    typed), which verifies the email of the records it opens."""
+    if target.customer is None:
+        # Every record with the email may now join the unified portal.
+        await Customer.filter(email=email, livemode=livemode).update(email_verified=True)
         return await open_session(
-            scope=Scope.UNIFIED, livemode=link.livemode, email=link.email, policy=policy, locale=link.locale, now=now
+            scope=Scope.UNIFIED, livemode=livemode, email=email, policy=policy, locale=locale, now=now
         )
-    if link.kind == LoginTokenKind.SIGN_IN:
-        await Customer.filter(id=link.customer_id, email=link.email).update(email_verified=True)
+    customer = target.customer
+    await Customer.filter(id=customer.id, email=email).update(email_verified=True)
+    return await open_session(
+        scope=Scope.BUSINESS,
+        livemode=livemode,
+        email=customer.email,
+        customer=customer,
+        policy=policy,
+        locale=locale,
+        now=now,
+    )
+
+
+async def _open_link_session(link: LoginToken, policy: SessionPolicy, now: datetime) -> tuple[str, PortalSession]:
+    if link.scope == Scope.UNIFIED or link.kind == LoginTokenKind.SIGN_IN:
+        customer = await Customer.get(id=link.customer_id, livemode=link.livemode) if link.customer_id else None
+        return await open_sign_in_session(
+            target=SignInTarget(customer=customer),
+            email=link.email,
+            livemode=link.livemode,
+            locale=link.locale,
+            policy=policy,
+            now=now,
+        )
     customer = await Customer.get(id=link.customer_id, livemode=link.livemode)
     return await open_session(
         scope=Scope.BUSINESS,

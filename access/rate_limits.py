@@ -33,6 +33,9 @@ class RateLimit:
 SIGN_IN_PER_EMAIL = RateLimit("sign_in_email", limit=5, window_seconds=900)
 SIGN_IN_PER_ADDRESS = RateLimit("sign_in_address", limit=20, window_seconds=900)
 LINK_ATTEMPTS_PER_ADDRESS = RateLimit("link_attempt_address", limit=30, window_seconds=900)
+# Typing an emailed sign-in code: each code dies after 5 wrong tries, and these bound the tries over all codes.
+CODE_ATTEMPTS_PER_EMAIL = RateLimit("code_attempt_email", limit=10, window_seconds=900)
+CODE_ATTEMPTS_PER_ADDRESS = RateLimit("code_attempt_address", limit=30, window_seconds=900)
 # An email change mails whatever address was typed, maybe a stranger's: a few an hour per signed-in account.
 EMAIL_CHANGE_PER_ACCOUNT = RateLimit("email_change_account", limit=5, window_seconds=3600)
 # The public license API (no API key): 3 calls a second per key, as Polar allows, counted over 10 s so an app that
@@ -50,6 +53,11 @@ def _bucket_key(rate_limit: RateLimit, subject: str) -> str:
 def _window_start(rate_limit: RateLimit, now: datetime) -> datetime:
     epoch = int(now.timestamp())
     return datetime.fromtimestamp(epoch - epoch % rate_limit.window_seconds, UTC)
+
+
+def retry_after_seconds(rate_limit: RateLimit, now: datetime) -> int:
+    """Seconds until the limit's current window ends and a refused subject may try again."""
+    return rate_limit.window_seconds - int(now.timestamp()) % rate_limit.window_seconds
 
 
 async def hit(rate_limit: RateLimit, subject: str, now: datetime | None = None) -> bool:

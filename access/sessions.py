@@ -1,7 +1,9 @@
 """Portal sessions: opening one, turning a presented token into a Viewer, and ending one.
 
 A session dies after an idle period and after an absolute lifetime, whichever comes first; the limits come from
-the caller (gateway settings) as a SessionPolicy.
+the caller (gateway settings) as a SessionPolicy. A session a merchant minted for a GraphQL client
+(access.access_tokens) is a Bearer credential only: it never opens anything presented as a browser cookie, where the
+pages' forms would trust it, and it lives until the expiry its merchant was told, used or idle.
 """
 
 from dataclasses import dataclass
@@ -9,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from access.tokens import SESSION_PREFIX, hash_token, new_token
 from access.viewer import Viewer, customers_in_scope
-from models import Customer, PortalSession, normalize_email
+from models import ApiKey, Customer, PortalSession, normalize_email
 from models.enums import Scope
 
 # Writing last_seen_at on every request would make each read a write; a minute's slack costs nothing.
@@ -36,6 +38,7 @@ async def open_session(
     return_url: str = "",
     locale: str = "",
     configuration_id: str | None = None,
+    minted_by: ApiKey | None = None,
     now: datetime | None = None,
 ) -> tuple[str, PortalSession]:
     """Open a session and return its token (shown once) with the stored row."""
@@ -51,21 +54,28 @@ async def open_session(
         configuration_id=configuration_id,
         return_url=return_url,
         locale=locale,
+        minted_by=minted_by,
         last_seen_at=now,
         expires_at=now + timedelta(seconds=policy.max_seconds),
     )
     return token, session
 
 
-async def live_session(token: str, policy: SessionPolicy, now: datetime | None = None) -> PortalSession | None:
-    """The session a token names, if it is neither revoked, idle too long nor past its lifetime."""
+async def live_session(
+    token: str, policy: SessionPolicy, now: datetime | None = None, *, from_cookie: bool = False
+) -> PortalSession | None:
+    """The session a token names, if it is neither revoked, idle too long nor past its lifetime (and, presented as
+    a cookie, not a minted one)."""
     if not token.startswith(SESSION_PREFIX):
         return None
     now = now or utcnow()
     session = await PortalSession.get_or_none(token_hash=hash_token(token), revoked_at__isnull=True)
     if session is None or session.expires_at <= now:
         return None
-    if session.last_seen_at + timedelta(seconds=policy.idle_seconds) <= now:
+    minted = session.minted_by_id is not None
+    if from_cookie and minted:
+        return None
+    if not minted and session.last_seen_at + timedelta(seconds=policy.idle_seconds) <= now:
         return None
     if now - session.last_seen_at >= _TOUCH_AFTER:
         session.last_seen_at = now
@@ -73,9 +83,11 @@ async def live_session(token: str, policy: SessionPolicy, now: datetime | None =
     return session
 
 
-async def viewer_for_token(token: str, policy: SessionPolicy, now: datetime | None = None) -> Viewer | None:
+async def viewer_for_token(
+    token: str, policy: SessionPolicy, now: datetime | None = None, *, from_cookie: bool = False
+) -> Viewer | None:
     """The Viewer of a presented session token, or None when the token opens nothing."""
-    session = await live_session(token, policy, now)
+    session = await live_session(token, policy, now, from_cookie=from_cookie)
     if session is None:
         return None
     return Viewer(session=session, customers=await customers_in_scope(session))

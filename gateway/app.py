@@ -2,7 +2,7 @@
 
 Around the routes, outermost first: the client's real address (forwarded headers, believed only from
 PORTAL_TRUSTED_PROXIES), the security headers, the request id (and the 500 of an unexpected error), the host (the
-platform or a business's custom domain, else 400), the body limits.
+platform or a business's custom domain, else 400), CORS for the customer API, the body limits.
 """
 
 import asyncio
@@ -14,8 +14,18 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from gateway import customer_graphql, license_api, merchant_api, pages, request_ids, rest_payments, sandbox_pages
+from gateway import (
+    auth_api,
+    customer_graphql,
+    license_api,
+    merchant_api,
+    pages,
+    request_ids,
+    rest_payments,
+    sandbox_pages,
+)
 from gateway.body_limits import BodyLimitMiddleware
+from gateway.cors import CorsMiddleware
 from gateway.hosts import HostMiddleware
 from gateway.log_redaction import ACCESS_LOGGER, redact_secrets_in
 from gateway.payments import build_billing_context
@@ -74,6 +84,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             *customer_graphql.routes(settings),
             *merchant_api.routes(settings),
             *rest_payments.routes(),
+            *auth_api.routes(settings),
             *license_api.routes(),
             *pages.routes(settings),
             *sandbox_pages.routes(settings, billing.processor),
@@ -83,6 +94,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             Middleware(SecurityHeadersMiddleware),
             Middleware(RequestIdMiddleware),
             Middleware(HostMiddleware, base_url=settings.base_url),
+            Middleware(CorsMiddleware),
             Middleware(
                 BodyLimitMiddleware,
                 max_body_bytes=settings.max_body_bytes,

@@ -12,11 +12,8 @@ An instance carries Dodo's fields except `customer`: a key travels to every devi
 learns nothing about whom it was sold to (no email, name or customer id).
 """
 
-import json
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -32,6 +29,7 @@ from billing.license_activation import (
     deactivate,
     validate,
 )
+from gateway.json_body import BadBody, Body, StringField, string_fields
 from gateway.merchant_api import error_response
 from gateway.pages.common import client_address
 from models import Product
@@ -44,58 +42,20 @@ _STATUS = {
     LicenseErrorCode.LIMIT_REACHED: 422,
     LicenseErrorCode.INVALID_NAME: 422,
 }
-_NOT_AN_OBJECT = 'The request body must be a JSON object in UTF-8, such as {"license_key": "…"}.'
-
-
-@dataclass(frozen=True)
-class _Field:
-    name: str
-    # An optional field may be absent or null; a present one is a string like a required one.
-    required: bool = True
-
-
-class _BadBody(Exception):
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-
-
-# The fields a call names: a string each, or None for an optional one that is absent or null.
-Body = dict[str, Any]
 Action = Callable[[Body, bool], Awaitable[Response]]
-
-
-async def _body(request: Request, fields: tuple[_Field, ...]) -> Body:
-    """The named string fields of a JSON object body; anything else is a _BadBody."""
-    try:
-        body = json.loads(await request.body())
-    except (ValueError, RecursionError) as error:  # not UTF-8, not JSON, or nested past the parser's depth
-        raise _BadBody(_NOT_AN_OBJECT) from error
-    if not isinstance(body, dict):
-        raise _BadBody(_NOT_AN_OBJECT)
-    values: Body = {}
-    for field in fields:
-        value = body.get(field.name)
-        if value is None and not field.required:
-            values[field.name] = None
-        elif isinstance(value, str):
-            values[field.name] = value
-        else:
-            kind = "a string" if field.required else "a string or null"
-            raise _BadBody(f"{field.name} must be {kind}.", field.name)
-    return values
 
 
 def _too_many(rate_limit: rate_limits.RateLimit, now: datetime) -> JSONResponse:
     """429 with the seconds until the limit's current window ends."""
-    seconds = rate_limit.window_seconds - int(now.timestamp()) % rate_limit.window_seconds
+    seconds = rate_limits.retry_after_seconds(rate_limit, now)
     response = error_response(429, "RATE_LIMITED", f"Too many license requests. Try again in {seconds} s.")
     response.headers["Retry-After"] = str(seconds)
     return response
 
 
-def _endpoint(fields: tuple[_Field, ...], action: Action, livemode: bool) -> Callable[[Request], Awaitable[Response]]:
+def _endpoint(
+    fields: tuple[StringField, ...], action: Action, livemode: bool
+) -> Callable[[Request], Awaitable[Response]]:
     """A license call: counted against the client's address, its body read, counted against its key, then done."""
 
     async def endpoint(request: Request) -> Response:
@@ -103,8 +63,8 @@ def _endpoint(fields: tuple[_Field, ...], action: Action, livemode: bool) -> Cal
         if not await rate_limits.hit(rate_limits.LICENSE_CALLS_PER_ADDRESS, client_address(request), now):
             return _too_many(rate_limits.LICENSE_CALLS_PER_ADDRESS, now)
         try:
-            body = await _body(request, fields)
-        except _BadBody as bad:
+            body = await string_fields(request, fields)
+        except BadBody as bad:
             return error_response(422, "INVALID_REQUEST", bad.message, bad.field)
         if not await rate_limits.hit(rate_limits.LICENSE_CALLS_PER_KEY, body["license_key"], now):
             return _too_many(rate_limits.LICENSE_CALLS_PER_KEY, now)
@@ -160,11 +120,11 @@ async def _validate(body: Body, livemode: bool) -> Response:
     return JSONResponse(validation_json(validation))
 
 
-_KEY = _Field("license_key")
+_KEY = StringField("license_key")
 _CALLS = {
-    "activate": ((_KEY, _Field("name")), _activate),
-    "deactivate": ((_KEY, _Field("license_key_instance_id")), _deactivate),
-    "validate": ((_KEY, _Field("license_key_instance_id", required=False)), _validate),
+    "activate": ((_KEY, StringField("name")), _activate),
+    "deactivate": ((_KEY, StringField("license_key_instance_id")), _deactivate),
+    "validate": ((_KEY, StringField("license_key_instance_id", required=False)), _validate),
 }
 
 

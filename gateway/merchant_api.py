@@ -65,6 +65,7 @@ class MerchantGraphQL(SpecGraphQL):
             base_url=self.settings.base_url,
             portal_name=self.settings.portal_name,
             magic_link_seconds=self.settings.magic_link_seconds,
+            access_token_seconds=self.settings.access_token_seconds,
             request_id=request_id_of(request),
             billing=billing_of(request),
             webhooks_allow_private=self.settings.webhooks_allow_private,

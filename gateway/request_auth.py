@@ -30,8 +30,8 @@ def presented_session_token(request: Request) -> tuple[str | None, bool]:
 
 
 async def viewer_from_request(request: Request, settings: Settings) -> Viewer | None:
-    token, _ = presented_session_token(request)
+    token, from_cookie = presented_session_token(request)
     if not token:
         return None
-    viewer = await viewer_for_token(token, session_policy(settings))
+    viewer = await viewer_for_token(token, session_policy(settings), from_cookie=from_cookie)
     return viewer if viewer is not None and serves_viewer(request, viewer) else None

@@ -7,6 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from access import access_tokens
+
 
 def _env_int(name: str, default: int) -> int:
     value = os.environ.get(name, "")
@@ -18,6 +20,15 @@ def _env_bool(name: str, default: bool) -> bool:
     if not value:
         return default
     return value in {"1", "true", "yes", "on"}
+
+
+def _env_access_token_seconds() -> int:
+    """PORTAL_ACCESS_TOKEN_SECONDS: how long a merchant-minted token lives unless the merchant asks otherwise."""
+    seconds = _env_int("PORTAL_ACCESS_TOKEN_SECONDS", Settings.access_token_seconds)
+    if not access_tokens.MIN_SECONDS <= seconds <= access_tokens.MAX_SECONDS:
+        bounds = f"{access_tokens.MIN_SECONDS} to {access_tokens.MAX_SECONDS}"
+        raise ValueError(f"PORTAL_ACCESS_TOKEN_SECONDS must be from {bounds} seconds, not {seconds}")
+    return seconds
 
 
 def _env_networks(name: str) -> tuple[str, ...]:
@@ -57,6 +68,7 @@ class Settings:
     session_max_seconds: int = 86400
     sign_in_link_seconds: int = 900
     magic_link_seconds: int = 86400
+    access_token_seconds: int = 3600
     smtp_host: str = ""
     smtp_port: int = 587
     smtp_username: str = ""
@@ -92,6 +104,7 @@ class Settings:
             session_max_seconds=_env_int("PORTAL_SESSION_MAX_SECONDS", cls.session_max_seconds),
             sign_in_link_seconds=_env_int("PORTAL_SIGN_IN_LINK_SECONDS", cls.sign_in_link_seconds),
             magic_link_seconds=_env_int("PORTAL_MAGIC_LINK_SECONDS", cls.magic_link_seconds),
+            access_token_seconds=_env_access_token_seconds(),
             smtp_host=os.environ.get("SMTP_HOST", ""),
             smtp_port=_env_int("SMTP_PORT", cls.smtp_port),
             smtp_username=os.environ.get("SMTP_USERNAME", ""),

@@ -6,6 +6,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from schema.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
+from schema.merchant.access_tokens import AccessTokenMutations
 from schema.merchant.business import BusinessMutations, BusinessQuery
 from schema.merchant.catalog import CatalogMutations, CatalogQuery
 from schema.merchant.custom_domains import CustomDomainMutations
@@ -34,6 +35,7 @@ MUTATIONS = (
     LicenseKeyMutations,
     WebhookMutations,
     CustomDomainMutations,
+    AccessTokenMutations,
 )
 
 schema = strawberry.Schema(

@@ -14,6 +14,7 @@ class MerchantContext:
     base_url: str
     portal_name: str
     magic_link_seconds: int
+    access_token_seconds: int
     request_id: str
     billing: BillingContext
     # PORTAL_WEBHOOKS_ALLOW_PRIVATE: endpoints on loopback and private addresses, for test mode and development.
