@@ -7,10 +7,12 @@ from strawberry.tools import merge_types
 
 from schema.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
 from schema.merchant.business import BusinessQuery
+from schema.merchant.customers import CustomerMutations, CustomerQuery
 from schema.merchant.portal_sessions import PortalSessionMutations
+from schema.merchant.subscriptions import SubscriptionMutations, SubscriptionQuery
 
 schema = strawberry.Schema(
-    query=merge_types("Query", (BusinessQuery,)),
-    mutation=merge_types("Mutation", (PortalSessionMutations,)),
+    query=merge_types("Query", (BusinessQuery, CustomerQuery, SubscriptionQuery)),
+    mutation=merge_types("Mutation", (PortalSessionMutations, CustomerMutations, SubscriptionMutations)),
     extensions=[PortalTokenLimit, ParserCache, PortalLimits, ValidationCache, PortalErrorMasking],
 )
