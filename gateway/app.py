@@ -13,7 +13,16 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from gateway import customer_graphql, license_api, merchant_api, pages, request_ids, sandbox_pages
+from gateway import (
+    customer_graphql,
+    license_api,
+    merchant_api,
+    pages,
+    request_ids,
+    rest_customers,
+    rest_subscriptions,
+    sandbox_pages,
+)
 from gateway.body_limits import BodyLimitMiddleware
 from gateway.log_redaction import ACCESS_LOGGER, redact_secrets_in
 from gateway.payments import build_billing_context
@@ -71,6 +80,8 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         routes=[
             *customer_graphql.routes(settings),
             *merchant_api.routes(settings),
+            *rest_customers.routes(),
+            *rest_subscriptions.routes(),
             *license_api.routes(),
             *pages.routes(settings),
             *sandbox_pages.routes(settings, billing.processor),
