@@ -13,12 +13,17 @@ Where we differ from Dodo Payments:
   creation failure).
 - change-plan takes `effective_at` (`immediately` | `next_billing_date`) and answers the subscription.
 - `GET /subscriptions` filters by `customer_id` and one `status`.
+
+`GET /subscriptions/{subscription_id}` and `POST …/change-plan` are also the portal's own pages (cookie session):
+those two routes take only requests that present an API key (`Authorization: Bearer sk_…`); a browser's request
+falls through to the page.
 """
 
 from typing import Any
 
 from starlette.responses import JSONResponse
-from starlette.routing import BaseRoute, Route
+from starlette.routing import BaseRoute, Match, Route
+from starlette.types import Scope
 
 from billing.errors import BillingError, decline_error_code
 from billing.merchant_changes import (
@@ -33,9 +38,22 @@ from billing.subscription_start import StartRequest, start_subscription
 from gateway.merchant_rest import MerchantCall, RestError, list_response, merchant_endpoint, not_found
 from gateway.payments import billing_of
 from gateway.rest_customers import billing_rest_error, flag, mapping, text, whole_number
+from merchants.api_keys import LIVE_KEY_PREFIX, TEST_KEY_PREFIX
 from merchants.customers import find_customer
 from models import Payment, Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
+
+_API_KEY_PREFIXES = tuple(f"bearer {prefix}".lower().encode() for prefix in (LIVE_KEY_PREFIX, TEST_KEY_PREFIX))
+
+
+class ApiKeyRoute(Route):
+    """A route that takes only requests presenting an API key, so that a portal page on the same path keeps it."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        authorization = dict(scope.get("headers", [])).get(b"authorization", b"").lower()
+        if not authorization.startswith(_API_KEY_PREFIXES):
+            return Match.NONE, {}
+        return super().matches(scope)
 
 
 def _moment(value) -> str | None:
@@ -217,8 +235,8 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/subscriptions", merchant_endpoint(list_subscriptions), methods=["GET"]),
         Route("/subscriptions", merchant_endpoint(post_subscription), methods=["POST"]),
-        Route(by_id, merchant_endpoint(get_subscription), methods=["GET"]),
+        ApiKeyRoute(by_id, merchant_endpoint(get_subscription), methods=["GET"]),
         Route(by_id, merchant_endpoint(patch_subscription), methods=["PATCH"]),
-        Route(f"{by_id}/change-plan", merchant_endpoint(change_plan), methods=["POST"]),
+        ApiKeyRoute(f"{by_id}/change-plan", merchant_endpoint(change_plan), methods=["POST"]),
         Route(f"{by_id}/change-plan/preview", merchant_endpoint(preview_plan_change), methods=["POST"]),
     ]

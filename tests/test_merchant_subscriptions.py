@@ -16,7 +16,7 @@ from models import Event, Invoice, LicenseKey, Payment, PaymentMethod, ProductCo
 from models.enums import Interval, PaymentStatus, SubscriptionStatus
 from tests import factories
 from tests.billing_support import billing_context
-from tests.merchant_support import Shop, merchant_graphql, open_shop
+from tests.merchant_shop import Shop, merchant_graphql, open_shop
 
 SUBSCRIPTION_FIELDS = """
 id customerId productId status quantity recurringPreTaxAmount currency trialPeriodDays trialEndsAt

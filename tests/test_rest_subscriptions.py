@@ -3,7 +3,7 @@ status codes, the Idempotency-Key of the charging POSTs, and ids outside the key
 exactly like missing ones on every route, changing nothing."""
 
 from models import Customer, Event, Payment, SandboxCharge, Subscription
-from tests.merchant_support import Shop, open_shop
+from tests.merchant_shop import Shop, open_shop
 
 CUSTOMER_FIELDS = {"customer_id", "business_id", "created_at", "email", "name", "phone_number", "metadata"}
 SUBSCRIPTION_FIELDS = {
@@ -220,3 +220,14 @@ async def test_foreign_ids_answer_404_exactly_like_missing_ones_on_every_route_a
     assert (await Event.all().count(), await SandboxCharge.all().count()) == (events, charges)
     listed = await client.get("/subscriptions", params={"customer_id": foreign_customers[0].id}, headers=shop.headers)
     assert listed.json() == {"items": []}
+
+
+async def test_a_browser_without_an_api_key_keeps_the_portals_subscription_page(client) -> None:
+    shop = await open_shop()
+    created = (await post_subscription(client, shop, await shop.customer())).json()
+
+    page = await client.get(f"/subscriptions/{created['subscription_id']}")
+
+    # Not the API's JSON refusal: the portal's page, which sends a signed-out visitor to sign in.
+    assert "application/json" not in page.headers.get("content-type", "")
+    assert page.status_code != 401
