@@ -45,6 +45,10 @@ POSTAL_CODE = TextLimit(20)
 PHONE = TextLimit(40)
 TAX_ID = TextLimit(50)
 LOCALE = TextLimit(16)
+# A merchant's `metadata`: a flat object of text, as Dodo Payments takes it.
+METADATA_KEYS = 50
+METADATA_KEY = TextLimit(40)
+METADATA_VALUE = TextLimit(500)
 
 
 def email_problem(email: str, locale: str) -> str:
@@ -53,6 +57,20 @@ def email_problem(email: str, locale: str) -> str:
         return EMAIL.message(locale)
     if not _EMAIL.fullmatch(email):
         return translations(locale).gettext("Enter an email address such as name@example.com.")
+    return ""
+
+
+def metadata_problem(metadata: object) -> str:
+    """Why a merchant's `metadata` cannot be stored, in English (the merchant API's language); empty when it can."""
+    if not isinstance(metadata, dict):
+        return "metadata must be an object of string keys and string values."
+    if len(metadata) > METADATA_KEYS:
+        return f"metadata holds at most {METADATA_KEYS} keys."
+    for key, value in metadata.items():
+        if not isinstance(key, str) or not key or not METADATA_KEY.allows(key):
+            return f"Each metadata key is a string of 1 to {METADATA_KEY.max_length} characters."
+        if not isinstance(value, str) or not METADATA_VALUE.allows(value):
+            return f"Each metadata value is a string of at most {METADATA_VALUE.max_length} characters."
     return ""
 
 

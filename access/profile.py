@@ -14,7 +14,8 @@ The business's portal configuration (`customer_update`) decides which fields it 
 preferred language is the customer's own choice of how the portal and its emails speak to them, so it is always
 theirs to change. Invoices keep the snapshot taken when they were issued: a change applies to future invoices only.
 
-Uses merchants.portal_configurations for the features a business allows.
+Uses merchants.portal_configurations for the features a business allows. The merchant API checks the customers it
+creates and updates with `checked_values`.
 """
 
 import functools
@@ -298,6 +299,16 @@ def _new_values(customer: Customer, changes: ProfileChanges, check: _Check) -> d
     if changes.locale is not None:
         values["locale"] = check.language(changes.locale)
     return values
+
+
+def checked_values(customer: Customer, changes: ProfileChanges, locale: str = DEFAULT_LOCALE) -> dict[str, str]:
+    """The Customer columns the changes set, checked and normalised as the portal does (the merchant API uses the same
+    rules for the records it creates and updates); raises ProfileError naming every refused input."""
+    check = _Check(translations(locale), locale, [])
+    values = _new_values(customer, changes, check)
+    if check.errors:
+        raise ProfileError(check.errors)
+    return values  # type: ignore[return-value]  -- without errors, no value is None
 
 
 def records_to_update(

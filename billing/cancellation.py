@@ -3,7 +3,8 @@ immediately (it ends now and its license keys stop working), with the customer's
 retention offer the business may make once per subscription.
 
 What is offered follows the business's switch (`allow_subscription_cancellation`) and the portal configuration's
-`subscription_cancel` feature; what is not offered is refused with NOT_ALLOWED.
+`subscription_cancel` feature; what is not offered is refused with NOT_ALLOWED. The merchant (merchants.
+portal_configurations.merchant_features) is bound by neither.
 """
 
 from dataclasses import dataclass
@@ -51,9 +52,13 @@ async def cancellation_options(
 ) -> CancellationOptions:
     """What this customer may do to end this subscription, here and now."""
     cancel = features.features.get("subscription_cancel", {})
-    allowed = business.allow_subscription_cancellation and features.enabled("subscription_cancel")
-    allowed = allowed and subscription.status in CANCELLABLE and not subscription.cancel_at_next_billing_date
-    at_period_end = allowed and subscription.status == SubscriptionStatus.ACTIVE
+    switched_on = business.allow_subscription_cancellation and features.enabled("subscription_cancel")
+    allowed = (switched_on or features.merchant) and subscription.status in CANCELLABLE
+    # A merchant may still end now a subscription that is set to end at the period end.
+    allowed = allowed and (features.merchant or not subscription.cancel_at_next_billing_date)
+    at_period_end = (
+        allowed and subscription.status == SubscriptionStatus.ACTIVE and not subscription.cancel_at_next_billing_date
+    )
     # Nothing is left to wait for once a subscription is on hold or paused.
     immediately = allowed and (cancel.get("mode") == "immediately" or not at_period_end)
     reasons = cancel.get("cancellation_reason", {})

@@ -43,10 +43,15 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def client_idempotency_key(purpose: PaymentPurpose, subscription: Subscription, client_key: str) -> str:
-    """A client's key, namespaced by what it is for and the subscription, so no other request can collide with it."""
+def check_client_key(client_key: str) -> None:
+    """Refuse a client's idempotency key that is empty, too long or not printable ASCII."""
     if not _CLIENT_KEY.fullmatch(client_key or ""):
         raise BillingError(BillingErrorCode.INVALID_INPUT, field="idempotencyKey")
+
+
+def client_idempotency_key(purpose: PaymentPurpose, subscription: Subscription, client_key: str) -> str:
+    """A client's key, namespaced by what it is for and the subscription, so no other request can collide with it."""
+    check_client_key(client_key)
     return f"{purpose}:{subscription.id}:{client_key}"
 
 

@@ -5,7 +5,7 @@ webhook delivery later. Types and payloads use Dodo Payments' names (`payment.su
 
 from enum import StrEnum
 
-from models import Event, Payment, Refund, Subscription
+from models import Event, LicenseKey, Payment, Refund, Subscription
 
 
 class EventType(StrEnum):
@@ -22,6 +22,8 @@ class EventType(StrEnum):
     SUBSCRIPTION_PAUSED = "subscription.paused"
     REFUND_SUCCEEDED = "refund.succeeded"
     REFUND_FAILED = "refund.failed"
+    SUBSCRIPTION_FAILED = "subscription.failed"
+    LICENSE_KEY_CREATED = "license_key.created"
 
 
 def _moment(value) -> str | None:
@@ -51,6 +53,8 @@ def subscription_payload(subscription: Subscription) -> dict:
         "scheduled_change": subscription.scheduled_change,
         "cancellation_feedback": subscription.cancellation_feedback and str(subscription.cancellation_feedback),
         "cancellation_comment": subscription.cancellation_comment,
+        "trial_period_days": subscription.trial_period_days,
+        "metadata": subscription.metadata,
     }
 
 
@@ -122,4 +126,30 @@ async def record_refund_event(refund: Refund, *, is_partial: bool) -> Event:
         livemode=refund.livemode,
         type=event_type,
         data=refund_payload(refund, is_partial=is_partial),
+    )
+
+
+def license_key_payload(license_key: LicenseKey) -> dict:
+    return {
+        "payload_type": "LicenseKey",
+        "id": license_key.id,
+        "key": license_key.key,
+        "status": str(license_key.status),
+        "activations_limit": license_key.activations_limit,
+        "expires_at": _moment(license_key.expires_at),
+        "customer_id": license_key.customer_id,
+        "product_id": license_key.product_id,
+        "payment_id": license_key.payment_id,
+        "subscription_id": license_key.subscription_id,
+        "created_at": _moment(license_key.created_at),
+    }
+
+
+async def record_license_key_event(license_key: LicenseKey) -> Event:
+    """`license_key.created`; call inside the transaction that issued the key."""
+    return await Event.create(
+        business_id=license_key.business_id,
+        livemode=license_key.livemode,
+        type=EventType.LICENSE_KEY_CREATED,
+        data=license_key_payload(license_key),
     )

@@ -10,12 +10,18 @@ from billing.context import BillingContext
 from billing.plan_changes import plan_change_outcome
 from billing.reactivation import reactivation_outcome
 from billing.renewals import renewal_outcome
+from billing.subscription_start import start_outcome
 from models import Payment, PaymentMethod, Subscription
 from models.enums import PaymentPurpose, PaymentStatus
 
 # Longer than any processor call takes, so a payment still in a live request's hands is never taken from it.
 STALE_AFTER = timedelta(minutes=10)
-RECOVERABLE = (PaymentPurpose.REACTIVATION, PaymentPurpose.RENEWAL, PaymentPurpose.PLAN_CHANGE)
+RECOVERABLE = (
+    PaymentPurpose.REACTIVATION,
+    PaymentPurpose.RENEWAL,
+    PaymentPurpose.PLAN_CHANGE,
+    PaymentPurpose.SUBSCRIPTION_CREATE,
+)
 
 
 async def outcome_for(payment: Payment, context: BillingContext, locale: str = "") -> SubscriptionOutcome | None:
@@ -28,6 +34,8 @@ async def outcome_for(payment: Payment, context: BillingContext, locale: str = "
         return await renewal_outcome(subscription, context)
     if payment.purpose == PaymentPurpose.PLAN_CHANGE:
         return await plan_change_outcome(payment, subscription, context, locale)
+    if payment.purpose == PaymentPurpose.SUBSCRIPTION_CREATE:
+        return await start_outcome(subscription, context, locale)
     return None
 
 

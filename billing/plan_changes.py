@@ -3,6 +3,8 @@ preview of the price that the change then charges exactly.
 
 - What is offered follows the business's switch (`allow_subscription_updates`) and the portal configuration's
   `subscription_update` (proration mode, downgrades at the period end, quantity limits, what a failed charge does).
+  The merchant (merchants.portal_configurations.merchant_features) may move to any recurring product of the business
+  in the subscription's currency, with the proration mode it names, now or at the next billing date.
 - `preview_plan_change` and `change_plan` call the same `_quote`, so the charge equals the preview taken at the same
   instant. An upgrade is charged through billing.charges (idempotent, 3-D Secure, invoice); a downgrade waits for
   the period end when configured (the billing run applies it) or applies now and leaves a credit.
@@ -55,6 +57,7 @@ from billing.tax import Amounts, charge_amounts, split_tax
 from merchants.portal_configurations import PortalFeatures
 from models import Business, Invoice, Payment, PaymentItem, PaymentMethod, Product, Subscription
 from models.enums import Interval, PaymentPurpose, PaymentStatus, PriceType, SubscriptionStatus
+from models.ids import find_by_client_id
 
 CLAIM = timedelta(minutes=2)
 CLAIM_WAIT_SECONDS = 10.0
@@ -94,7 +97,7 @@ class PlanChangeQuote:
 
 
 def updates_allowed(business: Business, features: PortalFeatures) -> bool:
-    return business.allow_subscription_updates and features.enabled("subscription_update")
+    return features.merchant or (business.allow_subscription_updates and features.enabled("subscription_update"))
 
 
 def _settings(features: PortalFeatures) -> dict:
@@ -155,8 +158,22 @@ def _check(subscription: Subscription, business: Business, features: PortalFeatu
         raise BillingError(Code.INVALID_INPUT, field="quantity", message=QUANTITY_OUT_OF_RANGE, params=params)
 
 
-async def _plan(subscription: Subscription, product_id: str) -> Product:
-    plan = next((plan for plan in await collection_plans(subscription) if plan.id == product_id), None)
+async def merchant_plan(subscription: Subscription, product_id: str) -> Product | None:
+    """Any recurring product of the subscription's business and mode in its currency: what a merchant may move to."""
+    plans = Product.filter(
+        business_id=subscription.business_id,
+        livemode=subscription.livemode,
+        price_type=PriceType.RECURRING,
+        currency=subscription.currency,
+    ).filter(Q(archived=False) | Q(id=subscription.product_id))
+    return await find_by_client_id(plans, product_id)
+
+
+async def _plan(subscription: Subscription, product_id: str, features: PortalFeatures) -> Product:
+    if features.merchant:
+        plan = await merchant_plan(subscription, product_id)
+    else:
+        plan = next((plan for plan in await collection_plans(subscription) if plan.id == product_id), None)
     if plan is None:
         raise BillingError(Code.NOT_FOUND, field="productId", message=NOT_A_PLAN)
     return plan
@@ -179,14 +196,15 @@ async def _quote(
 ) -> PlanChangeQuote:
     quantity = subscription.quantity if quantity is None else quantity
     _check(subscription, parties.business, features, quantity)
-    plan = await _plan(subscription, product_id)
+    plan = await _plan(subscription, product_id, features)
     direction = direction_of(subscription, plan, quantity)
     if direction == Direction.CURRENT and plan.id == subscription.product_id and quantity == subscription.quantity:
         raise BillingError(Code.NOT_ALLOWED, field="productId", message=SAME_PLAN)
     new_amount = plan.price * quantity
     trial = subscription.trial_ends_at is not None and subscription.trial_ends_at > at
     waits = bool(_settings(features).get("downgrade_at_period_end", True))
-    scheduled = not trial and direction == Direction.DOWNGRADE and waits
+    at_period_end = _settings(features).get("effective_at") == "next_billing_date"
+    scheduled = not trial and (at_period_end or (direction == Direction.DOWNGRADE and waits))
     mode = ProrationMode.DO_NOT_BILL if trial or scheduled else _proration_mode(features)
     proration = prorate(
         mode,
@@ -243,7 +261,7 @@ async def preview_plan_change(
 # --- making the change ------------------------------------------------------------------------------------------
 
 
-def _applied_fields(plan: Product, quantity: int, restart_at: datetime | None) -> dict:
+def applied_fields(plan: Product, quantity: int, restart_at: datetime | None) -> dict:
     changes = {
         "product_id": plan.id,
         "quantity": quantity,
@@ -261,7 +279,7 @@ def _applied_fields(plan: Product, quantity: int, restart_at: datetime | None) -
 
 async def apply_plan(subscription: Subscription, plan: Product, quantity: int, restart_at: datetime | None) -> None:
     """Put the subscription on the plan; call inside the change's transaction."""
-    await Subscription.filter(id=subscription.id).update(**_applied_fields(plan, quantity, restart_at))
+    await Subscription.filter(id=subscription.id).update(**applied_fields(plan, quantity, restart_at))
     await subscription.refresh_from_db()
     await record_subscription_event(EventType.SUBSCRIPTION_PLAN_CHANGED, subscription)
 
@@ -341,7 +359,7 @@ class PlanChange:
     payment: Payment | None
 
 
-async def _claim(subscription: Subscription) -> None:
+async def claim_subscription(subscription: Subscription) -> None:
     """Wait until no other change of this subscription runs, then hold the claim."""
     deadline = asyncio.get_running_loop().time() + CLAIM_WAIT_SECONDS
     while True:
@@ -354,7 +372,7 @@ async def _claim(subscription: Subscription) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _release(subscription: Subscription) -> None:
+async def release_subscription(subscription: Subscription) -> None:
     await Subscription.filter(id=subscription.id).update(change_claimed_until=None)
 
 
@@ -376,7 +394,7 @@ async def change_plan(
     """Change the plan as previewed now: charged upgrades through the payment path, scheduled downgrades for the
     period end, everything else at once. The same key answers the first request's result."""
     key = client_idempotency_key(PaymentPurpose.PLAN_CHANGE, subscription, client_key)
-    await _claim(subscription)
+    await claim_subscription(subscription)
     try:
         await subscription.refresh_from_db()
         earlier = await Payment.get_or_none(idempotency_key=key)
@@ -393,7 +411,7 @@ async def change_plan(
         await subscription.refresh_from_db()
         return PlanChange(subscription, payment)
     finally:
-        await _release(subscription)
+        await release_subscription(subscription)
 
 
 async def _charge(

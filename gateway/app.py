@@ -21,7 +21,9 @@ from gateway import (
     merchant_api,
     pages,
     request_ids,
+    rest_customers,
     rest_payments,
+    rest_subscriptions,
     sandbox_pages,
 )
 from gateway.body_limits import BodyLimitMiddleware
@@ -85,6 +87,8 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
             *merchant_api.routes(settings),
             *rest_payments.routes(),
             *auth_api.routes(settings),
+            *rest_customers.routes(),
+            *rest_subscriptions.routes(),
             *license_api.routes(),
             *pages.routes(settings),
             *sandbox_pages.routes(settings, billing.processor),

@@ -10,14 +10,18 @@ exactly like missing ones: handlers look rows up through `MerchantCall.scoped`.
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match, Route
+from starlette.types import Scope
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from gateway.merchant_api import UNAUTHENTICATED_MESSAGE, error_response, presented_api_key
+from merchants.api_keys import LIVE_KEY_PREFIX, TEST_KEY_PREFIX
 from models import ApiKey
 from models.ids import find_by_client_id
 
@@ -26,6 +30,24 @@ M = TypeVar("M", bound=Model)
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
 _IDEMPOTENCY_KEY_MAX = 255
+
+
+_API_KEY_PREFIXES = tuple(f"bearer {prefix}".lower().encode() for prefix in (LIVE_KEY_PREFIX, TEST_KEY_PREFIX))
+
+
+class ApiKeyRoute(Route):
+    """A route that takes only requests presenting an API key, so that a portal page on the same path keeps it."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        authorization = dict(scope.get("headers", [])).get(b"authorization", b"").lower()
+        if not authorization.startswith(_API_KEY_PREFIXES):
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+def moment(value: datetime | None) -> str | None:
+    """A time as Dodo writes it (ISO 8601), or None."""
+    return value.isoformat() if value else None
 
 
 class RestError(Exception):

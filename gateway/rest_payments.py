@@ -25,16 +25,12 @@ from billing.errors import BillingError, BillingErrorCode
 from billing.events import refund_payload
 from billing.invoice_pdf import invoice_pdf
 from billing.refunds import refund_payment
-from gateway.merchant_rest import MerchantCall, RestError, list_response, merchant_endpoint, not_found
+from gateway.merchant_rest import MerchantCall, RestError, list_response, merchant_endpoint, moment, not_found
 from gateway.pages.documents import attachment_name
 from gateway.payments import billing_of
 from models import Customer, Invoice, LicenseKey, Payment, Product, Refund, Subscription
 from models.enums import LicenseKeyStatus, PaymentStatus, RefundStatus
 from models.ids import id_prefix, is_well_formed_id
-
-
-def _moment(value) -> str | None:
-    return value.isoformat() if value else None
 
 
 def customer_json(customer: Customer) -> dict[str, Any]:
@@ -58,8 +54,8 @@ def payment_json(payment: Payment) -> dict[str, Any]:
         "error_code": payment.error_code,
         "error_message": payment.error_message,
         "metadata": {},
-        "created_at": _moment(payment.created_at),
-        "updated_at": _moment(payment.updated_at),
+        "created_at": moment(payment.created_at),
+        "updated_at": moment(payment.updated_at),
     }
 
 
@@ -81,8 +77,8 @@ def license_key_json(key: LicenseKey) -> dict[str, Any]:
         "status": str(key.status),
         "activations_limit": key.activations_limit,
         "instances_count": key.instances_count,
-        "expires_at": _moment(key.expires_at),
-        "created_at": _moment(key.created_at),
+        "expires_at": moment(key.expires_at),
+        "created_at": moment(key.created_at),
     }
 
 

@@ -11,6 +11,9 @@ that passed the check never surprises them. Exactly one configuration per busine
 one the default clears the others in the same transaction, under a row lock on the business's configurations, and
 the default cannot be un-defaulted (another one is made the default instead). Uses merchants.discounts for the
 retention coupon.
+
+A merchant acting through the API follows `merchant_features`: the business's switches and its configurations govern
+what CUSTOMERS may do, not what the business itself does to its subscriptions.
 """
 
 from collections.abc import Callable, Mapping
@@ -131,6 +134,8 @@ FEATURE_RULES: dict = {
 @dataclass(frozen=True)
 class PortalFeatures:
     features: dict
+    # The business itself acting (merchant API): not bound by `allow_subscription_*` nor by the features' switches.
+    merchant: bool = False
 
     def enabled(self, feature: str) -> bool:
         return bool(self.features.get(feature, {}).get("enabled", False))
@@ -264,3 +269,20 @@ async def update_configuration(configuration: PortalConfiguration, values: Mappi
             configuration.update_from_dict(checked)
             await configuration.save(update_fields=list(checked))
     return configuration
+
+
+def merchant_features(
+    proration_billing_mode: str = "prorated_immediately", effective_at: str = "immediately"
+) -> PortalFeatures:
+    """What the merchant API may do: every feature on, cancelling now or at the period end with any of the reasons,
+    any quantity up to MAX_QUANTITY, plan changes billed and timed as the merchant asks, nothing offered in return."""
+    features = default_portal_features()
+    features["subscription_cancel"] |= {"mode": "immediately", "retention_coupon_id": None}
+    features["subscription_update"] |= {
+        "proration_billing_mode": proration_billing_mode,
+        "downgrade_at_period_end": False,
+        "effective_at": effective_at,
+        "quantity": {"minimum": 1, "maximum": MAX_QUANTITY},
+    }
+    features["subscription_pause"]["enabled"] = True
+    return PortalFeatures(features, merchant=True)

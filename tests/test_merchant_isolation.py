@@ -301,10 +301,11 @@ def routes_with_ids() -> Iterator[tuple[str, str]]:
 
 
 async def merchant_routes(client: httpx.AsyncClient) -> list[tuple[str, str]]:
-    """The routes with an id in their path that ask for an API key (a 401 naming the merchant API's realm)."""
+    """The routes with an id in their path that refuse an unknown API key (a 401 naming the merchant API's realm)."""
     found = []
+    unknown_key = {"Authorization": "Bearer sk_live_unknown"}
     for method, path in routes_with_ids():
-        response = await client.request(method, fill_path(path, new_id("cus")))
+        response = await client.request(method, fill_path(path, new_id("cus")), headers=unknown_key)
         if response.status_code == 401 and "merchant-api" in response.headers.get("www-authenticate", ""):
             found.append((method, path))
     return found

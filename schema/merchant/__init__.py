@@ -10,15 +10,19 @@ from schema.merchant.access_tokens import AccessTokenMutations
 from schema.merchant.business import BusinessMutations, BusinessQuery
 from schema.merchant.catalog import CatalogMutations, CatalogQuery
 from schema.merchant.custom_domains import CustomDomainMutations
+from schema.merchant.customers import CustomerMutations, CustomerQuery
 from schema.merchant.license_keys import LicenseKeyMutations, LicenseKeyQuery
 from schema.merchant.payments import PaymentQuery
 from schema.merchant.portal_configurations import PortalConfigurationMutations, PortalConfigurationQuery
 from schema.merchant.portal_sessions import PortalSessionMutations
 from schema.merchant.refunds import RefundMutations, RefundQuery
+from schema.merchant.subscriptions import SubscriptionMutations, SubscriptionQuery
 from schema.merchant.webhooks import WebhookMutations, WebhookQuery
 
 QUERIES = (
     BusinessQuery,
+    CustomerQuery,
+    SubscriptionQuery,
     CatalogQuery,
     PortalConfigurationQuery,
     PaymentQuery,
@@ -28,6 +32,8 @@ QUERIES = (
 )
 MUTATIONS = (
     PortalSessionMutations,
+    CustomerMutations,
+    SubscriptionMutations,
     BusinessMutations,
     CatalogMutations,
     PortalConfigurationMutations,

@@ -1,0 +1,366 @@
+"""Starting a subscription for a customer (the merchant API's create): a recurring product, a quantity, a way to pay
+(a processor token, attached and saved, or a saved method of the customer), an optional discount code, trial and
+metadata, under the client's idempotency key.
+
+1. Everything is checked before anything is written; a refusal is a BillingError and changes nothing.
+2. Claim: the subscription is inserted `pending` under `Subscription.idempotency_key` = `{business}:{mode}:{client
+   key}` (unique), holding the subscription's change claim (billing.plan_changes) while this request works on it.
+   A request that finds the row is a retry: it waits for the claim, checks that it asks what the first one asked
+   (else IDEMPOTENCY_KEY_REUSED) and carries on from where the first stopped, so a request that died after the charge
+   is finished by its retry and never charged twice. The request is compared with the subscription as it was
+   created; the processor token is not compared (a processor token is spent once, by the first request).
+3. The token is attached through billing.payment_methods and becomes the subscription's method.
+4. With a trial (the request's `trial_period_days`, else the product's) the subscription is active at once and the
+   billing run charges when the trial ends (billing.renewals). Without one, the first period is charged through
+   billing.charges under a key derived from the client's (`client_idempotency_key`): success makes it active (invoice,
+   license key, receipt), a decline makes it `failed` (terminal, as Dodo's creation failure), and a card asking for
+   3-D Secure leaves it `pending` with the payment's challenge URL until the customer answers their bank.
+
+No transaction or row lock is held across a processor call (attach, charge). Uses merchants.portal_configurations
+for the merchant's policy when saving the card.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from access.inputs import metadata_problem
+from billing.charges import (
+    ChargeIntent,
+    SubscriptionOutcome,
+    charge_once,
+    check_client_key,
+    client_idempotency_key,
+    parties_of,
+    utcnow,
+)
+from billing.context import BillingContext
+from billing.credits import credit_balance
+from billing.discounts import cycles_of, discount_amount
+from billing.errors import BillingError
+from billing.errors import BillingErrorCode as Code
+from billing.events import EventType, record_subscription_event
+from billing.invoices import Line
+from billing.license_issuance import issue_license_key
+from billing.notifications import Notifier
+from billing.payment_methods import add_payment_method
+from billing.periods import add_interval, period_end
+from billing.plan_changes import CLAIM, claim_subscription, release_subscription
+from billing.tax import Amounts, charge_amounts
+from merchants.portal_configurations import MAX_QUANTITY, merchant_features
+from models import Business, Customer, Discount, Invoice, Payment, PaymentItem, PaymentMethod, Product, Subscription
+from models.enums import DiscountType, Interval, PaymentPurpose, PaymentStatus, PriceType, SubscriptionStatus
+from models.ids import find_by_client_id
+
+MAX_TRIAL_DAYS = 10_000
+_TOKEN_MAX_LENGTH = 128
+
+
+@dataclass(frozen=True)
+class StartRequest:
+    """What the merchant asks for. Exactly one of `processor_token` and `payment_method_id` names the way to pay."""
+
+    customer: Customer
+    product_id: str
+    client_key: str
+    quantity: int = 1
+    processor_token: str | None = None
+    payment_method_id: str | None = None
+    discount_code: str | None = None
+    trial_period_days: int | None = None
+    metadata: dict | None = None
+
+
+@dataclass(frozen=True)
+class CheckedStart:
+    """The request's rows and values, found and checked."""
+
+    product: Product
+    method: PaymentMethod | None
+    discount: Discount | None
+    trial_days: int
+    metadata: dict
+
+
+@dataclass(frozen=True)
+class SubscriptionStart:
+    subscription: Subscription
+    # The first period's payment; None while a trial runs.
+    payment: Payment | None
+
+    @property
+    def next_action_url(self) -> str:
+        """Where the customer authenticates the first charge (3-D Secure); empty when nothing waits for them."""
+        waiting = self.payment is not None and self.payment.status == PaymentStatus.REQUIRES_CUSTOMER_ACTION
+        return self.payment.next_action_url if waiting else ""
+
+
+def _refuse(code: Code, field: str, message: str) -> BillingError:
+    return BillingError(code, field=field, message=message)
+
+
+def subscription_key(customer: Customer, client_key: str) -> str:
+    """The stored idempotency key of a create: the client's key, in the customer's business and mode."""
+    return f"{customer.business_id}:{'live' if customer.livemode else 'test'}:{client_key}"
+
+
+async def _checked_product(customer: Customer, product_id: str) -> Product:
+    products = Product.filter(
+        business_id=customer.business_id, livemode=customer.livemode, price_type=PriceType.RECURRING, archived=False
+    )
+    product = await find_by_client_id(products, product_id)
+    if product is None:
+        raise _refuse(Code.NOT_FOUND, "productId", "No recurring product with that id.")
+    return product
+
+
+async def _checked_method(request: StartRequest) -> PaymentMethod | None:
+    if (request.processor_token is None) == (request.payment_method_id is None):
+        raise _refuse(Code.INVALID_INPUT, "paymentMethodId", "Give either a processor token or a payment method id.")
+    if request.processor_token is not None:
+        if not 0 < len(request.processor_token) <= _TOKEN_MAX_LENGTH:
+            raise _refuse(Code.INVALID_PAYMENT_METHOD, "processorToken", "The processor token is not valid.")
+        return None
+    saved = PaymentMethod.filter(customer_id=request.customer.id, detached_at__isnull=True)
+    method = await find_by_client_id(saved, request.payment_method_id)
+    if method is None:
+        raise _refuse(Code.NOT_FOUND, "paymentMethodId", "The customer has no saved payment method with that id.")
+    return method
+
+
+async def _checked_discount(customer: Customer, code: str | None, product: Product) -> Discount | None:
+    if code is None:
+        return None
+    discount = await Discount.get_or_none(business_id=customer.business_id, livemode=customer.livemode, code=code)
+    if discount is None:
+        raise _refuse(Code.NOT_FOUND, "discountCode", "No discount with that code.")
+    if discount.type == DiscountType.FIXED and discount.currency not in (None, product.currency):
+        raise _refuse(Code.INVALID_INPUT, "discountCode", "This discount is in another currency than the product.")
+    return discount
+
+
+async def check_start(request: StartRequest) -> CheckedStart:
+    """Everything the request names, found in the customer's business and mode and checked; raises BillingError."""
+    check_client_key(request.client_key)
+    if not 1 <= request.quantity <= MAX_QUANTITY:
+        raise _refuse(Code.INVALID_INPUT, "quantity", f"The quantity is from 1 to {MAX_QUANTITY}.")
+    trial = request.trial_period_days
+    if trial is not None and not 0 <= trial <= MAX_TRIAL_DAYS:
+        raise _refuse(Code.INVALID_INPUT, "trialPeriodDays", f"The trial is from 0 to {MAX_TRIAL_DAYS} days.")
+    metadata = request.metadata or {}
+    if problem := metadata_problem(metadata):
+        raise _refuse(Code.INVALID_INPUT, "metadata", problem)
+    product = await _checked_product(request.customer, request.product_id)
+    method = await _checked_method(request)
+    discount = await _checked_discount(request.customer, request.discount_code, product)
+    trial_days = product.trial_period_days if trial is None else trial
+    return CheckedStart(product, method, discount, trial_days, dict(metadata))
+
+
+def _first_cycles(discount: Discount | None, trial_days: int) -> int | None:
+    """The discount's renewals left once the subscription starts: the first charge (none in a trial) uses one."""
+    if discount is None:
+        return None
+    cycles = cycles_of(discount)
+    return cycles if cycles is None or trial_days else cycles - 1
+
+
+def _new_subscription(request: StartRequest, checked: CheckedStart, key: str, now: datetime) -> Subscription:
+    product, customer = checked.product, request.customer
+    interval = product.payment_frequency_interval or Interval.MONTH
+    count = product.payment_frequency_count or 1
+    trial_ends_at = now + timedelta(days=checked.trial_days) if checked.trial_days else None
+    return Subscription(
+        business_id=customer.business_id,
+        livemode=customer.livemode,
+        customer_id=customer.id,
+        product_id=product.id,
+        status=SubscriptionStatus.PENDING,
+        quantity=request.quantity,
+        recurring_pre_tax_amount=product.price * request.quantity,
+        currency=product.currency,
+        tax_inclusive=product.tax_inclusive,
+        payment_frequency_interval=interval,
+        payment_frequency_count=count,
+        subscription_period_interval=product.subscription_period_interval or Interval.YEAR,
+        subscription_period_count=product.subscription_period_count or 1,
+        trial_period_days=checked.trial_days,
+        trial_ends_at=trial_ends_at,
+        previous_billing_date=now,
+        next_billing_date=trial_ends_at or add_interval(now, interval, count),
+        payment_method_id=checked.method.id if checked.method else None,
+        discount_id=checked.discount.id if checked.discount else None,
+        discount_cycles_remaining=_first_cycles(checked.discount, checked.trial_days),
+        metadata=checked.metadata,
+        idempotency_key=key,
+        change_claimed_until=now + CLAIM,
+    )
+
+
+async def _claimed(request: StartRequest, checked: CheckedStart) -> Subscription:
+    """The subscription this request works on, with its claim held: a new one, or the first request's."""
+    key = subscription_key(request.customer, request.client_key)
+    existing = await Subscription.get_or_none(idempotency_key=key)
+    if existing is None:
+        subscription = _new_subscription(request, checked, key, utcnow())
+        try:
+            await subscription.save()
+            return subscription
+        except IntegrityError:
+            # A concurrent request with the same key inserted first: this request is its retry.
+            existing = await Subscription.get(idempotency_key=key)
+    await claim_subscription(existing)
+    await existing.refresh_from_db()
+    return existing
+
+
+def _asks_the_same(subscription: Subscription, request: StartRequest, checked: CheckedStart) -> bool:
+    asked = (
+        request.customer.id,
+        checked.product.id,
+        request.quantity,
+        checked.discount.id if checked.discount else None,
+        checked.trial_days,
+        checked.metadata,
+    )
+    created = (
+        subscription.customer_id,
+        subscription.product_id,
+        subscription.quantity,
+        subscription.discount_id,
+        subscription.trial_period_days,
+        subscription.metadata,
+    )
+    same_method = checked.method is None or checked.method.id == subscription.payment_method_id
+    return asked == created and same_method
+
+
+async def start_subscription(request: StartRequest, context: BillingContext) -> SubscriptionStart:
+    """Start the subscription as asked; the same key answers the first request's subscription and payment.
+
+    Raises BillingError for what cannot be tried; a declined first charge is a failed subscription, not an error."""
+    checked = await check_start(request)
+    subscription = await _claimed(request, checked)
+    try:
+        if not _asks_the_same(subscription, request, checked):
+            raise BillingError(Code.IDEMPOTENCY_KEY_REUSED, field="idempotencyKey")
+        if subscription.status == SubscriptionStatus.PENDING and subscription.payment_method_id is None:
+            await _attach(subscription, request, context)
+        if subscription.trial_ends_at is not None:
+            await _start_trial(subscription)
+            return SubscriptionStart(subscription, None)
+        payment = await _charge_first_period(subscription, request.client_key, context)
+        await subscription.refresh_from_db()
+        return SubscriptionStart(subscription, payment)
+    finally:
+        await release_subscription(subscription)
+
+
+async def _attach(subscription: Subscription, request: StartRequest, context: BillingContext) -> None:
+    """Save the token's card as the subscription's method; a token the processor refuses leaves no subscription."""
+    try:
+        method = await add_payment_method(
+            request.customer,
+            request.processor_token or "",
+            set_as_default=False,
+            processor=context.processor,
+            features=merchant_features(),
+        )
+    except BillingError:
+        await Subscription.filter(id=subscription.id, status=SubscriptionStatus.PENDING).delete()
+        raise
+    await Subscription.filter(id=subscription.id).update(payment_method_id=method.id)
+    subscription.payment_method_id = method.id
+
+
+async def _start_trial(subscription: Subscription) -> None:
+    """Active now, charged when the trial ends; a retry finds it active already and changes nothing."""
+    async with in_transaction():
+        started = await Subscription.filter(id=subscription.id, status=SubscriptionStatus.PENDING).update(
+            status=SubscriptionStatus.ACTIVE
+        )
+        await subscription.refresh_from_db()
+        if started:
+            await record_subscription_event(EventType.SUBSCRIPTION_ACTIVE, subscription)
+            product = await Product.get(id=subscription.product_id)
+            customer = await Customer.get(id=subscription.customer_id)
+            await issue_license_key(product, customer, utcnow(), subscription=subscription)
+
+
+class StartOutcome(SubscriptionOutcome):
+    """The first period's charge: active (with its license key) when it succeeds, failed for good when it does not."""
+
+    purpose = PaymentPurpose.SUBSCRIPTION_CREATE
+
+    def lines(self, payment: Payment, now: datetime) -> list[Line]:
+        return [self.period_line(now, period_end(self.subscription, now), self.amounts(payment).subtotal)]
+
+    def _pending(self):
+        return Subscription.filter(id=self.subscription.id, status=SubscriptionStatus.PENDING)
+
+    async def still_applies(self) -> bool:
+        return await self._pending().exists()
+
+    async def succeeded(self, payment: Payment, invoice: Invoice, now: datetime) -> None:
+        subscription = self.subscription
+        started = await self._pending().update(
+            status=SubscriptionStatus.ACTIVE, previous_billing_date=now, next_billing_date=period_end(subscription, now)
+        )
+        await subscription.refresh_from_db()
+        if not started:
+            return
+        await record_subscription_event(EventType.SUBSCRIPTION_ACTIVE, subscription)
+        product = await Product.get(id=subscription.product_id)
+        await issue_license_key(product, self.customer, now, subscription=subscription, payment=payment)
+        await self.notifier.payment_receipt(payment, invoice, self.product_name)
+
+    async def failed(self, payment: Payment, now: datetime) -> None:
+        if await self._pending().update(status=SubscriptionStatus.FAILED):
+            await self.subscription.refresh_from_db()
+            await record_subscription_event(EventType.SUBSCRIPTION_FAILED, self.subscription)
+
+
+async def start_outcome(subscription: Subscription, context: BillingContext, locale: str = "") -> StartOutcome:
+    parties = await parties_of(subscription)
+    notifier = Notifier(context, parties.business, parties.customer, locale or parties.customer.locale)
+    return StartOutcome(subscription, parties, notifier)
+
+
+async def first_period_charge(subscription: Subscription, business: Business) -> Amounts:
+    """The first period: its price, less the discount's first cycle, taxed, less the customer's credit."""
+    discount = await Discount.get_or_none(id=subscription.discount_id) if subscription.discount_id else None
+    subtotal = subscription.recurring_pre_tax_amount
+    return charge_amounts(
+        subtotal,
+        rate_bp=business.tax_rate_bp,
+        inclusive=subscription.tax_inclusive,
+        discount=discount_amount(discount, subtotal),
+        credit_balance=await credit_balance(subscription.customer_id, subscription.currency),
+    )
+
+
+async def _charge_first_period(subscription: Subscription, client_key: str, context: BillingContext) -> Payment:
+    key = client_idempotency_key(PaymentPurpose.SUBSCRIPTION_CREATE, subscription, client_key)
+    earlier = await Payment.get_or_none(idempotency_key=key)
+    outcome = await start_outcome(subscription, context)
+    # A retry is the first request again: its amounts, not today's (the credit it used is spent by now).
+    amounts = outcome.amounts(earlier) if earlier else await first_period_charge(subscription, outcome.business)
+    method = await PaymentMethod.get_or_none(id=subscription.payment_method_id)
+    intent = ChargeIntent(
+        method=method,
+        amounts=amounts,
+        idempotency_key=key,
+        return_url=context.portal_url("/payments/{payment_id}/complete"),
+    )
+    payment = await charge_once(intent, outcome, context.processor)
+    if not await PaymentItem.exists(payment_id=payment.id):
+        # What the payment bought, as a purchase's items say it.
+        await PaymentItem.create(
+            payment_id=payment.id,
+            product_id=subscription.product_id,
+            quantity=subscription.quantity,
+            amount=subscription.recurring_pre_tax_amount,
+        )
+    return payment

@@ -1,0 +1,158 @@
+"""Dodo-compatible REST for customers: `GET|POST /customers`, `GET|PATCH /customers/{customer_id}`, over
+merchants.customers; and the body readers and error mapping the subscription routes share.
+
+Where we differ from Dodo Payments:
+- a customer also carries `billing_address`, `tax_id`, `locale` and `email_verified` (false until the customer signs
+  in by an emailed link); `name` may be omitted on create;
+- `GET /customers` filters by `email` only;
+- values go through the portal's checks (phone numbers stored in E.164, tax IDs validated for the billing country);
+  a refusal is a 422 naming the first field refused.
+"""
+
+import re
+from typing import Any
+
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Route
+
+from access.profile import AddressChanges, ProfileError
+from billing.errors import BillingError, BillingErrorCode
+from gateway.merchant_rest import MerchantCall, RestError, list_response, merchant_endpoint
+from merchants.customers import CustomerFields, create_customer, customers_of, update_customer
+from models import Customer
+
+_ADDRESS_PARTS = ("line1", "line2", "city", "state", "postal_code", "country")
+_STATUS_OF = {
+    BillingErrorCode.NOT_FOUND: 404,
+    BillingErrorCode.IDEMPOTENCY_KEY_REUSED: 409,
+    BillingErrorCode.CHANGE_IN_PROGRESS: 409,
+}
+
+
+def snake_case(field: str | None) -> str | None:
+    """A GraphQL input name as the REST body spells it (`billingAddress.postalCode` → `billing_address.postal_code`)."""
+    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", field).lower() if field else field
+
+
+def billing_rest_error(error: BillingError) -> RestError:
+    message = error.message % error.params if error.params else error.message
+    return RestError(_STATUS_OF.get(error.code, 422), str(error.code), message, snake_case(error.field))
+
+
+def profile_rest_error(error: ProfileError) -> RestError:
+    first = error.errors[0]
+    return RestError(422, str(first.code), first.message, snake_case(first.field))
+
+
+def _invalid(name: str, kind: str) -> RestError:
+    return RestError(422, "INVALID_INPUT", f"{name} must be {kind}.", name)
+
+
+def text(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise _invalid(name, "a string")
+    return value
+
+
+def whole_number(body: dict[str, Any], name: str) -> int | None:
+    value = body.get(name)
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+        raise _invalid(name, "a whole number")
+    return value
+
+
+def flag(body: dict[str, Any], name: str) -> bool | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, bool):
+        raise _invalid(name, "true or false")
+    return value
+
+
+def mapping(body: dict[str, Any], name: str) -> dict | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, dict):
+        raise _invalid(name, "an object")
+    return value
+
+
+def _address(body: dict[str, Any]) -> AddressChanges | None:
+    given = mapping(body, "billing_address")
+    if given is None:
+        return None
+    return AddressChanges(**{part: text(given, part) for part in _ADDRESS_PARTS})
+
+
+def customer_fields(body: dict[str, Any]) -> CustomerFields:
+    return CustomerFields(
+        name=text(body, "name"),
+        phone_number=text(body, "phone_number"),
+        billing_address=_address(body),
+        tax_id=text(body, "tax_id"),
+        locale=text(body, "locale"),
+        metadata=body.get("metadata"),
+    )
+
+
+def customer_json(customer: Customer) -> dict:
+    return {
+        "customer_id": customer.id,
+        "business_id": customer.business_id,
+        "created_at": customer.created_at.isoformat(),
+        "email": customer.email,
+        "name": customer.name,
+        "phone_number": customer.phone_number or None,
+        "metadata": customer.metadata,
+        "email_verified": customer.email_verified,
+        "billing_address": {
+            "line1": customer.billing_line1,
+            "line2": customer.billing_line2,
+            "city": customer.billing_city,
+            "state": customer.billing_state,
+            "postal_code": customer.billing_postal_code,
+            "country": customer.billing_country,
+        },
+        "tax_id": customer.tax_id,
+        "locale": customer.locale,
+    }
+
+
+async def list_customers(call: MerchantCall) -> JSONResponse:
+    query = customers_of(call.business_id, call.livemode, call.request.query_params.get("email"))
+    return await list_response(call, query, customer_json)
+
+
+async def post_customer(call: MerchantCall) -> JSONResponse:
+    body = await call.json_body()
+    email = text(body, "email")
+    if email is None:
+        raise RestError(422, "INVALID_INPUT", "email is required.", "email")
+    try:
+        creation = await create_customer(call.business_id, call.livemode, email, customer_fields(body))
+    except ProfileError as error:
+        raise profile_rest_error(error) from None
+    return JSONResponse(customer_json(creation.customer))
+
+
+async def get_customer(call: MerchantCall) -> JSONResponse:
+    customer = await call.scoped(Customer, call.request.path_params["customer_id"], "customer")
+    return JSONResponse(customer_json(customer))
+
+
+async def patch_customer(call: MerchantCall) -> JSONResponse:
+    customer = await call.scoped(Customer, call.request.path_params["customer_id"], "customer")
+    body = await call.json_body()
+    try:
+        customer = await update_customer(customer, customer_fields(body))
+    except ProfileError as error:
+        raise profile_rest_error(error) from None
+    return JSONResponse(customer_json(customer))
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/customers", merchant_endpoint(list_customers), methods=["GET"]),
+        Route("/customers", merchant_endpoint(post_customer), methods=["POST"]),
+        Route("/customers/{customer_id}", merchant_endpoint(get_customer), methods=["GET"]),
+        Route("/customers/{customer_id}", merchant_endpoint(patch_customer), methods=["PATCH"]),
+    ]

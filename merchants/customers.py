@@ -1,0 +1,107 @@
+"""A business's customer records as the merchant API manages them: create, update, get and list (by email), always
+inside one business and one mode.
+
+- Values are checked and normalised by the portal's own profile rules (access.profile.checked_values: text limits,
+  ISO country, phone in E.164, tax ID with python-stdnum), so a merchant cannot store what a customer could not.
+- Creating a customer whose email the business already has in that mode answers that record unchanged
+  (`created: false`), as Dodo Payments does; the check and the insert hold the business row's lock, so two
+  concurrent creates of one email make one record.
+- A merchant-created record is not verified: the portal trusts an email only once its reader follows a sign-in link
+  sent to it (access.login_links), so the unified portal does not join this record until then.
+- `metadata` is the merchant's own flat object of text (access.inputs.metadata_problem).
+
+Uses access.profile and access.inputs for the checks.
+"""
+
+from dataclasses import dataclass
+
+from tortoise.queryset import QuerySet
+from tortoise.transactions import in_transaction
+
+from access.inputs import email_problem, metadata_problem
+from access.profile import AddressChanges, FieldError, ProfileChanges, ProfileError, ProfileErrorCode, checked_values
+from models import Business, Customer, normalize_email
+from models.ids import find_by_client_id
+
+MERCHANT_LOCALE = "en"
+
+
+@dataclass(frozen=True)
+class CustomerFields:
+    """What a merchant sets on a customer; None leaves a field as it is (an empty string clears it)."""
+
+    name: str | None = None
+    phone_number: str | None = None
+    billing_address: AddressChanges | None = None
+    tax_id: str | None = None
+    locale: str | None = None
+    metadata: dict | None = None
+
+    def profile_changes(self) -> ProfileChanges:
+        return ProfileChanges(
+            name=self.name,
+            phone_number=self.phone_number,
+            billing_address=self.billing_address,
+            tax_id=self.tax_id,
+            locale=self.locale,
+        )
+
+
+@dataclass(frozen=True)
+class CustomerCreation:
+    customer: Customer
+    # False when the business already had a customer with this email: that one is answered, unchanged.
+    created: bool = True
+
+
+def refusal(field_name: str, message: str) -> ProfileError:
+    return ProfileError([FieldError(ProfileErrorCode.INVALID_INPUT, field_name, message)])
+
+
+def customers_of(business_id: str, livemode: bool, email: str | None = None) -> QuerySet[Customer]:
+    """The business's customers in the mode, optionally only those with this email (compared normalised)."""
+    query = Customer.filter(business_id=business_id, livemode=livemode)
+    return query if email is None else query.filter(email=normalize_email(email))
+
+
+async def find_customer(business_id: str, livemode: bool, customer_id: object) -> Customer | None:
+    """The business's customer with this id in the mode; None for any other id, existing elsewhere or not."""
+    return await find_by_client_id(customers_of(business_id, livemode), customer_id)
+
+
+def _checked(customer: Customer, fields: CustomerFields) -> dict:
+    """The columns to set, all checked before anything is written; raises ProfileError."""
+    if fields.metadata is not None and (problem := metadata_problem(fields.metadata)):
+        raise refusal("metadata", problem)
+    values = checked_values(customer, fields.profile_changes(), MERCHANT_LOCALE)
+    if fields.metadata is not None:
+        values["metadata"] = dict(fields.metadata)
+    return values
+
+
+async def create_customer(business_id: str, livemode: bool, email: str, fields: CustomerFields) -> CustomerCreation:
+    """A new customer record, or the business's existing one with this email (unchanged)."""
+    email = normalize_email(email)
+    if problem := email_problem(email, MERCHANT_LOCALE):
+        raise refusal("email", problem)
+    draft = Customer(business_id=business_id, livemode=livemode, email=email)
+    values = _checked(draft, fields)
+    async with in_transaction():
+        await Business.filter(id=business_id).select_for_update().first()
+        existing = await customers_of(business_id, livemode, email).order_by("created_at").first()
+        if existing is not None:
+            return CustomerCreation(existing, created=False)
+        for column, value in values.items():
+            setattr(draft, column, value)
+        await draft.save()
+    return CustomerCreation(draft)
+
+
+async def update_customer(customer: Customer, fields: CustomerFields) -> Customer:
+    """Change what `fields` names; raises ProfileError, changing nothing, when any value is refused."""
+    values = _checked(customer, fields)
+    if values:
+        for column, value in values.items():
+            setattr(customer, column, value)
+        await customer.save(update_fields=list(values))
+    return customer

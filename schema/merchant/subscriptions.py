@@ -1,0 +1,377 @@
+"""Subscriptions in the merchant schema: get one, list them (by customer and status), start one for a customer (its
+first period charged, or its trial started), cancel, resume, change plan, preview a change, and update (Dodo's PATCH).
+
+The rules are billing's (subscription_start, merchant_changes); resolvers find the subscription in the key's business
+and mode (an id outside it answers exactly like a missing one) and shape the answer. A declined charge is a UserError
+next to the payment it left.
+
+The preview is a query: it changes nothing, so a client may repeat or cache it like any read; Stripe's
+`invoices.createPreview` and Dodo's preview endpoint are likewise reads that only need a body.
+"""
+
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from strawberry.scalars import JSON
+
+from billing.errors import BillingError, decline_error_code
+from billing.merchant_changes import (
+    PlanRequest,
+    SubscriptionUpdate,
+    cancel_by_merchant,
+    change_by_merchant,
+    planned_subscription,
+    preview_change,
+    resume_by_merchant,
+    update_subscription,
+)
+from billing.subscription_start import StartRequest, start_subscription
+from merchants.customers import find_customer
+from models import Payment as PaymentRow
+from models import Subscription as SubscriptionRow
+from models.enums import CancellationFeedback, PaymentStatus, SubscriptionStatus
+from models.ids import find_by_client_id
+from schema.connections import Connection, query_connection
+from schema.errors import UserError
+from schema.merchant.context import MerchantContext
+
+Info = strawberry.Info[MerchantContext, None]
+
+MerchantSubscriptionStatus = strawberry.enum(SubscriptionStatus, name="SubscriptionStatus")
+CancellationReason = strawberry.enum(CancellationFeedback, name="CancellationReason")
+
+
+@strawberry.enum(description="Dodo's `proration_billing_mode`: how a plan change is charged now.")
+class ProrationBillingMode(Enum):
+    PRORATED_IMMEDIATELY = "prorated_immediately"
+    FULL_IMMEDIATELY = "full_immediately"
+    DIFFERENCE_IMMEDIATELY = "difference_immediately"
+
+
+@strawberry.enum(description="When a plan change takes effect.")
+class EffectiveAt(Enum):
+    IMMEDIATELY = "immediately"
+    NEXT_BILLING_DATE = "next_billing_date"
+
+
+@strawberry.type(name="Subscription", description="A subscription of the business in the key's mode; Dodo's fields.")
+class MerchantSubscription:
+    id: strawberry.ID
+    customer_id: strawberry.ID
+    product_id: strawberry.ID
+    status: MerchantSubscriptionStatus
+    quantity: int
+    recurring_pre_tax_amount: int = strawberry.field(description="Minor units, per billing period, before tax.")
+    currency: str
+    tax_inclusive: bool
+    payment_frequency_count: int
+    payment_frequency_interval: str
+    subscription_period_count: int
+    subscription_period_interval: str
+    trial_period_days: int
+    trial_ends_at: datetime | None
+    previous_billing_date: datetime
+    next_billing_date: datetime
+    cancel_at_next_billing_date: bool
+    cancelled_at: datetime | None
+    expires_at: datetime | None
+    payment_method_id: strawberry.ID | None
+    discount_id: strawberry.ID | None
+    cancellation_feedback: str | None
+    cancellation_comment: str | None
+    scheduled_change: JSON | None = strawberry.field(description="`{product_id, quantity, effective_at}` or null.")
+    metadata: JSON
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: SubscriptionRow) -> "MerchantSubscription":
+        return cls(
+            id=strawberry.ID(row.id), customer_id=strawberry.ID(row.customer_id),
+            product_id=strawberry.ID(row.product_id), status=row.status, quantity=row.quantity,
+            recurring_pre_tax_amount=row.recurring_pre_tax_amount, currency=row.currency,
+            tax_inclusive=row.tax_inclusive, payment_frequency_count=row.payment_frequency_count,
+            payment_frequency_interval=str(row.payment_frequency_interval),
+            subscription_period_count=row.subscription_period_count,
+            subscription_period_interval=str(row.subscription_period_interval),
+            trial_period_days=row.trial_period_days, trial_ends_at=row.trial_ends_at,
+            previous_billing_date=row.previous_billing_date, next_billing_date=row.next_billing_date,
+            cancel_at_next_billing_date=row.cancel_at_next_billing_date, cancelled_at=row.cancelled_at,
+            expires_at=row.expires_at, payment_method_id=row.payment_method_id, discount_id=row.discount_id,
+            cancellation_feedback=row.cancellation_feedback and str(row.cancellation_feedback),
+            cancellation_comment=row.cancellation_comment, scheduled_change=row.scheduled_change,
+            metadata=row.metadata, created_at=row.created_at,
+        )  # fmt: skip
+
+
+@strawberry.type(name="SubscriptionPayment", description="The payment a subscription action made.")
+class MerchantPayment:
+    id: strawberry.ID
+    status: str = strawberry.field(description="succeeded, failed, processing or requires_customer_action.")
+    total_amount: int
+    tax: int
+    currency: str
+    error_code: str | None
+    error_message: str | None
+    next_action_url: str | None = strawberry.field(description="Where the customer confirms it with their bank.")
+
+    @classmethod
+    def from_row(cls, row: PaymentRow) -> "MerchantPayment":
+        return cls(
+            id=strawberry.ID(row.id), status=str(row.status), total_amount=row.total_amount, tax=row.tax,
+            currency=row.currency, error_code=row.error_code, error_message=row.error_message,
+            next_action_url=row.next_action_url or None,
+        )  # fmt: skip
+
+
+@strawberry.type
+class SubscriptionPayload:
+    subscription: MerchantSubscription | None
+    errors: list[UserError]
+
+
+@strawberry.type
+class SubscriptionPaymentPayload:
+    subscription: MerchantSubscription | None
+    payment: MerchantPayment | None = strawberry.field(description="Null when nothing was charged.")
+    errors: list[UserError]
+
+
+@strawberry.type
+class ChargeLine:
+    description: str
+    amount: int
+
+
+@strawberry.type(description="What a plan change charges now (Dodo's `immediate_charge`).")
+class ImmediateCharge:
+    total_amount: int = strawberry.field(description="Charged now, tax included, after the customer's credits.")
+    tax: int
+    customer_credits: int = strawberry.field(description="Paid from the customer's credit balance.")
+    currency: str
+    lines: list[ChargeLine]
+
+
+@strawberry.type
+class PlanChangePreview:
+    immediate_charge: ImmediateCharge
+    new_plan: MerchantSubscription = strawberry.field(description="The subscription as the change would leave it.")
+    effective_at: datetime
+    scheduled: bool = strawberry.field(description="The change waits for the next billing date.")
+
+
+@strawberry.type
+class PlanChangePreviewPayload:
+    preview: PlanChangePreview | None
+    errors: list[UserError]
+
+
+@strawberry.input
+class CreateSubscriptionInput:
+    customer_id: strawberry.ID
+    product_id: strawberry.ID
+    quantity: int = 1
+    processor_token: str | None = strawberry.field(default=None, description="A card token from the processor.")
+    payment_method_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A saved payment method of the customer, instead of a token."
+    )
+    discount_code: str | None = None
+    trial_period_days: int | None = strawberry.field(default=None, description="Overrides the product's trial.")
+    metadata: JSON | None = None
+
+
+@strawberry.input
+class ChangeSubscriptionPlanInput:
+    product_id: strawberry.ID
+    quantity: int | None = None
+    proration_billing_mode: ProrationBillingMode = ProrationBillingMode.PRORATED_IMMEDIATELY
+    effective_at: EffectiveAt = EffectiveAt.IMMEDIATELY
+
+    def request(self) -> PlanRequest:
+        return PlanRequest(
+            product_id=str(self.product_id),
+            quantity=self.quantity,
+            proration_billing_mode=self.proration_billing_mode.value,
+            effective_at=self.effective_at.value,
+        )
+
+
+@strawberry.input(description="Dodo's PATCH; an omitted field is left as it is.")
+class UpdateSubscriptionInput:
+    metadata: JSON | None = None
+    cancel_at_next_billing_date: bool | None = None
+    status: MerchantSubscriptionStatus | None = strawberry.field(default=None, description="Only CANCELLED: end now.")
+    payment_method_id: strawberry.ID | None = None
+    cancel_reason: CancellationReason | None = None
+
+
+def merchant_error(error: BillingError) -> UserError:
+    message = error.message % error.params if error.params else error.message
+    return UserError(code=str(error.code), field=error.field, message=message)
+
+
+def not_found(field: str = "id") -> UserError:
+    return UserError(code="NOT_FOUND", field=field, message="No subscription with that id.")
+
+
+def payment_errors(payment: PaymentRow | None) -> list[UserError]:
+    """A declined charge as the error a merchant acts on; nothing for one that succeeded or waits."""
+    if payment is None or payment.status != PaymentStatus.FAILED:
+        return []
+    code = decline_error_code(payment.error_code)
+    return [UserError(code=str(code), field=None, message=payment.error_message or str(code))]
+
+
+async def find_subscription(info: Info, subscription_id: object) -> SubscriptionRow | None:
+    context = info.context
+    scope = SubscriptionRow.filter(business_id=context.business_id, livemode=context.livemode)
+    return await find_by_client_id(scope, subscription_id)
+
+
+def charged(subscription: SubscriptionRow, payment: PaymentRow | None) -> SubscriptionPaymentPayload:
+    return SubscriptionPaymentPayload(
+        subscription=MerchantSubscription.from_row(subscription),
+        payment=MerchantPayment.from_row(payment) if payment else None,
+        errors=payment_errors(payment),
+    )
+
+
+def preview_of(subscription: SubscriptionRow, quote) -> PlanChangePreview:
+    charge = quote.charge
+    return PlanChangePreview(
+        immediate_charge=ImmediateCharge(
+            total_amount=charge.total, tax=charge.tax, customer_credits=charge.credit_applied,
+            currency=subscription.currency,
+            lines=[ChargeLine(description=line.description, amount=line.amount) for line in quote.lines],
+        ),
+        new_plan=MerchantSubscription.from_row(planned_subscription(subscription, quote)),
+        effective_at=quote.effective_at,
+        scheduled=quote.scheduled,
+    )  # fmt: skip
+
+
+@strawberry.type
+class SubscriptionQuery:
+    @strawberry.field(description="A subscription of the business; null for any id outside the key's scope.")
+    async def subscription(self, info: Info, id: strawberry.ID) -> MerchantSubscription | None:
+        row = await find_subscription(info, id)
+        return MerchantSubscription.from_row(row) if row else None
+
+    @strawberry.field(description="The business's subscriptions in the key's mode, newest first.")
+    async def subscriptions(
+        self,
+        info: Info,
+        first: int | None = None,
+        after: str | None = None,
+        customer_id: strawberry.ID | None = None,
+        status: list[MerchantSubscriptionStatus] | None = None,
+    ) -> Connection[MerchantSubscription]:
+        query = SubscriptionRow.filter(business_id=info.context.business_id, livemode=info.context.livemode)
+        if customer_id is not None:
+            query = query.filter(customer_id=str(customer_id))
+        if status:
+            query = query.filter(status__in=list(status))
+        return await query_connection(query, MerchantSubscription.from_row, first=first, after=after)
+
+    @strawberry.field(description="What a plan change would charge now and the plan it would leave; changes nothing.")
+    async def preview_subscription_plan_change(
+        self, info: Info, id: strawberry.ID, input: ChangeSubscriptionPlanInput
+    ) -> PlanChangePreviewPayload:
+        row = await find_subscription(info, id)
+        if row is None:
+            return PlanChangePreviewPayload(preview=None, errors=[not_found()])
+        try:
+            quote = await preview_change(row, input.request())
+        except BillingError as error:
+            return PlanChangePreviewPayload(preview=None, errors=[merchant_error(error)])
+        return PlanChangePreviewPayload(preview=preview_of(row, quote), errors=[])
+
+
+@strawberry.type
+class SubscriptionMutations:
+    @strawberry.mutation(description="Start a subscription: its trial, or its first period charged once per key.")
+    async def create_subscription(
+        self, info: Info, input: CreateSubscriptionInput, idempotency_key: str
+    ) -> SubscriptionPaymentPayload:
+        context = info.context
+        customer = await find_customer(context.business_id, context.livemode, input.customer_id)
+        if customer is None:
+            error = UserError(code="NOT_FOUND", field="customerId", message="No customer with that id.")
+            return SubscriptionPaymentPayload(subscription=None, payment=None, errors=[error])
+        request = StartRequest(
+            customer=customer, product_id=str(input.product_id), client_key=idempotency_key,
+            quantity=input.quantity, processor_token=input.processor_token,
+            payment_method_id=str(input.payment_method_id) if input.payment_method_id is not None else None,
+            discount_code=input.discount_code, trial_period_days=input.trial_period_days, metadata=input.metadata,
+        )  # fmt: skip
+        try:
+            start = await start_subscription(request, context.billing)
+        except BillingError as error:
+            return SubscriptionPaymentPayload(subscription=None, payment=None, errors=[merchant_error(error)])
+        return charged(start.subscription, start.payment)
+
+    @strawberry.mutation(description="Cancel now, or at the next billing date, whatever customers may do.")
+    async def cancel_subscription(
+        self,
+        info: Info,
+        id: strawberry.ID,
+        immediately: bool = False,
+        reason: CancellationReason | None = None,
+        comment: str | None = None,
+    ) -> SubscriptionPayload:
+        row = await find_subscription(info, id)
+        if row is None:
+            return SubscriptionPayload(subscription=None, errors=[not_found()])
+        try:
+            row = await cancel_by_merchant(
+                row, immediately=immediately, reason=reason.value if reason else None, comment=comment,
+                context=info.context.billing,
+            )  # fmt: skip
+        except BillingError as error:
+            return SubscriptionPayload(subscription=None, errors=[merchant_error(error)])
+        return SubscriptionPayload(subscription=MerchantSubscription.from_row(row), errors=[])
+
+    @strawberry.mutation(description="Undo a cancellation set for the next billing date.")
+    async def resume_subscription(self, info: Info, id: strawberry.ID) -> SubscriptionPayload:
+        row = await find_subscription(info, id)
+        if row is None:
+            return SubscriptionPayload(subscription=None, errors=[not_found()])
+        try:
+            row = await resume_by_merchant(row)
+        except BillingError as error:
+            return SubscriptionPayload(subscription=None, errors=[merchant_error(error)])
+        return SubscriptionPayload(subscription=MerchantSubscription.from_row(row), errors=[])
+
+    @strawberry.mutation(description="Move to another product or quantity, charged once per idempotency key.")
+    async def change_subscription_plan(
+        self, info: Info, id: strawberry.ID, input: ChangeSubscriptionPlanInput, idempotency_key: str
+    ) -> SubscriptionPaymentPayload:
+        row = await find_subscription(info, id)
+        if row is None:
+            return SubscriptionPaymentPayload(subscription=None, payment=None, errors=[not_found()])
+        try:
+            change = await change_by_merchant(
+                row, input.request(), client_key=idempotency_key, context=info.context.billing
+            )
+        except BillingError as error:
+            return SubscriptionPaymentPayload(subscription=None, payment=None, errors=[merchant_error(error)])
+        return charged(change.subscription, change.payment)
+
+    @strawberry.mutation(description="Change metadata, the cancellation, the status (cancel now) or payment method.")
+    async def update_subscription(
+        self, info: Info, id: strawberry.ID, input: UpdateSubscriptionInput
+    ) -> SubscriptionPayload:
+        row = await find_subscription(info, id)
+        if row is None:
+            return SubscriptionPayload(subscription=None, errors=[not_found()])
+        update = SubscriptionUpdate(
+            metadata=input.metadata, cancel_at_next_billing_date=input.cancel_at_next_billing_date,
+            status=input.status.value if input.status else None,
+            payment_method_id=str(input.payment_method_id) if input.payment_method_id is not None else None,
+            cancel_reason=input.cancel_reason.value if input.cancel_reason else None,
+        )  # fmt: skip
+        try:
+            row = await update_subscription(row, update, info.context.billing)
+        except BillingError as error:
+            return SubscriptionPayload(subscription=None, errors=[merchant_error(error)])
+        return SubscriptionPayload(subscription=MerchantSubscription.from_row(row), errors=[])
