@@ -30,23 +30,15 @@ from billing.subscription_start import StartRequest, start_subscription
 from merchants.customers import find_customer
 from models import Payment as PaymentRow
 from models import Subscription as SubscriptionRow
-from models.enums import CancellationFeedback, PaymentStatus, SubscriptionStatus
+from models.enums import PaymentStatus
 from models.ids import find_by_client_id
 from schema.connections import Connection, query_connection
+from schema.customer.enums import CancellationReason, SubscriptionStatus
 from schema.errors import UserError
 from schema.merchant.context import MerchantContext
+from schema.merchant.portal_configurations import PlanChangeProration
 
 Info = strawberry.Info[MerchantContext, None]
-
-MerchantSubscriptionStatus = strawberry.enum(SubscriptionStatus, name="SubscriptionStatus")
-CancellationReason = strawberry.enum(CancellationFeedback, name="CancellationReason")
-
-
-@strawberry.enum(description="Dodo's `proration_billing_mode`: how a plan change is charged now.")
-class ProrationBillingMode(Enum):
-    PRORATED_IMMEDIATELY = "prorated_immediately"
-    FULL_IMMEDIATELY = "full_immediately"
-    DIFFERENCE_IMMEDIATELY = "difference_immediately"
 
 
 @strawberry.enum(description="When a plan change takes effect.")
@@ -60,7 +52,7 @@ class MerchantSubscription:
     id: strawberry.ID
     customer_id: strawberry.ID
     product_id: strawberry.ID
-    status: MerchantSubscriptionStatus
+    status: SubscriptionStatus
     quantity: int
     recurring_pre_tax_amount: int = strawberry.field(description="Minor units, per billing period, before tax.")
     currency: str
@@ -184,7 +176,7 @@ class CreateSubscriptionInput:
 class ChangeSubscriptionPlanInput:
     product_id: strawberry.ID
     quantity: int | None = None
-    proration_billing_mode: ProrationBillingMode = ProrationBillingMode.PRORATED_IMMEDIATELY
+    proration_billing_mode: PlanChangeProration = PlanChangeProration.PRORATED_IMMEDIATELY
     effective_at: EffectiveAt = EffectiveAt.IMMEDIATELY
 
     def request(self) -> PlanRequest:
@@ -200,7 +192,7 @@ class ChangeSubscriptionPlanInput:
 class UpdateSubscriptionInput:
     metadata: JSON | None = None
     cancel_at_next_billing_date: bool | None = None
-    status: MerchantSubscriptionStatus | None = strawberry.field(default=None, description="Only CANCELLED: end now.")
+    status: SubscriptionStatus | None = strawberry.field(default=None, description="Only CANCELLED: end now.")
     payment_method_id: strawberry.ID | None = None
     cancel_reason: CancellationReason | None = None
 
@@ -264,7 +256,7 @@ class SubscriptionQuery:
         first: int | None = None,
         after: str | None = None,
         customer_id: strawberry.ID | None = None,
-        status: list[MerchantSubscriptionStatus] | None = None,
+        status: list[SubscriptionStatus] | None = None,
     ) -> Connection[MerchantSubscription]:
         query = SubscriptionRow.filter(business_id=info.context.business_id, livemode=info.context.livemode)
         if customer_id is not None:
