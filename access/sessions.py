@@ -36,6 +36,7 @@ async def open_session(
     return_url: str = "",
     locale: str = "",
     configuration_id: str | None = None,
+    flow: dict | None = None,
     now: datetime | None = None,
 ) -> tuple[str, PortalSession]:
     """Open a session and return its token (shown once) with the stored row."""
@@ -49,6 +50,7 @@ async def open_session(
         business_id=customer.business_id if customer else None,
         customer=customer,
         configuration_id=configuration_id,
+        flow=flow,
         return_url=return_url,
         locale=locale,
         last_seen_at=now,
