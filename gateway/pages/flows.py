@@ -12,8 +12,10 @@ Once the task is done (a card saved, the subscription cancelled or its retention
 or its change scheduled):
 - `portal_homepage`: the flow ends and the session becomes an ordinary one; the customer lands on the home page
   with the navigation back. As on Stripe, only this ending lets the customer carry on in the portal.
-- `redirect`: 303 to the flow's return URL. The session stays done: any portal page sends there again, so a link
-  made for one task cannot be used for another.
+- `redirect`: back to the flow's return URL. The session stays done: any portal page sends there again, so a link
+  made for one task cannot be used for another. The way there is a 303 to `/done`, which answers with a `Refresh`
+  to the return URL (and a link, should the browser not follow it): the portal's CSP (`form-action 'self'`) makes a
+  browser refuse a form's redirect to another origin, and the task ends with a form.
 - `hosted_confirmation`: the confirmation page (`/done`) with the business's message as plain text and "Return to
   {business}" when a return URL is known; it is the only page the session shows from then on.
 """
@@ -21,7 +23,7 @@ or its change scheduled):
 import functools
 import re
 from dataclasses import dataclass
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -38,6 +40,8 @@ DONE_PATH = "/done"
 PAYMENT_METHODS_PATH = "/payment-methods"
 # Where the processor's 3-D Secure page sends the customer back to, during a plan change.
 _PAYMENT_RETURN = re.compile(r"/payments/[^/]+/complete")
+# What a `Refresh` header may carry of a URL as it is (headers are Latin-1; anything else is percent-encoded).
+_URL_SAFE = ":/?#[]@!$&'()*+,;=%~"
 
 
 @dataclass(frozen=True)
@@ -78,11 +82,8 @@ def _on_task(flow: Flow, path: str) -> bool:
 
 
 def _after_done(flow: Flow) -> Response:
-    if flow.after_completion.type == AfterCompletionType.REDIRECT:
-        return RedirectResponse(flow.after_completion.return_url, status_code=303)
-    if flow.after_completion.type == AfterCompletionType.HOSTED_CONFIRMATION:
-        return RedirectResponse(DONE_PATH, status_code=303)
-    return RedirectResponse("/", status_code=303)
+    done = flow.after_completion.type != AfterCompletionType.PORTAL_HOMEPAGE
+    return RedirectResponse(DONE_PATH if done else "/", status_code=303)
 
 
 def gate(request: Request, viewer: Viewer) -> Response | None:
@@ -113,7 +114,7 @@ async def finish(
 
 
 async def done_page(request: Request, *, settings: Settings) -> Response:
-    """The hosted confirmation of a finished task."""
+    """The hosted confirmation of a finished task, or the step that sends a `redirect` flow's customer back."""
     viewer = await viewer_from_request(request, settings)
     if viewer is None:
         return RedirectResponse("/login", status_code=303)
@@ -124,7 +125,9 @@ async def done_page(request: Request, *, settings: Settings) -> Response:
     if flow is None or not flow.completed:
         return RedirectResponse("/", status_code=303)
     business = viewer.business(viewer.session.business_id)
-    return render_page(
+    after = flow.after_completion
+    redirect = after.type == AfterCompletionType.REDIRECT
+    response = render_page(
         request,
         settings,
         "flow_done.html",
@@ -134,8 +137,12 @@ async def done_page(request: Request, *, settings: Settings) -> Response:
         home_url="/",
         email=viewer.email,
         outcome=flow.completed,
-        message=flow.after_completion.custom_message,
+        message=after.custom_message,
+        return_url=after.return_url if redirect else viewer.return_url,
     )
+    if redirect:
+        response.headers["Refresh"] = f"0; url={quote(after.return_url, safe=_URL_SAFE)}"
+    return response
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
