@@ -85,6 +85,13 @@ class PortalLinkErrorCode(StrEnum):
     INVALID_RETURN_URL = "INVALID_RETURN_URL"
     INVALID_LOCALE = "INVALID_LOCALE"
     CONFIGURATION_NOT_FOUND = "CONFIGURATION_NOT_FOUND"
+    # A deep-link flow's (access.deep_links) refusals.
+    INVALID_FLOW = "INVALID_FLOW"
+    SUBSCRIPTION_NOT_FOUND = "SUBSCRIPTION_NOT_FOUND"
+    FLOW_NOT_AVAILABLE = "FLOW_NOT_AVAILABLE"
+    PRODUCT_NOT_AVAILABLE = "PRODUCT_NOT_AVAILABLE"
+    INVALID_QUANTITY = "INVALID_QUANTITY"
+    INVALID_CUSTOM_MESSAGE = "INVALID_CUSTOM_MESSAGE"
 
 
 class PortalLinkError(Exception):
@@ -194,10 +201,12 @@ async def create_magic_link(
     return_url: str = "",
     locale: str = "",
     configuration_id: str | None = None,
+    flow: dict | None = None,
     send_email: bool = False,
     now: datetime | None = None,
 ) -> tuple[str, datetime]:
-    """A one-time link into the customer's business portal, and when it expires; raises PortalLinkError."""
+    """A one-time link into the customer's business portal, and when it expires; raises PortalLinkError.
+    `flow` is a deep link's task as JSON, checked by access.deep_links (which merchants' links go through)."""
     now = now or utcnow()
     return_url = checked_return_url(return_url)
     locale = checked_locale(locale)
@@ -219,6 +228,7 @@ async def create_magic_link(
             return_url=return_url,
             locale=locale,
             configuration_id=configuration_id,
+            flow=flow,
         )
         if send_email:
             await _enqueue_link_email(
@@ -324,6 +334,7 @@ async def _issue_link(
     return_url: str = "",
     locale: str = "",
     configuration_id: str | None = None,
+    flow: dict | None = None,
 ) -> str:
     token, token_hash = new_token(LINK_PREFIX)
     await LoginToken.create(
@@ -337,6 +348,7 @@ async def _issue_link(
         configuration_id=configuration_id,
         return_url=return_url,
         locale=locale,
+        flow=flow,
         expires_at=expires_at,
     )
     return f"{base_url.rstrip('/')}/session/{token}"
@@ -429,5 +441,6 @@ async def _open_link_session(link: LoginToken, policy: SessionPolicy, now: datet
         return_url=link.return_url,
         locale=link.locale,
         configuration_id=link.configuration_id,
+        flow=link.flow,
         now=now,
     )

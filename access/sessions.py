@@ -39,6 +39,7 @@ async def open_session(
     locale: str = "",
     configuration_id: str | None = None,
     minted_by: ApiKey | None = None,
+    flow: dict | None = None,
     now: datetime | None = None,
 ) -> tuple[str, PortalSession]:
     """Open a session and return its token (shown once) with the stored row."""
@@ -52,6 +53,7 @@ async def open_session(
         business_id=customer.business_id if customer else None,
         customer=customer,
         configuration_id=configuration_id,
+        flow=flow,
         return_url=return_url,
         locale=locale,
         minted_by=minted_by,

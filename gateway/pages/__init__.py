@@ -2,7 +2,8 @@
 itself (`home`), a subscription's page (`subscriptions`) and the changes made from it (`subscription_changes`: cancel,
 resume, change plan, pause), saved cards (`payment_methods`), a license key's devices (`license_keys`), invoice and
 credit-note PDFs (`documents`), the profile and "Download my data" (`profile`), the link that confirms a new
-email address (`email_change`), and the stylesheet under `/static`. Shared page machinery is in `common`, and what
+email address (`email_change`), the confirmation a deep link's task ends on (`flows`), and the stylesheet under
+`/static`. Shared page machinery is in `common`, and what
 the billing pages share in `signed_in`."""
 
 from pathlib import Path
@@ -14,6 +15,7 @@ from gateway.pages import (
     billing_history,
     documents,
     email_change,
+    flows,
     home,
     license_keys,
     login,
@@ -33,6 +35,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
     return [
         *login.routes(settings),
         *session_link.routes(settings),
+        *flows.routes(settings),
         *email_change.routes(settings),
         *home.routes(settings),
         *subscriptions.routes(settings),

@@ -19,6 +19,8 @@ from gateway.templating import Palette, brand_palette, render
 from models import Business
 
 LOCALE_COOKIE = "portal_locale"
+# The request-state attribute a deep-link session's pages find their `focus` in (gateway.pages.flows).
+FOCUS = "focus"
 LOCALE_PARAMETER = "locale"
 _LOCALE_COOKIE_SECONDS = 365 * 24 * 3600
 # Ids become CSS class names in the page's <style>; anything else is left out.
@@ -122,6 +124,7 @@ def render_page(
         csrf_token=csrf_token(request, settings),
         csp_nonce=getattr(request.state, CSP_NONCE),
         languages=_language_links(request, locale),
+        focus=getattr(request.state, FOCUS, None),
         **context,
     )
     # Pages show personal data and carry tokens: no cache may keep them.

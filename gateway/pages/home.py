@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 from access.sessions import remember_locale
 from access.viewer import Viewer
 from gateway.csrf import csrf_form_valid
+from gateway.pages import flows
 from gateway.pages.common import (
     Brand,
     chosen_locale,
@@ -136,6 +137,9 @@ async def portal_home(request: Request, *, settings: Settings) -> Response:
     viewer = await viewer_from_request(request, settings)
     if viewer is None:
         return RedirectResponse("/login", status_code=303)
+    elsewhere = flows.gate(request, viewer)
+    if elsewhere is not None:
+        return elsewhere
     await remember_locale(viewer.session, chosen_locale(request) or "")
     locale = page_locale(request, preferred=viewer.session.locale)
     if viewer.scope == Scope.BUSINESS:

@@ -1,6 +1,7 @@
 """A business's saved cards (`/payment-methods?business=bus_…`): make one the default or remove it (a POST to the
 page itself), and add one through the processor's hosted page (`POST /payment-methods/new`, which comes back to
-`/payment-methods/added` and then to the page the customer started from, with `?added=pm_…`).
+`/payment-methods/added` and then to the page the customer started from, with `?added=pm_…`). A card saved
+completes a deep link's `payment_method_update` task (gateway.pages.flows).
 
 In BUSINESS scope the page is about the session's business; in the unified portal about the `business` asked for.
 Every read and write is the customer GraphQL schema's, so a business or card outside the session's scope answers
@@ -14,6 +15,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from access.deep_links import FlowType
 from gateway.csrf import csrf_token, csrf_value_valid
 from gateway.pages.common import portal_brand, refused_form_page
 from gateway.pages.signed_in import (
@@ -166,7 +168,8 @@ async def card_added(visit: Visit) -> Response:
     answer = (await visit.run(ADD, business=business_id, token=token, default=default))["addPaymentMethod"]
     if answer["paymentMethod"] is None:
         return _failed(visit, answer["errors"][0], return_to)
-    return redirect(with_params(return_to, added=answer["paymentMethod"]["id"]))
+    added = redirect(with_params(return_to, added=answer["paymentMethod"]["id"]))
+    return await visit.finish((FlowType.PAYMENT_METHOD_UPDATE,), "card_added", added)
 
 
 def routes(settings: Settings) -> list[BaseRoute]:

@@ -1,7 +1,8 @@
 """`/session/{token}`: the page a sign-in or magic link opens.
 
 GET only shows a confirm button (mail scanners prefetch links; a GET must never burn one); POST, with the
-visitor's CSRF token, burns the link, opens the session, sets the `portal_session` cookie and goes to the portal.
+visitor's CSRF token, burns the link, opens the session, sets the `portal_session` cookie and goes to the portal:
+its home, or the task of a deep link (gateway.pages.flows).
 A link that opens nothing gets a page that says why, in the customer's language, with a form for a new one.
 On a business's custom domain, a link into any other portal (another business's, the unified one) is unknown there.
 """
@@ -26,6 +27,7 @@ from gateway.pages.common import (
     revoke_cookie_session,
     set_session_cookie,
 )
+from gateway.pages.flows import start_path
 from gateway.pages.login import login_path_on_host
 from gateway.request_auth import session_policy
 from gateway.settings import Settings
@@ -85,7 +87,7 @@ async def session_link_page(request: Request, *, settings: Settings) -> Response
     await _adopt_language_choice(request, result.session)
     # Whoever was signed in on this browser before is signed out, not left behind with a live session.
     await revoke_cookie_session(request, settings)
-    response = RedirectResponse("/", status_code=303)
+    response = RedirectResponse(start_path(result.session), status_code=303)
     set_session_cookie(response, result.session_token, settings)
     return response
 

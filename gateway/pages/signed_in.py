@@ -1,6 +1,7 @@
 """What the billing pages (`subscriptions`, `payment_methods`) share: the signed-in visit (the session's Viewer and
 the reader's language), running a customer GraphQL operation in-process with the app's BillingContext, the frame a
-page about one business wears, and the few form and redirect helpers.
+page about one business wears, keeping a deep-link session on its task (gateway.pages.flows), and the few form and
+redirect helpers.
 
 The pages run GraphQL and render; every rule (who may pay what, which card may go) lives in billing/ behind the
 schema's mutations, so a page answers exactly what a GraphQL client would get.
@@ -17,11 +18,13 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from access.deep_links import FlowType, flow_of
 from access.i18n import translations
 from access.sessions import remember_locale
 from access.viewer import Viewer
 from billing.errors import MESSAGES
 from gateway.csrf import csrf_form_valid
+from gateway.pages import flows
 from gateway.pages.common import (
     chosen_locale,
     graphql_brand,
@@ -140,6 +143,16 @@ class Visit:
     def not_found(self) -> Response:
         return not_found_page(self.request, self.settings)
 
+    @property
+    def focused(self) -> bool:
+        """Whether this is a deep-link session on its task, whose pages keep the customer there."""
+        return flow_of(self.viewer.session) is not None
+
+    async def finish(self, completes: tuple[FlowType, ...], outcome: str, otherwise: Response) -> Response:
+        """After an action that did a `completes` flow's task (`outcome` says what was done): where that flow goes
+        next; `otherwise` for every other session."""
+        return await flows.finish(self.viewer.session, completes, outcome, otherwise)
+
 
 PageHandler = Callable[[Visit], Awaitable[Response]]
 FormHandler = Callable[[Visit, FormData], Awaitable[Response]]
@@ -159,7 +172,9 @@ def signed_in(handler: PageHandler) -> Endpoint:
 
     async def endpoint(request: Request, *, settings: Settings) -> Response:
         visit = await _visit(request, settings)
-        return redirect(LOGIN_PATH) if visit is None else await handler(visit)
+        if visit is None:
+            return redirect(LOGIN_PATH)
+        return flows.gate(request, visit.viewer) or await handler(visit)
 
     return endpoint
 
@@ -171,6 +186,9 @@ def signed_in_form(handler: FormHandler) -> Endpoint:
         visit = await _visit(request, settings)
         if visit is None:
             return redirect(LOGIN_PATH)
+        elsewhere = flows.gate(request, visit.viewer)
+        if elsewhere is not None:
+            return elsewhere
         form = await request.form()
         if not csrf_form_valid(request, form, settings):
             return refused_form_page(request, settings, portal_brand(settings), visit.viewer.livemode)

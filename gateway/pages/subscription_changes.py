@@ -7,6 +7,9 @@ Every read and write is the customer GraphQL schema's (`node`, `cancelSubscripti
 `acceptRetentionOffer`, `changePlan`, `cancelScheduledChange`, `pauseSubscription`, `unpauseSubscription`): what is
 offered and what is refused is billing's, so the pages show the options and the errors the schema answers, and an id
 outside the session's scope answers like one that does not exist.
+
+During a deep link (gateway.pages.flows) a cancellation, an accepted retention offer or a plan change completes the
+task, and a task that is no longer possible is explained on its page rather than left for the subscription's page.
 """
 
 import secrets
@@ -18,9 +21,10 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from access.deep_links import PLAN_CHANGE_FLOWS, FlowType
 from access.i18n import translations
 from access.inputs import CANCELLATION_COMMENT
-from billing.errors import UNKNOWN_REASON
+from billing.errors import MESSAGES, UNKNOWN_REASON, BillingErrorCode
 from gateway.pages.signed_in import (
     BUSINESS_FIELDS,
     METHOD_FIELDS,
@@ -119,11 +123,15 @@ class _Action:
     mutation: str
     notice: str
     variables: Callable[[FormData], dict] = field(default=lambda form: {})
+    # The deep-link tasks the action completes.
+    completes: tuple[FlowType, ...] = ()
 
 
 ACTIONS = {
     "resume": _Action(_on_subscription("resumeSubscription"), "resumed"),
-    "retention-offer": _Action(_on_subscription("acceptRetentionOffer"), "offer_accepted"),
+    "retention-offer": _Action(
+        _on_subscription("acceptRetentionOffer"), "offer_accepted", completes=(FlowType.SUBSCRIPTION_CANCEL,)
+    ),
     "keep-plan": _Action(_on_subscription("cancelScheduledChange"), "plan_kept"),
     "pause": _Action(PAUSE, "pause_scheduled", _pause_cycles),
     "unpause": _Action(_on_subscription("unpauseSubscription"), "unpaused"),
@@ -139,7 +147,8 @@ def _action_endpoint(action: _Action) -> Endpoint:
             # The page says why; a subscription outside the scope is not found there, like a missing one.
             error = answer["errors"][0]["message"]
             return await render_subscription(visit, subscription_id, status=422, error=error)
-        return redirect(with_params(subscription_path(subscription_id), updated=action.notice))
+        done = redirect(with_params(subscription_path(subscription_id), updated=action.notice))
+        return await visit.finish(action.completes, action.notice, done)
 
     return act
 
@@ -188,7 +197,7 @@ async def cancel_page(visit: Visit) -> Response:
     subscription = await _cancel_subject(visit)
     if subscription is None:
         return visit.not_found()
-    if not subscription["cancellationOptions"]["allowed"]:
+    if not subscription["cancellationOptions"]["allowed"] and not visit.focused:
         # Its page says why: already ending, or the business wants to be asked.
         return redirect(subscription_path(subscription["id"]))
     return _cancel_step(visit, subscription, "reasons", CancelAnswers())
@@ -211,7 +220,8 @@ async def cancel(visit: Visit, form: FormData) -> Response:
     if answer["errors"]:
         error = answer["errors"][0]["message"]
         return _cancel_step(visit, subscription, "reasons", answers, status=422, error=error)
-    return redirect(f"{subscription_path(subscription['id'])}/cancelled")
+    cancelled = redirect(f"{subscription_path(subscription['id'])}/cancelled")
+    return await visit.finish((FlowType.SUBSCRIPTION_CANCEL,), "cancelled", cancelled)
 
 
 @signed_in
@@ -238,7 +248,9 @@ async def _change_plan_page(
     if subscription is None:
         return visit.not_found()
     if not subscription["planChangeOptions"] and not error:
-        return redirect(subscription_path(subscription_id))
+        if not visit.focused:
+            return redirect(subscription_path(subscription_id))
+        error = translations(visit.locale).gettext(MESSAGES[BillingErrorCode.NOT_ALLOWED])
     preview = subscription.get("planChangePreview")
     return visit.page(
         "change_plan.html",
@@ -273,11 +285,13 @@ async def change_plan(visit: Visit, form: FormData) -> Response:
     if answer["nextAction"]:
         return redirect(answer["nextAction"]["url"])
     if answer["invoice"]:
-        return redirect(receipt_path(answer, "plan-changed"))
+        return await visit.finish(PLAN_CHANGE_FLOWS, "plan_changed", redirect(receipt_path(answer, "plan-changed")))
     if answer["errors"]:
         return await _change_plan_page(visit, product, quantity, status=422, error=answer["errors"][0]["message"])
     notice = "plan_scheduled" if answer["subscription"]["scheduledChange"] else "plan_changed"
-    return redirect(with_params(subscription_path(subscription_id), updated=notice))
+    return await visit.finish(
+        PLAN_CHANGE_FLOWS, notice, redirect(with_params(subscription_path(subscription_id), updated=notice))
+    )
 
 
 @signed_in

@@ -14,6 +14,7 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from access.deep_links import PLAN_CHANGE_FLOWS
 from gateway.pages.signed_in import (
     BUSINESS_FIELDS,
     METHOD_FIELDS,
@@ -192,7 +193,9 @@ async def complete_payment(visit: Visit) -> Response:
     if answer["invoice"]:
         # Reactivations and plan changes both come back here and the payload does not say which: the receipt
         # then speaks of the payment the bank confirmed, which is true of either.
-        return redirect(receipt_path(answer, authenticated="1"))
+        receipt = redirect(receipt_path(answer, authenticated="1"))
+        # Only a plan change's payment comes back here during a deep link: its task's pages have no other.
+        return await visit.finish(PLAN_CHANGE_FLOWS, "plan_changed", receipt)
     code = answer["errors"][0]["code"] if answer["errors"] else ""
     return redirect(with_params(subscription_path(answer["subscription"]["id"]), payment_error=code))
 

@@ -1,0 +1,219 @@
+"""Deep links in a real browser: the demo portal served as an operator runs it (as in tests/test_browser.py), a
+merchant's link made through the REST session endpoint with API keys from `portal api-key create`, and the customer
+opening it in chromium. Each of the four flows opens on its task with the navigation hidden and is completed there;
+each of the three after-completion behaviours is observed.
+
+One server serves the whole module (migrating and seeding are the slow part); each test works on its own
+subscription, so their order does not matter. Skipped when chromium or Playwright is missing.
+"""
+
+import re
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests import test_browser
+from tests.portal_support import Mailbox, free_port
+from tests.test_browser import CARD_NUMBER, portal_environment, wait_until_serving
+
+# A fresh chromium page for each test (tests/test_browser.py's fixture).
+browser_page = test_browser.browser_page
+
+NORTHWIND, SAKURA = "bus_demo_northwind", "bus_demo_sakura"
+ADA, GRACE = "ada@example.com", "grace@example.com"
+SHOP_URL = "https://shop.example/account"
+_SECRET = re.compile(r"sk_live_\S+")
+
+
+@dataclass(frozen=True)
+class DemoPortal:
+    base_url: str
+    database: Path
+    api_keys: dict[str, str]
+
+    def demo_id(self, query: str, *parameters: str) -> str:
+        """One id of the demo data, read straight from the served SQLite file."""
+        with sqlite3.connect(self.database) as database:
+            return database.execute(query, parameters).fetchone()[0]
+
+    def customer(self, business_id: str, email: str) -> str:
+        query = "SELECT id FROM customer WHERE business_id = ? AND email = ? AND livemode = 1"
+        return self.demo_id(query, business_id, email)
+
+    def subscription(self, business_id: str, email: str, product: str) -> str:
+        query = (
+            "SELECT subscription.id FROM subscription JOIN product ON product.id = subscription.product_id "
+            "WHERE subscription.customer_id = ? AND product.name = ?"
+        )
+        return self.demo_id(query, self.customer(business_id, email), product)
+
+    def product(self, business_id: str, name: str) -> str:
+        return self.demo_id(
+            "SELECT id FROM product WHERE business_id = ? AND name = ? AND livemode = 1", business_id, name
+        )
+
+    def deep_link(self, business_id: str, email: str, flow_data: dict, **params: str) -> str:
+        """The link the merchant's REST call answers."""
+        response = httpx.post(
+            f"{self.base_url}/customers/{self.customer(business_id, email)}/customer-portal/session",
+            params=params,
+            json={"flow_data": flow_data},
+            headers={"Authorization": f"Bearer {self.api_keys[business_id]}"},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["link"]
+
+
+def _api_keys(environment: dict[str, str], cwd: Path, business_ids: tuple[str, ...]) -> dict[str, str]:
+    """A live API key for each business, made with the operator's CLI (side by side, to save time)."""
+    portal = [sys.executable, "-m", "gateway.cli", "api-key", "create", "--mode", "live", "--business"]
+    runs = {
+        business_id: subprocess.Popen(
+            [*portal, business_id], cwd=cwd, env=environment, stdout=subprocess.PIPE, text=True
+        )
+        for business_id in business_ids
+    }
+    return {business_id: _SECRET.search(run.communicate()[0])[0] for business_id, run in runs.items()}
+
+
+@pytest.fixture(scope="module")
+def demo_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoPortal]:
+    """`portal serve` on a migrated, seeded SQLite file, with an API key for Northwind and Sakura."""
+    directory = tmp_path_factory.mktemp("deep_links")
+    mailbox = Mailbox()
+    mailbox.start()
+    port, database = free_port(), directory / "portal.db"
+    environment = portal_environment(f"sqlite://{database}", port, mailbox)
+    portal = [sys.executable, "-m", "gateway.cli"]
+    for command in ("migrate", "seed-demo"):
+        subprocess.run([*portal, command], cwd=directory, env=environment, capture_output=True, check=True)
+    api_keys = _api_keys(environment, directory, (NORTHWIND, SAKURA))
+    log = directory / "serve.log"
+    with log.open("w") as output:
+        server = subprocess.Popen([*portal, "serve"], cwd=directory, env=environment, stdout=output, stderr=output)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(base_url, server, log)
+        yield DemoPortal(base_url, database, api_keys)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+        mailbox.stop()
+
+
+async def open_on_task(page, link: str) -> None:
+    """Open the link, confirm, and check the task's page wears the brand without the portal's navigation."""
+    await page.goto(link)
+    await page.click("form button[type=submit]")
+    await page.wait_for_selector(".page-intro")
+    assert await page.locator("a[href='/profile']").count() == 0
+    assert await page.locator(".back-links").count() == 0
+    assert await page.locator(".account form[action='/logout'] button").is_visible()
+
+
+async def shop_site(page) -> None:
+    """The merchant's own site, which the portal sends the customer back to."""
+    await page.route(
+        f"{SHOP_URL}**", lambda route: route.fulfill(body="<h1>Back at the shop</h1>", content_type="text/html")
+    )
+
+
+async def test_a_payment_method_link_saves_a_card_and_returns_to_the_full_portal(demo_portal, browser_page):
+    page, base_url = browser_page, demo_portal.base_url
+    link = demo_portal.deep_link(SAKURA, ADA, {"type": "payment_method_update"})
+
+    await open_on_task(page, link)
+    assert page.url == f"{base_url}/payment-methods"
+    await page.click("form.add-card button[type=submit]")
+    await page.wait_for_url(f"{base_url}/sandbox/setup/*")
+    await page.fill("#number", CARD_NUMBER)
+    await page.fill("#expiry", "12/34")
+    await page.fill("#cvc", "123")
+    await page.click("form.card-form button[type=submit]")
+
+    await page.wait_for_url(f"{base_url}/")
+    assert await page.locator("a[href='/profile']").is_visible()
+    assert "Subscriptions" in await page.inner_text("main")
+
+
+async def test_a_cancel_link_ends_on_the_hosted_confirmation(demo_portal, browser_page):
+    page, base_url = browser_page, demo_portal.base_url
+    subscription = demo_portal.subscription(SAKURA, ADA, "Library Pro")
+    flow_data = {
+        "type": "subscription_cancel",
+        "subscription_cancel": {"subscription_id": subscription},
+        "after_completion": {
+            "type": "hosted_confirmation",
+            "hosted_confirmation": {"custom_message": "We'll miss you <3"},
+        },
+    }
+    link = demo_portal.deep_link(SAKURA, ADA, flow_data)
+
+    await open_on_task(page, link)
+    assert page.url == f"{base_url}/subscriptions/{subscription}/cancel"
+    await page.check("input[name=reason][value=UNUSED]")
+    await page.click("button.danger")
+
+    await page.wait_for_url(f"{base_url}/done")
+    assert await page.inner_text("h1") == "Your subscription is cancelled"
+    assert await page.inner_text(".flow-message") == "We'll miss you <3"
+    # No return URL came with the link: the button leads to the business's default one.
+    assert await page.get_attribute("main a:has-text('Return to Sakura Fonts')", "href") == (
+        "https://sakura-fonts.example/account"
+    )
+    await page.goto(f"{base_url}/billing-history")
+    assert page.url == f"{base_url}/done"
+
+
+async def test_a_plan_change_confirmation_link_ends_with_the_way_back_to_the_shop(demo_portal, browser_page):
+    page, base_url = browser_page, demo_portal.base_url
+    subscription = demo_portal.subscription(NORTHWIND, ADA, "Team")
+    flow_data = {
+        "type": "subscription_update_confirm",
+        "subscription_update_confirm": {
+            "subscription_id": subscription,
+            "items": [{"product_id": demo_portal.product(NORTHWIND, "Business")}],
+        },
+        "after_completion": {"type": "hosted_confirmation", "hosted_confirmation": {"custom_message": "Welcome!"}},
+    }
+    link = demo_portal.deep_link(NORTHWIND, ADA, flow_data, return_url=SHOP_URL)
+    await shop_site(page)
+
+    await open_on_task(page, link)
+    await page.wait_for_selector("#preview-title")
+    await page.click("button:has-text('Confirm')")
+
+    await page.wait_for_url(f"{base_url}/done")
+    assert await page.inner_text("h1") == "Your plan has changed"
+    assert await page.inner_text(".flow-message") == "Welcome!"
+    await page.click("main a:has-text('Return to Northwind Analytics')")
+    await page.wait_for_url(SHOP_URL)
+
+
+async def test_a_plan_change_link_redirects_to_the_shop_when_done(demo_portal, browser_page):
+    """Grace moves down from Business to Team: scheduled for the period end, nothing charged."""
+    page, base_url = browser_page, demo_portal.base_url
+    subscription = demo_portal.subscription(NORTHWIND, GRACE, "Business")
+    flow_data = {
+        "type": "subscription_update",
+        "subscription_update": {"subscription_id": subscription},
+        "after_completion": {"type": "redirect", "redirect": {"return_url": SHOP_URL}},
+    }
+    link = demo_portal.deep_link(NORTHWIND, GRACE, flow_data)
+    await shop_site(page)
+
+    await open_on_task(page, link)
+    assert page.url == f"{base_url}/subscriptions/{subscription}/change-plan"
+    await page.check("label.choice:has-text('Team') input")
+    await page.click("button:has-text('See the price')")
+    await page.wait_for_selector("#preview-title")
+    await page.click("button:has-text('Confirm')")
+
+    await page.wait_for_url(SHOP_URL)
+    assert await page.inner_text("h1") == "Back at the shop"
