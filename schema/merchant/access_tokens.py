@@ -72,7 +72,7 @@ class AccessTokenMutations:
             customer_access_token=_token_of(minted.session, minted.access_token), errors=[]
         )
 
-    @strawberry.mutation(description="Ends a token made by createCustomerAccessToken; it opens nothing afterwards.")
+    @strawberry.mutation(description="Revoke a minted customer token; it opens nothing afterwards.")
     async def revoke_customer_access_token(
         self, info: strawberry.Info[MerchantContext, None], token_id: strawberry.ID
     ) -> CustomerAccessTokenPayload:

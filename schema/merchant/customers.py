@@ -12,6 +12,7 @@ from models import Customer as CustomerRow
 from schema.connections import Connection, query_connection
 from schema.errors import UserError
 from schema.merchant.context import MerchantContext
+from schema.merchant.inputs import not_found
 
 Info = strawberry.Info[MerchantContext, None]
 
@@ -104,10 +105,6 @@ def profile_errors(error: ProfileError) -> list[UserError]:
     return [UserError(code=str(item.code), field=item.field, message=item.message) for item in error.errors]
 
 
-def customer_not_found() -> UserError:
-    return UserError(code="NOT_FOUND", field="id", message="No customer with that id.")
-
-
 @strawberry.type
 class CustomerQuery:
     @strawberry.field(description="A customer of the business; null for any id outside the key's business and mode.")
@@ -141,7 +138,7 @@ class CustomerMutations:
     async def update_customer(self, info: Info, id: strawberry.ID, input: CustomerInput) -> CustomerPayload:
         row = await find_customer(info.context.business_id, info.context.livemode, id)
         if row is None:
-            return CustomerPayload(customer=None, errors=[customer_not_found()])
+            return CustomerPayload(customer=None, errors=[not_found("customer")])
         try:
             row = await update_customer(row, input.fields())
         except ProfileError as error:

@@ -1,5 +1,5 @@
 """What merchant mutations share: the values an input object sets (unset fields left out), the UserError of a
-refused value, and the one answer for an id outside the API key's business and mode."""
+refused value or of a billing rule, and the one answer for an id outside the API key's business and mode."""
 
 import dataclasses
 from collections.abc import Awaitable
@@ -9,6 +9,7 @@ from typing import TypeVar
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
+from billing.errors import BillingError
 from merchants.inputs import MerchantInputError
 from schema.errors import UserError
 
@@ -40,6 +41,12 @@ def camel_path(field: str | None) -> str | None:
 
 def user_error(error: MerchantInputError) -> UserError:
     return UserError(code=error.code, field=camel_path(error.field), message=error.message)
+
+
+def from_billing_error(error: BillingError) -> UserError:
+    """A billing rule's refusal, its English message with its parameters filled in."""
+    message = error.message % error.params if error.params else error.message
+    return UserError(code=str(error.code), field=error.field, message=message)
 
 
 def not_found(what: str, field: str = "id") -> UserError:

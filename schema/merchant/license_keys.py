@@ -13,8 +13,8 @@ from schema.connections import Connection, query_connection
 from schema.customer.enums import LicenseKeyStatus
 from schema.errors import UserError
 from schema.merchant.context import MerchantContext
+from schema.merchant.inputs import from_billing_error, not_found
 from schema.merchant.scoping import matching_id, scoped
-from schema.merchant.user_errors import from_billing_error, not_found
 
 
 @strawberry.type(name="LicenseKeyInstance", description="A device a license key is activated on.")
@@ -111,7 +111,7 @@ class LicenseKeyMutations:
     ) -> UpdateLicenseKeyPayload:
         key = await find_by_client_id(scoped(LicenseKey, info.context), id)
         if key is None:
-            return UpdateLicenseKeyPayload(license_key=None, errors=[not_found("id")])
+            return UpdateLicenseKeyPayload(license_key=None, errors=[not_found("license key")])
         try:
             updated = await update_license_key(
                 key,

@@ -13,8 +13,8 @@ from models.ids import find_by_client_id
 from schema.connections import Connection, query_connection
 from schema.errors import UserError
 from schema.merchant.context import MerchantContext
+from schema.merchant.inputs import from_billing_error, not_found
 from schema.merchant.scoping import matching_id, scoped
-from schema.merchant.user_errors import from_billing_error, not_found
 
 RefundStatus = strawberry.enum(model_enums.RefundStatus, name="RefundStatus")
 
@@ -89,7 +89,7 @@ class RefundMutations:
         context = info.context
         payment = await find_by_client_id(scoped(Payment, context), payment_id)
         if payment is None:
-            return CreateRefundPayload(refund=None, errors=[not_found("paymentId")])
+            return CreateRefundPayload(refund=None, errors=[not_found("payment", field="paymentId")])
         try:
             refund = await refund_payment(
                 payment, amount, reason or "", client_key=idempotency_key, context=context.billing

@@ -36,6 +36,7 @@ from schema.connections import Connection, query_connection
 from schema.customer.enums import CancellationReason, SubscriptionStatus
 from schema.errors import UserError
 from schema.merchant.context import MerchantContext
+from schema.merchant.inputs import from_billing_error, not_found
 from schema.merchant.portal_configurations import PlanChangeProration
 
 Info = strawberry.Info[MerchantContext, None]
@@ -197,15 +198,6 @@ class UpdateSubscriptionInput:
     cancel_reason: CancellationReason | None = None
 
 
-def merchant_error(error: BillingError) -> UserError:
-    message = error.message % error.params if error.params else error.message
-    return UserError(code=str(error.code), field=error.field, message=message)
-
-
-def not_found(field: str = "id") -> UserError:
-    return UserError(code="NOT_FOUND", field=field, message="No subscription with that id.")
-
-
 def payment_errors(payment: PaymentRow | None) -> list[UserError]:
     """A declined charge as the error a merchant acts on; nothing for one that succeeded or waits."""
     if payment is None or payment.status != PaymentStatus.FAILED:
@@ -271,11 +263,11 @@ class SubscriptionQuery:
     ) -> PlanChangePreviewPayload:
         row = await find_subscription(info, id)
         if row is None:
-            return PlanChangePreviewPayload(preview=None, errors=[not_found()])
+            return PlanChangePreviewPayload(preview=None, errors=[not_found("subscription")])
         try:
             quote = await preview_change(row, input.request())
         except BillingError as error:
-            return PlanChangePreviewPayload(preview=None, errors=[merchant_error(error)])
+            return PlanChangePreviewPayload(preview=None, errors=[from_billing_error(error)])
         return PlanChangePreviewPayload(preview=preview_of(row, quote), errors=[])
 
 
@@ -288,7 +280,7 @@ class SubscriptionMutations:
         context = info.context
         customer = await find_customer(context.business_id, context.livemode, input.customer_id)
         if customer is None:
-            error = UserError(code="NOT_FOUND", field="customerId", message="No customer with that id.")
+            error = not_found("customer", field="customerId")
             return SubscriptionPaymentPayload(subscription=None, payment=None, errors=[error])
         request = StartRequest(
             customer=customer, product_id=str(input.product_id), client_key=idempotency_key,
@@ -299,7 +291,7 @@ class SubscriptionMutations:
         try:
             start = await start_subscription(request, context.billing)
         except BillingError as error:
-            return SubscriptionPaymentPayload(subscription=None, payment=None, errors=[merchant_error(error)])
+            return SubscriptionPaymentPayload(subscription=None, payment=None, errors=[from_billing_error(error)])
         return charged(start.subscription, start.payment)
 
     @strawberry.mutation(description="Cancel now, or at the next billing date, whatever customers may do.")
@@ -313,25 +305,25 @@ class SubscriptionMutations:
     ) -> SubscriptionPayload:
         row = await find_subscription(info, id)
         if row is None:
-            return SubscriptionPayload(subscription=None, errors=[not_found()])
+            return SubscriptionPayload(subscription=None, errors=[not_found("subscription")])
         try:
             row = await cancel_by_merchant(
                 row, immediately=immediately, reason=reason.value if reason else None, comment=comment,
                 context=info.context.billing,
             )  # fmt: skip
         except BillingError as error:
-            return SubscriptionPayload(subscription=None, errors=[merchant_error(error)])
+            return SubscriptionPayload(subscription=None, errors=[from_billing_error(error)])
         return SubscriptionPayload(subscription=MerchantSubscription.from_row(row), errors=[])
 
     @strawberry.mutation(description="Undo a cancellation set for the next billing date.")
     async def resume_subscription(self, info: Info, id: strawberry.ID) -> SubscriptionPayload:
         row = await find_subscription(info, id)
         if row is None:
-            return SubscriptionPayload(subscription=None, errors=[not_found()])
+            return SubscriptionPayload(subscription=None, errors=[not_found("subscription")])
         try:
             row = await resume_by_merchant(row)
         except BillingError as error:
-            return SubscriptionPayload(subscription=None, errors=[merchant_error(error)])
+            return SubscriptionPayload(subscription=None, errors=[from_billing_error(error)])
         return SubscriptionPayload(subscription=MerchantSubscription.from_row(row), errors=[])
 
     @strawberry.mutation(description="Move to another product or quantity, charged once per idempotency key.")
@@ -340,13 +332,13 @@ class SubscriptionMutations:
     ) -> SubscriptionPaymentPayload:
         row = await find_subscription(info, id)
         if row is None:
-            return SubscriptionPaymentPayload(subscription=None, payment=None, errors=[not_found()])
+            return SubscriptionPaymentPayload(subscription=None, payment=None, errors=[not_found("subscription")])
         try:
             change = await change_by_merchant(
                 row, input.request(), client_key=idempotency_key, context=info.context.billing
             )
         except BillingError as error:
-            return SubscriptionPaymentPayload(subscription=None, payment=None, errors=[merchant_error(error)])
+            return SubscriptionPaymentPayload(subscription=None, payment=None, errors=[from_billing_error(error)])
         return charged(change.subscription, change.payment)
 
     @strawberry.mutation(description="Change metadata, the cancellation, the status (cancel now) or payment method.")
@@ -355,7 +347,7 @@ class SubscriptionMutations:
     ) -> SubscriptionPayload:
         row = await find_subscription(info, id)
         if row is None:
-            return SubscriptionPayload(subscription=None, errors=[not_found()])
+            return SubscriptionPayload(subscription=None, errors=[not_found("subscription")])
         update = SubscriptionUpdate(
             metadata=input.metadata, cancel_at_next_billing_date=input.cancel_at_next_billing_date,
             status=input.status.value if input.status else None,
@@ -365,5 +357,5 @@ class SubscriptionMutations:
         try:
             row = await update_subscription(row, update, info.context.billing)
         except BillingError as error:
-            return SubscriptionPayload(subscription=None, errors=[merchant_error(error)])
+            return SubscriptionPayload(subscription=None, errors=[from_billing_error(error)])
         return SubscriptionPayload(subscription=MerchantSubscription.from_row(row), errors=[])

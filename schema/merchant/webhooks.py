@@ -20,8 +20,8 @@ from models.ids import find_by_client_id
 from schema.connections import Connection, query_connection
 from schema.errors import UserError
 from schema.merchant.context import MerchantContext
+from schema.merchant.inputs import not_found
 from schema.merchant.scoping import scoped
-from schema.merchant.user_errors import not_found
 
 WebhookDeliveryStatus = strawberry.enum(model_enums.DeliveryStatus, name="WebhookDeliveryStatus")
 
@@ -202,7 +202,7 @@ class WebhookMutations:
         context = info.context
         endpoint = await _endpoint(context, id)
         if endpoint is None:
-            return WebhookEndpointPayload(webhook_endpoint=None, errors=[not_found("id")])
+            return WebhookEndpointPayload(webhook_endpoint=None, errors=[not_found("webhook endpoint")])
         try:
             await update_endpoint(
                 endpoint,
@@ -221,7 +221,7 @@ class WebhookMutations:
     ) -> DeleteWebhookEndpointPayload:
         endpoint = await _endpoint(info.context, id)
         if endpoint is None:
-            return DeleteWebhookEndpointPayload(deleted_id=None, errors=[not_found("id")])
+            return DeleteWebhookEndpointPayload(deleted_id=None, errors=[not_found("webhook endpoint")])
         await delete_endpoint(endpoint)
         return DeleteWebhookEndpointPayload(deleted_id=strawberry.ID(endpoint.id), errors=[])
 
@@ -231,13 +231,13 @@ class WebhookMutations:
     ) -> WebhookSecretPayload:
         endpoint = await _endpoint(info.context, id)
         if endpoint is None:
-            return WebhookSecretPayload(webhook_endpoint=None, secret=None, errors=[not_found("id")])
+            return WebhookSecretPayload(webhook_endpoint=None, secret=None, errors=[not_found("webhook endpoint")])
         secret = await rotate_secret(endpoint)
         return WebhookSecretPayload(
             webhook_endpoint=MerchantWebhookEndpoint.from_row(endpoint), secret=secret, errors=[]
         )
 
-    @strawberry.mutation(description="Send a delivery again, with the same webhook-id, on a fresh retry schedule.")
+    @strawberry.mutation(description="Replay a delivery: the same webhook-id, a fresh retry schedule.")
     async def replay_webhook_delivery(
         self, info: strawberry.Info[MerchantContext, None], id: strawberry.ID
     ) -> ReplayWebhookDeliveryPayload:
@@ -247,7 +247,7 @@ class WebhookMutations:
         )
         delivery = await find_by_client_id(deliveries, id)
         if delivery is None:
-            return ReplayWebhookDeliveryPayload(webhook_delivery=None, errors=[not_found("id")])
+            return ReplayWebhookDeliveryPayload(webhook_delivery=None, errors=[not_found("webhook delivery")])
         await replay_delivery(delivery)
         replayed = MerchantWebhookDelivery.from_row(await WebhookDelivery.get(id=delivery.id))
         return ReplayWebhookDeliveryPayload(webhook_delivery=replayed, errors=[])
