@@ -349,8 +349,7 @@ async def test_every_merchant_route_answers_a_foreign_id_like_a_missing_one(worl
 )
 async def test_list_filters_never_reach_another_business_or_mode(world: World, path: str, parameter: str) -> None:
     routes = {route.path for route in create_app(SETTINGS, manage_database=False).routes if isinstance(route, Route)}
-    if path not in routes:
-        pytest.skip(f"{path} is not served")
+    assert path in routes
     values = (
         [(email, "nobody@example.com") for email in ("b@example.com", "t@example.com")] if parameter == "email" else []
     )
@@ -358,8 +357,8 @@ async def test_list_filters_never_reach_another_business_or_mode(world: World, p
     for foreign_value, missing_value in values:
         foreign = await world.client.get(path, params={parameter: foreign_value}, headers=world.headers)
         missing = await world.client.get(path, params={parameter: missing_value}, headers=world.headers)
-        assert foreign.status_code == missing.status_code
-        assert foreign.json() == missing.json() == {"items": []} or foreign.status_code != 200
+        assert foreign.status_code == missing.status_code == 200
+        assert foreign.json() == missing.json() == {"items": []}
 
 
 def _kind_of(prefix: str) -> str:
