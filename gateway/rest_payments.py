@@ -30,7 +30,7 @@ from gateway.pages.documents import attachment_name
 from gateway.payments import billing_of
 from models import Customer, Invoice, LicenseKey, Payment, Product, Refund, Subscription
 from models.enums import LicenseKeyStatus, PaymentStatus, RefundStatus
-from models.ids import id_prefix, is_well_formed_id
+from models.ids import matching_id
 
 
 def customer_json(customer: Customer) -> dict[str, Any]:
@@ -84,10 +84,7 @@ def license_key_json(key: LicenseKey) -> dict[str, Any]:
 
 def _filtered(call: MerchantCall, query, column: str, model: type) -> Any:
     """`query` narrowed by an id filter of the query string; an id that is not the model's matches nothing."""
-    value = call.request.query_params.get(column)
-    if value is None:
-        return query
-    return query.filter(**{column: value}) if is_well_formed_id(value, id_prefix(model)) else query.filter(id__in=[])
+    return matching_id(query, column, call.request.query_params.get(column), model)
 
 
 def _status(call: MerchantCall, query, statuses: type) -> Any:

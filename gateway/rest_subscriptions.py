@@ -46,8 +46,9 @@ from gateway.merchant_rest import (
 from gateway.payments import billing_of
 from gateway.rest_customers import billing_rest_error, flag, mapping, text, whole_number
 from merchants.customers import find_customer
-from models import Payment, Subscription
+from models import Customer, Payment, Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
+from models.ids import matching_id
 
 
 def subscription_json(subscription: Subscription) -> dict:
@@ -101,8 +102,7 @@ def _declined(payment: Payment | None) -> None:
 async def list_subscriptions(call: MerchantCall) -> JSONResponse:
     params = call.request.query_params
     query = call.scope(Subscription).prefetch_related("customer")
-    if "customer_id" in params:
-        query = query.filter(customer_id=params["customer_id"])
+    query = matching_id(query, "customer_id", params.get("customer_id"), Customer)
     if "status" in params:
         if params["status"] not in set(SubscriptionStatus):
             raise RestError(422, "INVALID_QUERY", "status is not a subscription status.", "status")

@@ -67,6 +67,16 @@ async def find_by_client_id(rows: type[M] | QuerySet[M], client_id: object) -> M
     return await query.get_or_none(id=client_id)
 
 
+def matching_id(rows: QuerySet[M], column: str, client_id: object, model: type[Model]) -> QuerySet[M]:
+    """`rows` narrowed to those whose `column` holds a client's id of `model`; None narrows nothing, and an id that
+    could not be one of `model`'s matches nothing (it never reaches the database)."""
+    if client_id is None:
+        return rows
+    if not is_well_formed_id(client_id, id_prefix(model)):
+        return rows.filter(pk__in=[])
+    return rows.filter(**{column: client_id})
+
+
 def __getattr__(name: str) -> Callable[[], str]:
     """Resolves `from models.ids import new_cus_id`, as the generated migrations write it."""
     match = re.fullmatch(r"new_([a-z]+)_id", name)

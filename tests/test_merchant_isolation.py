@@ -363,3 +363,28 @@ async def test_list_filters_never_reach_another_business_or_mode(world: World, p
 
 def _kind_of(prefix: str) -> str:
     return {"cus": "customer", "sub": "subscription", "pay": "payment"}.get(prefix, "-")
+
+
+@pytest.mark.parametrize(
+    ("path", "parameter", "value"),
+    [
+        ("/customers", "email", "a" * 300 + "@example.com"),
+        ("/subscriptions", "customer_id", "cus_" + "x" * 60),
+        ("/payments", "subscription_id", "sub_" + "x" * 60),
+        ("/license_keys", "customer_id", "cus_"),
+        ("/refunds", "payment_id", "pay_../x"),
+    ],
+)
+async def test_a_filter_value_that_cannot_exist_finds_nothing(
+    world: World, path: str, parameter: str, value: str
+) -> None:
+    response = await world.client.get(path, params={parameter: value}, headers=world.headers)
+    assert (response.status_code, response.json()) == (200, {"items": []})
+
+
+async def test_graphql_list_filters_that_cannot_exist_find_nothing(world: World) -> None:
+    query = '{ customers(email: "%s") { totalCount } subscriptions(customerId: "%s") { totalCount } }'
+    response = await world.client.post(
+        GRAPHQL_PATH, json={"query": query % ("a" * 300 + "@example.com", "cus_" + "x" * 60)}, headers=world.headers
+    )
+    assert response.json() == {"data": {"customers": {"totalCount": 0}, "subscriptions": {"totalCount": 0}}}

@@ -8,13 +8,13 @@ import strawberry
 from billing.errors import BillingError
 from billing.license_keys import UNCHANGED, update_license_key
 from models import Customer, LicenseKey, LicenseKeyInstance
-from models.ids import find_by_client_id
+from models.ids import find_by_client_id, matching_id
 from schema.connections import Connection, query_connection
 from schema.customer.enums import LicenseKeyStatus
 from schema.errors import UserError
 from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import from_billing_error, not_found
-from schema.merchant.scoping import matching_id, scoped
+from schema.merchant.scoping import scoped
 
 
 @strawberry.type(name="LicenseKeyInstance", description="A device a license key is activated on.")

@@ -6,12 +6,12 @@ from datetime import datetime
 import strawberry
 
 from models import Customer, Invoice, Payment, Refund, Subscription
-from models.ids import find_by_client_id
+from models.ids import find_by_client_id, matching_id
 from schema.connections import Connection, query_connection
 from schema.customer.enums import PaymentStatus
 from schema.merchant.context import MerchantContext
 from schema.merchant.refunds import MerchantRefund
-from schema.merchant.scoping import matching_id, scoped
+from schema.merchant.scoping import scoped
 
 
 @strawberry.type(name="Payment", description="One charge attempt of a customer.")

@@ -28,10 +28,11 @@ from billing.merchant_changes import (
 )
 from billing.subscription_start import StartRequest, start_subscription
 from merchants.customers import find_customer
+from models import Customer as CustomerRow
 from models import Payment as PaymentRow
 from models import Subscription as SubscriptionRow
 from models.enums import PaymentStatus
-from models.ids import find_by_client_id
+from models.ids import find_by_client_id, matching_id
 from schema.connections import Connection, query_connection
 from schema.customer.enums import CancellationReason, SubscriptionStatus
 from schema.errors import UserError
@@ -251,8 +252,7 @@ class SubscriptionQuery:
         status: list[SubscriptionStatus] | None = None,
     ) -> Connection[MerchantSubscription]:
         query = SubscriptionRow.filter(business_id=info.context.business_id, livemode=info.context.livemode)
-        if customer_id is not None:
-            query = query.filter(customer_id=str(customer_id))
+        query = matching_id(query, "customer_id", customer_id, CustomerRow)
         if status:
             query = query.filter(status__in=list(status))
         return await query_connection(query, MerchantSubscription.from_row, first=first, after=after)
