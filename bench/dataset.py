@@ -1,7 +1,8 @@
 """What the benchmark data looks like: businesses with their catalogs, and customers with a history of
 subscriptions, invoices (with lines), payments, purchases (with items and license keys) and payment methods.
 
-Rows come out as dicts per table in batches, ready for COPY; nothing here touches the database. One random
+Rows come out as dicts per table in batches, ready for COPY; nothing here touches the database. A column a row
+leaves out gets its model's default when copied (bench/seed.py). One random
 generator drives everything (ids come from models.ids), so two seeds at the same scale have the same shape.
 """
 
@@ -174,6 +175,7 @@ class Generator:
             "headline": f"Manage your {name} account", "website_url": f"https://{domain}.test",
             "default_return_url": f"https://{domain}.test/account", "allow_subscription_updates": rng.random() < 0.5,
             "allow_subscription_cancellation": True, "invoice_prefix": shop.invoice_prefix,
+            "tax_rate_bp": round(shop.tax_rate * 10_000),
         })  # fmt: skip
         batch.add("portal_configuration", {
             "created_at": created_at, "id": new_id("bpc"), "livemode": True, "is_default": True, "name": "Default",
@@ -454,7 +456,7 @@ class Generator:
             "error_message": "The card was declined." if failed else None,
             "idempotency_key": f"seed_{payment_id}", "processor_reference": f"ch_{self.rng.getrandbits(96):024x}",
             "business_id": owner.shop.id, "customer_id": owner.customer_id, "payment_method_id": card["id"],
-            "subscription_id": subscription_id,
+            "subscription_id": subscription_id, "updated_at": moment,
         })  # fmt: skip
         return payment_id
 

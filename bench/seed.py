@@ -14,6 +14,7 @@ import asyncio
 import re
 import time
 from collections import Counter
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
@@ -22,7 +23,7 @@ from tortoise.utils import get_schema_sql
 from tqdm import tqdm
 
 from bench.dataset import CUSTOMERS_PER_BATCH, Batch, Generator, Sizes
-from models.database import connect, disconnect
+from models.database import APP_LABEL, connect, disconnect
 
 DEFAULT_DATABASE_URL = "postgres://postgres@127.0.0.1:5432/portal_bench"
 _OURS = "bench/seed.py"
@@ -108,24 +109,41 @@ async def model_index_names(database_url: str) -> set[str]:
     return set(re.findall(r'CREATE INDEX IF NOT EXISTS "([^"]+)"', sql))
 
 
-async def create_schema(database_url: str) -> None:
+async def create_schema(database_url: str) -> dict[str, dict[str, Any]]:
     """The project's tables, as the tests create them; the bench database is throwaway, so no migrations.
-    Safe mode (CREATE … IF NOT EXISTS) only adds what is missing."""
+    Safe mode (CREATE … IF NOT EXISTS) only adds what is missing. Returns the models' column defaults."""
     await connect(database_url)
     try:
         await Tortoise.generate_schemas(safe=True)
+        return model_defaults()
     finally:
         await disconnect()
 
 
-async def copy_batch(connection: asyncpg.Connection, batch: Batch) -> None:
+def model_defaults() -> dict[str, dict[str, Any]]:
+    """Per table, the database value of every column whose model field has a default, so the data set only
+    spells out what it varies, and a column the models gain later needs no change there."""
+    defaults: dict[str, dict[str, Any]] = {}
+    for model in Tortoise.apps[APP_LABEL].values():
+        meta = model._meta
+        defaults[meta.db_table] = {
+            meta.fields_db_projection[name]: field.to_db_value(field.default() if callable(field.default)
+                                                               else field.default, model)
+            for name, field in meta.fields_map.items()
+            if name in meta.fields_db_projection and field.default is not None
+        }  # fmt: skip
+    return defaults
+
+
+async def copy_batch(connection: asyncpg.Connection, batch: Batch, defaults: dict[str, dict[str, Any]]) -> None:
     for table, rows in batch.rows.items():
-        columns = list(rows[0])
-        records = [tuple(row[column] for column in columns) for row in rows]
+        missing = {column: value for column, value in defaults.get(table, {}).items() if column not in rows[0]}
+        columns = [*rows[0], *missing]
+        records = [(*row.values(), *missing.values()) for row in rows]
         await connection.copy_records_to_table(table, records=records, columns=columns)
 
 
-async def copy_data_set(connection: asyncpg.Connection, generator: Generator) -> Counter:
+async def copy_data_set(connection: asyncpg.Connection, generator: Generator, defaults: dict) -> Counter:
     """COPY every batch, with a progress bar over customers; the row count of each table."""
     # The rows are consistent by construction: skipping the per-row foreign key triggers makes COPY much faster.
     await connection.execute("SET session_replication_role = replica")
@@ -133,7 +151,7 @@ async def copy_data_set(connection: asyncpg.Connection, generator: Generator) ->
     counts: Counter = Counter()
     with tqdm(total=generator.customer_count(), unit="customer", smoothing=0.05) as progress:
         for batch in generator.batches():
-            await copy_batch(connection, batch)
+            await copy_batch(connection, batch, defaults)
             counts.update({table: len(rows) for table, rows in batch.rows.items()})
             progress.update(batch.count("customer"))
             progress.set_postfix(invoices=f"{counts['invoice']:,}")
@@ -147,7 +165,7 @@ async def seed(database_url: str, scale: float, force: bool) -> None:
     connection = await asyncpg.connect(database_url)
     try:
         before = await index_names(connection)
-        await create_schema(database_url)
+        defaults = await create_schema(database_url)
         clock.lap("schema")
         if already:
             print(f"{name} already holds the data set at scale {scale}: skipping the data (--force reseeds)")
@@ -157,7 +175,7 @@ async def seed(database_url: str, scale: float, force: bool) -> None:
                 await connection.execute("ANALYZE")
                 clock.lap("analyze")
         else:
-            counts = await copy_data_set(connection, Generator(Sizes.scaled(scale)))
+            counts = await copy_data_set(connection, Generator(Sizes.scaled(scale)), defaults)
             clock.lap(f"copy ({CUSTOMERS_PER_BATCH:,} customers per batch)")
             # Fresh statistics and visibility map: the planner and index-only scans see a settled database.
             await connection.execute("VACUUM ANALYZE")
