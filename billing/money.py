@@ -24,6 +24,8 @@ def parse_locale(tag: str | None) -> Locale:
         return Locale.parse(DEFAULT_LOCALE)
 
 
+@functools.lru_cache(maxsize=16_384)
 def format_money(amount: int, currency: str, locale: str | None) -> str:
-    """`$12.00`, `1 200,00 €`, `¥1,200`: the amount as the reader's locale writes it."""
+    """`$12.00`, `1 200,00 €`, `¥1,200`: the amount as the reader's locale writes it. Cached: Babel takes about
+    10 µs an amount (most of it in its number pattern), a dashboard shows hundreds, and prices repeat."""
     return format_currency(to_major_units(amount, currency), currency, locale=parse_locale(locale))

@@ -45,8 +45,9 @@ def parse_after(after: str | None) -> Cursor | None:
         raise PublicError("`after` is not a cursor this API handed out.") from None
 
 
-def connection(page: Page, to_node: Callable) -> Connection:
-    edges = [Edge(cursor=Cursor.of(row).encode(), node=to_node(row)) for row in page.rows]
+def connection(page: Page, nodes: list) -> Connection:
+    """The page as a connection; `nodes` are its rows as the schema shows them, in the same order."""
+    edges = [Edge(cursor=Cursor.of(row).encode(), node=node) for row, node in zip(page.rows, nodes, strict=True)]
     return Connection(
         total_count=page.total,
         page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),
@@ -57,4 +58,4 @@ def connection(page: Page, to_node: Callable) -> Connection:
 async def query_connection(query: QuerySet, to_node: Callable, *, first: int | None, after: str | None) -> Connection:
     """One page of `query` as a connection: two statements at most (the page, and the total after a cursor)."""
     page = await fetch_page(query, first=page_size(first), cursor=parse_after(after))
-    return connection(page, to_node)
+    return connection(page, [to_node(row) for row in page.rows])

@@ -53,7 +53,7 @@ class Business(Node):
         status: list[SubscriptionStatus] | None = None,
     ) -> Connection[Subscription]:
         return await load_connection(
-            info, ListKind.SUBSCRIPTIONS, Subscription.from_row, **self._page(first, after), statuses=status
+            info, ListKind.SUBSCRIPTIONS, Subscription.build, **self._page(first, after), statuses=status
         )
 
     @strawberry.field
@@ -65,7 +65,7 @@ class Business(Node):
         status: list[InvoiceStatus] | None = None,
     ) -> Connection[Invoice]:
         return await load_connection(
-            info, ListKind.INVOICES, Invoice.from_row, **self._page(first, after), statuses=status
+            info, ListKind.INVOICES, Invoice.build, **self._page(first, after), statuses=status
         )
 
     @strawberry.field(description="Payments for one-time products.")
@@ -77,7 +77,7 @@ class Business(Node):
         status: list[PaymentStatus] | None = None,
     ) -> Connection[Purchase]:
         return await load_connection(
-            info, ListKind.PURCHASES, Purchase.from_row, **self._page(first, after), statuses=status
+            info, ListKind.PURCHASES, Purchase.build, **self._page(first, after), statuses=status
         )
 
     @strawberry.field
@@ -89,14 +89,15 @@ class Business(Node):
         status: list[LicenseKeyStatus] | None = None,
     ) -> Connection[LicenseKey]:
         return await load_connection(
-            info, ListKind.LICENSE_KEYS, LicenseKey.from_row, **self._page(first, after), statuses=status
+            info, ListKind.LICENSE_KEYS, LicenseKey.build, **self._page(first, after), statuses=status
         )
 
     @strawberry.field(description="What this business owes the viewer (downgrades), used first by the next charges.")
     async def credit_balance(self, info: strawberry.Info) -> list[Money]:
         customer = info.context.signed_in_viewer().customer(str(self.id))
         balances = await credit_balances(customer.id) if customer else {}
-        return [Money(amount=amount, currency=currency) for currency, amount in sorted(balances.items())]
+        locale = info.context.locale
+        return [Money.of(amount, currency, locale) for currency, amount in sorted(balances.items())]
 
     @strawberry.field
     async def payment_methods(self, info: strawberry.Info) -> list[PaymentMethod]:

@@ -6,13 +6,14 @@ import strawberry
 
 from schema.connections import Connection, connection, parse_after
 from schema.customer.loaders import ListKey, ListKind
+from schema.customer.lookahead import nodes_of, selection_of
 from schema.limits import page_size
 
 
 async def load_connection(
     info: strawberry.Info,
     kind: ListKind,
-    to_node: Callable,
+    build: Callable,
     *,
     first: int | None,
     after: str | None,
@@ -20,7 +21,8 @@ async def load_connection(
     statuses: list | None = None,
     per_business: bool = False,
 ) -> Connection:
-    """One page of a list the viewer may see, through the request's batched page loader."""
+    """One page of a list the viewer may see, through the request's batched page loader; `build` makes its nodes
+    (a node type's `build`) with everything the query selects on them."""
     info.context.signed_in_viewer()
     key = ListKey(
         kind=kind,
@@ -30,4 +32,5 @@ async def load_connection(
         after=parse_after(after),
         per_business=per_business,
     )
-    return connection(await info.context.loaders.pages.load(key), to_node)
+    page = await info.context.loaders.pages.load(key)
+    return connection(page, await build(info.context, page.rows, nodes_of(selection_of(info))))

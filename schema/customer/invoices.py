@@ -2,6 +2,7 @@
 where to download both as PDF."""
 
 from datetime import datetime
+from typing import Self
 from urllib.parse import quote
 
 import strawberry
@@ -9,7 +10,9 @@ import strawberry
 from models import Invoice as InvoiceRow
 from models import InvoiceLine as InvoiceLineRow
 from models import Refund as RefundRow
+from schema.customer.context import CustomerContext
 from schema.customer.enums import InvoiceStatus
+from schema.customer.lookahead import Selection, load_selected
 from schema.customer.money import Money
 from schema.customer.node import Node
 from schema.customer.owned import OwnedByBusiness
@@ -36,12 +39,12 @@ class InvoiceLine:
     amount: Money
 
     @classmethod
-    def from_row(cls, row: InvoiceLineRow, currency: str) -> "InvoiceLine":
+    def from_row(cls, row: InvoiceLineRow, currency: str, locale: str) -> Self:
         return cls(
             description=row.description,
             quantity=row.quantity,
-            unit_amount=Money(amount=row.unit_amount, currency=currency),
-            amount=Money(amount=row.amount, currency=currency),
+            unit_amount=Money.of(row.unit_amount, currency, locale),
+            amount=Money.of(row.amount, currency, locale),
         )
 
 
@@ -54,12 +57,16 @@ class CreditNote(Node, OwnedByBusiness):
     pdf_url: str = strawberry.field(description="The credit note as PDF: a path on the portal, for this session.")
 
     @classmethod
-    def from_row(cls, row: RefundRow) -> "CreditNote":
+    async def build(cls, context: CustomerContext, rows: list[RefundRow], _selection: Selection) -> list[Self]:
+        return [cls.from_row(row, context.locale) for row in rows]
+
+    @classmethod
+    def from_row(cls, row: RefundRow, locale: str) -> Self:
         return cls(
             id=strawberry.ID(row.id),
             business_id=row.business_id,
             number=row.credit_note_number or "",
-            amount=Money(amount=row.amount, currency=row.currency),
+            amount=Money.of(row.amount, row.currency, locale),
             reason=row.reason,
             issued_at=row.issued_at or row.created_at,
             pdf_url=credit_note_pdf_path(row.id),
@@ -78,32 +85,37 @@ class Invoice(Node, OwnedByBusiness):
     total: Money
     created_at: datetime
     pdf_url: str = strawberry.field(description="The invoice as PDF: a path on the portal, for this session.")
-    currency: strawberry.Private[str]
-
-    @strawberry.field
-    async def lines(self, info: strawberry.Info) -> list[InvoiceLine]:
-        rows = await info.context.loaders.invoice_lines.load(str(self.id))
-        return [InvoiceLine.from_row(row, self.currency) for row in rows]
-
-    @strawberry.field(description="The credit notes of the refunds on this invoice, oldest first.")
-    async def refunds(self, info: strawberry.Info) -> list[CreditNote]:
-        rows = await info.context.loaders.invoice_refunds.load(str(self.id))
-        return [CreditNote.from_row(row) for row in rows]
+    lines: list[InvoiceLine]
+    refunds: list[CreditNote] = strawberry.field(
+        description="The credit notes of the refunds on this invoice, oldest first."
+    )
 
     @classmethod
-    def from_row(cls, row: InvoiceRow) -> "Invoice":
+    async def build(cls, context: CustomerContext, rows: list[InvoiceRow], selection: Selection) -> list[Self]:
+        """Invoices with the lines and credit notes the selection shows, loaded for all of them at once."""
+        ids = [row.id for row in rows]
+        loaders = context.loaders
+        lines, refunds = await load_selected(
+            selection, {"lines": (loaders.invoice_lines, ids), "refunds": (loaders.invoice_refunds, ids)}
+        )
+        return [cls.from_row(*loaded, context.locale) for loaded in zip(rows, lines, refunds, strict=True)]
+
+    @classmethod
+    def from_row(cls, row: InvoiceRow, lines: list | None, refunds: list | None, locale: str) -> Self:
+        currency = row.currency
         return cls(
             id=strawberry.ID(row.id),
             business_id=row.business_id,
             number=row.number,
             status=row.status,
             issued_at=row.issued_at,
-            subtotal=Money(amount=row.subtotal, currency=row.currency),
-            discount=Money(amount=row.discount, currency=row.currency),
-            tax=Money(amount=row.tax, currency=row.currency),
-            credit_applied=Money(amount=row.credit_applied, currency=row.currency),
-            total=Money(amount=row.total, currency=row.currency),
+            subtotal=Money.of(row.subtotal, currency, locale),
+            discount=Money.of(row.discount, currency, locale),
+            tax=Money.of(row.tax, currency, locale),
+            credit_applied=Money.of(row.credit_applied, currency, locale),
+            total=Money.of(row.total, currency, locale),
             created_at=row.created_at,
             pdf_url=invoice_pdf_path(row.id),
-            currency=row.currency,
+            lines=[InvoiceLine.from_row(line, currency, locale) for line in lines or ()],
+            refunds=[CreditNote.from_row(refund, locale) for refund in refunds or ()],
         )

@@ -6,6 +6,7 @@ import strawberry
 from billing.license_activation import deactivate_instance_for_viewer
 from schema.customer.actions import not_found
 from schema.customer.license_keys import LicenseKey
+from schema.customer.lookahead import built_node
 from schema.errors import UserError
 
 
@@ -29,4 +30,4 @@ class LicenseKeyMutations:
         row = await deactivate_instance_for_viewer(info.context.signed_in_viewer(), str(input.instance_id))
         if row is None:
             return LicenseKeyPayload(license_key=None, errors=[not_found(info, "instanceId")])
-        return LicenseKeyPayload(license_key=LicenseKey.from_row(row), errors=[])
+        return LicenseKeyPayload(license_key=await built_node(info, LicenseKey.build, row, "licenseKey"), errors=[])

@@ -1,14 +1,19 @@
 """License keys of what the customer bought, and the devices each is activated on."""
 
 from datetime import datetime
+from typing import Self
 
 import strawberry
 
 from models import LicenseKey as LicenseKeyRow
+from models import LicenseKeyInstance as LicenseKeyInstanceRow
+from models import Product as ProductRow
+from schema.customer.context import CustomerContext
 from schema.customer.enums import LicenseKeyStatus
+from schema.customer.lookahead import Selection, load_selected
 from schema.customer.node import Node
 from schema.customer.owned import OwnedByBusiness
-from schema.customer.products import Product, product_of
+from schema.customer.products import Product
 
 
 @strawberry.type
@@ -25,23 +30,26 @@ class LicenseKey(Node, OwnedByBusiness):
     activations_limit: int | None = strawberry.field(description="Null when unlimited.")
     expires_at: datetime | None
     created_at: datetime
-    product_id: strawberry.Private[str]
-
-    @strawberry.field
-    async def product(self, info: strawberry.Info) -> Product | None:
-        return await product_of(info, self.product_id)
-
-    @strawberry.field
-    async def instances(self, info: strawberry.Info) -> list[LicenseKeyInstance]:
-        rows = await info.context.loaders.license_key_instances.load(str(self.id))
-        return [LicenseKeyInstance(id=strawberry.ID(row.id), name=row.name, created_at=row.created_at) for row in rows]
-
-    @strawberry.field
-    async def instances_count(self, info: strawberry.Info) -> int:
-        return len(await info.context.loaders.license_key_instances.load(str(self.id)))
+    product: Product | None
+    instances: list[LicenseKeyInstance]
+    instances_count: int
 
     @classmethod
-    def from_row(cls, row: LicenseKeyRow) -> "LicenseKey":
+    async def build(cls, context: CustomerContext, rows: list[LicenseKeyRow], selection: Selection) -> list[Self]:
+        """License keys with the product and devices the selection shows, loaded for all of them at once."""
+        loaders, ids = context.loaders, [row.id for row in rows]
+        # The count is of the same rows as the list, so asking either loads them.
+        counted = Selection(fields={"instances": Selection()}) if "instancesCount" in selection else Selection()
+        products, instances = await load_selected(Selection().merge(selection).merge(counted), {
+            "product": (loaders.products, [row.product_id for row in rows]),
+            "instances": (loaders.license_key_instances, ids),
+        })  # fmt: skip
+        return [cls.from_row(*loaded) for loaded in zip(rows, products, instances, strict=True)]
+
+    @classmethod
+    def from_row(
+        cls, row: LicenseKeyRow, product: ProductRow | None, instances: list[LicenseKeyInstanceRow] | None
+    ) -> Self:
         return cls(
             id=strawberry.ID(row.id),
             business_id=row.business_id,
@@ -50,5 +58,10 @@ class LicenseKey(Node, OwnedByBusiness):
             activations_limit=row.activations_limit,
             expires_at=row.expires_at,
             created_at=row.created_at,
-            product_id=row.product_id,
+            product=Product.from_row(product) if product else None,
+            instances=[
+                LicenseKeyInstance(id=strawberry.ID(instance.id), name=instance.name, created_at=instance.created_at)
+                for instance in instances or ()
+            ],
+            instances_count=len(instances or ()),
         )

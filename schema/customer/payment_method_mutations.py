@@ -14,6 +14,7 @@ from billing.payment_methods import (
     use_for_subscription,
 )
 from schema.customer.actions import features_for, not_found, user_error
+from schema.customer.lookahead import built_node
 from schema.customer.payment_methods import PaymentMethod
 from schema.customer.subscriptions import Subscription
 from schema.errors import UserError
@@ -172,4 +173,6 @@ class PaymentMethodMutations:
             subscription = await use_for_subscription(subscription, method, features)
         except BillingError as error:
             return UpdateSubscriptionPaymentMethodPayload(subscription=None, errors=[user_error(info, error)])
-        return UpdateSubscriptionPaymentMethodPayload(subscription=Subscription.from_row(subscription), errors=[])
+        return UpdateSubscriptionPaymentMethodPayload(
+            subscription=await built_node(info, Subscription.build, subscription, "subscription"), errors=[]
+        )

@@ -1,5 +1,7 @@
 """Saved payment methods as the customer sees them: brand, last four digits, expiry — never more."""
 
+from typing import Self
+
 import strawberry
 
 from models import PaymentMethod as PaymentMethodRow
@@ -17,7 +19,11 @@ class PaymentMethod(Node, OwnedByBusiness):
     is_default: bool
 
     @classmethod
-    def from_row(cls, row: PaymentMethodRow) -> "PaymentMethod":
+    async def build(cls, _context: object, rows: list[PaymentMethodRow], _selection: object) -> list[Self]:
+        return [cls.from_row(row) for row in rows]
+
+    @classmethod
+    def from_row(cls, row: PaymentMethodRow) -> Self:
         return cls(
             id=strawberry.ID(row.id),
             type=row.type,

@@ -8,9 +8,11 @@ from billing.payments import complete_payment
 from billing.reactivation import reactivate
 from models import Invoice as InvoiceRow
 from models import Payment as PaymentRow
+from models import Subscription as SubscriptionRow
 from models.enums import PaymentStatus as PaymentStatusValue
 from schema.customer.actions import features_for, not_found, translate, user_error
 from schema.customer.invoices import Invoice
+from schema.customer.lookahead import built_node
 from schema.customer.purchases import Payment
 from schema.customer.subscriptions import Subscription
 from schema.errors import UserError
@@ -48,8 +50,8 @@ class PaymentPayload:
         return cls(subscription=None, payment=None, invoice=None, next_action=None, errors=[error])
 
 
-def payment_payload(
-    info: strawberry.Info, payment: PaymentRow, subscription, invoice: InvoiceRow | None
+async def payment_payload(
+    info: strawberry.Info, payment: PaymentRow, subscription: SubscriptionRow | None, invoice: InvoiceRow | None
 ) -> PaymentPayload:
     """A payment's state as data: a decline or a pending authentication is an error the customer can act on."""
     errors = []
@@ -61,9 +63,9 @@ def payment_payload(
     elif payment.status == PaymentStatusValue.REQUIRES_CUSTOMER_ACTION:
         errors.append(user_error(info, BillingError(BillingErrorCode.AUTHENTICATION_REQUIRED)))
     return PaymentPayload(
-        subscription=Subscription.from_row(subscription) if subscription else None,
-        payment=Payment.from_row(payment),
-        invoice=Invoice.from_row(invoice) if invoice else None,
+        subscription=await built_node(info, Subscription.build, subscription, "subscription"),
+        payment=Payment.from_row(payment, info.context.locale),
+        invoice=await built_node(info, Invoice.build, invoice, "invoice"),
         next_action=NextAction(url=payment.next_action_url) if payment.next_action_url else None,
         errors=errors,
     )
@@ -97,7 +99,7 @@ class PaymentMutations:
         except BillingError as error:
             return PaymentPayload.failed(user_error(info, error))
         await subscription.refresh_from_db()
-        return payment_payload(info, payment, subscription, await InvoiceRow.get_or_none(payment_id=payment.id))
+        return await payment_payload(info, payment, subscription, await InvoiceRow.get_or_none(payment_id=payment.id))
 
     @strawberry.mutation(description="Finish a payment once the customer answered 3-D Secure.")
     async def complete_payment(self, info: strawberry.Info, input: CompletePaymentInput) -> PaymentPayload:
@@ -107,4 +109,4 @@ class PaymentMutations:
             return PaymentPayload.failed(not_found(info, "paymentId"))
         payment = await complete_payment(payment, info.context.billing, viewer.session.locale)
         subscription = await viewer.get_subscription(payment.subscription_id) if payment.subscription_id else None
-        return payment_payload(info, payment, subscription, await InvoiceRow.get_or_none(payment_id=payment.id))
+        return await payment_payload(info, payment, subscription, await InvoiceRow.get_or_none(payment_id=payment.id))

@@ -7,10 +7,13 @@ from typing import Self
 import strawberry
 
 from models import Payment as PaymentRow
+from models import PaymentItem as PaymentItemRow
 from schema.customer.actions import translate
+from schema.customer.context import CustomerContext
 from schema.customer.enums import PaymentStatus
 from schema.customer.invoices import Invoice
 from schema.customer.license_keys import LicenseKey
+from schema.customer.lookahead import Selection, build_grouped, load_selected
 from schema.customer.money import Money
 from schema.customer.node import Node
 from schema.customer.owned import OwnedByBusiness
@@ -23,6 +26,11 @@ class PurchaseItem:
     quantity: int
     amount: Money
 
+    @classmethod
+    def from_row(cls, row: PaymentItemRow, currency: str, locale: str) -> Self:
+        return cls(product=Product.from_row(row.product), quantity=row.quantity,
+                   amount=Money.of(row.amount, currency, locale))  # fmt: skip
+
 
 @strawberry.type(description="One charge of a saved payment method.")
 class Payment(Node, OwnedByBusiness):
@@ -33,7 +41,6 @@ class Payment(Node, OwnedByBusiness):
     card_network: str
     error_code: str | None = strawberry.field(description="The processor's decline code, e.g. card_declined.")
     created_at: datetime
-    currency: strawberry.Private[str]
     stored_error_message: strawberry.Private[str | None]
 
     @strawberry.field(description="Why the payment failed, in the reader's language.")
@@ -41,42 +48,53 @@ class Payment(Node, OwnedByBusiness):
         return translate(info, self.stored_error_message) if self.stored_error_message else None
 
     @classmethod
-    def from_row(cls, row: PaymentRow) -> Self:
+    def from_row(cls, row: PaymentRow, locale: str, **related: object) -> Self:
+        """The payment; `related` are a subclass's own fields (a purchase's items)."""
         return cls(
             id=strawberry.ID(row.id),
             business_id=row.business_id,
             status=row.status,
-            total=Money(amount=row.total_amount, currency=row.currency),
-            tax=Money(amount=row.tax, currency=row.currency),
+            total=Money.of(row.total_amount, row.currency, locale),
+            tax=Money.of(row.tax, row.currency, locale),
             card_last_four=row.card_last_four,
             card_network=row.card_network,
             error_code=row.error_code,
             created_at=row.created_at,
-            currency=row.currency,
             stored_error_message=row.error_message,
+            **related,
         )
 
 
 @strawberry.type(description="A payment for one-time products, with what was bought and its license keys.")
 class Purchase(Payment):
-    @strawberry.field
-    async def items(self, info: strawberry.Info) -> list[PurchaseItem]:
-        rows = await info.context.loaders.purchase_items.load(str(self.id))
+    items: list[PurchaseItem]
+    license_keys: list[LicenseKey]
+    invoice: Invoice | None = strawberry.field(
+        description="The receipt: the invoice issued when the payment succeeded; null before."
+    )
+
+    @classmethod
+    async def build(cls, context: CustomerContext, rows: list[PaymentRow], selection: Selection) -> list[Self]:
+        """Purchases with the items, license keys and receipt the selection shows, loaded for all at once; the keys
+        and the receipt with what they show in turn."""
+        loaders, ids = context.loaders, [row.id for row in rows]
+        items, keys, invoices = await load_selected(selection, {
+            "items": (loaders.purchase_items, ids),
+            "licenseKeys": (loaders.purchase_license_keys, ids),
+            "invoice": (loaders.payment_invoices, ids),
+        })  # fmt: skip
+        keys = await build_grouped(lambda flat: LicenseKey.build(context, flat, selection["licenseKeys"]), keys)
+        receipts = await build_grouped(
+            lambda flat: Invoice.build(context, flat, selection["invoice"]), [(found or [])[:1] for found in invoices]
+        )
+        locale = context.locale
         return [
-            PurchaseItem(
-                product=Product.from_row(row.product),
-                quantity=row.quantity,
-                amount=Money(amount=row.amount, currency=self.currency),
+            cls.from_row(
+                row,
+                locale,
+                items=[PurchaseItem.from_row(item, row.currency, locale) for item in row_items or ()],
+                license_keys=row_keys,
+                invoice=receipt[0] if receipt else None,
             )
-            for row in rows
+            for row, row_items, row_keys, receipt in zip(rows, items, keys, receipts, strict=True)
         ]
-
-    @strawberry.field
-    async def license_keys(self, info: strawberry.Info) -> list[LicenseKey]:
-        rows = await info.context.loaders.purchase_license_keys.load(str(self.id))
-        return [LicenseKey.from_row(row) for row in rows]
-
-    @strawberry.field(description="The receipt: the invoice issued when the payment succeeded; null before.")
-    async def invoice(self, info: strawberry.Info) -> Invoice | None:
-        rows = await info.context.loaders.payment_invoices.load(str(self.id))
-        return Invoice.from_row(rows[0]) if rows else None

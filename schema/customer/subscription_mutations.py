@@ -15,6 +15,7 @@ from models import Invoice as InvoiceRow
 from models import Subscription as SubscriptionRow
 from schema.customer.actions import features_for, not_found, user_error
 from schema.customer.enums import CancellationReason
+from schema.customer.lookahead import built_node
 from schema.customer.payments import PaymentPayload, payment_payload
 from schema.customer.subscriptions import Subscription
 from schema.errors import UserError
@@ -69,7 +70,7 @@ async def _changed(info: strawberry.Info, subscription_id: strawberry.ID, change
         row = await change(row, await features_for(viewer, row.business_id))
     except BillingError as error:
         return SubscriptionPayload(subscription=None, errors=[user_error(info, error)])
-    return SubscriptionPayload(subscription=Subscription.from_row(row), errors=[])
+    return SubscriptionPayload(subscription=await built_node(info, Subscription.build, row, "subscription"), errors=[])
 
 
 def _ignoring_features(change: Callable[[SubscriptionRow], Awaitable[SubscriptionRow]]) -> Change:
@@ -139,9 +140,7 @@ class SubscriptionMutations:
         except BillingError as error:
             return PaymentPayload.failed(user_error(info, error))
         if change.payment is None:
-            return PaymentPayload(
-                subscription=Subscription.from_row(change.subscription), payment=None, invoice=None,
-                next_action=None, errors=[],
-            )  # fmt: skip
+            subscription = await built_node(info, Subscription.build, change.subscription, "subscription")
+            return PaymentPayload(subscription=subscription, payment=None, invoice=None, next_action=None, errors=[])
         invoice = await InvoiceRow.get_or_none(payment_id=change.payment.id)
-        return payment_payload(info, change.payment, change.subscription, invoice)
+        return await payment_payload(info, change.payment, change.subscription, invoice)

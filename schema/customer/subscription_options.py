@@ -93,14 +93,14 @@ class PauseOptions:
     max_cycles: int
 
 
-def _offer_amounts(discount: Discount, currency: str) -> tuple[float | None, Money | None]:
+def _offer_amounts(discount: Discount, currency: str, locale: str) -> tuple[float | None, Money | None]:
     if discount.type == DiscountType.PERCENTAGE:
         return discount.amount / 100, None
-    return None, Money(amount=discount.amount, currency=discount.currency or currency)
+    return None, Money.of(discount.amount, discount.currency or currency, locale)
 
 
-def discount_of(discount: Discount, remaining: int | None, currency: str) -> SubscriptionDiscount:
-    percent, amount = _offer_amounts(discount, currency)
+def discount_of(discount: Discount, remaining: int | None, currency: str, locale: str) -> SubscriptionDiscount:
+    percent, amount = _offer_amounts(discount, currency, locale)
     return SubscriptionDiscount(
         name=discount.name or discount.code, percent_off=percent, amount_off=amount, remaining_cycles=remaining
     )
@@ -113,7 +113,7 @@ async def cancellation_options_of(info: strawberry.Info, row: SubscriptionRow) -
     offer = options.retention_offer
     retention = None
     if offer is not None:
-        percent, amount = _offer_amounts(offer, row.currency)
+        percent, amount = _offer_amounts(offer, row.currency, info.context.locale)
         cycles = offer.duration_cycles if offer.duration == "repeating" else (1 if offer.duration == "once" else None)
         retention = RetentionOffer(
             description=offer.name or offer.code, percent_off=percent, amount_off=amount, cycles=cycles
@@ -133,16 +133,16 @@ async def plan_change_options_of(info: strawberry.Info, row: SubscriptionRow) ->
     return [
         PlanChangeOption(
             product=Product.from_row(option.product),
-            amount=Money(amount=option.amount, currency=row.currency),
+            amount=Money.of(option.amount, row.currency, info.context.locale),
             direction=PlanDirection(option.direction.value),
         )
         for option in await plan_options(row, viewer.business(row.business_id), features)
     ]
 
 
-def _preview(quote: PlanChangeQuote, currency: str) -> PlanChangePreview:
+def _preview(quote: PlanChangeQuote, currency: str, locale: str) -> PlanChangePreview:
     def money(amount: int) -> Money:
-        return Money(amount=amount, currency=currency)
+        return Money.of(amount, currency, locale)
 
     return PlanChangePreview(
         immediate_charge=money(quote.charge.total),
@@ -168,7 +168,7 @@ async def plan_change_preview_of(
         quote = await preview_plan_change(row, product_id, quantity, features)
     except BillingError:
         return None
-    return _preview(quote, row.currency)
+    return _preview(quote, row.currency, info.context.locale)
 
 
 async def scheduled_change_of(info: strawberry.Info, row: SubscriptionRow) -> ScheduledChange | None:

@@ -1,20 +1,25 @@
 """Subscriptions as the customer sees them, with the field names of the payments API merchants know."""
 
 from datetime import datetime
+from typing import Self
 
 import strawberry
 
 from billing.reactivation import dues
+from models import PaymentMethod as PaymentMethodRow
+from models import Product as ProductRow
 from models import Subscription as SubscriptionRow
 from schema.connections import Connection, connection, parse_after
+from schema.customer.context import CustomerContext
 from schema.customer.enums import CancellationReason, Interval, SubscriptionStatus
 from schema.customer.invoices import Invoice
 from schema.customer.loaders import SubscriptionPageKey
+from schema.customer.lookahead import Selection, load_selected, nodes_of, selection_of
 from schema.customer.money import Money
 from schema.customer.node import Node
 from schema.customer.owned import OwnedByBusiness
 from schema.customer.payment_methods import PaymentMethod
-from schema.customer.products import Product, product_of
+from schema.customer.products import Product
 from schema.customer.subscription_options import (
     CancellationOptions,
     PauseOptions,
@@ -52,15 +57,15 @@ class Subscription(Node, OwnedByBusiness):
     pause_cycles: int | None = strawberry.field(description="How many periods the pause lasts; null: until resumed.")
     paused_until: datetime | None
     created_at: datetime
-    product_id: strawberry.Private[str]
-    payment_method_id: strawberry.Private[str | None]
+    product: Product | None
+    payment_method: PaymentMethod | None
     row: strawberry.Private[SubscriptionRow]
 
     @strawberry.field(description="What reactivation will charge, tax included; null unless ON_HOLD.")
     async def dues(self, info: strawberry.Info) -> Money | None:
         business = info.context.signed_in_viewer().business(self.business_id)
         amounts = await dues(self.row, business) if business else None
-        return Money(amount=amounts.total, currency=self.row.currency) if amounts else None
+        return Money.of(amounts.total, self.row.currency, info.context.locale) if amounts else None
 
     @strawberry.field(description="The discount its next renewals get (a retention offer it accepted).")
     async def discount(self, info: strawberry.Info) -> SubscriptionDiscount | None:
@@ -68,7 +73,9 @@ class Subscription(Node, OwnedByBusiness):
         if row.discount_id is None or row.discount_cycles_remaining == 0:
             return None
         discount = await info.context.loaders.discounts.load(row.discount_id)
-        return discount_of(discount, row.discount_cycles_remaining, row.currency) if discount else None
+        if discount is None:
+            return None
+        return discount_of(discount, row.discount_cycles_remaining, row.currency, info.context.locale)
 
     @strawberry.field(description="A plan change waiting for the period end.")
     async def scheduled_change(self, info: strawberry.Info) -> ScheduledChange | None:
@@ -92,32 +99,33 @@ class Subscription(Node, OwnedByBusiness):
     async def pause_options(self, info: strawberry.Info) -> PauseOptions:
         return await pause_options_of(info, self.row)
 
-    @strawberry.field
-    async def product(self, info: strawberry.Info) -> Product | None:
-        return await product_of(info, self.product_id)
-
-    @strawberry.field
-    async def payment_method(self, info: strawberry.Info) -> PaymentMethod | None:
-        if self.payment_method_id is None:
-            return None
-        row = await info.context.loaders.payment_methods.load(self.payment_method_id)
-        return PaymentMethod.from_row(row) if row else None
-
     @strawberry.field(description="The invoices of this subscription, newest first.")
     async def invoices(
         self, info: strawberry.Info, first: int | None = None, after: str | None = None
     ) -> Connection[Invoice]:
         key = SubscriptionPageKey(subscription_id=str(self.id), first=page_size(first), after=parse_after(after))
-        return connection(await info.context.loaders.subscription_invoices.load(key), Invoice.from_row)
+        page = await info.context.loaders.subscription_invoices.load(key)
+        return connection(page, await Invoice.build(info.context, page.rows, nodes_of(selection_of(info))))
 
     @classmethod
-    def from_row(cls, row: SubscriptionRow) -> "Subscription":
+    async def build(cls, context: CustomerContext, rows: list[SubscriptionRow], selection: Selection) -> list[Self]:
+        """Subscriptions with the product and payment method the selection shows, loaded for all at once."""
+        loaders = context.loaders
+        products, payment_methods = await load_selected(selection, {
+            "product": (loaders.products, [row.product_id for row in rows]),
+            "paymentMethod": (loaders.payment_methods, [row.payment_method_id for row in rows]),
+        })  # fmt: skip
+        return [cls.from_row(*loaded, context.locale) for loaded in zip(rows, products, payment_methods, strict=True)]
+
+    @classmethod
+    def from_row(cls, row: SubscriptionRow, product: ProductRow | None, payment_method: PaymentMethodRow | None,
+                 locale: str) -> Self:  # fmt: skip
         return cls(
             id=strawberry.ID(row.id),
             business_id=row.business_id,
             status=row.status,
             quantity=row.quantity,
-            amount=Money(amount=row.recurring_pre_tax_amount, currency=row.currency),
+            amount=Money.of(row.recurring_pre_tax_amount, row.currency, locale),
             tax_inclusive=row.tax_inclusive,
             payment_frequency_count=row.payment_frequency_count,
             payment_frequency_interval=row.payment_frequency_interval,
@@ -133,7 +141,7 @@ class Subscription(Node, OwnedByBusiness):
             pause_cycles=row.pause_cycles,
             paused_until=row.paused_until,
             created_at=row.created_at,
-            product_id=row.product_id,
-            payment_method_id=row.payment_method_id,
+            product=Product.from_row(product) if product else None,
+            payment_method=PaymentMethod.from_row(payment_method) if payment_method else None,
             row=row,
         )

@@ -10,6 +10,7 @@ from schema.customer.enums import InvoiceStatus, LicenseKeyStatus, PaymentStatus
 from schema.customer.invoices import CreditNote, Invoice
 from schema.customer.license_keys import LicenseKey
 from schema.customer.loaders import ListKind
+from schema.customer.lookahead import selection_of
 from schema.customer.node import Node
 from schema.customer.payment_methods import PaymentMethod, saved_payment_methods
 from schema.customer.purchases import Purchase
@@ -47,7 +48,7 @@ class Viewer:
         status: list[SubscriptionStatus] | None = None,
     ) -> Connection[Subscription]:
         return await load_connection(
-            info, ListKind.SUBSCRIPTIONS, Subscription.from_row, first=first, after=after,
+            info, ListKind.SUBSCRIPTIONS, Subscription.build, first=first, after=after,
             business_id=business_id, statuses=status,
         )  # fmt: skip
 
@@ -61,7 +62,7 @@ class Viewer:
         status: list[PaymentStatus] | None = None,
     ) -> Connection[Purchase]:
         return await load_connection(
-            info, ListKind.PURCHASES, Purchase.from_row, first=first, after=after,
+            info, ListKind.PURCHASES, Purchase.build, first=first, after=after,
             business_id=business_id, statuses=status,
         )  # fmt: skip
 
@@ -75,7 +76,7 @@ class Viewer:
         status: list[InvoiceStatus] | None = None,
     ) -> Connection[Invoice]:
         return await load_connection(
-            info, ListKind.INVOICES, Invoice.from_row, first=first, after=after,
+            info, ListKind.INVOICES, Invoice.build, first=first, after=after,
             business_id=business_id, statuses=status,
         )  # fmt: skip
 
@@ -89,7 +90,7 @@ class Viewer:
         status: list[LicenseKeyStatus] | None = None,
     ) -> Connection[LicenseKey]:
         return await load_connection(
-            info, ListKind.LICENSE_KEYS, LicenseKey.from_row, first=first, after=after,
+            info, ListKind.LICENSE_KEYS, LicenseKey.build, first=first, after=after,
             business_id=business_id, statuses=status,
         )  # fmt: skip
 
@@ -131,4 +132,4 @@ class Query:
             return None
         getter, node_type = _NODE_TYPES[prefix]
         row = await getter(viewer)(str(id))
-        return node_type.from_row(row) if row else None
+        return (await node_type.build(info.context, [row], selection_of(info, node_type)))[0] if row else None
