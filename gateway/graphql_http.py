@@ -10,11 +10,11 @@ GET) is refused with a 4xx and a GraphQL error body, `{"errors": [{"message", "e
 crash: the connection stays usable.
 """
 
-import json
 from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
+import orjson
 from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -96,12 +96,16 @@ class SpecGraphQL(GraphQL):
     def parse_json(self, data: str | bytes) -> Any:
         """The request (or its `variables`/`extensions` parameter) as a JSON object; anything else is a 400."""
         try:
-            value = json.loads(data.decode() if isinstance(data, bytes) else data)
+            value = orjson.loads(data)
         except (ValueError, RecursionError) as error:  # ValueError: bad JSON and bad UTF-8 alike
             raise HTTPException(400, _NOT_JSON) from error
         if not isinstance(value, dict):
             raise HTTPException(400, _NOT_AN_OBJECT)
         return value
+
+    def encode_json(self, data: object) -> bytes:
+        # orjson: the answer to a big page is thousands of values, and the standard encoder took a tenth of its time.
+        return orjson.dumps(data)
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         modern = sub_response.headers.get("content-type") == GRAPHQL_RESPONSE

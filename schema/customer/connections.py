@@ -6,7 +6,7 @@ import strawberry
 
 from schema.connections import Connection, connection, parse_after
 from schema.customer.loaders import ListKey, ListKind
-from schema.customer.lookahead import nodes_of, selection_of
+from schema.customer.lookahead import selection_of
 from schema.limits import page_size
 
 
@@ -33,4 +33,4 @@ async def load_connection(
         per_business=per_business,
     )
     page = await info.context.loaders.pages.load(key)
-    return connection(page, await build(info.context, page.rows, nodes_of(selection_of(info))))
+    return connection(page, await build(info.context, page.rows, selection_of(info).nodes))

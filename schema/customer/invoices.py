@@ -12,7 +12,7 @@ from models import InvoiceLine as InvoiceLineRow
 from models import Refund as RefundRow
 from schema.customer.context import CustomerContext
 from schema.customer.enums import InvoiceStatus
-from schema.customer.lookahead import Selection, load_selected
+from schema.customer.lookahead import Selection, load_related
 from schema.customer.money import Money
 from schema.customer.node import Node
 from schema.customer.owned import OwnedByBusiness
@@ -95,8 +95,8 @@ class Invoice(Node, OwnedByBusiness):
         """Invoices with the lines and credit notes the selection shows, loaded for all of them at once."""
         ids = [row.id for row in rows]
         loaders = context.loaders
-        lines, refunds = await load_selected(
-            selection, {"lines": (loaders.invoice_lines, ids), "refunds": (loaders.invoice_refunds, ids)}
+        lines, refunds = await load_related(
+            (loaders.invoice_lines, ids, "lines" in selection), (loaders.invoice_refunds, ids, "refunds" in selection)
         )
         return [cls.from_row(*loaded, context.locale) for loaded in zip(rows, lines, refunds, strict=True)]
 

@@ -10,7 +10,7 @@ from models import LicenseKeyInstance as LicenseKeyInstanceRow
 from models import Product as ProductRow
 from schema.customer.context import CustomerContext
 from schema.customer.enums import LicenseKeyStatus
-from schema.customer.lookahead import Selection, load_selected
+from schema.customer.lookahead import Selection, load_related
 from schema.customer.node import Node
 from schema.customer.owned import OwnedByBusiness
 from schema.customer.products import Product
@@ -38,12 +38,11 @@ class LicenseKey(Node, OwnedByBusiness):
     async def build(cls, context: CustomerContext, rows: list[LicenseKeyRow], selection: Selection) -> list[Self]:
         """License keys with the product and devices the selection shows, loaded for all of them at once."""
         loaders, ids = context.loaders, [row.id for row in rows]
-        # The count is of the same rows as the list, so asking either loads them.
-        counted = Selection(fields={"instances": Selection()}) if "instancesCount" in selection else Selection()
-        products, instances = await load_selected(Selection().merge(selection).merge(counted), {
-            "product": (loaders.products, [row.product_id for row in rows]),
-            "instances": (loaders.license_key_instances, ids),
-        })  # fmt: skip
+        products, instances = await load_related(
+            (loaders.products, [row.product_id for row in rows], "product" in selection),
+            # The count is of the same rows as the list, so asking either loads them.
+            (loaders.license_key_instances, ids, "instances" in selection or "instancesCount" in selection),
+        )
         return [cls.from_row(*loaded) for loaded in zip(rows, products, instances, strict=True)]
 
     @classmethod

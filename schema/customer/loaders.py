@@ -4,13 +4,16 @@ Lists (subscriptions, invoices, …) load a page of every business (or, for a su
 subscription) a query asks about in one statement; the rows those pages point at (products, invoice lines, license
 key instances, …) are batched by id. A page of the dashboard therefore costs the same number of statements
 whatever the number of businesses or rows.
+
+The loaders of related rows are asked for a whole page's ids at once (schema.customer.lookahead): their keys are
+tuples of ids, one per page, and the pages asking in the same turn of the event loop share one statement.
 """
 
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any
+from typing import Any, TypeVar
 
 from strawberry.dataloader import DataLoader
 from tortoise.queryset import QuerySet
@@ -48,6 +51,23 @@ class SubscriptionPageKey:
     after: Cursor | None
 
 
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+
+def _by_page(load: Callable[[list[K]], Awaitable[list[V]]]) -> DataLoader[tuple[K, ...], list[V]]:
+    """A dataloader keyed by a page's ids (a tuple) rather than by one id: `load` runs once for every page asked in
+    the same turn, with the union of their ids. A future per page rather than per id: with a future per id, the
+    futures of a page cost more time than its statement."""
+
+    async def load_pages(pages: list[tuple[K, ...]]) -> list[list[V]]:
+        ids = list(dict.fromkeys(key for page in pages for key in page))
+        found = dict(zip(ids, await load(ids), strict=True))
+        return [[found[key] for key in page] for page in pages]
+
+    return DataLoader(load_pages)
+
+
 def _grouped(rows: Iterable[Any], attribute: str, parent_ids: list[str]) -> list[list]:
     """Rows grouped by their parent, in the order of `parent_ids`."""
     grouped: dict[Hashable, list] = defaultdict(list)
@@ -60,18 +80,18 @@ class CustomerLoaders:
     def __init__(self, viewer: Viewer | None) -> None:
         self._viewer = viewer
         self.pages: DataLoader[ListKey, Page] = DataLoader(self._load_pages)
-        self.products: DataLoader[str, Product | None] = DataLoader(self._load_products)
+        self.products: DataLoader[tuple[str, ...], list[Product | None]] = _by_page(self._load_products)
         self.discounts: DataLoader[str, Discount | None] = DataLoader(self._load_discounts)
-        self.payment_methods = DataLoader(self._load_payment_methods)
+        self.payment_methods = _by_page(self._load_payment_methods)
         self.saved_payment_methods = DataLoader(self._load_saved_payment_methods)
-        self.invoice_lines = DataLoader(self._children(InvoiceLine, "invoice_id", order=("position", "id")))
-        self.license_key_instances = DataLoader(
+        self.invoice_lines = _by_page(self._children(InvoiceLine, "invoice_id", order=("position", "id")))
+        self.license_key_instances = _by_page(
             self._children(LicenseKeyInstance, "license_key_id", order=("created_at", "id"))
         )
-        self.purchase_items = DataLoader(self._children(PaymentItem, "payment_id", order=("id",), related=("product",)))
-        self.purchase_license_keys = DataLoader(self._load_purchase_license_keys)
-        self.invoice_refunds = DataLoader(self._load_invoice_refunds)
-        self.payment_invoices = DataLoader(self._children(Invoice, "payment_id", order=("id",)))
+        self.purchase_items = _by_page(self._children(PaymentItem, "payment_id", order=("id",), related=("product",)))
+        self.purchase_license_keys = _by_page(self._load_purchase_license_keys)
+        self.invoice_refunds = _by_page(self._load_invoice_refunds)
+        self.payment_invoices = _by_page(self._children(Invoice, "payment_id", order=("id",)))
         self.subscription_invoices: DataLoader[SubscriptionPageKey, Page] = DataLoader(self._load_subscription_invoices)
 
     @property

@@ -7,22 +7,25 @@ as attributes, synchronously: graphql-core completes them without an awaitable (
 where most of a big page's time used to go.
 """
 
-import asyncio
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+import functools
+import operator
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from itertools import accumulate
 from typing import Any, TypeVar
 
 import strawberry
+from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, SelectionSetNode
 from strawberry.dataloader import DataLoader
-from strawberry.types.nodes import SelectedField
 
 T = TypeVar("T")
 
 
-@dataclass
+@dataclass(eq=False)
 class Selection:
-    """The fields selected on one object, by GraphQL name, each with what it selects in turn."""
+    """The fields selected on one object, by GraphQL name, each with what it selects in turn. Shared between
+    requests (see `selection_of`), so never changed once built: `merge` into a new one."""
 
     fields: dict[str, "Selection"] = field(default_factory=dict)
 
@@ -30,36 +33,69 @@ class Selection:
         return name in self.fields
 
     def __getitem__(self, name: str) -> "Selection":
-        return self.fields.get(name) or Selection()
-
-    def add(self, selections: Iterable[Any], type_names: frozenset[str]) -> "Selection":
-        """Merge strawberry's selections into this one: a field asked twice (under aliases, in fragments) is asked
-        once with everything either asks; a fragment on another type (below `node`) adds nothing."""
-        for selection in selections:
-            if isinstance(selection, SelectedField):
-                self.fields.setdefault(selection.name, Selection()).add(selection.selections, frozenset())
-            elif not type_names or selection.type_condition in (None, *type_names):
-                # A fragment: inline or spread, on this type, an interface of it, or (below `node`) another type.
-                self.add(selection.selections, type_names)
-        return self
+        return self.fields.get(name) or _NOTHING
 
     def merge(self, other: "Selection") -> "Selection":
         for name, selection in other.fields.items():
             self.fields.setdefault(name, Selection()).merge(selection)
         return self
 
+    @cached_property
+    def nodes(self) -> "Selection":
+        """What a connection selects on its nodes, through `edges { node }` and `nodes` alike."""
+        return Selection().merge(self["edges"]["node"]).merge(self["nodes"])
+
+
+_NOTHING = Selection()
+
 
 def selection_of(info: strawberry.Info, node_type: type | None = None) -> Selection:
     """What the field being resolved selects; with `node_type`, only what applies to that type (for a field whose
     type is an interface)."""
-    return Selection().add(
-        (child for selected in info.selected_fields for child in selected.selections), type_names_of(node_type)
-    )
+    # graphql-core's nodes, not strawberry's `selected_fields`: converting those (arguments and all) for every list of
+    # every business took more time than the lists' own rows.
+    raw = info._raw_info
+    return _selection(_Nodes(tuple(raw.field_nodes), raw.fragments), type_names_of(node_type))
 
 
-def nodes_of(connection: Selection) -> Selection:
-    """What a connection selects on its nodes, through `edges { node }` and `nodes` alike."""
-    return Selection().merge(connection["edges"]["node"]).merge(connection["nodes"])
+class _Nodes:
+    """The field's nodes in the parsed query, compared by identity: strawberry's parser cache hands out the same
+    document for the same query, so the selection is read once per query and shape. The cache holds the nodes, so
+    an id is never reused while its entry lives. The fragments come with the nodes' document."""
+
+    __slots__ = ("fragments", "nodes")
+
+    def __init__(self, nodes: tuple[FieldNode, ...], fragments: dict[str, FragmentDefinitionNode]) -> None:
+        self.nodes, self.fragments = nodes, fragments
+
+    def __hash__(self) -> int:
+        return hash(tuple(map(id, self.nodes)))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Nodes) and all(map(operator.is_, self.nodes, other.nodes))
+
+
+@functools.lru_cache(maxsize=1024)
+def _selection(fields: _Nodes, type_names: frozenset[str]) -> Selection:
+    selection = Selection()
+    for node in fields.nodes:
+        _add(selection, node.selection_set, fields.fragments, type_names)
+    return selection
+
+
+def _add(
+    selection: Selection, selection_set: SelectionSetNode | None, fragments: dict, type_names: frozenset[str]
+) -> None:
+    """Merge what a selection set asks into `selection`: a field asked twice (under aliases, in fragments) is asked
+    once with everything either asks; a fragment on another type (below `node`) adds nothing."""
+    for node in selection_set.selections if selection_set else ():
+        if isinstance(node, FieldNode):
+            _add(selection.fields.setdefault(node.name.value, Selection()), node.selection_set, fragments, frozenset())
+            continue
+        fragment = fragments.get(node.name.value) if isinstance(node, FragmentSpreadNode) else node
+        condition = fragment.type_condition.name.value if fragment and fragment.type_condition else None
+        if fragment and (not type_names or condition in (None, *type_names)):
+            _add(selection, fragment.selection_set, fragments, type_names)
 
 
 def type_names_of(node_type: type | None) -> frozenset[str]:
@@ -70,20 +106,25 @@ def type_names_of(node_type: type | None) -> frozenset[str]:
     return frozenset({definition.name, *(interface.name for interface in definition.interfaces)})
 
 
-async def load_selected(selection: Selection, loads: dict[str, tuple[DataLoader, list]]) -> list[list]:
-    """For each named field, what its dataloader holds for each key (None for a None key). The loads whose field
-    is selected run concurrently, so their dataloaders batch with every other list's in the request; the others
-    answer None for every key, as nothing will read them."""
-    wanted = [name for name in loads if name in selection]
-    found = await asyncio.gather(*(_load_many(*loads[name]) for name in wanted))
-    by_name = dict(zip(wanted, found, strict=True))
-    return [by_name.get(name) or [None] * len(keys) for name, (_, keys) in loads.items()]
+async def load_related(*loads: tuple[DataLoader, list, bool]) -> list[list]:
+    """For each (loader, keys, wanted): what the loader (keyed by a tuple of keys) holds for each key, None for a
+    None key. Every wanted load is asked before any is awaited, so their dataloaders batch with every other list's
+    in the request; the others answer None for every key, as nothing will read them (their field is not selected)."""
+    asked = [(keys, _ask(loader, keys) if wanted else None) for loader, keys, wanted in loads]
+    return [await _answer(keys, pending) for keys, pending in asked]
 
 
-async def _load_many(loader: DataLoader, keys: list) -> list:
-    present = [key for key in keys if key is not None]
-    values = dict(zip(present, await loader.load_many(present), strict=True))
-    return [values.get(key) for key in keys]
+def _ask(loader: DataLoader, keys: list) -> tuple[tuple, Awaitable[list]]:
+    present = tuple(dict.fromkeys(key for key in keys if key is not None))
+    return present, loader.load(present)
+
+
+async def _answer(keys: list, pending: tuple[tuple, Awaitable[list]] | None) -> list:
+    if pending is None:
+        return [None] * len(keys)
+    present, values = pending
+    found = dict(zip(present, await values, strict=True))
+    return [found.get(key) for key in keys]
 
 
 async def build_grouped(build: Callable[[list], Awaitable[list[T]]], groups: Sequence[list | None]) -> list[list[T]]:

@@ -19,5 +19,5 @@ class Product:
 
 
 async def product_of(info: strawberry.Info, product_id: str) -> Product | None:
-    row = await info.context.loaders.products.load(product_id)
+    [row] = await info.context.loaders.products.load((product_id,))
     return Product.from_row(row) if row else None

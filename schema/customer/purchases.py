@@ -13,7 +13,7 @@ from schema.customer.context import CustomerContext
 from schema.customer.enums import PaymentStatus
 from schema.customer.invoices import Invoice
 from schema.customer.license_keys import LicenseKey
-from schema.customer.lookahead import Selection, build_grouped, load_selected
+from schema.customer.lookahead import Selection, build_grouped, load_related
 from schema.customer.money import Money
 from schema.customer.node import Node
 from schema.customer.owned import OwnedByBusiness
@@ -78,11 +78,11 @@ class Purchase(Payment):
         """Purchases with the items, license keys and receipt the selection shows, loaded for all at once; the keys
         and the receipt with what they show in turn."""
         loaders, ids = context.loaders, [row.id for row in rows]
-        items, keys, invoices = await load_selected(selection, {
-            "items": (loaders.purchase_items, ids),
-            "licenseKeys": (loaders.purchase_license_keys, ids),
-            "invoice": (loaders.payment_invoices, ids),
-        })  # fmt: skip
+        items, keys, invoices = await load_related(
+            (loaders.purchase_items, ids, "items" in selection),
+            (loaders.purchase_license_keys, ids, "licenseKeys" in selection),
+            (loaders.payment_invoices, ids, "invoice" in selection),
+        )
         keys = await build_grouped(lambda flat: LicenseKey.build(context, flat, selection["licenseKeys"]), keys)
         receipts = await build_grouped(
             lambda flat: Invoice.build(context, flat, selection["invoice"]), [(found or [])[:1] for found in invoices]

@@ -14,7 +14,7 @@ from schema.customer.context import CustomerContext
 from schema.customer.enums import CancellationReason, Interval, SubscriptionStatus
 from schema.customer.invoices import Invoice
 from schema.customer.loaders import SubscriptionPageKey
-from schema.customer.lookahead import Selection, load_selected, nodes_of, selection_of
+from schema.customer.lookahead import Selection, load_related, selection_of
 from schema.customer.money import Money
 from schema.customer.node import Node
 from schema.customer.owned import OwnedByBusiness
@@ -105,16 +105,16 @@ class Subscription(Node, OwnedByBusiness):
     ) -> Connection[Invoice]:
         key = SubscriptionPageKey(subscription_id=str(self.id), first=page_size(first), after=parse_after(after))
         page = await info.context.loaders.subscription_invoices.load(key)
-        return connection(page, await Invoice.build(info.context, page.rows, nodes_of(selection_of(info))))
+        return connection(page, await Invoice.build(info.context, page.rows, selection_of(info).nodes))
 
     @classmethod
     async def build(cls, context: CustomerContext, rows: list[SubscriptionRow], selection: Selection) -> list[Self]:
         """Subscriptions with the product and payment method the selection shows, loaded for all at once."""
         loaders = context.loaders
-        products, payment_methods = await load_selected(selection, {
-            "product": (loaders.products, [row.product_id for row in rows]),
-            "paymentMethod": (loaders.payment_methods, [row.payment_method_id for row in rows]),
-        })  # fmt: skip
+        products, payment_methods = await load_related(
+            (loaders.products, [row.product_id for row in rows], "product" in selection),
+            (loaders.payment_methods, [row.payment_method_id for row in rows], "paymentMethod" in selection),
+        )
         return [cls.from_row(*loaded, context.locale) for loaded in zip(rows, products, payment_methods, strict=True)]
 
     @classmethod
