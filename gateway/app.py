@@ -56,6 +56,11 @@ def configure_logs() -> None:
         strawberry_log.addFilter(_refuse_all)
 
 
+def app_from_environment() -> Starlette:
+    """The application as configured by the environment: what each process of `portal serve --workers N` runs."""
+    return create_app(Settings.from_env())
+
+
 def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette:
     """The web application. Tests pass `manage_database=False` and open the database themselves."""
     configure_logs()

@@ -21,6 +21,10 @@ def tortoise_config(database_url: str) -> dict:
     }
 
 
+def is_sqlite(database_url: str) -> bool:
+    return database_url.startswith("sqlite:")
+
+
 async def connect(database_url: str) -> None:
     """Open the connection for this process; every task of the process shares it."""
     await Tortoise.init(config=tortoise_config(database_url), _enable_global_fallback=True)

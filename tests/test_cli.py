@@ -241,3 +241,40 @@ async def test_billing_run_renews_test_mode_at_a_later_time_and_refuses_to_move_
     renewed = int(re.search(r"(\d+) renewed", later.stdout)[1])
     assert renewed >= 12
     assert live.returncode == 1 and "test mode only" in live.stderr
+
+
+def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path) -> None:
+    result = portal("serve", "--workers", "2", database_url=f"sqlite://{tmp_path / 'portal.db'}", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "needs PostgreSQL" in result.stderr and "Traceback" not in result.stderr
+
+
+def worker_processes(supervisor: int) -> list[str]:
+    """The command lines of uvicorn's worker processes under its supervisor (multiprocessing's resource tracker,
+    also a child, left out)."""
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    commands = [Path(f"/proc/{pid}/cmdline").read_text().replace("\0", " ") for pid in children]
+    return [command for command in commands if "resource_tracker" not in command]
+
+
+@pytest.mark.skipif(not uses_postgres(), reason="several workers need PostgreSQL")
+async def test_serve_with_two_workers_answers_from_two_processes(demo_database: str, tmp_path: Path) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    token = portal("session", "create", "--email", DEMO_EMAIL, database_url=demo_database, cwd=tmp_path)
+    token = token.stdout.splitlines()[-1]
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "gateway.cli", "serve", "--workers", "2", "--port", str(port)],
+            cwd=tmp_path,
+            env=_environment(DATABASE_URL=demo_database, PORTAL_WORKER_IN_WEB="false"),
+            stdout=output,
+            stderr=output,
+        )
+    try:
+        server = RunningDemo(process, port, "", log)
+        answers = [server.post(token, "{ viewer { email } }") for _ in range(20)]
+        assert [answer.json()["data"]["viewer"]["email"] for answer in answers] == [DEMO_EMAIL] * 20
+        assert len(worker_processes(process.pid)) == 2
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

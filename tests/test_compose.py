@@ -44,6 +44,7 @@ def test_compose_runs_postgres_mail_web_and_worker(compose: dict) -> None:
     assert "healthcheck" in services["postgres"]
     assert {"1025:1025", "8025:8025"} <= set(services["mailpit"]["ports"])
     assert "portal migrate" in " ".join(services["web"]["command"])
+    assert "--workers 2" in " ".join(services["web"]["command"])
     assert services["worker"]["command"] == ["portal", "worker"]
     for name in ("web", "worker"):
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
