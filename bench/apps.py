@@ -11,15 +11,19 @@ from gateway.app import create_app
 from gateway.settings import Settings
 
 DATABASE_URL_VARIABLE = "BENCH_DATABASE_URL"
+SECRET_KEY_VARIABLE = "BENCH_SECRET_KEY"
 
 
 def graphql_app(database_url: str | None = None) -> Starlette:
-    """The portal as deployed, minus the outbox worker (web processes run without it in production)."""
+    """The portal as deployed, minus the outbox worker (web processes run without it in production), behind a
+    proxy on 127.0.0.1 whose X-Forwarded-For it believes: the benchmark's clients speak for many addresses. The
+    secret key comes from the environment, so every worker process of one server signs alike."""
     settings = Settings(
         database_url=database_url or os.environ[DATABASE_URL_VARIABLE],
         run_worker_in_web=False,
-        secret_key=secrets.token_urlsafe(32),
+        secret_key=os.environ.setdefault(SECRET_KEY_VARIABLE, secrets.token_urlsafe(32)),
         log_level="WARNING",
+        trusted_proxies=("127.0.0.1/32",),
     )
     return create_app(settings)
 

@@ -33,8 +33,10 @@ from pyinstrument.frame import AWAIT_FRAME_IDENTIFIER, Frame
 from starlette.applications import Starlette
 
 from access.sessions import SessionPolicy, open_session
+from bench import paths
 from bench.apps import DATABASE_URL_VARIABLE, graphql_app
 from bench.dataset import PROBE_EMAIL
+from bench.paths import HotPath, Request
 from bench.raw_endpoint import PATH as RAW_PATH
 from bench.raw_endpoint import create_raw_app
 from bench.seed import DEFAULT_DATABASE_URL, index_names, model_index_names
@@ -78,22 +80,28 @@ class CpuClock:
 
     @classmethod
     def read(cls, server_pid: int) -> "CpuClock":
-        ticks = os.sysconf("SC_CLK_TCK")
-        fields = Path(f"/proc/{server_pid}/stat").read_text().rsplit(")", 1)[1].split()
         # /proc/stat's first line: user nice system idle iowait irq softirq steal …, in jiffies.
         jiffies = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
         idle = jiffies[3] + jiffies[4]
         return cls(
-            server=(int(fields[11]) + int(fields[12])) / ticks,
+            server=process_tree_cpu(server_pid),
             client=time.process_time(),
             machine_busy=sum(jiffies) - idle,
             machine_total=sum(jiffies),
         )
 
 
+def process_tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by a process and its children (uvicorn's workers under its supervisor)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return own + sum(process_tree_cpu(int(child)) for child in children)
+
+
 @dataclass
 class Result:
-    target: Target
+    name: str
     seconds: float = 0.0
     latencies: list[float] = field(default_factory=list)
     failures: int = 0
@@ -170,11 +178,11 @@ def wait_until_listening(port: int, process: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def serving(target: Target, database_url: str) -> Iterator[Server]:
-    """One uvicorn process serving the target on a free 127.0.0.1 port."""
+def serving(target: Target, database_url: str, workers: int = 1) -> Iterator[Server]:
+    """uvicorn serving the target on a free 127.0.0.1 port, from `workers` processes."""
     port = free_port()
     command = [sys.executable, "-m", "uvicorn", target.factory, "--factory", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning", "--no-access-log"]  # fmt: skip
+               "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, DATABASE_URL_VARIABLE: database_url})
     try:
         wait_until_listening(port, process)
@@ -191,12 +199,8 @@ def serving(target: Target, database_url: str) -> Iterator[Server]:
 # --- requests ------------------------------------------------------------------------------------------------------
 
 
-async def ask(client: httpx.AsyncClient, target: Target, token: str) -> httpx.Response:
-    return await client.post(target.path, json={"query": DASHBOARD}, headers={"Authorization": f"Bearer {token}"})
-
-
 async def answer(client: httpx.AsyncClient, target: Target, token: str) -> dict:
-    response = await ask(client, target, token)
+    response = await send(client, dashboard(target, token).next_request())
     if response.status_code != 200:
         raise SystemExit(f"{target.name} answered {response.status_code}: {response.text[:500]}")
     return response.json()
@@ -222,13 +226,24 @@ def field_count(value: object) -> int:
     return 0
 
 
-async def load(server: Server, target: Target, token: str, seconds: float, concurrency: int, cap: int) -> Result:
-    """`concurrency` clients asking back to back for `seconds` (or until `cap` requests); each answer must have
-    status 200 and the size of the first one."""
-    result = Result(target)
+def dashboard(target: Target, token: str) -> HotPath:
+    request = Request("POST", target.path, {"Authorization": f"Bearer {token}"}, json={"query": DASHBOARD})
+    return HotPath(target.name, lambda: request, 200, "application/json", same_answer=True)
+
+
+async def send(client: httpx.AsyncClient, request: Request) -> httpx.Response:
+    return await client.request(request.method, request.url, headers=request.headers, data=request.data,
+                                json=request.json)  # fmt: skip
+
+
+async def load(server: Server, path: HotPath, seconds: float, concurrency: int, cap: int) -> Result:
+    """`concurrency` clients sending back to back for `seconds` (or until `cap` requests); each answer must be what
+    the path expects, and as long as the first one when the path always answers the same."""
+    result = Result(path.name)
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(base_url=server.url, limits=limits, timeout=REQUEST_TIMEOUT_SECONDS) as client:
-        expected = len((await ask(client, target, token)).content)
+        first = await send(client, path.next_request())
+        expected = len(first.content) if path.same_answer else None
         before = CpuClock.read(server.pid)
         started = time.perf_counter()
         deadline = started + seconds
@@ -236,8 +251,8 @@ async def load(server: Server, target: Target, token: str, seconds: float, concu
         async def client_loop() -> None:
             while time.perf_counter() < deadline and len(result.latencies) + result.failures < cap:
                 sent = time.perf_counter()
-                response = await ask(client, target, token)
-                if response.status_code == 200 and len(response.content) == expected:
+                response = await send(client, path.next_request())
+                if path.accepts(response) and expected in (None, len(response.content)):
                     result.latencies.append(time.perf_counter() - sent)
                 else:
                     result.failures += 1
@@ -362,20 +377,21 @@ async def measure_raw_in_process(database_url: str, token: str) -> None:
 # --- the run -------------------------------------------------------------------------------------------------------
 
 
-def print_table(results: list[Result], seconds: float, concurrency: int) -> None:
-    print(f"\ndashboard query, {concurrency} concurrent clients, {seconds:.0f} s per endpoint")
-    print(f"{'endpoint':<14}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'failures':>10}"
+def print_table(title: str, results: list[Result]) -> None:
+    print(f"\n{title}")
+    print(f"{'':<26}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'failures':>10}"
           f"{'server CPU':>12}{'client CPU':>12}{'2 cores busy':>14}")  # fmt: skip
     for r in results:
-        print(f"{r.target.name:<14}{len(r.latencies):>10}{r.per_second:>10.1f}{r.percentile_ms(50):>10.1f}"
+        print(f"{r.name:<26}{len(r.latencies):>10}{r.per_second:>10.1f}{r.percentile_ms(50):>10.1f}"
               f"{r.percentile_ms(99):>10.1f}{r.failures:>10}{r.server_ms:>9.1f} ms"
               f"{r.client_ms:>9.1f} ms{r.machine_busy:>14.0%}")  # fmt: skip
-    graphql, raw = results
-    print(f"{'GraphQL/raw':<14}{'':>10}{graphql.per_second / raw.per_second:>9.2f}x"
+
+
+def print_ratios(graphql: Result, raw: Result) -> None:
+    print(f"{'GraphQL/raw':<26}{'':>10}{graphql.per_second / raw.per_second:>9.2f}x"
           f"{graphql.percentile_ms(50) / raw.percentile_ms(50):>9.2f}x"
           f"{graphql.percentile_ms(99) / raw.percentile_ms(99):>9.2f}x{'':>10}"
           f"{graphql.server_ms / raw.server_ms:>11.2f}x")  # fmt: skip
-    print("server CPU and client CPU: per request; 2 cores busy: the whole machine during the phase")
 
 
 async def compare(servers: dict[Target, Server], token: str) -> None:
@@ -386,21 +402,53 @@ async def compare(servers: dict[Target, Server], token: str) -> None:
     check_identical(answers[GRAPHQL], answers[RAW])
 
 
-async def load_both(servers: dict[Target, Server], token: str, args: argparse.Namespace) -> list[Result]:
-    results = []
-    for target, server in servers.items():
-        await load(server, target, token, args.warmup, args.concurrency, args.max_requests)
-        result = await load(server, target, token, args.duration, args.concurrency, args.max_requests)
-        print(f"{target.name}: {len(result.latencies)} requests in {result.seconds:.1f} s")
-        results.append(result)
-    return results
+async def measure(server: Server, path: HotPath, args: argparse.Namespace, seconds: float) -> Result:
+    """A warm-up, then the measured load."""
+    concurrency = min(path.concurrency, args.concurrency)
+    await load(server, path, args.warmup, concurrency, args.max_requests)
+    result = await load(server, path, seconds, concurrency, args.max_requests)
+    print(f"{path.name}: {len(result.latencies)} requests in {result.seconds:.1f} s, {concurrency} at a time")
+    return result
+
+
+def measure_dashboard(args: argparse.Namespace, token: str, workers: int) -> None:
+    with serving(GRAPHQL, args.database_url, workers) as graphql_server, \
+            serving(RAW, args.database_url, workers) as raw_server:  # fmt: skip
+        servers = {GRAPHQL: graphql_server, RAW: raw_server}
+        asyncio.run(compare(servers, token))
+        results = [asyncio.run(measure(servers[target], dashboard(target, token), args, args.duration))
+                   for target in (GRAPHQL, RAW)]  # fmt: skip
+    print_table(f"dashboard query, {args.concurrency} concurrent clients, {args.duration:.0f} s per endpoint, "
+                f"{workers} server process{'es' if workers > 1 else ''} per endpoint", results)  # fmt: skip
+    print_ratios(*results)
+    print("server CPU and client CPU: per request; 2 cores busy: the whole machine during the phase")
+
+
+async def measure_hot_paths(args: argparse.Namespace) -> list[Result]:
+    await connect(args.database_url)
+    try:
+        fixtures = await paths.prepare()
+        with serving(GRAPHQL, args.database_url) as server:
+            async with httpx.AsyncClient(base_url=server.url, timeout=REQUEST_TIMEOUT_SECONDS) as client:
+                await paths.attach_sandbox_card(client, fixtures)
+                visitor, csrf = await paths.csrf_of_login_page(client)
+            hot_paths = [
+                paths.home_page(fixtures),
+                *(paths.invoice_pdf(fixtures, language) for language in ("en", "ja", "ar")),
+                paths.sign_in(fixtures, visitor, csrf),
+                paths.plan_change(fixtures),
+            ]
+            return [await measure(server, path, args, args.path_duration) for path in hot_paths]
+    finally:
+        await disconnect()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default=DEFAULT_DATABASE_URL)
-    parser.add_argument("--duration", type=float, default=30.0, help="measured seconds per endpoint")
-    parser.add_argument("--warmup", type=float, default=5.0, help="unmeasured seconds per endpoint first")
+    parser.add_argument("--duration", type=float, default=30.0, help="measured seconds per dashboard endpoint")
+    parser.add_argument("--path-duration", type=float, default=15.0, help="measured seconds per other hot path")
+    parser.add_argument("--warmup", type=float, default=5.0, help="unmeasured seconds before each measurement")
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--max-requests", type=int, default=50_000, help="per endpoint and phase, a safety bound")
     parser.add_argument("--profile", type=Path, help="write a pyinstrument profile of GraphQL requests here")
@@ -413,11 +461,11 @@ def main() -> None:
     print(f"session opened for {PROBE_EMAIL} (UNIFIED, live)")
     asyncio.run(measure_graphql_in_process(args.database_url, token, args.profile))
     asyncio.run(measure_raw_in_process(args.database_url, token))
-    with serving(GRAPHQL, args.database_url) as graphql_server, serving(RAW, args.database_url) as raw_server:
-        servers = {GRAPHQL: graphql_server, RAW: raw_server}
-        asyncio.run(compare(servers, token))
-        results = asyncio.run(load_both(servers, token, args))
-    print_table(results, args.duration, args.concurrency)
+    for workers in (1, 2):
+        measure_dashboard(args, token, workers)
+    results = asyncio.run(measure_hot_paths(args))
+    print_table(f"other hot paths of the portal, 1 server process, {args.path_duration:.0f} s each", results)
+    print("plan change: one client, as changes of one subscription wait for each other")
 
 
 if __name__ == "__main__":
