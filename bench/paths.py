@@ -20,10 +20,11 @@ import httpx
 
 from access.sessions import SessionPolicy, open_session
 from bench.dataset import PROBE_EMAIL
+from gateway.csrf import VISITOR_COOKIE
+from gateway.request_auth import SESSION_COOKIE
 from models import Customer, Invoice, PortalConfiguration, Product, Subscription
 from models.enums import Interval, Scope, SubscriptionStatus
 
-SESSION_COOKIE = "portal_session"
 PDF_SESSIONS = 60
 SIGN_IN_EMAILS = 20_000
 _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -164,7 +165,7 @@ async def csrf_of_login_page(client: httpx.AsyncClient) -> tuple[str, str]:
     page = await client.get("/login")
     match = _CSRF_FIELD.search(page.text)
     assert match, "the sign-in page has a CSRF field"
-    return page.cookies["portal_visitor"], match.group(1)
+    return page.cookies[VISITOR_COOKIE], match.group(1)
 
 
 def sign_in(fixtures: Fixtures, visitor: str, csrf: str) -> HotPath:
@@ -174,7 +175,7 @@ def sign_in(fixtures: Fixtures, visitor: str, csrf: str) -> HotPath:
         lambda: Request(
             "POST",
             "/login",
-            {"Cookie": f"portal_visitor={visitor}", "X-Forwarded-For": next(addresses)},
+            {"Cookie": f"{VISITOR_COOKIE}={visitor}", "X-Forwarded-For": next(addresses)},
             data={"email": next(emails), "csrf_token": csrf},
         ),  # fmt: skip
         200,

@@ -41,6 +41,7 @@ class Owned:
     invoices: list[Invoice] = field(default_factory=list)
     purchases: list[Payment] = field(default_factory=list)
     license_keys: list[LicenseKey] = field(default_factory=list)
+    license_key_instances: list[LicenseKeyInstance] = field(default_factory=list)
     payment_methods: list[PaymentMethod] = field(default_factory=list)
 
 
@@ -111,9 +112,10 @@ async def customer_with_history(
         for p in owned.purchases
     ]  # fmt: skip
     await LicenseKey.bulk_create(owned.license_keys)
-    await LicenseKeyInstance.bulk_create(
-        [LicenseKeyInstance(license_key_id=key.id, name=f"Laptop {n}") for key in owned.license_keys for n in range(2)]
-    )
+    owned.license_key_instances = [
+        LicenseKeyInstance(license_key_id=key.id, name=f"Laptop {n}") for key in owned.license_keys for n in range(2)
+    ]
+    await LicenseKeyInstance.bulk_create(owned.license_key_instances)
     return owned
 
 
