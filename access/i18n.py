@@ -19,18 +19,38 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
-from babel.support import Translations
+from babel.support import NullTranslations, Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DOMAIN = "messages"
 DEFAULT_LOCALE = "en"
-SUPPORTED_LOCALES = ("en", "ja", "sv", "ar")
+# BCP 47 tags, as pages (`lang`, `?locale=`), customer records and the API write them. Portuguese is Brazilian and
+# Chinese comes in both scripts, so those tags name a region or a script; every other language is the language alone.
+SUPPORTED_LOCALES = (
+    "en", "ar", "he", "ja", "sv", "de", "fr", "es", "it", "pt-BR", "nl",
+    "pl", "tr", "ru", "uk", "zh-Hans", "zh-Hant", "ko", "hi", "id", "vi", "th",
+)  # fmt: skip
+_BY_LANGUAGE = {locale.split("-")[0].lower(): locale for locale in SUPPORTED_LOCALES if locale != "zh-Hant"}
+# Language codes that older software still sends for Hebrew and Indonesian.
+_RETIRED_CODES = {"iw": "he", "in": "id"}
+# Where Chinese is written in traditional characters when a tag names a region rather than a script.
+_TRADITIONAL_CHINESE_REGIONS = {"tw", "hk", "mo"}
 
 
 def supported_locale(tag: str | None) -> str | None:
-    """The supported locale a tag such as `ja-JP`, `sv_SE` or `AR` asks for, or None."""
-    language = (tag or "").strip().replace("_", "-").split("-")[0].lower()
-    return language if language in SUPPORTED_LOCALES else None
+    """The supported locale a tag asks for, or None: `ja-JP`, `sv_SE` and `AR` are ja, sv and ar; any Portuguese is
+    pt-BR; Chinese is zh-Hant when the tag names that script or Taiwan, Hong Kong or Macau, else zh-Hans."""
+    language, *subtags = (tag or "").strip().replace("_", "-").lower().split("-")
+    language = _RETIRED_CODES.get(language, language)
+    if language == "zh" and "hans" not in subtags:
+        if "hant" in subtags or _TRADITIONAL_CHINESE_REGIONS.intersection(subtags):
+            return "zh-Hant"
+    return _BY_LANGUAGE.get(language)
+
+
+def babel_locale(locale: str) -> str:
+    """The identifier Babel and the catalog folders use for a supported locale: `pt_BR`, `zh_Hant`."""
+    return locale.replace("-", "_")
 
 
 def ranked_language_tags(accept_language: str | None) -> list[str]:
@@ -67,20 +87,28 @@ def formatting_locale(override: str | None, accept_language: str | None) -> str:
     return DEFAULT_LOCALE
 
 
+def catalog_path(locale: str) -> Path:
+    """The compiled catalog of a translated locale."""
+    return LOCALE_DIR / babel_locale(locale) / "LC_MESSAGES" / f"{DOMAIN}.mo"
+
+
 @functools.cache
-def translations(locale: str) -> Translations:
-    """The compiled catalog of a supported locale (English is the source language and has an empty one)."""
-    return Translations.load(str(LOCALE_DIR), [locale], domain=DOMAIN)
+def translations(locale: str) -> NullTranslations:
+    """The compiled catalog of a supported locale (English is the source language and has none)."""
+    if locale == DEFAULT_LOCALE:
+        return NullTranslations()
+    with catalog_path(locale).open("rb") as compiled:
+        return Translations(compiled, domain=DOMAIN)
 
 
 def text_direction(locale: str) -> str:
-    """`rtl` for right-to-left scripts such as Arabic, else `ltr` — the value of the HTML `dir` attribute."""
-    return "rtl" if Locale.parse(locale).character_order == "right-to-left" else "ltr"
+    """`rtl` for right-to-left scripts such as Arabic and Hebrew, else `ltr`: the value of the HTML `dir` attribute."""
+    return "rtl" if Locale.parse(babel_locale(locale)).character_order == "right-to-left" else "ltr"
 
 
 def language_name(locale: str) -> str:
-    """A language's name in that language (`日本語`, `Svenska`), for a language switcher."""
-    name = Locale.parse(locale).get_display_name(locale) or locale
+    """A language's name in that language (`日本語`, `Svenska`, `Português (Brasil)`), for a language switcher."""
+    name = Locale.parse(babel_locale(locale)).get_display_name() or locale
     return name[:1].upper() + name[1:]
 
 
@@ -88,4 +116,4 @@ def format_day(value: date | datetime, locale: str) -> str:
     """A calendar day as the reader writes it: `March 5, 2025`, `2025年3月5日`, `5 mars 2025`."""
     if isinstance(value, datetime):
         value = value.astimezone(UTC).date()
-    return format_date(value, format="long", locale=locale)
+    return format_date(value, format="long", locale=babel_locale(locale))

@@ -33,7 +33,7 @@ from stdnum.exceptions import ValidationError
 from tortoise.transactions import in_transaction
 
 from access import inputs
-from access.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, translations
+from access.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, supported_locale, translations
 from access.viewer import Viewer
 from merchants.portal_configurations import PortalFeatures
 from models import Customer
@@ -251,8 +251,8 @@ class _Check:
         return normalised
 
     def language(self, value: str) -> str | None:
-        code = value.strip().lower()
-        if code and code not in SUPPORTED_LOCALES:
+        code = supported_locale(value.strip()) if value.strip() else ""
+        if code is None:
             message = self.t.gettext("Choose one of the portal's languages: %(languages)s.")
             self.refuse("locale", message % {"languages": ", ".join(SUPPORTED_LOCALES)})
             return None
