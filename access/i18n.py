@@ -42,9 +42,9 @@ def supported_locale(tag: str | None) -> str | None:
     pt-BR; Chinese is zh-Hant when the tag names that script or Taiwan, Hong Kong or Macau, else zh-Hans."""
     language, *subtags = (tag or "").strip().replace("_", "-").lower().split("-")
     language = _RETIRED_CODES.get(language, language)
-    if language == "zh" and "hans" not in subtags:
-        if "hant" in subtags or _TRADITIONAL_CHINESE_REGIONS.intersection(subtags):
-            return "zh-Hant"
+    traditional = "hant" in subtags or bool(_TRADITIONAL_CHINESE_REGIONS.intersection(subtags))
+    if language == "zh" and traditional and "hans" not in subtags:
+        return "zh-Hant"
     return _BY_LANGUAGE.get(language)
 
 
