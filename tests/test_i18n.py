@@ -2,6 +2,8 @@
 string the templates and the Python modules of `access` and `billing` use, matches its committed .mo; locales are
 negotiated and written as the reader expects."""
 
+import collections
+import re
 from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
@@ -16,6 +18,8 @@ import billing
 from access.i18n import (
     LOCALE_DIR,
     SUPPORTED_LOCALES,
+    babel_locale,
+    catalog_path,
     format_day,
     negotiate_locale,
     supported_locale,
@@ -28,8 +32,8 @@ TRANSLATED = [locale for locale in SUPPORTED_LOCALES if locale != "en"]
 
 
 def catalog(locale: str):
-    with open(LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po", "rb") as source:
-        return read_po(source, locale=locale)
+    with open(LOCALE_DIR / babel_locale(locale) / "LC_MESSAGES" / "messages.po", "rb") as source:
+        return read_po(source, locale=babel_locale(locale))
 
 
 def source_messages() -> set:
@@ -63,9 +67,36 @@ def test_each_catalog_translates_every_string(locale):
     assert plural_forms == {messages.num_plurals}
 
 
+# A Python %-placeholder, `%(name)s`, `%(num)d` or `%s`, and `%%`, which prints a percent sign.
+_PLACEHOLDER = re.compile(r"%(?:\((\w+)\))?[-#0 +]*\d*(?:\.\d+)?([sdifr%])")
+
+
+def placeholders(text: str) -> collections.Counter:
+    return collections.Counter(match.group(0) for match in _PLACEHOLDER.finditer(text))
+
+
+# What a plural form may leave out: the number itself (Arabic writes "one day", not "1 day").
+_PLURAL_NUMBER = {f"%({name}){kind}" for name in ("num", "count") for kind in "ds"}
+
+
+@pytest.mark.parametrize("locale", TRANSLATED)
+def test_each_translation_keeps_the_placeholders_of_its_source(locale):
+    wrong = []
+    for message in catalog(locale):
+        if not message.id:
+            continue
+        source = placeholders(_forms(message.id)[-1])
+        optional = _PLURAL_NUMBER if message.pluralizable else set()
+        for form in filter(None, _forms(message.string)):  # an empty form is the test above's to report
+            found = placeholders(form)
+            if found - source or {name for name in source - found if name not in optional}:
+                wrong.append((_forms(message.id)[0], form))
+    assert wrong == []
+
+
 @pytest.mark.parametrize("locale", TRANSLATED)
 def test_the_committed_mo_matches_its_po(locale):
-    with open(LOCALE_DIR / locale / "LC_MESSAGES" / "messages.mo", "rb") as compiled:
+    with catalog_path(locale).open("rb") as compiled:
         committed = _entries(read_mo(compiled))
     assert committed == _entries(catalog(locale)), "run `pybabel compile -d access/locale`"
 
