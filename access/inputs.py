@@ -72,10 +72,3 @@ def metadata_problem(metadata: object) -> str:
         if not isinstance(value, str) or not METADATA_VALUE.allows(value):
             return f"Each metadata value is a string of at most {METADATA_VALUE.max_length} characters."
     return ""
-
-
-def form_too_large_message(locale: str) -> str:
-    """The answer to a form whose body is past the size limit (a setting of the gateway), in the reader's language."""
-    return translations(locale).gettext(
-        "The form sent more than the portal accepts. Go back and shorten what you typed."
-    )

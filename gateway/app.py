@@ -7,6 +7,7 @@ platform or a business's custom domain, else 400), CORS for the customer API, th
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -30,6 +31,7 @@ from gateway.body_limits import BodyLimitMiddleware
 from gateway.cors import CorsMiddleware
 from gateway.hosts import HostMiddleware
 from gateway.log_redaction import ACCESS_LOGGER, redact_secrets_in
+from gateway.pages import errors
 from gateway.payments import build_billing_context
 from gateway.request_ids import RequestIdMiddleware
 from gateway.security_headers import SecurityHeadersMiddleware
@@ -101,7 +103,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         middleware=[
             Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies)),
             Middleware(SecurityHeadersMiddleware),
-            Middleware(RequestIdMiddleware),
+            Middleware(RequestIdMiddleware, server_error=functools.partial(errors.server_error, settings)),
             Middleware(HostMiddleware, base_url=settings.base_url),
             Middleware(CorsMiddleware),
             Middleware(
@@ -109,8 +111,10 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
                 max_body_bytes=settings.max_body_bytes,
                 max_form_bytes=settings.max_form_bytes,
                 graphql_paths=(customer_graphql.GRAPHQL_PATH, merchant_api.GRAPHQL_PATH),
+                too_large_form=functools.partial(errors.too_large_form, settings),
             ),
         ],
+        exception_handlers=errors.exception_handlers(settings),
         lifespan=lifespan,
     )
     app.state.settings = settings

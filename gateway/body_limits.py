@@ -3,17 +3,15 @@ much smaller PORTAL_MAX_FORM_BYTES as an HTML form. A body past its limit is ans
 parses it: at once when its Content-Length says so, else as soon as the streamed (chunked) bytes pass the limit.
 
 The answer speaks the client's language: a GraphQL error on the GraphQL endpoints, the merchant API's error object
-elsewhere, a sentence in the reader's language for a form.
+elsewhere, the branded error page for a form (built by the composition root, gateway.app).
 """
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from access.i18n import negotiate_locale
-from access.inputs import form_too_large_message
 from gateway.graphql_http import graphql_error_response
 from gateway.http_middleware import HttpMiddleware
 from gateway.merchant_api import error_response
@@ -38,12 +36,19 @@ def declared_length(request: Request) -> int:
 
 class BodyLimitMiddleware(HttpMiddleware):
     def __init__(
-        self, app: ASGIApp, *, max_body_bytes: int, max_form_bytes: int, graphql_paths: Collection[str]
+        self,
+        app: ASGIApp,
+        *,
+        max_body_bytes: int,
+        max_form_bytes: int,
+        graphql_paths: Collection[str],
+        too_large_form: Callable[[Request], Response],
     ) -> None:
         super().__init__(app)
         self.max_body_bytes = max_body_bytes
         self.max_form_bytes = max_form_bytes
         self.graphql_paths = frozenset(graphql_paths)
+        self.too_large_form = too_large_form
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope)
@@ -79,6 +84,5 @@ class BodyLimitMiddleware(HttpMiddleware):
         if request.url.path in self.graphql_paths:
             return graphql_error_response(request, 413, _CODE, message)
         if is_form(request):
-            locale = negotiate_locale(request.headers.get("accept-language"))
-            return PlainTextResponse(form_too_large_message(locale), status_code=413)
+            return self.too_large_form(request)
         return error_response(413, _CODE, message)

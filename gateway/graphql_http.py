@@ -16,12 +16,14 @@ from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.unset import UNSET
 
+from gateway.browsers import wants_page
 from schema.limits import INTERNAL_SERVER_ERROR
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -88,6 +90,8 @@ class SpecGraphQL(GraphQL):
         return False
 
     async def run(self, request: Request, context: Any = UNSET, root_value: Any = UNSET) -> Response:
+        if request.method == "GET" and "query" not in request.query_params and wants_page(request):
+            raise StarletteHTTPException(404)  # a person opened the address in a browser: there is no page here
         try:
             return await super().run(request, context, root_value)
         except HTTPException as refused:

@@ -8,11 +8,12 @@ request id, and answered with a 500 that names the id, so support can find the l
 
 import logging
 import secrets
+from collections.abc import Callable
 
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.types import Message, Receive, Scope, Send
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http_middleware import HttpMiddleware
 from gateway.log_redaction import redact_secrets
@@ -32,6 +33,10 @@ def request_id_of(request: Request) -> str:
 
 
 class RequestIdMiddleware(HttpMiddleware):
+    def __init__(self, app: ASGIApp, *, server_error: Callable[[Request, str], Response]) -> None:
+        super().__init__(app)
+        self.server_error = server_error
+
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         request_id = new_request_id()
         scope.setdefault("state", {})[REQUEST_ID] = request_id
@@ -51,5 +56,5 @@ class RequestIdMiddleware(HttpMiddleware):
             logger.exception("Unexpected error on %s %s (request %s)", scope.get("method"), path, request_id)
             # Once the answer has begun nothing can replace it; the server ends the connection instead.
             if not started:
-                answer = PlainTextResponse(f"Unexpected error. Request id: {request_id}", status_code=500)
+                answer = self.server_error(Request(scope), request_id)
                 await answer(scope, receive, send_with_id)

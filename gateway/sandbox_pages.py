@@ -20,7 +20,7 @@ from gateway.pages.common import Brand, not_found_page, page_locale, refused_for
 from gateway.settings import Settings
 from gateway.templating import brand_palette
 
-# What a refused form (message.html) wears: the processor's name, not a business's.
+# What a refused form (error.html) wears: the processor's name, not a business's.
 SANDBOX_BRAND = Brand(name="Sandbox Payments", palette=brand_palette(None, None))
 _DECISIONS = {"approve": True, "fail": False}
 

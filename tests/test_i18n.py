@@ -21,6 +21,7 @@ from access.i18n import (
     babel_locale,
     catalog_path,
     format_day,
+    language_name,
     negotiate_locale,
     supported_locale,
     text_direction,
@@ -114,10 +115,22 @@ def _entries(messages) -> dict:
     ("header", "expected"),
     [
         ("ja-JP,ja;q=0.9,en;q=0.8", "ja"),
-        ("de-DE, sv;q=0.7, en;q=0.5", "sv"),
+        ("da-DK, sv;q=0.7, en;q=0.5", "sv"),
         ("en;q=0.2, ar-EG", "ar"),
-        ("fr, de", "en"),
+        ("fr-CA, de", "fr"),
         ("sv;q=0, ja;q=0.1", "ja"),
+        ("zh-TW,zh;q=0.9", "zh-Hant"),
+        ("zh-HK", "zh-Hant"),
+        ("zh-Hant-TW", "zh-Hant"),
+        ("zh-CN,zh;q=0.9", "zh-Hans"),
+        ("zh", "zh-Hans"),
+        ("zh-Hans-HK", "zh-Hans"),
+        ("pt", "pt-BR"),
+        ("pt-PT,pt;q=0.9", "pt-BR"),
+        ("iw-IL", "he"),
+        ("in", "id"),
+        ("no, nb;q=0.9", "en"),
+        ("nb-NO, de;q=0.5", "de"),
         ("", "en"),
         (None, "en"),
         ("ar;q=oops, sv", "sv"),
@@ -128,25 +141,43 @@ def test_accept_language_picks_the_best_supported_locale(header, expected):
 
 
 def test_locale_tags_and_directions():
-    assert [supported_locale(tag) for tag in ("sv_SE", "JA", "ar-SA", "pt-BR", "", None)] == [
+    assert [supported_locale(tag) for tag in ("sv_SE", "JA", "ar-SA", "pt-br", "zh_hant", "no", "", None)] == [
         "sv",
         "ja",
         "ar",
+        "pt-BR",
+        "zh-Hant",
         None,
         None,
         None,
     ]
-    assert [text_direction(locale) for locale in SUPPORTED_LOCALES] == ["ltr", "ltr", "ltr", "rtl"]
+    right_to_left = [locale for locale in SUPPORTED_LOCALES if text_direction(locale) == "rtl"]
+    assert right_to_left == ["ar", "he"]
+
+
+def test_every_language_is_named_in_itself():
+    names = {locale: language_name(locale) for locale in SUPPORTED_LOCALES}
+    assert (names["de"], names["ja"], names["zh-Hant"], names["pt-BR"]) == (
+        "Deutsch",
+        "日本語",
+        "中文 (繁體)",
+        "Português (Brasil)",
+    )
+    assert len(set(names.values())) == len(SUPPORTED_LOCALES)
 
 
 def test_days_are_written_for_the_reader():
     moment = datetime(2031, 3, 5, 23, 30, tzinfo=UTC)
-    assert [format_day(moment, locale) for locale in SUPPORTED_LOCALES] == [
-        "March 5, 2031",
-        "2031年3月5日",
-        "5 mars 2031",
-        "5 مارس 2031",
-    ]
+    days = {locale: format_day(moment, locale) for locale in ("en", "ja", "sv", "ar", "pt-BR", "zh-Hant", "he")}
+    assert days == {
+        "en": "March 5, 2031",
+        "ja": "2031年3月5日",
+        "sv": "5 mars 2031",
+        "ar": "5 مارس 2031",
+        "pt-BR": "5 de março de 2031",
+        "zh-Hant": "2031年3月5日",
+        "he": "5 במרץ 2031",
+    }
 
 
 def test_templates_speak_the_readers_language():

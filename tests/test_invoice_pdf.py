@@ -511,5 +511,5 @@ async def test_a_session_renders_a_bounded_number_of_documents_a_minute(client) 
     assert {answer.status_code for answer in answers} == {404}
     assert refused.status_code == 429
     assert refused.headers["retry-after"] == str(PDF_RENDERS_PER_SESSION.window_seconds)
-    assert "Too many downloads" in refused.text
+    assert "Too many requests" in refused.text
     assert elsewhere.status_code == 200

@@ -7,6 +7,7 @@ import re
 import httpx
 import pytest
 
+from access.i18n import SUPPORTED_LOCALES
 from access.sessions import viewer_for_token
 from models import Customer, Invoice, PortalConfiguration
 from models.business import default_portal_features
@@ -70,6 +71,8 @@ async def allow_only(customer: Customer, *allowed: str, enabled: bool = True) ->
         ("IN", {"taxId": "27aapfu0939f1zv"}, {"tax_id": "27AAPFU0939F1ZV"}),
         ("US", {"taxId": "  12-3456789  "}, {"tax_id": "12-3456789"}),
         ("DE", {"locale": "JA"}, {"locale": "ja"}),
+        ("BR", {"locale": "pt"}, {"locale": "pt-BR"}),
+        ("TW", {"locale": "zh_TW"}, {"locale": "zh-Hant"}),
         ("DE", {"name": "  Ada King  "}, {"name": "Ada King"}),
     ],
 )
@@ -127,7 +130,7 @@ LONG = "x" * 300
         ("DE", {"billingAddress": {"country": "Germany"}}, "billingAddress.country", "two-letter code"),
         # A refused country does not make a number fine in the current one look wrong too.
         ("DE", {"billingAddress": {"country": "XX"}, "phoneNumber": "030 1234567"}, "billingAddress.country", "DE or"),
-        ("DE", {"locale": "de"}, "locale", "Choose one of the portal's languages: en, ja, sv, ar."),
+        ("DE", {"locale": "no"}, "locale", f"Choose one of the portal's languages: {', '.join(SUPPORTED_LOCALES)}."),
     ],
 )
 async def test_bad_input_is_refused_beside_its_field_and_changes_nothing(

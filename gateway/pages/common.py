@@ -1,6 +1,6 @@
 """What every page shares: the reader's language (chosen and remembered), the brand a page wears, rendering a
-template with the CSRF token and the CSP nonce, the session cookie, and the answers that replace a page (not found,
-refused form)."""
+template with the CSRF token and the CSP nonce, the session cookie, and the error page that replaces a page (not
+found, refused form, too many requests, server error)."""
 
 import re
 from dataclasses import dataclass
@@ -12,6 +12,7 @@ from starlette.responses import HTMLResponse, Response
 from access.i18n import SUPPORTED_LOCALES, language_name, negotiate_locale, supported_locale
 from access.sessions import live_session, revoke_session
 from gateway.csrf import csrf_token, remember_visitor
+from gateway.hosts import custom_business
 from gateway.request_auth import SESSION_COOKIE, session_policy
 from gateway.security_headers import CSP_NONCE
 from gateway.settings import Settings
@@ -142,30 +143,40 @@ def render_page(
     return response
 
 
-def not_found_page(request: Request, settings: Settings) -> HTMLResponse:
+def error_page(
+    request: Request,
+    settings: Settings,
+    status: int,
+    *,
+    locale: str = "",
+    brand: Brand | None = None,
+    livemode: bool = True,
+    request_id: str = "",
+) -> HTMLResponse:
+    """The page a person sees instead of the one they asked for (error.html), in their language, wearing the brand of
+    the business whose page it is (on a custom domain, that business) or else the portal's own."""
+    custom = custom_business(request)
     return render_page(
         request,
         settings,
-        "message.html",
-        locale=page_locale(request),
-        brand=portal_brand(settings),
-        status=404,
-        kind="not_found",
+        "error.html",
+        locale=locale or page_locale(request),
+        brand=brand or (business_brand(custom) if custom else portal_brand(settings)),
+        livemode=livemode,
+        status=status,
+        error_status=status,
+        back_url="/",
+        request_id=request_id,
     )
+
+
+def not_found_page(request: Request, settings: Settings, locale: str = "") -> HTMLResponse:
+    return error_page(request, settings, 404, locale=locale)
 
 
 def refused_form_page(request: Request, settings: Settings, brand: Brand, livemode: bool = True) -> HTMLResponse:
     """The answer to a form without this visitor's CSRF token: nothing was done."""
-    return render_page(
-        request,
-        settings,
-        "message.html",
-        locale=page_locale(request),
-        brand=brand,
-        livemode=livemode,
-        status=403,
-        kind="refused",
-    )
+    return error_page(request, settings, 403, brand=brand, livemode=livemode)
 
 
 def set_session_cookie(response: Response, token: str, settings: Settings) -> None:

@@ -19,7 +19,7 @@ from starlette.routing import BaseRoute
 from access.rate_limits import PDF_RENDERS_PER_SESSION, hit
 from access.viewer import Viewer
 from billing.invoice_pdf import credit_note_pdf, invoice_pdf
-from gateway.pages.common import not_found_page, page_locale, portal_brand, render_page
+from gateway.pages.common import error_page, not_found_page, page_locale
 from gateway.pages.signed_in import LOGIN_PATH, redirect, route
 from gateway.request_auth import bearer_token, viewer_from_request
 from gateway.settings import Settings
@@ -66,9 +66,7 @@ def _not_signed_in(request: Request) -> Response:
 
 
 def _too_many(request: Request, settings: Settings, locale: str) -> Response:
-    response = render_page(
-        request, settings, "message.html", locale=locale, brand=portal_brand(settings), status=429, kind="too_many"
-    )
+    response = error_page(request, settings, 429, locale=locale)
     response.headers["Retry-After"] = str(PDF_RENDERS_PER_SESSION.window_seconds)
     return response
 

@@ -1,0 +1,54 @@
+"""The answers to requests no page serves: an unknown address (404), a method the address does not take (405), a
+form past the size limit (413) and an unexpected error (500). A browser, which asks for `text/html`, gets the
+branded error page in its reader's language; an API client gets the JSON error the merchant API answers with.
+
+The pages that can fail on their own terms (a link that has expired, 410; too many downloads, 429; a refused form,
+403) render the same template through `gateway.pages.common.error_page`.
+"""
+
+import logging
+from http import HTTPStatus
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+
+from gateway.browsers import wants_page
+from gateway.pages.common import error_page
+from gateway.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+def _json_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"code": HTTPStatus(status).name, "message": message, "field": None}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def exception_handlers(settings: Settings) -> dict:
+    """Starlette's handlers for the HTTP errors its routing raises (no such route, wrong method)."""
+
+    async def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        if not wants_page(request):
+            return _json_error(error.status_code, error.detail, error.headers)
+        response = error_page(request, settings, error.status_code)
+        response.headers.update(error.headers or {})  # a 405 names the methods the address takes in `Allow`
+        return response
+
+    return {HTTPException: http_error}
+
+
+def too_large_form(settings: Settings, request: Request) -> Response:
+    """The answer to a form post past PORTAL_MAX_FORM_BYTES, which is refused before any page sees it."""
+    return error_page(request, settings, 413)
+
+
+def server_error(settings: Settings, request: Request, request_id: str) -> Response:
+    """The answer to an unexpected error, naming the request id the log has the traceback under."""
+    if wants_page(request):
+        try:
+            return error_page(request, settings, 500, request_id=request_id)
+        except Exception:  # the page itself failed (a broken template, say): the plain answer still goes out
+            logger.exception("The error page failed (request %s)", request_id)
+    return PlainTextResponse(f"Unexpected error. Request id: {request_id}", status_code=500)
