@@ -238,8 +238,11 @@ async def test_sign_out_revokes_the_session(portal_http, portal_settings, mailbo
     home = await sign_in(portal_http, portal_settings, mailbox, f"/login/{shop.business.id}")
     signed_out = await portal_http.post("/logout", data={"csrf_token": csrf_from(home)})
     assert signed_out.status_code == 303
-    assert signed_out.headers["location"] == f"/login/{shop.business.id}"
+    assert signed_out.headers["location"] == f"/login/{shop.business.id}?signed_out=1"
     assert await PortalSession.filter(revoked_at__isnull=False).count() == 1
+    landing = await portal_http.get(signed_out.headers["location"])
+    assert "You are signed out." in landing.text
+    assert "You are signed out." not in (await portal_http.get(f"/login/{shop.business.id}")).text
     after = await portal_http.get("/")
     assert after.status_code == 303 and after.headers["location"] == "/login"
 

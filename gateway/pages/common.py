@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from access.i18n import SUPPORTED_LOCALES, language_name, negotiate_locale, supported_locale
 from access.sessions import live_session, revoke_session
@@ -83,6 +83,12 @@ def page_locale(request: Request, preferred: str = "") -> str:
         or supported_locale(preferred)
         or negotiate_locale(request.headers.get("accept-language"))
     )
+
+
+def sign_in_redirect(request: Request) -> RedirectResponse:
+    """Where a visitor who is not signed in goes: the sign-in page, in the language they just picked, if they did."""
+    picked = chosen_locale(request)
+    return RedirectResponse(f"/login?{urlencode({LOCALE_PARAMETER: picked})}" if picked else "/login", status_code=303)
 
 
 def _language_links(request: Request, current: str) -> list[dict]:

@@ -19,8 +19,9 @@ from starlette.routing import BaseRoute
 from access.rate_limits import PDF_RENDERS_PER_SESSION, hit
 from access.viewer import Viewer
 from billing.invoice_pdf import credit_note_pdf, invoice_pdf
-from gateway.pages.common import error_page, not_found_page, page_locale
-from gateway.pages.signed_in import LOGIN_PATH, redirect, route
+from gateway.browsers import wants_page
+from gateway.pages.common import error_page, not_found_page, page_locale, sign_in_redirect
+from gateway.pages.signed_in import route
 from gateway.request_auth import bearer_token, viewer_from_request
 from gateway.settings import Settings
 from schema.customer.invoices import CREDIT_NOTE_PDF_PATH, INVOICE_PDF_PATH
@@ -57,8 +58,8 @@ def attachment_name(number: str) -> str:
 
 def _not_signed_in(request: Request) -> Response:
     token = bearer_token(request)
-    if token is None and "text/html" in request.headers.get("accept", ""):
-        return redirect(LOGIN_PATH)
+    if token is None and wants_page(request):
+        return sign_in_redirect(request)
     challenge = 'Bearer error="invalid_token"' if token else "Bearer"
     return PlainTextResponse(
         NOT_SIGNED_IN, status_code=401, headers={"WWW-Authenticate": challenge, "Cache-Control": "no-store"}

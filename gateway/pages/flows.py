@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Route
 
 from access.deep_links import AfterCompletionType, Flow, FlowType, complete_flow, flow_of
 from access.viewer import Viewer
-from gateway.pages.common import FOCUS, business_brand, page_locale, render_page
+from gateway.pages.common import FOCUS, business_brand, page_locale, render_page, sign_in_redirect
 from gateway.request_auth import viewer_from_request
 from gateway.settings import Settings
 from models import PortalSession
@@ -117,7 +117,7 @@ async def done_page(request: Request, *, settings: Settings) -> Response:
     """The hosted confirmation of a finished task, or the step that sends a `redirect` flow's customer back."""
     viewer = await viewer_from_request(request, settings)
     if viewer is None:
-        return RedirectResponse("/login", status_code=303)
+        return sign_in_redirect(request)
     elsewhere = gate(request, viewer)
     if elsewhere is not None:
         return elsewhere

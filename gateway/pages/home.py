@@ -28,8 +28,9 @@ from gateway.pages.common import (
     refused_form_page,
     render_page,
     revoke_cookie_session,
+    sign_in_redirect,
 )
-from gateway.pages.login import login_path_on_host
+from gateway.pages.login import SIGNED_OUT_PARAMETER, login_path_on_host
 from gateway.request_auth import viewer_from_request
 from gateway.request_ids import request_id_of
 from gateway.settings import Settings
@@ -136,7 +137,7 @@ async def _unified_view(request: Request, settings: Settings, viewer: Viewer, lo
 async def portal_home(request: Request, *, settings: Settings) -> Response:
     viewer = await viewer_from_request(request, settings)
     if viewer is None:
-        return RedirectResponse("/login", status_code=303)
+        return sign_in_redirect(request)
     elsewhere = flows.gate(request, viewer)
     if elsewhere is not None:
         return elsewhere
@@ -148,7 +149,7 @@ async def portal_home(request: Request, *, settings: Settings) -> Response:
     if business_id is None:
         return await _unified_view(request, settings, viewer, locale)
     if viewer.business(business_id) is None:
-        return not_found_page(request, settings)
+        return not_found_page(request, settings, locale)
     return await _business_view(request, settings, viewer, locale, business_id)
 
 
@@ -160,7 +161,8 @@ async def sign_out(request: Request, *, settings: Settings) -> Response:
         return refused_form_page(request, settings, portal_brand(settings), livemode)
     business_id = viewer.session.business_id if viewer and viewer.scope == Scope.BUSINESS else None
     await revoke_cookie_session(request, settings)
-    response = RedirectResponse(login_path_on_host(request, business_id, livemode), status_code=303)
+    signed_out = f"{login_path_on_host(request, business_id, livemode)}?{SIGNED_OUT_PARAMETER}=1"
+    response = RedirectResponse(signed_out, status_code=303)
     clear_session_cookie(response, settings)
     return response
 

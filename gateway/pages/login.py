@@ -16,6 +16,7 @@ from starlette.routing import BaseRoute, Route
 
 from access.inputs import email_problem
 from access.login_links import request_sign_in
+from access.rate_limits import SIGN_IN_PER_EMAIL
 from gateway.csrf import csrf_form_valid
 from gateway.hosts import custom_business
 from gateway.pages.common import (
@@ -31,6 +32,9 @@ from gateway.settings import Settings
 from merchants.custom_domains import sign_in_path
 from models import Business
 from models.ids import find_by_client_id
+
+# `/login?signed_out=1` is where signing out lands: the page says so.
+SIGNED_OUT_PARAMETER = "signed_out"
 
 
 def login_path(business_id: str | None, livemode: bool) -> str:
@@ -58,8 +62,9 @@ async def sign_in_page(request: Request, *, settings: Settings, livemode: bool) 
     brand = business_brand(business) if business else portal_brand(settings)
     page = functools.partial(render_page, request, settings, locale=locale, brand=brand, livemode=livemode)
     action = login_path(business_id, livemode)
+    sign_in = functools.partial(page, "login.html", action=action, unified=business is None)
     if request.method == "GET":
-        return page("login.html", action=action, unified=business is None, email_error="")
+        return sign_in(email_error="", email="", signed_out=request.query_params.get(SIGNED_OUT_PARAMETER) == "1")
 
     form = await request.form()
     if not csrf_form_valid(request, form, settings):
@@ -67,8 +72,8 @@ async def sign_in_page(request: Request, *, settings: Settings, livemode: bool) 
     submitted = form.get("email")
     email = submitted.strip() if isinstance(submitted, str) else ""
     if problem := email_problem(email, locale):
-        return page("login.html", status=422, action=action, unified=business is None, email_error=problem)
-    response = page("check_email.html", back_url=action)
+        return sign_in(status=422, email_error=problem, email=email, signed_out=False)
+    response = page("check_email.html", back_url=action, limit_minutes=SIGN_IN_PER_EMAIL.window_seconds // 60)
     response.background = BackgroundTask(
         request_sign_in,
         email=email,

@@ -33,6 +33,7 @@ from gateway.pages.common import (
     portal_brand,
     refused_form_page,
     render_page,
+    sign_in_redirect,
 )
 from gateway.pages.home import PortalQueryError
 from gateway.payments import billing_of
@@ -42,7 +43,6 @@ from gateway.settings import Settings
 from models.enums import Scope
 from schema.customer import build_context, schema
 
-LOGIN_PATH = "/login"
 NOT_FOUND = "NOT_FOUND"
 # What a page needs of a business to wear its brand (see common.graphql_brand).
 BUSINESS_FIELDS = "id name supportEmail branding { logoUrl primaryColor accentColor headline }"
@@ -141,7 +141,7 @@ class Visit:
         return params.get("updated", "")
 
     def not_found(self) -> Response:
-        return not_found_page(self.request, self.settings)
+        return not_found_page(self.request, self.settings, self.locale)
 
     @property
     def focused(self) -> bool:
@@ -173,7 +173,7 @@ def signed_in(handler: PageHandler) -> Endpoint:
     async def endpoint(request: Request, *, settings: Settings) -> Response:
         visit = await _visit(request, settings)
         if visit is None:
-            return redirect(LOGIN_PATH)
+            return sign_in_redirect(request)
         return flows.gate(request, visit.viewer) or await handler(visit)
 
     return endpoint
@@ -185,7 +185,7 @@ def signed_in_form(handler: FormHandler) -> Endpoint:
     async def endpoint(request: Request, *, settings: Settings) -> Response:
         visit = await _visit(request, settings)
         if visit is None:
-            return redirect(LOGIN_PATH)
+            return sign_in_redirect(request)
         elsewhere = flows.gate(request, visit.viewer)
         if elsewhere is not None:
             return elsewhere
