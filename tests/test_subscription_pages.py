@@ -10,6 +10,7 @@ from urllib.parse import unquote
 import httpx
 import pytest
 
+from gateway.templating import environment
 from models import (
     CreditEntry,
     Discount,
@@ -451,3 +452,32 @@ async def test_every_new_form_needs_the_csrf_token(http, context, route: str) ->
         SubscriptionStatus.ACTIVE, False, False, shop.subscription.product_id,
     )  # fmt: skip
     assert await Payment.all().count() == 0
+
+
+@pytest.mark.parametrize(
+    ("status", "extra", "expected"),
+    [
+        ("ACTIVE", {}, "Renews on December 17, 2026"),
+        ("ACTIVE", {"cancelAtNextBillingDate": True}, "Ends on December 17, 2026"),
+        ("PENDING", {}, "Starts once the first payment goes through."),
+        ("FAILED", {}, "The first payment did not go through."),
+        ("ON_HOLD", {}, "The last payment did not go through."),
+        ("PAUSED", {"pausedUntil": "2027-02-01T00:00:00+00:00"}, "Paused until February 1, 2027"),
+        ("PAUSED", {}, "Paused until you resume"),
+        ("CANCELLED", {"cancelledAt": "2026-11-20T10:00:00+00:00"}, "Cancelled on November 20, 2026"),
+        ("EXPIRED", {}, "This subscription has ended."),
+    ],
+)
+def test_a_subscriptions_date_line_says_what_its_status_means(status, extra, expected):
+    subscription = {
+        "status": status,
+        "previousBillingDate": "2026-11-17T09:00:00+00:00",
+        "nextBillingDate": "2026-12-17T09:00:00+00:00",
+        "cancelAtNextBillingDate": False,
+        "cancelledAt": None,
+        "trialEndsAt": None,
+        "pausedUntil": None,
+        **extra,
+    }
+    macros = environment("en").get_template("macros.html").make_module({})
+    assert str(macros.subscription_dates(subscription)).strip() == expected

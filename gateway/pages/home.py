@@ -40,7 +40,7 @@ from schema.customer import build_context, schema
 _BRANDING = "id name supportEmail branding { logoUrl primaryColor accentColor headline }"
 _SUBSCRIPTIONS = """totalCount edges { node {
   id status quantity product { id name } amount { formatted }
-  previousBillingDate nextBillingDate cancelAtNextBillingDate cancelledAt trialEndsAt
+  previousBillingDate nextBillingDate cancelAtNextBillingDate cancelledAt trialEndsAt pausedUntil
   paymentMethod { brand last4 }
 } }"""
 _INVOICES = "totalCount edges { node { id number issuedAt status total { formatted } pdfUrl lines { description } } }"
