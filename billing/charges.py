@@ -25,6 +25,7 @@ from billing.credits import use_credit
 from billing.errors import BillingError, BillingErrorCode, decline_message
 from billing.events import record_payment_event
 from billing.invoices import Line, issue_invoice
+from billing.line_wording import Wording
 from billing.notifications import Notifier
 from billing.processor import ChargeRequest, ChargeResult, ChargeStatus, DeclineCode, PaymentProcessor, ProcessorError
 from billing.tax import Amounts
@@ -94,8 +95,7 @@ class SubscriptionOutcome(ABC):
         quantity = self.subscription.quantity
         if quantity < 1 or subtotal % quantity:
             quantity = 1
-        description = f"{self.product_name} ({start:%d %b %Y} – {end:%d %b %Y})"
-        return Line(description=description, quantity=quantity, unit_amount=subtotal // quantity)
+        return Line.worded(Wording.period(self.product_name, start, end), quantity, subtotal // quantity)
 
     async def still_applies(self) -> bool:
         """Whether the change this payment pays for can still be made (checked when it settles late)."""

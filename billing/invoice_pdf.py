@@ -23,6 +23,7 @@ from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 from access.i18n import format_day, text_direction, translations
 from access.profile import readable_phone
 from billing.errors import N_
+from billing.line_wording import line_text
 from billing.money import format_money, parse_locale
 from billing.payment_methods import card_network_name
 from billing.pdf_fonts import install_fonts
@@ -182,7 +183,7 @@ def invoice_document(invoice: Invoice, lines: list[InvoiceLine], payment: Paymen
         columns=(words(N_("Description")), words(N_("Quantity")), words(N_("Unit price")), words(N_("Amount"))),
         rows=[
             (
-                line.description,
+                line_text(line.description, line.wording, locale),
                 words.count(line.quantity),
                 words.money(line.unit_amount, currency),
                 words.money(line.amount, currency),

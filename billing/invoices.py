@@ -6,6 +6,7 @@ from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from billing.line_wording import Wording
 from billing.tax import Amounts
 from models import Business, CreditNoteSequence, Customer, Invoice, InvoiceLine, InvoiceSequence, Payment
 from models.enums import InvoiceStatus
@@ -16,10 +17,20 @@ class Line:
     description: str
     quantity: int
     unit_amount: int
+    wording: Wording | None = None
+
+    @classmethod
+    def worded(cls, wording: Wording, quantity: int, unit_amount: int) -> "Line":
+        """A line that says itself in each reader's language; its description as issued is the English."""
+        return cls(wording.text("en"), quantity, unit_amount, wording)
 
     @property
     def amount(self) -> int:
         return self.quantity * self.unit_amount
+
+    def text(self, locale: str) -> str:
+        """The line in the reader's language."""
+        return self.wording.text(locale) if self.wording else self.description
 
 
 def billing_details(customer: Customer, business: Business) -> dict:
@@ -117,6 +128,7 @@ async def issue_invoice(
                 invoice_id=invoice.id,
                 position=position,
                 description=line.description[:300],
+                wording=line.wording.as_json() if line.wording else None,
                 quantity=line.quantity,
                 unit_amount=line.unit_amount,
                 amount=line.amount,

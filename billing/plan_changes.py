@@ -49,6 +49,7 @@ from billing.errors import BillingErrorCode as Code
 from billing.events import EventType, record_subscription_event
 from billing.invoices import Line
 from billing.license_keys import disable_subscription_keys
+from billing.line_wording import FROM_TODAY, REMAINING_TIME, UNUSED_TIME, Wording
 from billing.notifications import Notifier
 from billing.periods import add_interval
 from billing.processor import DeclineCode
@@ -240,10 +241,11 @@ def _lines(
     """The invoice lines of the change: the unused time credited (a negative line), the new plan charged."""
     lines = []
     if proration.credit:
-        lines.append(Line(f"Unused time on {current_name} × {subscription.quantity}", 1, -proration.credit))
+        unused = Wording(UNUSED_TIME, current_name, subscription.quantity)
+        lines.append(Line.worded(unused, 1, -proration.credit))
     if proration.charge:
-        label = "from today" if proration.restarts_cycle else "remaining time"
-        lines.append(Line(f"{plan.name} × {quantity} ({label})", 1, proration.charge))
+        charged = Wording(FROM_TODAY if proration.restarts_cycle else REMAINING_TIME, plan.name, quantity)
+        lines.append(Line.worded(charged, 1, proration.charge))
     return tuple(lines)
 
 
@@ -300,12 +302,18 @@ class PlanTarget:
     def as_details(self) -> dict:
         return {
             **{key: value for key, value in self.__dict__.items() if key != "lines"},
-            "lines": [[line.description, line.quantity, line.unit_amount] for line in self.lines],
+            "lines": [
+                [line.description, line.quantity, line.unit_amount, line.wording.as_json() if line.wording else None]
+                for line in self.lines
+            ],
         }
 
     @classmethod
     def from_details(cls, details: dict) -> "PlanTarget":
-        return cls(**{**details, "lines": tuple(Line(*line) for line in details["lines"])})
+        lines = tuple(
+            Line(*line[:3], Wording.from_json(line[3] if len(line) > 3 else None)) for line in details["lines"]
+        )
+        return cls(**{**details, "lines": lines})
 
     def asked_for(self, product_id: str, quantity: int | None) -> bool:
         return self.product_id == product_id and quantity in (None, self.quantity)

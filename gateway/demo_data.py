@@ -18,7 +18,8 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from billing.errors import decline_message
-from billing.invoices import billing_details, credit_note_number, invoice_number
+from billing.invoices import Line, billing_details, credit_note_number, invoice_number
+from billing.line_wording import Wording
 from billing.periods import add_interval
 from billing.processor import DeclineCode
 from billing.sandbox import SUCCEEDS
@@ -288,13 +289,17 @@ class _Catalog:
     products: dict[str, Product]
 
 
+def _line(said: str | Wording, quantity: int, unit_amount: int) -> Line:
+    return Line.worded(said, quantity, unit_amount) if isinstance(said, Wording) else Line(said, quantity, unit_amount)
+
+
 @dataclass
 class _Charge:
     """A succeeded payment waiting for its invoice."""
 
     payment: Payment
     customer: Customer
-    lines: list[tuple[str, int, int]]
+    lines: list[Line]
     subtotal: int
 
 
@@ -507,14 +512,14 @@ class _DemoBuilder:
         self,
         customer: Customer,
         card: PaymentMethod,
-        items: list[tuple[Product, int, str]],
+        items: list[tuple[Product, int, str | Wording]],
         at: datetime,
         purpose: PaymentPurpose,
         *,
         status: PaymentStatus = PaymentStatus.SUCCEEDED,
         subscription: Subscription | None = None,
     ) -> Payment:
-        """A payment for (product, quantity, line description) items; succeeded ones get an invoice later."""
+        """A payment for (product, quantity, line description or wording) items; succeeded ones get an invoice later."""
         spec = self.catalogs[(customer.business_id, customer.livemode)].spec
         subtotal = sum(product.price * quantity for product, quantity, _ in items)
         amounts = split_tax(subtotal, spec.tax_rate_bp, spec.tax_inclusive)
@@ -545,7 +550,12 @@ class _DemoBuilder:
                 )
             )
         if status == PaymentStatus.SUCCEEDED:
-            lines = [(description, quantity, product.price) for product, quantity, description in items]
+            lines = [
+                Line.worded(said, quantity, product.price)
+                if isinstance(said, Wording)
+                else Line(said, quantity, product.price)
+                for product, quantity, said in items
+            ]
             self.charges.append(_Charge(payment, customer, lines, subtotal))
         return payment
 
@@ -617,10 +627,9 @@ class _DemoBuilder:
         end: datetime,
         status: PaymentStatus = PaymentStatus.SUCCEEDED,
     ) -> None:
-        description = f"{product.name} ({start:%d %b %Y} – {end:%d %b %Y})"
         first = start == subscription.created_at
         purpose = PaymentPurpose.SUBSCRIPTION_CREATE if first else PaymentPurpose.RENEWAL
-        items = [(product, subscription.quantity, description)]
+        items = [(product, subscription.quantity, Wording.period(product.name, start, end))]
         self.charge(customer, card, items, start, purpose, status=status, subscription=subscription)
 
     def purchase(
@@ -730,15 +739,16 @@ class _DemoBuilder:
                 created_at=payment.created_at,
             )
         )
-        for position, (description, quantity, unit_amount) in enumerate(charge.lines):
+        for position, line in enumerate(charge.lines):
             self.add(
                 InvoiceLine(
                     invoice_id=invoice.id,
                     position=position,
-                    description=description,
-                    quantity=quantity,
-                    unit_amount=unit_amount,
-                    amount=unit_amount * quantity,
+                    description=line.description,
+                    wording=line.wording.as_json() if line.wording else None,
+                    quantity=line.quantity,
+                    unit_amount=line.unit_amount,
+                    amount=line.amount,
                     created_at=payment.created_at,
                 )
             )

@@ -191,6 +191,9 @@ class InvoiceLine(Timestamped):
     invoice = fields.ForeignKeyField("portal.Invoice", related_name="lines", db_index=True)
     position = fields.IntField(default=0)
     description = fields.CharField(max_length=300)
+    # What the line is made of, so it can be said in each reader's language (billing.line_wording); null for a
+    # line that is only its description.
+    wording = fields.JSONField(null=True)
     quantity = fields.IntField(default=1)
     unit_amount = fields.BigIntField()
     amount = fields.BigIntField()

@@ -7,6 +7,7 @@ from urllib.parse import quote
 
 import strawberry
 
+from billing.line_wording import line_text
 from models import Invoice as InvoiceRow
 from models import InvoiceLine as InvoiceLineRow
 from models import Refund as RefundRow
@@ -33,7 +34,7 @@ def credit_note_pdf_path(refund_id: str) -> str:
 
 @strawberry.type
 class InvoiceLine:
-    description: str
+    description: str = strawberry.field(description="What the line is for, in the reader's language.")
     quantity: int
     unit_amount: Money
     amount: Money
@@ -41,7 +42,7 @@ class InvoiceLine:
     @classmethod
     def from_row(cls, row: InvoiceLineRow, currency: str, locale: str) -> Self:
         return cls(
-            description=row.description,
+            description=line_text(row.description, row.wording, locale),
             quantity=row.quantity,
             unit_amount=Money.of(row.unit_amount, currency, locale),
             amount=Money.of(row.amount, currency, locale),

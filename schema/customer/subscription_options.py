@@ -155,7 +155,7 @@ def _preview(quote: PlanChangeQuote, currency: str, locale: str) -> PlanChangePr
         direction=PlanDirection(quote.direction.value),
         scheduled=quote.scheduled,
         trial_continues=quote.trial_continues,
-        lines=[PreviewLine(description=line.description, amount=money(line.amount)) for line in quote.lines],
+        lines=[PreviewLine(description=line.text(locale), amount=money(line.amount)) for line in quote.lines],
     )
 
 

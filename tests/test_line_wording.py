@@ -1,0 +1,51 @@
+"""Invoice lines and amounts in the reader's language: a billing period's dates written as the reader writes them,
+the plan-change lines translated, older lines shown as issued, and currency symbols kept whole right to left."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from billing.invoices import Line
+from billing.line_wording import FROM_TODAY, UNUSED_TIME, Wording, line_text
+from billing.money import format_money
+from billing.plan_changes import PlanTarget
+
+START, END = datetime(2026, 11, 17, 9, tzinfo=UTC), datetime(2026, 12, 17, 9, tzinfo=UTC)
+
+
+def test_a_periods_line_is_issued_in_english_and_read_in_the_readers_language():
+    line = Line.worded(Wording.period("Team", START, END), 1, 4900)
+    assert line.description == "Team (Nov 17 – Dec 17, 2026)"
+    stored = line.wording.as_json()
+    assert "2026年11月17日" in line_text(line.description, stored, "ja")
+    assert "ديسمبر" in line_text(line.description, stored, "ar")
+    assert "17. Dez." in line_text(line.description, stored, "de")
+    assert "Nov" not in line_text(line.description, stored, "ja")
+
+
+@pytest.mark.parametrize(
+    ("kind", "english"), [(UNUSED_TIME, "Unused time on Team × 2"), (FROM_TODAY, "Team × 2 (from today)")]
+)
+def test_a_plan_changes_lines_are_translated(kind, english):
+    line = Line.worded(Wording(kind, "Team", 2), 1, -1200)
+    assert line.description == english
+    assert line.text("ja") != english and "Team" in line.text("ja") and "2" in line.text("ja")
+
+
+def test_a_line_without_wording_is_shown_as_issued():
+    assert line_text("Setup fee (17 Nov 2026 – 17 Dec 2026)", None, "ja") == "Setup fee (17 Nov 2026 – 17 Dec 2026)"
+    assert line_text("Custom", {"kind": "something new"}, "ja") == "Custom"
+
+
+def test_a_plan_change_quoted_before_lines_had_wording_still_loads():
+    details = {key: None for key in PlanTarget.__dataclass_fields__} | {"lines": [["Team × 1 (from today)", 1, 900]]}
+    assert PlanTarget.from_details(details).lines == (Line("Team × 1 (from today)", 1, 900),)
+
+
+@pytest.mark.parametrize("locale", ["ar", "he"])
+def test_a_currency_symbol_stays_whole_in_a_right_to_left_line(locale):
+    amount = format_money(5402, "USD", locale)
+    symbol = "US$" if locale == "ar" else "$"
+    # A left-to-right mark right after the symbol: without it the `$` of `US$` drifts away ("$US 54.02").
+    assert f"{symbol}\u200e" in amount and "54.02" in amount
+    assert "\u200e" not in format_money(5402, "USD", "en")
