@@ -91,17 +91,15 @@ def sign_in_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?{urlencode({LOCALE_PARAMETER: picked})}" if picked else "/login", status_code=303)
 
 
-def _language_links(request: Request, current: str) -> list[dict]:
-    others = [(key, value) for key, value in request.query_params.multi_items() if key != LOCALE_PARAMETER]
-    return [
-        {
-            "code": code,
-            "name": language_name(code),
-            "url": f"{request.url.path}?{urlencode([*others, (LOCALE_PARAMETER, code)])}",
-            "current": code == current,
-        }
-        for code in SUPPORTED_LOCALES
-    ]
+def _language_choice(request: Request, current: str) -> dict:
+    """What the language switcher (language_switcher.html) offers: this page again, in any supported language."""
+    return {
+        "action": request.url.path,
+        "kept": [(key, value) for key, value in request.query_params.multi_items() if key != LOCALE_PARAMETER],
+        "options": [
+            {"code": code, "name": language_name(code), "current": code == current} for code in SUPPORTED_LOCALES
+        ],
+    }
 
 
 def client_address(request: Request) -> str:
@@ -130,7 +128,7 @@ def render_page(
         portal_name=settings.portal_name,
         csrf_token=csrf_token(request, settings),
         csp_nonce=getattr(request.state, CSP_NONCE),
-        languages=_language_links(request, locale),
+        languages=_language_choice(request, locale),
         focus=getattr(request.state, FOCUS, None),
         **context,
     )
