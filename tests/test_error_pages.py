@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from access.i18n import translations
+from access.i18n import SUPPORTED_LOCALES, text_direction, translations
 from access.sessions import viewer_for_token
 from gateway.pages import login
 from gateway.request_ids import REQUEST_ID_HEADER
@@ -116,3 +116,20 @@ async def test_check_your_email_says_links_can_be_slow_and_requests_are_limited(
     assert all(answer.status_code == 200 and hint in answer.text for answer in answers)
     # Tokens and nonces differ per answer; nothing else may, or the page would tell who is a customer.
     assert len({re.sub(r'(value|nonce|content)="[^"]*"', "", answer.text) for answer in answers}) == 1
+
+
+async def test_the_language_switcher_offers_every_language_named_in_itself(portal_http):
+    page = (await portal_http.get("/login?business=x&locale=zh-Hant")).text
+    options = re.findall(r'<option value="([^"]+)" lang="\1"( selected)?>([^<]+)</option>', page)
+    assert [code for code, _, _ in options] == list(SUPPORTED_LOCALES)
+    assert [(code, name) for code, selected, name in options if selected] == [("zh-Hant", "中文 (繁體)")]
+    assert '<label for="language-choice">' in page and '<select id="language-choice" name="locale">' in page
+    assert '<input type="hidden" name="business" value="x">' in page
+
+
+@pytest.mark.parametrize(
+    ("accept_language", "lang"), [("zh-TW,zh;q=0.9", "zh-Hant"), ("pt-PT", "pt-BR"), ("no, nb", "en"), ("he", "he")]
+)
+async def test_a_browsers_languages_pick_the_page_language(portal_http, accept_language, lang):
+    page = (await portal_http.get("/login", headers={"accept-language": accept_language})).text
+    assert f'<html lang="{lang}" dir="{text_direction(lang)}">' in page
