@@ -2,8 +2,9 @@
 form past the size limit (413) and an unexpected error (500). A browser, which asks for `text/html`, gets the
 branded error page in its reader's language; an API client gets the JSON error the merchant API answers with.
 
-The pages that can fail on their own terms (a link that has expired, 410; too many downloads, 429; a refused form,
-403) render the same template through `gateway.pages.common.error_page`.
+Pages that fail on their own terms render the same template through `gateway.pages.common.error_page` (too many
+downloads, 429; a refused form, 403), or their own (an emailed link that has expired or was used, 410, is
+link_problem.html, which offers a new link).
 """
 
 import logging
