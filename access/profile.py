@@ -33,7 +33,7 @@ from stdnum.exceptions import ValidationError
 from tortoise.transactions import in_transaction
 
 from access import inputs
-from access.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, supported_locale, translations
+from access.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, babel_locale, supported_locale, translations
 from access.viewer import Viewer
 from merchants.portal_configurations import PortalFeatures
 from models import Customer
@@ -168,13 +168,13 @@ def known_country(code: str) -> bool:
 
 def country_name(code: str, locale: str) -> str:
     """A country's name in the reader's language (`Deutschland`, `ドイツ`), or the code when Babel has none."""
-    return Locale.parse(locale).territories.get(code, code)
+    return Locale.parse(babel_locale(locale)).territories.get(code, code)
 
 
 @functools.cache
 def country_choices(locale: str) -> tuple[tuple[str, str], ...]:
     """Every country as (code, name in that language), in the order a reader of that language looks for it."""
-    names = Locale.parse(locale).territories
+    names = Locale.parse(babel_locale(locale)).territories
     countries = [(code, names.get(code, code)) for code in _country_codes()]
     return tuple(sorted(countries, key=lambda country: (_collation_key(country[1], locale), country[1])))
 

@@ -287,6 +287,19 @@ async def test_the_profile_page_shows_the_record_and_links_from_the_portal(clien
     assert 'name="apply_to"' not in page.text
 
 
+@pytest.mark.parametrize(("locale", "sweden"), [("zh-Hans", "瑞典"), ("zh-Hant", "瑞典"), ("pt-BR", "Suécia")])
+async def test_the_profile_page_names_countries_in_languages_tagged_with_a_script_or_region(
+    client, locale: str, sweden: str
+) -> None:
+    customer = await customer_at("Acme", billing_country="SE")
+    await signed_in(client, await business_token(customer))
+
+    page = await client.get(f"/profile?locale={locale}")
+
+    assert page.status_code == 200
+    assert f'<option value="SE" selected>{sweden}</option>' in page.text
+
+
 async def test_a_refused_save_shows_the_error_beside_the_field_and_keeps_what_was_typed(client) -> None:
     customer = await customer_at("Acme", billing_country="DE")
     await signed_in(client, await business_token(customer))
