@@ -1,5 +1,6 @@
 """Test fixtures: one database per run (SQLite in memory, or TEST_DATABASE_URL for PostgreSQL), emptied after
-every test; an ASGI client; a counter of the SQL statements a block of code runs."""
+every test; an ASGI client; a counter of the SQL statements a block of code runs. At the end of a run, a plain line
+when the browser tests were skipped, so a missing chromium does not pass unnoticed."""
 
 import logging
 import os
@@ -16,8 +17,19 @@ from models.database import connect, disconnect
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite://:memory:")
 
-# The SMTP mailbox, settings and HTTP client of the page, email and browser tests (see tests/portal_support.py).
-pytest_plugins = ("tests.portal_support",)
+# The SMTP mailbox, settings and HTTP client of the page, email and browser tests (tests/portal_support.py), and the
+# served portal, chromium and screenshot folder of the browser tests (tests/browser_support.py).
+pytest_plugins = ("tests.portal_support", "tests.browser_support")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    # Imported here, not above: pytest_plugins must load the module first, or its asserts are not rewritten.
+    from tests.browser_support import missing_browser
+
+    reason = missing_browser()
+    skipped = terminalreporter.stats.get("skipped", [])
+    if reason and any(reason in str(report.longrepr) for report in skipped):
+        terminalreporter.write_line(f"browser tests skipped: {reason}", yellow=True, bold=True)
 
 
 @pytest.fixture(scope="session", autouse=True)

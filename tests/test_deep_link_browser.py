@@ -1,16 +1,16 @@
-"""Deep links in a real browser: the demo portal served as an operator runs it (as in tests/test_browser.py), a
+"""Deep links in a real browser: the demo portal served as an operator runs it (tests/browser_support.py), a
 merchant's link made through the REST session endpoint with API keys from `portal api-key create`, and the customer
 opening it in chromium. Each of the four flows opens on its task with the navigation hidden and is completed there;
 each of the three after-completion behaviours is observed.
 
 One server serves the whole module (migrating and seeding are the slow part); each test works on its own
-subscription, so their order does not matter. Skipped when chromium or Playwright is missing.
+subscription, so their order does not matter. Skipped when chromium or Playwright is missing (a failure under
+CI).
 """
 
 import re
 import sqlite3
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +18,16 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests import test_browser
-from tests.portal_support import Mailbox, free_port
-from tests.test_browser import CARD_NUMBER, portal_environment, wait_until_serving
+from tests.browser_support import (
+    PORTAL_CLI,
+    PortalServer,
+    fill_in_test_card,
+    require_browser,
+    serve_demo_portal,
+    started_mailbox,
+)
 
-# A fresh chromium page for each test (tests/test_browser.py's fixture).
-browser_page = test_browser.browser_page
+require_browser()
 
 NORTHWIND, SAKURA = "bus_demo_northwind", "bus_demo_sakura"
 ADA, GRACE = "ada@example.com", "grace@example.com"
@@ -70,12 +74,12 @@ class DemoPortal:
         return response.json()["link"]
 
 
-def _api_keys(environment: dict[str, str], cwd: Path, business_ids: tuple[str, ...]) -> dict[str, str]:
+def _api_keys(server: PortalServer, business_ids: tuple[str, ...]) -> dict[str, str]:
     """A live API key for each business, made with the operator's CLI (side by side, to save time)."""
-    portal = [sys.executable, "-m", "gateway.cli", "api-key", "create", "--mode", "live", "--business"]
+    create = [*PORTAL_CLI, "api-key", "create", "--mode", "live", "--business"]
     runs = {
         business_id: subprocess.Popen(
-            [*portal, business_id], cwd=cwd, env=environment, stdout=subprocess.PIPE, text=True
+            [*create, business_id], cwd=server.directory, env=server.environment, stdout=subprocess.PIPE, text=True
         )
         for business_id in business_ids
     }
@@ -84,27 +88,9 @@ def _api_keys(environment: dict[str, str], cwd: Path, business_ids: tuple[str, .
 
 @pytest.fixture(scope="module")
 def demo_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoPortal]:
-    """`portal serve` on a migrated, seeded SQLite file, with an API key for Northwind and Sakura."""
-    directory = tmp_path_factory.mktemp("deep_links")
-    mailbox = Mailbox()
-    mailbox.start()
-    port, database = free_port(), directory / "portal.db"
-    environment = portal_environment(f"sqlite://{database}", port, mailbox)
-    portal = [sys.executable, "-m", "gateway.cli"]
-    for command in ("migrate", "seed-demo"):
-        subprocess.run([*portal, command], cwd=directory, env=environment, capture_output=True, check=True)
-    api_keys = _api_keys(environment, directory, (NORTHWIND, SAKURA))
-    log = directory / "serve.log"
-    with log.open("w") as output:
-        server = subprocess.Popen([*portal, "serve"], cwd=directory, env=environment, stdout=output, stderr=output)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_serving(base_url, server, log)
-        yield DemoPortal(base_url, database, api_keys)
-    finally:
-        server.terminate()
-        server.wait(timeout=15)
-        mailbox.stop()
+    """The demo portal, served for the whole module, with an API key for Northwind and Sakura."""
+    with started_mailbox() as mailbox, serve_demo_portal(tmp_path_factory.mktemp("deep_links"), mailbox) as server:
+        yield DemoPortal(server.base_url, server.database, _api_keys(server, (NORTHWIND, SAKURA)))
 
 
 async def open_on_task(page, link: str) -> None:
@@ -132,9 +118,7 @@ async def test_a_payment_method_link_saves_a_card_and_returns_to_the_full_portal
     assert page.url == f"{base_url}/payment-methods"
     await page.click("form.add-card button[type=submit]")
     await page.wait_for_url(f"{base_url}/sandbox/setup/*")
-    await page.fill("#number", CARD_NUMBER)
-    await page.fill("#expiry", "12/34")
-    await page.fill("#cvc", "123")
+    await fill_in_test_card(page)
     await page.click("form.card-form button[type=submit]")
 
     await page.wait_for_url(f"{base_url}/")

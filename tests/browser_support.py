@@ -1,0 +1,222 @@
+"""What the browser tests share: the demo portal served the way an operator runs it (`portal migrate`,
+`portal seed-demo` and `portal serve` in their own process on a temporary SQLite file, the outbox worker inside the web
+process, sign-in emails sent to a real SMTP server), one chromium for the whole run, signing Ada in by email, and
+where screenshots go.
+
+tests/conftest.py loads it as a plugin, for its fixtures: `browser` (chromium, once per run), `browser_page` (a fresh
+page of it), `portal_server` (a portal of one's own for one test) and `screenshots` (the folder screenshots are saved
+in: docs/screenshots/ when PORTAL_REFRESH_SCREENSHOTS is set, else a temporary folder, so a test run leaves the
+committed pictures alone).
+
+A browser test module calls `require_browser()` first: without chromium or Playwright it is skipped on a developer's
+machine, and fails under CI, whose run must include it. Playwright is imported only by the fixtures, so loading this
+plugin needs neither.
+"""
+
+import asyncio
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from gateway.demo_data import DEMO_EMAIL
+from tests.portal_support import Mailbox, free_port
+
+CHROMIUM = Path("/usr/bin/chromium")
+ROOT = Path(__file__).resolve().parents[1]
+COMMITTED_SCREENSHOTS = ROOT / "docs" / "screenshots"
+REFRESH_SCREENSHOTS = "PORTAL_REFRESH_SCREENSHOTS"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+DESKTOP = {"width": 1280, "height": 860}
+# The sandbox processor's test card whose every charge succeeds.
+CARD_NUMBER = "4242 4242 4242 4242"
+
+
+def missing_browser() -> str | None:
+    """Why the browser tests cannot run here, or None when they can."""
+    if not CHROMIUM.exists():
+        return f"{CHROMIUM} is not installed (apt-get install chromium)"
+    if importlib.util.find_spec("playwright") is None:
+        return "the playwright Python package is not installed (pip install -e '.[test]')"
+    return None
+
+
+def require_browser() -> None:
+    """At the top of a browser test module: skip it where the browser is missing, but fail it under CI, where
+    .ci/run installs chromium, so that a green CI run always includes the browser tests."""
+    reason = missing_browser()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"{reason}: CI must run the browser tests", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def portal_environment(database_url: str, port: int, mailbox: Mailbox) -> dict[str, str]:
+    return {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")])),
+        "DATABASE_URL": database_url,
+        "PORTAL_HOST": "127.0.0.1",
+        "PORTAL_PORT": str(port),
+        "PORTAL_SECRET_KEY": "browser-test-secret",
+        "PORTAL_WORKER_IN_WEB": "true",
+        "PORTAL_WORKER_POLL_SECONDS": "0.2",
+        "SMTP_HOST": "127.0.0.1",
+        "SMTP_PORT": str(mailbox.port),
+        "SMTP_TLS": "none",
+        "MAIL_FROM": "portal@portal.example",
+    }
+
+
+def wait_until_serving(base_url: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"portal serve exited with {server.returncode}:\n{log.read_text()}")
+        try:
+            httpx.get(f"{base_url}/login", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.2)
+    pytest.fail(f"portal serve did not answer within 30 s:\n{log.read_text()}")
+
+
+@dataclass(frozen=True)
+class PortalServer:
+    base_url: str
+    log: Path
+    database: Path
+    # What the `portal` CLI needs to work on the same database (`portal api-key create`, say).
+    directory: Path
+    environment: dict[str, str]
+
+
+PORTAL_CLI = [sys.executable, "-m", "gateway.cli"]
+
+
+@contextmanager
+def serve_demo_portal(directory: Path, mailbox: Mailbox) -> Iterator[PortalServer]:
+    """`portal serve` on a migrated, seeded SQLite file in `directory`, its output in a log file there."""
+    port, database = free_port(), directory / "portal.db"
+    environment = portal_environment(f"sqlite://{database}", port, mailbox)
+    for command in ("migrate", "seed-demo"):
+        done = subprocess.run([*PORTAL_CLI, command], cwd=directory, env=environment, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+    log = directory / "serve.log"
+    with log.open("w") as output:
+        server = subprocess.Popen([*PORTAL_CLI, "serve"], cwd=directory, env=environment, stdout=output, stderr=output)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_serving(base_url, server, log)
+        yield PortalServer(base_url, log, database, directory, environment)
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+
+
+@contextmanager
+def started_mailbox() -> Iterator[Mailbox]:
+    """A mailbox for a fixture that outlives one test (tests/portal_support.py's `mailbox` is per test)."""
+    box = Mailbox()
+    box.start()
+    try:
+        yield box
+    finally:
+        box.stop()
+
+
+@pytest.fixture
+def portal_server(tmp_path: Path, mailbox: Mailbox) -> Iterator[PortalServer]:
+    """A demo portal of this test's own, free to change."""
+    with serve_demo_portal(tmp_path, mailbox) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            await chromium.close()
+
+
+@pytest.fixture
+async def browser_page(browser) -> AsyncIterator:
+    """A page in a fresh browser context (no cookies), 1280 px wide, in American English."""
+    context = await browser.new_context(viewport=DESKTOP, locale="en-US")
+    try:
+        yield await context.new_page()
+    finally:
+        await context.close()
+
+
+@dataclass(frozen=True)
+class Screenshots:
+    folder: Path
+
+    async def save(self, page, name: str) -> None:
+        await page.screenshot(path=str(self.folder / name), full_page=True)
+
+
+@pytest.fixture(scope="session")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Screenshots:
+    if os.environ.get(REFRESH_SCREENSHOTS):
+        COMMITTED_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return Screenshots(COMMITTED_SCREENSHOTS)
+    return Screenshots(tmp_path_factory.mktemp("screenshots"))
+
+
+async def next_link(mailbox: Mailbox, count: int) -> str:
+    """The link of the `count`-th email, once the web process's worker has sent it."""
+    for _ in range(100):
+        if len(mailbox.messages) >= count:
+            return mailbox.links()[count - 1]
+        await asyncio.sleep(0.1)
+    pytest.fail("no sign-in email arrived")
+
+
+async def ask_for_link(page, email: str = DEMO_EMAIL) -> None:
+    """On a sign-in page: send the email address and wait for the answer ("Check your email", in any language)."""
+    await page.fill("#email", email)
+    async with page.expect_navigation():
+        await page.click("button[type=submit]")
+
+
+async def confirm_link(page, link: str) -> None:
+    """Open an emailed link and press its confirm button, landing in the portal."""
+    await page.goto(link)
+    await page.click("form button[type=submit]")
+    await page.wait_for_selector(".page-intro")
+
+
+async def sign_in_by_email(page, mailbox: Mailbox, count: int) -> None:
+    """On a sign-in page: ask for Ada's link, the `count`-th email of the mailbox, and follow it."""
+    await ask_for_link(page)
+    await confirm_link(page, await next_link(mailbox, count))
+
+
+async def fill_in_test_card(page) -> None:
+    """On the sandbox's hosted "add a card" page: type the test card that always pays (the caller submits it)."""
+    await page.fill("#number", CARD_NUMBER)
+    await page.fill("#expiry", "12/34")
+    await page.fill("#cvc", "123")
