@@ -1,0 +1,247 @@
+"""Every page of the portal passes axe-core (the copy axe-playwright-python bundles) in English and Arabic, at 1280
+and 390 px wide: all the rules axe runs by default and WCAG 2.2's, none turned off.
+
+One demo portal (tests/browser_support.py) serves the module and Ada signs in once per scope. The business portal's
+pages that change something come last, in the order a customer meets them: the plan change, then cancelling the
+new plan; in the unified portal, paying the on-hold subscription with a card added on the processor's page. A
+failure names each violation's rule, impact and target, and every page, language and width it was found on.
+Skipped when chromium or Playwright is missing (a failure under CI).
+"""
+
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterator
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from axe_playwright_python.async_playwright import Axe
+from starlette.requests import Request
+from starlette.routing import Route
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.browser_support import (
+    DESKTOP,
+    PortalServer,
+    ask_for_link,
+    confirm_link,
+    fill_in_test_card,
+    require_browser,
+    serve_demo_portal,
+    sign_in_link,
+    started_mailbox,
+)
+from tests.portal_support import Mailbox
+
+require_browser()
+
+LOCALES = ("en", "ar")
+WIDTHS = (1280, 390)
+# axe leaves its one WCAG 2.2 AA rule off by default; everything else it runs by default stays on.
+AXE_OPTIONS = {"resultTypes": ["violations"], "rules": {"target-size": {"enabled": True}}}
+NORTHWIND = "bus_demo_northwind"
+
+
+def with_locale(url: str, locale: str) -> str:
+    return f"{url}{'&' if '?' in url else '?'}locale={locale}"
+
+
+class Audit:
+    """Runs axe on the pages a test shows it, at every width, and keeps each violation with where it was found."""
+
+    def __init__(self, page, base_url: str) -> None:
+        self.page = page
+        self.base_url = base_url
+        self.axe = Axe()
+        # (rule, impact, target, axe's words) -> each "page locale width" it was found on
+        self.violations: dict[tuple[str, str, str, str], list[str]] = defaultdict(list)
+
+    async def shown(self, name: str, locale: str) -> None:
+        """Check the page as it is shown now."""
+        for width in WIDTHS:
+            await self.page.set_viewport_size({**DESKTOP, "width": width})
+            results = await self.axe.run(self.page, options=AXE_OPTIONS)
+            for violation in results.response["violations"]:
+                for node in violation["nodes"]:
+                    target = " >> ".join(str(part) for part in node["target"])
+                    why = next((check["message"] for kind in ("any", "all", "none") for check in node[kind]), "")
+                    key = (violation["id"], violation["impact"], target, why)
+                    self.violations[key].append(f"{name} {locale} {width}px")
+
+    async def each_locale(self, name: str, show: Callable[[str], Awaitable[None]]) -> None:
+        """Check the page `show(locale)` brings up, in each language."""
+        for locale in LOCALES:
+            await show(locale)
+            await self.shown(name, locale)
+
+    async def path(self, name: str, path: str) -> None:
+        """Check the page at `path` (with its query), in each language."""
+
+        async def open_page(locale: str) -> None:
+            await self.page.goto(with_locale(f"{self.base_url}{path}", locale))
+
+        await self.each_locale(name, open_page)
+
+    async def here(self, name: str) -> None:
+        """Check the page the browser is on, reloaded in each language."""
+        await self.path(name, self.current_path())
+
+    def current_path(self) -> str:
+        url = urlsplit(self.page.url)
+        return f"{url.path}?{url.query}" if url.query else url.path
+
+    def assert_no_violations(self) -> None:
+        if not self.violations:
+            return
+        lines = [f"{len(self.violations)} accessibility violations (rule, impact, target):"]
+        for (rule, impact, target, why), places in sorted(self.violations.items()):
+            lines.append(f"- {rule} ({impact}) at {target}\n    {why}\n    on {', '.join(places)}")
+        pytest.fail("\n".join(lines), pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def mailbox_for_module() -> Iterator[Mailbox]:
+    with started_mailbox() as mailbox:
+        yield mailbox
+
+
+@pytest.fixture(scope="module")
+def demo_portal(tmp_path_factory: pytest.TempPathFactory, mailbox_for_module: Mailbox) -> Iterator[PortalServer]:
+    with serve_demo_portal(tmp_path_factory.mktemp("accessibility"), mailbox_for_module) as server:
+        yield server
+
+
+@pytest.fixture
+def audit(browser_page, demo_portal: PortalServer) -> Audit:
+    return Audit(browser_page, demo_portal.base_url)
+
+
+async def sign_in(audit: Audit, mailbox: Mailbox, login_path: str) -> str:
+    """Sign Ada in on `login_path`, checking the link's confirm page on the way; returns the (used) link."""
+    page = audit.page
+    seen = len(mailbox.messages)
+    await page.goto(with_locale(f"{audit.base_url}{login_path}", "en"))
+    await ask_for_link(page)
+    link = await sign_in_link(mailbox, seen)
+    await audit.path("the confirm step of a sign-in link", urlsplit(link).path)
+    await confirm_link(page, link)
+    return link
+
+
+async def href(page, link_text: str) -> str:
+    return await page.get_by_role("link", name=link_text, exact=True).first.get_attribute("href")
+
+
+async def server_error_answer(base_url: str, path: str) -> httpx.Response:
+    """The portal's answer to a browser when a page fails unexpectedly: its own app and middleware in this process,
+    around a page that raises (the served portal has no page that fails on purpose)."""
+
+    async def failing_page(request: Request) -> None:
+        raise RuntimeError("a page that fails, to show the 500 page")
+
+    app = create_app(Settings(base_url=base_url, secret_key="accessibility"), manage_database=False)
+    app.router.routes.insert(0, Route(urlsplit(path).path, failing_page))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client:
+        return await client.get(path, headers={"accept": "text/html"})
+
+
+async def test_the_pages_before_signing_in(audit: Audit):
+    page, base_url = audit.page, audit.base_url
+    await audit.path("the unified sign-in page", "/login")
+    await audit.path("a business's sign-in page", f"/login/{NORTHWIND}")
+    await audit.path("a business's test-mode sign-in page", f"/test/login/{NORTHWIND}")
+    await audit.path("an unknown link", "/session/cpl_not-a-real-link")
+    await audit.path("page not found (404)", "/nope")
+    await audit.path("a page opened the wrong way (405)", "/logout")
+
+    async def check_your_email(locale: str) -> None:
+        await page.goto(with_locale(f"{base_url}/login/{NORTHWIND}", locale))
+        await ask_for_link(page, f"nobody-{locale}@example.com")
+
+    async def form_too_large(locale: str) -> None:
+        await page.goto(with_locale(f"{base_url}/login", locale))
+        await page.fill("#email", "x" * 20_000)
+        async with page.expect_navigation():
+            await page.click("button[type=submit]")
+
+    async def form_refused(locale: str) -> None:
+        await page.goto(with_locale(f"{base_url}/login", locale))
+        await page.locator("input[name=csrf_token]").evaluate("field => field.value = 'forged'")
+        await ask_for_link(page)
+
+    async def server_error(locale: str) -> None:
+        path = with_locale("/fails", locale)
+        answer = await server_error_answer(base_url, path)
+        assert answer.status_code == 500
+        await page.route(
+            f"{base_url}{path}",
+            lambda route: route.fulfill(status=500, headers=dict(answer.headers), body=answer.content),
+        )
+        await page.goto(f"{base_url}{path}")
+
+    await audit.each_locale("check your email", check_your_email)
+    await audit.each_locale("a form too large to send (413)", form_too_large)
+    await audit.each_locale("a refused form (403)", form_refused)
+    await audit.each_locale("a server error (500)", server_error)
+    audit.assert_no_violations()
+
+
+async def test_the_business_portal(audit: Audit, mailbox_for_module: Mailbox):
+    page, base_url = audit.page, audit.base_url
+    link = await sign_in(audit, mailbox_for_module, f"/login/{NORTHWIND}")
+    await audit.path("a used sign-in link (410)", urlsplit(link).path)
+    await audit.path("the business home", "/")
+    links = ("Team", "Warehouse sync add-on", "Desktop Connector")
+    team, paused, license_key = [await href(page, name) for name in links]
+    await audit.path("an active subscription", team)
+    await audit.path("a paused subscription", paused)
+    await audit.path("a license key", license_key)
+    await audit.path("the subscription's payment method", f"{team}/payment-method")
+    await audit.path("payment methods", f"/payment-methods?business={NORTHWIND}")
+    await audit.path("billing history", "/billing-history")
+    await audit.path("purchases", "/purchases")
+    await audit.path("profile", "/profile")
+
+    await audit.path("change plan: choose", f"{team}/change-plan")
+    business_plan = await page.get_attribute("label.choice:has-text('Business') input", "value")
+    await audit.path("change plan: preview", f"{team}/change-plan?product={business_plan}&quantity=1")
+    await page.click("form.actions button[type=submit]")
+    await page.wait_for_url("**/plan-changed*")
+    await audit.here("plan changed")
+
+    await audit.path("cancel: reasons", f"{team}/cancel")
+
+    async def retention_offer(locale: str) -> None:
+        await page.goto(with_locale(f"{base_url}{team}/cancel", locale))
+        await page.check("input[name=reason][value=UNUSED]")
+        async with page.expect_navigation():
+            await page.click("button.danger")
+
+    await audit.each_locale("cancel: the retention offer", retention_offer)
+    await page.click("form:has(input[name=offer_seen]) button[type=submit]")
+    await page.wait_for_url("**/cancelled*")
+    await audit.here("cancelled")
+    audit.assert_no_violations()
+
+
+async def test_the_unified_portal(audit: Audit, mailbox_for_module: Mailbox):
+    page = audit.page
+    await sign_in(audit, mailbox_for_module, "/login")
+    await audit.path("the unified home", "/")
+    on_hold, studio = [await href(page, name) for name in ("Library Personal", "Studio")]
+    await audit.path("billing history of every business", "/billing-history")
+    await audit.path("purchases of every business", "/purchases")
+    await audit.path("profile with a form per business", "/profile")
+    await audit.path("a subscription that ends with its period", studio)
+    await audit.path("an on-hold subscription", on_hold)
+
+    await page.click("form.add-card button[type=submit]")
+    await page.wait_for_url("**/sandbox/setup/*")
+    await audit.here("the sandbox's add-a-card page")
+    await fill_in_test_card(page)
+    await page.click("form.card-form button[type=submit]")
+    await page.wait_for_selector("#reactivate-title")
+    await page.click("form.form-stack button[type=submit]")
+    await page.wait_for_url("**/reactivated*")
+    await audit.here("reactivated")
+    audit.assert_no_violations()
