@@ -1,5 +1,7 @@
 """Every page of the portal passes axe-core (the copy axe-playwright-python bundles) in English and Arabic, at 1280
-and 390 px wide: all the rules axe runs by default and WCAG 2.2's, none turned off.
+and 390 px wide: all the rules axe runs by default and WCAG 2.2's, none turned off. Then what axe cannot judge, on a
+phone: the unified home's counts leave no hole, a card's name keeps to one line, each "Open" button says which
+business it opens, and a monogram's letter sits in the middle of its square.
 
 One demo portal (tests/browser_support.py) serves the module and Ada signs in once per scope. The business portal's
 pages that change something come last, in the order a customer meets them: the plan change, then cancelling the
@@ -28,6 +30,7 @@ from tests.browser_support import (
     fill_in_test_card,
     require_browser,
     serve_demo_portal,
+    sign_in_by_email,
     sign_in_link,
     started_mailbox,
 )
@@ -245,3 +248,54 @@ async def test_the_unified_portal(audit: Audit, mailbox_for_module: Mailbox):
     await page.wait_for_url("**/reactivated*")
     await audit.here("reactivated")
     audit.assert_no_violations()
+
+
+async def test_the_unified_home_on_a_phone(browser_page, demo_portal: PortalServer, mailbox_for_module: Mailbox):
+    page = browser_page
+    await page.set_viewport_size({**DESKTOP, "width": 390})
+    await page.goto(f"{demo_portal.base_url}/login?locale=en")
+    assert await monogram_offset(page) < 1
+    await sign_in_by_email(page, mailbox_for_module)
+
+    for locale in LOCALES:
+        await page.goto(f"{demo_portal.base_url}/?locale={locale}")
+        assert await page.locator(".counts").count() == 3
+        assert all(share > 0.97 for share in await counts_coverage(page)), "the counts leave a hole"
+        assert await page.locator(".card-label").count() > 0
+        wrapped = await page.locator(".card-label").evaluate_all(
+            "labels => labels.filter(label => label.getClientRects().length > 1).map(label => label.textContent)"
+        )
+        assert wrapped == [], f"card names broken over two lines: {wrapped}"
+    await page.goto(f"{demo_portal.base_url}/?locale=en")
+    for business in ("Northwind Analytics", "Atelier Lumière", "Sakura Fonts"):
+        # Seen as "Open"; the business's name is there for screen readers only.
+        button = page.get_by_role("link", name=f"Open {business}", exact=True)
+        assert await button.count() == 1
+        hidden_name = await button.get_by_text(business).bounding_box()
+        assert hidden_name["width"] <= 1 and hidden_name["height"] <= 1
+
+
+async def monogram_offset(page) -> float:
+    """How far, in CSS pixels, the first monogram's letter (its box trimmed to the capital) is from its square's
+    middle."""
+    return await page.locator(".monogram").first.evaluate(
+        """square => {
+          const outer = square.getBoundingClientRect(), letter = square.firstElementChild.getBoundingClientRect();
+          return Math.abs((outer.top + outer.bottom) / 2 - (letter.top + letter.bottom) / 2);
+        }"""
+    )
+
+
+async def counts_coverage(page) -> list[float]:
+    """For each business's counts, the share of their area the count tiles fill (1 when they leave no hole; the
+    1 px lines between the tiles make it a little less)."""
+    return await page.locator(".counts").evaluate_all(
+        """groups => groups.map(group => {
+          const box = group.getBoundingClientRect();
+          const filled = [...group.children].reduce((sum, tile) => {
+            const { width, height } = tile.getBoundingClientRect();
+            return sum + width * height;
+          }, 0);
+          return filled / (box.width * box.height);
+        })"""
+    )
