@@ -5,8 +5,8 @@ where screenshots go.
 
 tests/conftest.py loads it as a plugin, for its fixtures: `browser` (chromium, once per run), `browser_page` (a fresh
 page of it), `portal_server` (a portal of one's own for one test) and `screenshots` (the folder screenshots are saved
-in: docs/screenshots/ when PORTAL_REFRESH_SCREENSHOTS is set, else a temporary folder, so a test run leaves the
-committed pictures alone).
+in: docs/screenshots/ when PORTAL_REFRESH_SCREENSHOTS is set, and then only with fonts for every language pictured,
+else a temporary folder, so a test run leaves the committed pictures alone).
 
 A browser test module calls `require_browser()` first: without chromium or Playwright it is skipped on a developer's
 machine, and fails under CI, whose run must include it. Playwright is imported only by the fixtures, so loading this
@@ -178,12 +178,20 @@ class Screenshots:
         await page.screenshot(path=str(self.folder / name), full_page=True)
 
 
+def has_font_for(language: str) -> bool:
+    """Whether fontconfig knows a font that covers `language` (`ja`, `zh-cn`)."""
+    return bool(subprocess.run(["fc-list", f":lang={language}"], capture_output=True, text=True).stdout.strip())
+
+
 @pytest.fixture(scope="session")
 def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Screenshots:
-    if os.environ.get(REFRESH_SCREENSHOTS):
-        COMMITTED_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        return Screenshots(COMMITTED_SCREENSHOTS)
-    return Screenshots(tmp_path_factory.mktemp("screenshots"))
+    if not os.environ.get(REFRESH_SCREENSHOTS):
+        return Screenshots(tmp_path_factory.mktemp("screenshots"))
+    # Without one, the committed Japanese and Chinese pictures would show boxes instead of words.
+    if not (has_font_for("ja") and has_font_for("zh-cn")):
+        pytest.fail("refreshing the screenshots needs a Japanese and Chinese font: apt-get install fonts-noto-cjk")
+    COMMITTED_SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return Screenshots(COMMITTED_SCREENSHOTS)
 
 
 async def sign_in_link(mailbox: Mailbox, seen: int) -> str:
