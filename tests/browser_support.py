@@ -1,7 +1,7 @@
 """What the browser tests share: the demo portal served the way an operator runs it (`portal migrate`,
 `portal seed-demo` and `portal serve` in their own process on a temporary SQLite file, the outbox worker inside the web
-process, sign-in emails sent to a real SMTP server), one chromium for the whole run, signing Ada in by email, and
-where screenshots go.
+process, sign-in emails sent to a real SMTP server), the demo businesses' deep links into it, one chromium for the
+whole run, signing Ada in by email, and where screenshots go.
 
 tests/conftest.py loads it as a plugin, for its fixtures: `browser` (chromium, once per run), `browser_page` (a fresh
 page of it), `portal_server` (a portal of one's own for one test) and `screenshots` (the folder screenshots are saved
@@ -16,6 +16,8 @@ plugin needs neither.
 import asyncio
 import importlib.util
 import os
+import re
+import sqlite3
 import subprocess
 import sys
 import time
@@ -128,6 +130,68 @@ def serve_demo_portal(directory: Path, mailbox: Mailbox) -> Iterator[PortalServe
     finally:
         server.terminate()
         server.wait(timeout=15)
+
+
+_SECRET_KEY = re.compile(r"sk_live_\S+")
+
+
+@dataclass(frozen=True)
+class Merchants:
+    """The demo businesses as their own sites act on the served portal: reading their ids and making deep links into
+    a customer's portal with a live API key (`Merchants.with_keys`)."""
+
+    server: PortalServer
+    api_keys: dict[str, str]
+
+    @classmethod
+    def with_keys(cls, server: PortalServer, business_ids: tuple[str, ...]) -> "Merchants":
+        """A live API key for each business, made with the operator's CLI (side by side, to save time)."""
+        create = [*PORTAL_CLI, "api-key", "create", "--mode", "live", "--business"]
+        runs = {
+            business_id: subprocess.Popen(
+                [*create, business_id], cwd=server.directory, env=server.environment, stdout=subprocess.PIPE, text=True
+            )
+            for business_id in business_ids
+        }
+        return cls(
+            server, {business_id: _SECRET_KEY.search(run.communicate()[0])[0] for business_id, run in runs.items()}
+        )
+
+    @property
+    def base_url(self) -> str:
+        return self.server.base_url
+
+    def demo_id(self, query: str, *parameters: str) -> str:
+        """One id of the demo data, read straight from the served SQLite file."""
+        with sqlite3.connect(self.server.database) as database:
+            return database.execute(query, parameters).fetchone()[0]
+
+    def customer(self, business_id: str, email: str) -> str:
+        query = "SELECT id FROM customer WHERE business_id = ? AND email = ? AND livemode = 1"
+        return self.demo_id(query, business_id, email)
+
+    def subscription(self, business_id: str, email: str, product: str) -> str:
+        query = (
+            "SELECT subscription.id FROM subscription JOIN product ON product.id = subscription.product_id "
+            "WHERE subscription.customer_id = ? AND product.name = ?"
+        )
+        return self.demo_id(query, self.customer(business_id, email), product)
+
+    def product(self, business_id: str, name: str) -> str:
+        return self.demo_id(
+            "SELECT id FROM product WHERE business_id = ? AND name = ? AND livemode = 1", business_id, name
+        )
+
+    def deep_link(self, business_id: str, email: str, flow_data: dict, **params: str) -> str:
+        """The link the merchant's REST call answers."""
+        response = httpx.post(
+            f"{self.base_url}/customers/{self.customer(business_id, email)}/customer-portal/session",
+            params=params,
+            json={"flow_data": flow_data},
+            headers={"Authorization": f"Bearer {self.api_keys[business_id]}"},
+        )
+        assert response.status_code == 200, response.text
+        return response.json()["link"]
 
 
 @contextmanager

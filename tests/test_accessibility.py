@@ -3,10 +3,11 @@ and 390 px wide: all the rules axe runs by default and WCAG 2.2's, none turned o
 phone: the unified home's counts leave no hole, a card's name keeps to one line, each "Open" button says which
 business it opens, and a monogram's letter sits in the middle of its square.
 
-One demo portal (tests/browser_support.py) serves the module and Ada signs in once per scope. The business portal's
-pages that change something come last, in the order a customer meets them: the plan change, then cancelling the
-new plan; in the unified portal, paying the on-hold subscription with a card added on the processor's page. A
-failure names each violation's rule, impact and target, and every page, language and width it was found on.
+One demo portal (tests/browser_support.py) serves the module and Ada signs in once per scope (and once more through a
+merchant's deep link). The business portal's pages that change something come last, in the order a customer meets
+them: the plan change, then cancelling the new plan; in the unified portal, paying the on-hold subscription with a
+card added on the processor's page. A failure names each violation's rule, impact and target, axe's words, and every
+page, language and width it was found on.
 Skipped when chromium or Playwright is missing (a failure under CI).
 """
 
@@ -21,9 +22,11 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from gateway.app import create_app
+from gateway.demo_data import DEMO_EMAIL
 from gateway.settings import Settings
 from tests.browser_support import (
     DESKTOP,
+    Merchants,
     PortalServer,
     ask_for_link,
     confirm_link,
@@ -42,7 +45,7 @@ LOCALES = ("en", "ar")
 WIDTHS = (1280, 390)
 # axe leaves its one WCAG 2.2 AA rule off by default; everything else it runs by default stays on.
 AXE_OPTIONS = {"resultTypes": ["violations"], "rules": {"target-size": {"enabled": True}}}
-NORTHWIND = "bus_demo_northwind"
+NORTHWIND, SAKURA = "bus_demo_northwind", "bus_demo_sakura"
 
 
 def with_locale(url: str, locale: str) -> str:
@@ -153,7 +156,8 @@ async def test_the_pages_before_signing_in(audit: Audit):
     await audit.path("the unified sign-in page", "/login")
     await audit.path("a business's sign-in page", f"/login/{NORTHWIND}")
     await audit.path("a business's test-mode sign-in page", f"/test/login/{NORTHWIND}")
-    await audit.path("an unknown link", "/session/cpl_not-a-real-link")
+    await audit.path("an unknown sign-in link", "/session/cpl_not-a-real-link")
+    await audit.path("an unknown email-change link", "/email-change/not-a-real-link")
     await audit.path("page not found (404)", "/nope")
     await audit.path("a page opened the wrong way (405)", "/logout")
 
@@ -247,6 +251,24 @@ async def test_the_unified_portal(audit: Audit, mailbox_for_module: Mailbox):
     await page.click("form.form-stack button[type=submit]")
     await page.wait_for_url("**/reactivated*")
     await audit.here("reactivated")
+    audit.assert_no_violations()
+
+
+async def test_a_deep_links_task_and_its_ending(audit: Audit, demo_portal: PortalServer):
+    """A merchant's link opens the cancellation of Ada's Sakura Fonts trial, without the portal's navigation, and
+    ends on the hosted confirmation."""
+    page, merchants = audit.page, Merchants.with_keys(demo_portal, (SAKURA,))
+    trial = merchants.subscription(SAKURA, DEMO_EMAIL, "Library Pro")
+    flow_data = {
+        "type": "subscription_cancel",
+        "subscription_cancel": {"subscription_id": trial},
+        "after_completion": {"type": "hosted_confirmation", "hosted_confirmation": {"custom_message": "Thank you."}},
+    }
+    await confirm_link(page, merchants.deep_link(SAKURA, DEMO_EMAIL, flow_data))
+    await audit.here("a deep link's task: cancel")
+    await page.click("button.danger")
+    await page.wait_for_url("**/done")
+    await audit.here("a deep link's hosted confirmation")
     audit.assert_no_violations()
 
 

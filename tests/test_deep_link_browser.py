@@ -8,19 +8,12 @@ subscription, so their order does not matter. Skipped when chromium or Playwrigh
 CI).
 """
 
-import re
-import sqlite3
-import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
-import httpx
 import pytest
 
 from tests.browser_support import (
-    PORTAL_CLI,
-    PortalServer,
+    Merchants,
     fill_in_test_card,
     require_browser,
     serve_demo_portal,
@@ -32,65 +25,13 @@ require_browser()
 NORTHWIND, SAKURA = "bus_demo_northwind", "bus_demo_sakura"
 ADA, GRACE = "ada@example.com", "grace@example.com"
 SHOP_URL = "https://shop.example/account"
-_SECRET = re.compile(r"sk_live_\S+")
-
-
-@dataclass(frozen=True)
-class DemoPortal:
-    base_url: str
-    database: Path
-    api_keys: dict[str, str]
-
-    def demo_id(self, query: str, *parameters: str) -> str:
-        """One id of the demo data, read straight from the served SQLite file."""
-        with sqlite3.connect(self.database) as database:
-            return database.execute(query, parameters).fetchone()[0]
-
-    def customer(self, business_id: str, email: str) -> str:
-        query = "SELECT id FROM customer WHERE business_id = ? AND email = ? AND livemode = 1"
-        return self.demo_id(query, business_id, email)
-
-    def subscription(self, business_id: str, email: str, product: str) -> str:
-        query = (
-            "SELECT subscription.id FROM subscription JOIN product ON product.id = subscription.product_id "
-            "WHERE subscription.customer_id = ? AND product.name = ?"
-        )
-        return self.demo_id(query, self.customer(business_id, email), product)
-
-    def product(self, business_id: str, name: str) -> str:
-        return self.demo_id(
-            "SELECT id FROM product WHERE business_id = ? AND name = ? AND livemode = 1", business_id, name
-        )
-
-    def deep_link(self, business_id: str, email: str, flow_data: dict, **params: str) -> str:
-        """The link the merchant's REST call answers."""
-        response = httpx.post(
-            f"{self.base_url}/customers/{self.customer(business_id, email)}/customer-portal/session",
-            params=params,
-            json={"flow_data": flow_data},
-            headers={"Authorization": f"Bearer {self.api_keys[business_id]}"},
-        )
-        assert response.status_code == 200, response.text
-        return response.json()["link"]
-
-
-def _api_keys(server: PortalServer, business_ids: tuple[str, ...]) -> dict[str, str]:
-    """A live API key for each business, made with the operator's CLI (side by side, to save time)."""
-    create = [*PORTAL_CLI, "api-key", "create", "--mode", "live", "--business"]
-    runs = {
-        business_id: subprocess.Popen(
-            [*create, business_id], cwd=server.directory, env=server.environment, stdout=subprocess.PIPE, text=True
-        )
-        for business_id in business_ids
-    }
-    return {business_id: _SECRET.search(run.communicate()[0])[0] for business_id, run in runs.items()}
 
 
 @pytest.fixture(scope="module")
-def demo_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DemoPortal]:
+def demo_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Merchants]:
     """The demo portal, served for the whole module, with an API key for Northwind and Sakura."""
     with started_mailbox() as mailbox, serve_demo_portal(tmp_path_factory.mktemp("deep_links"), mailbox) as server:
-        yield DemoPortal(server.base_url, server.database, _api_keys(server, (NORTHWIND, SAKURA)))
+        yield Merchants.with_keys(server, (NORTHWIND, SAKURA))
 
 
 async def open_on_task(page, link: str) -> None:
