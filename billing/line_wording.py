@@ -13,7 +13,7 @@ from typing import Self
 
 from babel.dates import format_interval
 
-from access.i18n import DEFAULT_LOCALE, babel_locale, supported_locale, translations
+from access.i18n import DEFAULT_LOCALE, babel_locale, supported_locale, text_direction, translations
 from billing.errors import N_
 
 PERIOD = "period"
@@ -26,6 +26,12 @@ _SENTENCES = {
     FROM_TODAY: N_("%(product)s × %(quantity)s (from today)"),
     REMAINING_TIME: N_("%(product)s × %(quantity)s (remaining time)"),
 }
+
+
+def _isolated(name: str, locale: str) -> str:
+    """A product name set apart from a right-to-left sentence, so "Team" does not pull the dates around it into
+    left-to-right order (Unicode's first-strong isolate: invisible, and skipped when a page guesses a direction)."""
+    return f"\u2068{name}\u2069" if text_direction(locale) == "rtl" else name
 
 
 def _day(moment: date | datetime) -> date:
@@ -51,7 +57,7 @@ class Wording:
         period = ""
         if self.start and self.end:
             period = format_interval(self.start, self.end, "yMMMd", locale=babel_locale(locale))
-        return sentence % {"product": self.product, "quantity": self.quantity, "period": period}
+        return sentence % {"product": _isolated(self.product, locale), "quantity": self.quantity, "period": period}
 
     def as_json(self) -> dict:
         start, end = (day.isoformat() if day else None for day in (self.start, self.end))

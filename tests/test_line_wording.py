@@ -49,3 +49,11 @@ def test_a_currency_symbol_stays_whole_in_a_right_to_left_line(locale):
     # A left-to-right mark right after the symbol: without it the `$` of `US$` drifts away ("$US 54.02").
     assert f"{symbol}\u200e" in amount and "54.02" in amount
     assert "\u200e" not in format_money(5402, "USD", "en")
+
+
+def test_a_product_name_is_set_apart_from_a_right_to_left_line():
+    wording = Wording.period("Team", START, END)
+    # Without the isolate a page that guesses the line's direction from "Team" lays the Hebrew dates out backwards.
+    assert wording.text("he").startswith("\u2068Team\u2069")
+    assert wording.text("ar").startswith("\u2068Team\u2069")
+    assert "\u2068" not in wording.text("de") and "\u2068" not in Line.worded(wording, 1, 4900).description
