@@ -14,8 +14,9 @@ from email.utils import format_datetime, make_msgid
 import aiosmtplib
 
 from access.i18n import DEFAULT_LOCALE, supported_locale
+from gateway.brand_colors import brand_palette
 from gateway.settings import Settings
-from gateway.templating import brand_palette, render
+from gateway.templating import render
 from models import EmailMessage
 
 logger = logging.getLogger(__name__)

@@ -15,10 +15,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from billing.sandbox import CardRejected, SandboxProcessor
+from gateway.brand_colors import brand_palette
 from gateway.csrf import csrf_form_valid
 from gateway.pages.common import Brand, not_found_page, page_locale, refused_form_page, render_page
 from gateway.settings import Settings
-from gateway.templating import brand_palette
 
 # What a refused form (error.html) wears: the processor's name, not a business's.
 SANDBOX_BRAND = Brand(name="Sandbox Payments", palette=brand_palette(None, None))

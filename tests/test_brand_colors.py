@@ -7,7 +7,7 @@ import colorsys
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.templating import PAGE_BACKGROUND, brand_palette, contrast_ratio
+from gateway.brand_colors import PAGE_BACKGROUND, brand_palette, contrast_ratio
 
 WHITE = "#ffffff"
 colors = st.integers(min_value=0, max_value=0xFFFFFF).map(lambda value: f"#{value:06x}")
@@ -45,5 +45,6 @@ def test_every_colour_a_business_picks_gives_readable_text(primary: str, accent:
     assert contrast_ratio(palette.on_primary, primary) >= 4.5
     assert contrast_ratio(palette.on_primary, palette.primary_shade) >= 4.5  # across the sign-in page's gradient
     assert contrast_ratio(palette.on_accent, accent) >= 4.5
+    assert contrast_ratio(palette.primary_text, WHITE) >= 4.5  # an email's links
     assert contrast_ratio(palette.accent_text, PAGE_BACKGROUND) >= 4.5
     assert contrast_ratio(palette.accent_border, PAGE_BACKGROUND) >= 3
