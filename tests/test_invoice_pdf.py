@@ -22,7 +22,7 @@ from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 from tortoise.transactions import in_transaction
 
-from access.i18n import translations
+from access.i18n import SUPPORTED_LOCALES, translations
 from access.rate_limits import PDF_RENDERS_PER_SESSION
 from billing.invoice_pdf import render_credit_note, render_invoice
 from billing.invoices import Line, billing_details, issue_invoice
@@ -200,6 +200,17 @@ def test_the_invoice_shows_its_number_total_and_buyer(caplog, locale: str) -> No
     assert shows(text, invoice.billing_details["name"])
     assert shows(text, translations(locale).gettext("Invoice"))
     assert "Visa •••• 4242" in text and invoice.billing_details["seller"]["name"] in text
+
+
+@pytest.mark.parametrize("locale", SUPPORTED_LOCALES)
+def test_every_language_titles_its_invoice_and_draws_each_character(caplog, locale: str) -> None:
+    invoice, lines = SAMPLES["en"]
+    words = [translations(locale).gettext(label) for label in ("Invoice", "Bill to", "Description", "Total")]
+
+    pdf = rendered_quietly(caplog, render_invoice, invoice, lines, visa(), locale)
+
+    assert without_glyph(pdf, words) == set()
+    assert (words[0] == "Invoice") == (locale == "en")
 
 
 def test_every_amount_line_and_detail_is_on_the_invoice() -> None:
