@@ -45,8 +45,9 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 DESKTOP = {"width": 1280, "height": 860}
-# The sandbox processor's test card whose every charge succeeds.
+# The sandbox processor's test cards: every charge succeeds; every charge asks for 3-D Secure.
 CARD_NUMBER = "4242 4242 4242 4242"
+CHALLENGED_CARD_NUMBER = "4000 0027 6000 3184"
 
 
 def missing_browser() -> str | None:
@@ -113,10 +114,11 @@ PORTAL_CLI = [sys.executable, "-m", "gateway.cli"]
 
 
 @contextmanager
-def serve_demo_portal(directory: Path, mailbox: Mailbox) -> Iterator[PortalServer]:
-    """`portal serve` on a migrated, seeded SQLite file in `directory`, its output in a log file there."""
+def serve_demo_portal(directory: Path, mailbox: Mailbox, **settings: str) -> Iterator[PortalServer]:
+    """`portal serve` on a migrated, seeded SQLite file in `directory`, its output in a log file there; `settings`
+    are more environment variables (`PORTAL_SIGN_IN_LINK_SECONDS="10"`)."""
     port, database = free_port(), directory / "portal.db"
-    environment = portal_environment(f"sqlite://{database}", port, mailbox)
+    environment = {**portal_environment(f"sqlite://{database}", port, mailbox), **settings}
     for command in ("migrate", "seed-demo"):
         done = subprocess.run([*PORTAL_CLI, command], cwd=directory, env=environment, capture_output=True, text=True)
         assert done.returncode == 0, done.stderr
@@ -258,15 +260,20 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Screenshots:
     return Screenshots(COMMITTED_SCREENSHOTS)
 
 
-async def sign_in_link(mailbox: Mailbox, seen: int) -> str:
-    """The link of the first sign-in email after the mailbox's `seen` first messages (receipts and confirmations
-    come in between), once the web process's worker has sent it."""
+async def emailed_link(mailbox: Mailbox, seen: int, pattern: re.Pattern[str]) -> str:
+    """The first link matching `pattern` in the emails after the mailbox's `seen` first messages (receipts and
+    confirmations come in between), once the web process's worker has sent it."""
     for _ in range(100):
         for message in mailbox.messages[seen:]:
-            if link := LINK.search(text_of(message)):
+            if link := pattern.search(text_of(message)):
                 return link[0]
         await asyncio.sleep(0.1)
-    pytest.fail("no sign-in email arrived")
+    pytest.fail(f"no email with a link like {pattern.pattern} arrived")
+
+
+async def sign_in_link(mailbox: Mailbox, seen: int) -> str:
+    """The link of the first sign-in email after the mailbox's `seen` first messages."""
+    return await emailed_link(mailbox, seen, LINK)
 
 
 async def ask_for_link(page, email: str = DEMO_EMAIL) -> None:
@@ -292,8 +299,9 @@ async def sign_in_by_email(page, mailbox: Mailbox) -> str:
     return link
 
 
-async def fill_in_test_card(page) -> None:
-    """On the sandbox's hosted "add a card" page: type the test card that always pays (the caller submits it)."""
-    await page.fill("#number", CARD_NUMBER)
+async def fill_in_test_card(page, number: str = CARD_NUMBER) -> None:
+    """On the sandbox's hosted "add a card" page: type a test card, by default the one that always pays (the caller
+    submits it)."""
+    await page.fill("#number", number)
     await page.fill("#expiry", "12/34")
     await page.fill("#cvc", "123")

@@ -23,6 +23,7 @@ from models import Business, Customer, Invoice, LicenseKey, Product, Subscriptio
 from models.enums import InvoiceStatus, LicenseKeyStatus, PriceType, SubscriptionStatus
 
 LINK = re.compile(r"https?://\S+/session/cpl_[A-Za-z0-9_-]+")
+CHANGE_LINK = re.compile(r"https?://\S+(/email-change/(cpl_[A-Za-z0-9_-]+))")
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
 BASE_URL = "http://127.0.0.1:8000"
 

@@ -4,13 +4,17 @@ phone: the unified home's counts leave no hole, a card's name keeps to one line,
 business it opens, and a monogram's letter sits in the middle of its square.
 
 One demo portal (tests/browser_support.py) serves the module and Ada signs in once per scope (and once more through a
-merchant's deep link). The business portal's pages that change something come last, in the order a customer meets
-them: the plan change, then cancelling the new plan; in the unified portal, paying the on-hold subscription with a
-card added on the processor's page. A failure names each violation's rule, impact and target, axe's words, and every
-page, language and width it was found on.
+merchant's deep link); its sign-in links live ten seconds, so that one asked for as the first test starts has
+expired by its end. The business portal's pages that change something come last, in the order a customer meets
+them: the plan change, cancelling the new plan, then changing the email address (away and back); in the unified
+portal, paying the on-hold subscription with a card added on the processor's page that asks for 3-D Secure, failed
+once and then approved. A failure names each violation's rule, impact and target, axe's words, and every page,
+language and width it was found on.
 Skipped when chromium or Playwright is missing (a failure under CI).
 """
 
+import asyncio
+import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -25,11 +29,13 @@ from gateway.app import create_app
 from gateway.demo_data import DEMO_EMAIL
 from gateway.settings import Settings
 from tests.browser_support import (
+    CHALLENGED_CARD_NUMBER,
     DESKTOP,
     Merchants,
     PortalServer,
     ask_for_link,
     confirm_link,
+    emailed_link,
     fill_in_test_card,
     require_browser,
     serve_demo_portal,
@@ -37,7 +43,7 @@ from tests.browser_support import (
     sign_in_link,
     started_mailbox,
 )
-from tests.portal_support import Mailbox
+from tests.portal_support import CHANGE_LINK, Mailbox
 
 require_browser()
 
@@ -46,6 +52,9 @@ WIDTHS = (1280, 390)
 # axe leaves its one WCAG 2.2 AA rule off by default; everything else it runs by default stays on.
 AXE_OPTIONS = {"resultTypes": ["violations"], "rules": {"target-size": {"enabled": True}}}
 NORTHWIND, SAKURA = "bus_demo_northwind", "bus_demo_sakura"
+# Long enough for every sign-in to check its link's confirm step on the way, short enough that the first test
+# outlives the link it asks for as it starts (or waits out the rest).
+SIGN_IN_LINK_SECONDS = 10
 
 
 def with_locale(url: str, locale: str) -> str:
@@ -115,7 +124,8 @@ def mailbox_for_module() -> Iterator[Mailbox]:
 
 @pytest.fixture(scope="module")
 def demo_portal(tmp_path_factory: pytest.TempPathFactory, mailbox_for_module: Mailbox) -> Iterator[PortalServer]:
-    with serve_demo_portal(tmp_path_factory.mktemp("accessibility"), mailbox_for_module) as server:
+    directory, lifetime = tmp_path_factory.mktemp("accessibility"), str(SIGN_IN_LINK_SECONDS)
+    with serve_demo_portal(directory, mailbox_for_module, PORTAL_SIGN_IN_LINK_SECONDS=lifetime) as server:
         yield server
 
 
@@ -136,6 +146,42 @@ async def sign_in(audit: Audit, mailbox: Mailbox, login_path: str) -> str:
     return link
 
 
+async def link_left_to_expire(audit: Audit, mailbox: Mailbox) -> tuple[str, float]:
+    """A sign-in link Ada asks for on the unified sign-in page and never opens, and the `time.monotonic()` by which
+    it has expired (it was made before its email arrived)."""
+    seen = len(mailbox.messages)
+    await audit.page.goto(with_locale(f"{audit.base_url}/login", "en"))
+    await ask_for_link(audit.page)
+    link = await sign_in_link(mailbox, seen)
+    return link, time.monotonic() + SIGN_IN_LINK_SECONDS
+
+
+async def change_email(audit: Audit, mailbox: Mailbox, new_email: str, locale: str) -> None:
+    """Ask on the profile page for the signed-in customer's email to become `new_email`, then open the emailed link
+    in `locale` and confirm it, checking both steps."""
+    page, seen = audit.page, len(mailbox.messages)
+    await page.goto(with_locale(f"{audit.base_url}/profile", locale))
+    await page.fill("#new-email", new_email)
+    async with page.expect_navigation():
+        await page.click("form[action='/profile/email'] button[type=submit]")
+    await page.goto(with_locale(await emailed_link(mailbox, seen, CHANGE_LINK), locale))
+    await audit.shown("the confirm step of an email-change link", locale)
+    async with page.expect_navigation() as confirmed:
+        await page.click("form.form-stack button[type=submit]")
+    # Anything but the change (a conflict, a refused link) would leave Ada where the later tests do not expect her.
+    assert (await confirmed.value).status == 200
+    await audit.shown("email changed", locale)
+
+
+async def reactivate_with_challenged_card(page) -> None:
+    """On an on-hold subscription's page: pay with the saved card that asks for 3-D Secure, landing on its
+    challenge."""
+    last4 = CHALLENGED_CARD_NUMBER[-4:]
+    await page.check(f"form.form-stack label.choice:has-text('{last4}') input")
+    await page.click("form.form-stack button[type=submit]")
+    await page.wait_for_url("**/sandbox/authenticate/*")
+
+
 async def href(page, link_text: str) -> str:
     return await page.get_by_role("link", name=link_text, exact=True).first.get_attribute("href")
 
@@ -153,8 +199,9 @@ async def server_error_answer(base_url: str, path: str) -> httpx.Response:
         return await client.get(path, headers={"accept": "text/html"})
 
 
-async def test_the_pages_before_signing_in(audit: Audit):
+async def test_the_pages_before_signing_in(audit: Audit, mailbox_for_module: Mailbox):
     page, base_url = audit.page, audit.base_url
+    expiring_link, expired_by = await link_left_to_expire(audit, mailbox_for_module)
     await audit.path("the unified sign-in page", "/login")
     await audit.path("a business's sign-in page", f"/login/{NORTHWIND}")
     await audit.path("a business's test-mode sign-in page", f"/test/login/{NORTHWIND}")
@@ -192,6 +239,12 @@ async def test_the_pages_before_signing_in(audit: Audit):
     await audit.each_locale("a form too large to send (413)", form_too_large)
     await audit.each_locale("a refused form (403)", form_refused)
     await audit.each_locale("a server error (500)", server_error)
+
+    await asyncio.sleep(max(0.0, expired_by - time.monotonic()))
+    # Checked first: a link still alive would show its confirm step, and axe would pass that instead.
+    assert (await page.goto(with_locale(expiring_link, "en"))).status == 410
+    assert await page.locator("h1").inner_text() == "This link has expired"
+    await audit.path("an expired sign-in link (410)", urlsplit(expiring_link).path)
     audit.assert_no_violations()
 
 
@@ -230,6 +283,10 @@ async def test_the_business_portal(audit: Audit, mailbox_for_module: Mailbox):
     await page.click("form:has(input[name=offer_seen]) button[type=submit]")
     await page.wait_for_url("**/cancelled*")
     await audit.here("cancelled")
+
+    # Away in the first language and back in the second, so the later tests find Ada where the demo put her.
+    for locale, address in zip(LOCALES, (f"moved.{DEMO_EMAIL}", DEMO_EMAIL), strict=True):
+        await change_email(audit, mailbox_for_module, address, locale)
     audit.assert_no_violations()
 
 
@@ -247,12 +304,18 @@ async def test_the_unified_portal(audit: Audit, mailbox_for_module: Mailbox):
     await page.click("form.add-card button[type=submit]")
     await page.wait_for_url("**/sandbox/setup/*")
     await audit.here("the sandbox's add-a-card page")
-    await fill_in_test_card(page)
+    await fill_in_test_card(page, CHALLENGED_CARD_NUMBER)
     await page.click("form.card-form button[type=submit]")
     await page.wait_for_selector("#reactivate-title")
-    await page.click("form.form-stack button[type=submit]")
+    await reactivate_with_challenged_card(page)
+    await audit.here("the sandbox's 3-D Secure challenge")
+    await page.click("form:has(input[name=decision][value=fail]) button")
+    await page.wait_for_url("**payment_error=*")
+    await audit.here("an on-hold subscription after failing 3-D Secure")
+    await reactivate_with_challenged_card(page)
+    await page.click("form:has(input[name=decision][value=approve]) button")
     await page.wait_for_url("**/reactivated*")
-    await audit.here("reactivated")
+    await audit.here("reactivated after 3-D Secure")
     audit.assert_no_violations()
 
 

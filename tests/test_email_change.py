@@ -4,7 +4,6 @@ every business's), the old address is told, old sessions and links end while the
 it safely can, and reused, expired, replaced and unknown links, conflicts, refusals and the rate limit."""
 
 import hashlib
-import re
 from datetime import timedelta
 
 import httpx
@@ -19,9 +18,8 @@ from gateway.worker import process_due_emails
 from models import Customer, EmailChangeToken, EmailMessage, PortalConfiguration
 from models.business import default_portal_features
 from tests.factories import POLICY, business_token, unified_token
-from tests.portal_support import Mailbox, create_shop, csrf_from, html_of, portal_client, text_of
+from tests.portal_support import CHANGE_LINK, Mailbox, create_shop, csrf_from, html_of, portal_client, text_of
 
-CHANGE_LINK = re.compile(r"https?://\S+(/email-change/(cpl_[A-Za-z0-9_-]+))")
 REQUEST = """mutation Change($email: String!) {
   requestEmailChange(input: {newEmail: $email}) { errors { code field message } } }"""
 NEW = "ada@new.example"
