@@ -550,12 +550,7 @@ class _DemoBuilder:
                 )
             )
         if status == PaymentStatus.SUCCEEDED:
-            lines = [
-                Line.worded(said, quantity, product.price)
-                if isinstance(said, Wording)
-                else Line(said, quantity, product.price)
-                for product, quantity, said in items
-            ]
+            lines = [_line(said, quantity, product.price) for product, quantity, said in items]
             self.charges.append(_Charge(payment, customer, lines, subtotal))
         return payment
 
