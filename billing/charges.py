@@ -157,6 +157,9 @@ async def drive(
 ) -> Payment:
     """Ask the processor about a `processing` payment (again) and settle whatever it answers. Nothing to charge
     (credit or a discount paid it all) needs no processor."""
+    if not outcome.amounts(payment).add_up():
+        # Amounts no invoice could show (a half-made payment): never charged, never invoiced.
+        return await settle(payment, _failure(DeclineCode.PROCESSING_ERROR), outcome)
     if payment.total_amount == 0:
         return await settle(payment, ChargeResult(status=ChargeStatus.SUCCEEDED, reference=""), outcome)
     if method is None:
@@ -172,7 +175,7 @@ async def drive(
         result = await processor.charge(request)
     except ProcessorError:
         result = _failure(DeclineCode.PROCESSING_ERROR)
-    return await settle(payment, result, outcome)
+    return await settle(payment, await _unless_superseded(payment, result, outcome, processor), outcome)
 
 
 async def complete(payment: Payment, outcome: SubscriptionOutcome, processor: PaymentProcessor) -> Payment:
@@ -185,11 +188,18 @@ async def complete(payment: Payment, outcome: SubscriptionOutcome, processor: Pa
         result = _failure(DeclineCode.PROCESSING_ERROR)
     if result.status == ChargeStatus.REQUIRES_ACTION:
         return payment
-    if result.status == ChargeStatus.SUCCEEDED and not await outcome.still_applies():
-        # Approved too late: what it paid for happened meanwhile (say, paid again with another card). Give it back.
-        await processor.refund(result.reference, payment.total_amount, idempotency_key=f"superseded:{payment.id}")
-        result = ChargeResult(ChargeStatus.FAILED, result.reference, DeclineCode.SUPERSEDED)
-    return await settle(payment, result, outcome)
+    return await settle(payment, await _unless_superseded(payment, result, outcome, processor), outcome)
+
+
+async def _unless_superseded(
+    payment: Payment, result: ChargeResult, outcome: SubscriptionOutcome, processor: PaymentProcessor
+) -> ChargeResult:
+    """A charge that succeeded after what it paid for happened another way (another tab paid, a recovered charge
+    finished late) is given back and settles as failed, so the same dues are never kept twice."""
+    if result.status != ChargeStatus.SUCCEEDED or await outcome.still_applies():
+        return result
+    await processor.refund(result.reference, payment.total_amount, idempotency_key=f"superseded:{payment.id}")
+    return ChargeResult(ChargeStatus.FAILED, result.reference, DeclineCode.SUPERSEDED)
 
 
 def _failure(code: DeclineCode) -> ChargeResult:

@@ -31,6 +31,7 @@ class BillingErrorCode(StrEnum):
     SUPERSEDED = "SUPERSEDED"
     PAYMENT_NOT_REFUNDABLE = "PAYMENT_NOT_REFUNDABLE"
     REFUND_AMOUNT_INVALID = "REFUND_AMOUNT_INVALID"
+    DUPLICATE_SUBSCRIPTION = "DUPLICATE_SUBSCRIPTION"
 
 
 MESSAGES: dict[BillingErrorCode, str] = {
@@ -53,6 +54,9 @@ MESSAGES: dict[BillingErrorCode, str] = {
     BillingErrorCode.CHANGE_IN_PROGRESS: N_("Another change to this subscription is in progress. Try again."),
     BillingErrorCode.PAYMENT_NOT_REFUNDABLE: N_("Only a succeeded payment with money left to refund can be refunded."),
     BillingErrorCode.REFUND_AMOUNT_INVALID: N_("Refund an amount from 1 to %(maximum)s, in the currency's minor unit."),
+    BillingErrorCode.DUPLICATE_SUBSCRIPTION: N_(
+        "This customer got a subscription to this product less than a minute ago. To retry, send the same key."
+    ),
 }
 
 NOT_ALLOWED_ELSEWHERE = N_("This card is saved at another business; it can only pay that business's subscriptions.")

@@ -9,8 +9,10 @@ detached, not deleted: old payments and invoices still name it.
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.transactions import in_transaction
 
+from billing.customer_locks import for_customer
 from billing.errors import NOT_ALLOWED_ELSEWHERE, PAYMENT_METHOD_UPDATE_OFF, BillingError
 from billing.errors import BillingErrorCode as Code
 from billing.events import EventType, record_subscription_event
@@ -61,9 +63,11 @@ def _require_updates(features: PortalFeatures) -> None:
 
 
 async def _make_default(method: PaymentMethod) -> None:
-    async with in_transaction():
-        await _saved(method.customer_id).exclude(id=method.id).update(is_default=False)
-        await PaymentMethod.filter(id=method.id).update(is_default=True)
+    async def make_default(connection: BaseDBAsyncClient) -> None:
+        await _saved(method.customer_id).exclude(id=method.id).using_db(connection).update(is_default=False)
+        await PaymentMethod.filter(id=method.id).using_db(connection).update(is_default=True)
+
+    await for_customer(method.customer_id, make_default)
     method.is_default = True
 
 
@@ -121,23 +125,29 @@ async def set_default_payment_method(method: PaymentMethod, features: PortalFeat
 async def remove_payment_method(method: PaymentMethod, features: PortalFeatures) -> None:
     """Detach the method. Its subscriptions move to the default that remains (the newest usable method if the
     removed one was the default). Refused when it is the customer's last usable method while a subscription still
-    needs one."""
+    needs one; decided under the customer's lock, so two removals at once cannot both take the last two cards."""
     _require_updates(features)
-    now = _now()
-    others = [other for other in await _saved(method.customer_id).exclude(id=method.id) if usable(other, now)]
-    needs_one = await Subscription.exists(customer_id=method.customer_id, status__in=CHARGEABLE)
-    if needs_one and not others:
-        raise BillingError(Code.LAST_PAYMENT_METHOD, field="paymentMethodId")
-    successor = next((other for other in others if other.is_default), None)
-    if successor is None and others:
-        successor = max(others, key=lambda other: (other.created_at, other.id))
-    async with in_transaction():
-        await PaymentMethod.filter(id=method.id).update(detached_at=now, is_default=False)
+
+    async def remove(connection: BaseDBAsyncClient) -> None:
+        now = _now()
+        saved = await _saved(method.customer_id).exclude(id=method.id).using_db(connection)
+        others = [other for other in saved if usable(other, now)]
+        chargeable = Subscription.filter(customer_id=method.customer_id, status__in=CHARGEABLE)
+        if not others and await chargeable.using_db(connection).exists():
+            raise BillingError(Code.LAST_PAYMENT_METHOD, field="paymentMethodId")
+        successor = next((other for other in others if other.is_default), None)
+        if successor is None and others:
+            successor = max(others, key=lambda other: (other.created_at, other.id))
+        await PaymentMethod.filter(id=method.id).using_db(connection).update(detached_at=now, is_default=False)
         if successor is not None:
-            await PaymentMethod.filter(id=successor.id).update(is_default=True)
-        await Subscription.filter(payment_method_id=method.id).update(
-            payment_method_id=successor.id if successor else None
+            await PaymentMethod.filter(id=successor.id).using_db(connection).update(is_default=True)
+        await (
+            Subscription.filter(payment_method_id=method.id)
+            .using_db(connection)
+            .update(payment_method_id=successor.id if successor else None)
         )
+
+    await for_customer(method.customer_id, remove)
 
 
 async def use_for_subscription(

@@ -14,8 +14,10 @@ from billing.subscription_start import start_outcome
 from models import Payment, PaymentMethod, Subscription
 from models.enums import PaymentPurpose, PaymentStatus
 
-# Longer than any processor call takes, so a payment still in a live request's hands is never taken from it.
-STALE_AFTER = timedelta(minutes=10)
+# As long as a subscription's claim (billing.subscription_claims) and longer than a processor call may take (the
+# Stripe SDK gives up after 80 s). Asking the processor again under the payment's own key never charges twice, and a
+# live request's retry finishes its payment at once without waiting for this.
+STALE_AFTER = timedelta(minutes=2)
 RECOVERABLE = (
     PaymentPurpose.REACTIVATION,
     PaymentPurpose.RENEWAL,

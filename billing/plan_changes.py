@@ -10,14 +10,14 @@ preview of the price that the change then charges exactly.
   the period end when configured (the billing run applies it) or applies now and leaves a credit.
 - A trialing subscription keeps its trial: the change applies now without a charge and the new price starts when
   the trial ends.
-- Two changes of one subscription never run at once: each holds a claim on the subscription (a conditional UPDATE
-  of `change_claimed_until`) while it runs, and the other waits for it.
+- Two changes of one subscription never run at once: each holds the subscription's claim (billing.subscription_claims)
+  while it runs, and the other waits for it, then quotes the subscription as the first left it. A retry under the
+  same key finishes the first request's payment without waiting for its claim.
 """
 
-import asyncio
 import hashlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from fractions import Fraction
 
@@ -54,14 +54,13 @@ from billing.notifications import Notifier
 from billing.periods import add_interval
 from billing.processor import DeclineCode
 from billing.proration import Proration, ProrationMode, prorate
+from billing.subscription_claims import claimed
 from billing.tax import Amounts, charge_amounts, split_tax
 from merchants.portal_configurations import PortalFeatures
 from models import Business, Invoice, Payment, PaymentItem, PaymentMethod, Product, Subscription
 from models.enums import Interval, PaymentPurpose, PaymentStatus, PriceType, SubscriptionStatus
 from models.ids import find_by_client_id
 
-CLAIM = timedelta(minutes=2)
-CLAIM_WAIT_SECONDS = 10.0
 # Months in an interval, to compare a monthly plan with a yearly one.
 _MONTHS = {Interval.DAY: Fraction(12, 365), Interval.WEEK: Fraction(12, 52), Interval.MONTH: 1, Interval.YEAR: 12}
 
@@ -367,23 +366,6 @@ class PlanChange:
     payment: Payment | None
 
 
-async def claim_subscription(subscription: Subscription) -> None:
-    """Wait until no other change of this subscription runs, then hold the claim."""
-    deadline = asyncio.get_running_loop().time() + CLAIM_WAIT_SECONDS
-    while True:
-        now = utcnow()
-        free = Q(change_claimed_until__isnull=True) | Q(change_claimed_until__lt=now)
-        if await Subscription.filter(free, id=subscription.id).update(change_claimed_until=now + CLAIM):
-            return
-        if asyncio.get_running_loop().time() > deadline:
-            raise BillingError(Code.CHANGE_IN_PROGRESS, field="subscriptionId")
-        await asyncio.sleep(0.05)
-
-
-async def release_subscription(subscription: Subscription) -> None:
-    await Subscription.filter(id=subscription.id).update(change_claimed_until=None)
-
-
 def _request(quote: PlanChangeQuote) -> str:
     return hashlib.sha256(f"{quote.product.id}|{quote.quantity}".encode()).hexdigest()[:16]
 
@@ -402,9 +384,11 @@ async def change_plan(
     """Change the plan as previewed now: charged upgrades through the payment path, scheduled downgrades for the
     period end, everything else at once. The same key answers the first request's result."""
     key = client_idempotency_key(PaymentPurpose.PLAN_CHANGE, subscription, client_key)
-    await claim_subscription(subscription)
-    try:
-        await subscription.refresh_from_db()
+    earlier = await Payment.get_or_none(idempotency_key=key)
+    if earlier is not None:
+        # A retry finishes its first request's payment at once, without waiting for that request's claim.
+        return PlanChange(subscription, await _replay(earlier, subscription, product_id, quantity, context))
+    async with claimed(subscription):
         earlier = await Payment.get_or_none(idempotency_key=key)
         if earlier is not None:
             return PlanChange(subscription, await _replay(earlier, subscription, product_id, quantity, context))
@@ -418,8 +402,6 @@ async def change_plan(
         payment = await _charge(subscription, parties, quote, key, method, features, context, locale)
         await subscription.refresh_from_db()
         return PlanChange(subscription, payment)
-    finally:
-        await release_subscription(subscription)
 
 
 async def _charge(

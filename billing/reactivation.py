@@ -17,6 +17,7 @@ from billing.invoices import Line
 from billing.license_keys import enable_subscription_keys
 from billing.notifications import Notifier
 from billing.periods import period_end
+from billing.subscription_claims import claimed
 from billing.tax import Amounts
 from merchants.portal_configurations import PortalFeatures
 from models import Business, Invoice, Payment, PaymentMethod, Subscription
@@ -44,6 +45,10 @@ class ReactivationOutcome(SubscriptionOutcome):
         await record_subscription_event(EventType.SUBSCRIPTION_ACTIVE, subscription)
         await self.notifier.payment_receipt(payment, invoice, self.product_name)
         await self.notifier.subscription_reactivated(subscription, self.product_name)
+
+    async def still_applies(self) -> bool:
+        """Still on hold: no other payment has reactivated it meanwhile (a second tab, another card)."""
+        return await Subscription.exists(id=self.subscription.id, status=SubscriptionStatus.ON_HOLD)
 
     async def failed(self, payment: Payment, now: datetime) -> None:
         """The subscription stays on hold; the customer sees why on the page they are on."""
@@ -81,13 +86,31 @@ async def reactivate(
 ) -> Payment:
     """Charge an on-hold subscription's dues to `method` and reactivate it; the same key replays the first answer.
 
-    Raises BillingError for what cannot be tried at all; a declined card is a failed payment, not an error."""
+    Whatever the keys, the dues are charged once: a first request holds the subscription's claim and checks, once
+    it has it, that the subscription is still on hold, so a second tab waits and is then refused (NOT_ALLOWED). A
+    retry under the same key finishes its first request's payment at once. Raises BillingError for what cannot be
+    tried at all; a declined card is a failed payment, not an error."""
     key = client_idempotency_key(PaymentPurpose.REACTIVATION, subscription, client_key)
     earlier = await Payment.get_or_none(idempotency_key=key)
-    if earlier is None:
-        if subscription.status != SubscriptionStatus.ON_HOLD:
-            raise BillingError(Code.NOT_ALLOWED, field="subscriptionId", message=NOTHING_DUE)
-        check_method(subscription, method, features)
+    if earlier is not None:
+        return await _charge(subscription, method, key, earlier, context, locale)
+    async with claimed(subscription):
+        earlier = await Payment.get_or_none(idempotency_key=key)
+        if earlier is None:
+            if subscription.status != SubscriptionStatus.ON_HOLD:
+                raise BillingError(Code.NOT_ALLOWED, field="subscriptionId", message=NOTHING_DUE)
+            check_method(subscription, method, features)
+        return await _charge(subscription, method, key, earlier, context, locale)
+
+
+async def _charge(
+    subscription: Subscription,
+    method: PaymentMethod,
+    key: str,
+    earlier: Payment | None,
+    context: BillingContext,
+    locale: str,
+) -> Payment:
     outcome = await reactivation_outcome(subscription, context, locale)
     # A retry is the first request again: its amounts, not today's (the credit it used is spent by now).
     amounts = outcome.amounts(earlier) if earlier else await period_charge(subscription, outcome.business)

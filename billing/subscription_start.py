@@ -4,11 +4,13 @@ metadata, under the client's idempotency key.
 
 1. Everything is checked before anything is written; a refusal is a BillingError and changes nothing.
 2. Claim: the subscription is inserted `pending` under `Subscription.idempotency_key` = `{business}:{mode}:{client
-   key}` (unique), holding the subscription's change claim (billing.plan_changes) while this request works on it.
+   key}` (unique), holding the subscription's claim (billing.subscription_claims) while this request works on it.
    A request that finds the row is a retry: it waits for the claim, checks that it asks what the first one asked
-   (else IDEMPOTENCY_KEY_REUSED) and carries on from where the first stopped, so a request that died after the charge
-   is finished by its retry and never charged twice. The request is compared with the subscription as it was
-   created; the processor token is not compared (a processor token is spent once, by the first request).
+   (a hash of the whole request, the processor token or saved method included; else IDEMPOTENCY_KEY_REUSED) and
+   carries on from where the first stopped, so a request that died after the charge is finished by its retry and
+   never charged twice. Under another key, a create for a customer and product that got a pending or active
+   subscription less than a minute ago is refused (DUPLICATE_SUBSCRIPTION): the check and the insert hold the
+   customer's lock (billing.customer_locks), so twenty keys at once start one subscription.
 3. The token is attached through billing.payment_methods and becomes the subscription's method.
 4. With a trial (the request's `trial_period_days`, else the product's) the subscription is active at once and the
    billing run charges when the trial ends (billing.renewals). Without one, the first period is charged through
@@ -20,9 +22,13 @@ No transaction or row lock is held across a processor call (attach, charge). Use
 for the merchant's policy when saving the card.
 """
 
+import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 
+import orjson
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -38,6 +44,7 @@ from billing.charges import (
 )
 from billing.context import BillingContext
 from billing.credits import credit_balance
+from billing.customer_locks import for_customer
 from billing.discounts import cycles_of, discount_amount
 from billing.errors import BillingError
 from billing.errors import BillingErrorCode as Code
@@ -47,7 +54,7 @@ from billing.license_issuance import issue_license_key
 from billing.notifications import Notifier
 from billing.payment_methods import add_payment_method
 from billing.periods import add_interval, period_end
-from billing.plan_changes import CLAIM, claim_subscription, release_subscription
+from billing.subscription_claims import CLAIM, claim_subscription, release_subscription
 from billing.tax import Amounts, charge_amounts
 from merchants.portal_configurations import MAX_QUANTITY, merchant_features
 from models import Business, Customer, Discount, Invoice, Payment, PaymentItem, PaymentMethod, Product, Subscription
@@ -55,6 +62,8 @@ from models.enums import DiscountType, Interval, PaymentPurpose, PaymentStatus, 
 from models.ids import find_by_client_id
 
 MAX_TRIAL_DAYS = 10_000
+# A second create for the same customer and product within this window, under another key, is a duplicate.
+DUPLICATE_WINDOW = timedelta(minutes=1)
 _TOKEN_MAX_LENGTH = 128
 
 
@@ -199,42 +208,60 @@ def _new_subscription(request: StartRequest, checked: CheckedStart, key: str, no
     )
 
 
-async def _claimed(request: StartRequest, checked: CheckedStart) -> Subscription:
-    """The subscription this request works on, with its claim held: a new one, or the first request's."""
-    key = subscription_key(request.customer, request.client_key)
-    existing = await Subscription.get_or_none(idempotency_key=key)
-    if existing is None:
-        subscription = _new_subscription(request, checked, key, utcnow())
-        try:
-            await subscription.save()
-            return subscription
-        except IntegrityError:
-            # A concurrent request with the same key inserted first: this request is its retry.
-            existing = await Subscription.get(idempotency_key=key)
-    await claim_subscription(existing)
-    await existing.refresh_from_db()
-    return existing
-
-
-def _asks_the_same(subscription: Subscription, request: StartRequest, checked: CheckedStart) -> bool:
-    asked = (
+def request_fingerprint(request: StartRequest, checked: CheckedStart) -> str:
+    """What a create asks, hashed: a retry under the same key must ask the same, the way to pay included."""
+    asked = [
         request.customer.id,
         checked.product.id,
         request.quantity,
         checked.discount.id if checked.discount else None,
         checked.trial_days,
         checked.metadata,
+        request.processor_token,
+        checked.method.id if checked.method else None,
+    ]
+    return hashlib.sha256(orjson.dumps(asked, option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+async def _claimed(request: StartRequest, checked: CheckedStart) -> Subscription:
+    """The subscription this request works on, with its claim held: a new one, or the first request's."""
+    key = subscription_key(request.customer, request.client_key)
+    existing = await Subscription.get_or_none(idempotency_key=key)
+    if existing is None:
+        subscription = _new_subscription(request, checked, key, utcnow())
+        subscription.request_fingerprint = request_fingerprint(request, checked)
+        try:
+            existing = await for_customer(subscription.customer_id, partial(_insert_unless_duplicate, subscription))
+        except IntegrityError:
+            # A concurrent request with the same key (for another customer) inserted first.
+            existing = await Subscription.get(idempotency_key=key)
+        if existing is None:
+            return subscription
+    await claim_subscription(existing)
+    return existing
+
+
+async def _insert_unless_duplicate(subscription: Subscription, connection: BaseDBAsyncClient) -> Subscription | None:
+    """Save the new subscription, under the customer's lock; None once saved, or the row that a concurrent request
+    with the same key saved first. Refused when the customer got the same product a moment ago under another key:
+    an integration that retries with a new key, or a double submit, must not start and charge it twice."""
+    first = await Subscription.filter(idempotency_key=subscription.idempotency_key).using_db(connection).first()
+    if first is not None:
+        return first
+    recent = Subscription.filter(
+        customer_id=subscription.customer_id,
+        product_id=subscription.product_id,
+        status__in=(SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE),
+        created_at__gte=utcnow() - DUPLICATE_WINDOW,
     )
-    created = (
-        subscription.customer_id,
-        subscription.product_id,
-        subscription.quantity,
-        subscription.discount_id,
-        subscription.trial_period_days,
-        subscription.metadata,
-    )
-    same_method = checked.method is None or checked.method.id == subscription.payment_method_id
-    return asked == created and same_method
+    if await recent.using_db(connection).exists():
+        raise BillingError(Code.DUPLICATE_SUBSCRIPTION, field="productId")
+    await subscription.save(using_db=connection)
+    return None
+
+
+def _asks_the_same(subscription: Subscription, request: StartRequest, checked: CheckedStart) -> bool:
+    return subscription.request_fingerprint == request_fingerprint(request, checked)
 
 
 async def start_subscription(request: StartRequest, context: BillingContext) -> SubscriptionStart:

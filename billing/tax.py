@@ -16,6 +16,14 @@ class Amounts:
     discount: int = 0
     credit_applied: int = 0
 
+    def add_up(self) -> bool:
+        """Whether these are amounts a charge can have: none negative, and the total is the subtotal less the
+        discount and the credit, with the tax either inside the subtotal or added on top."""
+        if min(self.subtotal, self.tax, self.total, self.discount, self.credit_applied) < 0:
+            return False
+        net = self.subtotal - self.discount - self.credit_applied
+        return self.total in (net, net + self.tax)
+
 
 def split_tax(subtotal: int, rate_bp: int, inclusive: bool) -> Amounts:
     """The tax and total of a subtotal at `rate_bp` basis points; an inclusive price already contains its tax."""

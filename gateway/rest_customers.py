@@ -26,6 +26,7 @@ _STATUS_OF = {
     BillingErrorCode.NOT_FOUND: 404,
     BillingErrorCode.IDEMPOTENCY_KEY_REUSED: 409,
     BillingErrorCode.CHANGE_IN_PROGRESS: 409,
+    BillingErrorCode.DUPLICATE_SUBSCRIPTION: 409,
 }
 
 

@@ -72,7 +72,7 @@ class Subscription(Timestamped):
     retention_offer_at = fields.DatetimeField(null=True)
     # `{product_id, quantity, effective_at}`: a plan change waiting for the period end.
     scheduled_change = fields.JSONField(null=True)
-    # A plan change in progress holds this claim (a conditional UPDATE), so two changes never run at once.
+    # A change that moves money holds this claim (billing.subscription_claims), so two never run at once.
     change_claimed_until = fields.DatetimeField(null=True)
     # The idempotency key of the last plan change that charged nothing, so that its retry answers it again.
     last_change_key = fields.CharField(max_length=128, null=True)
@@ -85,6 +85,8 @@ class Subscription(Timestamped):
     metadata = fields.JSONField(default=dict)
     # `{business}:{mode}:{client key}` of the API call that created it, so a retried create finds this row.
     idempotency_key = fields.CharField(max_length=300, null=True, unique=True)
+    # A hash of everything that API call asked (the way to pay included), so a retry must ask the same.
+    request_fingerprint = fields.CharField(max_length=64, null=True)
 
     class Meta:
         table = "subscription"
