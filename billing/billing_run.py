@@ -1,6 +1,7 @@
 """The billing run: everything that falls due, done once. Period-end cancellations end, fixed-term subscriptions
 expire, pauses start and end, scheduled plan changes apply, due subscriptions (trials ending included) renew,
-payments whose outcome was never recorded are finished, and license keys past their expiry say so.
+payments whose outcome was never recorded and creates whose request died are finished, and license keys past their
+expiry say so.
 `portal billing run` runs it once; the worker runs it periodically. Several workers may run it at once: every change
 is a conditional UPDATE that only one of them wins, and a renewal's idempotency key makes a second worker's charge
 the first one's.
@@ -20,6 +21,7 @@ from billing.pauses import end_pause, start_pause
 from billing.payments import recover_stale_payments
 from billing.plan_changes import apply_scheduled_change
 from billing.renewals import renew
+from billing.subscription_start import finish_abandoned_starts
 from merchants.portal_configurations import PortalFeatures, portal_features
 from models import Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
@@ -119,7 +121,7 @@ async def run_billing(
         report.add(done)
         if not done.total:
             break
-    report.recovered = await recover_stale_payments(context, now)
+    report.recovered = await recover_stale_payments(context, now) + await finish_abandoned_starts(context, now)
     report.license_keys_expired = await expire_license_keys(now, livemode)
     if report.total:
         logger.info("Billing run: %s", report)

@@ -32,7 +32,8 @@ async def for_customer(customer_id: str, work: Callable[[BaseDBAsyncClient], Awa
     for attempt in range(1, _ATTEMPTS + 1):
         try:
             async with in_transaction() as connection:
-                await Customer.select_for_update().filter(id=customer_id).using_db(connection).values_list("id")
+                # only(), not values_list(): tortoise leaves FOR UPDATE out of a values query.
+                await Customer.select_for_update().filter(id=customer_id).using_db(connection).only("id")
                 return await work(connection)
         except Exception as error:
             if attempt == _ATTEMPTS or not _retryable(error):

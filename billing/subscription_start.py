@@ -54,7 +54,7 @@ from billing.license_issuance import issue_license_key
 from billing.notifications import Notifier
 from billing.payment_methods import add_payment_method
 from billing.periods import add_interval, period_end
-from billing.subscription_claims import CLAIM, claim_subscription, release_subscription
+from billing.subscription_claims import CLAIM, claim_subscription, release_subscription, try_claim
 from billing.tax import Amounts, charge_amounts
 from merchants.portal_configurations import MAX_QUANTITY, merchant_features
 from models import Business, Customer, Discount, Invoice, Payment, PaymentItem, PaymentMethod, Product, Subscription
@@ -391,3 +391,37 @@ async def _charge_first_period(subscription: Subscription, client_key: str, cont
             amount=subscription.recurring_pre_tax_amount,
         )
     return payment
+
+
+async def finish_abandoned_starts(context: BillingContext, now: datetime, limit: int = 100) -> int:
+    """Finish, as their retry would, the creates whose request died before charging and was never retried, once
+    their claim has lapsed: a trial starts, a saved card is charged under the request's own key, and a create that
+    died before its card was saved fails with nothing charged."""
+    abandoned = Subscription.filter(
+        status=SubscriptionStatus.PENDING, idempotency_key__isnull=False, updated_at__lt=now - CLAIM
+    )
+    finished = 0
+    for subscription in await abandoned.order_by("updated_at").limit(limit):
+        if await Payment.exists(subscription_id=subscription.id) or not await try_claim(subscription):
+            continue  # A payment is the stale-payment recovery's (billing.payments) or waits for the customer.
+        try:
+            await _finish(subscription, context)
+        finally:
+            await release_subscription(subscription)
+        finished += 1
+    return finished
+
+
+async def _finish(subscription: Subscription, context: BillingContext) -> None:
+    if subscription.payment_method_id is None:
+        async with in_transaction():
+            if await Subscription.filter(id=subscription.id, status=SubscriptionStatus.PENDING).update(
+                status=SubscriptionStatus.FAILED
+            ):
+                await subscription.refresh_from_db()
+                await record_subscription_event(EventType.SUBSCRIPTION_FAILED, subscription)
+    elif subscription.trial_ends_at is not None:
+        await _start_trial(subscription)
+    else:
+        client_key = (subscription.idempotency_key or "").split(":", 2)[-1]
+        await _charge_first_period(subscription, client_key, context)

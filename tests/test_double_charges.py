@@ -254,3 +254,32 @@ async def test_a_stale_payment_whose_amounts_do_not_add_up_is_never_charged_or_i
 
     assert await SandboxCharge.all().count() == 0 and await Invoice.all().count() == 0
     assert (await Payment.get(idempotency_key="reactivation:broken")).status == PaymentStatus.FAILED
+
+
+@pytest.mark.parametrize(
+    ("dies_in", "status", "charges"), [("_attach", "failed", 0), ("_charge_first_period", "active", 1)]
+)
+async def test_a_create_whose_request_died_is_finished_by_the_billing_run(
+    monkeypatch, dies_in, status, charges
+) -> None:
+    """Died before the card was saved: failed, nothing charged. Died after: charged once, as its retry would."""
+    shop = await open_shop()
+    customer = await shop.customer()
+    context = billing_context()
+    request = StartRequest(
+        customer=customer, product_id=shop.product.id, client_key="k", processor_token="pm_card_visa"
+    )
+
+    async def dies(*args, **kwargs):
+        raise RuntimeError("the process died")
+
+    monkeypatch.setattr(f"billing.subscription_start.{dies_in}", dies)
+    with pytest.raises(RuntimeError):
+        await start_subscription(request, context)
+    monkeypatch.undo()
+
+    await run_billing(context, now=utcnow() + timedelta(minutes=3))
+
+    assert (await Subscription.get(customer_id=customer.id)).status == status
+    assert await SandboxCharge.filter(status=ChargeStatus.SUCCEEDED).count() == charges
+    assert await Invoice.all().count() == charges
