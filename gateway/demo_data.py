@@ -568,7 +568,7 @@ class _DemoBuilder:
         **fields,
     ) -> Subscription:
         """A subscription started `days_ago` with `paid_cycles` renewals (default: every cycle due so far) and
-        optionally one more charge that failed or is still processing."""
+        optionally one more charge that failed or waits for the customer."""
         product = self.catalogs[(customer.business_id, customer.livemode)].products[product_key]
         interval = product.payment_frequency_interval
         start = self.ago(days_ago)
@@ -576,7 +576,7 @@ class _DemoBuilder:
             paid_cycles = self.cycles_due(start, interval)
         cycles = [add_interval(start, interval, i) for i in range(paid_cycles + 1)]
         previous = cycles[max(paid_cycles - 1, 0)]
-        # A charge still owed (failed or processing) keeps the next billing date at its due date.
+        # A charge still owed (failed or waiting) keeps the next billing date at its due date.
         next_billing = cycles[paid_cycles] if last_charge else add_interval(previous, interval, 1)
         overrides = {"previous_billing_date": previous, "next_billing_date": next_billing} | fields
         subscription = self.add(
@@ -800,7 +800,7 @@ class _DemoBuilder:
             status=SubscriptionStatus.PENDING,
             days_ago=0,
             paid_cycles=0,
-            last_charge=PaymentStatus.PROCESSING,
+            last_charge=PaymentStatus.REQUIRES_CUSTOMER_ACTION,
         )
         nocturne = self.purchase(lumiere, al_visa, "nocturne", days_ago=150)
         self.refund(nocturne, days_later=3, reason="Bought twice by mistake")

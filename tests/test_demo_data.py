@@ -2,7 +2,7 @@
 
 import re
 from collections import defaultdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from tortoise import Tortoise
 
@@ -155,6 +155,18 @@ async def test_the_demo_has_nothing_due_for_the_billing_run() -> None:
     report = await run_billing(billing_context())
 
     assert report.total == 0
+
+
+async def test_the_demo_leaves_nothing_for_the_billing_run_to_charge_an_hour_later() -> None:
+    """No half-made payment for the billing run to recover into a charge (Ada's pending 'Studio annuel' once was)."""
+    await seed_demo()
+    seeded = await Payment.all().order_by("id").values_list("id", "status")
+    invoices = await Invoice.all().count()
+
+    await run_billing(billing_context(), now=datetime.now(UTC) + timedelta(hours=1))
+
+    assert await Payment.all().order_by("id").values_list("id", "status") == seeded
+    assert await Invoice.all().count() == invoices
 
 
 async def test_each_business_shows_plan_changes_cancel_offers_and_pauses_differently() -> None:
