@@ -3,7 +3,8 @@ timestamp, data}` as JSON, signed with `standardwebhooks` under the delivery's i
 attempt, so receivers can drop duplicates), retried on a schedule, every attempt recorded.
 
 A worker claims a due delivery with a conditional UPDATE (only the worker whose UPDATE still finds it due gets it)
-that pushes `next_attempt_at` a lease ahead, then sends outside any transaction, several at once up to CONCURRENCY.
+that pushes `next_attempt_at` a lease ahead, then sends outside any transaction, several at once up to CONCURRENCY,
+through gateway/webhook_transport.py, which connects only to addresses it has checked (no DNS rebinding).
 It runs as its own loop beside the email outbox (gateway/worker.py), so a slow endpoint never holds up email.
 """
 
@@ -19,9 +20,10 @@ import httpx
 from standardwebhooks import Webhook
 
 from gateway.settings import Settings
+from gateway.webhook_transport import PinnedTransport
 from merchants.webhooks import (
     WebhookEndpointError,
-    check_destination,
+    check_url,
     disable_failing_endpoint,
     fan_out_events,
     signing_secrets,
@@ -110,7 +112,8 @@ async def claim_due_deliveries(now: datetime) -> list[WebhookDelivery]:
 async def _post(delivery: WebhookDelivery, http: httpx.AsyncClient, settings: Settings, now: datetime) -> Outcome:
     endpoint, event = delivery.endpoint, delivery.event
     try:
-        await check_destination(endpoint.url, livemode=endpoint.livemode, allow_private=settings.webhooks_allow_private)
+        # The URL's form here; its addresses in the transport, which connects to no other.
+        check_url(endpoint.url, livemode=endpoint.livemode, allow_private=settings.webhooks_allow_private)
         payload = json.dumps(envelope(event), separators=(",", ":"))
         headers = signed_headers(delivery.id, signing_secrets(endpoint, now), payload, now)
         response = await http.post(endpoint.url, content=payload, headers=headers, timeout=TIMEOUT_SECONDS)
@@ -171,9 +174,7 @@ async def deliver(delivery: WebhookDelivery, http: httpx.AsyncClient, settings: 
     return outcome.delivered
 
 
-async def process_due_webhooks(
-    settings: Settings, now: datetime | None = None, http: httpx.AsyncClient | None = None
-) -> int:
+async def process_due_webhooks(settings: Settings, now: datetime | None = None) -> int:
     """One pass: fan new events out into deliveries, then attempt every due delivery, CONCURRENCY at a time;
     returns how many deliveries were attempted."""
     now = now or _utcnow()
@@ -187,9 +188,10 @@ async def process_due_webhooks(
         async with semaphore:
             await deliver(delivery, client, settings, now)
 
-    async with contextlib.AsyncExitStack() as stack:
-        # Redirects are not followed: the SSRF check covers the endpoint's own URL only.
-        client = http or await stack.enter_async_context(httpx.AsyncClient(follow_redirects=False, trust_env=False))
+    # A redirect is a failed attempt, not followed. trust_env=False: a proxy from the environment would be a way out
+    # that the pinned transport does not check.
+    transport = PinnedTransport(allow_private=settings.webhooks_allow_private)
+    async with httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False) as client:
         await asyncio.gather(*(attempt(delivery, client) for delivery in deliveries))
     return len(deliveries)
 

@@ -1,6 +1,7 @@
-"""Webhook endpoints of a business: creation and changes (with the SSRF rule), deletion, secret rotation, the fan-out
-of events into one delivery per matching endpoint, replays, and disabling an endpoint that keeps failing (with an
-email to the business, through access.email_outbox). Sending is gateway/webhook_delivery.py's job.
+"""Webhook endpoints of a business: creation and changes (with the SSRF rule: which URLs and addresses the portal
+may call), deletion, secret rotation, the fan-out of events into one delivery per matching endpoint, replays, and
+disabling an endpoint that keeps failing (with an email to the business, through access.email_outbox). Sending is
+gateway/webhook_delivery.py's job, through gateway/webhook_transport.py, which connects only to checked addresses.
 
 Secrets are Standard Webhooks' `whsec_` + base64 of 32 random bytes, shown once at creation or rotation. A rotated
 secret keeps signing beside the new one for ROTATION_GRACE, so receivers can switch without losing an event.
@@ -11,6 +12,7 @@ import base64
 import ipaddress
 import secrets
 import socket
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -40,40 +42,82 @@ def new_secret() -> str:
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
-def _is_public(address: str) -> bool:
+# NAT64's well-known prefix: the last 32 bits are the IPv4 address a packet to it reaches.
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
+
+Resolver = Callable[[str, int], Awaitable[list[str]]]
+"""The addresses a host has for a port, in the order to try them."""
+
+
+async def system_resolver(host: str, port: int) -> list[str]:
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return [info[4][0] for info in infos]
+
+
+def _globally_reachable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    # is_global leaves out private, loopback, link-local, documentation and shared (100.64/10) ranges.
+    return ip.is_global and not (ip.is_multicast or ip.is_reserved)
+
+
+def is_public(address: str) -> bool:
+    """Whether the portal may call the address. An IPv6 address standing for an IPv4 one (mapped, NAT64, 6to4) is
+    judged by that IPv4 address too, since that is where a packet to it ends up."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])  # an IPv6 scope (`fe80::1%eth0`) is not part of the address
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    return not (
-        ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified
-    )
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped or ip in _NAT64:
+            ip = ip.ipv4_mapped or ipaddress.IPv4Address(int(ip) & 0xFFFF_FFFF)
+        elif ip.sixtofour and not _globally_reachable(ip.sixtofour):
+            return False
+    return _globally_reachable(ip)
 
 
-async def check_destination(url: str, *, livemode: bool, allow_private: bool) -> None:
-    """Refuse a URL the portal must not call: not http(s), plain http in live mode, or a host that resolves to a
-    private, loopback, link-local, multicast, reserved or unspecified address. `allow_private`
-    (PORTAL_WEBHOOKS_ALLOW_PRIVATE) lifts the last two rules for test mode and development.
-
-    Called at creation and again before every delivery, since a name's addresses can change."""
+def check_url(url: str, *, livemode: bool, allow_private: bool) -> tuple[str, int]:
+    """The host and port of a URL the portal may call, judged by its form alone: absolute http(s), no credentials,
+    https in live mode unless `allow_private`."""
     if len(url) > MAX_URL_LENGTH:
         raise WebhookEndpointError(f"the URL is longer than {MAX_URL_LENGTH} characters")
     parts = urlsplit(url)
-    if parts.scheme not in {"https", "http"} or not parts.hostname:
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = None
+    if parts.scheme not in {"https", "http"} or not parts.hostname or port is None:
         raise WebhookEndpointError("the URL must be an absolute http(s) URL")
     if parts.username or parts.password:
         raise WebhookEndpointError("the URL must not carry credentials")
-    if allow_private:
-        return
-    if livemode and parts.scheme != "https":
+    if livemode and parts.scheme != "https" and not allow_private:
         raise WebhookEndpointError("a live-mode endpoint must use https")
+    return parts.hostname, port
+
+
+async def checked_addresses(
+    host: str, port: int, *, allow_private: bool, resolve: Resolver = system_resolver
+) -> list[str]:
+    """The addresses `host` resolves to, once every one of them is public (one private address among public ones
+    refuses the host); `allow_private` lifts that rule. A connection must go to one of these very addresses: a
+    second lookup may answer differently (DNS rebinding)."""
     try:
-        port = parts.port or (443 if parts.scheme == "https" else 80)
-        infos = await asyncio.get_running_loop().getaddrinfo(parts.hostname, port, type=socket.SOCK_STREAM)
+        addresses = await resolve(host, port)
     except (OSError, ValueError) as error:
-        raise WebhookEndpointError(f"the host {parts.hostname} does not resolve") from error
-    refused = sorted({info[4][0] for info in infos if not _is_public(info[4][0])})
+        raise WebhookEndpointError(f"the host {host} does not resolve") from error
+    if not addresses:
+        raise WebhookEndpointError(f"the host {host} does not resolve")
+    refused = [] if allow_private else sorted({address for address in addresses if not is_public(address)})
     if refused:
-        raise WebhookEndpointError(f"the host {parts.hostname} resolves to a non-public address ({refused[0]})")
+        raise WebhookEndpointError(f"the host {host} resolves to a non-public address ({refused[0]})")
+    return addresses
+
+
+async def check_destination(url: str, *, livemode: bool, allow_private: bool) -> None:
+    """Refuse a URL the portal must not call: a form check_url refuses, or a host that resolves to an address that
+    is not public (private, loopback, link-local, shared, multicast, reserved …). `allow_private`
+    (PORTAL_WEBHOOKS_ALLOW_PRIVATE) lifts the address rule and the https rule, for test mode and development.
+
+    Called when an endpoint is created or changed; a delivery checks the addresses it connects to itself
+    (gateway/webhook_transport.py), since a name's addresses can change."""
+    host, port = check_url(url, livemode=livemode, allow_private=allow_private)
+    if not allow_private:
+        await checked_addresses(host, port, allow_private=False)
 
 
 def _event_types(event_types: list[str]) -> list[str]:

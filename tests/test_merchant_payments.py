@@ -309,7 +309,8 @@ async def test_endpoints_are_created_inspected_replayed_rotated_and_deleted(
     assert (delivery["eventType"], delivery["status"], delivery["attemptCount"]) == ("refund.succeeded", "SENT", 1)
     assert delivery["nextAttemptAt"] is None and delivery["id"] == request.headers["webhook-id"]
     [attempt] = delivery["attempts"]["nodes"]
-    assert (attempt["statusCode"], attempt["responseSnippet"], attempt["error"]) == (200, "ok", None)
+    # The receiver is on 127.0.0.1: what a private address answers is not kept.
+    assert (attempt["statusCode"], attempt["responseSnippet"], attempt["error"]) == (200, "", None)
 
     replay = """mutation($id: ID!) {
       replayWebhookDelivery(id: $id) { webhookDelivery { status attemptCount } errors { code } } }"""

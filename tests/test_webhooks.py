@@ -5,6 +5,7 @@ import asyncio
 import dataclasses
 import json
 import re
+import socket
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -47,6 +48,8 @@ class Receiver:
     def __init__(self) -> None:
         self.port = free_port()
         self.status = 200
+        self.body = b"ok"
+        self.location = ""
         self.hold: asyncio.Event | None = None
         self.requests: list[Received] = []
         self._server: asyncio.Server | None = None
@@ -72,7 +75,9 @@ class Receiver:
         self.requests.append(Received(headers, body))
         if self.hold is not None:
             await self.hold.wait()
-        writer.write(f"HTTP/1.1 {self.status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".encode())
+        location = f"Location: {self.location}\r\n" if self.location else ""
+        head = f"HTTP/1.1 {self.status} X\r\n{location}Content-Length: {len(self.body)}\r\nConnection: close\r\n\r\n"
+        writer.write(head.encode() + self.body)
         await writer.drain()
         writer.close()
 
@@ -133,7 +138,7 @@ async def test_a_cancellation_arrives_signed_in_dodos_envelope(
     assert request.headers["webhook-id"] == delivery.id
     assert delivery.status == DeliveryStatus.SENT
     [attempt] = await WebhookAttempt.filter(delivery=delivery)
-    assert (attempt.status_code, attempt.response_snippet, attempt.error) == (200, "ok", None)
+    assert (attempt.status_code, attempt.response_snippet, attempt.error) == (200, "", None)  # a private address
     with pytest.raises(WebhookVerificationError):
         request.verified_with(new_secret())
 
@@ -298,6 +303,9 @@ async def test_events_of_another_mode_or_business_do_not_reach_an_endpoint(
         ("https://localhost/hooks", True, "non-public address"),
         ("http://192.168.1.10/hooks", False, "non-public address"),
         ("https://[::ffff:127.0.0.1]/hooks", True, "non-public address"),
+        ("https://100.100.100.200/latest/meta-data", True, "non-public address"),
+        ("https://[2002:a9fe:a9fe::1]/latest/meta-data", True, "non-public address"),
+        ("https://[64:ff9b::a9fe:a9fe]/latest/meta-data", True, "non-public address"),
         ("ftp://93.184.216.34/hooks", False, "absolute http"),
         ("https://user:pw@93.184.216.34/hooks", True, "credentials"),
     ],
@@ -330,6 +338,88 @@ async def test_every_delivery_checks_the_address_again(
     [attempt] = await WebhookAttempt.filter(delivery=delivery)
     assert attempt.status_code is None and "non-public address (127.0.0.1)" in attempt.error
     assert delivery.status == DeliveryStatus.PENDING and delivery.attempts == 1
+
+
+class RebindingDns:
+    """A DNS server with a zero TTL playing DNS rebinding on `name`: the first lookup answers a public address, every
+    later one 127.0.0.1. Installed as the event loop's resolver, which every lookup in the process goes through;
+    the loop's connections to `port` are recorded, and one to the public address reaches the receiver, which plays
+    the merchant's public server."""
+
+    PUBLIC = "93.184.216.34"
+
+    def __init__(self, name: str, port: int, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.name, self.port = name, port
+        self.answers: list[str] = []
+        self.connections: list[str] = []
+        loop = asyncio.get_running_loop()
+        self._getaddrinfo, self._create_connection = loop.getaddrinfo, loop.create_connection
+        monkeypatch.setattr(loop, "getaddrinfo", self.getaddrinfo)
+        monkeypatch.setattr(loop, "create_connection", self.create_connection)
+
+    async def getaddrinfo(self, host: str | bytes, port: int, **kwargs: object) -> list:
+        if (host.decode() if isinstance(host, bytes) else host) != self.name:
+            return await self._getaddrinfo(host, port, **kwargs)
+        self.answers.append(self.PUBLIC if not self.answers else "127.0.0.1")
+        return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (self.answers[-1], port))]
+
+    async def create_connection(
+        self, factory: object, host: str | None = None, port: int | None = None, **kwargs: object
+    ) -> tuple:
+        if port == self.port:
+            self.connections.append(host)
+        return await self._create_connection(factory, "127.0.0.1" if host == self.PUBLIC else host, port, **kwargs)
+
+
+async def test_a_name_that_rebinds_to_loopback_after_the_check_is_still_sent_to_the_checked_address(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint, secret = await _endpoint(shop, f"http://rebind.example:{receiver.port}/hooks")
+    await _event(shop)
+    dns = RebindingDns("rebind.example", receiver.port, monkeypatch)
+
+    await process_due_webhooks(dataclasses.replace(webhook_settings, webhooks_allow_private=False))
+
+    assert dns.answers == [dns.PUBLIC]  # looked up once: the address checked is the address used
+    assert dns.connections == [dns.PUBLIC]
+    [request] = receiver.requests
+    assert request.headers["host"] == f"rebind.example:{receiver.port}"
+    assert request.verified_with(secret)["type"] == "subscription.updated"
+    delivery = await WebhookDelivery.get(endpoint=endpoint)
+    [attempt] = await WebhookAttempt.filter(delivery=delivery)
+    assert (delivery.status, attempt.status_code, attempt.response_snippet) == (DeliveryStatus.SENT, 200, "ok")
+
+
+async def test_the_answer_of_a_private_address_is_not_stored(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    # Reachable only because private addresses are allowed (test mode, development): what a server inside the
+    # network answers is never kept for a merchant to read.
+    receiver.body = b'{"AccessKeyId": "ASIA..."}'
+    endpoint, _ = await _endpoint(shop, receiver.url)
+    await _event(shop)
+    await process_due_webhooks(webhook_settings)
+
+    delivery = await WebhookDelivery.get(endpoint=endpoint)
+    [attempt] = await WebhookAttempt.filter(delivery=delivery)
+    assert (delivery.status, attempt.status_code, attempt.response_snippet) == (DeliveryStatus.SENT, 200, "")
+
+
+async def test_a_redirect_is_not_followed_and_counts_as_a_failure(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    elsewhere = Receiver()
+    await elsewhere.start()
+    try:
+        receiver.status, receiver.location = 307, elsewhere.url
+        endpoint, _ = await _endpoint(shop, receiver.url)
+        await _event(shop)
+        await process_due_webhooks(webhook_settings)
+    finally:
+        await elsewhere.stop()
+    assert len(receiver.requests) == 1 and elsewhere.requests == []
+    delivery = await WebhookDelivery.get(endpoint=endpoint)
+    assert (delivery.status, delivery.response_status, delivery.last_error) == (DeliveryStatus.PENDING, 307, "HTTP 307")
 
 
 async def test_after_a_rotation_both_secrets_verify_for_a_day_then_only_the_new_one(

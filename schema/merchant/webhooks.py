@@ -31,7 +31,9 @@ class MerchantWebhookAttempt:
     id: strawberry.ID
     status_code: int | None = strawberry.field(description="The endpoint's HTTP status; null when none came.")
     duration_ms: int
-    response_snippet: str = strawberry.field(description="The start of the endpoint's answer.")
+    response_snippet: str = strawberry.field(
+        description="The start of the endpoint's answer; empty from a non-public address."
+    )
     error: str | None = strawberry.field(description="Why no answer came (timeout, refused address, …).")
     attempted_at: datetime
 
