@@ -12,13 +12,16 @@ address (verified, since the link reached it), unless the new address already ha
 businesses: then nothing changes and the page says so. After a change:
 
 - the old address is told, with whom to contact if it was not them;
-- whoever signed in with the old address is out: every other session of the old address in that mode ends, so does
-  every session opened on a moved record, and their unused sign-in and magic links expire;
+- whoever signed in with the old address is out of the moved records: every other session opened on a moved record
+  ends and its unused sign-in and magic links expire; in UNIFIED scope (which only the inbox's reader can open) so
+  do every session and link of the old address in that mode. A BUSINESS-scope change touches nothing outside its
+  business, since a merchant can hold such a session for its own record: the old address's sessions and links
+  elsewhere stay, and no longer reach the moved record (its email is no longer theirs);
 - the session that asked keeps working where it can. A BUSINESS session is keyed by its record, so it carries on
   (showing the new address). A UNIFIED session is keyed by its email, so it moves to the new address — unless that
-  address already had other verified records in this mode: the session would then see records its holder never
-  proved to own (confirming proves the new inbox agreed, not who asked), so it ends too, and the customer signs in
-  again with the new address.
+  address already had other records in this mode: the session would then see (or could add) records its holder
+  never proved to own (confirming proves the new inbox agreed, not who asked), so it ends too, and the customer signs
+  in again with the new address.
 
 Uses access.profile (who may change the email, and its errors), access.rate_limits, access.email_outbox and
 merchants.portal_configurations.
@@ -216,8 +219,13 @@ async def _records_to_move(row: EmailChangeToken) -> list[Customer]:
 
 
 async def _end_old_access(row: EmailChangeToken, moved: list[str], now: datetime) -> None:
-    """End every other session of the old address or a moved record, and expire their unused links."""
-    old_access = Q(email=row.old_email) | Q(customer_id__in=moved)
+    """End every other session of a moved record, and in UNIFIED scope of the old address, and expire their unused
+    links."""
+    # A BUSINESS session may be its merchant's (a minted token, a magic link it opened), so what it changes stays
+    # inside its business: the old address's access elsewhere never showed this record and no longer can.
+    old_access = Q(customer_id__in=moved)
+    if row.scope == Scope.UNIFIED:
+        old_access |= Q(email=row.old_email)
     sessions = PortalSession.filter(old_access, livemode=row.livemode, revoked_at__isnull=True)
     if row.session_id:
         sessions = sessions.exclude(id=row.session_id)
@@ -228,12 +236,13 @@ async def _end_old_access(row: EmailChangeToken, moved: list[str], now: datetime
 
 
 async def _keep_requesting_session(row: EmailChangeToken, moved: list[str], now: datetime) -> None:
-    """The asking session follows the records to the new address, unless (UNIFIED) that would widen what it sees."""
+    """The asking session follows the records to the new address, unless (UNIFIED) that would widen what it sees or
+    could add (access.business_additions: any record of the new address, proven or not)."""
     if row.session_id is None:
         return
     asking = PortalSession.filter(id=row.session_id, revoked_at__isnull=True)
     if row.scope == Scope.UNIFIED:
-        others = Customer.filter(email=row.new_email, livemode=row.livemode, email_verified=True).exclude(id__in=moved)
+        others = Customer.filter(email=row.new_email, livemode=row.livemode).exclude(id__in=moved)
         if await others.exists():
             await asking.update(revoked_at=now)
             return

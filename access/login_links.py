@@ -400,10 +400,10 @@ async def open_sign_in_session(
     *, target: SignInTarget, email: str, livemode: bool, locale: str, policy: SessionPolicy, now: datetime
 ) -> tuple[str, PortalSession]:
     """The session a sign-in opens once the customer proved they read `email`'s inbox (a link followed, a code
-    typed), which verifies the email of the records it opens."""
+    typed). A sign-in through a business's portal verifies that record's email; a unified one verifies nothing,
+    because any business can make a record with any address: its records join only when the customer adds their
+    business (access.business_additions)."""
     if target.customer is None:
-        # Every record with the email may now join the unified portal.
-        await Customer.filter(email=email, livemode=livemode).update(email_verified=True)
         return await open_session(
             scope=Scope.UNIFIED, livemode=livemode, email=email, policy=policy, locale=locale, now=now
         )

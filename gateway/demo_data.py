@@ -860,7 +860,7 @@ class _DemoBuilder:
         linus_card = self.add_card(linus_al, "Mastercard", "5100", (9, year + 2))
         self.subscribe(linus_al, linus_card, "studio_year", status=SubscriptionStatus.ACTIVE, days_ago=370)
         self.purchase(linus_al, linus_card, "nocturne", days_ago=20)
-        # Never confirmed his email at Northwind, so his unified portal shows Atelier Lumière only.
+        # Never confirmed his email at Northwind: his unified portal shows Atelier Lumière and offers to add Northwind.
         linus_nw = self.add_customer(LINUS, NORTHWIND, locale="fi-FI", email_verified=False, created_days_ago=30)
         linus_visa = self.add_card(linus_nw, "Visa", "0077", (4, year + 4))
         self.subscribe(linus_nw, linus_visa, "starter", status=SubscriptionStatus.ACTIVE, days_ago=30)

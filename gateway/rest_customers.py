@@ -3,7 +3,8 @@ merchants.customers; and the body readers and error mapping the subscription rou
 
 Where we differ from Dodo Payments:
 - a customer also carries `billing_address`, `tax_id`, `locale` and `email_verified` (false until the customer signs
-  in by an emailed link); `name` may be omitted on create;
+  in with a link or code they asked for in the business's portal, or adds the business in their unified portal);
+  `name` may be omitted on create;
 - `GET /customers` filters by `email` only;
 - values go through the portal's checks (phone numbers stored in E.164, tax IDs validated for the billing country);
   a refusal is a 422 naming the first field refused.

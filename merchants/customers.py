@@ -6,8 +6,10 @@ inside one business and one mode.
 - Creating a customer whose email the business already has in that mode answers that record unchanged
   (`created: false`), as Dodo Payments does; the check and the insert hold the business row's lock, so two
   concurrent creates of one email make one record.
-- A merchant-created record is not verified: the portal trusts an email only once its reader follows a sign-in link
-  sent to it (access.login_links), so the unified portal does not join this record until then.
+- A merchant-created record is not verified: the portal trusts an email for a record only once its reader signs in
+  with a link or code asked for in this business's portal (access.login_links, access.email_codes) or adds the
+  business in their unified portal (access.business_additions), so the unified portal does not join this record
+  until then.
 - `metadata` is the merchant's own flat object of text (access.inputs.metadata_problem).
 
 Uses access.profile and access.inputs for the checks.

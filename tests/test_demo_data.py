@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise import Tortoise
 
+from access.business_additions import businesses_to_add
 from access.sessions import SessionPolicy, open_session, viewer_for_token
 from access.viewer import Viewer
 from billing.billing_run import run_billing
@@ -74,10 +75,12 @@ async def test_test_mode_shows_only_test_records() -> None:
     assert test_ids and not live_ids & test_ids
 
 
-async def test_an_unverified_record_stays_out_of_the_unified_portal() -> None:
+async def test_an_unverified_record_stays_out_of_the_unified_portal_until_added() -> None:
     await seed_demo()
     viewer = await unified_viewer("linus@example.com")
     assert [b.name for b in viewer.businesses] == ["Atelier Lumière"]
+    assert [b.name for b in await businesses_to_add(viewer)] == ["Northwind Analytics"]
+    assert await businesses_to_add(await unified_viewer(DEMO_EMAIL)) == []
 
 
 async def test_ada_has_at_least_thirty_invoices_each_with_lines_adding_up() -> None:

@@ -7,6 +7,7 @@ import hashlib
 from datetime import timedelta
 
 import httpx
+import pytest
 
 from access.email_change import LINK_SECONDS
 from access.i18n import translations
@@ -18,7 +19,18 @@ from gateway.worker import process_due_emails
 from models import Customer, EmailChangeToken, EmailMessage, PortalConfiguration
 from models.business import default_portal_features
 from tests.factories import POLICY, business_token, unified_token
-from tests.portal_support import CHANGE_LINK, Mailbox, create_shop, csrf_from, html_of, portal_client, text_of
+from tests.merchant_support import merchant
+from tests.portal_support import (
+    CHANGE_LINK,
+    LINK,
+    Mailbox,
+    ask_for_sign_in_link,
+    create_shop,
+    csrf_from,
+    html_of,
+    portal_client,
+    text_of,
+)
 
 REQUEST = """mutation Change($email: String!) {
   requestEmailChange(input: {newEmail: $email}) { errors { code field message } } }"""
@@ -99,9 +111,37 @@ async def test_a_business_record_moves_to_the_new_address(portal_http, portal_se
 
     kept = await viewer_for_token(asking, POLICY)
     assert kept is not None and kept.email == NEW and [c.id for c in kept.customers] == [acme.customer.id]
-    for ended in (elsewhere_same_record, unified_old, globex_session):
-        assert await viewer_for_token(ended, POLICY) is None
+    assert await viewer_for_token(elsewhere_same_record, POLICY) is None
     assert (await peek_link(magic_link.rpartition("/")[2])).problem == LinkProblem.EXPIRED
+    # One business's record moved; the old address's access elsewhere is its own, and no longer shows that record.
+    assert [c.id for c in (await viewer_for_token(globex_session, POLICY)).customers] == [globex.customer.id]
+    assert [c.id for c in (await viewer_for_token(unified_old, POLICY)).customers] == [globex.customer.id]
+
+
+async def test_a_business_moving_its_record_off_an_address_leaves_that_persons_other_portals_alone(
+    portal_http, portal_settings, mailbox
+) -> None:
+    """Rogue makes a record with Ada's address, mints itself a token for it and moves the record to its own inbox."""
+    acme = await create_shop("Acme Tools")
+    rogue = await merchant("Rogue")
+    made = await portal_http.post("/customers", json={"email": "ada@example.com"}, headers=rogue.live)
+    record_id = made.json()["customer_id"]
+    minted = await portal_http.post(f"/customers/{record_id}/access-tokens", headers=rogue.live)
+    rogue_token = minted.json()["access_token"]
+    at_acme, unified = await business_token(acme.customer), await unified_token("ada@example.com")
+    await ask_for_sign_in_link(portal_http, f"/login/{acme.business.id}", "ada@example.com")
+    [sign_in] = await delivered(portal_settings, mailbox, "ada@example.com")
+    pending_link = LINK.search(text_of(sign_in))[0]
+
+    assert await ask(portal_http, rogue_token, "owner@rogue.example") == {"errors": []}
+    [message] = await delivered(portal_settings, mailbox, "owner@rogue.example")
+    async with portal_client(portal_settings) as rogue_inbox:
+        confirmed = await confirm(rogue_inbox, link_path(message))
+
+    assert confirmed.status_code == 200 and (await Customer.get(id=record_id)).email == "owner@rogue.example"
+    assert [c.id for c in (await viewer_for_token(at_acme, POLICY)).customers] == [acme.customer.id]
+    assert [c.id for c in (await viewer_for_token(unified, POLICY)).customers] == [acme.customer.id]
+    assert (await peek_link(pending_link.rpartition("/")[2])).valid
 
 
 async def test_the_unified_portal_moves_every_record_through_the_profile_page(
@@ -130,11 +170,12 @@ async def test_the_unified_portal_moves_every_record_through_the_profile_page(
     assert {acme.customer.id, globex.customer.id} == {c.id for c in await Customer.filter(email_verified=True)}
 
 
+@pytest.mark.parametrize("verified", [True, False])
 async def test_a_unified_session_ends_when_the_new_address_already_sees_more(
-    portal_http, portal_settings, mailbox
+    portal_http, portal_settings, mailbox, verified: bool
 ) -> None:
     await create_shop("Acme Tools")
-    await create_shop("Globex", email="grace@example.com")
+    await create_shop("Globex", email="grace@example.com", verified=verified)
     asking = await unified_token("ada@example.com")
 
     assert await ask(portal_http, asking, "grace@example.com") == {"errors": []}
@@ -144,7 +185,7 @@ async def test_a_unified_session_ends_when_the_new_address_already_sees_more(
 
     assert confirmed.status_code == 200 and "Sign in" in confirmed.text
     assert await Customer.filter(email="grace@example.com").count() == 2
-    # Staying signed in would have shown Ada's session Grace's Globex records.
+    # Staying signed in would have shown Ada's session Grace's Globex records, or let it add them to the portal.
     assert await viewer_for_token(asking, POLICY) is None
 
 

@@ -75,6 +75,7 @@ async def test_a_code_for_one_business_opens_that_customers_portal(client, shops
 
 
 async def test_a_code_without_a_business_opens_the_unified_portal(client, shops) -> None:
+    await Customer.filter(id=shops["alice_bravo"].id).update(email_verified=True)
     await ask(client, {"email": "alice@example.com"})
     [code] = await emailed_codes()
 
@@ -83,7 +84,9 @@ async def test_a_code_without_a_business_opens_the_unified_portal(client, shops)
     assert (body["scope"], body["customer_id"]) == ("unified", None)
     seen = await viewer(client, body["access_token"])
     assert (seen["scope"], seen["email"]) == ("UNIFIED", "alice@example.com")
-    assert [b["name"] for b in seen["businesses"]] == ["Acme", "Bravo"]
+    # Only the record Alice proved at Bravo: the code proves her inbox, not that Acme's record is hers.
+    assert [b["name"] for b in seen["businesses"]] == ["Bravo"]
+    assert not (await Customer.get(id=shops["alice"].id)).email_verified
 
 
 async def test_test_mode_codes_open_test_data_only(client, shops) -> None:

@@ -191,8 +191,9 @@ async def test_two_simultaneous_confirmations_open_exactly_one_session() -> None
 
 async def test_a_test_mode_link_only_opens_test_data() -> None:
     business = await make_business("Acme")
-    live = await make_customer(business, livemode=True)
+    await make_customer(business, livemode=True)
     test = await make_customer(business, livemode=False)
+    await Customer.all().update(email_verified=True)
     await ask_for_link("alice@example.com", None, livemode=False)
     [link] = await emailed_links()
 
@@ -200,12 +201,12 @@ async def test_a_test_mode_link_only_opens_test_data() -> None:
 
     assert result.session.livemode is False
     assert await visible_customers(result) == {test.id}
-    assert not (await Customer.get(id=live.id)).email_verified
 
 
-async def test_unified_sign_in_verifies_every_record_with_the_email_and_shows_them_all() -> None:
+async def test_a_unified_sign_in_shows_the_proven_records_and_verifies_none() -> None:
     acme, globex = await make_business("Acme"), await make_business("Globex")
-    at_acme, at_globex = await make_customer(acme), await make_customer(globex)
+    at_acme = await Customer.create(business=acme, email="alice@example.com", livemode=True, email_verified=True)
+    at_globex = await make_customer(globex)  # Globex says Alice is its customer; she never proved it there
     await make_customer(globex, email="bob@example.com")
     await ask_for_link("alice@example.com", None)
     [link] = await emailed_links()
@@ -215,9 +216,19 @@ async def test_unified_sign_in_verifies_every_record_with_the_email_and_shows_th
     result = await follow(link)
 
     assert result.session.scope == Scope.UNIFIED
-    assert await visible_customers(result) == {at_acme.id, at_globex.id}
-    verified = await Customer.filter(email_verified=True).values_list("id", flat=True)
-    assert set(verified) == {at_acme.id, at_globex.id}
+    assert await visible_customers(result) == {at_acme.id}
+    assert not (await Customer.get(id=at_globex.id)).email_verified
+
+
+async def test_a_unified_sign_in_is_sent_to_an_email_only_unproven_records_have() -> None:
+    customer = await make_customer(await make_business("Globex"))
+    await ask_for_link("alice@example.com", None)
+    [link] = await emailed_links()
+
+    result = await follow(link)
+
+    assert result.ok and await visible_customers(result) == set()
+    assert not (await Customer.get(id=customer.id)).email_verified
 
 
 async def test_link_attempts_from_one_address_are_rate_limited() -> None:

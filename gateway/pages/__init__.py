@@ -1,10 +1,10 @@
 """The hosted portal's HTML pages: sign in (`login`), the link a customer follows (`session_link`), the portal
-itself (`home`), a subscription's page (`subscriptions`) and the changes made from it (`subscription_changes`: cancel,
-resume, change plan, pause), saved cards (`payment_methods`), a license key's devices (`license_keys`), invoice and
-credit-note PDFs (`documents`), the profile and "Download my data" (`profile`), the link that confirms a new
-email address (`email_change`), the confirmation a deep link's task ends on (`flows`), and the stylesheet under
-`/static`. Shared page machinery is in `common`, and what
-the billing pages share in `signed_in`."""
+itself (`home`), adding a business to the unified portal (`business_additions`), a subscription's page
+(`subscriptions`) and the changes made from it (`subscription_changes`: cancel, resume, change plan, pause), saved
+cards (`payment_methods`), a license key's devices (`license_keys`), invoice and credit-note PDFs (`documents`), the
+profile and "Download my data" (`profile`), the link that confirms a new email address (`email_change`), the
+confirmation a deep link's task ends on (`flows`), and the stylesheet under `/static`. Shared page machinery is in
+`common`, and what the billing pages share in `signed_in`."""
 
 from pathlib import Path
 
@@ -13,6 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from gateway.pages import (
     billing_history,
+    business_additions,
     documents,
     email_change,
     flows,
@@ -38,6 +39,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
         *flows.routes(settings),
         *email_change.routes(settings),
         *home.routes(settings),
+        *business_additions.routes(settings),
         *subscriptions.routes(settings),
         *subscription_changes.routes(settings),
         *payment_methods.routes(settings),

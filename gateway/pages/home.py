@@ -3,7 +3,8 @@
 The page is a client of the customer GraphQL schema like any other: it runs its query in-process with the
 session's Viewer, so it sees exactly what the API would show. A BUSINESS session (or a unified one narrowed with
 `?business=bus_…`) sees one business's subscriptions, recent invoices and license keys under that business's
-brand; a UNIFIED session sees them grouped by business, each group linking to its narrowed view.
+brand; a UNIFIED session sees them grouped by business, each group linking to its narrowed view, and below them the
+businesses that have a record of its email not yet added (gateway.pages.business_additions adds one).
 """
 
 import functools
@@ -69,6 +70,7 @@ query UnifiedPortal {{
       invoices(first: 3) {{ {_INVOICES} }}
       licenseKeys(first: 10) {{ {_LICENSE_KEYS} }}
     }}
+    businessesToAdd {{ id name }}
   }}
 }}
 """
@@ -131,6 +133,7 @@ async def _unified_view(request: Request, settings: Settings, viewer: Viewer, lo
         home_url="/",
         email=data["email"],
         businesses=businesses,
+        businesses_to_add=data["businessesToAdd"],
     )
 
 

@@ -7,6 +7,7 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
+from schema.customer.business_additions import BusinessAdditionMutations
 from schema.customer.context import CustomerContext, build_context
 from schema.customer.license_key_mutations import LicenseKeyMutations
 from schema.customer.payment_method_mutations import PaymentMethodMutations
@@ -20,7 +21,14 @@ schema = strawberry.Schema(
     query=Query,
     mutation=merge_types(
         "Mutation",
-        (LicenseKeyMutations, PaymentMethodMutations, PaymentMutations, ProfileMutations, SubscriptionMutations),
+        (
+            BusinessAdditionMutations,
+            LicenseKeyMutations,
+            PaymentMethodMutations,
+            PaymentMutations,
+            ProfileMutations,
+            SubscriptionMutations,
+        ),
     ),
     extensions=[PortalTokenLimit, ParserCache, PortalLimits, ValidationCache, PortalErrorMasking],
 )

@@ -33,6 +33,11 @@ class CustomerContext:
             raise NotSignedIn()
         return self.viewer
 
+    def widen(self, viewer: Viewer) -> None:
+        """See as `viewer` for the rest of the request, after a mutation added records to the scope."""
+        self.viewer = viewer
+        self.loaders = CustomerLoaders(viewer)
+
 
 def build_context(
     viewer: Viewer | None, locale: str, request_id: str, billing: BillingContext | None = None

@@ -2,6 +2,7 @@
 
 import strawberry
 
+from access.business_additions import businesses_to_add
 from schema.connections import Connection
 from schema.customer.businesses import Business
 from schema.customer.connections import load_connection
@@ -32,6 +33,12 @@ class Viewer:
     @strawberry.field(description="Businesses in scope, by name.")
     def businesses(self, info: strawberry.Info) -> list[Business]:
         return [Business.from_row(row) for row in info.context.signed_in_viewer().businesses]
+
+    @strawberry.field(
+        description="UNIFIED scope: businesses with a record of this email not yet added (addBusiness); else empty."
+    )
+    async def businesses_to_add(self, info: strawberry.Info) -> list[Business]:
+        return [Business.from_row(row) for row in await businesses_to_add(info.context.signed_in_viewer())]
 
     @strawberry.field(description="The customer record in BUSINESS scope; null in UNIFIED scope (see Business).")
     def customer(self, info: strawberry.Info) -> Customer | None:

@@ -31,7 +31,12 @@ class MerchantBillingAddress:
 class MerchantCustomer:
     id: strawberry.ID
     email: str
-    email_verified: bool = strawberry.field(description="True once the customer signed in by an emailed link.")
+    email_verified: bool = strawberry.field(
+        description=(
+            "True once the customer signed in with a link or code they asked for in this business's portal, or added"
+            " the business to their unified portal (a magic link proves nothing: its merchant holds it too)."
+        )
+    )
     name: str
     phone_number: str = strawberry.field(description="E.164 (`+4930123456`); empty when unknown.")
     billing_address: MerchantBillingAddress
