@@ -8,7 +8,8 @@
   answers 202 with the same body (the work runs after the answer is sent, so not even its timing tells a known
   email from an unknown one); `POST /auth/token {email, business_id?, code}` → 200 `{access_token, expires_at,
   scope, customer_id}`, 400 with one generic answer for any code that opens nothing, 429 with Retry-After past the
-  rate limits (access.email_codes). Test mode: the same paths under `/test`.
+  client address's limit or while the email's code sign-in is paused, known email or not (access.email_codes).
+  Test mode: the same paths under `/test`.
 
 A token is only ever in a response body (with `Cache-Control: no-store`), never in a cookie or a log line.
 """
@@ -144,6 +145,7 @@ async def token(request: Request, *, settings: Settings, livemode: bool) -> Resp
             client_ip=client_address(request),
             secret_key=settings.secret_key,
             policy=session_policy(settings),
+            portal_name=settings.portal_name,
         )
     except EmailCodeRefused as refusal:
         if refusal.retry_after is None:

@@ -199,6 +199,7 @@ async def exchange_at(now: datetime, code: str, business_id: str | None = None) 
         client_ip=ADDRESS,
         secret_key=SECRET,
         policy=SessionPolicy(),
+        portal_name="Portal",
         now=now,
     )
     return token
@@ -226,6 +227,7 @@ async def test_tries_are_rate_limited_per_client_address(shops) -> None:
                 client_ip=ADDRESS,
                 secret_key=SECRET,
                 policy=SessionPolicy(),
+                portal_name="Portal",
                 now=NOW,
             )
 
@@ -274,7 +276,7 @@ async def test_a_locked_out_email_answers_like_an_unknown_one(client, shops) -> 
     assert await PortalSession.all().count() == 0
 
 
-async def test_the_owner_is_told_once_and_code_sign_in_resumes_after_a_day(shops) -> None:
+async def test_the_owner_is_told_once_and_code_sign_in_resumes_after_a_day(settings, shops) -> None:
     code = await request_at(NOW)
     for minute in range(12):
         with pytest.raises(EmailCodeRefused):
@@ -284,6 +286,9 @@ async def test_the_owner_is_told_once_and_code_sign_in_resumes_after_a_day(shops
     [told] = await EmailMessage.filter(template="code_sign_in_paused")
     assert (told.to_email, told.locale) == ("alice@example.com", "en")
     assert told.context["paused_until"] == paused_until.isoformat()
+    mime = compose_email(told, settings)
+    assert mime["Subject"] == "Sign-in by code is paused"
+    assert "paused until March 2, 2026, 12:09:00\u202fPM UTC" in mime.get_body(preferencelist=("plain",)).get_content()
     # While paused, asking for a code sends none: it could not be used.
     await request_email_code(email="alice@example.com", business_id=None, livemode=True, locale="en",
                              client_ip=ADDRESS, secret_key=SECRET, portal_name="Portal",
