@@ -113,6 +113,14 @@ async def revoke_session(session: PortalSession, now: datetime | None = None) ->
     await session.save(update_fields=["revoked_at"])
 
 
+async def end_session(token: str, now: datetime | None = None) -> None:
+    """End the session a presented token names (its holder signing out); a token of an ended session, or of none,
+    changes nothing, so signing out twice is harmless."""
+    if token.startswith(SESSION_PREFIX):
+        ended = now or utcnow()
+        await PortalSession.filter(token_hash=hash_token(token), revoked_at__isnull=True).update(revoked_at=ended)
+
+
 async def remember_locale(session: PortalSession, locale: str) -> None:
     """Keep the language the customer picked for the rest of the session."""
     if locale and locale != session.locale:
