@@ -10,9 +10,10 @@
   scope, customer_id}`, 400 with one generic answer for any code that opens nothing, 429 with Retry-After past the
   client address's limit or while the email's code sign-in is paused, known email or not (access.email_codes).
   Test mode: the same paths under `/test`.
-- A client signs itself out with `POST /auth/logout` and its token in `Authorization: Bearer …` → 204, whatever
-  the token (ended, unknown or already ended: signing out twice is harmless); 401 without a Bearer token. A cookie
-  is never read there, so no other site can end a browser's session through it and no CSRF token is needed.
+- A client signs itself out with `POST /auth/logout` (or `/test/auth/logout`) and its token in
+  `Authorization: Bearer …` → 204, whatever the token (live, unknown or already ended: signing out twice is
+  harmless); 401 without a Bearer token. A cookie is never read there, so no other site can end a browser's session
+  through it and no CSRF token is needed.
 
 A token is only ever in a response body (with `Cache-Control: no-store`), never in a cookie or a log line.
 """
@@ -176,4 +177,6 @@ def routes(settings: Settings) -> list[BaseRoute]:
         for prefix, livemode in (("", True), ("/test", False))
         for name, view in (("email-code", email_code), ("token", token))
     ]
-    return [*merchant_routes(settings), *sign_in, Route("/auth/logout", logout, methods=["POST"])]
+    # A token names its own mode, so both paths end any token; the second keeps test clients under /test.
+    sign_out = [Route(f"{prefix}/auth/logout", logout, methods=["POST"]) for prefix in ("", "/test")]
+    return [*merchant_routes(settings), *sign_in, *sign_out]
