@@ -1,6 +1,7 @@
 """Email-code sign-in for apps without a browser: `POST /auth/email-code` answers the same whatever the email, and
 `POST /auth/token` trades a code, once, in time and within 5 tries, for a Bearer token of the customer API."""
 
+import asyncio
 import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
@@ -297,6 +298,17 @@ async def test_the_owner_is_told_once_and_code_sign_in_resumes_after_a_day(setti
 
     assert (await exchange_at(paused_until, await request_at(paused_until))).startswith("cps_")
     assert await EmailMessage.filter(template="code_sign_in_paused").count() == 1
+
+
+async def test_concurrent_tries_cannot_overrun_the_budget(shops) -> None:
+    code = await request_at(NOW)
+
+    tries = await asyncio.gather(*(exchange_at(NOW, wrong(code)) for _ in range(15)), return_exceptions=True)
+
+    assert all(isinstance(answer, EmailCodeRefused) for answer in tries)
+    assert sum(answer.retry_after is None for answer in tries) == 10  # compared; the other 5 refused unseen
+    with pytest.raises(EmailCodeRefused):
+        await exchange_at(NOW, code)
 
 
 async def test_only_wrong_codes_spend_the_budget(shops) -> None:
