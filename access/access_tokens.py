@@ -1,9 +1,10 @@
 """Access tokens a merchant mints so a GraphQL client (its own app, a third-party tool) can act for one customer
 without a browser: a BUSINESS-scope portal session opened by an API key (`PortalSession.minted_by`), shown once,
-revocable by its id (the session's) with any key of the same business and mode.
+listed and revocable by its id (the session's) with any key of the same business and mode.
 
-A minted token is a Bearer credential only and lives until the expiry its merchant was told (access.sessions says
-how both are enforced). A customer or token of another business or mode answers exactly like one that does not exist.
+A minted token is a Bearer credential only and lives until the expiry its merchant was told, or until it or the key
+that minted it is revoked (access.sessions says how all of it is enforced). A customer or token of another business
+or mode answers exactly like one that does not exist.
 
 Uses access.sessions (the session behind a token).
 """
@@ -12,10 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from access.sessions import SessionPolicy, open_session, revoke_session
+from tortoise.queryset import QuerySet
+
+from access.sessions import SessionPolicy, open_session, revoke_session, utcnow
 from models import ApiKey, Customer, PortalSession
 from models.enums import Scope
-from models.ids import find_by_client_id
+from models.ids import find_by_client_id, matching_id
 
 MIN_SECONDS = 60
 MAX_SECONDS = 86400
@@ -43,6 +46,14 @@ class MintedToken:
 
     access_token: str
     session: PortalSession
+
+
+@dataclass(frozen=True)
+class LiveTokens:
+    """The tokens still alive (newest first, for paging) and the prefix of the key that minted each, by key id."""
+
+    sessions: QuerySet[PortalSession]
+    key_prefixes: dict[str, str]
 
 
 def checked_lifetime(expires_in_seconds: object, default_seconds: int) -> int:
@@ -93,7 +104,7 @@ async def revoke_access_token(
     harmless and keeps the first time. Raises AccessTokenError."""
     minted = PortalSession.filter(
         business_id=api_key.business_id, livemode=api_key.livemode, minted_by_id__isnull=False
-    )
+    ).select_related("minted_by")
     if customer_id is not None:
         minted = minted.filter(customer_id=customer_id)
     session = await find_by_client_id(minted, token_id)
@@ -102,3 +113,21 @@ async def revoke_access_token(
     if session.revoked_at is None:
         await revoke_session(session, now)
     return session
+
+
+async def live_access_tokens(*, api_key: ApiKey, customer_id: object = None, now: datetime | None = None) -> LiveTokens:
+    """The tokens minted in the key's business and mode (with any of its keys) that still open a portal: neither
+    expired nor revoked, nor minted with a revoked key; of one customer when `customer_id` is given (an id outside
+    the business and mode, or malformed, finds none)."""
+    keys = await ApiKey.filter(business_id=api_key.business_id, livemode=api_key.livemode, revoked_at__isnull=True)
+    sessions = PortalSession.filter(
+        business_id=api_key.business_id,
+        livemode=api_key.livemode,
+        minted_by_id__in=[key.id for key in keys],
+        revoked_at__isnull=True,
+        expires_at__gt=now or utcnow(),
+    )
+    return LiveTokens(
+        sessions=matching_id(sessions, "customer_id", customer_id, Customer),
+        key_prefixes={key.id: key.prefix for key in keys},
+    )

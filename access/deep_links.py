@@ -23,7 +23,7 @@ from access.login_links import PortalLinkError, PortalLinkErrorCode, checked_ret
 from billing.cancellation import cancellation_options
 from billing.plan_changes import Direction, plan_options, quantity_limits
 from merchants.portal_configurations import PortalFeatures, portal_features
-from models import Business, Customer, PortalSession, Subscription
+from models import ApiKey, Business, Customer, PortalSession, Subscription
 from models.ids import find_by_client_id
 
 CUSTOM_MESSAGE = TextLimit(500)
@@ -194,10 +194,11 @@ async def create_portal_link(
     configuration_id: str | None = None,
     flow: Flow | None = None,
     send_email: bool = False,
+    minted_by: ApiKey | None = None,
     now: datetime | None = None,
 ) -> tuple[str, datetime]:
-    """A merchant's one-time portal link, opening on the flow's task when there is one; raises PortalLinkError
-    and then writes nothing."""
+    """A merchant's one-time portal link (made with the `minted_by` key), opening on the flow's task when there is
+    one; raises PortalLinkError and then writes nothing."""
     if flow is not None:
         await check_flow(flow, customer=customer, configuration_id=configuration_id)
     return await create_magic_link(
@@ -210,6 +211,7 @@ async def create_portal_link(
         configuration_id=configuration_id,
         flow=flow.to_json() if flow else None,
         send_email=send_email,
+        minted_by=minted_by,
         now=now,
     )
 

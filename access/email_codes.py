@@ -9,13 +9,16 @@ A code is stored as HMAC-SHA256 under a key derived from the deployment's secret
 email and code. A plain or salted hash would not do: with only 10^6 codes, anyone holding a leaked table would
 recover every code by trying them all; without the secret key, which is not in the database, they cannot. A code
 works once, for 15 minutes and 5 wrong tries, and a newer code for the same email, business and mode voids the
-older ones. Every refusal looks the same to the caller; the rate limits of access.rate_limits bound the tries.
+older ones. Every refusal of a code looks the same to the caller. The tries are bounded per client address
+(access.rate_limits) and per email over every business and the unified portal (access.code_budget): while the
+email's budget is spent, its code sign-in is paused, and no code is sent either.
 
-Uses access.login_links, access.rate_limits, access.email_outbox and access.sessions.
+Uses access.login_links, access.rate_limits, access.code_budget, access.email_outbox and access.sessions.
 """
 
 import hashlib
 import hmac
+import math
 import secrets
 from datetime import datetime, timedelta
 
@@ -23,7 +26,7 @@ from tortoise.expressions import F
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from access import rate_limits
+from access import code_budget, rate_limits
 from access.email_outbox import branding_context, enqueue_email, sender_name
 from access.login_links import open_sign_in_session, sign_in_request_allowed, sign_in_target
 from access.sessions import SessionPolicy, utcnow
@@ -64,9 +67,12 @@ async def request_email_code(
     now: datetime | None = None,
 ) -> None:
     """Email a code if the email belongs to a customer (of the business, or of any business without one); past
-    the rate limits, for an unknown business or an unknown email, nothing happens and nothing says so."""
+    the rate limits, while the email's code sign-in is paused, for an unknown business or an unknown email, nothing
+    happens and nothing says so."""
     now = now or utcnow()
     email = normalize_email(email)
+    if await code_budget.paused_until(email, livemode, now) is not None:
+        return
     business = await find_by_client_id(Business, business_id) if business_id is not None else None
     if business_id is not None and business is None:
         return
@@ -110,13 +116,39 @@ async def exchange_email_code(
     client_ip: str,
     secret_key: str,
     policy: SessionPolicy,
+    portal_name: str,
     now: datetime | None = None,
 ) -> tuple[str, PortalSession]:
     """Burn the code and open its session (token shown once); raises EmailCodeRefused. Every try counts against
-    the email's and the client address's limits, and a wrong code against the code's 5 tries."""
+    the client address's limit, every refusal against the email's budget, and a wrong code against the code's 5
+    tries."""
     now = now or utcnow()
     email = normalize_email(email)
-    await _count_attempt(email, business_id, client_ip, now)
+    limit = rate_limits.CODE_ATTEMPTS_PER_ADDRESS
+    if not await rate_limits.hit(limit, client_ip, now):
+        raise EmailCodeRefused(retry_after=rate_limits.retry_after_seconds(limit, now))
+    resume_at = await code_budget.take_try(email, livemode, now)
+    if resume_at is not None:
+        raise EmailCodeRefused(retry_after=math.ceil((resume_at - now).total_seconds()))
+    try:
+        opened = await _open_with_code(email, business_id, code, livemode, secret_key, policy, now)
+    except EmailCodeRefused:
+        await code_budget.keep_try(email, livemode, portal_name=portal_name, now=now)
+        raise
+    await code_budget.give_back_try(email, livemode)
+    return opened
+
+
+async def _open_with_code(
+    email: str,
+    business_id: str | None,
+    code: str,
+    livemode: bool,
+    secret_key: str,
+    policy: SessionPolicy,
+    now: datetime,
+) -> tuple[str, PortalSession]:
+    """The session a right code opens; raises EmailCodeRefused for anything else."""
     business = await find_by_client_id(Business, business_id) if business_id is not None else None
     if business_id is not None and business is None:
         raise EmailCodeRefused
@@ -148,17 +180,3 @@ def _live_codes(email: str, business_id: str | None, livemode: bool, now: dateti
         expires_at__gt=now,
         attempts__lt=MAX_ATTEMPTS,
     )
-
-
-async def _count_attempt(email: str, business_id: str | None, client_ip: str, now: datetime) -> None:
-    # Both counters take the hit, so a blocked address cannot spare an email's allowance or the reverse.
-    refused = [
-        limit
-        for limit, subject in (
-            (rate_limits.CODE_ATTEMPTS_PER_ADDRESS, client_ip),
-            (rate_limits.CODE_ATTEMPTS_PER_EMAIL, f"{business_id or ''}:{email}"),
-        )
-        if not await rate_limits.hit(limit, subject, now)
-    ]
-    if refused:
-        raise EmailCodeRefused(retry_after=max(rate_limits.retry_after_seconds(limit, now) for limit in refused))

@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_date
+from babel.dates import format_date, format_datetime
 from babel.support import NullTranslations, Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -117,3 +117,8 @@ def format_day(value: date | datetime, locale: str) -> str:
     if isinstance(value, datetime):
         value = value.astimezone(UTC).date()
     return format_date(value, format="long", locale=babel_locale(locale))
+
+
+def format_moment(value: datetime, locale: str) -> str:
+    """A moment in UTC, saying so, as the reader writes it: `March 5, 2025, 2:30:00 PM UTC`."""
+    return format_datetime(value, format="long", tzinfo=UTC, locale=babel_locale(locale))

@@ -4,7 +4,8 @@ merchant creates (REST API, merchant GraphQL, CLI).
 Only the SHA-256 of a link's token is stored. Opening a link never burns it, because mail scanners prefetch links:
 `peek_link` only reads, for the confirm step, and `consume_link` burns the token with one conditional UPDATE whose
 affected-row count decides, so of two concurrent attempts exactly one opens a session. A link belongs to one mode:
-a test link only ever opens test data.
+a test link only ever opens test data. A magic link made with an API key answers as expired once the key is
+revoked, and the session it opened dies with the key (access.sessions).
 
 Uses access.rate_limits (sign-in requests and link attempts), access.email_outbox (the link's email, queued in
 the transaction that creates the link), access.sessions (the session a link opens) and merchants.custom_domains
@@ -23,10 +24,11 @@ from tortoise.transactions import in_transaction
 
 from access import inputs, rate_limits
 from access.email_outbox import branding_context, enqueue_email, sender_name
-from access.sessions import SessionPolicy, open_session, utcnow
+from access.sessions import SessionPolicy, open_session, revoked_key, utcnow
 from access.tokens import LINK_PREFIX, hash_token, new_token
 from merchants.custom_domains import portal_url_for
 from models import (
+    ApiKey,
     Business,
     Customer,
     EmailChangeToken,
@@ -203,10 +205,12 @@ async def create_magic_link(
     configuration_id: str | None = None,
     flow: dict | None = None,
     send_email: bool = False,
+    minted_by: ApiKey | None = None,
     now: datetime | None = None,
 ) -> tuple[str, datetime]:
     """A one-time link into the customer's business portal, and when it expires; raises PortalLinkError.
-    `flow` is a deep link's task as JSON, checked by access.deep_links (which merchants' links go through)."""
+    `flow` is a deep link's task as JSON, checked by access.deep_links (which merchants' links go through);
+    `minted_by` is the API key of the merchant's request, whose revocation ends the link."""
     now = now or utcnow()
     return_url = checked_return_url(return_url)
     locale = checked_locale(locale)
@@ -229,6 +233,7 @@ async def create_magic_link(
             locale=locale,
             configuration_id=configuration_id,
             flow=flow,
+            minted_by=minted_by,
         )
         if send_email:
             await _enqueue_link_email(
@@ -251,7 +256,7 @@ async def peek_link(token: str, now: datetime | None = None) -> LinkState:
     if link is None:
         return LinkState(problem=LinkProblem.UNKNOWN)
     return LinkState(
-        problem=link_problem(link, now or utcnow()),
+        problem=_problem(link, now or utcnow()),
         kind=link.kind,
         business=link.business,
         livemode=link.livemode,
@@ -279,6 +284,8 @@ async def consume_link(
         if not burned:
             # A link that looks valid yet was not burned lost the race to a concurrent attempt.
             return ConsumeResult(problem=link_problem(link, now) or LinkProblem.USED)
+        if revoked_key(link.minted_by):
+            return ConsumeResult(problem=LinkProblem.EXPIRED)
         session_token, session = await _open_link_session(link, policy, now)
     return ConsumeResult(session_token=session_token, session=session)
 
@@ -335,6 +342,7 @@ async def _issue_link(
     locale: str = "",
     configuration_id: str | None = None,
     flow: dict | None = None,
+    minted_by: ApiKey | None = None,
 ) -> str:
     token, token_hash = new_token(LINK_PREFIX)
     await LoginToken.create(
@@ -349,6 +357,7 @@ async def _issue_link(
         return_url=return_url,
         locale=locale,
         flow=flow,
+        minted_by=minted_by,
         expires_at=expires_at,
     )
     return f"{base_url.rstrip('/')}/session/{token}"
@@ -384,7 +393,12 @@ async def _enqueue_link_email(
 
 
 async def _find_link(token_hash: str) -> LoginToken | None:
-    return await LoginToken.get_or_none(token_hash=token_hash).select_related("business")
+    return await LoginToken.get_or_none(token_hash=token_hash).select_related("business", "minted_by")
+
+
+def _problem(link: LoginToken, now: datetime) -> LinkProblem | None:
+    """Why the link no longer works, if it does not; a revoked key's link looks expired."""
+    return link_problem(link, now) or (LinkProblem.EXPIRED if revoked_key(link.minted_by) else None)
 
 
 def link_problem(link: LoginToken | EmailChangeToken, now: datetime) -> LinkProblem | None:
@@ -397,7 +411,14 @@ def link_problem(link: LoginToken | EmailChangeToken, now: datetime) -> LinkProb
 
 
 async def open_sign_in_session(
-    *, target: SignInTarget, email: str, livemode: bool, locale: str, policy: SessionPolicy, now: datetime
+    *,
+    target: SignInTarget,
+    email: str,
+    livemode: bool,
+    locale: str,
+    policy: SessionPolicy,
+    now: datetime,
+    link: LoginToken | None = None,
 ) -> tuple[str, PortalSession]:
     """The session a sign-in opens once the customer proved they read `email`'s inbox (a link followed, a code
     typed). A sign-in through a business's portal verifies that record's email; a unified one verifies nothing,
@@ -405,7 +426,7 @@ async def open_sign_in_session(
     business (access.business_additions)."""
     if target.customer is None:
         return await open_session(
-            scope=Scope.UNIFIED, livemode=livemode, email=email, policy=policy, locale=locale, now=now
+            scope=Scope.UNIFIED, livemode=livemode, email=email, policy=policy, locale=locale, link=link, now=now
         )
     customer = target.customer
     await Customer.filter(id=customer.id, email=email).update(email_verified=True)
@@ -416,6 +437,7 @@ async def open_sign_in_session(
         customer=customer,
         policy=policy,
         locale=locale,
+        link=link,
         now=now,
     )
 
@@ -430,6 +452,7 @@ async def _open_link_session(link: LoginToken, policy: SessionPolicy, now: datet
             locale=link.locale,
             policy=policy,
             now=now,
+            link=link,
         )
     customer = await Customer.get(id=link.customer_id, livemode=link.livemode)
     return await open_session(
@@ -442,5 +465,6 @@ async def _open_link_session(link: LoginToken, policy: SessionPolicy, now: datet
         locale=link.locale,
         configuration_id=link.configuration_id,
         flow=link.flow,
+        link=link,
         now=now,
     )

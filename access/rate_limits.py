@@ -33,8 +33,8 @@ class RateLimit:
 SIGN_IN_PER_EMAIL = RateLimit("sign_in_email", limit=5, window_seconds=900)
 SIGN_IN_PER_ADDRESS = RateLimit("sign_in_address", limit=20, window_seconds=900)
 LINK_ATTEMPTS_PER_ADDRESS = RateLimit("link_attempt_address", limit=30, window_seconds=900)
-# Typing an emailed sign-in code: each code dies after 5 wrong tries, and these bound the tries over all codes.
-CODE_ATTEMPTS_PER_EMAIL = RateLimit("code_attempt_email", limit=10, window_seconds=900)
+# Typing an emailed sign-in code: each code dies after 5 wrong tries, each email has a daily budget of wrong ones
+# (access.code_budget), and this bounds the tries of one client address over all emails.
 CODE_ATTEMPTS_PER_ADDRESS = RateLimit("code_attempt_address", limit=30, window_seconds=900)
 # An email change mails whatever address was typed, maybe a stranger's: a few an hour per signed-in account.
 EMAIL_CHANGE_PER_ACCOUNT = RateLimit("email_change_account", limit=5, window_seconds=3600)

@@ -3,7 +3,9 @@
 A session dies after an idle period and after an absolute lifetime, whichever comes first; the limits come from
 the caller (gateway settings) as a SessionPolicy. A session a merchant minted for a GraphQL client
 (access.access_tokens) is a Bearer credential only: it never opens anything presented as a browser cookie, where the
-pages' forms would trust it, and it lives until the expiry its merchant was told, used or idle.
+pages' forms would trust it, and it lives until the expiry its merchant was told, used or idle. A session that rests
+on an API key (minted with it, or opened by a magic link made with it) dies when the key is revoked: every lookup
+reads the key, so no session outlives its key's revocation, however the two race.
 """
 
 from dataclasses import dataclass
@@ -11,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 from access.tokens import SESSION_PREFIX, hash_token, new_token
 from access.viewer import Viewer, customers_in_scope
-from models import ApiKey, Customer, PortalSession, normalize_email
+from models import ApiKey, Customer, LoginToken, PortalSession, normalize_email
 from models.enums import Scope
 
 # Writing last_seen_at on every request would make each read a write; a minute's slack costs nothing.
@@ -39,6 +41,7 @@ async def open_session(
     locale: str = "",
     configuration_id: str | None = None,
     minted_by: ApiKey | None = None,
+    link: LoginToken | None = None,
     flow: dict | None = None,
     now: datetime | None = None,
 ) -> tuple[str, PortalSession]:
@@ -57,6 +60,7 @@ async def open_session(
         return_url=return_url,
         locale=locale,
         minted_by=minted_by,
+        link=link,
         last_seen_at=now,
         expires_at=now + timedelta(seconds=policy.max_seconds),
     )
@@ -66,13 +70,17 @@ async def open_session(
 async def live_session(
     token: str, policy: SessionPolicy, now: datetime | None = None, *, from_cookie: bool = False
 ) -> PortalSession | None:
-    """The session a token names, if it is neither revoked, idle too long nor past its lifetime (and, presented as
-    a cookie, not a minted one)."""
+    """The session a token names, if it is neither revoked, idle too long, past its lifetime nor resting on a revoked
+    API key (and, presented as a cookie, not a minted one)."""
     if not token.startswith(SESSION_PREFIX):
         return None
     now = now or utcnow()
-    session = await PortalSession.get_or_none(token_hash=hash_token(token), revoked_at__isnull=True)
+    session = await PortalSession.get_or_none(token_hash=hash_token(token), revoked_at__isnull=True).select_related(
+        "minted_by", "link__minted_by"
+    )
     if session is None or session.expires_at <= now:
+        return None
+    if revoked_key(session.minted_by) or (session.link is not None and revoked_key(session.link.minted_by)):
         return None
     minted = session.minted_by_id is not None
     if from_cookie and minted:
@@ -95,9 +103,22 @@ async def viewer_for_token(
     return Viewer(session=session, customers=await customers_in_scope(session))
 
 
+def revoked_key(api_key: ApiKey | None) -> bool:
+    """Whether the API key a token or a link was made with is revoked: revoking a key ends all it made."""
+    return api_key is not None and api_key.revoked_at is not None
+
+
 async def revoke_session(session: PortalSession, now: datetime | None = None) -> None:
     session.revoked_at = now or utcnow()
     await session.save(update_fields=["revoked_at"])
+
+
+async def end_session(token: str, now: datetime | None = None) -> None:
+    """End the session a presented token names (its holder signing out); a token of an ended session, or of none,
+    changes nothing, so signing out twice is harmless."""
+    if token.startswith(SESSION_PREFIX):
+        ended = now or utcnow()
+        await PortalSession.filter(token_hash=hash_token(token), revoked_at__isnull=True).update(revoked_at=ended)
 
 
 async def remember_locale(session: PortalSession, locale: str) -> None:

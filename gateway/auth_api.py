@@ -8,7 +8,12 @@
   answers 202 with the same body (the work runs after the answer is sent, so not even its timing tells a known
   email from an unknown one); `POST /auth/token {email, business_id?, code}` → 200 `{access_token, expires_at,
   scope, customer_id}`, 400 with one generic answer for any code that opens nothing, 429 with Retry-After past the
-  rate limits (access.email_codes). Test mode: the same paths under `/test`.
+  client address's limit or while the email's code sign-in is paused, known email or not (access.email_codes).
+  Test mode: the same paths under `/test`.
+- A client signs itself out with `POST /auth/logout` (or `/test/auth/logout`) and its token in
+  `Authorization: Bearer …` → 204, whatever the token (live, unknown or already ended: signing out twice is
+  harmless); 401 without a Bearer token. A cookie is never read there, so no other site can end a browser's session
+  through it and no CSRF token is needed.
 
 A token is only ever in a response body (with `Cache-Control: no-store`), never in a cookie or a log line.
 """
@@ -29,11 +34,12 @@ from access.access_tokens import (
 )
 from access.email_codes import CODE_SECONDS, EmailCodeRefused, exchange_email_code, request_email_code
 from access.inputs import email_problem
+from access.sessions import end_session
 from gateway.json_body import BadBody, Body, StringField, string_fields
 from gateway.merchant_api import error_response
 from gateway.merchant_rest import MerchantCall, RestError, merchant_endpoint
 from gateway.pages.common import client_address, page_locale
-from gateway.request_auth import session_policy
+from gateway.request_auth import bearer_token, session_policy
 from gateway.settings import Settings
 from models import Customer, PortalSession
 
@@ -42,6 +48,7 @@ CODE_REQUESTED = {
     "message": "If this email belongs to a customer, a 6-digit sign-in code is on its way. "
     f"It works once and expires in {CODE_SECONDS // 60} minutes."
 }
+NO_BEARER_TOKEN = "Send the token to end as Authorization: Bearer cps_…"
 CODE_REFUSED = "This code does not sign anyone in: it is wrong, used or expired. Ask for a new one if needed."
 _EMAIL = StringField("email")
 _BUSINESS_ID = StringField("business_id", required=False)
@@ -144,6 +151,7 @@ async def token(request: Request, *, settings: Settings, livemode: bool) -> Resp
             client_ip=client_address(request),
             secret_key=settings.secret_key,
             policy=session_policy(settings),
+            portal_name=settings.portal_name,
         )
     except EmailCodeRefused as refusal:
         if refusal.retry_after is None:
@@ -155,10 +163,20 @@ async def token(request: Request, *, settings: Settings, livemode: bool) -> Resp
     return JSONResponse(_token_json(session, access_token), headers=_NO_STORE)
 
 
+async def logout(request: Request) -> Response:
+    token = bearer_token(request)
+    if token is None:
+        return error_response(401, "UNAUTHENTICATED", NO_BEARER_TOKEN)
+    await end_session(token)
+    return Response(status_code=204)
+
+
 def routes(settings: Settings) -> list[BaseRoute]:
     sign_in = [
         Route(f"{prefix}/auth/{name}", functools.partial(view, settings=settings, livemode=livemode), methods=["POST"])
         for prefix, livemode in (("", True), ("/test", False))
         for name, view in (("email-code", email_code), ("token", token))
     ]
-    return [*merchant_routes(settings), *sign_in]
+    # A token names its own mode, so both paths end any token; the second keeps test clients under /test.
+    sign_out = [Route(f"{prefix}/auth/logout", logout, methods=["POST"]) for prefix in ("", "/test")]
+    return [*merchant_routes(settings), *sign_in, *sign_out]

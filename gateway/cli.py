@@ -534,7 +534,7 @@ def _add_api_key_parser(subparsers: argparse._SubParsersAction) -> None:
     listing = actions.add_parser("list", help="a business's keys: id, prefix, mode, created, revoked")
     listing.add_argument("--business", required=True, help="the business id")
     listing.set_defaults(handler=_list_api_keys)
-    revoke = actions.add_parser("revoke", help="revoke a key for good")
+    revoke = actions.add_parser("revoke", help="revoke a key for good, with the tokens and portal links it made")
     revoke.add_argument("key_id")
     revoke.set_defaults(handler=_revoke_api_key)
 
@@ -571,7 +571,7 @@ def _revoke_api_key(args: argparse.Namespace, settings: Settings) -> int:
     api_key = run_with_database(settings, lambda: revoke_api_key(args.key_id))
     if api_key is None:
         raise CommandError(f"no API key {args.key_id}")
-    print(f"Revoked API key {api_key.id} ({api_key.prefix}…).")
+    print(f"Revoked API key {api_key.id} ({api_key.prefix}…); the tokens and portal links it made no longer work.")
     return 0
 
 

@@ -230,6 +230,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
                 configuration_id=configuration_id,
                 flow=flow,
                 send_email=send_email,
+                minted_by=api_key,
             )
         except PortalLinkError as error:
             status_code = 404 if error.code == PortalLinkErrorCode.CUSTOMER_NOT_FOUND else 422

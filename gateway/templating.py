@@ -11,7 +11,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from access.i18n import format_day, language_name, text_direction, translations
+from access.i18n import format_day, format_moment, language_name, text_direction, translations
 from billing.money import format_money
 from billing.payment_methods import card_network_name
 
@@ -26,10 +26,15 @@ def _day(value: str | datetime | None, locale: str) -> str:
     return format_day(moment, locale)
 
 
+def _moment(value: str, locale: str) -> str:
+    """An ISO 8601 moment (as an email's context keeps it), in UTC in the reader's language."""
+    return format_moment(datetime.fromisoformat(value), locale)
+
+
 @functools.cache
 def environment(locale: str) -> Environment:
-    """The environment for one supported locale; templates see `locale`, `direction`, and the `day`, `money`
-    (`amount|money(currency)`, minor units) and `card_brand` filters."""
+    """The environment for one supported locale; templates see `locale`, `direction`, and the `day`, `moment`,
+    `money` (`amount|money(currency)`, minor units) and `card_brand` filters."""
     env = Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(["html"]),
@@ -41,6 +46,7 @@ def environment(locale: str) -> Environment:
     env.install_gettext_translations(translations(locale), newstyle=True)
     env.globals.update(locale=locale, direction=text_direction(locale), language_name=language_name)
     env.filters["day"] = functools.partial(_day, locale=locale)
+    env.filters["moment"] = functools.partial(_moment, locale=locale)
     env.filters["money"] = functools.partial(format_money, locale=locale)
     env.filters["card_brand"] = card_network_name
     return env

@@ -41,7 +41,8 @@ async def list_api_keys(business: Business) -> list[ApiKey]:
 
 
 async def revoke_api_key(key_id: str, now: datetime | None = None) -> ApiKey | None:
-    """Revoke a key for good (revoking twice keeps the first time); None when no key has that id."""
+    """Revoke a key for good (revoking twice keeps the first time), and with it the tokens, magic links and sessions
+    it made, which every lookup checks against the key; None when no key has that id."""
     api_key = await find_by_client_id(ApiKey, key_id)
     if api_key is not None and api_key.revoked_at is None:
         api_key.revoked_at = now or datetime.now(UTC)

@@ -1,7 +1,15 @@
 """Tortoise models of the portal (app label `portal`): tables, prefixed ids, invariants. Imports nothing of ours
 above this package."""
 
-from models.access import ApiKey, EmailChangeToken, EmailCode, LoginToken, PortalSession, RateLimitBucket
+from models.access import (
+    ApiKey,
+    EmailChangeToken,
+    EmailCode,
+    EmailCodeBudget,
+    LoginToken,
+    PortalSession,
+    RateLimitBucket,
+)
 from models.billing import (
     CreditEntry,
     CreditNoteSequence,
@@ -31,6 +39,7 @@ __all__ = [
     "Discount",
     "EmailChangeToken",
     "EmailCode",
+    "EmailCodeBudget",
     "EmailMessage",
     "Event",
     "Invoice",

@@ -39,6 +39,8 @@ class LoginToken(Timestamped):
     locale = fields.CharField(max_length=16, default="")
     # A deep link's task and what follows it (access.deep_links), carried over to the session it opens.
     flow = fields.JSONField(null=True)
+    # The API key a merchant made the magic link with: revoking the key ends the link and what it opened.
+    minted_by = fields.ForeignKeyField("portal.ApiKey", related_name="minted_links", null=True)
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
 
@@ -62,6 +64,8 @@ class PortalSession(Timestamped):
     flow = fields.JSONField(null=True)
     # Set on a Bearer token a merchant minted for a GraphQL client (not a browser sign-in).
     minted_by = fields.ForeignKeyField("portal.ApiKey", related_name="minted_sessions", null=True)
+    # The sign-in or magic link that opened the session, if one did.
+    link = fields.ForeignKeyField("portal.LoginToken", related_name="sessions", null=True)
     last_seen_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
@@ -107,6 +111,22 @@ class EmailCode(Timestamped):
     class Meta:
         table = "email_code"
         indexes = (("email", "livemode", "created_at"),)
+
+
+class EmailCodeBudget(Timestamped):
+    """The wrong sign-in codes typed for one email in one mode, through any business or the unified portal, since
+    `since`; once they are too many, code sign-in for the email is paused until `paused_until`."""
+
+    id = fields.BigIntField(primary_key=True)
+    email = fields.CharField(max_length=254)
+    livemode = fields.BooleanField()
+    failures = fields.IntField(default=0)
+    since = fields.DatetimeField()
+    paused_until = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "email_code_budget"
+        unique_together = (("email", "livemode"),)
 
 
 class RateLimitBucket(Timestamped):

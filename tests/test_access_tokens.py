@@ -7,11 +7,12 @@ import httpx
 import pytest
 
 from access.access_tokens import mint_access_token
+from access.login_links import LinkProblem, consume_link, peek_link
 from access.sessions import SessionPolicy, viewer_for_token
 from gateway.log_redaction import redact_secrets
 from gateway.request_auth import SESSION_COOKIE
 from gateway.settings import Settings
-from merchants.api_keys import create_api_key
+from merchants.api_keys import create_api_key, revoke_api_key
 from models import ApiKey, Business, PortalSession
 from tests import factories
 
@@ -33,6 +34,17 @@ mutation($tokenId: ID!) {
     errors { code field message }
   }
 }
+"""
+LIST = """
+query($customerId: ID) {
+  customerAccessTokens(customerId: $customerId) {
+    totalCount
+    nodes { tokenId customerId scope createdAt expiresAt revokedAt apiKeyPrefix accessToken }
+  }
+}
+"""
+PORTAL_LINK = """
+mutation($customerId: ID!) { createPortalSession(customerId: $customerId) { link errors { code } } }
 """
 VIEWER = """
 { viewer { scope livemode customer { id email } businesses { name }
@@ -300,3 +312,103 @@ def test_a_minted_token_is_redacted_from_logs() -> None:
     token = "cps_" + "Ab9_-" * 8
 
     assert token not in redact_secrets(f"Authorization: Bearer {token}")
+
+
+async def graphql_answer(client: httpx.AsyncClient, token: str) -> tuple[int, dict]:
+    response = await client.post(
+        "/graphql", json={"query": "{ viewer { email } }"}, headers={"Authorization": f"Bearer {token}"}
+    )
+    return response.status_code, response.json()
+
+
+async def test_revoking_the_api_key_ends_the_tokens_it_minted(client, shops) -> None:
+    secret, api_key = await create_api_key(shops["acme"], livemode=True)
+    alice = shops["alice"].customer.id
+    doomed = (await mint(client, {"Authorization": f"Bearer {secret}"}, alice))["customerAccessToken"]
+    kept = (await mint(client, await key(shops["acme"]), alice))["customerAccessToken"]
+
+    await revoke_api_key(api_key.id)
+
+    assert await graphql_answer(client, doomed["accessToken"]) == await graphql_answer(client, "cps_" + "A" * 43)
+    assert await viewer(client, kept["accessToken"]) is not None
+
+
+async def test_revoking_the_api_key_ends_its_magic_links_and_the_sessions_they_opened(client, shops) -> None:
+    secret, api_key = await create_api_key(shops["acme"], livemode=True)
+    headers = {"Authorization": f"Bearer {secret}"}
+    alice = shops["alice"].customer.id
+
+    async def rest_link(headers: dict) -> str:
+        response = await client.post(f"/customers/{alice}/customer-portal/session", headers=headers)
+        return response.json()["link"].rsplit("/", 1)[1]
+
+    unopened = [
+        await rest_link(headers),
+        (await merchant(client, headers, PORTAL_LINK, customerId=alice))["createPortalSession"]["link"].rsplit("/")[-1],
+    ]
+    opened = await consume_link(await rest_link(headers), client_ip="203.0.113.5", policy=POLICY)
+    other_key_link = await rest_link(await key(shops["acme"]))
+
+    await revoke_api_key(api_key.id)
+
+    for link in unopened:
+        assert (await peek_link(link)).problem == LinkProblem.EXPIRED
+        assert (await client.get(f"/session/{link}")).status_code == 410
+        assert (await consume_link(link, client_ip="203.0.113.5", policy=POLICY)).problem == LinkProblem.EXPIRED
+    assert await viewer_for_token(opened.session_token, POLICY, from_cookie=True) is None
+    assert (await peek_link(other_key_link)).valid
+    assert await PortalSession.filter(revoked_at__isnull=True).count() == 1
+
+
+async def test_the_merchant_lists_the_live_tokens_minted_in_its_business_and_mode(client, shops) -> None:
+    acme_live = await key(shops["acme"])
+    alice, bob = shops["alice"].customer.id, shops["bob"].customer.id
+    live = [(await mint(client, acme_live, customer))["customerAccessToken"] for customer in (alice, bob)]
+    revoked = (await mint(client, acme_live, alice))["customerAccessToken"]
+    await merchant(client, acme_live, REVOKE, tokenId=revoked["tokenId"])
+    old_secret, old_key = await create_api_key(shops["acme"], livemode=True)
+    await mint(client, {"Authorization": f"Bearer {old_secret}"}, alice)
+    await revoke_api_key(old_key.id)
+    api_key = await ApiKey.get(business_id=shops["acme"].id, livemode=True, revoked_at__isnull=True)
+    await mint_access_token(api_key=api_key, customer_id=alice, expires_in_seconds=60, default_seconds=60, now=NOW)
+    await factories.business_token(shops["alice"].customer)  # Alice's own sign-in is not a minted token
+
+    response = await client.post("/merchant/graphql", json={"query": LIST}, headers=acme_live)
+    listed = response.json()["data"]["customerAccessTokens"]
+    narrowed = (await merchant(client, acme_live, LIST, customerId=alice))["customerAccessTokens"]
+
+    newest_first = [live[1], live[0]]
+    assert listed["totalCount"] == 2
+    assert [node["tokenId"] for node in listed["nodes"]] == [token["tokenId"] for token in newest_first]
+    for node, token in zip(listed["nodes"], newest_first, strict=True):
+        session = await PortalSession.get(id=token["tokenId"])
+        assert node == {
+            "tokenId": session.id,
+            "customerId": session.customer_id,
+            "scope": "BUSINESS",
+            "createdAt": session.created_at.isoformat(),
+            "expiresAt": session.expires_at.isoformat(),
+            "revokedAt": None,
+            "apiKeyPrefix": api_key.prefix,
+            "accessToken": None,
+        }
+        assert token["accessToken"] not in response.text
+    assert acme_live["Authorization"].removeprefix("Bearer ") not in response.text
+    assert [node["tokenId"] for node in narrowed["nodes"]] == [live[0]["tokenId"]]
+
+
+async def test_another_business_or_mode_lists_none_of_the_tokens(client, shops) -> None:
+    acme_live = await key(shops["acme"])
+    await mint(client, acme_live, shops["alice"].customer.id)
+    nothing = {"customerAccessTokens": {"totalCount": 0, "nodes": []}}
+
+    for headers, customer_id in (
+        (await key(shops["bravo"]), None),
+        (await key(shops["bravo"]), shops["alice"].customer.id),
+        (await key(shops["acme"], livemode=False), None),
+        (await key(shops["acme"], livemode=False), shops["alice"].customer.id),
+        (acme_live, shops["alice_bravo"].customer.id),
+        (acme_live, "cus_doesnotexist000000000000"),
+        (acme_live, "nonsense"),
+    ):
+        assert await merchant(client, headers, LIST, customerId=customer_id) == nothing

@@ -1,6 +1,7 @@
 """Email-code sign-in for apps without a browser: `POST /auth/email-code` answers the same whatever the email, and
 `POST /auth/token` trades a code, once, in time and within 5 tries, for a Bearer token of the customer API."""
 
+import asyncio
 import hashlib
 import logging
 from datetime import UTC, datetime, timedelta
@@ -202,6 +203,7 @@ async def exchange_at(now: datetime, code: str, business_id: str | None = None) 
         client_ip=ADDRESS,
         secret_key=SECRET,
         policy=SessionPolicy(),
+        portal_name="Portal",
         now=now,
     )
     return token
@@ -217,21 +219,6 @@ async def test_a_code_expires_after_15_minutes(shops) -> None:
     assert (await exchange_at(NOW + timedelta(minutes=14, seconds=59), code)).startswith("cps_")
 
 
-async def test_tries_are_rate_limited_per_email_with_retry_after(client, shops) -> None:
-    await ask(client, {"email": "alice@example.com"})
-    [code] = await emailed_codes()
-    wrong = f"{(int(code) + 1) % 10**6:06d}"
-    for _ in range(10):
-        await trade(client, {"email": "alice@example.com", "code": wrong})
-
-    limited = await trade(client, {"email": "alice@example.com", "code": code})
-
-    assert limited.status_code == 429
-    assert 0 < int(limited.headers["retry-after"]) <= 900
-    assert limited.json()["code"] == "RATE_LIMITED"
-    assert await PortalSession.all().count() == 0
-
-
 async def test_tries_are_rate_limited_per_client_address(shops) -> None:
     code = await request_at(NOW)
     for n in range(30):
@@ -244,6 +231,7 @@ async def test_tries_are_rate_limited_per_client_address(shops) -> None:
                 client_ip=ADDRESS,
                 secret_key=SECRET,
                 policy=SessionPolicy(),
+                portal_name="Portal",
                 now=NOW,
             )
 
@@ -252,6 +240,91 @@ async def test_tries_are_rate_limited_per_client_address(shops) -> None:
 
     assert refused.value.retry_after == 900 - (NOW.minute * 60) % 900
     assert await exchange_at(NOW + timedelta(minutes=15), await request_at(NOW + timedelta(minutes=15)))
+
+
+def wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 10**6:06d}"
+
+
+async def test_wrong_codes_for_every_business_and_the_unified_portal_spend_one_budget(shops) -> None:
+    acme, bravo = shops["acme"].id, shops["bravo"].id
+    codes = {business_id: await request_at(NOW, business_id) for business_id in (acme, bravo, None)}
+    # 4 + 3 + 3 wrong tries: no code reaches its own 5, yet together they spend the email's 10.
+    for business_id, tries in ((acme, 4), (bravo, 3), (None, 3)):
+        for _ in range(tries):
+            with pytest.raises(EmailCodeRefused):
+                await exchange_at(NOW, wrong(codes[business_id]), business_id)
+
+    for business_id, code in codes.items():
+        with pytest.raises(EmailCodeRefused) as refused:
+            await exchange_at(NOW + timedelta(minutes=1), code, business_id)
+        assert refused.value.retry_after == 86400 - 60
+    assert await PortalSession.all().count() == 0
+
+
+async def test_a_locked_out_email_answers_like_an_unknown_one(client, shops) -> None:
+    await ask(client, {"email": "alice@example.com"})
+    [code] = await emailed_codes()
+
+    answers = []
+    for email in ("alice@example.com", "nobody@example.com"):
+        for _ in range(10):
+            await trade(client, {"email": email, "code": wrong(code)})
+        answers.append(await trade(client, {"email": email, "code": code}))
+
+    known, unknown = answers
+    assert (known.status_code, known.json()["code"]) == (unknown.status_code, unknown.json()["code"])
+    assert (known.status_code, known.json()["code"]) == (429, "RATE_LIMITED")
+    assert 86400 - 60 < int(known.headers["retry-after"]) <= 86400
+    assert abs(int(known.headers["retry-after"]) - int(unknown.headers["retry-after"])) <= 1
+    assert await PortalSession.all().count() == 0
+
+
+async def test_the_owner_is_told_once_and_code_sign_in_resumes_after_a_day(settings, shops) -> None:
+    code = await request_at(NOW)
+    for minute in range(12):
+        with pytest.raises(EmailCodeRefused):
+            await exchange_at(NOW + timedelta(minutes=minute), wrong(code))
+    paused_until = NOW + timedelta(minutes=9, hours=24)  # a day after the 10th wrong code
+
+    [told] = await EmailMessage.filter(template="code_sign_in_paused")
+    assert (told.to_email, told.locale) == ("alice@example.com", "en")
+    assert told.context["paused_until"] == paused_until.isoformat()
+    mime = compose_email(told, settings)
+    assert mime["Subject"] == "Sign-in by code is paused"
+    assert "paused until March 2, 2026, 12:09:00\u202fPM UTC" in mime.get_body(preferencelist=("plain",)).get_content()
+    # While paused, asking for a code sends none: it could not be used.
+    await request_email_code(email="alice@example.com", business_id=None, livemode=True, locale="en",
+                             client_ip=ADDRESS, secret_key=SECRET, portal_name="Portal",
+                             now=paused_until - timedelta(minutes=1))  # fmt: skip
+    assert len(await emailed_codes()) == 1
+
+    assert (await exchange_at(paused_until, await request_at(paused_until))).startswith("cps_")
+    assert await EmailMessage.filter(template="code_sign_in_paused").count() == 1
+
+
+async def test_concurrent_tries_cannot_overrun_the_budget(shops) -> None:
+    code = await request_at(NOW)
+
+    tries = await asyncio.gather(*(exchange_at(NOW, wrong(code)) for _ in range(15)), return_exceptions=True)
+
+    assert all(isinstance(answer, EmailCodeRefused) for answer in tries)
+    assert sum(answer.retry_after is None for answer in tries) == 10  # compared; the other 5 refused unseen
+    with pytest.raises(EmailCodeRefused):
+        await exchange_at(NOW, code)
+
+
+async def test_only_wrong_codes_spend_the_budget(shops) -> None:
+    for hour in range(3):  # three sign-ins, an hour apart (sign-in emails have their own limit)
+        assert await exchange_at(NOW + timedelta(hours=hour), await request_at(NOW + timedelta(hours=hour)))
+    later = NOW + timedelta(hours=3)
+    for tries in (5, 4):  # 9 wrong tries over two codes (each dies after 5)
+        code = await request_at(later)
+        for _ in range(tries):
+            with pytest.raises(EmailCodeRefused):
+                await exchange_at(later, wrong(code))
+
+    assert (await exchange_at(later, code)).startswith("cps_")
 
 
 async def test_the_code_is_stored_keyed_by_the_servers_secret(shops) -> None:

@@ -2,9 +2,12 @@
 
 from datetime import timedelta
 
+from access.access_tokens import mint_access_token
 from access.sessions import SessionPolicy, open_session, utcnow, viewer_for_token
 from access.tokens import SESSION_PREFIX, hash_token
-from models import PortalSession
+from gateway.request_auth import SESSION_COOKIE
+from merchants.api_keys import create_api_key
+from models import Business, PortalSession
 from models.enums import Scope
 from tests import factories
 
@@ -39,3 +42,40 @@ async def test_only_a_hash_of_the_token_is_stored():
     stored = await PortalSession.get(id=session.id)
     assert stored.token_hash == hash_token(token)
     assert token not in str(await PortalSession.filter(id=session.id).values())
+
+
+async def test_a_client_ends_its_own_bearer_session_and_ending_it_again_is_harmless(client):
+    token, session = await open_for_ada(utcnow())
+    _, api_key = await create_api_key(await Business.get(id=session.business_id), livemode=True)
+    minted = await mint_access_token(
+        api_key=api_key, customer_id=session.customer_id, expires_in_seconds=None, default_seconds=3600
+    )
+
+    for bearer in (token, minted.access_token):
+        ended = await client.post("/auth/logout", headers={"Authorization": f"Bearer {bearer}"})
+        again = await client.post("/auth/logout", headers={"Authorization": f"Bearer {bearer}"})
+
+        assert (ended.status_code, again.status_code) == (204, 204)
+        assert await viewer_for_token(bearer, POLICY) is None
+    unknown = await client.post("/auth/logout", headers={"Authorization": "Bearer cps_unknown"})
+    assert unknown.status_code == 204
+
+
+async def test_the_api_logout_takes_no_cookie_for_a_bearer_token(client):
+    token, _ = await open_for_ada(utcnow())
+    client.cookies.set(SESSION_COOKIE, token)
+
+    refused = await client.post("/auth/logout")
+
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "UNAUTHENTICATED"
+    assert await viewer_for_token(token, POLICY, from_cookie=True) is not None
+
+
+async def test_the_pages_logout_ends_a_bearer_session_too(client):
+    token, _ = await open_for_ada(utcnow())
+
+    ended = await client.post("/logout", headers={"Authorization": f"Bearer {token}"})
+
+    assert ended.status_code == 204
+    assert await viewer_for_token(token, POLICY) is None

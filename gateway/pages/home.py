@@ -1,4 +1,4 @@
-"""The portal home (`/`) and signing out (`POST /logout`).
+"""The portal home (`/`) and signing out (`POST /logout`; with `Authorization: Bearer …`, that token's session).
 
 The page is a client of the customer GraphQL schema like any other: it runs its query in-process with the
 session's Viewer, so it sees exactly what the API would show. A BUSINESS session (or a unified one narrowed with
@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from access.sessions import remember_locale
+from access.sessions import end_session, remember_locale
 from access.viewer import Viewer
 from gateway.csrf import csrf_form_valid
 from gateway.pages import flows
@@ -32,7 +32,7 @@ from gateway.pages.common import (
     sign_in_redirect,
 )
 from gateway.pages.login import SIGNED_OUT_PARAMETER, login_path_on_host
-from gateway.request_auth import viewer_from_request
+from gateway.request_auth import bearer_token, viewer_from_request
 from gateway.request_ids import request_id_of
 from gateway.settings import Settings
 from models.enums import Scope
@@ -157,6 +157,10 @@ async def portal_home(request: Request, *, settings: Settings) -> Response:
 
 
 async def sign_out(request: Request, *, settings: Settings) -> Response:
+    if token := bearer_token(request):
+        # An API client ending its own token, as POST /auth/logout does: no cookie, so no CSRF to check.
+        await end_session(token)
+        return Response(status_code=204)
     viewer = await viewer_from_request(request, settings)
     livemode = viewer.livemode if viewer else True
     form = await request.form()

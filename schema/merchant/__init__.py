@@ -6,7 +6,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from schema.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
-from schema.merchant.access_tokens import AccessTokenMutations
+from schema.merchant.access_tokens import AccessTokenMutations, AccessTokenQuery
 from schema.merchant.business import BusinessMutations, BusinessQuery
 from schema.merchant.catalog import CatalogMutations, CatalogQuery
 from schema.merchant.custom_domains import CustomDomainMutations
@@ -29,6 +29,7 @@ QUERIES = (
     RefundQuery,
     LicenseKeyQuery,
     WebhookQuery,
+    AccessTokenQuery,
 )
 MUTATIONS = (
     PortalSessionMutations,

@@ -1,13 +1,15 @@
 """Access tokens for merchants: a short-lived Bearer token for the customer GraphQL API, acting for one customer
-in the business's portal, minted and revoked with the API key (access.access_tokens)."""
+in the business's portal, minted, listed (`customerAccessTokens`) and revoked with the API key
+(access.access_tokens)."""
 
 from datetime import datetime
 
 import strawberry
 from strawberry.utils.str_converters import to_camel_case
 
-from access.access_tokens import AccessTokenError, mint_access_token, revoke_access_token
+from access.access_tokens import AccessTokenError, live_access_tokens, mint_access_token, revoke_access_token
 from models import PortalSession
+from schema.connections import Connection, query_connection
 from schema.customer.enums import Scope
 from schema.errors import UserError
 from schema.merchant.context import MerchantContext
@@ -18,20 +20,26 @@ class CustomerAccessToken:
     token_id: strawberry.ID = strawberry.field(description="Names the token to revoke it; never opens anything.")
     customer_id: strawberry.ID
     scope: Scope
+    created_at: datetime
     expires_at: datetime
     revoked_at: datetime | None
+    api_key_prefix: str = strawberry.field(
+        description="The first characters of the API key that minted it (sk_live_AbCd), never the key itself."
+    )
     access_token: str | None = strawberry.field(
         description="The Bearer token itself, shown once: in createCustomerAccessToken's answer only."
     )
 
 
-def _token_of(session: PortalSession, access_token: str | None = None) -> CustomerAccessToken:
+def _token_of(session: PortalSession, api_key_prefix: str, access_token: str | None = None) -> CustomerAccessToken:
     return CustomerAccessToken(
         token_id=strawberry.ID(session.id),
         customer_id=strawberry.ID(session.customer_id),
         scope=session.scope,
+        created_at=session.created_at,
         expires_at=session.expires_at,
         revoked_at=session.revoked_at,
+        api_key_prefix=api_key_prefix,
         access_token=access_token,
     )
 
@@ -46,6 +54,27 @@ class CustomerAccessTokenPayload:
         description="The token; null when errors is not empty."
     )
     errors: list[UserError]
+
+
+@strawberry.type
+class AccessTokenQuery:
+    @strawberry.field(
+        description="The business's minted tokens in the key's mode that still work (not expired, not revoked, "
+        "their key not revoked), newest first; `customerId` narrows them to one customer."
+    )
+    async def customer_access_tokens(
+        self,
+        info: strawberry.Info[MerchantContext, None],
+        customer_id: strawberry.ID | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Connection[CustomerAccessToken]:
+        live = await live_access_tokens(api_key=info.context.api_key, customer_id=customer_id)
+
+        def node(session: PortalSession) -> CustomerAccessToken:
+            return _token_of(session, live.key_prefixes[session.minted_by_id])
+
+        return await query_connection(live.sessions, node, first=first, after=after)
 
 
 @strawberry.type
@@ -68,9 +97,8 @@ class AccessTokenMutations:
             )
         except AccessTokenError as error:
             return CustomerAccessTokenPayload(customer_access_token=None, errors=[_user_error(error)])
-        return CustomerAccessTokenPayload(
-            customer_access_token=_token_of(minted.session, minted.access_token), errors=[]
-        )
+        token = _token_of(minted.session, info.context.api_key.prefix, minted.access_token)
+        return CustomerAccessTokenPayload(customer_access_token=token, errors=[])
 
     @strawberry.mutation(description="Revoke a minted customer token; it opens nothing afterwards.")
     async def revoke_customer_access_token(
@@ -80,4 +108,4 @@ class AccessTokenMutations:
             session = await revoke_access_token(api_key=info.context.api_key, token_id=token_id)
         except AccessTokenError as error:
             return CustomerAccessTokenPayload(customer_access_token=None, errors=[_user_error(error)])
-        return CustomerAccessTokenPayload(customer_access_token=_token_of(session), errors=[])
+        return CustomerAccessTokenPayload(customer_access_token=_token_of(session, session.minted_by.prefix), errors=[])

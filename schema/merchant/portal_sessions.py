@@ -97,6 +97,7 @@ class PortalSessionMutations:
                 configuration_id=configuration_id if isinstance(configuration_id, str) else None,
                 flow=flow.to_flow() if flow else None,
                 send_email=bool(send_email),
+                minted_by=context.api_key,
             )
         except PortalLinkError as error:
             return CreatePortalSessionPayload(link=None, expires_at=None, errors=[_user_error(error)])
