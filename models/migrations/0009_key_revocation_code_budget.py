@@ -4,7 +4,7 @@ from tortoise.fields.base import OnDelete
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('portal', '0007_invoice_line_wording')]
+    dependencies = [('portal', '0008_subscription_request_fingerprint')]
 
     initial = False
 
