@@ -1,7 +1,7 @@
 """Proof that a business controls a domain it claimed: looking up the claim's TXT record, verifying the claim when the
 record is there, the worker's repeated checks of pending claims, and dropping the claims that expired unproven.
 
-The lookup is a `TxtLookup` (hostname → the TXT strings published there), `dns_txt_lookup` (dnspython's async
+The lookup is a `TxtLookup` (a record's name → the TXT strings published there), `dns_txt_lookup` (dnspython's async
 resolver) in production; tests pass a stub. A lookup that fails (timeout, no such name, no record) finds nothing,
 and the claim stays pending until a later check or its expiry.
 
