@@ -635,6 +635,23 @@ async def test_of_two_published_claims_the_first_checked_wins_and_the_other_goes
     assert (await hostnames_of(first), await hostnames_of(second)) == ([CUSTOM_HOST], [])
 
 
+async def test_a_claim_verified_while_another_was_checked_keeps_the_domain(txt: PublishedRecords) -> None:
+    holder = await Business.create(name="Holder", support_email="help@holder.example")
+    late = await Business.create(name="Late", support_email="help@late.example")
+    holders_claim = await claim(holder)
+    lates_claim = await claim(late)
+    txt.publish(lates_claim)
+    # As a concurrent check would leave it: the holder's claim verified, the late one not yet dropped.
+    await CustomDomain.filter(id=holders_claim.id).update(verified_hostname=CUSTOM_HOST, verified_at=datetime.now(UTC))
+
+    with pytest.raises(CustomDomainError) as refusal:
+        await verify_custom_domain(late, CUSTOM_HOST, platform_url=PLATFORM, livemode=True, lookup=txt)
+
+    assert refusal.value.code == CustomDomainErrorCode.HOSTNAME_TAKEN
+    assert (await business_for_host(CUSTOM_HOST)).id == holder.id
+    assert (await hostnames_of(holder), await hostnames_of(late)) == ([CUSTOM_HOST], [])
+
+
 async def test_an_unproven_claim_expires_is_dropped_and_can_be_made_anew(txt: PublishedRecords) -> None:
     squatter = await Business.create(name="Squatter", support_email="help@squatter.example")
     start = datetime.now(UTC)
