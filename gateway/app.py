@@ -37,6 +37,7 @@ from gateway.request_ids import RequestIdMiddleware
 from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import Settings
 from gateway.worker import run_worker
+from merchants.domain_verification import TxtLookup, dns_txt_lookup
 from models.database import connect, disconnect
 from schema import limits
 
@@ -63,8 +64,11 @@ def app_from_environment() -> Starlette:
     return create_app(Settings.from_env())
 
 
-def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette:
-    """The web application. Tests pass `manage_database=False` and open the database themselves."""
+def create_app(
+    settings: Settings, *, manage_database: bool = True, txt_lookup: TxtLookup = dns_txt_lookup
+) -> Starlette:
+    """The web application. Tests pass `manage_database=False` and open the database themselves, and a stub
+    `txt_lookup` for custom domains' TXT records."""
     configure_logs()
 
     @contextlib.asynccontextmanager
@@ -74,7 +78,7 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         background: list[asyncio.Task] = []
         stop = asyncio.Event()
         if settings.run_worker_in_web:
-            background.append(asyncio.create_task(run_worker(settings, stop)))
+            background.append(asyncio.create_task(run_worker(settings, stop, txt_lookup)))
         try:
             yield
         finally:
@@ -119,4 +123,5 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
     )
     app.state.settings = settings
     app.state.billing = billing
+    app.state.txt_lookup = txt_lookup
     return app

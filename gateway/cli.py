@@ -46,7 +46,9 @@ from merchants.custom_domains import (
     list_custom_domains,
     remove_custom_domain,
     sign_in_url_for,
+    txt_record_of,
 )
+from merchants.domain_verification import dns_txt_lookup, verify_custom_domain
 from merchants.webhooks import (
     WebhookEndpointError,
     create_endpoint,
@@ -54,9 +56,9 @@ from merchants.webhooks import (
     replay_delivery,
     rotate_secret,
 )
-from models import ApiKey, Business, Customer, WebhookDelivery, WebhookEndpoint, normalize_email
+from models import ApiKey, Business, CustomDomain, Customer, WebhookDelivery, WebhookEndpoint, normalize_email
 from models.database import connect, disconnect, is_sqlite, tortoise_config
-from models.enums import Scope
+from models.enums import CustomDomainStatus, Scope
 from models.ids import find_by_client_id, id_prefix, is_well_formed_id
 
 T = TypeVar("T")
@@ -438,12 +440,16 @@ def _add_business_parser(subparsers: argparse._SubParsersAction) -> None:
         action="append",
         default=[],
         metavar="HOSTNAME",
-        help="serve the business's portal on this hostname too (repeatable); point its DNS here, TLS at the proxy",
+        help="claim a hostname for the business's portal (repeatable); it serves once its TXT record is verified",
     )
     update.add_argument(
         "--remove-domain", action="append", default=[], metavar="HOSTNAME", help="stop serving it there (repeatable)"
     )
     update.set_defaults(handler=_update_business)
+    verify = actions.add_parser("verify-domain", help="look for a claimed domain's TXT record now")
+    verify.add_argument("business_id")
+    verify.add_argument("hostname")
+    verify.set_defaults(handler=_verify_domain)
 
 
 def _business_changes(args: argparse.Namespace) -> BusinessChanges:
@@ -492,7 +498,7 @@ def _list_businesses(args: argparse.Namespace, settings: Settings) -> int:
 def _update_business(args: argparse.Namespace, settings: Settings) -> int:
     changing_domains = bool(args.add_domain or args.remove_domain)
 
-    async def update() -> tuple[Business, list[str], str]:
+    async def update() -> tuple[Business, list[CustomDomain], str]:
         business = await _business(args.business_id)
         changes = _business_changes(args)
         # All or nothing: a refused hostname leaves the profile and the other domains as they were.
@@ -503,7 +509,7 @@ def _update_business(args: argparse.Namespace, settings: Settings) -> int:
                 await remove_custom_domain(business, hostname, platform_url=settings.base_url, livemode=True)
             for hostname in args.add_domain:
                 await add_custom_domain(business, hostname, platform_url=settings.base_url, livemode=True)
-        domains = [domain.hostname for domain in await list_custom_domains(business)]
+        domains = await list_custom_domains(business)
         return business, domains, await sign_in_url_for(business, True, settings.base_url)
 
     try:
@@ -514,9 +520,38 @@ def _update_business(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(f"{error.message} ({error.code.value})") from error
     print(f"Updated business {business.id} ({business.name}).")
     if changing_domains:
-        print(f"Custom domains: {', '.join(domains) or 'none'}. Its customers sign in at {sign_in_url}.")
+        listed = ", ".join(f"{domain.hostname} ({domain.status.value})" for domain in domains) or "none"
+        print(f"Custom domains: {listed}. Its customers sign in at {sign_in_url}.")
+        for domain in domains:
+            if domain.status is CustomDomainStatus.PENDING:
+                print(_verification_instructions(business, domain))
         if domains:
             print("Each domain needs DNS pointing at this deployment and a TLS certificate at the proxy.")
+    return 0
+
+
+def _verification_instructions(business: Business, domain: CustomDomain) -> str:
+    record = txt_record_of(domain)
+    return (
+        f"To verify {domain.hostname}, publish a DNS TXT record {record.name} with the value {record.value}, then run "
+        f"`portal business verify-domain {business.id} {domain.hostname}`; it is checked automatically until "
+        f"{domain.expires_at:%Y-%m-%d %H:%M} UTC."
+    )
+
+
+def _verify_domain(args: argparse.Namespace, settings: Settings) -> int:
+    async def verify() -> tuple[CustomDomain, str]:
+        business = await _business(args.business_id)
+        domain = await verify_custom_domain(
+            business, args.hostname, platform_url=settings.base_url, livemode=True, lookup=dns_txt_lookup
+        )
+        return domain, await sign_in_url_for(business, True, settings.base_url)
+
+    try:
+        domain, sign_in_url = run_with_database(settings, verify)
+    except CustomDomainError as error:
+        raise CommandError(f"{error.message} ({error.code.value})") from error
+    print(f"{domain.hostname} is verified. Its customers sign in at {sign_in_url}.")
     return 0
 
 

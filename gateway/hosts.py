@@ -1,6 +1,6 @@
 """Which site a request is for, by its Host header: the platform (the host of PORTAL_BASE_URL, and localhost or
-127.0.0.1 for development and tests), a business's custom domain (merchants.custom_domains), or nothing we serve,
-which gets a plain 400 "Unknown host".
+127.0.0.1 for development and tests), a business's verified custom domain (merchants.custom_domains; a claim still
+pending its DNS proof is nothing we serve), or nothing we serve, which gets a plain 400 "Unknown host".
 
 The Host header is read as the client sent it: uvicorn's ProxyHeadersMiddleware (outermost in gateway.app) only
 believes X-Forwarded-For/-Proto, never a forwarded host, so the proxy in front must pass Host through unchanged.

@@ -102,6 +102,7 @@ class MerchantGraphQL(SpecGraphQL):
             request_id=request_id_of(request),
             billing=billing_of(request),
             webhooks_allow_private=self.settings.webhooks_allow_private,
+            txt_lookup=request.app.state.txt_lookup,
         )
 
 

@@ -1,7 +1,9 @@
 """The worker: sends the emails that are due (retrying failures with exponential backoff), delivers webhooks in a
-loop of its own (gateway/webhook_delivery.py, so a slow endpoint never holds up email) and runs the billing run
-every PORTAL_BILLING_INTERVAL_SECONDS (renewals, trial ends, period-end cancellations, expiries). It runs either
-inside the web process (PORTAL_WORKER_IN_WEB) or as its own process (`portal worker`).
+loop of its own (gateway/webhook_delivery.py, so a slow endpoint never holds up email), runs the billing run
+every PORTAL_BILLING_INTERVAL_SECONDS (renewals, trial ends, period-end cancellations, expiries) and, every
+DOMAIN_CHECK_SECONDS, looks for the TXT records of pending custom domains that are due a check and drops the claims
+that expired (merchants.domain_verification). It runs either inside the web process (PORTAL_WORKER_IN_WEB) or as
+its own process (`portal worker`).
 
 Several workers may run side by side. A worker claims due rows in a short transaction (`SELECT … FOR UPDATE SKIP
 LOCKED` on PostgreSQL; SQLite has one writer and runs it plainly) by pushing their `next_attempt_at` a lease into
@@ -24,6 +26,7 @@ from gateway.mailer import send_email
 from gateway.payments import build_billing_context
 from gateway.settings import Settings
 from gateway.webhook_delivery import run_webhook_loop
+from merchants.domain_verification import TxtLookup, check_due_claims, dns_txt_lookup
 from models import EmailMessage
 from models.enums import DeliveryStatus
 
@@ -42,6 +45,8 @@ MAX_ATTEMPTS = len(RETRY_DELAYS) + 1
 BATCH_SIZE = 20
 # Longer than one send may take (the SMTP timeout), so a live worker's claim never lapses mid-send.
 CLAIM_LEASE = timedelta(minutes=2)
+# Often enough for the every-minute checks of a new custom domain claim.
+DOMAIN_CHECK_SECONDS = 30.0
 
 
 def _utcnow() -> datetime:
@@ -116,18 +121,29 @@ async def _run_billing_safely(billing: BillingContext) -> None:
         logger.exception("Billing run failed; trying again at the next interval")
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """Pass over the outbox every `worker_poll_seconds` until `stop` is set (a full batch is followed at once), and
-    run the billing run every `billing_interval_seconds`; webhooks go out meanwhile in their own task."""
+async def _check_domains_safely(txt_lookup: TxtLookup) -> None:
+    try:
+        await check_due_claims(txt_lookup)
+    except Exception:
+        logger.exception("Custom domain checks failed; trying again at the next interval")
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event, txt_lookup: TxtLookup = dns_txt_lookup) -> None:
+    """Pass over the outbox every `worker_poll_seconds` until `stop` is set (a full batch is followed at once), run
+    the billing run every `billing_interval_seconds` and the custom domain checks every DOMAIN_CHECK_SECONDS;
+    webhooks go out meanwhile in their own task."""
     logger.info("Worker started")
     webhooks = asyncio.create_task(run_webhook_loop(settings, stop))
     try:
         billing = build_billing_context(settings)
-        next_billing_run = 0.0
+        next_billing_run = next_domain_checks = 0.0
         while not stop.is_set():
             if time.monotonic() >= next_billing_run:
                 await _run_billing_safely(billing)
                 next_billing_run = time.monotonic() + settings.billing_interval_seconds
+            if time.monotonic() >= next_domain_checks:
+                await _check_domains_safely(txt_lookup)
+                next_domain_checks = time.monotonic() + DOMAIN_CHECK_SECONDS
             try:
                 sent = await process_due_emails(settings)
             except Exception:

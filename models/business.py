@@ -3,6 +3,7 @@
 from tortoise import fields
 
 from models.base import Timestamped, id_field
+from models.enums import CustomDomainStatus
 
 
 class Business(Timestamped):
@@ -37,14 +38,32 @@ class Business(Timestamped):
 
 
 class CustomDomain(Timestamped):
-    """A hostname of the business's own (`billing.example.com`) that serves its branded portal."""
+    """A business's claim to a hostname of its own (`billing.example.com`), verified by a DNS TXT record.
+
+    Pending until a TXT record carrying `verification_token` proves the business controls the domain; only then
+    verified, serving the business's branded portal and used in its links."""
 
     id = id_field("dom")
     business = fields.ForeignKeyField("portal.Business", related_name="custom_domains")
-    hostname = fields.CharField(max_length=253, unique=True)
+    hostname = fields.CharField(max_length=253, db_index=True)
+    # `hostname` once verified, NULL while pending: its unique index lets one business alone hold a hostname
+    # verified, while pending claims of other businesses wait beside it without blocking it.
+    verified_hostname = fields.CharField(max_length=253, null=True, unique=True)
+    verification_token = fields.CharField(max_length=64)
+    verified_at = fields.DatetimeField(null=True)
+    last_checked_at = fields.DatetimeField(null=True)
+    # When the worker looks for the TXT record of a pending claim next; NULL once verified.
+    next_check_at = fields.DatetimeField(null=True, db_index=True)
+    # A pending claim still unproven then is dropped; NULL once verified.
+    expires_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "custom_domain"
+        unique_together = (("business", "hostname"),)
+
+    @property
+    def status(self) -> CustomDomainStatus:
+        return CustomDomainStatus.PENDING if self.verified_hostname is None else CustomDomainStatus.VERIFIED
 
 
 def default_portal_features() -> dict:

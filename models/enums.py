@@ -98,3 +98,8 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     FAILED = "failed"
+
+
+class CustomDomainStatus(StrEnum):
+    PENDING = "pending"
+    VERIFIED = "verified"

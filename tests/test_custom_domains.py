@@ -1,21 +1,37 @@
-"""Custom domains: which hostnames a business may hold, the branded portal a request to one of them shows, the links
-and emails that lead there, host-only sessions, refused hosts, and the merchant API and CLI that manage them."""
+"""Custom domains: which hostnames a business may claim, the proof of control (a DNS TXT record, checked on request
+and by the worker, a claim expiring unproven), the branded portal a request to a verified one shows, the links and
+emails that lead there, host-only sessions, refused hosts, and the merchant API and CLI that manage them.
 
+No test reaches a real DNS server: TXT records come from `PublishedRecords`, and dnspython's resolver is replaced by
+one that fails the test if anything asks it.
+"""
+
+import asyncio
+import dataclasses
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
+import dns.asyncresolver
+import dns.exception
 import httpx
 import pytest
+from tortoise.context import TortoiseContext
+from tortoise.migrations.api.migrate import migrate as apply_migrations
 
 from access.login_links import peek_link, request_sign_in
 from billing.notifications import Notifier
 from gateway.app import create_app
+from gateway.cli import migrate_database
 from gateway.mailer import compose_email
 from gateway.settings import Settings
+from gateway.worker import run_worker
 from merchants.api_keys import create_api_key
 from merchants.custom_domains import (
     HOST_CACHE_SECONDS,
     MAX_DOMAINS_PER_BUSINESS,
+    PENDING_CLAIM_LIFETIME,
     CustomDomainError,
     CustomDomainErrorCode,
     add_custom_domain,
@@ -23,8 +39,12 @@ from merchants.custom_domains import (
     forget_host,
     normalized_hostname,
     portal_url_for,
+    txt_record_of,
 )
+from merchants.domain_verification import check_due_claims, dns_txt_lookup, verify_custom_domain
 from models import Business, CustomDomain, Customer, EmailMessage, LoginToken
+from models.database import tortoise_config
+from models.enums import CustomDomainStatus
 from tests.billing_support import billing_context
 from tests.portal_support import Shop, create_shop, csrf_from
 from tests.scratch import scratch_database_url
@@ -36,13 +56,45 @@ CUSTOM = f"https://{CUSTOM_HOST}"
 OTHER_HOST = "pay.other.example"
 SETTINGS = Settings(base_url=PLATFORM, portal_name="Portal", secret_key="test-secret-key", run_worker_in_web=False)
 
-BUSINESS_DOMAINS = "{ business { customDomains { totalCount nodes { hostname } } } }"
+BUSINESS_DOMAINS = "{ business { customDomains { totalCount nodes { hostname status } } } }"
 ADD = """mutation Add($hostname: String!) {
-  addCustomDomain(hostname: $hostname) { customDomain { id hostname } errors { code field message } }
+  addCustomDomain(hostname: $hostname) {
+    customDomain { id hostname status txtRecord { name value } expiresAt verifiedAt lastCheckedAt }
+    errors { code field message }
+  }
+}"""
+VERIFY = """mutation Verify($hostname: String!) {
+  verifyCustomDomain(input: {hostname: $hostname}) {
+    customDomain { hostname status verifiedAt expiresAt } errors { code field message }
+  }
 }"""
 REMOVE = """mutation Remove($hostname: String!) {
   removeCustomDomain(hostname: $hostname) { customDomain { hostname } errors { code field message } }
 }"""
+
+
+class PublishedRecords:
+    """A stand-in for DNS: the TXT records published so far, by name, and the names looked up."""
+
+    def __init__(self) -> None:
+        self.records: dict[str, list[str]] = {}
+        self.lookups: list[str] = []
+
+    def publish(self, domain: CustomDomain) -> None:
+        record = txt_record_of(domain)
+        self.records.setdefault(record.name, []).append(record.value)
+
+    async def __call__(self, name: str) -> list[str]:
+        self.lookups.append(name)
+        return list(self.records.get(name, []))
+
+
+@pytest.fixture(autouse=True)
+def no_real_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    async def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a test asked a real DNS server")
+
+    monkeypatch.setattr(dns.asyncresolver, "resolve", refuse)
 
 
 @pytest.fixture(autouse=True)
@@ -54,15 +106,31 @@ def fresh_host_cache() -> Iterator[None]:
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(SETTINGS, manage_database=False))
+def txt() -> PublishedRecords:
+    return PublishedRecords()
+
+
+@pytest.fixture
+async def client(txt: PublishedRecords) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(SETTINGS, manage_database=False, txt_lookup=txt))
     async with httpx.AsyncClient(transport=transport, base_url=PLATFORM) as http:
         yield http
 
 
+async def claim(business: Business, hostname: str = CUSTOM_HOST, now: datetime | None = None) -> CustomDomain:
+    return await add_custom_domain(business, hostname, platform_url=PLATFORM, livemode=True, now=now)
+
+
+async def verified_domain(business: Business, hostname: str = CUSTOM_HOST) -> CustomDomain:
+    """A claim whose TXT record was published and found, as its business would make one."""
+    records = PublishedRecords()
+    records.publish(await claim(business, hostname))
+    return await verify_custom_domain(business, hostname, platform_url=PLATFORM, livemode=True, lookup=records)
+
+
 async def shop_with_domain(name: str = "Acme Tools", hostname: str = CUSTOM_HOST) -> Shop:
     shop = await create_shop(name)
-    await add_custom_domain(shop.business, hostname, platform_url=PLATFORM, livemode=True)
+    await verified_domain(shop.business, hostname)
     return shop
 
 
@@ -142,7 +210,7 @@ async def test_a_hostname_that_cannot_be_a_custom_domain_is_refused_and_nothing_
 async def test_a_hostname_belongs_to_one_business_and_the_refusal_does_not_say_whose() -> None:
     holder = await Business.create(name="Holder Inc", support_email="help@holder.example")
     other = await Business.create(name="Other", support_email="help@other.example")
-    first = await add_custom_domain(holder, CUSTOM_HOST, platform_url=PLATFORM, livemode=True)
+    first = await verified_domain(holder)
 
     with pytest.raises(CustomDomainError) as refusal:
         await add_custom_domain(other, "BILLING.example.com", platform_url=PLATFORM, livemode=True)
@@ -166,14 +234,16 @@ async def test_a_business_holds_at_most_five_domains() -> None:
     assert len(await hostnames_of(business)) == MAX_DOMAINS_PER_BUSINESS
 
 
-async def test_the_portal_url_is_the_first_custom_domain_else_the_platform() -> None:
+async def test_the_portal_url_is_the_first_verified_domain_else_the_platform() -> None:
     business = await Business.create(name="Acme", support_email="help@acme.example")
+    await claim(business, CUSTOM_HOST)
     assert await portal_url_for(business, PLATFORM) == PLATFORM
 
-    await add_custom_domain(business, CUSTOM_HOST, platform_url=PLATFORM, livemode=True)
-    await add_custom_domain(business, OTHER_HOST, platform_url=PLATFORM, livemode=True)
+    await verified_domain(business, OTHER_HOST)
+    assert await portal_url_for(business, PLATFORM) == f"https://{OTHER_HOST}"
 
-    assert await portal_url_for(business, PLATFORM) == CUSTOM
+    await verified_domain(business, CUSTOM_HOST)  # claimed earlier, verified later
+    assert await portal_url_for(business, PLATFORM) == f"https://{OTHER_HOST}"
 
 
 async def test_another_process_stops_serving_a_removed_domain_once_its_cache_lapses() -> None:
@@ -327,12 +397,18 @@ async def test_a_live_key_adds_lists_and_removes_its_domains(client: httpx.Async
     added = await merchant(client, key, ADD, hostname="Billing.Example.com")
     refused = await merchant(client, key, ADD, hostname="billing.example.com:443")
     listed = await merchant(client, key, BUSINESS_DOMAINS)
+    removed = await merchant(client, key, REMOVE, hostname=CUSTOM_HOST)
 
     assert added["addCustomDomain"]["customDomain"]["hostname"] == CUSTOM_HOST
     assert added["addCustomDomain"]["errors"] == []
     assert refused["addCustomDomain"]["customDomain"] is None
     assert [(e["code"], e["field"]) for e in refused["addCustomDomain"]["errors"]] == [("INVALID_HOSTNAME", "hostname")]
-    assert listed["business"]["customDomains"] == {"totalCount": 1, "nodes": [{"hostname": CUSTOM_HOST}]}
+    assert listed["business"]["customDomains"] == {
+        "totalCount": 1,
+        "nodes": [{"hostname": CUSTOM_HOST, "status": "PENDING"}],
+    }
+    assert removed["removeCustomDomain"]["errors"] == []
+    assert await hostnames_of(business) == []
 
 
 async def test_a_key_never_touches_another_business_domains(client: httpx.AsyncClient) -> None:
@@ -360,15 +436,21 @@ async def test_a_test_key_lists_but_does_not_change_domains(client: httpx.AsyncC
     shop = await shop_with_domain()
     key = await key_of(shop.business, livemode=False)
 
-    added = (await merchant(client, key, ADD, hostname=OTHER_HOST))["addCustomDomain"]
+    await claim(shop.business, OTHER_HOST)
+
+    added = (await merchant(client, key, ADD, hostname="third.example.com"))["addCustomDomain"]
+    verified = (await merchant(client, key, VERIFY, hostname=OTHER_HOST))["verifyCustomDomain"]
     removed = (await merchant(client, key, REMOVE, hostname=CUSTOM_HOST))["removeCustomDomain"]
     listed = await merchant(client, key, BUSINESS_DOMAINS)
 
-    for payload in (added, removed):
+    for payload in (added, verified, removed):
         assert payload["customDomain"] is None
         assert [(e["code"], e["field"]) for e in payload["errors"]] == [("LIVE_MODE_REQUIRED", None)]
-    assert listed["business"]["customDomains"]["nodes"] == [{"hostname": CUSTOM_HOST}]
-    assert await hostnames_of(shop.business) == [CUSTOM_HOST]
+    assert listed["business"]["customDomains"]["nodes"] == [
+        {"hostname": OTHER_HOST, "status": "PENDING"},
+        {"hostname": CUSTOM_HOST, "status": "VERIFIED"},
+    ]
+    assert await hostnames_of(shop.business) == [CUSTOM_HOST, OTHER_HOST]
 
 
 async def test_the_merchant_api_answers_only_on_the_platform(client: httpx.AsyncClient) -> None:
@@ -404,15 +486,287 @@ async def test_the_cli_adds_and_removes_domains_all_or_nothing(tmp_path: Path) -
             "--add-domain", "192.0.2.1", database_url=url, cwd=tmp_path,
         )  # fmt: skip
         listing = portal("business", "list", database_url=url, cwd=tmp_path)
+        not_yours = portal("business", "verify-domain", business_id, OTHER_HOST, database_url=url, cwd=tmp_path)
         removed = portal(
             "business", "update", business_id, "--remove-domain", CUSTOM_HOST, database_url=url, cwd=tmp_path
         )
 
     assert added.returncode == 0, added.stderr
-    assert f"Custom domains: {CUSTOM_HOST}. Its customers sign in at {CUSTOM}/login." in added.stdout
+    platform_sign_in = f"http://127.0.0.1:8000/login/{business_id}"
+    assert f"Custom domains: {CUSTOM_HOST} (pending). Its customers sign in at {platform_sign_in}." in added.stdout
+    assert f"publish a DNS TXT record _portal-challenge.{CUSTOM_HOST} with the value portal-verification=" in (
+        added.stdout
+    )
+    assert f"`portal business verify-domain {business_id} {CUSTOM_HOST}`" in added.stdout
+    assert not_yours.returncode == 1 and "No such custom domain. (DOMAIN_NOT_FOUND)" in not_yours.stderr
     assert refused.returncode == 1 and "IP address" in refused.stderr and "Traceback" not in refused.stderr
     assert "Kumo Labs" not in listing.stdout
     assert removed.returncode == 0, removed.stderr
     assert (
         f"Custom domains: none. Its customers sign in at http://127.0.0.1:8000/login/{business_id}." in removed.stdout
     )
+
+
+# --- proof of control: a claim serves nothing until its TXT record is found ---------------------------------------
+
+
+async def test_a_claim_without_proof_serves_nothing_and_leads_no_link(client: httpx.AsyncClient) -> None:
+    squatter = await create_shop("Squatter")
+    await add_custom_domain(squatter.business, CUSTOM_HOST, platform_url=PLATFORM, livemode=True)
+
+    page = await client.get(f"{CUSTOM}/login")
+    response = await client.post(
+        f"/customers/{squatter.customer.id}/customer-portal/session", headers=await key_of(squatter.business)
+    )
+    notifier = Notifier(billing_context(PLATFORM), squatter.business, squatter.customer, "en")
+    await notifier.subscription_reactivated(squatter.subscription, "Pro plan")
+
+    assert (page.status_code, page.text) == (400, "Unknown host")
+    assert response.json()["link"].startswith(f"{PLATFORM}/session/cpl_")
+    assert (await EmailMessage.get(template="subscription_reactivated")).context["link"] == (
+        f"{PLATFORM}/login/{squatter.business.id}"
+    )
+
+
+async def test_a_pending_claim_never_blocks_the_domain_owner(client: httpx.AsyncClient, txt: PublishedRecords) -> None:
+    squatter = await create_shop("Squatter")
+    owner = await create_shop("Owner Tools")
+    await claim(squatter.business)  # first, but without control of the domain's DNS
+    squatter_key, owner_key = await key_of(squatter.business), await key_of(owner.business)
+
+    added = (await merchant(client, owner_key, ADD, hostname=CUSTOM_HOST))["addCustomDomain"]
+    txt.publish(await CustomDomain.get(id=added["customDomain"]["id"]))
+    squatter_check = (await merchant(client, squatter_key, VERIFY, hostname=CUSTOM_HOST))["verifyCustomDomain"]
+    owner_check = (await merchant(client, owner_key, VERIFY, hostname=CUSTOM_HOST))["verifyCustomDomain"]
+
+    assert added["errors"] == [] and added["customDomain"]["status"] == "PENDING"
+    assert [error["code"] for error in squatter_check["errors"]] == ["TXT_RECORD_NOT_FOUND"]
+    assert owner_check["errors"] == [] and owner_check["customDomain"]["status"] == "VERIFIED"
+    assert owner_check["customDomain"]["expiresAt"] is None
+    page = await client.get(f"{CUSTOM}/login")
+    assert page.status_code == 200 and "Owner Tools" in page.text and "Squatter" not in page.text
+    # The squatter's claim is gone, and claiming again is refused without naming the owner.
+    assert await hostnames_of(squatter.business) == []
+    again = (await merchant(client, squatter_key, ADD, hostname=CUSTOM_HOST))["addCustomDomain"]
+    assert [error["code"] for error in again["errors"]] == ["HOSTNAME_TAKEN"]
+    assert "Owner" not in str(again) and owner.business.id not in str(again)
+    assert await portal_url_for(squatter.business, PLATFORM) == PLATFORM
+
+
+async def test_the_merchant_api_answers_with_the_txt_record_to_create(client: httpx.AsyncClient) -> None:
+    business = await Business.create(name="Acme", support_email="help@acme.example")
+    before = datetime.now(UTC)
+
+    added = (await merchant(client, await key_of(business), ADD, hostname=CUSTOM_HOST))["addCustomDomain"]
+
+    domain = await CustomDomain.get(business=business)
+    node = added["customDomain"]
+    assert node["status"] == "PENDING" and node["verifiedAt"] is None and node["lastCheckedAt"] is None
+    assert node["txtRecord"] == {
+        "name": f"_portal-challenge.{CUSTOM_HOST}",
+        "value": f"portal-verification={domain.verification_token}",
+    }
+    assert len(domain.verification_token) >= 40
+    expires_at = datetime.fromisoformat(node["expiresAt"])
+    assert before + PENDING_CLAIM_LIFETIME <= expires_at <= datetime.now(UTC) + PENDING_CLAIM_LIFETIME
+
+
+async def test_each_claim_has_its_own_token_and_another_claim_record_proves_nothing(txt: PublishedRecords) -> None:
+    owner = await Business.create(name="Owner", support_email="help@owner.example")
+    other = await Business.create(name="Other", support_email="help@other.example")
+    owners_claim = await claim(owner)
+    others_claim = await claim(other)
+    txt.publish(owners_claim)
+
+    with pytest.raises(CustomDomainError) as refusal:
+        await verify_custom_domain(other, CUSTOM_HOST, platform_url=PLATFORM, livemode=True, lookup=txt)
+
+    assert owners_claim.verification_token != others_claim.verification_token
+    assert refusal.value.code == CustomDomainErrorCode.TXT_RECORD_NOT_FOUND
+    assert f"_portal-challenge.{CUSTOM_HOST}" in refusal.value.message
+    assert (await CustomDomain.get(id=others_claim.id)).status == CustomDomainStatus.PENDING
+    assert await business_for_host(CUSTOM_HOST) is None
+
+
+async def test_the_worker_checks_a_pending_claim_until_its_record_appears(txt: PublishedRecords) -> None:
+    business = await Business.create(name="Acme", support_email="help@acme.example")
+    start = datetime.now(UTC)
+    domain = await claim(business, now=start)
+
+    assert await check_due_claims(txt, now=start) == 0 and txt.lookups == []  # nothing is due at once
+    assert await check_due_claims(txt, now=start + timedelta(minutes=1)) == 0
+    after_a_minute = await CustomDomain.get(id=domain.id)
+    assert after_a_minute.last_checked_at == start + timedelta(minutes=1)
+    assert after_a_minute.next_check_at == start + timedelta(minutes=2)
+
+    two_hours = start + timedelta(hours=2)
+    await CustomDomain.filter(id=domain.id).update(next_check_at=two_hours)
+    assert await check_due_claims(txt, now=two_hours) == 0
+    assert (await CustomDomain.get(id=domain.id)).next_check_at == two_hours + timedelta(hours=1)  # hourly now
+    assert await check_due_claims(txt, now=two_hours + timedelta(minutes=30)) == 0  # not due: no lookup
+    assert len(txt.lookups) == 2
+
+    txt.publish(domain)
+    assert await check_due_claims(txt, now=two_hours + timedelta(hours=1)) == 1
+
+    verified = await CustomDomain.get(id=domain.id)
+    assert verified.status == CustomDomainStatus.VERIFIED
+    assert (verified.verified_at, verified.expires_at, verified.next_check_at) == (
+        two_hours + timedelta(hours=1),
+        None,
+        None,
+    )
+    assert (await business_for_host(CUSTOM_HOST)).id == business.id
+    assert await portal_url_for(business, PLATFORM) == CUSTOM
+    assert await check_due_claims(txt, now=two_hours + timedelta(days=30)) == 0  # a verified domain is not dropped
+    assert await hostnames_of(business) == [CUSTOM_HOST] and len(txt.lookups) == 3
+
+
+async def test_of_two_published_claims_the_first_checked_wins_and_the_other_goes(txt: PublishedRecords) -> None:
+    first = await Business.create(name="First", support_email="help@first.example")
+    second = await Business.create(name="Second", support_email="help@second.example")
+    now = datetime.now(UTC)
+    txt.publish(await claim(first, now=now))
+    txt.publish(await claim(second, now=now + timedelta(seconds=1)))
+
+    assert await check_due_claims(txt, now=now + timedelta(minutes=5)) == 1
+
+    assert (await business_for_host(CUSTOM_HOST)).id == first.id
+    assert (await hostnames_of(first), await hostnames_of(second)) == ([CUSTOM_HOST], [])
+
+
+async def test_a_claim_verified_while_another_was_checked_keeps_the_domain(txt: PublishedRecords) -> None:
+    holder = await Business.create(name="Holder", support_email="help@holder.example")
+    late = await Business.create(name="Late", support_email="help@late.example")
+    holders_claim = await claim(holder)
+    lates_claim = await claim(late)
+    txt.publish(lates_claim)
+    # As a concurrent check would leave it: the holder's claim verified, the late one not yet dropped.
+    await CustomDomain.filter(id=holders_claim.id).update(verified_hostname=CUSTOM_HOST, verified_at=datetime.now(UTC))
+
+    with pytest.raises(CustomDomainError) as refusal:
+        await verify_custom_domain(late, CUSTOM_HOST, platform_url=PLATFORM, livemode=True, lookup=txt)
+
+    assert refusal.value.code == CustomDomainErrorCode.HOSTNAME_TAKEN
+    assert (await business_for_host(CUSTOM_HOST)).id == holder.id
+    assert (await hostnames_of(holder), await hostnames_of(late)) == ([CUSTOM_HOST], [])
+
+
+async def test_an_unproven_claim_expires_is_dropped_and_can_be_made_anew(txt: PublishedRecords) -> None:
+    squatter = await Business.create(name="Squatter", support_email="help@squatter.example")
+    start = datetime.now(UTC)
+    stale = await claim(squatter, now=start)
+    expiry = start + PENDING_CLAIM_LIFETIME
+
+    await check_due_claims(txt, now=expiry - timedelta(seconds=1))
+    assert await hostnames_of(squatter) == [CUSTOM_HOST]
+    lookups = len(txt.lookups)
+    await check_due_claims(txt, now=expiry)
+
+    assert await CustomDomain.all().count() == 0 and len(txt.lookups) == lookups
+    fresh = await claim(squatter)
+    assert fresh.id != stale.id and fresh.verification_token != stale.verification_token
+
+
+async def test_an_expired_claim_is_not_verified_even_before_the_worker_drops_it(txt: PublishedRecords) -> None:
+    business = await Business.create(name="Acme", support_email="help@acme.example")
+    start = datetime.now(UTC)
+    domain = await claim(business, now=start)
+    txt.publish(domain)
+
+    with pytest.raises(CustomDomainError) as refusal:
+        await verify_custom_domain(
+            business, CUSTOM_HOST, platform_url=PLATFORM, livemode=True, lookup=txt,
+            now=start + PENDING_CLAIM_LIFETIME,
+        )  # fmt: skip
+
+    assert refusal.value.code == CustomDomainErrorCode.DOMAIN_NOT_FOUND
+    assert txt.lookups == []
+    assert (await CustomDomain.get(id=domain.id)).status == CustomDomainStatus.PENDING
+
+
+async def test_another_business_claim_cannot_be_seen_or_checked(
+    client: httpx.AsyncClient, txt: PublishedRecords
+) -> None:
+    owner = await Business.create(name="Owner", support_email="help@owner.example")
+    intruder = await Business.create(name="Intruder", support_email="help@intruder.example")
+    pending = await claim(owner)
+    key = await key_of(intruder)
+
+    answers = [
+        (await merchant(client, key, VERIFY, hostname=hostname))["verifyCustomDomain"]
+        for hostname in (CUSTOM_HOST, "nothing-here.example.com", "not a hostname")
+    ]
+    txt.publish(pending)
+    still_foreign = (await merchant(client, key, VERIFY, hostname=CUSTOM_HOST))["verifyCustomDomain"]
+    listed = await merchant(client, key, BUSINESS_DOMAINS)
+
+    assert answers[0] == answers[1] == answers[2] == still_foreign
+    assert answers[0]["customDomain"] is None
+    assert [(e["code"], e["field"]) for e in answers[0]["errors"]] == [("DOMAIN_NOT_FOUND", "hostname")]
+    assert listed["business"]["customDomains"] == {"totalCount": 0, "nodes": []}
+    assert txt.lookups == []
+    unchanged = await CustomDomain.get(id=pending.id)
+    assert (unchanged.status, unchanged.last_checked_at) == (CustomDomainStatus.PENDING, None)
+
+
+async def test_the_worker_loop_verifies_a_published_claim(txt: PublishedRecords) -> None:
+    business = await Business.create(name="Acme", support_email="help@acme.example")
+    domain = await claim(business, now=datetime.now(UTC) - timedelta(minutes=1))
+    txt.publish(domain)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(dataclasses.replace(SETTINGS, worker_poll_seconds=0.05), stop, txt))
+    try:
+        for _ in range(100):
+            if (await CustomDomain.get(id=domain.id)).status == CustomDomainStatus.VERIFIED:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await asyncio.wait_for(worker, 20)
+
+    assert (await CustomDomain.get(id=domain.id)).status == CustomDomainStatus.VERIFIED
+
+
+async def test_the_dns_lookup_joins_a_record_strings_and_finds_nothing_when_dns_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    asked: list[tuple] = []
+
+    async def answering(name: str, rdtype: str, **options: object) -> list[SimpleNamespace]:
+        asked.append((name, rdtype))
+        return [SimpleNamespace(strings=(b"portal-verification=", b"abc")), SimpleNamespace(strings=(b"v=spf1",))]
+
+    async def timing_out(name: str, rdtype: str, **options: object) -> None:
+        raise dns.exception.Timeout
+
+    monkeypatch.setattr(dns.asyncresolver, "resolve", answering)
+    found = await dns_txt_lookup(f"_portal-challenge.{CUSTOM_HOST}")
+    monkeypatch.setattr(dns.asyncresolver, "resolve", timing_out)
+    failed = await dns_txt_lookup(f"_portal-challenge.{CUSTOM_HOST}")
+
+    assert found == ["portal-verification=abc", "v=spf1"]
+    assert asked == [(f"_portal-challenge.{CUSTOM_HOST}.", "TXT")]
+    assert failed == []
+
+
+async def test_domains_added_before_verification_keep_serving_after_the_upgrade(tmp_path: Path) -> None:
+    async with scratch_database_url(tmp_path) as url:
+        config = tortoise_config(url)
+        async with TortoiseContext() as context:
+            await context.init(config=config)
+            await apply_migrations(config=config, target="portal.0007_invoice_line_wording")
+            business = await Business.create(name="Old Shop", support_email="help@old.example")
+            await context.connections.get("default").execute_script(
+                "INSERT INTO custom_domain (id, created_at, business_id, hostname) "
+                f"VALUES ('dom_old', '2025-01-01 00:00:00+00:00', '{business.id}', '{CUSTOM_HOST}')"
+            )
+        await migrate_database(url)
+        async with TortoiseContext() as context:
+            await context.init(config=config)
+            domain = await CustomDomain.get(id="dom_old")
+            served = await business_for_host(CUSTOM_HOST)
+
+    assert domain.status == CustomDomainStatus.VERIFIED and domain.verified_at == domain.created_at
+    assert domain.expires_at is None and len(domain.verification_token) >= 32
+    assert served.id == business.id

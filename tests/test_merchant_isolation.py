@@ -130,7 +130,12 @@ class World:
 async def world() -> AsyncIterator[World]:
     mine = await Business.create(name="Mine", support_email="help@mine.example")
     theirs = await Business.create(name="Theirs", support_email="help@theirs.example")
-    await CustomDomain.create(business=theirs, hostname="billing.theirs.example")
+    await CustomDomain.create(
+        business=theirs,
+        hostname="billing.theirs.example",
+        verification_token="theirs",
+        expires_at=datetime.now(UTC) + timedelta(days=7),
+    )
     await everything_owned_by(mine, livemode=True, email="own@example.com")
     foreign = [ForeignId(value, "business B") for value in await everything_owned_by(theirs, True, "b@example.com")]
     foreign += [ForeignId(value, "test mode") for value in await everything_owned_by(mine, False, "t@example.com")]

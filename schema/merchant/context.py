@@ -1,10 +1,11 @@
 """What every merchant resolver knows about its request: the authenticated API key (one business in one mode), the
-deployment values links are built from, the payment processor (for charges and refunds) and the request's id (for
-the log line of an unexpected error)."""
+deployment values links are built from, the payment processor (for charges and refunds), the TXT lookup (for custom
+domains' checks) and the request's id (for the log line of an unexpected error)."""
 
 from dataclasses import dataclass
 
 from billing.context import BillingContext
+from merchants.domain_verification import TxtLookup, dns_txt_lookup
 from models import ApiKey
 
 
@@ -19,6 +20,8 @@ class MerchantContext:
     billing: BillingContext
     # PORTAL_WEBHOOKS_ALLOW_PRIVATE: endpoints on loopback and private addresses, for test mode and development.
     webhooks_allow_private: bool = False
+    # How a custom domain's TXT record is looked up (a stub in tests).
+    txt_lookup: TxtLookup = dns_txt_lookup
 
     @property
     def business_id(self) -> str:

@@ -1,5 +1,6 @@
-"""Custom domains for merchants: the business's hostnames (`Business.customDomains`), and adding or removing one,
-thin over merchants.custom_domains (the rules, and what the operator must set up for a domain to work).
+"""Custom domains for merchants: the business's claims (`Business.customDomains`), each with the TXT record that
+proves it, and claiming, verifying or removing one, thin over merchants.custom_domains (the rules, and what the
+operator must set up for a domain to work) and merchants.domain_verification (the check).
 
 A domain serves the business in both modes, so any key lists them and only a live key changes them.
 """
@@ -14,28 +15,65 @@ from merchants.custom_domains import (
     add_custom_domain,
     custom_domains_of,
     remove_custom_domain,
+    txt_record_of,
 )
-from models import CustomDomain
+from merchants.domain_verification import verify_custom_domain
+from models import CustomDomain, enums
 from schema.connections import Connection, query_connection
 from schema.errors import UserError
 from schema.merchant.context import MerchantContext
 
+CustomDomainStatus = strawberry.enum(
+    enums.CustomDomainStatus,
+    name="CustomDomainStatus",
+    description="PENDING: not proven yet, serves nothing; VERIFIED: its TXT record was found, it serves the portal.",
+)
 
-@strawberry.type(name="CustomDomain", description="A hostname of the business's own that serves its branded portal.")
+
+@strawberry.type(description="A DNS TXT record to publish.")
+class TxtRecord:
+    name: str = strawberry.field(description="The record's full name, `_portal-challenge.` and the hostname.")
+    value: str = strawberry.field(description="The record's value, exactly.")
+
+
+@strawberry.type(
+    name="CustomDomain",
+    description="A hostname of the business's own; it serves the branded portal and appears in links once verified.",
+)
 class CustomDomainNode:
     id: strawberry.ID
     hostname: str = strawberry.field(description="Lower case; an internationalised name in its xn-- form.")
-    created_at: datetime = strawberry.field(description="When it was added; links use the oldest domain.")
+    status: CustomDomainStatus
+    txt_record: TxtRecord = strawberry.field(description="Publish it, then call verifyCustomDomain (or wait).")
+    created_at: datetime = strawberry.field(description="When it was claimed.")
+    verified_at: datetime | None = strawberry.field(description="Links use the domain verified first.")
+    last_checked_at: datetime | None = strawberry.field(description="When the TXT record was last looked for.")
+    expires_at: datetime | None = strawberry.field(description="A pending claim not verified by then is dropped.")
 
     @classmethod
     def from_row(cls, row: CustomDomain) -> "CustomDomainNode":
-        return cls(id=strawberry.ID(row.id), hostname=row.hostname, created_at=row.created_at)
+        record = txt_record_of(row)
+        return cls(
+            id=strawberry.ID(row.id),
+            hostname=row.hostname,
+            status=row.status,
+            txt_record=TxtRecord(name=record.name, value=record.value),
+            created_at=row.created_at,
+            verified_at=row.verified_at,
+            last_checked_at=row.last_checked_at,
+            expires_at=row.expires_at,
+        )
+
+
+@strawberry.input
+class VerifyCustomDomainInput:
+    hostname: str
 
 
 @strawberry.type
 class CustomDomainPayload:
     custom_domain: CustomDomainNode | None = strawberry.field(
-        description="The domain added or removed; null when errors is not empty."
+        description="The domain claimed, verified or removed; null when errors is not empty."
     )
     errors: list[UserError]
 
@@ -43,7 +81,7 @@ class CustomDomainPayload:
 async def custom_domain_connection(
     context: MerchantContext, *, first: int | None, after: str | None
 ) -> Connection[CustomDomainNode]:
-    """The key's business's domains, newest first."""
+    """The key's business's claims (expired ones gone), newest first."""
     return await query_connection(
         custom_domains_of(context.business_id), CustomDomainNode.from_row, first=first, after=after
     )
@@ -58,7 +96,7 @@ def _failed(error: CustomDomainError) -> CustomDomainPayload:
 
 @strawberry.type
 class CustomDomainMutations:
-    @strawberry.mutation(description="Serve the business's portal on its own hostname; live keys only.")
+    @strawberry.mutation(description="Claim a hostname; it serves once its TXT record is verified. Live keys only.")
     async def add_custom_domain(
         self, info: strawberry.Info[MerchantContext, None], hostname: str
     ) -> CustomDomainPayload:
@@ -79,6 +117,23 @@ class CustomDomainMutations:
         try:
             domain = await remove_custom_domain(
                 context.api_key.business, hostname, platform_url=context.base_url, livemode=context.livemode
+            )
+        except CustomDomainError as error:
+            return _failed(error)
+        return CustomDomainPayload(custom_domain=CustomDomainNode.from_row(domain), errors=[])
+
+    @strawberry.mutation(description="Look for a pending domain's TXT record now; live keys only.")
+    async def verify_custom_domain(
+        self, info: strawberry.Info[MerchantContext, None], input: VerifyCustomDomainInput
+    ) -> CustomDomainPayload:
+        context = info.context
+        try:
+            domain = await verify_custom_domain(
+                context.api_key.business,
+                input.hostname,
+                platform_url=context.base_url,
+                livemode=context.livemode,
+                lookup=context.txt_lookup,
             )
         except CustomDomainError as error:
             return _failed(error)
