@@ -19,7 +19,7 @@ async def grandfather_existing_domains(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [('portal', '0007_invoice_line_wording')]
+    dependencies = [('portal', '0009_key_revocation_code_budget')]
 
     initial = False
 
