@@ -3,10 +3,14 @@ to the log, so the demo works without one.
 
 The email is rendered when it is sent, from the row's template, context and language: `email/<template>.subject.txt`,
 `.txt` and `.html`, as one multipart/alternative message branded with the business's name, logo and colour,
-From "{Business} via {Portal}" <MAIL_FROM>, Reply-To the business's support email.
+From "{Business} via {Portal}" <MAIL_FROM>, Reply-To the business's support email. The From address is MAIL_FROM
+whatever the business is called: email.headerregistry quotes or encodes the name, and a name that would not come
+back unchanged from the header as written gives way to the portal's name.
 """
 
 import logging
+from email import message_from_string, policy
+from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime, make_msgid
@@ -29,6 +33,35 @@ def _email_logo(logo_url: str | None) -> str:
     return logo_url if logo_url and logo_url.startswith("https://") else ""
 
 
+def _reads_back(address: Address) -> bool:
+    """Whether the From header written for `address` parses back to exactly it. Not every name does: the email
+    package decodes an RFC 2047 word inside a name (`=?utf-8?q?=3Cx=40y=3E?=`) and writes the result bare, where
+    `<x@y>` is an address."""
+    written = policy.SMTP.header_factory("From", address).fold(policy=policy.SMTP)
+    return message_from_string(written, policy=policy.default)["From"].addresses == (address,)
+
+
+def sender(display_name: str, settings: Settings) -> Address:
+    """From: the row's display name if it survives the header intact, else the portal's name, always MAIL_FROM."""
+    for name in (display_name, settings.portal_name):
+        try:
+            address = Address(display_name=name, addr_spec=settings.mail_from)
+            if _reads_back(address):
+                return address
+        except (ValueError, HeaderParseError):  # a line break, from a name stored before names were checked
+            continue
+    return Address(addr_spec=settings.mail_from)
+
+
+def _reply_to(support_email: str) -> Address | None:
+    # One plain address or none: a support email stored before addresses were checked must neither add recipients
+    # nor stop the email.
+    try:
+        return Address(addr_spec=support_email) if support_email else None
+    except (ValueError, HeaderParseError):
+        return None
+
+
 def compose_email(message: EmailMessage, settings: Settings) -> MimeMessage:
     """The message, in the recipient's language, ready for SMTP."""
     locale = supported_locale(message.locale) or DEFAULT_LOCALE
@@ -40,10 +73,10 @@ def compose_email(message: EmailMessage, settings: Settings) -> MimeMessage:
     subject = " ".join(render(f"email/{message.template}.subject.txt", locale, **context).split())
     mime = MimeMessage()
     mime["Subject"] = subject
-    mime["From"] = Address(display_name=message.from_name or settings.portal_name, addr_spec=settings.mail_from)
+    mime["From"] = sender(message.from_name or settings.portal_name, settings)
     mime["To"] = message.to_email
-    if message.reply_to:
-        mime["Reply-To"] = message.reply_to
+    if reply_to := _reply_to(message.reply_to):
+        mime["Reply-To"] = reply_to
     mime["Date"] = format_datetime(message.created_at)
     # Derived from the row, so a retried send carries the same Message-ID and receivers can drop a duplicate.
     mime["Message-ID"] = make_msgid(idstring=message.id, domain=settings.mail_from.rpartition("@")[2] or None)
