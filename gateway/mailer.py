@@ -1,11 +1,11 @@
 """Turning an outbox EmailMessage into a real email and handing it to the SMTP server — or, when none is configured,
 to the log, so the demo works without one.
 
-The email is rendered when it is sent, from the row's template, context and language: `email/<template>.subject.txt`,
-`.txt` and `.html`, as one multipart/alternative message branded with the business's name, logo and colour,
-From "{Business} via {Portal}" <MAIL_FROM>, Reply-To the business's support email. The From address is MAIL_FROM
-whatever the business is called: email.headerregistry quotes or encodes the name, and a name that would not come
-back unchanged from the header as written gives way to the portal's name.
+The email is rendered when it is sent, from the row's template, context (its sealed values opened) and language:
+`email/<template>.subject.txt`, `.txt` and `.html`, as one multipart/alternative message branded with the business's
+name, logo and colour, From "{Business} via {Portal}" <MAIL_FROM>, Reply-To the business's support email. The From
+address is MAIL_FROM whatever the business is called: email.headerregistry quotes or encodes the name, and a name
+that would not come back unchanged from the header as written gives way to the portal's name.
 """
 
 import logging
@@ -17,6 +17,7 @@ from email.utils import format_datetime, make_msgid
 
 import aiosmtplib
 
+from access.email_outbox import opened_context
 from access.i18n import DEFAULT_LOCALE, supported_locale
 from gateway.brand_colors import brand_palette
 from gateway.settings import Settings
@@ -65,10 +66,11 @@ def _reply_to(support_email: str) -> Address | None:
 def compose_email(message: EmailMessage, settings: Settings) -> MimeMessage:
     """The message, in the recipient's language, ready for SMTP."""
     locale = supported_locale(message.locale) or DEFAULT_LOCALE
+    stored = opened_context(message, settings.secret_key)
     context = {
-        **message.context,
-        "palette": brand_palette(message.context.get("primary_color"), message.context.get("accent_color")),
-        "logo_url": _email_logo(message.context.get("logo_url")),
+        **stored,
+        "palette": brand_palette(stored.get("primary_color"), stored.get("accent_color")),
+        "logo_url": _email_logo(stored.get("logo_url")),
     }
     subject = " ".join(render(f"email/{message.template}.subject.txt", locale, **context).split())
     mime = MimeMessage()
@@ -92,7 +94,7 @@ async def send_email(message: EmailMessage, settings: Settings) -> None:
     """Deliver one outbox message; raises on any failure, so the worker can retry."""
     mime = compose_email(message, settings)
     if not settings.smtp_host:
-        _write_to_log(mime, message)
+        _write_to_log(mime, message, opened_context(message, settings.secret_key).get("link", "(none)"))
         return
     await aiosmtplib.send(
         mime,
@@ -106,7 +108,7 @@ async def send_email(message: EmailMessage, settings: Settings) -> None:
     )
 
 
-def _write_to_log(mime: MimeMessage, message: EmailMessage) -> None:
+def _write_to_log(mime: MimeMessage, message: EmailMessage, link: str) -> None:
     # The one deliberate place a sign-in link reaches the log: without SMTP the log is the demo's mailbox. A
     # warning, so it shows with no logging set up, and so a production log says plainly that nothing was sent.
     text = mime.get_body(preferencelist=("plain",))
@@ -116,6 +118,6 @@ def _write_to_log(mime: MimeMessage, message: EmailMessage) -> None:
         message.id,
         mime["To"],
         mime["Subject"],
-        message.context.get("link", "(none)"),
+        link,
         text.get_content() if text else "",
     )
