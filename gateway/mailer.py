@@ -4,8 +4,9 @@ to the log, so the demo works without one.
 The email is rendered when it is sent, from the row's template, context (its sealed values opened) and language:
 `email/<template>.subject.txt`, `.txt` and `.html`, as one multipart/alternative message branded with the business's
 name, logo and colour, From "{Business} via {Portal}" <MAIL_FROM>, Reply-To the business's support email. The From
-address is MAIL_FROM whatever the business is called: email.headerregistry quotes or encodes the name, and a name
-that would not come back unchanged from the header as written gives way to the portal's name.
+address is MAIL_FROM whatever the business is called: email.headerregistry quotes or encodes the name (`_as_typed`
+first keeps an RFC 2047 look-alike plain text, as in the subject), and a name that would not come back unchanged
+from the header as written gives way to the portal's name.
 """
 
 import logging
@@ -34,10 +35,16 @@ def _email_logo(logo_url: str | None) -> str:
     return logo_url if logo_url and logo_url.startswith("https://") else ""
 
 
+def _as_typed(text: str) -> str:
+    """Header text (a subject, a display name) that reads as written. The email package decodes an RFC 2047 word
+    (`=?utf-8?q?…?=`) in any header value it is given and writes the result out raw: a business named
+    `=?utf-8?q?=0D=0ABcc=3A_x=40y?=` would add a Bcc header, one named `=?utf-8?q?=3Cx=40y=3E?=` would move the
+    From address. A word joiner (U+2060, invisible) after the `=` keeps such a word plain text."""
+    return text.replace("=?", "=\u2060?")
+
+
 def _reads_back(address: Address) -> bool:
-    """Whether the From header written for `address` parses back to exactly it. Not every name does: the email
-    package decodes an RFC 2047 word inside a name (`=?utf-8?q?=3Cx=40y=3E?=`) and writes the result bare, where
-    `<x@y>` is an address."""
+    """Whether the From header written for `address` parses back to exactly it."""
     written = policy.SMTP.header_factory("From", address).fold(policy=policy.SMTP)
     return message_from_string(written, policy=policy.default)["From"].addresses == (address,)
 
@@ -46,7 +53,7 @@ def sender(display_name: str, settings: Settings) -> Address:
     """From: the row's display name if it survives the header intact, else the portal's name, always MAIL_FROM."""
     for name in (display_name, settings.portal_name):
         try:
-            address = Address(display_name=name, addr_spec=settings.mail_from)
+            address = Address(display_name=_as_typed(name), addr_spec=settings.mail_from)
             if _reads_back(address):
                 return address
         except (ValueError, HeaderParseError):  # a line break, from a name stored before names were checked
@@ -72,7 +79,7 @@ def compose_email(message: EmailMessage, settings: Settings) -> MimeMessage:
         "palette": brand_palette(stored.get("primary_color"), stored.get("accent_color")),
         "logo_url": _email_logo(stored.get("logo_url")),
     }
-    subject = " ".join(render(f"email/{message.template}.subject.txt", locale, **context).split())
+    subject = _as_typed(" ".join(render(f"email/{message.template}.subject.txt", locale, **context).split()))
     mime = MimeMessage()
     mime["Subject"] = subject
     mime["From"] = sender(message.from_name or settings.portal_name, settings)

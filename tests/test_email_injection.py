@@ -111,14 +111,24 @@ def test_no_business_name_changes_the_from_address(name: str) -> None:
 
     [address] = as_received(message)["From"].addresses
     assert address.addr_spec == "portal@mail.example"
-    assert address.display_name in {f"{name} via Customer Portal", "Customer Portal"}
+    # The name as typed, or, when even that would not read back intact, the portal's alone.
+    assert address.display_name.replace("\u2060", "") in {f"{name} via Customer Portal", "Customer Portal"}
     assert [pair[1] for pair in getaddresses([raw_header(message, "From")])] == ["portal@mail.example"]
 
 
-def test_a_name_that_survives_the_header_keeps_it_in_from() -> None:
-    received = as_received(composed(business_named('Bank, "Inc." <x@y.example>'), "sign_in"))
+ENCODED_BCC = "=?utf-8?q?Acme=0D=0ABcc=3A_victim=40evil=2Eexample?="
 
-    assert received["From"].addresses[0].display_name == 'Bank, "Inc." <x@y.example> via Customer Portal'
+
+@pytest.mark.parametrize("template", ["sign_in", "payment_receipt", "subscription_on_hold"])
+def test_no_name_adds_a_header_through_the_subject(template: str) -> None:
+    # An RFC 2047 word hiding a line break, as a business's name and as a product's name.
+    details = {**CONTEXTS[template], "product_name": ENCODED_BCC}
+
+    received = as_received(composed(business_named(ENCODED_BCC), template, details))
+
+    assert received["Bcc"] is None
+    # Shown as typed: a word joiner after "=" keeps mail clients from decoding it.
+    assert ENCODED_BCC in received["Subject"].replace("\u2060", "")
 
 
 @pytest.mark.parametrize("name", ["Acme\nBcc: victim@example.com", "Acme\r\nX-Evil: 1", "Acme\x00Tools"])
