@@ -49,7 +49,7 @@ def _reads_back(address: Address) -> bool:
     return message_from_string(written, policy=policy.default)["From"].addresses == (address,)
 
 
-def sender(display_name: str, settings: Settings) -> Address:
+def _sender(display_name: str, settings: Settings) -> Address:
     """From: the row's display name if it survives the header intact, else the portal's name, always MAIL_FROM."""
     for name in (display_name, settings.portal_name):
         try:
@@ -82,7 +82,7 @@ def compose_email(message: EmailMessage, settings: Settings) -> MimeMessage:
     subject = _as_typed(" ".join(render(f"email/{message.template}.subject.txt", locale, **context).split()))
     mime = MimeMessage()
     mime["Subject"] = subject
-    mime["From"] = sender(message.from_name or settings.portal_name, settings)
+    mime["From"] = _sender(message.from_name or settings.portal_name, settings)
     mime["To"] = message.to_email
     if reply_to := _reply_to(message.reply_to):
         mime["Reply-To"] = reply_to
