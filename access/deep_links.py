@@ -20,6 +20,7 @@ from enum import StrEnum
 
 from access.inputs import TextLimit
 from access.login_links import PortalLinkError, PortalLinkErrorCode, checked_return_url, create_magic_link
+from access.rate_limits import MerchantEmailLimits
 from billing.cancellation import cancellation_options
 from billing.plan_changes import Direction, plan_options, quantity_limits
 from merchants.portal_configurations import PortalFeatures, portal_features
@@ -189,12 +190,14 @@ async def create_portal_link(
     base_url: str,
     link_seconds: int,
     portal_name: str,
+    secret_key: str,
     return_url: str = "",
     locale: str = "",
     configuration_id: str | None = None,
     flow: Flow | None = None,
     send_email: bool = False,
     minted_by: ApiKey | None = None,
+    email_limits: MerchantEmailLimits | None = None,
     now: datetime | None = None,
 ) -> tuple[str, datetime]:
     """A merchant's one-time portal link (made with the `minted_by` key), opening on the flow's task when there is
@@ -206,12 +209,14 @@ async def create_portal_link(
         base_url=base_url,
         link_seconds=link_seconds,
         portal_name=portal_name,
+        secret_key=secret_key,
         return_url=return_url,
         locale=locale,
         configuration_id=configuration_id,
         flow=flow.to_json() if flow else None,
         send_email=send_email,
         minted_by=minted_by,
+        email_limits=email_limits,
         now=now,
     )
 

@@ -36,7 +36,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from access import rate_limits
-from access.email_outbox import branding_context, enqueue_email, sender_name
+from access.email_outbox import branding_context, enqueue_email, seal, sender_name
 from access.i18n import supported_locale, translations
 from access.inputs import email_problem
 from access.login_links import LinkProblem, link_problem
@@ -80,6 +80,7 @@ async def request_email_change(
     locale: str,
     base_url: str,
     portal_name: str,
+    secret_key: str,
     now: datetime | None = None,
 ) -> None:
     """Email a confirmation link to `new_email`; raises ProfileError, sending nothing, when the address is
@@ -106,7 +107,8 @@ async def request_email_change(
     if not await rate_limits.hit(rate_limits.EMAIL_CHANGE_PER_ACCOUNT, account, now):
         message = t.gettext("You have asked for too many email changes. Try again in an hour.")
         raise ProfileError([FieldError(ProfileErrorCode.RATE_LIMITED, _FIELD, message)])
-    await _send_link(viewer, customer, old_email, normalize_email(new_email), locale, base_url, portal_name, now)
+    new_email = normalize_email(new_email)
+    await _send_link(viewer, customer, old_email, new_email, locale, base_url, portal_name, secret_key, now)
 
 
 async def _send_link(
@@ -117,6 +119,7 @@ async def _send_link(
     locale: str,
     base_url: str,
     portal_name: str,
+    secret_key: str,
     now: datetime,
 ) -> None:
     # The customer's language: the one they prefer (profile), else the session's, else the request's.
@@ -141,10 +144,10 @@ async def _send_link(
             template=CONFIRM_TEMPLATE,
             context={
                 **branding_context(business, portal_name, viewer.livemode),
-                "link": f"{base_url.rstrip('/')}{LINK_PATH}{token}",
                 "new_email": new_email,
                 "expires_minutes": LINK_SECONDS // 60,
             },
+            sealed_context=seal({"link": f"{base_url.rstrip('/')}{LINK_PATH}{token}"}, secret_key),
             locale=email_locale,
             business=business,
             livemode=viewer.livemode,

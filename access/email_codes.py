@@ -27,7 +27,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from access import code_budget, rate_limits
-from access.email_outbox import branding_context, enqueue_email, sender_name
+from access.email_outbox import branding_context, enqueue_email, seal, sender_name
 from access.login_links import open_sign_in_session, sign_in_request_allowed, sign_in_target
 from access.sessions import SessionPolicy, utcnow
 from access.tokens import same_secret
@@ -93,11 +93,8 @@ async def request_email_code(
         await enqueue_email(
             to_email=email,
             template=EMAIL_CODE_TEMPLATE,
-            context={
-                **branding_context(business, portal_name, livemode),
-                "code": code,
-                "expires_minutes": CODE_SECONDS // 60,
-            },
+            context={**branding_context(business, portal_name, livemode), "expires_minutes": CODE_SECONDS // 60},
+            sealed_context=seal({"code": code}, secret_key),
             locale=locale,
             business=business,
             livemode=livemode,

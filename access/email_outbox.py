@@ -4,9 +4,21 @@ later by the worker (gateway/worker.py renders the template named in the row, in
 Every context holds `branding_context`'s keys, so any template can show the business's brand:
 `portal_name, business_id, business_name, logo_url, primary_color, accent_color, support_email, livemode`
 (`business_id` is null and `business_name` is the portal's name for the unified portal).
+
+What opens an account (a sign-in link, a code) is not written in the context but sealed (`seal`): encrypted and
+authenticated with Fernet under a key derived from the deployment's secret key, so a copy of the database alone
+opens nobody's account; the worker opens it to render the email (`opened_context`) and erases it once the email is
+sent or has finally failed.
 """
 
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
+
+from cryptography.fernet import Fernet
 
 from models import Business, EmailMessage
 from models.enums import DeliveryStatus
@@ -30,6 +42,24 @@ def branding_context(business: Business | None, portal_name: str, livemode: bool
     }
 
 
+def _fernet(secret_key: str) -> Fernet:
+    # A key for this use alone, so nothing else keyed by the deployment's secret can open the outbox or the reverse.
+    key = hmac.new(secret_key.encode(), b"email-outbox", hashlib.sha256).digest()
+    return Fernet(base64.urlsafe_b64encode(key))
+
+
+def seal(secrets: Mapping[str, str], secret_key: str) -> str:
+    """The email's secret context values, encrypted for the outbox row's `sealed_context`."""
+    return _fernet(secret_key).encrypt(json.dumps(dict(secrets)).encode()).decode()
+
+
+def opened_context(message: EmailMessage, secret_key: str) -> dict:
+    """The context to render the email from: the stored one and the sealed values; raises
+    cryptography.fernet.InvalidToken when the secret key is not the one that sealed them."""
+    sealed = json.loads(_fernet(secret_key).decrypt(message.sealed_context)) if message.sealed_context else {}
+    return {**message.context, **sealed}
+
+
 async def enqueue_email(
     *,
     to_email: str,
@@ -40,9 +70,11 @@ async def enqueue_email(
     livemode: bool,
     from_name: str,
     reply_to: str,
+    sealed_context: str | None = None,
     now: datetime | None = None,
 ) -> EmailMessage:
-    """Queue an email; the context must be JSON-serialisable, since the worker renders it later."""
+    """Queue an email; the context must be JSON-serialisable, since the worker renders it later. A link or code
+    that opens an account goes in `sealed_context` (`seal`), never in `context`."""
     return await EmailMessage.create(
         business=business,
         livemode=livemode,
@@ -51,6 +83,7 @@ async def enqueue_email(
         reply_to=reply_to,
         template=template,
         context=context,
+        sealed_context=sealed_context,
         locale=locale,
         status=DeliveryStatus.PENDING,
         next_attempt_at=now or datetime.now(UTC),

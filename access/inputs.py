@@ -8,11 +8,18 @@ English (`TextLimit.message()` without a locale).
 """
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from access.i18n import DEFAULT_LOCALE, translations
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
+# What has no place in a one-line text, let alone an email header: control characters (line breaks, tab, NUL,
+# escape…, Unicode category Cc), the Unicode line and paragraph separators, and the bidirectional embeddings,
+# overrides and isolates, which reorder how the text around them reads.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_LINE_BREAKS = frozenset("\n\r\t")
 
 
 @dataclass(frozen=True)
@@ -51,11 +58,20 @@ METADATA_KEY = TextLimit(40)
 METADATA_VALUE = TextLimit(500)
 
 
+def has_control_characters(text: str, *, line_breaks: bool = False) -> bool:
+    """Whether `text` holds a control character; with `line_breaks`, line breaks and tabs are allowed."""
+    return any(
+        (unicodedata.category(char) in _INVISIBLE_CATEGORIES or char in _BIDI_CONTROLS)
+        and not (line_breaks and char in _LINE_BREAKS)
+        for char in text
+    )
+
+
 def email_problem(email: str, locale: str) -> str:
     """Why a typed email address cannot be used, in the reader's language; empty when it can."""
     if not EMAIL.allows(email):
         return EMAIL.message(locale)
-    if not _EMAIL.fullmatch(email):
+    if not _EMAIL.fullmatch(email) or has_control_characters(email):
         return translations(locale).gettext("Enter an email address such as name@example.com.")
     return ""
 

@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 from tortoise.transactions import in_transaction
 
 from access import inputs, rate_limits
-from access.email_outbox import branding_context, enqueue_email, sender_name
+from access.email_outbox import branding_context, enqueue_email, seal, sender_name
 from access.sessions import SessionPolicy, open_session, revoked_key, utcnow
 from access.tokens import LINK_PREFIX, hash_token, new_token
 from merchants.custom_domains import portal_url_for
@@ -94,16 +94,20 @@ class PortalLinkErrorCode(StrEnum):
     PRODUCT_NOT_AVAILABLE = "PRODUCT_NOT_AVAILABLE"
     INVALID_QUANTITY = "INVALID_QUANTITY"
     INVALID_CUSTOM_MESSAGE = "INVALID_CUSTOM_MESSAGE"
+    # Past the limits on emails a merchant may have sent (rate_limits.MerchantEmailLimits).
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 class PortalLinkError(Exception):
-    """A merchant's portal-link request that cannot be honoured, naming the offending input."""
+    """A merchant's portal-link request that cannot be honoured, naming the offending input; `retry_after`
+    (seconds) when a rate limit refused it."""
 
-    def __init__(self, code: PortalLinkErrorCode, field: str, message: str) -> None:
+    def __init__(self, code: PortalLinkErrorCode, field: str, message: str, retry_after: int | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.field = field
         self.message = message
+        self.retry_after = retry_after
 
 
 def checked_return_url(url: str) -> str:
@@ -154,6 +158,7 @@ async def request_sign_in(
     base_url: str,
     link_seconds: int,
     portal_name: str,
+    secret_key: str,
     now: datetime | None = None,
 ) -> None:
     """Email a sign-in link if the email belongs to a customer (of `business`, or of any business when None).
@@ -191,6 +196,7 @@ async def request_sign_in(
             locale=locale,
             portal_name=portal_name,
             link_seconds=link_seconds,
+            secret_key=secret_key,
         )
 
 
@@ -200,17 +206,20 @@ async def create_magic_link(
     base_url: str,
     link_seconds: int,
     portal_name: str,
+    secret_key: str,
     return_url: str = "",
     locale: str = "",
     configuration_id: str | None = None,
     flow: dict | None = None,
     send_email: bool = False,
     minted_by: ApiKey | None = None,
+    email_limits: rate_limits.MerchantEmailLimits | None = None,
     now: datetime | None = None,
 ) -> tuple[str, datetime]:
     """A one-time link into the customer's business portal, and when it expires; raises PortalLinkError.
     `flow` is a deep link's task as JSON, checked by access.deep_links (which merchants' links go through);
-    `minted_by` is the API key of the merchant's request, whose revocation ends the link."""
+    `minted_by` is the API key of the merchant's request, whose revocation ends the link. With `send_email`, the
+    link is emailed too, within `email_limits` when given; past them nothing is written."""
     now = now or utcnow()
     return_url = checked_return_url(return_url)
     locale = checked_locale(locale)
@@ -219,6 +228,8 @@ async def create_magic_link(
         raise PortalLinkError(
             PortalLinkErrorCode.CONFIGURATION_NOT_FOUND, "configuration_id", "No such portal configuration"
         )
+    if send_email and email_limits is not None:
+        await _check_email_allowance(email_limits, customer, now)
     expires_at = now + timedelta(seconds=link_seconds)
     business = await Business.get(id=customer.business_id)
     async with in_transaction():
@@ -246,8 +257,18 @@ async def create_magic_link(
                 locale=locale or customer.locale,
                 portal_name=portal_name,
                 link_seconds=link_seconds,
+                secret_key=secret_key,
             )
     return link, expires_at
+
+
+async def _check_email_allowance(limits: rate_limits.MerchantEmailLimits, customer: Customer, now: datetime) -> None:
+    retry_after = await limits.refusal(customer.business_id, customer.email, now)
+    if retry_after is not None:
+        message = (
+            f"Too many emails to this customer, or from this business, in this hour. Try again in {retry_after} s."
+        )
+        raise PortalLinkError(PortalLinkErrorCode.RATE_LIMITED, "send_email", message, retry_after=retry_after)
 
 
 async def peek_link(token: str, now: datetime | None = None) -> LinkState:
@@ -374,16 +395,17 @@ async def _enqueue_link_email(
     locale: str,
     portal_name: str,
     link_seconds: int,
+    secret_key: str,
 ) -> None:
     await enqueue_email(
         to_email=to_email,
         template=template,
         context={
             **branding_context(business, portal_name, livemode),
-            "link": link,
             "expires_at": expires_at.isoformat(),
             "expires_minutes": link_seconds // 60,
         },
+        sealed_context=seal({"link": link}, secret_key),
         locale=locale,
         business=business,
         livemode=livemode,

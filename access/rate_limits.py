@@ -44,6 +44,26 @@ EMAIL_CHANGE_PER_ACCOUNT = RateLimit("email_change_account", limit=5, window_sec
 PDF_RENDERS_PER_SESSION = RateLimit("pdf_session", limit=30, window_seconds=60)
 LICENSE_CALLS_PER_KEY = RateLimit("license_key", limit=30, window_seconds=10)
 LICENSE_CALLS_PER_ADDRESS = RateLimit("license_address", limit=60, window_seconds=10)
+_HOUR = 3600
+
+
+@dataclass(frozen=True)
+class MerchantEmailLimits:
+    """The emails a merchant may have the portal send on demand (a portal link's email) in each hour: to one customer
+    email of the business, and from the business in all. The numbers are the deployment's (gateway/settings.py)."""
+
+    per_recipient: int
+    per_business: int
+
+    async def refusal(self, business_id: str, recipient: str, now: datetime) -> int | None:
+        """Count one email; None while both limits allow it, else the seconds until the refusing windows end."""
+        limits = [
+            (RateLimit("merchant_email_recipient", self.per_recipient, _HOUR), f"{business_id}:{recipient}"),
+            (RateLimit("merchant_email_business", self.per_business, _HOUR), business_id),
+        ]
+        # Both counters take the hit, so refused requests still count against the business.
+        refused = [limit for limit, subject in limits if not await hit(limit, subject, now)]
+        return max(retry_after_seconds(limit, now) for limit in refused) if refused else None
 
 
 def _bucket_key(rate_limit: RateLimit, subject: str) -> str:

@@ -1,10 +1,11 @@
-"""What moving money needs from the deployment: the payment processor, and where the portal lives (for the links in
-emails and the page a customer returns to after authenticating a payment). Built once by gateway.
+"""What moving money needs from the deployment: the payment processor, where the portal lives (for the links in
+emails and the page a customer returns to after authenticating a payment) and the secret key that seals the links
+an email carries (access.email_outbox). Built once by gateway.
 
 Uses merchants.custom_domains for where a business's portal lives when it has a custom domain.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from billing.processor import PaymentProcessor
 from merchants.custom_domains import sign_in_url_for
@@ -16,6 +17,7 @@ class BillingContext:
     processor: PaymentProcessor
     base_url: str
     portal_name: str
+    secret_key: str = field(repr=False)
 
     def portal_url(self, path: str) -> str:
         return f"{self.base_url}{path}"

@@ -312,6 +312,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
             base_url=settings.base_url,
             link_seconds=settings.magic_link_seconds,
             portal_name=settings.portal_name,
+            secret_key=settings.secret_key,
         )
         return DemoAccess(summary, unified, scoped, magic_link)
 
@@ -713,8 +714,10 @@ def _create_link(args: argparse.Namespace, settings: Settings) -> int:
                 base_url=settings.base_url,
                 link_seconds=settings.magic_link_seconds,
                 portal_name=settings.portal_name,
+                secret_key=settings.secret_key,
                 return_url=args.return_url,
                 send_email=args.send_email,
+                email_limits=settings.merchant_email_limits,
             )
         except PortalLinkError as error:
             raise CommandError(error.message) from error

@@ -101,6 +101,8 @@ class MerchantGraphQL(SpecGraphQL):
             access_token_seconds=self.settings.access_token_seconds,
             request_id=request_id_of(request),
             billing=billing_of(request),
+            secret_key=self.settings.secret_key,
+            email_limits=self.settings.merchant_email_limits,
             webhooks_allow_private=self.settings.webhooks_allow_private,
             txt_lookup=request.app.state.txt_lookup,
         )
@@ -200,6 +202,15 @@ def rest_field(field: str, flow: Flow | None) -> str:
     return path.format(type=flow.type.value) if path and flow else field
 
 
+def _link_error_response(error: PortalLinkError, flow: Flow | None) -> JSONResponse:
+    """404 for a customer the key cannot see, 429 with Retry-After past the email limits, else 422."""
+    status_code = {PortalLinkErrorCode.CUSTOMER_NOT_FOUND: 404, PortalLinkErrorCode.RATE_LIMITED: 429}.get(error.code)
+    response = error_response(status_code or 422, error.code.value, error.message, rest_field(error.field, flow))
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def routes(settings: Settings) -> list[BaseRoute]:
     async def create_portal_session(request: Request) -> JSONResponse:
         api_key = await presented_api_key(request)
@@ -226,16 +237,17 @@ def routes(settings: Settings) -> list[BaseRoute]:
                 base_url=settings.base_url,
                 link_seconds=settings.magic_link_seconds,
                 portal_name=settings.portal_name,
+                secret_key=settings.secret_key,
                 return_url=request.query_params.get("return_url", ""),
                 locale=locale,
                 configuration_id=configuration_id,
                 flow=flow,
                 send_email=send_email,
                 minted_by=api_key,
+                email_limits=settings.merchant_email_limits,
             )
         except PortalLinkError as error:
-            status_code = 404 if error.code == PortalLinkErrorCode.CUSTOMER_NOT_FOUND else 422
-            return error_response(status_code, error.code.value, error.message, rest_field(error.field, flow))
+            return _link_error_response(error, flow)
         return JSONResponse({"link": link})
 
     return [

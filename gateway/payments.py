@@ -16,7 +16,12 @@ from gateway.settings import Settings
 
 def build_billing_context(settings: Settings) -> BillingContext:
     processor = SandboxProcessor(base_url=settings.base_url, secret=settings.secret_key)
-    return BillingContext(processor=processor, base_url=settings.base_url, portal_name=settings.portal_name)
+    return BillingContext(
+        processor=processor,
+        base_url=settings.base_url,
+        portal_name=settings.portal_name,
+        secret_key=settings.secret_key,
+    )
 
 
 def billing_of(request: Request) -> BillingContext:

@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from access import access_tokens
+from access.rate_limits import MerchantEmailLimits
 
 
 def _env_int(name: str, default: int) -> int:
@@ -83,6 +84,13 @@ class Settings:
     max_form_bytes: int = 16 * 1024
     trusted_proxies: tuple[str, ...] = ()
     webhooks_allow_private: bool = False
+    # Emails a merchant may have sent on demand (a portal link's email) in an hour: to one customer, and in all.
+    merchant_emails_per_recipient: int = 5
+    merchant_emails_per_business: int = 1000
+
+    @property
+    def merchant_email_limits(self) -> MerchantEmailLimits:
+        return MerchantEmailLimits(self.merchant_emails_per_recipient, self.merchant_emails_per_business)
 
     @property
     def secure_cookies(self) -> bool:
@@ -121,4 +129,10 @@ class Settings:
             max_form_bytes=_env_int("PORTAL_MAX_FORM_BYTES", cls.max_form_bytes),
             trusted_proxies=_env_networks("PORTAL_TRUSTED_PROXIES"),
             webhooks_allow_private=_env_bool("PORTAL_WEBHOOKS_ALLOW_PRIVATE", cls.webhooks_allow_private),
+            merchant_emails_per_recipient=_env_int(
+                "PORTAL_MERCHANT_EMAILS_PER_RECIPIENT", cls.merchant_emails_per_recipient
+            ),
+            merchant_emails_per_business=_env_int(
+                "PORTAL_MERCHANT_EMAILS_PER_BUSINESS", cls.merchant_emails_per_business
+            ),
         )

@@ -2,7 +2,7 @@
 
 There is one environment per supported locale, each with that locale's gettext catalog installed (jinja2.ext.i18n),
 so concurrent requests in different languages never share a translation. HTML templates are autoescaped; the
-plain-text email templates are not.
+plain-text email templates are not, and what a plain-text macro returns is escaped when an HTML template shows it.
 """
 
 import functools
@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2.runtime import Context, Macro
 
 from access.i18n import format_day, format_moment, language_name, text_direction, translations
 from billing.money import format_money
@@ -31,11 +32,29 @@ def _moment(value: str, locale: str) -> str:
     return format_moment(datetime.fromisoformat(value), locale)
 
 
+class _MacroContext(Context):
+    """Jinja marks a macro's words safe whenever the *calling* template autoescapes, even when the macro comes from
+    a plain-text template that escaped nothing: a sentence of email/phrases.txt, which both formats of an email share,
+    would put a business's name into the email's HTML as markup. Called without the caller's evaluation context, a
+    macro is as safe as the template that defines it, so an HTML template escapes a plain-text macro's words."""
+
+    def call(__self, __obj: object, *args: object, **kwargs: object) -> object:
+        if isinstance(__obj, Macro):
+            kwargs.pop("_loop_vars", None)
+            kwargs.pop("_block_vars", None)
+            return __obj(*args, **kwargs)
+        return super().call(__obj, *args, **kwargs)
+
+
+class _Environment(Environment):
+    context_class = _MacroContext
+
+
 @functools.cache
 def environment(locale: str) -> Environment:
     """The environment for one supported locale; templates see `locale`, `direction`, and the `day`, `moment`,
     `money` (`amount|money(currency)`, minor units) and `card_brand` filters."""
-    env = Environment(
+    env = _Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(["html"]),
         extensions=["jinja2.ext.i18n"],

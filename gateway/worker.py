@@ -73,20 +73,28 @@ async def claim_due_emails(now: datetime) -> list[EmailMessage]:
 
 
 async def _record_success(message: EmailMessage, now: datetime) -> None:
-    # The context may hold a sign-in link; a sent email has no further use for it.
+    # A sent email has no further use for its context, let alone for the sign-in link or code sealed beside it.
     await EmailMessage.filter(id=message.id).update(
-        status=DeliveryStatus.SENT, sent_at=now, attempts=message.attempts + 1, context={}, last_error=None
+        status=DeliveryStatus.SENT,
+        sent_at=now,
+        attempts=message.attempts + 1,
+        context={},
+        sealed_context=None,
+        last_error=None,
     )
 
 
 async def _record_failure(message: EmailMessage, error: Exception, now: datetime) -> None:
     attempts = message.attempts + 1
     failed = attempts >= MAX_ATTEMPTS
+    # An email that will never go out keeps its context (to see what failed) but not the link or code it carried.
+    sealed = {"sealed_context": None} if failed else {}
     await EmailMessage.filter(id=message.id).update(
         status=DeliveryStatus.FAILED if failed else DeliveryStatus.PENDING,
         attempts=attempts,
         next_attempt_at=now if failed else now + RETRY_DELAYS[attempts - 1],
         last_error=f"{type(error).__name__}: {error}"[:1000],
+        **sealed,
     )
     logger.warning(
         "Email %s (%s) attempt %d/%d failed%s: %s",

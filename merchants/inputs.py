@@ -10,6 +10,8 @@ from urllib.parse import urlsplit
 
 from babel.numbers import list_currencies
 
+from access.inputs import has_control_characters
+
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1"})
 URL_LIMIT = 500
 
@@ -37,7 +39,8 @@ def present(field: str, value: object) -> object:
     return value
 
 
-def text(field: str, value: object, limit: int, *, required: bool = False) -> str:
+def text(field: str, value: object, limit: int, *, required: bool = False, multiline: bool = False) -> str:
+    """One line of text (names reach email headers and subjects); `multiline` allows line breaks and tabs too."""
     if not isinstance(present(field, value), str):
         raise MerchantInputError(f"{label(field)} must be a text", field)
     value = value.strip()
@@ -45,6 +48,9 @@ def text(field: str, value: object, limit: int, *, required: bool = False) -> st
         raise MerchantInputError(f"{label(field)} must not be empty", field)
     if len(value) > limit:
         raise MerchantInputError(f"{label(field)} is longer than {limit} characters", field)
+    if has_control_characters(value, line_breaks=multiline):
+        what = "control characters" if multiline else "line breaks or control characters"
+        raise MerchantInputError(f"{label(field)} must not contain {what}", field)
     return value
 
 

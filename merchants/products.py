@@ -109,7 +109,7 @@ def _checked(given: Mapping[str, object], current: Mapping[str, object]) -> dict
     price_type = inputs.choice("price_type", merged.get("price_type"), PriceType)
     return {
         "name": inputs.text("name", merged.get("name"), 200, required=True),
-        "description": inputs.text("description", merged.get("description", ""), DESCRIPTION_LIMIT),
+        "description": inputs.text("description", merged.get("description", ""), DESCRIPTION_LIMIT, multiline=True),
         "price_type": price_type,
         "price": inputs.integer("price", merged.get("price"), 0, MAX_PRICE),
         "currency": inputs.currency("currency", merged.get("currency")),

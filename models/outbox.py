@@ -24,8 +24,9 @@ class Event(Timestamped):
 class EmailMessage(Timestamped):
     """An email to send: a template name, its context and the language, rendered by the worker when it sends.
 
-    Rendering late keeps templates out of the domain layer. A context may hold a sign-in link, so it is emptied
-    once the message is sent.
+    Rendering late keeps templates out of the domain layer. What opens an account (a sign-in link, a code) is never
+    in `context`: it waits in `sealed_context`, encrypted with a key derived from the deployment's secret
+    (access.email_outbox), which is erased once the email is sent or has finally failed; so is the context once sent.
     """
 
     id = id_field("eml")
@@ -36,6 +37,7 @@ class EmailMessage(Timestamped):
     reply_to = fields.CharField(max_length=254, default="")
     template = fields.CharField(max_length=64)
     context = fields.JSONField(default=dict)
+    sealed_context = fields.TextField(null=True)
     locale = fields.CharField(max_length=16, default="")
     status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
     attempts = fields.IntField(default=0)

@@ -21,6 +21,7 @@ def billing_context(base_url: str = BASE_URL) -> BillingContext:
         processor=SandboxProcessor(base_url=base_url, secret="test-secret-key"),
         base_url=base_url,
         portal_name="Customer Portal",
+        secret_key="test-secret-key",
     )
 
 

@@ -67,6 +67,9 @@ async def test_create_prints_the_business_and_keys_that_open_its_api(scratch: st
         ("address_country", "XX", "country"),
         ("logo_url", "http://kumo.example/logo.png", "logo url"),
         ("name", " ", "name"),
+        ("name", "Kumo\nLabs", "name must not contain line breaks or control characters"),
+        ("name", "Kumo\x00Labs", "name must not contain line breaks or control characters"),
+        ("support_email", "help@kumo.example\x00", "support email"),
         ("headline", "x" * 301, "headline"),
     ],
 )
@@ -109,3 +112,17 @@ async def test_list_and_update_a_business(scratch: str, tmp_path: Path) -> None:
     assert listing.stdout.split() == [business_id, "Kumo", "Labs", "a@kumo.example"]
     [business] = await rows(scratch, Business)
     assert (business.accent_color, business.allow_subscription_updates) == ("#f59e0b", True)
+
+
+async def test_the_command_refuses_a_name_with_a_line_break_and_changes_nothing(scratch: str, tmp_path: Path) -> None:
+    created = portal(
+        "business", "create", "--name", "Kumo", "--support-email", "a@kumo.example", database_url=scratch, cwd=tmp_path
+    )
+    business_id = CREATED.search(created.stdout)[1]
+
+    renamed = portal("business", "update", business_id, "--name", "Kumo\nLabs", database_url=scratch, cwd=tmp_path)
+
+    assert renamed.returncode == 1
+    assert "name must not contain line breaks or control characters" in renamed.stderr
+    assert "Traceback" not in renamed.stderr
+    assert [business.name for business in await rows(scratch, Business)] == ["Kumo"]

@@ -20,6 +20,7 @@ import pytest
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api.migrate import migrate as apply_migrations
 
+from access.email_outbox import opened_context
 from access.login_links import peek_link, request_sign_in
 from billing.notifications import Notifier
 from gateway.app import create_app
@@ -154,7 +155,7 @@ async def sign_in_on(client: httpx.AsyncClient, origin: str, login_path: str = "
     page = await client.get(f"{origin}{login_path}")
     await client.post(f"{origin}{login_path}", data={"email": "ada@example.com", "csrf_token": csrf_from(page)})
     message = await EmailMessage.filter(template="sign_in").order_by("-created_at").first()
-    link = message.context["link"]
+    link = opened_context(message, SETTINGS.secret_key)["link"]
     confirm = await client.get(link)
     return await client.post(link, data={"csrf_token": csrf_from(confirm)})
 
@@ -306,9 +307,9 @@ async def test_other_portals_are_not_served_on_the_custom_domain(client: httpx.A
     other = await create_shop("Other Shop")
     await request_sign_in(
         email="ada@example.com", business=None, livemode=True, locale="en", client_ip="203.0.113.9",
-        base_url=PLATFORM, link_seconds=900, portal_name="Portal",
+        base_url=PLATFORM, link_seconds=900, portal_name="Portal", secret_key=SETTINGS.secret_key,
     )  # fmt: skip
-    unified_link = (await EmailMessage.get(template="sign_in")).context["link"]
+    unified_link = opened_context(await EmailMessage.get(template="sign_in"), SETTINGS.secret_key)["link"]
     token = unified_link.rsplit("/", 1)[1]
 
     for path in (f"/login/{shop.business.id}", f"/login/{other.business.id}", f"/test/login/{other.business.id}"):
@@ -381,10 +382,11 @@ async def test_unified_sign_in_links_stay_on_the_platform() -> None:
 
     await request_sign_in(
         email="ada@example.com", business=None, livemode=True, locale="en", client_ip="203.0.113.9",
-        base_url=PLATFORM, link_seconds=900, portal_name="Portal",
+        base_url=PLATFORM, link_seconds=900, portal_name="Portal", secret_key=SETTINGS.secret_key,
     )  # fmt: skip
 
-    assert (await EmailMessage.get(template="sign_in")).context["link"].startswith(f"{PLATFORM}/session/cpl_")
+    sign_in = await EmailMessage.get(template="sign_in")
+    assert opened_context(sign_in, SETTINGS.secret_key)["link"].startswith(f"{PLATFORM}/session/cpl_")
 
 
 # --- the merchant API -------------------------------------------------------------------------------------------

@@ -71,7 +71,11 @@ async def test_a_business_record_moves_to_the_new_address(portal_http, portal_se
     asking, elsewhere_same_record = await business_token(acme.customer), await business_token(acme.customer)
     unified_old, globex_session = await unified_token("ada@example.com"), await business_token(globex.customer)
     magic_link, _ = await create_magic_link(
-        customer=acme.customer, base_url=portal_settings.base_url, link_seconds=3600, portal_name="Customer Portal"
+        customer=acme.customer,
+        base_url=portal_settings.base_url,
+        link_seconds=3600,
+        portal_name="Customer Portal",
+        secret_key=portal_settings.secret_key,
     )
 
     assert await ask(portal_http, asking, NEW) == {"errors": []}

@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from access.email_codes import EmailCodeRefused, code_hash, exchange_email_code, request_email_code
+from access.email_outbox import opened_context
 from access.i18n import translations
 from access.sessions import SessionPolicy
 from gateway.mailer import compose_email
@@ -49,7 +50,7 @@ async def trade(client: httpx.AsyncClient, body: dict, test: bool = False) -> ht
 
 async def emailed_codes() -> list[str]:
     messages = await EmailMessage.filter(template="email_code").order_by("created_at", "id")
-    return [message.context["code"] for message in messages]
+    return [opened_context(message, SECRET)["code"] for message in messages]
 
 
 async def viewer(client: httpx.AsyncClient, token: str) -> dict | None:
@@ -357,7 +358,7 @@ async def test_the_code_email_is_in_the_outbox_in_the_customers_language(client,
     )
     assert message.reply_to == "help@acme.example"
     assert mime["Content-Language"] == "ja"
-    assert message.context["code"] in text
+    assert opened_context(message, SECRET)["code"] in text
     assert in_japanese != sent_by % names and in_japanese in text
 
 

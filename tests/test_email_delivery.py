@@ -23,6 +23,7 @@ async def ask(settings, email="ada@example.com", business=None, locale="en") -> 
         base_url=settings.base_url,
         link_seconds=settings.sign_in_link_seconds,
         portal_name=settings.portal_name,
+        secret_key=settings.secret_key,
     )
 
 
@@ -57,6 +58,7 @@ async def test_arabic_emails_read_right_to_left_and_count_hours(portal_settings,
         base_url=portal_settings.base_url,
         link_seconds=portal_settings.magic_link_seconds,
         portal_name=portal_settings.portal_name,
+        secret_key=portal_settings.secret_key,
         locale="ar",
         send_email=True,
     )
@@ -103,7 +105,7 @@ async def test_smtp_down_then_up_delivers_exactly_once(portal_settings, mailbox)
     assert (row.status, row.attempts) == (DeliveryStatus.PENDING, 1)
     assert row.next_attempt_at == start + RETRY_DELAYS[0]
     assert row.last_error and "cpl_" not in row.last_error
-    assert row.context["link"]  # kept until it is sent
+    assert row.sealed_context  # the link, kept sealed until it is sent
 
     assert await process_due_emails(portal_settings, now=start + timedelta(seconds=1)) == 0  # not due yet
     assert (await EmailMessage.get()).attempts == 1
@@ -114,6 +116,7 @@ async def test_smtp_down_then_up_delivers_exactly_once(portal_settings, mailbox)
     assert len(mailbox.messages) == 1
     row = await EmailMessage.get()
     assert (row.status, row.attempts, row.context, row.last_error) == (DeliveryStatus.SENT, 2, {}, None)
+    assert row.sealed_context is None
 
 
 async def test_failures_back_off_then_give_up(portal_settings, mailbox):
@@ -129,6 +132,7 @@ async def test_failures_back_off_then_give_up(portal_settings, mailbox):
         moment = row.next_attempt_at
     assert waits == [*RETRY_DELAYS, timedelta(0)]
     assert (row.status, row.attempts) == (DeliveryStatus.FAILED, MAX_ATTEMPTS)
+    assert row.sealed_context is None and row.context  # the link is gone; what failed is still there to see
     assert await process_due_emails(portal_settings, now=moment + timedelta(days=1)) == 0
 
 

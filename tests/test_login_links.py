@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from access.email_outbox import opened_context
 from access.login_links import (
     ConsumeResult,
     LinkProblem,
@@ -25,6 +26,7 @@ POLICY = SessionPolicy()
 NOW = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 FIFTEEN_MINUTES = 900
 ONE_DAY = 86400
+SECRET_KEY = "test-secret-key"
 
 
 async def make_business(name: str) -> Business:
@@ -47,12 +49,17 @@ async def ask_for_link(
         base_url=BASE_URL,
         link_seconds=FIFTEEN_MINUTES,
         portal_name="Portal",
+        secret_key=SECRET_KEY,
         now=now,
     )
 
 
+def emailed_link(message: EmailMessage) -> str:
+    return opened_context(message, SECRET_KEY)["link"]
+
+
 async def emailed_links() -> list[str]:
-    return [message.context["link"] for message in await EmailMessage.all().order_by("created_at")]
+    return [emailed_link(message) for message in await EmailMessage.all().order_by("created_at")]
 
 
 def token_of(link: str) -> str:
@@ -65,7 +72,13 @@ async def follow(link: str, now=NOW, client_ip: str = "203.0.113.7") -> ConsumeR
 
 async def magic_link(customer: Customer, **options) -> str:
     link, _ = await create_magic_link(
-        customer=customer, base_url=BASE_URL, link_seconds=ONE_DAY, portal_name="Portal", now=NOW, **options
+        customer=customer,
+        base_url=BASE_URL,
+        link_seconds=ONE_DAY,
+        portal_name="Portal",
+        secret_key=SECRET_KEY,
+        now=NOW,
+        **options,
     )
     return link
 
@@ -88,13 +101,14 @@ async def test_a_known_email_gets_a_branded_sign_in_link() -> None:
     assert message.from_name == "Acme via Portal"
     assert message.reply_to == "help@acme.example"
     assert message.livemode is True
-    assert message.context["link"].startswith(f"{BASE_URL}/session/cpl_")
+    assert emailed_link(message).startswith(f"{BASE_URL}/session/cpl_")
+    assert "link" not in message.context  # sealed, not stored in clear (tests/test_outbox_secrets.py)
     assert message.context["business_name"] == "Acme"
     assert message.context["logo_url"] == "/logo.svg"
     assert message.context["expires_minutes"] == 15
     stored = await LoginToken.get()
     assert stored.kind == LoginTokenKind.SIGN_IN
-    assert stored.token_hash == hashlib.sha256(token_of(message.context["link"]).encode()).hexdigest()
+    assert stored.token_hash == hashlib.sha256(token_of(emailed_link(message)).encode()).hexdigest()
 
 
 async def test_no_email_for_an_unknown_address_another_business_or_another_mode() -> None:
@@ -269,7 +283,7 @@ async def test_a_magic_link_can_be_emailed_to_the_customer() -> None:
     link = await magic_link(customer, send_email=True)
 
     message = await EmailMessage.get()
-    assert (message.template, message.to_email, message.context["link"]) == ("magic_link", customer.email, link)
+    assert (message.template, message.to_email, emailed_link(message)) == ("magic_link", customer.email, link)
     assert message.context["expires_minutes"] == 24 * 60
 
 

@@ -5,6 +5,7 @@ Every one of them acts for one business in one mode; a customer outside it answe
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -16,12 +17,13 @@ from pathlib import Path
 import httpx
 import pytest
 
+from access.email_outbox import opened_context
 from access.login_links import consume_link, peek_link
 from access.sessions import SessionPolicy
 from gateway.app import create_app
 from gateway.settings import Settings
 from merchants.api_keys import create_api_key, revoke_api_key
-from models import Business, Customer, EmailMessage, PortalConfiguration
+from models import Business, Customer, EmailMessage, LoginToken, PortalConfiguration
 
 BASE_URL = "https://portal.example"
 SETTINGS = Settings(base_url=BASE_URL, portal_name="Portal", secret_key="test-secret-key")
@@ -97,8 +99,85 @@ async def test_send_email_also_emails_the_link(client: httpx.AsyncClient) -> Non
 
     message = await EmailMessage.get()
     assert (message.to_email, message.template) == ("alice@example.com", "magic_link")
-    assert message.context["link"] == response.json()["link"]
+    assert opened_context(message, SETTINGS.secret_key)["link"] == response.json()["link"]
     assert message.from_name == "Acme via Portal"
+
+
+# A business may email one customer 2 links an hour, and 3 links an hour in all.
+FEW_EMAILS = dataclasses.replace(SETTINGS, merchant_emails_per_recipient=2, merchant_emails_per_business=3)
+
+
+@pytest.fixture
+async def limited_client() -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(FEW_EMAILS, manage_database=False))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
+        yield client
+
+
+def test_merchant_email_limits_default_to_5_per_customer_and_1000_per_business_an_hour() -> None:
+    assert (Settings().merchant_emails_per_recipient, Settings().merchant_emails_per_business) == (5, 1000)
+
+
+async def test_emails_to_one_customer_past_the_hourly_limit_are_refused_with_retry_after(
+    limited_client: httpx.AsyncClient,
+) -> None:
+    customer = await make_customer()
+    headers = await key_for(customer)
+    send = {"send_email": "true"}
+
+    answers = [await limited_client.post(session_path(customer.id), params=send, headers=headers) for _ in range(3)]
+
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    refused = answers[2]
+    assert refused.json()["code"] == "RATE_LIMITED" and refused.json()["field"] == "send_email"
+    assert "Try again in" in refused.json()["message"]
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert await EmailMessage.all().count() == 2 and await LoginToken.all().count() == 2
+    # A link the merchant shows the customer itself sends nothing, so no limit applies.
+    assert (await limited_client.post(session_path(customer.id), headers=headers)).status_code == 200
+
+
+async def test_a_business_past_its_hourly_email_limit_is_refused_for_every_customer(
+    limited_client: httpx.AsyncClient,
+) -> None:
+    business = await Business.create(name="Acme", support_email="help@acme.example")
+    customers = [
+        await Customer.create(business=business, email=f"customer{n}@example.com", livemode=True) for n in range(4)
+    ]
+    other = await make_customer("Other")
+    headers = await key_for(customers[0])
+    send = {"send_email": "true"}
+
+    answers = [
+        await limited_client.post(session_path(customer.id), params=send, headers=headers) for customer in customers
+    ]
+    elsewhere = await limited_client.post(session_path(other.id), params=send, headers=await key_for(other))
+
+    assert [answer.status_code for answer in answers] == [200, 200, 200, 429]
+    assert answers[3].json()["code"] == "RATE_LIMITED" and "Retry-After" in answers[3].headers
+    assert await EmailMessage.filter(business_id=business.id).count() == 3
+    assert elsewhere.status_code == 200  # another business has its own allowance
+
+
+async def test_graphql_answers_the_email_limit_as_a_user_error(limited_client: httpx.AsyncClient) -> None:
+    customer = await make_customer()
+    headers = await key_for(customer)
+
+    payloads = [
+        (
+            await merchant_graphql(
+                limited_client, headers, CREATE_PORTAL_SESSION, customerId=customer.id, sendEmail=True
+            )
+        ).json()["data"]["createPortalSession"]
+        for _ in range(3)
+    ]
+
+    assert [payload["errors"] for payload in payloads[:2]] == [[], []]
+    assert payloads[2]["link"] is None
+    [error] = payloads[2]["errors"]
+    assert (error["code"], error["field"]) == ("RATE_LIMITED", "sendEmail")
+    assert "Try again in" in error["message"]
+    assert await EmailMessage.all().count() == 2 and await LoginToken.all().count() == 2
 
 
 async def test_a_test_key_makes_test_links(client: httpx.AsyncClient) -> None:
@@ -365,8 +444,9 @@ async def test_cli_prints_a_magic_link_and_can_email_it(cli_database: Path, cli_
     token_hash = hashlib.sha256(link.rsplit("/", 1)[1].encode()).hexdigest()
     stored = rows(cli_database, "SELECT kind, return_url, used_at FROM login_token WHERE token_hash = ?", token_hash)
     assert stored == [("magic_link", "https://acme.example/", None)]
-    [(template, context)] = rows(cli_database, "SELECT template, context FROM email_message")
-    assert template == "magic_link" and json.loads(context)["link"] == link
+    [(template, context, sealed)] = rows(cli_database, "SELECT template, context, sealed_context FROM email_message")
+    emailed = opened_context(EmailMessage(context=json.loads(context), sealed_context=sealed), SETTINGS.secret_key)
+    assert template == "magic_link" and emailed["link"] == link and link not in context
 
 
 async def test_cli_link_refuses_unknown_customers_and_bad_return_urls(

@@ -121,6 +121,8 @@ async def test_a_one_time_product_with_license_keys(client: httpx.AsyncClient, a
     [
         ({"name": "  "}, "name"),
         ({"name": "x" * 201}, "name"),
+        ({"name": "Pro\nplan"}, "name"),
+        ({"description": "Fonts\x00"}, "description"),
         ({"price": -1}, "price"),
         ({"currency": "XYZ"}, "currency"),
         ({"paymentFrequencyInterval": None}, "paymentFrequencyInterval"),
@@ -140,6 +142,14 @@ async def test_bad_product_input_is_refused_and_nothing_is_written(
     assert payload["product"] is None
     assert [(error["code"], error["field"]) for error in payload["errors"]] == [("INVALID_INPUT", field)]
     assert await Product.all().count() == 0
+
+
+async def test_a_description_keeps_its_paragraphs(client: httpx.AsyncClient, acme: Merchant) -> None:
+    description = "Every font we make.\n\nUpdates included."
+
+    product = await create_plan(client, acme.live, "Pro", 1200, description=description)
+
+    assert (await Product.get(id=product["id"])).description == description
 
 
 async def test_a_price_change_leaves_existing_subscriptions_alone(client: httpx.AsyncClient, acme: Merchant) -> None:

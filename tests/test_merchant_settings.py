@@ -121,6 +121,16 @@ async def test_update_business_stores_settings_and_normalised_cors_origins(
         ({"iconUrl": "http://acme.example/icon.png"}, "iconUrl"),
         ({"addressPostalCode": "1" * 21}, "addressPostalCode"),
         ({"name": None}, "name"),
+        ({"name": "Acme\nBcc: victim@example.com"}, "name"),
+        ({"name": "Acme\r\nTools"}, "name"),
+        ({"name": "Acme\tTools"}, "name"),
+        ({"name": "Acme\x00Tools"}, "name"),
+        ({"name": "Acme\u2028Tools"}, "name"),
+        ({"headline": "Fonts\nfor everyone"}, "headline"),
+        ({"addressLine1": "1 Main St\x1b"}, "addressLine1"),
+        ({"supportEmail": "help\x07@acme.example"}, "supportEmail"),
+        ({"supportEmail": "help@acme.example\x00"}, "supportEmail"),
+        ({"supportEmail": "Help <help@acme.example>"}, "supportEmail"),
     ],
 )
 async def test_bad_business_settings_are_refused_and_nothing_changes(
@@ -133,6 +143,13 @@ async def test_bad_business_settings_are_refused_and_nothing_changes(
     assert data["updateBusiness"]["business"] is None
     assert [(error["code"], error["field"]) for error in data["updateBusiness"]["errors"]] == [("INVALID_INPUT", field)]
     assert await business_row(acme) == before
+
+
+async def test_a_name_with_a_line_break_is_refused_in_so_many_words(client: httpx.AsyncClient, acme: Merchant) -> None:
+    data = await call(client, acme.live, UPDATE_BUSINESS, input={"name": "Acme\nTools"})
+
+    [error] = data["updateBusiness"]["errors"]
+    assert error["message"] == "name must not contain line breaks or control characters"
 
 
 async def test_a_test_key_cannot_change_the_business_both_modes_share(

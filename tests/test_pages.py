@@ -106,6 +106,7 @@ async def test_magic_link_is_confirmed_before_it_is_used(portal_http, portal_set
         base_url=portal_settings.base_url,
         link_seconds=portal_settings.magic_link_seconds,
         portal_name=portal_settings.portal_name,
+        secret_key=portal_settings.secret_key,
         return_url="https://acme.example/account",
     )
     path = httpx.URL(link).path
@@ -130,6 +131,7 @@ async def test_expired_link_offers_a_new_email(portal_http, portal_settings, mai
         base_url=portal_settings.base_url,
         link_seconds=portal_settings.magic_link_seconds,
         portal_name=portal_settings.portal_name,
+        secret_key=portal_settings.secret_key,
         now=utcnow() - timedelta(days=2),
     )
     page = await portal_http.get(httpx.URL(link).path)
@@ -200,6 +202,7 @@ async def test_forms_without_the_visitors_csrf_token_are_refused(portal_http, po
         base_url=portal_settings.base_url,
         link_seconds=portal_settings.magic_link_seconds,
         portal_name=portal_settings.portal_name,
+        secret_key=portal_settings.secret_key,
     )
     token_path = httpx.URL(link).path
     assert (await portal_http.post(token_path, data=data)).status_code == 403

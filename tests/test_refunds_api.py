@@ -2,7 +2,7 @@
 keys, events and the customer's email; refusals that write nothing; retries, crashes and concurrent refunds."""
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -53,7 +53,7 @@ def processor() -> CountingProcessor:
 @pytest.fixture
 def context(processor: CountingProcessor) -> BillingContext:
     base = billing_context()
-    return BillingContext(processor=processor, base_url=base.base_url, portal_name=base.portal_name)
+    return replace(base, processor=processor)
 
 
 async def paid_sale(business_name: str = "Sakura Fonts", livemode: bool = True) -> Sale:

@@ -84,6 +84,7 @@ async def sign_in_page(request: Request, *, settings: Settings, livemode: bool) 
         base_url=settings.base_url,
         link_seconds=settings.sign_in_link_seconds,
         portal_name=settings.portal_name,
+        secret_key=settings.secret_key,
     )
     return response
 

@@ -127,6 +127,7 @@ class ProfileMutations:
                 locale=_locale(info),
                 base_url=portal.base_url,
                 portal_name=portal.portal_name,
+                secret_key=portal.secret_key,
             )
         except ProfileError as error:
             return RequestEmailChangePayload(errors=_user_errors(error))

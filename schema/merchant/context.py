@@ -1,9 +1,10 @@
 """What every merchant resolver knows about its request: the authenticated API key (one business in one mode), the
-deployment values links are built from, the payment processor (for charges and refunds), the TXT lookup (for custom
-domains' checks) and the request's id (for the log line of an unexpected error)."""
+deployment values links and their emails are built from, the payment processor (for charges and refunds), the TXT
+lookup (for custom domains' checks) and the request's id (for the log line of an unexpected error)."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from access.rate_limits import MerchantEmailLimits
 from billing.context import BillingContext
 from merchants.domain_verification import TxtLookup, dns_txt_lookup
 from models import ApiKey
@@ -18,6 +19,9 @@ class MerchantContext:
     access_token_seconds: int
     request_id: str
     billing: BillingContext
+    # What seals an emailed link in the outbox, and how many emails the merchant may have sent on demand.
+    secret_key: str = field(repr=False)
+    email_limits: MerchantEmailLimits
     # PORTAL_WEBHOOKS_ALLOW_PRIVATE: endpoints on loopback and private addresses, for test mode and development.
     webhooks_allow_private: bool = False
     # How a custom domain's TXT record is looked up (a stub in tests).

@@ -91,6 +91,7 @@ class PortalSessionMutations:
                 base_url=context.base_url,
                 link_seconds=context.magic_link_seconds,
                 portal_name=context.portal_name,
+                secret_key=context.secret_key,
                 return_url=return_url or "",
                 locale=locale or "",
                 # An empty id names a configuration that does not exist, not the default one.
@@ -98,6 +99,7 @@ class PortalSessionMutations:
                 flow=flow.to_flow() if flow else None,
                 send_email=bool(send_email),
                 minted_by=context.api_key,
+                email_limits=context.email_limits,
             )
         except PortalLinkError as error:
             return CreatePortalSessionPayload(link=None, expires_at=None, errors=[_user_error(error)])
