@@ -24,6 +24,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.unset import UNSET
 
 from gateway.browsers import wants_page
+from gateway.json_body import LoneSurrogate, decode_json
 from schema.limits import INTERNAL_SERVER_ERROR
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -100,8 +101,10 @@ class SpecGraphQL(GraphQL):
     def parse_json(self, data: str | bytes) -> Any:
         """The request (or its `variables`/`extensions` parameter) as a JSON object; anything else is a 400."""
         try:
-            value = orjson.loads(data)
-        except (ValueError, RecursionError) as error:  # ValueError: bad JSON and bad UTF-8 alike
+            value = decode_json(data)
+        except LoneSurrogate as error:
+            raise HTTPException(400, error.message) from error
+        except ValueError as error:  # bad JSON and bad UTF-8 alike
             raise HTTPException(400, _NOT_JSON) from error
         if not isinstance(value, dict):
             raise HTTPException(400, _NOT_AN_OBJECT)

@@ -1,6 +1,7 @@
 """The answers to requests no page serves: an unknown address (404), a method the address does not take (405), a
-form past the size limit (413) and an unexpected error (500). A browser, which asks for `text/html`, gets the
-branded error page in its reader's language; an API client gets the JSON error the merchant API answers with.
+JSON body whose strings are not text (400, on every API route at once), a form past the size limit (413) and an
+unexpected error (500). A browser, which asks for `text/html`, gets the branded error page in its reader's
+language; an API client gets the JSON error the merchant API answers with.
 
 Pages that fail on their own terms render the same template through `gateway.pages.common.error_page` (too many
 downloads, 429; a refused form, 403), or their own (an emailed link that has expired or was used, 410, is
@@ -15,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from gateway.browsers import wants_page
+from gateway.json_body import LoneSurrogate
+from gateway.merchant_api import error_response
 from gateway.pages.common import error_page
 from gateway.settings import Settings
 
@@ -27,7 +30,8 @@ def _json_error(status: int, message: str, headers: dict[str, str] | None = None
 
 
 def exception_handlers(settings: Settings) -> dict:
-    """Starlette's handlers for the HTTP errors its routing raises (no such route, wrong method)."""
+    """Starlette's handlers for the HTTP errors its routing raises (no such route, wrong method), and for a JSON body
+    that gateway.json_body refused for a lone surrogate, wherever a route read it."""
 
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
@@ -37,7 +41,11 @@ def exception_handlers(settings: Settings) -> dict:
         response.headers.update(error.headers or {})  # a 405 names the methods the address takes in `Allow`
         return response
 
-    return {HTTPException: http_error}
+    async def lone_surrogate(request: Request, error: Exception) -> Response:
+        assert isinstance(error, LoneSurrogate)
+        return error_response(400, "INVALID_UNICODE", error.message, error.field)
+
+    return {HTTPException: http_error, LoneSurrogate: lone_surrogate}
 
 
 def too_large_form(settings: Settings, request: Request) -> Response:
