@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import (
@@ -50,9 +51,10 @@ def _refuse_all(record: logging.LogRecord) -> bool:
     return False
 
 
-def configure_logs() -> None:
-    """Secrets out of every logger that writes request data; strawberry's own error log off."""
-    redact_secrets_in(ACCESS_LOGGER, "uvicorn.error", request_ids.logger.name, limits.logger.name)
+def configure_logs(routes: list[BaseRoute]) -> None:
+    """Secrets out of every logger that writes request data (the secret path segments named by `routes`);
+    strawberry's own error log off."""
+    redact_secrets_in(routes, ACCESS_LOGGER, "uvicorn.error", request_ids.logger.name, limits.logger.name)
     strawberry_log = logging.getLogger(STRAWBERRY_ERROR_LOGGER)
     if _refuse_all not in strawberry_log.filters:
         strawberry_log.addFilter(_refuse_all)
@@ -65,7 +67,6 @@ def app_from_environment() -> Starlette:
 
 def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette:
     """The web application. Tests pass `manage_database=False` and open the database themselves."""
-    configure_logs()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -88,18 +89,20 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
                 await disconnect()
 
     billing = build_billing_context(settings)
+    routes = [
+        *customer_graphql.routes(settings),
+        *merchant_api.routes(settings),
+        *rest_payments.routes(),
+        *auth_api.routes(settings),
+        *rest_customers.routes(),
+        *rest_subscriptions.routes(),
+        *license_api.routes(),
+        *pages.routes(settings),
+        *sandbox_pages.routes(settings, billing.processor),
+    ]
+    configure_logs(routes)
     app = Starlette(
-        routes=[
-            *customer_graphql.routes(settings),
-            *merchant_api.routes(settings),
-            *rest_payments.routes(),
-            *auth_api.routes(settings),
-            *rest_customers.routes(),
-            *rest_subscriptions.routes(),
-            *license_api.routes(),
-            *pages.routes(settings),
-            *sandbox_pages.routes(settings, billing.processor),
-        ],
+        routes=routes,
         middleware=[
             Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies)),
             Middleware(SecurityHeadersMiddleware),

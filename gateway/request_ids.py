@@ -16,7 +16,6 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.http_middleware import HttpMiddleware
-from gateway.log_redaction import redact_secrets
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +51,8 @@ class RequestIdMiddleware(HttpMiddleware):
         try:
             await self.app(scope, receive, send_with_id)
         except Exception:
-            path = redact_secrets(scope.get("path", ""))
+            # The log's filter (gateway.log_redaction) hides the secrets a path may carry.
+            path = scope.get("path", "")
             logger.exception("Unexpected error on %s %s (request %s)", scope.get("method"), path, request_id)
             # Once the answer has begun nothing can replace it; the server ends the connection instead.
             if not started:
