@@ -1,7 +1,8 @@
 """The composition root: builds the Starlette application from the settings and wires every part.
 
 Around the routes, outermost first: the client's real address (forwarded headers, believed only from
-PORTAL_TRUSTED_PROXIES), the security headers, the request id (and the 500 of an unexpected error), the host (the
+PORTAL_TRUSTED_PROXIES), the security headers, the request id (and the 500 of an unexpected error, the 503 of an
+unreachable database), the host (the
 platform or a business's custom domain, else 400), CORS for the customer API, the body limits.
 """
 
@@ -101,19 +102,24 @@ def create_app(settings: Settings, *, manage_database: bool = True) -> Starlette
         *sandbox_pages.routes(settings, billing.processor),
     ]
     configure_logs(routes)
+    graphql_paths = (customer_graphql.GRAPHQL_PATH, merchant_api.GRAPHQL_PATH)
     app = Starlette(
         routes=routes,
         middleware=[
             Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies)),
             Middleware(SecurityHeadersMiddleware),
-            Middleware(RequestIdMiddleware, server_error=functools.partial(errors.server_error, settings)),
+            Middleware(
+                RequestIdMiddleware,
+                server_error=functools.partial(errors.server_error, settings),
+                unavailable=functools.partial(errors.unavailable, settings, graphql_paths),
+            ),
             Middleware(HostMiddleware, base_url=settings.base_url),
             Middleware(CorsMiddleware),
             Middleware(
                 BodyLimitMiddleware,
                 max_body_bytes=settings.max_body_bytes,
                 max_form_bytes=settings.max_form_bytes,
-                graphql_paths=(customer_graphql.GRAPHQL_PATH, merchant_api.GRAPHQL_PATH),
+                graphql_paths=graphql_paths,
                 too_large_form=functools.partial(errors.too_large_form, settings),
             ),
         ],

@@ -52,12 +52,14 @@ def context():
 
 @pytest.fixture
 async def served(settings: Settings, caplog: pytest.LogCaptureFixture) -> AsyncIterator[Served]:
-    """The portal behind a real uvicorn, with uvicorn's access log on and captured."""
+    """The portal behind a real uvicorn that sets up its own logging, as `portal serve` runs it: its access log
+    does not propagate, so the capture listens on it directly."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
     app = create_app(Settings(**{**settings.__dict__, "base_url": base_url}), manage_database=False)
-    # log_config=None: uvicorn leaves logging as it is, so its access lines reach the captured root logger.
-    server = uvicorn.Server(uvicorn.Config(app, port=port, lifespan="off", log_config=None, access_log=True))
+    server = uvicorn.Server(uvicorn.Config(app, port=port, lifespan="off", log_level="info"))
+    access_log = logging.getLogger(ACCESS_LOGGER)
+    access_log.addHandler(caplog.handler)
     caplog.set_level(logging.INFO)
     serving = asyncio.create_task(server.serve())
     try:
@@ -68,6 +70,7 @@ async def served(settings: Settings, caplog: pytest.LogCaptureFixture) -> AsyncI
     finally:
         server.should_exit = True
         await serving
+        access_log.removeHandler(caplog.handler)
 
 
 def assert_kept_out(served: Served, *kept_out: str) -> None:
