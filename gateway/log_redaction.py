@@ -34,8 +34,9 @@ _WEBHOOK_SECRET_PREFIX = "whsec_"
 _PREFIXES = (LINK_PREFIX, SESSION_PREFIX, LIVE_KEY_PREFIX, TEST_KEY_PREFIX, _WEBHOOK_SECRET_PREFIX)
 _SECRET = re.compile(rf"({'|'.join(re.escape(prefix) for prefix in _PREFIXES)})[A-Za-z0-9_+/=-]+")
 # A card number a client typed into the wrong field can come back in an error message: 13 to 19 digits, maybe
-# grouped, that pass the Luhn check (which spares most timestamps and counters).
-_DIGITS = re.compile(r"(?<!\d)\d(?:[ -]?\d){12,18}(?!\d)")
+# grouped, that pass the Luhn check (which spares most timestamps and counters), standing apart from letters (a hex
+# request id that happens to hold such a run must stay readable).
+_DIGITS = re.compile(r"(?<![0-9A-Za-z])\d(?:[ -]?\d){12,18}(?![0-9A-Za-z])")
 ACCESS_LOGGER = "uvicorn.access"
 
 

@@ -19,6 +19,7 @@ from starlette.routing import Route
 from access.tokens import LINK_PREFIX
 from gateway import sandbox_pages
 from gateway.app import create_app
+from gateway.log_redaction import redact_secrets
 from gateway.settings import Settings
 from tests.billing_support import billing_context, subscriber
 from tests.factories import business_token
@@ -206,3 +207,13 @@ def test_the_known_secret_routes_are_found() -> None:
     templates = {template for _, template in secret_routes()}
     assert {"/session/{token}", "/email-change/{token}", "/sandbox/setup/{setup_id}"} <= templates
     assert "/sandbox/authenticate/{charge_id}" in templates
+
+
+def test_a_request_id_is_never_taken_for_a_card_number() -> None:
+    """Request ids are hex: now and then one holds 13 to 19 digits in a row that pass the Luhn check."""
+    request_id = "req_68b8cc9637422809310905bc"
+
+    assert redact_secrets(f"Unexpected error (request {request_id})") == f"Unexpected error (request {request_id})"
+    assert redact_secrets("number 4242 4242 4242 4242, or 4242424242424242.") == (
+        "number [card number redacted], or [card number redacted]."
+    )
