@@ -1,7 +1,8 @@
 """The composition root: builds the Starlette application from the settings and wires every part.
 
 Around the routes, outermost first: the client's real address (forwarded headers, believed only from
-PORTAL_TRUSTED_PROXIES), the security headers, the request id (and the 500 of an unexpected error), the host (the
+PORTAL_TRUSTED_PROXIES), the security headers, the request id (and the 500 of an unexpected error, the 503 of an
+unreachable database), the host (the
 platform or a business's custom domain, else 400), CORS for the customer API, the body limits.
 """
 
@@ -13,6 +14,7 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.routing import BaseRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import (
@@ -51,9 +53,10 @@ def _refuse_all(record: logging.LogRecord) -> bool:
     return False
 
 
-def configure_logs() -> None:
-    """Secrets out of every logger that writes request data; strawberry's own error log off."""
-    redact_secrets_in(ACCESS_LOGGER, "uvicorn.error", request_ids.logger.name, limits.logger.name)
+def configure_logs(routes: list[BaseRoute]) -> None:
+    """Secrets out of every logger that writes request data (the secret path segments named by `routes`);
+    strawberry's own error log off."""
+    redact_secrets_in(routes, ACCESS_LOGGER, "uvicorn.error", request_ids.logger.name, limits.logger.name)
     strawberry_log = logging.getLogger(STRAWBERRY_ERROR_LOGGER)
     if _refuse_all not in strawberry_log.filters:
         strawberry_log.addFilter(_refuse_all)
@@ -69,7 +72,6 @@ def create_app(
 ) -> Starlette:
     """The web application. Tests pass `manage_database=False` and open the database themselves, and a stub
     `txt_lookup` for custom domains' TXT records."""
-    configure_logs()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -92,29 +94,36 @@ def create_app(
                 await disconnect()
 
     billing = build_billing_context(settings)
+    routes = [
+        *customer_graphql.routes(settings),
+        *merchant_api.routes(settings),
+        *rest_payments.routes(),
+        *auth_api.routes(settings),
+        *rest_customers.routes(),
+        *rest_subscriptions.routes(),
+        *license_api.routes(),
+        *pages.routes(settings),
+        *sandbox_pages.routes(settings, billing.processor),
+    ]
+    configure_logs(routes)
+    graphql_paths = (customer_graphql.GRAPHQL_PATH, merchant_api.GRAPHQL_PATH)
     app = Starlette(
-        routes=[
-            *customer_graphql.routes(settings),
-            *merchant_api.routes(settings),
-            *rest_payments.routes(),
-            *auth_api.routes(settings),
-            *rest_customers.routes(),
-            *rest_subscriptions.routes(),
-            *license_api.routes(),
-            *pages.routes(settings),
-            *sandbox_pages.routes(settings, billing.processor),
-        ],
+        routes=routes,
         middleware=[
             Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies)),
             Middleware(SecurityHeadersMiddleware),
-            Middleware(RequestIdMiddleware, server_error=functools.partial(errors.server_error, settings)),
+            Middleware(
+                RequestIdMiddleware,
+                server_error=functools.partial(errors.server_error, settings),
+                unavailable=functools.partial(errors.unavailable, settings, graphql_paths),
+            ),
             Middleware(HostMiddleware, base_url=settings.base_url),
             Middleware(CorsMiddleware),
             Middleware(
                 BodyLimitMiddleware,
                 max_body_bytes=settings.max_body_bytes,
                 max_form_bytes=settings.max_form_bytes,
-                graphql_paths=(customer_graphql.GRAPHQL_PATH, merchant_api.GRAPHQL_PATH),
+                graphql_paths=graphql_paths,
                 too_large_form=functools.partial(errors.too_large_form, settings),
             ),
         ],

@@ -7,7 +7,8 @@ and 200 once execution started.
 
 A request that is not a GraphQL request at all (a body that is not JSON, not UTF-8 or not an object; a mutation over
 GET) is refused with a 4xx and a GraphQL error body, `{"errors": [{"message", "extensions": {"code"}}]}`, never a
-crash: the connection stays usable.
+crash: the connection stays usable. While the database cannot be reached, whatever the media type, the answer is 503
+with Retry-After and the errors alone (code UNAVAILABLE): a partial answer would only mislead.
 """
 
 from collections.abc import Mapping
@@ -24,11 +25,14 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.unset import UNSET
 
 from gateway.browsers import wants_page
-from schema.limits import INTERNAL_SERVER_ERROR
+from gateway.json_body import LoneSurrogate, decode_json
+from schema.limits import INTERNAL_SERVER_ERROR, UNAVAILABLE
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 _NOT_JSON = "The request body must be JSON text in UTF-8."
 _NOT_AN_OBJECT = 'A GraphQL request is a JSON object such as {"query": "{ viewer { email } }"}.'
+# How long a client should wait before trying again while the database cannot be reached: a restart or a failover.
+RETRY_AFTER_SECONDS = 5
 
 
 def prefers_graphql_response(request: Request) -> bool:
@@ -61,6 +65,12 @@ def is_request_error(response_data: Any) -> bool:
         "path" not in error and (error.get("extensions") or {}).get("code") != INTERNAL_SERVER_ERROR
         for error in response_data.get("errors") or []
     )
+
+
+def is_unavailable(response_data: Any) -> bool:
+    """The database could not be reached while answering: some error says UNAVAILABLE."""
+    errors = response_data.get("errors") if isinstance(response_data, dict) else None
+    return any((error.get("extensions") or {}).get("code") == UNAVAILABLE for error in errors or [])
 
 
 def refusal_of(request: Request, refused: HTTPException) -> JSONResponse:
@@ -100,8 +110,10 @@ class SpecGraphQL(GraphQL):
     def parse_json(self, data: str | bytes) -> Any:
         """The request (or its `variables`/`extensions` parameter) as a JSON object; anything else is a 400."""
         try:
-            value = orjson.loads(data)
-        except (ValueError, RecursionError) as error:  # ValueError: bad JSON and bad UTF-8 alike
+            value = decode_json(data)
+        except LoneSurrogate as error:
+            raise HTTPException(400, error.message) from error
+        except ValueError as error:  # bad JSON and bad UTF-8 alike
             raise HTTPException(400, _NOT_JSON) from error
         if not isinstance(value, dict):
             raise HTTPException(400, _NOT_AN_OBJECT)
@@ -113,8 +125,9 @@ class SpecGraphQL(GraphQL):
 
     def create_response(self, response_data: Any, sub_response: Response) -> Response:
         modern = sub_response.headers.get("content-type") == GRAPHQL_RESPONSE
-        refused = modern and is_request_error(response_data)
-        if refused:
+        unavailable = is_unavailable(response_data)
+        refused = modern and not unavailable and is_request_error(response_data)
+        if refused or unavailable:
             # The specification: a request that never executed is answered without a `data` entry.
             response_data = {key: value for key, value in response_data.items() if key != "data"}
         response = super().create_response(response_data, sub_response)
@@ -122,4 +135,7 @@ class SpecGraphQL(GraphQL):
             response.headers["content-type"] = f"{GRAPHQL_RESPONSE}; charset=utf-8"
             if refused:
                 response.status_code = 400
+        if unavailable:
+            response.status_code = 503
+            response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response

@@ -22,7 +22,6 @@ A bad body or flow is a 422 whose `field` is the body's path (`flow_data.subscri
 A customer or subscription of another business or mode answers exactly like one that does not exist.
 """
 
-import json
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -34,6 +33,7 @@ from starlette.types import Receive, Scope, Send
 from access.deep_links import AfterCompletion, AfterCompletionType, Flow, FlowType, create_portal_link
 from access.login_links import PortalLinkError, PortalLinkErrorCode, customer_of_business
 from gateway.graphql_http import SpecGraphQL, graphql_error_response
+from gateway.json_body import decode_json
 from gateway.payments import billing_of
 from gateway.request_auth import bearer_token
 from gateway.request_ids import request_id_of
@@ -186,8 +186,8 @@ async def session_body(request: Request) -> dict[str, Any]:
     if not raw.strip():
         return {}
     try:
-        body = json.loads(raw)
-    except (ValueError, RecursionError):
+        body = decode_json(raw)
+    except ValueError:
         body = None
     body = _object(body, "body")
     unknown = sorted(set(body) - _SESSION_BODY_KEYS)

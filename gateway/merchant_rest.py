@@ -7,7 +7,6 @@ without a valid key and turns a `RestError` into its status and body. Ids outsid
 exactly like missing ones: handlers look rows up through `MerchantCall.scoped`.
 """
 
-import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +19,7 @@ from starlette.types import Scope
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from gateway.json_body import decode_json
 from gateway.merchant_api import UNAUTHENTICATED_MESSAGE, error_response, presented_api_key
 from merchants.api_keys import LIVE_KEY_PREFIX, TEST_KEY_PREFIX
 from models import ApiKey
@@ -92,8 +92,8 @@ class MerchantCall:
     async def json_body(self) -> dict[str, Any]:
         """The request's JSON object; anything else is a 422."""
         try:
-            body = json.loads(await self.request.body())
-        except (ValueError, RecursionError):  # not UTF-8, not JSON, or nested past the parser's depth
+            body = decode_json(await self.request.body())
+        except ValueError:  # not UTF-8, not JSON, or nested past the parser's depth
             body = None
         if not isinstance(body, dict):
             raise RestError(422, "INVALID_BODY", "The body must be a JSON object.")

@@ -75,22 +75,37 @@ def cors_origin(value: object) -> str:
     no default port); `http://` only for localhost and 127.0.0.1."""
     if not isinstance(value, str):
         raise BusinessInputError("a CORS origin must be a text", "cors_origins")
-    try:
-        parts = urlsplit(value.strip())
-        port = parts.port
-    except ValueError:
-        parts, port = None, None
-    scheme = parts.scheme.lower() if parts else ""
-    host = parts.hostname if parts else None
-    secure = scheme == "https" or (scheme == "http" and host in LOCAL_HOSTS)
-    bare = parts is not None and not (parts.path or parts.query or parts.fragment or parts.username or parts.password)
-    if not (secure and bare and host and _HOSTNAME.fullmatch(host)) or value.strip().endswith("/"):
-        message = (
-            f"{value!r} is not an origin such as https://app.example.com (no path or trailing slash; "
-            "http:// only for localhost)"
-        )
+    problem = _origin_problem(value.strip())
+    if problem:
+        message = f"{value!r} is not an origin such as https://app.example.com: it needs {problem}"
         raise BusinessInputError(message, "cors_origins")
-    return f"{scheme}://{host}" + (f":{port}" if port and port != _DEFAULT_PORTS[scheme] else "")
+    parts = urlsplit(value.strip())
+    scheme, port = parts.scheme.lower(), parts.port
+    return f"{scheme}://{parts.hostname}" + (f":{port}" if port and port != _DEFAULT_PORTS[scheme] else "")
+
+
+def _origin_problem(text: str) -> str | None:
+    """What an origin lacks, in the words of the refusal; None for a good one."""
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # an unclosed IPv6 bracket, say
+        return "a host name"
+    scheme, host = parts.scheme.lower(), parts.hostname
+    if scheme not in _DEFAULT_PORTS or (scheme == "http" and host not in LOCAL_HOSTS):
+        return "https://, or http:// for localhost"
+    if parts.username is not None or parts.password is not None:
+        return "no user name or password"
+    if parts.path or parts.query or parts.fragment or text.endswith(("/", "?", "#")):
+        return "no path, query or fragment"
+    try:
+        port = parts.port
+    except ValueError:  # past 65535, or not a number
+        port = 0
+    if port == 0:
+        return "a port from 1 to 65535"
+    if not host or not _HOSTNAME.fullmatch(host):
+        return "a host name"
+    return None
 
 
 def cors_origins(values: object) -> list[str]:

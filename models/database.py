@@ -1,8 +1,31 @@
-"""Connecting tortoise to the database named by a URL (`sqlite://…` or `postgres://…`)."""
+"""Connecting tortoise to the database named by a URL (`sqlite://…` or `postgres://…`), and telling a database that
+cannot be reached right now from a statement it refused."""
 
+import socket
+import sqlite3
+
+import asyncpg
 from tortoise import Tortoise
+from tortoise.exceptions import DBConnectionError
 
 APP_LABEL = "portal"
+# What the drivers raise when the database cannot be reached: no connection (refused, reset, lost mid-statement, a
+# host name that does not resolve), a PostgreSQL server starting up, shutting down or out of connection slots
+# (PgBouncer's own refusals are connection errors too).
+_UNREACHABLE = (
+    DBConnectionError,
+    ConnectionError,
+    socket.gaierror,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    asyncpg.TooManyConnectionsError,
+)
+# SQLite's: a file that cannot be opened or read, or that another process keeps locked past the busy timeout.
+_SQLITE_UNREACHABLE = frozenset(
+    {sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_IOERR}
+)
 
 
 def tortoise_config(database_url: str) -> dict:
@@ -32,3 +55,22 @@ async def connect(database_url: str) -> None:
 
 async def disconnect() -> None:
     await Tortoise.close_connections()
+
+
+def is_unreachable(error: BaseException | None) -> bool:
+    """Whether `error`, or an error it was raised from or while handling, says the database cannot be reached right
+    now, so that trying again later may work. A statement the database refused (a constraint, a missing table) is
+    not: retrying it fails the same way."""
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if isinstance(error, _UNREACHABLE) or _is_sqlite_unreachable(error):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _is_sqlite_unreachable(error: BaseException) -> bool:
+    # The primary result code is the low byte of an extended one (SQLITE_IOERR_READ is SQLITE_IOERR | 1 << 8).
+    code = getattr(error, "sqlite_errorcode", 0)
+    return isinstance(error, sqlite3.OperationalError) and code & 0xFF in _SQLITE_UNREACHABLE

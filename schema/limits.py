@@ -1,5 +1,6 @@
 """What a GraphQL request may ask for: depth, aliases, tokens, page size and an estimated cost; which errors a
-client may read, and how each error is logged.
+client may read, and how each error is logged. An error because the database cannot be reached is masked with code
+UNAVAILABLE instead (the HTTP view answers it with 503 and Retry-After).
 
 The validation rules are built once at import: strawberry's validation cache is keyed by the rule classes, so a
 limiter built per request would miss the cache every time.
@@ -25,6 +26,8 @@ from strawberry.extensions.max_aliases import create_validator as max_aliases_ru
 from strawberry.extensions.query_depth_limiter import create_validator as max_depth_rule
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 
+from models.database import is_unreachable
+
 MAX_DEPTH = 12
 MAX_ALIASES = 15
 MAX_TOKENS = 2000
@@ -33,6 +36,8 @@ DEFAULT_PAGE_SIZE = 20
 MAX_COST = 50_000
 UNEXPECTED_ERROR = "Unexpected error."
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+UNAVAILABLE = "UNAVAILABLE"
+UNAVAILABLE_MESSAGE = "The service is briefly unavailable. Try again in a few seconds."
 # Enough of a client's error to tell what went wrong, too little to copy a query or an input into the log.
 _LOGGED_MESSAGE_LENGTH = 160
 
@@ -132,14 +137,17 @@ def is_hidden(error: GraphQLError) -> bool:
 
 
 def masked(error: GraphQLError, request_id: str) -> GraphQLError:
-    """What the client sees of an unexpected error: where it happened, and the id that finds it in the log."""
+    """What the client sees of an unexpected error: where it happened, and the id that finds it in the log; an
+    unreachable database says so (the original error is kept, for the pages' query to re-raise)."""
+    unreachable = is_unreachable(error.original_error)
     return GraphQLError(
-        UNEXPECTED_ERROR,
+        UNAVAILABLE_MESSAGE if unreachable else UNEXPECTED_ERROR,
         nodes=error.nodes,
         source=error.source,
         positions=error.positions,
         path=error.path,
-        extensions={"code": INTERNAL_SERVER_ERROR, "requestId": request_id},
+        original_error=error.original_error if unreachable else None,
+        extensions={"code": UNAVAILABLE if unreachable else INTERNAL_SERVER_ERROR, "requestId": request_id},
     )
 
 
@@ -147,6 +155,10 @@ def log_errors(errors: list[GraphQLError], request_id: str) -> None:
     """One line per request: an ERROR with the first unexpected error's traceback, else an INFO line naming the
     client's mistake — never the query text."""
     unexpected = [error for error in errors if is_hidden(error)]
+    if unexpected and is_unreachable(unexpected[0].original_error):
+        # An outage fails every request alike: one line each, not a traceback each.
+        logger.error("GraphQL request %s: the database is unreachable (%r)", request_id, unexpected[0].original_error)
+        return
     if unexpected:
         logger.error(
             "Unexpected error in GraphQL request %s at %s (%d unexpected)",

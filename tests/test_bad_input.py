@@ -439,7 +439,7 @@ async def test_an_unexpected_error_outside_graphql_answers_500_with_the_request_
     assert response.headers["x-frame-options"] == "DENY"
     [record], text = server_log(caplog)
     assert record.levelno == logging.ERROR and record.exc_info and request_id in record.getMessage()
-    assert "/session/cpl_[redacted]" in text and "secretlinktoken" not in text
+    assert "/session/[redacted]" in text and "secretlinktoken" not in text
 
 
 def test_trusted_proxies_are_addresses_or_networks_and_a_typo_stops_the_start(monkeypatch, tmp_path) -> None:

@@ -6,6 +6,7 @@ import pytest
 
 from models import Business, Customer
 from tests import factories
+from tests.merchant_support import merchant
 
 LISTED = "https://app.acme.example"
 UNLISTED = "https://evil.example"
@@ -74,3 +75,40 @@ async def test_the_merchant_api_and_the_pages_stay_closed_to_listed_origins(clie
     for path in ("/merchant/graphql", "/login"):
         response = await client.options(path, headers={"Origin": LISTED, **PREFLIGHT})
         assert cors_headers(response) == {}
+
+
+UPDATE_ORIGINS = """mutation($input: BusinessInput!) {
+  updateBusiness(input: $input) { business { corsOrigins } errors { code field message } } }"""
+
+
+@pytest.mark.parametrize(
+    ("origin", "reason"),
+    [
+        ("https://app.acme.example:0", "a port from 1 to 65535"),
+        ("https://app.acme.example:65536", "a port from 1 to 65535"),
+        ("https://app.acme.example:99999", "a port from 1 to 65535"),
+        ("https://app.acme.example:https", "a port from 1 to 65535"),
+        ("https://user@app.acme.example", "no user name or password"),
+        ("https://user:secret@app.acme.example", "no user name or password"),
+        ("https://app.acme.example/path", "no path, query or fragment"),
+        ("https://app.acme.example/", "no path, query or fragment"),
+        ("https://app.acme.example?x=1", "no path, query or fragment"),
+        ("https://app.acme.example#top", "no path, query or fragment"),
+        ("http://app.acme.example", "https://, or http:// for localhost"),
+        ("ftp://app.acme.example", "https://, or http:// for localhost"),
+        ("https://*.acme.example", "a host name"),
+    ],
+)
+async def test_a_cors_origin_that_is_not_one_is_refused_with_the_reason(client, origin: str, reason: str) -> None:
+    acme = await merchant()
+
+    response = await client.post(
+        "/merchant/graphql", json={"query": UPDATE_ORIGINS, "variables": {"input": {"corsOrigins": [origin]}}},
+        headers=acme.live,
+    )  # fmt: skip
+
+    payload = response.json()["data"]["updateBusiness"]
+    [error] = payload["errors"]
+    assert payload["business"] is None and (error["code"], error["field"]) == ("INVALID_INPUT", "corsOrigins")
+    assert reason in error["message"] and origin in error["message"]
+    assert (await Business.get(id=acme.business.id)).cors_origins == []

@@ -1,6 +1,8 @@
 """The answers to requests no page serves: an unknown address (404), a method the address does not take (405), a
-form past the size limit (413) and an unexpected error (500). A browser, which asks for `text/html`, gets the
-branded error page in its reader's language; an API client gets the JSON error the merchant API answers with.
+JSON body whose strings are not text (400, on every API route at once), a form past the size limit (413), an
+unexpected error (500) and a database that cannot be reached (503, with Retry-After). A browser, which asks for
+`text/html`, gets the branded error page in its reader's language; an API client gets the JSON error the merchant
+API answers with; a GraphQL client, on the GraphQL endpoints, GraphQL errors.
 
 Pages that fail on their own terms render the same template through `gateway.pages.common.error_page` (too many
 downloads, 429; a refused form, 403), or their own (an emailed link that has expired or was used, 410, is
@@ -8,6 +10,7 @@ link_problem.html, which offers a new link).
 """
 
 import logging
+from collections.abc import Collection
 from http import HTTPStatus
 
 from starlette.exceptions import HTTPException
@@ -15,8 +18,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from gateway.browsers import wants_page
+from gateway.graphql_http import RETRY_AFTER_SECONDS, graphql_error_response
+from gateway.json_body import LoneSurrogate
+from gateway.merchant_api import error_response
 from gateway.pages.common import error_page
 from gateway.settings import Settings
+from schema.limits import UNAVAILABLE, UNAVAILABLE_MESSAGE
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +34,8 @@ def _json_error(status: int, message: str, headers: dict[str, str] | None = None
 
 
 def exception_handlers(settings: Settings) -> dict:
-    """Starlette's handlers for the HTTP errors its routing raises (no such route, wrong method)."""
+    """Starlette's handlers for the HTTP errors its routing raises (no such route, wrong method), and for a JSON body
+    that gateway.json_body refused for a lone surrogate, wherever a route read it."""
 
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
@@ -37,7 +45,11 @@ def exception_handlers(settings: Settings) -> dict:
         response.headers.update(error.headers or {})  # a 405 names the methods the address takes in `Allow`
         return response
 
-    return {HTTPException: http_error}
+    async def lone_surrogate(request: Request, error: Exception) -> Response:
+        assert isinstance(error, LoneSurrogate)
+        return error_response(400, "INVALID_UNICODE", error.message, error.field)
+
+    return {HTTPException: http_error, LoneSurrogate: lone_surrogate}
 
 
 def too_large_form(settings: Settings, request: Request) -> Response:
@@ -53,3 +65,17 @@ def server_error(settings: Settings, request: Request, request_id: str) -> Respo
         except Exception:  # the page itself failed (a broken template, say): the plain answer still goes out
             logger.exception("The error page failed (request %s)", request_id)
     return PlainTextResponse(f"Unexpected error. Request id: {request_id}", status_code=500)
+
+
+def unavailable(settings: Settings, graphql_paths: Collection[str], request: Request, request_id: str) -> Response:
+    """The answer while the database cannot be reached: 503 and when to try again, in the client's own shape."""
+    retry = {"Retry-After": str(RETRY_AFTER_SECONDS)}
+    if request.url.path in graphql_paths:
+        return graphql_error_response(request, 503, UNAVAILABLE, UNAVAILABLE_MESSAGE, retry)
+    if wants_page(request):
+        response = error_page(request, settings, 503, request_id=request_id)
+        response.headers.update(retry)
+        return response
+    response = error_response(503, UNAVAILABLE, UNAVAILABLE_MESSAGE)
+    response.headers.update(retry)
+    return response

@@ -10,6 +10,7 @@ businesses that have a record of its email not yet added (gateway.pages.business
 import functools
 from urllib.parse import urlencode
 
+from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -77,14 +78,22 @@ query UnifiedPortal {{
 
 
 class PortalQueryError(RuntimeError):
-    """The page's own query failed: a bug, not something the customer can fix."""
+    """The page's own query failed: a bug, or an unreachable database, not something the customer can fix."""
+
+
+def failed_query(errors: list[GraphQLError]) -> PortalQueryError:
+    """The failure of a page's query, raised from the first error's cause, which says whether the database was
+    unreachable (gateway.request_ids then answers 503 rather than 500)."""
+    failure = PortalQueryError("; ".join(error.message for error in errors))
+    failure.__cause__ = next((error.original_error for error in errors if error.original_error), None)
+    return failure
 
 
 async def _query(request: Request, query: str, viewer: Viewer, locale: str, variables: dict | None = None) -> dict:
     context = build_context(viewer, locale, request_id_of(request))
     result = await schema.execute(query, variable_values=variables, context_value=context)
     if result.errors:
-        raise PortalQueryError("; ".join(error.message for error in result.errors))
+        raise failed_query(result.errors)
     return result.data
 
 

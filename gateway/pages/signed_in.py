@@ -35,7 +35,7 @@ from gateway.pages.common import (
     render_page,
     sign_in_redirect,
 )
-from gateway.pages.home import PortalQueryError
+from gateway.pages.home import failed_query
 from gateway.payments import billing_of
 from gateway.request_auth import viewer_from_request
 from gateway.request_ids import request_id_of
@@ -66,7 +66,7 @@ class Visit:
         context = build_context(self.viewer, self.locale, request_id_of(self.request), billing_of(self.request))
         result = await schema.execute(operation, variable_values=variables, context_value=context)
         if result.errors:
-            raise PortalQueryError("; ".join(error.message for error in result.errors))
+            raise failed_query(result.errors)
         return result.data
 
     def page(
