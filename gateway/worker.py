@@ -18,8 +18,6 @@ import signal
 import time
 from datetime import UTC, datetime, timedelta
 
-from tortoise.transactions import in_transaction
-
 from billing.billing_run import run_billing
 from billing.context import BillingContext
 from gateway.mailer import send_email
@@ -29,6 +27,7 @@ from gateway.webhook_delivery import run_webhook_loop
 from merchants.domain_verification import TxtLookup, check_due_claims, dns_txt_lookup
 from models import EmailMessage
 from models.enums import DeliveryStatus
+from models.leases import lease_due
 
 logger = logging.getLogger(__name__)
 
@@ -55,21 +54,12 @@ def _utcnow() -> datetime:
 
 async def claim_due_emails(now: datetime) -> list[EmailMessage]:
     """Take up to a batch of due pending emails for this worker; other workers skip them until the lease ends."""
-    async with in_transaction() as connection:
-        due = (
-            await EmailMessage.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "id")
-            .limit(BATCH_SIZE)
-            .select_for_update(skip_locked=True)
-            .using_db(connection)
-        )
-        if due:
-            await (
-                EmailMessage.filter(id__in=[message.id for message in due])
-                .using_db(connection)
-                .update(next_attempt_at=now + CLAIM_LEASE)
-            )
-    return due
+    return await lease_due(
+        EmailMessage.filter(status=DeliveryStatus.PENDING, next_attempt_at__lte=now),
+        order_by=("next_attempt_at", "id"),
+        limit=BATCH_SIZE,
+        lease={"next_attempt_at": now + CLAIM_LEASE},
+    )
 
 
 async def _record_success(message: EmailMessage, now: datetime) -> None:

@@ -33,6 +33,7 @@ from merchants.custom_domains import (
     txt_record_of,
 )
 from models import Business, CustomDomain
+from models.leases import lease_due
 
 logger = logging.getLogger(__name__)
 
@@ -125,21 +126,12 @@ async def verify_custom_domain(
 
 async def _claim_due_checks(now: datetime) -> list[CustomDomain]:
     """Take up to a batch of pending claims due for a check; other workers skip them until the lease ends."""
-    async with in_transaction() as connection:
-        due = (
-            await CustomDomain.filter(verified_hostname=None, next_check_at__lte=now, expires_at__gt=now)
-            .order_by("next_check_at", "id")
-            .limit(CHECK_BATCH_SIZE)
-            .select_for_update(skip_locked=True)
-            .using_db(connection)
-        )
-        if due:
-            await (
-                CustomDomain.filter(id__in=[domain.id for domain in due])
-                .using_db(connection)
-                .update(next_check_at=now + CHECK_LEASE)
-            )
-    return due
+    return await lease_due(
+        CustomDomain.filter(verified_hostname=None, next_check_at__lte=now, expires_at__gt=now),
+        order_by=("next_check_at", "id"),
+        limit=CHECK_BATCH_SIZE,
+        lease={"next_check_at": now + CHECK_LEASE},
+    )
 
 
 async def drop_expired_claims(now: datetime) -> int:
