@@ -15,7 +15,8 @@ from enum import StrEnum
 
 from tortoise.queryset import QuerySet
 
-from access.sessions import SessionPolicy, open_session, revoke_session, utcnow
+from access.sessions import SessionPolicy, open_session, revoke_session
+from core.clock import utcnow
 from models import ApiKey, Customer, PortalSession
 from models.enums import Scope
 from models.ids import find_by_client_id, matching_id

@@ -11,7 +11,7 @@ A try is taken from the budget before its code is compared, by a conditional UPD
 overrun it; a right code gives its try back. Tries are counted whether or not the email is anybody's, so a paused
 email answers exactly like an unknown one.
 
-Uses access.email_outbox (the owner's email).
+Uses core.email_outbox (the owner's email).
 """
 
 from datetime import datetime, timedelta
@@ -19,8 +19,8 @@ from datetime import datetime, timedelta
 from tortoise.expressions import F, Q
 from tortoise.queryset import QuerySet
 
-from access.email_outbox import branding_context, enqueue_email
-from access.i18n import DEFAULT_LOCALE, supported_locale
+from core.email_outbox import branding_context, enqueue_email
+from core.i18n import DEFAULT_LOCALE, supported_locale
 from models import Customer, EmailCodeBudget
 
 PAUSED_TEMPLATE = "code_sign_in_paused"

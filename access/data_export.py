@@ -13,8 +13,8 @@ from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 
-from access.sessions import utcnow
 from access.viewer import Viewer
+from core.clock import utcnow
 from models import (
     Customer,
     Invoice,

@@ -18,11 +18,11 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
-from access.inputs import TextLimit
 from access.login_links import PortalLinkError, PortalLinkErrorCode, checked_return_url, create_magic_link
 from access.rate_limits import MerchantEmailLimits
 from billing.cancellation import cancellation_options
 from billing.plan_changes import Direction, plan_options, quantity_limits
+from core.inputs import TextLimit
 from merchants.portal_configurations import PortalFeatures, portal_features
 from models import ApiKey, Business, Customer, PortalSession, Subscription
 from models.ids import find_by_client_id

@@ -23,7 +23,7 @@ businesses: then nothing changes and the page says so. After a change:
   never proved to own (confirming proves the new inbox agreed, not who asked), so it ends too, and the customer signs
   in again with the new address.
 
-Uses access.profile (who may change the email, and its errors), access.rate_limits, access.email_outbox and
+Uses access.profile (who may change the email, and its errors), access.rate_limits, core.email_outbox and
 merchants.portal_configurations.
 """
 
@@ -36,14 +36,14 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from access import rate_limits
-from access.email_outbox import branding_context, enqueue_email, seal, sender_name
-from access.i18n import supported_locale, translations
-from access.inputs import email_problem
 from access.login_links import LinkProblem, link_problem
 from access.profile import FieldError, ProfileError, ProfileErrorCode, ProfileField, refused_fields
-from access.sessions import utcnow
-from access.tokens import LINK_PREFIX, hash_token, new_token
 from access.viewer import Viewer
+from core.clock import utcnow
+from core.email_outbox import branding_context, enqueue_email, seal, sender_name
+from core.i18n import supported_locale, translations
+from core.inputs import email_problem
+from core.tokens import LINK_PREFIX, hash_token, new_token
 from merchants.portal_configurations import PortalFeatures
 from models import Business, Customer, EmailChangeToken, LoginToken, PortalSession, normalize_email
 from models.enums import Scope

@@ -13,7 +13,7 @@ older ones. Every refusal of a code looks the same to the caller. The tries are 
 (access.rate_limits) and per email over every business and the unified portal (access.code_budget): while the
 email's budget is spent, its code sign-in is paused, and no code is sent either.
 
-Uses access.login_links, access.rate_limits, access.code_budget, access.email_outbox and access.sessions.
+Uses access.login_links, access.rate_limits, access.code_budget, core.email_outbox and access.sessions.
 """
 
 import hashlib
@@ -27,10 +27,11 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from access import code_budget, rate_limits
-from access.email_outbox import branding_context, enqueue_email, seal, sender_name
 from access.login_links import open_sign_in_session, sign_in_request_allowed, sign_in_target
-from access.sessions import SessionPolicy, utcnow
-from access.tokens import same_secret
+from access.sessions import SessionPolicy
+from core.clock import utcnow
+from core.email_outbox import branding_context, enqueue_email, seal, sender_name
+from core.tokens import same_secret
 from models import Business, EmailCode, PortalSession, normalize_email
 from models.ids import find_by_client_id
 

@@ -7,7 +7,7 @@ affected-row count decides, so of two concurrent attempts exactly one opens a se
 a test link only ever opens test data. A magic link made with an API key answers as expired once the key is
 revoked, and the session it opened dies with the key (access.sessions).
 
-Uses access.rate_limits (sign-in requests and link attempts), access.email_outbox (the link's email, queued in
+Uses access.rate_limits (sign-in requests and link attempts), core.email_outbox (the link's email, queued in
 the transaction that creates the link), access.sessions (the session a link opens) and merchants.custom_domains
 (a link into a business's portal opens on its custom domain, if it has one). Whom a sign-in may reach, the allowance
 of sign-in emails and the session a sign-in opens (`sign_in_target`, `sign_in_request_allowed`,
@@ -22,10 +22,12 @@ from urllib.parse import urlsplit
 
 from tortoise.transactions import in_transaction
 
-from access import inputs, rate_limits
-from access.email_outbox import branding_context, enqueue_email, seal, sender_name
-from access.sessions import SessionPolicy, open_session, revoked_key, utcnow
-from access.tokens import LINK_PREFIX, hash_token, new_token
+from access import rate_limits
+from access.sessions import SessionPolicy, open_session, revoked_key
+from core import inputs
+from core.clock import utcnow
+from core.email_outbox import branding_context, enqueue_email, seal, sender_name
+from core.tokens import LINK_PREFIX, hash_token, new_token
 from merchants.custom_domains import portal_url_for
 from models import (
     ApiKey,

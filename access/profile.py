@@ -4,7 +4,7 @@ value is checked and normalised, and updating one record or every record in scop
 Checks speak the reader's language and name the GraphQL input field they blame (`phoneNumber`,
 `billingAddress.country`), so the mutation and the profile page show the same words next to the same field:
 
-- text within the column's length (access.inputs), without line breaks or control characters;
+- text within the column's length (core.inputs), without line breaks or control characters;
 - a country is an ISO 3166-1 alpha-2 code of a country or territory Babel knows;
 - a phone number is read with the billing country as its region and stored in E.164 (`+4930123456`);
 - a tax ID is checked for the billing country with python-stdnum (EU VAT numbers with or without their country
@@ -32,9 +32,9 @@ from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError
 from tortoise.transactions import in_transaction
 
-from access import inputs
-from access.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, babel_locale, supported_locale, translations
 from access.viewer import Viewer
+from core import inputs
+from core.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, babel_locale, supported_locale, translations
 from merchants.portal_configurations import PortalFeatures
 from models import Customer
 from models.enums import Scope

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from tortoise import connections
 
+from core.clock import utcnow
 from models import RateLimitBucket
 
 # Every window is at most this long, so older buckets can no longer decide anything.
@@ -82,7 +83,7 @@ def retry_after_seconds(rate_limit: RateLimit, now: datetime) -> int:
 
 async def hit(rate_limit: RateLimit, subject: str, now: datetime | None = None) -> bool:
     """Count one attempt by `subject`; True while its attempts in the current window stay within the limit."""
-    now = (now or datetime.now(UTC)).astimezone(UTC)
+    now = (now or utcnow()).astimezone(UTC)
     hits = await _count_hit(_bucket_key(rate_limit, subject), _window_start(rate_limit, now), now)
     if hits == 1:
         await RateLimitBucket.filter(window_start__lt=now - _LONGEST_WINDOW).delete()

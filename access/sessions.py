@@ -9,10 +9,11 @@ reads the key, so no session outlives its key's revocation, however the two race
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from access.tokens import SESSION_PREFIX, hash_token, new_token
 from access.viewer import Viewer, customers_in_scope
+from core.clock import utcnow
+from core.tokens import SESSION_PREFIX, hash_token, new_token
 from models import ApiKey, Customer, LoginToken, PortalSession, normalize_email
 from models.enums import Scope
 
@@ -24,10 +25,6 @@ _TOUCH_AFTER = timedelta(seconds=60)
 class SessionPolicy:
     idle_seconds: int = 3600
     max_seconds: int = 86400
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 async def open_session(

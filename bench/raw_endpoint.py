@@ -20,8 +20,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from access.sessions import SessionPolicy
-from access.tokens import SESSION_PREFIX, hash_token
-from billing.money import format_money
+from core.money import format_money
+from core.tokens import SESSION_PREFIX, hash_token
 from gateway.customer_graphql import request_locale
 from gateway.request_auth import bearer_token
 from models.enums import InvoiceStatus, LicenseKeyStatus, Scope, SubscriptionStatus

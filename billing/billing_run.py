@@ -13,15 +13,16 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from billing.charges import utcnow
 from billing.context import BillingContext
-from billing.events import EventType, record_subscription_event
+from billing.events import record_subscription_event
 from billing.license_keys import disable_subscription_keys, expire_license_keys
 from billing.pauses import end_pause, start_pause
 from billing.payments import recover_stale_payments
 from billing.plan_changes import apply_scheduled_change
 from billing.renewals import renew
 from billing.subscription_start import finish_abandoned_starts
+from core.clock import utcnow
+from core.event_types import EventType
 from merchants.portal_configurations import PortalFeatures, portal_features
 from models import Subscription
 from models.enums import PaymentStatus, SubscriptionStatus

@@ -12,8 +12,7 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from access.inputs import CANCELLATION_COMMENT
-from billing.charges import parties_of, utcnow
+from billing.charges import parties_of
 from billing.context import BillingContext
 from billing.credits import GRANT_CANCELLATION, grant_credit
 from billing.discounts import cycles_of
@@ -27,10 +26,13 @@ from billing.errors import (
     BillingError,
 )
 from billing.errors import BillingErrorCode as Code
-from billing.events import EventType, record_subscription_event
+from billing.events import record_subscription_event
 from billing.license_keys import disable_subscription_keys
 from billing.notifications import Notifier
 from billing.proration import remaining_share, round_half_up
+from core.clock import utcnow
+from core.event_types import EventType
+from core.inputs import CANCELLATION_COMMENT
 from merchants.portal_configurations import PortalFeatures
 from models import Business, Discount, Invoice, Subscription
 from models.enums import SubscriptionStatus

@@ -16,7 +16,7 @@ import hashlib
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -29,6 +29,7 @@ from billing.line_wording import Wording
 from billing.notifications import Notifier
 from billing.processor import ChargeRequest, ChargeResult, ChargeStatus, DeclineCode, PaymentProcessor, ProcessorError
 from billing.tax import Amounts
+from core.clock import utcnow
 from models import Business, Customer, Invoice, Payment, PaymentMethod, Product, Subscription
 from models.enums import PaymentPurpose, PaymentStatus
 
@@ -38,10 +39,6 @@ UNSETTLED = (PaymentStatus.PROCESSING, PaymentStatus.REQUIRES_CUSTOMER_ACTION)
 
 # Printable ASCII without spaces: what clients put in idempotency keys (UUIDs, ULIDs, "retry-2").
 _CLIENT_KEY = re.compile(r"[\x21-\x7e]{1,64}")
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def check_client_key(client_key: str) -> None:

@@ -1,6 +1,6 @@
 """What moving money needs from the deployment: the payment processor, where the portal lives (for the links in
 emails and the page a customer returns to after authenticating a payment) and the secret key that seals the links
-an email carries (access.email_outbox). Built once by gateway.
+an email carries (core.email_outbox). Built once by gateway.
 
 Uses merchants.custom_domains for where a business's portal lives when it has a custom domain.
 """

@@ -1,6 +1,6 @@
 """The expected failures of billing actions: a stable code, the input to blame and a sentence for the customer.
 
-Messages are English source strings of the gettext catalogs (access/locale); whoever shows one translates it into
+Messages are English source strings of the gettext catalogs (core/locale); whoever shows one translates it into
 the reader's language, so the domain stays free of request state. `N_` only marks a string for extraction.
 """
 

@@ -3,27 +3,8 @@ webhook delivery later. Types and payloads use Dodo Payments' names (`payment.su
 …); the envelope `{business_id, type, timestamp, data}` is put around `data` when an event is delivered.
 """
 
-from enum import StrEnum
-
+from core.event_types import EventType
 from models import Event, LicenseKey, Payment, Refund, Subscription
-
-
-class EventType(StrEnum):
-    PAYMENT_SUCCEEDED = "payment.succeeded"
-    PAYMENT_FAILED = "payment.failed"
-    PAYMENT_PROCESSING = "payment.processing"
-    SUBSCRIPTION_ACTIVE = "subscription.active"
-    SUBSCRIPTION_RENEWED = "subscription.renewed"
-    SUBSCRIPTION_ON_HOLD = "subscription.on_hold"
-    SUBSCRIPTION_CANCELLED = "subscription.cancelled"
-    SUBSCRIPTION_EXPIRED = "subscription.expired"
-    SUBSCRIPTION_UPDATED = "subscription.updated"
-    SUBSCRIPTION_PLAN_CHANGED = "subscription.plan_changed"
-    SUBSCRIPTION_PAUSED = "subscription.paused"
-    REFUND_SUCCEEDED = "refund.succeeded"
-    REFUND_FAILED = "refund.failed"
-    SUBSCRIPTION_FAILED = "subscription.failed"
-    LICENSE_KEY_CREATED = "license_key.created"
 
 
 def _moment(value) -> str | None:

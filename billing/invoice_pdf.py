@@ -1,14 +1,14 @@
 """Invoice and credit-note PDFs, in the reader's language, from the invoice's snapshot of who sold to whom.
 
 A document is first put into words (`Document`: every string it prints, translated and formatted for the locale:
-money with billing.money, days with access.i18n), then laid out with fpdf2 on A4. Right-to-left languages mirror the
+money with core.money, days with core.i18n), then laid out with fpdf2 on A4. Right-to-left languages mirror the
 layout: the seller and the labels on the right, amounts on the left. The fonts are billing.pdf_fonts's.
 
 The output is byte-for-byte the same for the same document and locale: the PDF's creation date is the document's
 issue date, and fpdf2 derives the file id from the content. Rendering is CPU work (under a tenth of a second, about
 three tenths with the CJK face): `invoice_pdf` and `credit_note_pdf` run it in a worker thread.
 
-Depends on access.i18n for the catalogs and the date format, like every other customer-facing text of billing.
+Depends on core.i18n for the catalogs and the date format, like every other customer-facing text of billing.
 """
 
 import asyncio
@@ -20,13 +20,13 @@ from babel.numbers import format_decimal
 from fpdf import FPDF
 from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 
-from access.i18n import format_day, text_direction, translations
 from access.profile import readable_phone
 from billing.errors import N_
 from billing.line_wording import line_text
-from billing.money import format_money, parse_locale
 from billing.payment_methods import card_network_name
 from billing.pdf_fonts import install_fonts
+from core.i18n import format_day, text_direction, translations
+from core.money import format_money, parse_locale
 from models import Invoice, InvoiceLine, Payment, Refund
 from models.enums import InvoiceStatus
 

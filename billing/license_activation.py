@@ -1,7 +1,6 @@
 """Activating a license key on a device, and what the key's holder may ask about it: `activate`, `deactivate` and
 `validate` (the public license API, gateway/license_api.py, Dodo Payments' names and rules), and a signed-in
-customer's own deactivation of a device (`deactivate_instance_for_viewer`, through access.viewer's Viewer: the one
-dependency on access).
+customer's own deactivation of a device (`deactivate_instance`, given the instance the customer's scope found).
 
 A key works when it is active and its `expires_at` has not passed; a disabled or expired key never activates.
 Deactivating always works: it only frees a device.
@@ -19,13 +18,13 @@ both databases). The transaction holds three short statements and nothing slow.
 """
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
 
 from tortoise.transactions import in_transaction
 
-from access import inputs
-from access.viewer import Viewer
+from core import inputs
+from core.clock import utcnow
 from models import LicenseKey, LicenseKeyInstance, Product
 from models.enums import LicenseKeyStatus
 from models.ids import id_prefix, is_well_formed_id
@@ -128,7 +127,7 @@ async def _find(key: str, livemode: bool) -> LicenseKey:
 async def activate(key: str, name: str, *, livemode: bool, now: datetime | None = None) -> Activation:
     """A new instance of the key named `name`; refused for an unknown, disabled or expired key and at the limit."""
     name = instance_name(name)
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     if not _could_exist(key):
         raise LicenseError(LicenseErrorCode.NOT_FOUND, "license_key")
     async with in_transaction() as connection:
@@ -164,7 +163,7 @@ async def validate(
     another key, deactivated or malformed is simply not valid); an unknown key is refused."""
     found = await _find(key, livemode)
     instances = LicenseKeyInstance.filter(license_key_id=found.id)
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     valid = unusable_because(found, now) is None
     if instance_id is not None:
         valid = valid and _is_instance_id(instance_id) and await instances.filter(id=instance_id).exists()
@@ -172,10 +171,7 @@ async def validate(
     return Validation(valid, effective_status(found, now), found, product, await instances.count())
 
 
-async def deactivate_instance_for_viewer(viewer: Viewer, instance_id: str) -> LicenseKey | None:
-    """The customer frees a device of one of their keys: the key afterwards, or None when the instance is not in
-    the viewer's scope (or already gone), exactly as for one that never existed."""
-    instance = await viewer.get_license_key_instance(instance_id)
-    if instance is None or not await LicenseKeyInstance.filter(id=instance.id).delete():
-        return None
-    return await viewer.get_license_key(instance.license_key_id)
+async def deactivate_instance(instance: LicenseKeyInstance) -> bool:
+    """The customer frees a device of one of their keys (found through their scope); False when a concurrent
+    deactivation freed it first."""
+    return bool(await LicenseKeyInstance.filter(id=instance.id).delete())

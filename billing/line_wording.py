@@ -13,8 +13,8 @@ from typing import Self
 
 from babel.dates import format_interval
 
-from access.i18n import DEFAULT_LOCALE, babel_locale, supported_locale, text_direction, translations
 from billing.errors import N_
+from core.i18n import DEFAULT_LOCALE, babel_locale, supported_locale, text_direction, translations
 
 PERIOD = "period"
 UNUSED_TIME = "unused_time"

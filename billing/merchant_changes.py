@@ -15,15 +15,16 @@ from dataclasses import dataclass
 
 from tortoise.transactions import in_transaction
 
-from access.inputs import metadata_problem
 from billing.cancellation import cancel_subscription, resume_subscription
 from billing.context import BillingContext
 from billing.errors import BillingError
 from billing.errors import BillingErrorCode as Code
-from billing.events import EventType, record_subscription_event
+from billing.events import record_subscription_event
 from billing.payment_methods import use_for_subscription
 from billing.plan_changes import PlanChange, PlanChangeQuote, applied_fields, change_plan, preview_plan_change
 from billing.proration import ProrationMode
+from core.event_types import EventType
+from core.inputs import metadata_problem
 from merchants.portal_configurations import PortalFeatures, merchant_features
 from models import PaymentMethod, Subscription
 from models.enums import CancellationFeedback, SubscriptionStatus

@@ -4,13 +4,13 @@ cancellation confirmed (and when access ends), a plan changed (with its receipt 
 refund issued (with its credit note).
 
 Amounts travel as minor units and currency, dates as ISO text and reasons as English source strings: the worker
-renders each email in the customer's language and formats them for it. Uses access.email_outbox for the outbox.
+renders each email in the customer's language and formats them for it. Uses core.email_outbox for the outbox.
 """
 
 from datetime import datetime
 
-from access.email_outbox import branding_context, enqueue_email, sender_name
 from billing.context import BillingContext
+from core.email_outbox import branding_context, enqueue_email, sender_name
 from models import Business, Customer, Invoice, Payment, Refund, Subscription
 
 # The credit note download of gateway/pages/documents.py (schema.customer.invoices names the same path).

@@ -8,12 +8,13 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
-from billing.charges import utcnow
 from billing.errors import NOT_PAUSABLE, NOT_PAUSED, PAUSE_CYCLES, PAUSE_OFF, BillingError
 from billing.errors import BillingErrorCode as Code
-from billing.events import EventType, record_subscription_event
+from billing.events import record_subscription_event
 from billing.license_keys import disable_subscription_keys, enable_subscription_keys
 from billing.periods import add_interval
+from core.clock import utcnow
+from core.event_types import EventType
 from merchants.portal_configurations import PortalFeatures
 from models import Subscription
 from models.enums import SubscriptionStatus

@@ -6,7 +6,7 @@ active, trialing or on-hold subscription at a business keeps at least one usable
 detached, not deleted: old payments and invoices still name it.
 """
 
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -15,8 +15,10 @@ from tortoise.transactions import in_transaction
 from billing.customer_locks import for_customer
 from billing.errors import NOT_ALLOWED_ELSEWHERE, PAYMENT_METHOD_UPDATE_OFF, BillingError
 from billing.errors import BillingErrorCode as Code
-from billing.events import EventType, record_subscription_event
+from billing.events import record_subscription_event
 from billing.processor import PaymentProcessor, ProcessorError
+from core.clock import utcnow
+from core.event_types import EventType
 from merchants.portal_configurations import PortalFeatures
 from models import Customer, PaymentMethod, Subscription
 from models.enums import SubscriptionStatus
@@ -40,10 +42,6 @@ _CARD_NETWORK_NAMES = {
 def card_network_name(network: str) -> str:
     """A card network as it writes its own name (`jcb` → `JCB`, `american_express` stays readable)."""
     return _CARD_NETWORK_NAMES.get(network.lower().replace(" ", "").replace("_", ""), network.title())
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def usable(method: PaymentMethod, now: datetime) -> bool:
@@ -129,7 +127,7 @@ async def remove_payment_method(method: PaymentMethod, features: PortalFeatures)
     _require_updates(features)
 
     async def remove(connection: BaseDBAsyncClient) -> None:
-        now = _now()
+        now = utcnow()
         saved = await _saved(method.customer_id).exclude(id=method.id).using_db(connection)
         others = [other for other in saved if usable(other, now)]
         chargeable = Subscription.filter(customer_id=method.customer_id, status__in=CHARGEABLE)

@@ -32,7 +32,6 @@ from billing.charges import (
     client_idempotency_key,
     drive,
     parties_of,
-    utcnow,
 )
 from billing.context import BillingContext
 from billing.credits import GRANT_DOWNGRADE, credit_balance, grant_credit
@@ -46,7 +45,7 @@ from billing.errors import (
     decline_message,
 )
 from billing.errors import BillingErrorCode as Code
-from billing.events import EventType, record_subscription_event
+from billing.events import record_subscription_event
 from billing.invoices import Line
 from billing.license_keys import disable_subscription_keys
 from billing.line_wording import FROM_TODAY, REMAINING_TIME, UNUSED_TIME, Wording
@@ -56,6 +55,8 @@ from billing.processor import DeclineCode
 from billing.proration import Proration, ProrationMode, prorate
 from billing.subscription_claims import claimed
 from billing.tax import Amounts, charge_amounts, split_tax
+from core.clock import utcnow
+from core.event_types import EventType
 from merchants.portal_configurations import PortalFeatures
 from models import Business, Invoice, Payment, PaymentItem, PaymentMethod, Product, Subscription
 from models.enums import Interval, PaymentPurpose, PaymentStatus, PriceType, SubscriptionStatus

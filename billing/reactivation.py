@@ -12,13 +12,14 @@ from billing.discounts import spend_cycle
 from billing.dues import period_charge
 from billing.errors import NOT_ALLOWED_ELSEWHERE, NOTHING_DUE, PAYMENT_METHOD_UPDATE_OFF, BillingError
 from billing.errors import BillingErrorCode as Code
-from billing.events import EventType, record_subscription_event
+from billing.events import record_subscription_event
 from billing.invoices import Line
 from billing.license_keys import enable_subscription_keys
 from billing.notifications import Notifier
 from billing.periods import period_end
 from billing.subscription_claims import claimed
 from billing.tax import Amounts
+from core.event_types import EventType
 from merchants.portal_configurations import PortalFeatures
 from models import Business, Invoice, Payment, PaymentMethod, Subscription
 from models.enums import PaymentPurpose, SubscriptionStatus

@@ -18,7 +18,7 @@ is finished by calling the processor again under the same key, which answers a r
 """
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
@@ -30,6 +30,7 @@ from billing.events import record_refund_event
 from billing.invoices import credit_note_number, next_sequence_number
 from billing.notifications import Notifier
 from billing.processor import ProcessorError
+from core.clock import utcnow
 from models import Business, CreditNoteSequence, Customer, Invoice, LicenseKey, Payment, Refund
 from models.enums import InvoiceStatus, LicenseKeyStatus, PaymentStatus, RefundStatus
 
@@ -76,8 +77,8 @@ async def refund_payment(
     try:
         await context.processor.refund(payment.processor_reference, refund.amount, idempotency_key=key)
     except ProcessorError:
-        return await _settle(refund, RefundStatus.FAILED, context, now or datetime.now(UTC))
-    return await _settle(refund, RefundStatus.SUCCEEDED, context, now or datetime.now(UTC))
+        return await _settle(refund, RefundStatus.FAILED, context, now or utcnow())
+    return await _settle(refund, RefundStatus.SUCCEEDED, context, now or utcnow())
 
 
 async def record_refund(

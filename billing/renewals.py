@@ -14,11 +14,12 @@ from billing.context import BillingContext
 from billing.discounts import spend_cycle
 from billing.dues import period_charge
 from billing.errors import decline_message
-from billing.events import EventType, record_subscription_event
+from billing.events import record_subscription_event
 from billing.invoices import Line
 from billing.license_keys import disable_subscription_keys
 from billing.notifications import Notifier
 from billing.periods import period_end
+from core.event_types import EventType
 from models import Invoice, Payment, PaymentMethod, Subscription
 from models.enums import PaymentPurpose, SubscriptionStatus
 

@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from stdnum import luhn
@@ -32,6 +32,7 @@ from billing.processor import (
     DeclineCode,
     ProcessorError,
 )
+from core.clock import utcnow
 from models import SandboxCard, SandboxCharge, SandboxSetup
 from models.ids import find_by_client_id
 
@@ -155,7 +156,7 @@ class SandboxProcessor:
         return CardDetails(card.id, card.brand, card.last4, card.exp_month, card.exp_year, card.fingerprint)
 
     async def _card_from_test_token(self, test: TestCard, customer_reference: str) -> SandboxCard:
-        now = datetime.now(UTC)
+        now = utcnow()
         return await SandboxCard.create(
             brand=test.brand,
             last4=test.number[-4:],
@@ -193,7 +194,7 @@ class SandboxProcessor:
         card = await find_by_client_id(SandboxCard, request.token)
         if card is None or not card.attached_to:
             raise ProcessorError(INVALID_TOKEN)
-        status, error_code = _charge_outcome(card, datetime.now(UTC))
+        status, error_code = _charge_outcome(card, utcnow())
         try:
             return await SandboxCharge.create(
                 idempotency_key=request.idempotency_key,
@@ -307,7 +308,7 @@ def _parse_expiry(expiry: str) -> tuple[int, int]:
         raise CardRejected("invalid_expiry", "expiry")
     month, year = int(match[1]), int(match[2])
     year = year + 2000 if year < 100 else year
-    now = datetime.now(UTC)
+    now = utcnow()
     if (year, month) < (now.year, now.month):
         raise CardRejected("invalid_expiry", "expiry")
     return month, year

@@ -10,11 +10,12 @@ billing run beside a customer can never both charge the same dues. A lease outli
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from tortoise.expressions import Q
 
 from billing.errors import BillingError, BillingErrorCode
+from core.clock import utcnow
 from models import Subscription
 
 CLAIM = timedelta(minutes=2)
@@ -24,7 +25,7 @@ _POLL_SECONDS = 0.05
 
 async def try_claim(subscription: Subscription) -> bool:
     """Take the claim if nobody holds it; never waits."""
-    now = datetime.now(UTC)
+    now = utcnow()
     free = Q(change_claimed_until__isnull=True) | Q(change_claimed_until__lt=now)
     return bool(await Subscription.filter(free, id=subscription.id).update(change_claimed_until=now + CLAIM))
 

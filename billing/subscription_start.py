@@ -32,7 +32,6 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from access.inputs import metadata_problem
 from billing.charges import (
     ChargeIntent,
     SubscriptionOutcome,
@@ -40,7 +39,6 @@ from billing.charges import (
     check_client_key,
     client_idempotency_key,
     parties_of,
-    utcnow,
 )
 from billing.context import BillingContext
 from billing.credits import credit_balance
@@ -48,7 +46,7 @@ from billing.customer_locks import for_customer
 from billing.discounts import cycles_of, discount_amount
 from billing.errors import BillingError
 from billing.errors import BillingErrorCode as Code
-from billing.events import EventType, record_subscription_event
+from billing.events import record_subscription_event
 from billing.invoices import Line
 from billing.license_issuance import issue_license_key
 from billing.notifications import Notifier
@@ -56,6 +54,9 @@ from billing.payment_methods import add_payment_method
 from billing.periods import add_interval, period_end
 from billing.subscription_claims import CLAIM, claim_subscription, release_subscription, try_claim
 from billing.tax import Amounts, charge_amounts
+from core.clock import utcnow
+from core.event_types import EventType
+from core.inputs import metadata_problem
 from merchants.portal_configurations import MAX_QUANTITY, merchant_features
 from models import Business, Customer, Discount, Invoice, Payment, PaymentItem, PaymentMethod, Product, Subscription
 from models.enums import DiscountType, Interval, PaymentPurpose, PaymentStatus, PriceType, SubscriptionStatus

@@ -33,8 +33,8 @@ from access.access_tokens import (
     revoke_access_token,
 )
 from access.email_codes import CODE_SECONDS, EmailCodeRefused, exchange_email_code, request_email_code
-from access.inputs import email_problem
 from access.sessions import end_session
+from core.inputs import email_problem
 from gateway.json_body import BadBody, Body, StringField, string_fields
 from gateway.merchant_api import error_response
 from gateway.merchant_rest import MerchantCall, RestError, merchant_endpoint

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from access.tokens import same_secret
+from core.tokens import same_secret
 from gateway.settings import Settings
 
 VISITOR_COOKIE = "portal_visitor"

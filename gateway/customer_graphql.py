@@ -4,7 +4,7 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
-from access.i18n import formatting_locale
+from core.i18n import formatting_locale
 from gateway.csrf import csrf_header_valid
 from gateway.graphql_http import SpecGraphQL, graphql_error_response
 from gateway.payments import billing_of

@@ -11,7 +11,7 @@ import string
 import urllib.parse
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 from tortoise.models import Model
@@ -24,6 +24,7 @@ from billing.periods import add_interval
 from billing.processor import DeclineCode
 from billing.sandbox import SUCCEEDS
 from billing.tax import split_tax
+from core.clock import utcnow
 from models import (
     Business,
     CreditNoteSequence,
@@ -252,7 +253,7 @@ async def seed_demo() -> DemoSummary:
     """Write the demo data unless it is there already; either way, describe it."""
     async with in_transaction():
         if not await Business.exists(id__in=[spec.id for spec in BUSINESSES]):
-            await _DemoBuilder(datetime.now(UTC)).build().save()
+            await _DemoBuilder(utcnow()).build().save()
         return await summarize_demo()
 
 

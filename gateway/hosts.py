@@ -18,8 +18,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from access.i18n import negotiate_locale
 from access.viewer import Viewer
+from core.i18n import negotiate_locale
 from gateway.http_middleware import HttpMiddleware
 from gateway.templating import render
 from merchants.api_keys import LIVE_KEY_PREFIX, TEST_KEY_PREFIX

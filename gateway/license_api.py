@@ -13,7 +13,7 @@ learns nothing about whom it was sold to (no email, name or customer id).
 """
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -29,6 +29,7 @@ from billing.license_activation import (
     deactivate,
     validate,
 )
+from core.clock import utcnow
 from gateway.json_body import BadBody, Body, StringField, string_fields
 from gateway.merchant_api import error_response
 from gateway.pages.common import client_address
@@ -59,7 +60,7 @@ def _endpoint(
     """A license call: counted against the client's address, its body read, counted against its key, then done."""
 
     async def endpoint(request: Request) -> Response:
-        now = datetime.now(UTC)
+        now = utcnow()
         if not await rate_limits.hit(rate_limits.LICENSE_CALLS_PER_ADDRESS, client_address(request), now):
             return _too_many(rate_limits.LICENSE_CALLS_PER_ADDRESS, now)
         try:

@@ -19,7 +19,7 @@ from urllib.parse import unquote_plus
 from starlette.routing import BaseRoute, Route
 from stdnum import luhn
 
-from access.tokens import LINK_PREFIX, SESSION_PREFIX
+from core.tokens import LINK_PREFIX, SESSION_PREFIX
 from merchants.api_keys import LIVE_KEY_PREFIX, TEST_KEY_PREFIX
 
 REDACTED = "[redacted]"

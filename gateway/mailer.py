@@ -18,8 +18,8 @@ from email.utils import format_datetime, make_msgid
 
 import aiosmtplib
 
-from access.email_outbox import opened_context
-from access.i18n import DEFAULT_LOCALE, supported_locale
+from core.email_outbox import opened_context
+from core.i18n import DEFAULT_LOCALE, supported_locale
 from gateway.brand_colors import brand_palette
 from gateway.settings import Settings
 from gateway.templating import render

@@ -20,11 +20,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from tortoise.functions import Count
 
-from access.i18n import DEFAULT_LOCALE, supported_locale
 from billing.errors import BillingError, BillingErrorCode
 from billing.events import refund_payload
 from billing.invoice_pdf import invoice_pdf
 from billing.refunds import refund_payment
+from core.i18n import DEFAULT_LOCALE, supported_locale
 from gateway.merchant_rest import MerchantCall, RestError, list_response, merchant_endpoint, moment, not_found
 from gateway.pages.documents import attachment_name
 from gateway.payments import billing_of

@@ -14,11 +14,12 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import httpx
 from standardwebhooks import Webhook
 
+from core.clock import utcnow
 from gateway.settings import Settings
 from gateway.webhook_transport import PinnedTransport
 from merchants.webhooks import (
@@ -52,10 +53,6 @@ CLAIM_LEASE = timedelta(minutes=1)
 # An endpoint that has failed every attempt for this long is disabled.
 DISABLE_AFTER = timedelta(days=5)
 SNIPPET_LENGTH = 500
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def envelope(event: Event) -> dict:
@@ -177,7 +174,7 @@ async def deliver(delivery: WebhookDelivery, http: httpx.AsyncClient, settings: 
 async def process_due_webhooks(settings: Settings, now: datetime | None = None) -> int:
     """One pass: fan new events out into deliveries, then attempt every due delivery, CONCURRENCY at a time;
     returns how many deliveries were attempted."""
-    now = now or _utcnow()
+    now = now or utcnow()
     await fan_out_events(now)
     deliveries = await claim_due_deliveries(now)
     if not deliveries:

@@ -16,10 +16,11 @@ import contextlib
 import logging
 import signal
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from billing.billing_run import run_billing
 from billing.context import BillingContext
+from core.clock import utcnow
 from gateway.mailer import send_email
 from gateway.payments import build_billing_context
 from gateway.settings import Settings
@@ -46,10 +47,6 @@ BATCH_SIZE = 20
 CLAIM_LEASE = timedelta(minutes=2)
 # Often enough for the every-minute checks of a new custom domain claim.
 DOMAIN_CHECK_SECONDS = 30.0
-
-
-def _utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 async def claim_due_emails(now: datetime) -> list[EmailMessage]:
@@ -99,7 +96,7 @@ async def _record_failure(message: EmailMessage, error: Exception, now: datetime
 
 async def process_due_emails(settings: Settings, now: datetime | None = None) -> int:
     """One pass over the outbox: send every email due at `now`; returns how many were sent."""
-    now = now or _utcnow()
+    now = now or utcnow()
     sent = 0
     for message in await claim_due_emails(now):
         try:

@@ -1,12 +1,13 @@
 """Merchant API keys: one business in one mode per key, shown once, stored only as a SHA-256 hash.
 
 A key reads `sk_test_…` or `sk_live_…` so its mode shows at a glance and secret scanners recognise it; the first
-characters stay visible as `prefix` so a merchant can tell keys apart. Uses access.tokens to make and hash secrets.
+characters stay visible as `prefix` so a merchant can tell keys apart. Uses core.tokens to make and hash secrets.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
-from access.tokens import hash_token, new_token
+from core.clock import utcnow
+from core.tokens import hash_token, new_token
 from models import ApiKey, Business
 from models.ids import find_by_client_id
 
@@ -45,7 +46,7 @@ async def revoke_api_key(key_id: str, now: datetime | None = None) -> ApiKey | N
     it made, which every lookup checks against the key; None when no key has that id."""
     api_key = await find_by_client_id(ApiKey, key_id)
     if api_key is not None and api_key.revoked_at is None:
-        api_key.revoked_at = now or datetime.now(UTC)
+        api_key.revoked_at = now or utcnow()
         await api_key.save(update_fields=["revoked_at"])
     return api_key
 
@@ -62,7 +63,7 @@ async def authenticate_api_key(secret: str, now: datetime | None = None) -> ApiK
     )
     if api_key is None or not secret.startswith(key_prefix(api_key.livemode)):
         return None
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     if api_key.last_used_at is None or now - api_key.last_used_at >= _TOUCH_AFTER:
         api_key.last_used_at = now
         await api_key.save(update_fields=["last_used_at"])

@@ -2,7 +2,7 @@
 branding a portal shows, and the CORS origins whose pages may call the customer API, checked before anything is
 written; and a default portal configuration in each mode so a new business's portal works at once.
 
-Uses access.inputs for the one rule of what an email address is.
+Uses core.inputs for the one rule of what an email address is.
 """
 
 import re
@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 from babel import Locale
 from tortoise.transactions import in_transaction
 
-from access.inputs import email_problem
+from core.inputs import email_problem
 from merchants import inputs
 from merchants.inputs import LOCAL_HOSTS, MerchantInputError
 from models import Business, PortalConfiguration

@@ -28,7 +28,7 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from urllib.parse import urlsplit
 
@@ -37,6 +37,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from core.clock import utcnow
 from models import Business, CustomDomain
 
 MAX_DOMAINS_PER_BUSINESS = 5
@@ -131,7 +132,7 @@ def _pending_and_expired(now: datetime) -> Q:
 
 def custom_domains_of(business_id: str, now: datetime | None = None) -> QuerySet[CustomDomain]:
     """The business's claims, verified or pending, but none that has expired."""
-    return CustomDomain.filter(business_id=business_id).exclude(_pending_and_expired(now or datetime.now(UTC)))
+    return CustomDomain.filter(business_id=business_id).exclude(_pending_and_expired(now or utcnow()))
 
 
 def verified_domains_of(business_id: str) -> QuerySet[CustomDomain]:
@@ -165,7 +166,7 @@ async def add_custom_domain(
     changes nothing. Raises CustomDomainError."""
     require_live_mode(livemode)
     hostname = normalized_hostname(hostname, platform_url)
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     async with in_transaction():
         # Locks the business, so two concurrent claims cannot both pass the limit.
         await Business.select_for_update().get(id=business.id)

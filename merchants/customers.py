@@ -10,9 +10,9 @@ inside one business and one mode.
   with a link or code asked for in this business's portal (access.login_links, access.email_codes) or adds the
   business in their unified portal (access.business_additions), so the unified portal does not join this record
   until then.
-- `metadata` is the merchant's own flat object of text (access.inputs.metadata_problem).
+- `metadata` is the merchant's own flat object of text (core.inputs.metadata_problem).
 
-Uses access.profile and access.inputs for the checks.
+Uses access.profile and core.inputs for the checks.
 """
 
 from dataclasses import dataclass
@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from access.inputs import email_problem, metadata_problem
 from access.profile import AddressChanges, FieldError, ProfileChanges, ProfileError, ProfileErrorCode, checked_values
+from core.inputs import email_problem, metadata_problem
 from models import Business, Customer, normalize_email
 from models.ids import find_by_client_id
 
@@ -62,7 +62,7 @@ def refusal(field_name: str, message: str) -> ProfileError:
 
 def customers_of(business_id: str, livemode: bool, email: str | None = None) -> QuerySet[Customer]:
     """The business's customers in the mode, optionally only those with this email (compared normalised); a text
-    that could not be an address (access.inputs) finds nobody without reaching the database's column limit."""
+    that could not be an address (core.inputs) finds nobody without reaching the database's column limit."""
     query = Customer.filter(business_id=business_id, livemode=livemode)
     if email is None:
         return query

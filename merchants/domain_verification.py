@@ -15,7 +15,7 @@ take a live portal down).
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import dns.asyncresolver
 import dns.exception
@@ -23,6 +23,7 @@ import dns.resolver
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
+from core.clock import utcnow
 from merchants.custom_domains import (
     CustomDomainError,
     CustomDomainErrorCode,
@@ -108,7 +109,7 @@ async def verify_custom_domain(
     when the claim is not the business's (or expired), when its record is not found, or when another business
     verified the hostname first."""
     require_live_mode(livemode)
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     domain = await find_custom_domain(business, hostname, platform_url, now)
     if domain.verified_hostname is None:
         if not await _settle(domain, await _record_published(domain, lookup), now):
@@ -142,7 +143,7 @@ async def drop_expired_claims(now: datetime) -> int:
 async def check_due_claims(lookup: TxtLookup, now: datetime | None = None) -> int:
     """One worker pass: drop expired claims, then check a batch of due ones (their lookups side by side); how many
     were verified."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     await drop_expired_claims(now)
     due = await _claim_due_checks(now)
     found = await asyncio.gather(*(_record_published(domain, lookup) for domain in due))

@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 
 from babel.numbers import list_currencies
 
-from access.inputs import has_control_characters
+from core.inputs import has_control_characters
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1"})
 URL_LIMIT = 500

@@ -1,6 +1,6 @@
 """Webhook endpoints of a business: creation and changes (with the SSRF rule: which URLs and addresses the portal
 may call), deletion, secret rotation, the fan-out of events into one delivery per matching endpoint, replays, and
-disabling an endpoint that keeps failing (with an email to the business, through access.email_outbox). Sending is
+disabling an endpoint that keeps failing (with an email to the business, through core.email_outbox). Sending is
 gateway/webhook_delivery.py's job, through gateway/webhook_transport.py, which connects only to checked addresses.
 
 Secrets are Standard Webhooks' `whsec_` + base64 of 32 random bytes, shown once at creation or rotation. A rotated
@@ -13,13 +13,14 @@ import ipaddress
 import secrets
 import socket
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from tortoise.transactions import in_transaction
 
-from access.email_outbox import branding_context, enqueue_email
-from billing.events import EventType
+from core.clock import utcnow
+from core.email_outbox import branding_context, enqueue_email
+from core.event_types import EventType
 from models import Business, Event, WebhookDelivery, WebhookEndpoint
 from models.enums import DeliveryStatus
 
@@ -156,7 +157,7 @@ async def update_endpoint(
     if event_types is not None:
         endpoint.event_types = _event_types(event_types)
     if disabled is True and not endpoint.disabled:
-        endpoint.disabled, endpoint.disabled_at = True, datetime.now(UTC)
+        endpoint.disabled, endpoint.disabled_at = True, utcnow()
     elif disabled is False:
         endpoint.disabled, endpoint.disabled_at, endpoint.failing_since = False, None, None
     await endpoint.save(update_fields=["url", "event_types", "disabled", "disabled_at", "failing_since"])
@@ -212,7 +213,7 @@ async def list_endpoints(business: Business) -> list[WebhookEndpoint]:
 
 async def rotate_secret(endpoint: WebhookEndpoint, now: datetime | None = None) -> str:
     """A new secret for the endpoint, returned this once; the old one keeps signing for ROTATION_GRACE."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     secret = new_secret()
     endpoint.previous_secret = endpoint.secret
     endpoint.previous_secret_expires_at = now + ROTATION_GRACE
@@ -237,7 +238,7 @@ async def fan_out_events(now: datetime | None = None) -> int:
     """Make a pending delivery of each new event for every enabled endpoint of its business and mode that wants
     its type; returns how many events it handled. Safe beside other workers: the rows are locked where the
     database can (PostgreSQL), and the unique (endpoint, event) pair makes a second fan-out a no-op anyway."""
-    now = now or datetime.now(UTC)
+    now = now or utcnow()
     async with in_transaction() as connection:
         events = (
             await Event.filter(fanned_out=False)
@@ -269,5 +270,5 @@ async def replay_delivery(delivery: WebhookDelivery, now: datetime | None = None
     """Send the delivery again, with the same `webhook-id`, as soon as a worker passes; a failure retries on the
     whole schedule again. Earlier attempts stay recorded."""
     await WebhookDelivery.filter(id=delivery.id).update(
-        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now or datetime.now(UTC)
+        status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now or utcnow()
     )

@@ -26,7 +26,7 @@ class EmailMessage(Timestamped):
 
     Rendering late keeps templates out of the domain layer. What opens an account (a sign-in link, a code) is never
     in `context`: it waits in `sealed_context`, encrypted with a key derived from the deployment's secret
-    (access.email_outbox), which is erased once the email is sent or has finally failed; so is the context once sent.
+    (core.email_outbox), which is erased once the email is sent or has finally failed; so is the context once sent.
     """
 
     id = id_field("eml")

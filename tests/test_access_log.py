@@ -16,7 +16,7 @@ import pytest
 import uvicorn
 from starlette.routing import Route
 
-from access.tokens import LINK_PREFIX
+from core.tokens import LINK_PREFIX
 from gateway import sandbox_pages
 from gateway.app import create_app
 from gateway.log_redaction import redact_secrets

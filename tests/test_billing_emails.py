@@ -7,9 +7,9 @@ from email.message import EmailMessage as MimeMessage
 
 import pytest
 
-from access.email_outbox import branding_context
-from access.i18n import SUPPORTED_LOCALES
 from billing.errors import decline_message
+from core.email_outbox import branding_context
+from core.i18n import SUPPORTED_LOCALES
 from gateway.mailer import compose_email
 from gateway.settings import Settings
 from models import Business, EmailMessage

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from access.i18n import translations
 from access.sessions import viewer_for_token
+from core.i18n import translations
 from gateway import sandbox_pages
 from gateway.app import create_app
 from gateway.payments import build_billing_context

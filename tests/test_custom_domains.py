@@ -20,9 +20,9 @@ import pytest
 from tortoise.context import TortoiseContext
 from tortoise.migrations.api.migrate import migrate as apply_migrations
 
-from access.email_outbox import opened_context
 from access.login_links import peek_link, request_sign_in
 from billing.notifications import Notifier
+from core.email_outbox import opened_context
 from gateway.app import create_app
 from gateway.cli import migrate_database
 from gateway.mailer import compose_email

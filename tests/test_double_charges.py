@@ -9,7 +9,6 @@ from datetime import timedelta
 import pytest
 
 from billing.billing_run import run_billing
-from billing.charges import utcnow
 from billing.errors import BillingError
 from billing.payment_methods import remove_payment_method
 from billing.payments import complete_payment, recover_stale_payments
@@ -17,6 +16,7 @@ from billing.plan_changes import change_plan
 from billing.processor import ChargeStatus
 from billing.reactivation import reactivate
 from billing.subscription_start import StartRequest, start_subscription
+from core.clock import utcnow
 from models import Invoice, Payment, PaymentMethod, SandboxCharge, Subscription
 from models.enums import PaymentPurpose, PaymentStatus, SubscriptionStatus
 from tests.billing_support import FEATURES, add_card, billing_context, subscriber, with_plans

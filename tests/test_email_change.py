@@ -10,10 +10,11 @@ import httpx
 import pytest
 
 from access.email_change import LINK_SECONDS
-from access.i18n import translations
 from access.login_links import LinkProblem, create_magic_link, peek_link
 from access.rate_limits import EMAIL_CHANGE_PER_ACCOUNT
-from access.sessions import utcnow, viewer_for_token
+from access.sessions import viewer_for_token
+from core.clock import utcnow
+from core.i18n import translations
 from gateway.settings import Settings
 from gateway.worker import process_due_emails
 from models import Customer, EmailChangeToken, EmailMessage, PortalConfiguration

@@ -10,9 +10,9 @@ import httpx
 import pytest
 
 from access.email_codes import EmailCodeRefused, code_hash, exchange_email_code, request_email_code
-from access.email_outbox import opened_context
-from access.i18n import translations
 from access.sessions import SessionPolicy
+from core.email_outbox import opened_context
+from core.i18n import translations
 from gateway.mailer import compose_email
 from models import Business, Customer, EmailCode, EmailMessage, PortalSession
 

@@ -10,7 +10,7 @@ from email.utils import getaddresses
 
 import pytest
 
-from access.email_outbox import branding_context, sender_name
+from core.email_outbox import branding_context, sender_name
 from gateway.mailer import compose_email
 from gateway.settings import Settings
 from models import Business, EmailMessage

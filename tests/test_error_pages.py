@@ -7,8 +7,8 @@ import re
 
 import pytest
 
-from access.i18n import SUPPORTED_LOCALES, text_direction, translations
 from access.sessions import viewer_for_token
+from core.i18n import SUPPORTED_LOCALES, text_direction, translations
 from gateway.pages import login
 from gateway.request_ids import REQUEST_ID_HEADER
 from tests.factories import POLICY, unified_token

@@ -1,6 +1,6 @@
 """The translation catalogs and the choice of language: every .po compiles without errors, translates every
-string the templates and the Python modules of `access` and `billing` use, matches its committed .mo; locales are
-negotiated and written as the reader expects."""
+string the templates and the Python modules of `core`, `access` and `billing` use, matches its committed .mo;
+locales are negotiated and written as the reader expects."""
 
 import collections
 import re
@@ -15,7 +15,8 @@ from babel.messages.pofile import read_po
 
 import access
 import billing
-from access.i18n import (
+import core
+from core.i18n import (
     LOCALE_DIR,
     SUPPORTED_LOCALES,
     babel_locale,
@@ -38,12 +39,12 @@ def catalog(locale: str):
 
 
 def source_messages() -> set:
-    """Every msgid the templates and the Python modules of `access` and `billing` use, extracted as
-    `pybabel extract -F access/locale/babel.cfg` does."""
+    """Every msgid the templates and the Python modules of `core`, `access` and `billing` use, extracted as
+    `pybabel extract -F core/locale/babel.cfg` does."""
     template_map = [("**.html", "jinja2"), ("**.txt", "jinja2")]
     options = {"**": {"extensions": "jinja2.ext.i18n", "trim_blocks": "true", "lstrip_blocks": "true"}}
     extracted = list(extract_from_dir(str(TEMPLATE_DIR), template_map, options))
-    for package in (access, billing):
+    for package in (core, access, billing):
         extracted += extract_from_dir(str(Path(package.__file__).parent), [("**.py", "python")])
     return {message if isinstance(message, str) else tuple(message) for _, _, message, _, _ in extracted}
 
@@ -99,7 +100,7 @@ def test_each_translation_keeps_the_placeholders_of_its_source(locale):
 def test_the_committed_mo_matches_its_po(locale):
     with catalog_path(locale).open("rb") as compiled:
         committed = _entries(read_mo(compiled))
-    assert committed == _entries(catalog(locale)), "run `pybabel compile -d access/locale`"
+    assert committed == _entries(catalog(locale)), "run `pybabel compile -d core/locale`"
 
 
 def _forms(string: str | tuple | list) -> tuple:

@@ -22,14 +22,14 @@ from fontTools.ttLib import TTFont
 from pypdf import PdfReader
 from tortoise.transactions import in_transaction
 
-from access.i18n import SUPPORTED_LOCALES, translations
 from access.rate_limits import PDF_RENDERS_PER_SESSION
 from billing.invoice_pdf import render_credit_note, render_invoice
 from billing.invoices import Line, billing_details, issue_invoice
-from billing.money import format_money
 from billing.pdf_fonts import FONT_DIR
 from billing.refunds import record_refund
 from billing.tax import charge_amounts
+from core.i18n import SUPPORTED_LOCALES, translations
+from core.money import format_money
 from models import Business, Customer, Invoice, InvoiceLine, Payment, Refund
 from models.enums import InvoiceStatus, PaymentPurpose, PaymentStatus
 from tests.billing_support import billing_context

@@ -7,8 +7,8 @@ import pytest
 
 from billing.invoices import Line
 from billing.line_wording import FROM_TODAY, UNUSED_TIME, Wording, line_text
-from billing.money import format_money
 from billing.plan_changes import PlanTarget
+from core.money import format_money
 
 START, END = datetime(2026, 11, 17, 9, tzinfo=UTC), datetime(2026, 12, 17, 9, tzinfo=UTC)
 

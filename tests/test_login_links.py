@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from access.email_outbox import opened_context
 from access.login_links import (
     ConsumeResult,
     LinkProblem,
@@ -18,6 +17,7 @@ from access.login_links import (
     request_sign_in,
 )
 from access.sessions import SessionPolicy, viewer_for_token
+from core.email_outbox import opened_context
 from models import Business, Customer, EmailMessage, LoginToken, PortalConfiguration, PortalSession
 from models.enums import LoginTokenKind, Scope
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from access.email_outbox import opened_context
 from access.login_links import consume_link, peek_link
 from access.sessions import SessionPolicy
+from core.email_outbox import opened_context
 from gateway.app import create_app
 from gateway.settings import Settings
 from merchants.api_keys import create_api_key, revoke_api_key

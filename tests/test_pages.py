@@ -10,7 +10,7 @@ import pytest
 from starlette.requests import Request
 
 from access.login_links import create_magic_link, peek_link
-from access.sessions import utcnow
+from core.clock import utcnow
 from gateway.csrf import csrf_header_valid
 from gateway.settings import Settings
 from gateway.worker import process_due_emails

@@ -7,8 +7,8 @@ import re
 import httpx
 import pytest
 
-from access.i18n import SUPPORTED_LOCALES
 from access.sessions import viewer_for_token
+from core.i18n import SUPPORTED_LOCALES
 from models import Customer, Invoice, PortalConfiguration
 from models.business import default_portal_features
 from schema.customer import build_context, schema

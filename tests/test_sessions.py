@@ -3,8 +3,9 @@
 from datetime import timedelta
 
 from access.access_tokens import mint_access_token
-from access.sessions import SessionPolicy, open_session, utcnow, viewer_for_token
-from access.tokens import SESSION_PREFIX, hash_token
+from access.sessions import SessionPolicy, open_session, viewer_for_token
+from core.clock import utcnow
+from core.tokens import SESSION_PREFIX, hash_token
 from gateway.request_auth import SESSION_COOKIE
 from merchants.api_keys import create_api_key
 from models import Business, PortalSession

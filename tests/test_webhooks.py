@@ -16,9 +16,10 @@ from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 from tortoise.context import TortoiseContext
 
-from access.email_outbox import branding_context, enqueue_email
 from billing.cancellation import cancel_subscription
-from billing.events import EventType, record_subscription_event
+from billing.events import record_subscription_event
+from core.email_outbox import branding_context, enqueue_email
+from core.event_types import EventType
 from gateway.mailer import compose_email
 from gateway.settings import Settings
 from gateway.webhook_delivery import MAX_ATTEMPTS, RETRY_DELAYS, process_due_webhooks

@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from access.i18n import SUPPORTED_LOCALES, language_name, negotiate_locale, supported_locale
 from access.sessions import live_session, revoke_session
+from core.i18n import SUPPORTED_LOCALES, language_name, negotiate_locale, supported_locale
 from gateway.brand_colors import Palette, brand_palette
 from gateway.csrf import csrf_token, remember_visitor
 from gateway.hosts import custom_business

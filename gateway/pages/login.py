@@ -14,9 +14,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from access.inputs import email_problem
 from access.login_links import request_sign_in
 from access.rate_limits import SIGN_IN_PER_EMAIL
+from core.inputs import email_problem
 from gateway.csrf import csrf_form_valid
 from gateway.hosts import custom_business
 from gateway.pages.common import (

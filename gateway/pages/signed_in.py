@@ -19,10 +19,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from access.deep_links import FlowType, flow_of
-from access.i18n import translations
 from access.sessions import remember_locale
 from access.viewer import Viewer
 from billing.errors import MESSAGES
+from core.i18n import translations
 from gateway.csrf import csrf_form_valid
 from gateway.pages import flows
 from gateway.pages.common import (

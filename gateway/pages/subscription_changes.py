@@ -15,16 +15,16 @@ task, and a task that is no longer possible is explained on its page rather than
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from access.deep_links import PLAN_CHANGE_FLOWS, FlowType
-from access.i18n import translations
-from access.inputs import CANCELLATION_COMMENT
 from billing.errors import MESSAGES, UNKNOWN_REASON, BillingErrorCode
+from core.clock import utcnow
+from core.i18n import translations
+from core.inputs import CANCELLATION_COMMENT
 from gateway.pages.signed_in import (
     BUSINESS_FIELDS,
     METHOD_FIELDS,
@@ -232,7 +232,7 @@ async def cancelled_page(visit: Visit) -> Response:
     if subscription["status"] != "CANCELLED" and not subscription["cancelAtNextBillingDate"]:
         # Resumed since: an old confirmation must not say it is ending.
         return redirect(subscription_path(subscription["id"]))
-    return visit.page("cancelled.html", subscription["business"], subscription=subscription, today=datetime.now(UTC))
+    return visit.page("cancelled.html", subscription["business"], subscription=subscription, today=utcnow())
 
 
 # --- changing plan ------------------------------------------------------------------------------------------------

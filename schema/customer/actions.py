@@ -3,9 +3,9 @@ failures as UserErrors in the reader's language."""
 
 import strawberry
 
-from access.i18n import DEFAULT_LOCALE, supported_locale, translations
 from access.viewer import Viewer
 from billing.errors import BillingError, BillingErrorCode
+from core.i18n import DEFAULT_LOCALE, supported_locale, translations
 from merchants.portal_configurations import PortalFeatures, portal_features
 from models.enums import Scope
 from schema.errors import UserError

@@ -3,7 +3,7 @@ through the Viewer; the rules are billing's."""
 
 import strawberry
 
-from billing.license_activation import deactivate_instance_for_viewer
+from billing.license_activation import deactivate_instance
 from schema.customer.actions import not_found
 from schema.customer.license_keys import LicenseKey
 from schema.customer.lookahead import built_node
@@ -27,7 +27,10 @@ class LicenseKeyMutations:
     async def deactivate_license_key_instance(
         self, info: strawberry.Info, input: DeactivateLicenseKeyInstanceInput
     ) -> LicenseKeyPayload:
-        row = await deactivate_instance_for_viewer(info.context.signed_in_viewer(), str(input.instance_id))
-        if row is None:
+        viewer = info.context.signed_in_viewer()
+        instance = await viewer.get_license_key_instance(str(input.instance_id))
+        # An instance outside the scope, or already gone, is answered exactly as one that never existed.
+        row = await viewer.get_license_key(instance.license_key_id) if instance else None
+        if row is None or not await deactivate_instance(instance):
             return LicenseKeyPayload(license_key=None, errors=[not_found(info, "instanceId")])
         return LicenseKeyPayload(license_key=await built_node(info, LicenseKey.build, row, "licenseKey"), errors=[])

@@ -4,7 +4,7 @@ from typing import Self
 
 import strawberry
 
-from billing.money import format_money
+from core.money import format_money
 
 
 @strawberry.type(description="An amount in the currency's minor unit (cents; yen have none).")

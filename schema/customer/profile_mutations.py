@@ -6,7 +6,6 @@ into UserErrors."""
 import strawberry
 
 from access.email_change import request_email_change
-from access.i18n import DEFAULT_LOCALE, supported_locale
 from access.profile import (
     AddressChanges,
     ProfileChanges,
@@ -15,6 +14,7 @@ from access.profile import (
     update_profiles,
 )
 from access.viewer import Viewer
+from core.i18n import DEFAULT_LOCALE, supported_locale
 from merchants.portal_configurations import PortalFeatures
 from schema.customer.actions import features_for, not_found
 from schema.customer.customers import Customer

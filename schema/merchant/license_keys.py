@@ -1,12 +1,13 @@
 """License keys for merchants: list them (by customer and status), look one up with the devices it is activated on,
 and change its status, activation limit and expiry through billing.license_keys."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 import strawberry
 
 from billing.errors import BillingError
 from billing.license_keys import UNCHANGED, update_license_key
+from core.clock import utcnow
 from models import Customer, LicenseKey, LicenseKeyInstance
 from models.ids import find_by_client_id, matching_id
 from schema.connections import Connection, query_connection
@@ -115,7 +116,7 @@ class LicenseKeyMutations:
         try:
             updated = await update_license_key(
                 key,
-                now=datetime.now(UTC),
+                now=utcnow(),
                 status=status,
                 activations_limit=UNCHANGED if activations_limit is strawberry.UNSET else activations_limit,
                 expires_at=UNCHANGED if expires_at is strawberry.UNSET else expires_at,

@@ -3,7 +3,7 @@ and messages the forms, mutations and endpoints share.
 
 One table, so the same input is refused at the same length with the same words everywhere; each limit fits the
 database column the input ends up in (models/), so no input ever reaches a column it would overflow. Messages for
-customers come in the reader's language (`access/locale`, extracted from this module); the merchant API writes
+customers come in the reader's language (`core/locale`, extracted from this module); the merchant API writes
 English (`TextLimit.message()` without a locale).
 """
 
@@ -11,7 +11,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from access.i18n import DEFAULT_LOCALE, translations
+from core.i18n import DEFAULT_LOCALE, translations
 
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 # What has no place in a one-line text, let alone an email header: control characters (line breaks, tab, NUL,

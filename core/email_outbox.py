@@ -16,10 +16,11 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 
 from cryptography.fernet import Fernet
 
+from core.clock import utcnow
 from models import Business, EmailMessage
 from models.enums import DeliveryStatus
 
@@ -86,5 +87,5 @@ async def enqueue_email(
         sealed_context=sealed_context,
         locale=locale,
         status=DeliveryStatus.PENDING,
-        next_attempt_at=now or datetime.now(UTC),
+        next_attempt_at=now or utcnow(),
     )

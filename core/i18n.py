@@ -1,16 +1,16 @@
 """The customer's language: the locales the portal speaks, how a request's language is chosen, the gettext catalogs
 and locale-aware dates.
 
-`access` is the lowest layer that knows the customer, so pages, emails and the GraphQL schema all take their
-language from here. The catalogs live in `access/locale/<lang>/LC_MESSAGES/messages.po` (source) and `.mo`
-(compiled, committed); the strings come from the Jinja templates in `gateway/templates`, from the messages of
-`access` (such as the input limits of access.inputs) and from those of `billing` (the errors of billing.errors,
-marked with `N_`):
+Language is infrastructure, not access control: every layer that writes for a reader (billing's PDFs and line
+wording, the emails, the pages, the GraphQL errors) takes it from here. The catalogs live in
+`core/locale/<lang>/LC_MESSAGES/messages.po` (source) and `.mo` (compiled, committed); the strings come from the
+Jinja templates in `gateway/templates` and from the messages of `core` (such as the input limits of core.inputs),
+`access` and `billing` (the errors of billing.errors, marked with `N_`):
 
-    pybabel extract -F access/locale/babel.cfg --no-location --sort-output --project=customer-portal \
-        -o access/locale/messages.pot gateway/templates access billing
-    pybabel update -w 120 -i access/locale/messages.pot -d access/locale
-    pybabel compile -d access/locale
+    pybabel extract -F core/locale/babel.cfg --no-location --sort-output --project=customer-portal \
+        -o core/locale/messages.pot gateway/templates core access billing
+    pybabel update -w 120 -i core/locale/messages.pot -d core/locale
+    pybabel compile -d core/locale
 """
 
 import functools
