@@ -37,9 +37,10 @@ from tortoise.transactions import in_transaction
 
 from access import rate_limits
 from access.login_links import LinkProblem, link_problem
-from access.profile import FieldError, ProfileError, ProfileErrorCode, ProfileField, refused_fields
+from access.profile import ProfileField, refused_fields
 from access.viewer import Viewer
 from core.clock import utcnow
+from core.customer_fields import FieldError, ProfileError, ProfileErrorCode
 from core.email_outbox import branding_context, enqueue_email, seal, sender_name
 from core.i18n import supported_locale, translations
 from core.inputs import email_problem

@@ -20,11 +20,10 @@ from babel.numbers import format_decimal
 from fpdf import FPDF
 from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 
-from access.profile import readable_phone
 from billing.errors import N_
 from billing.line_wording import line_text
-from billing.payment_methods import card_network_name
 from billing.pdf_fonts import install_fonts
+from core.display import card_network_name, readable_phone
 from core.i18n import format_day, text_direction, translations
 from core.money import format_money, parse_locale
 from models import Invoice, InvoiceLine, Payment, Refund

@@ -28,22 +28,6 @@ MAX_URL_LENGTH = 1000
 CHARGEABLE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.ON_HOLD)
 
 
-_CARD_NETWORK_NAMES = {
-    "amex": "American Express",
-    "diners": "Diners Club",
-    "discover": "Discover",
-    "jcb": "JCB",
-    "mastercard": "Mastercard",
-    "unionpay": "UnionPay",
-    "visa": "Visa",
-}
-
-
-def card_network_name(network: str) -> str:
-    """A card network as it writes its own name (`jcb` → `JCB`, `american_express` stays readable)."""
-    return _CARD_NETWORK_NAMES.get(network.lower().replace(" ", "").replace("_", ""), network.title())
-
-
 def usable(method: PaymentMethod, now: datetime) -> bool:
     """Saved and not past its expiry month."""
     if method.detached_at is not None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.runtime import Context, Macro
 
-from billing.payment_methods import card_network_name
+from core.display import card_network_name
 from core.i18n import format_day, format_moment, language_name, text_direction, translations
 from core.money import format_money
 

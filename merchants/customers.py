@@ -1,7 +1,7 @@
 """A business's customer records as the merchant API manages them: create, update, get and list (by email), always
 inside one business and one mode.
 
-- Values are checked and normalised by the portal's own profile rules (access.profile.checked_values: text limits,
+- Values are checked and normalised by the portal's own profile rules (core.customer_fields.checked_values: text limits,
   ISO country, phone in E.164, tax ID with python-stdnum), so a merchant cannot store what a customer could not.
 - Creating a customer whose email the business already has in that mode answers that record unchanged
   (`created: false`), as Dodo Payments does; the check and the insert hold the business row's lock, so two
@@ -20,7 +20,14 @@ from dataclasses import dataclass
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
-from access.profile import AddressChanges, FieldError, ProfileChanges, ProfileError, ProfileErrorCode, checked_values
+from core.customer_fields import (
+    AddressChanges,
+    FieldError,
+    ProfileChanges,
+    ProfileError,
+    ProfileErrorCode,
+    checked_values,
+)
 from core.inputs import email_problem, metadata_problem
 from models import Business, Customer, normalize_email
 from models.ids import find_by_client_id

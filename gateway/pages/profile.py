@@ -17,7 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from access.data_export import export_data
-from access.profile import country_choices
+from core.display import country_choices
 from core.i18n import SUPPORTED_LOCALES
 from gateway.pages.common import graphql_brand, portal_brand, render_page
 from gateway.pages.signed_in import (

@@ -6,14 +6,9 @@ into UserErrors."""
 import strawberry
 
 from access.email_change import request_email_change
-from access.profile import (
-    AddressChanges,
-    ProfileChanges,
-    ProfileError,
-    records_to_update,
-    update_profiles,
-)
+from access.profile import records_to_update, update_profiles
 from access.viewer import Viewer
+from core.customer_fields import AddressChanges, ProfileChanges, ProfileError
 from core.i18n import DEFAULT_LOCALE, supported_locale
 from merchants.portal_configurations import PortalFeatures
 from schema.customer.actions import features_for, not_found

@@ -6,7 +6,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from access.profile import AddressChanges, ProfileError
+from core.customer_fields import AddressChanges, ProfileError
 from merchants.customers import CustomerFields, create_customer, customers_of, find_customer, update_customer
 from models import Customer as CustomerRow
 from schema.connections import Connection, query_connection
