@@ -55,7 +55,7 @@ async def test_a_customer_signs_in_with_the_emailed_link(portal_server, browser_
     await screenshots.save(email, "email-sign-in-en.png")
 
     served = portal_server.log.read_text()
-    assert "GET /session/cpl_[redacted]" in served
+    assert "GET /session/[redacted]" in served
     assert not any(link.rsplit("/", 1)[1] in served for link in mailbox.links())
 
 
