@@ -4,6 +4,7 @@ merchant whatever its customers may do; seen and managed by the customer in the 
 of another business or mode."""
 
 import asyncio
+import dataclasses
 from datetime import timedelta
 
 import pytest
@@ -265,7 +266,7 @@ async def test_a_retry_after_a_crash_between_charge_and_commit_finishes_without_
     shop = await open_shop()
     customer = await shop.customer()
     context = billing_context()
-    crashing = type(context)(CrashAfterCharge(context.processor), context.base_url, context.portal_name)
+    crashing = dataclasses.replace(context, processor=CrashAfterCharge(context.processor))
     request = StartRequest(
         customer=customer, product_id=shop.product.id, client_key="k", processor_token="pm_card_visa"
     )
