@@ -308,13 +308,7 @@ async def test_validating_an_unknown_key_or_a_bad_body(api) -> None:
 def frozen_clock(monkeypatch: pytest.MonkeyPatch) -> datetime:
     """The license API's clock stopped 3 s into a rate-limit window, so a test's calls all fall in it."""
     now = WINDOW_START + timedelta(seconds=3)
-
-    class Frozen(datetime):
-        @classmethod
-        def now(cls, tz=None) -> datetime:
-            return now
-
-    monkeypatch.setattr(license_api, "datetime", Frozen)
+    monkeypatch.setattr(license_api, "utcnow", lambda: now)
     return now
 
 
