@@ -53,6 +53,13 @@ def client_idempotency_key(purpose: PaymentPurpose, subscription: Subscription, 
     return f"{purpose}:{subscription.id}:{client_key}"
 
 
+def period_line(product_name: str, quantity: int, start: datetime, end: datetime, subtotal: int) -> Line:
+    """The invoice line of one billing period of `quantity` × a product, making up `subtotal`."""
+    if quantity < 1 or subtotal % quantity:
+        quantity = 1
+    return Line.worded(Wording.period(product_name, start, end), quantity, subtotal // quantity)
+
+
 @dataclass(frozen=True)
 class Parties:
     """Who a subscription's charge is between, and what it is for."""
@@ -89,10 +96,7 @@ class SubscriptionOutcome(ABC):
 
     def period_line(self, start: datetime, end: datetime, subtotal: int) -> Line:
         """The invoice line of one billing period."""
-        quantity = self.subscription.quantity
-        if quantity < 1 or subtotal % quantity:
-            quantity = 1
-        return Line.worded(Wording.period(self.product_name, start, end), quantity, subtotal // quantity)
+        return period_line(self.product_name, self.subscription.quantity, start, end, subtotal)
 
     async def still_applies(self) -> bool:
         """Whether the change this payment pays for can still be made (checked when it settles late)."""
@@ -251,8 +255,11 @@ def _settled_status(result: ChargeResult, outcome: SubscriptionOutcome) -> tuple
     return PaymentStatus.FAILED, result
 
 
-async def settle(payment: Payment, result: ChargeResult, outcome: SubscriptionOutcome) -> Payment:
-    """Record the processor's answer once; the request whose conditional UPDATE wins applies the outcome."""
+async def settle(
+    payment: Payment, result: ChargeResult, outcome: SubscriptionOutcome, *, now: datetime | None = None
+) -> Payment:
+    """Record the processor's answer once; the request whose conditional UPDATE wins applies the outcome. `now` is
+    the clock's (a recorded history, such as the demo's, passes its own)."""
     status, result = _settled_status(result, outcome)
     if status == PaymentStatus.REQUIRES_CUSTOMER_ACTION:
         async with in_transaction():
@@ -262,7 +269,7 @@ async def settle(payment: Payment, result: ChargeResult, outcome: SubscriptionOu
             if waiting:
                 await record_payment_event(await Payment.get(id=payment.id))
         return await Payment.get(id=payment.id)
-    now = utcnow()
+    now = now or utcnow()
     failed = status == PaymentStatus.FAILED
     async with in_transaction() as connection:
         won = await Payment.filter(id=payment.id, status__in=UNSETTLED).update(

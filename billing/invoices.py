@@ -120,6 +120,7 @@ async def issue_invoice(
         total=amounts.total,
         issued_at=now,
         billing_details=billing_details(customer, business),
+        created_at=now,
         using_db=connection,
     )
     await InvoiceLine.bulk_create(
@@ -132,6 +133,7 @@ async def issue_invoice(
                 quantity=line.quantity,
                 unit_amount=line.unit_amount,
                 amount=line.amount,
+                created_at=now,
             )
             for position, line in enumerate(lines)
         ],

@@ -141,7 +141,9 @@ async def activate(key: str, name: str, *, livemode: bool, now: datetime | None 
             used = await LicenseKeyInstance.filter(license_key_id=locked.id).using_db(connection).count()
             if used >= locked.activations_limit:
                 raise LicenseError(LicenseErrorCode.LIMIT_REACHED, "license_key")
-        instance = await LicenseKeyInstance.create(license_key_id=locked.id, name=name, using_db=connection)
+        instance = await LicenseKeyInstance.create(
+            license_key_id=locked.id, name=name, created_at=now, using_db=connection
+        )
     return Activation(instance, locked, await Product.get(id=locked.product_id))
 
 

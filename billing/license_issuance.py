@@ -50,6 +50,7 @@ async def issue_license_key(
         status=LicenseKeyStatus.ACTIVE,
         activations_limit=product.license_key_activations_limit,
         expires_at=key_expiry(product, now),
+        created_at=now,
     )
     await record_license_key_event(license_key)
     return license_key

@@ -4,10 +4,14 @@
 cards, purchases with license keys and dozens of invoices, so every part of the unified portal has something to
 show. Dates are relative to the moment of seeding. Seeding is idempotent: the demo businesses have fixed ids, and
 when they exist nothing is written.
+
+The catalogs, customers, cards and subscriptions are inserted in bulk; the money is billing's. Each payment's amounts
+come from billing.tax, and it settles through billing.charges.settle with the processor's answer and the clock set
+to its moment, so billing issues its invoice (lines, number from the business's sequence) and license key; refunds
+are billing.refunds' with their credit notes, activations billing.license_activation's, and key expiry the billing
+run's. Nothing is left half-done: a payment is settled or waits for the customer, never `processing`.
 """
 
-import secrets
-import string
 import urllib.parse
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -17,31 +21,29 @@ from typing import TypeVar
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from billing.errors import decline_message
-from billing.invoices import Line, billing_details, credit_note_number, invoice_number
-from billing.line_wording import Wording
+from billing import license_activation
+from billing.charges import SubscriptionOutcome, client_idempotency_key, period_line, settle
+from billing.invoices import Line
+from billing.license_issuance import issue_license_key
+from billing.license_keys import expire_license_keys
 from billing.periods import add_interval
-from billing.processor import DeclineCode
+from billing.processor import ChargeResult, ChargeStatus, DeclineCode
+from billing.refunds import record_refund
 from billing.sandbox import SUCCEEDS
-from billing.tax import split_tax
+from billing.tax import charge_amounts, period_amounts
 from core.clock import utcnow
 from models import (
     Business,
-    CreditNoteSequence,
     Customer,
     Discount,
     Invoice,
-    InvoiceLine,
-    InvoiceSequence,
     LicenseKey,
-    LicenseKeyInstance,
     Payment,
     PaymentItem,
     PaymentMethod,
     PortalConfiguration,
     Product,
     ProductCollection,
-    Refund,
     SandboxCard,
     Subscription,
 )
@@ -51,12 +53,9 @@ from models.enums import (
     DiscountDuration,
     DiscountType,
     Interval,
-    InvoiceStatus,
-    LicenseKeyStatus,
     PaymentPurpose,
     PaymentStatus,
     PriceType,
-    RefundStatus,
     SubscriptionStatus,
 )
 
@@ -75,13 +74,6 @@ _INSERT_ORDER: tuple[type[Model], ...] = (
     Subscription,
     Payment,
     PaymentItem,
-    InvoiceSequence,
-    Invoice,
-    InvoiceLine,
-    CreditNoteSequence,
-    Refund,
-    LicenseKey,
-    LicenseKeyInstance,
 )
 
 
@@ -246,7 +238,12 @@ LINUS = PersonSpec(
 
 M = TypeVar("M", bound=Model)
 
-_KEY_ALPHABET = "".join(c for c in string.ascii_uppercase + string.digits if c not in "O0I1")
+# What the processor answered each demo charge: how its payment settles.
+_RESULTS = {
+    PaymentStatus.SUCCEEDED: ChargeResult(ChargeStatus.SUCCEEDED, reference=""),
+    PaymentStatus.FAILED: ChargeResult(ChargeStatus.FAILED, reference="", decline_code=DeclineCode.CARD_DECLINED),
+    PaymentStatus.REQUIRES_CUSTOMER_ACTION: ChargeResult(ChargeStatus.REQUIRES_ACTION, reference=""),
+}
 
 
 async def seed_demo() -> DemoSummary:
@@ -267,11 +264,6 @@ async def summarize_demo() -> DemoSummary:
     )
 
 
-def license_key(prefix: str) -> str:
-    groups = ("".join(secrets.choice(_KEY_ALPHABET) for _ in range(4)) for _ in range(3))
-    return "-".join((prefix, *groups))
-
-
 def svg_badge(initials: str, background: str, foreground: str = "#ffffff") -> str:
     """A small square logo as a data: URI, so the demo needs no image hosting."""
     svg = (
@@ -290,29 +282,61 @@ class _Catalog:
     products: dict[str, Product]
 
 
-def _line(said: str | Wording, quantity: int, unit_amount: int) -> Line:
-    return Line.worded(said, quantity, unit_amount) if isinstance(said, Wording) else Line(said, quantity, unit_amount)
-
-
 @dataclass
 class _Charge:
-    """A succeeded payment waiting for its invoice."""
+    """A demo payment, made and waiting for how the processor answered it."""
 
     payment: Payment
     customer: Customer
+    business: Business
     lines: list[Line]
-    subtotal: int
+    result: ChargeResult
+    product: Product
+
+
+class _Recorded(SubscriptionOutcome):
+    """How a charge of the demo's history settles: billing issues its invoice (with the lines it paid for) and, for a
+    product with license keys, its key; the subscription is already where its history left it, and nobody is emailed
+    about the past."""
+
+    def __init__(self, charge: _Charge) -> None:
+        self.purpose = charge.payment.purpose
+        # A renewal is charged with the customer away: a bank asking for them fails it, as billing's renewals do.
+        self.off_session = charge.payment.purpose == PaymentPurpose.RENEWAL
+        self.customer = charge.customer
+        self.business = charge.business
+        self.charge = charge
+
+    def lines(self, payment: Payment, now: datetime) -> list[Line]:
+        return self.charge.lines
+
+    async def succeeded(self, payment: Payment, invoice: Invoice, now: datetime) -> None:
+        await issue_license_key(self.charge.product, self.customer, now, payment=payment)
+
+    async def failed(self, payment: Payment, now: datetime) -> None:
+        """The subscription is already as the failure left it (on hold, or failed to start)."""
+
+
+def _idempotency_key(payment: Payment, subscription: Subscription | None) -> str:
+    """The key billing would have charged under: a renewal's period, a create's client key, or the purchase."""
+    if payment.purpose == PaymentPurpose.RENEWAL and subscription is not None:
+        return f"renewal:{subscription.id}:{payment.created_at.isoformat()}"
+    if subscription is not None:
+        return client_idempotency_key(payment.purpose, subscription, "demo")
+    return f"{payment.purpose}:{payment.id}"
 
 
 @dataclass
 class _DemoBuilder:
-    """Collects unsaved rows (ids are assigned on construction, so rows can reference each other) and inserts
-    them in bulk."""
+    """Collects unsaved rows (ids are assigned on construction, so rows can reference each other), inserts them in
+    bulk, then settles their payments through billing."""
 
     now: datetime
     rows: dict[type[Model], list[Model]] = field(default_factory=lambda: defaultdict(list))
     catalogs: dict[tuple[str, bool], _Catalog] = field(default_factory=dict)
     charges: list[_Charge] = field(default_factory=list)
+    activations: list[tuple[Payment, str, datetime]] = field(default_factory=list)
+    refunds: list[tuple[Payment, str, datetime]] = field(default_factory=list)
 
     def add(self, row: M) -> M:
         self.rows[type(row)].append(row)
@@ -328,13 +352,13 @@ class _DemoBuilder:
                 self.catalogs[(spec.id, livemode)] = self.add_catalog(business, spec, livemode)
         self.add_ada()
         self.add_other_customers()
-        self.issue_invoices()
         return self
 
     async def save(self) -> None:
         for model in _INSERT_ORDER:
             if self.rows[model]:
                 await model.bulk_create(self.rows[model])
+        await self.settle_charges()
 
     # --- businesses and catalogs --------------------------------------------------------------------------------
 
@@ -513,17 +537,21 @@ class _DemoBuilder:
         self,
         customer: Customer,
         card: PaymentMethod,
-        items: list[tuple[Product, int, str | Wording]],
+        product: Product,
         at: datetime,
         purpose: PaymentPurpose,
         *,
         status: PaymentStatus = PaymentStatus.SUCCEEDED,
         subscription: Subscription | None = None,
+        line: Line | None = None,
     ) -> Payment:
-        """A payment for (product, quantity, line description or wording) items; succeeded ones get an invoice later."""
-        spec = self.catalogs[(customer.business_id, customer.livemode)].spec
-        subtotal = sum(product.price * quantity for product, quantity, _ in items)
-        amounts = split_tax(subtotal, spec.tax_rate_bp, spec.tax_inclusive)
+        """A payment for one product (a subscription's period, or one purchased), `processing` until
+        `settle_charges` records how it went; its amounts are billing's."""
+        business = self.catalogs[(customer.business_id, customer.livemode)].business
+        if subscription is not None:
+            amounts = period_amounts(subscription, business)
+        else:
+            amounts = charge_amounts(product.price, rate_bp=business.tax_rate_bp, inclusive=product.tax_inclusive)
         payment = self.add(
             Payment(
                 business_id=customer.business_id,
@@ -532,27 +560,27 @@ class _DemoBuilder:
                 subscription_id=subscription.id if subscription else None,
                 total_amount=amounts.total,
                 tax=amounts.tax,
-                currency=spec.currency,
-                status=status,
+                subtotal=amounts.subtotal,
+                discount=amounts.discount,
+                credit_applied=amounts.credit_applied,
+                currency=product.currency,
+                status=PaymentStatus.PROCESSING,
                 purpose=purpose,
                 payment_method_id=card.id,
                 card_last_four=card.last4,
                 card_network=card.brand,
-                idempotency_key=f"demo_{secrets.token_hex(16)}",
-                processor_reference=f"sandbox_ch_{secrets.token_hex(10)}",
                 created_at=at,
-                **_payment_error(status),
             )
         )
-        for product, quantity, _ in items:
+        payment.idempotency_key = _idempotency_key(payment, subscription)
+        if purpose != PaymentPurpose.RENEWAL:
+            # What the payment bought, as billing records it for a purchase or a subscription's first charge.
+            quantity = subscription.quantity if subscription else 1
             self.add(
-                PaymentItem(
-                    payment_id=payment.id, product_id=product.id, quantity=quantity, amount=product.price * quantity
-                )
+                PaymentItem(payment_id=payment.id, product_id=product.id, quantity=quantity, amount=amounts.subtotal)
             )
-        if status == PaymentStatus.SUCCEEDED:
-            lines = [_line(said, quantity, product.price) for product, quantity, said in items]
-            self.charges.append(_Charge(payment, customer, lines, subtotal))
+        line = line or Line(product.name, 1, product.price)
+        self.charges.append(_Charge(payment, customer, business, [line], _RESULTS[status], product))
         return payment
 
     def subscribe(
@@ -625,129 +653,36 @@ class _DemoBuilder:
     ) -> None:
         first = start == subscription.created_at
         purpose = PaymentPurpose.SUBSCRIPTION_CREATE if first else PaymentPurpose.RENEWAL
-        items = [(product, subscription.quantity, Wording.period(product.name, start, end))]
-        self.charge(customer, card, items, start, purpose, status=status, subscription=subscription)
+        line = period_line(product.name, subscription.quantity, start, end, subscription.recurring_pre_tax_amount)
+        self.charge(customer, card, product, start, purpose, status=status, subscription=subscription, line=line)
 
-    def purchase(
-        self,
-        customer: Customer,
-        card: PaymentMethod,
-        product_key: str,
-        days_ago: int,
-        key_status: LicenseKeyStatus = LicenseKeyStatus.ACTIVE,
-    ) -> LicenseKey | None:
-        """A one-time purchase and, for license-key products, its key."""
-        catalog = self.catalogs[(customer.business_id, customer.livemode)]
-        product = catalog.products[product_key]
-        bought = self.ago(days_ago)
-        payment = self.charge(customer, card, [(product, 1, product.name)], bought, PaymentPurpose.PURCHASE)
-        if not product.license_key_enabled:
-            return None
-        expires = (
-            add_interval(bought, Interval.YEAR, product.license_key_duration_count)
-            if product.license_key_duration_count
-            else None
-        )
-        return self.add(
-            LicenseKey(
-                business_id=customer.business_id,
-                livemode=customer.livemode,
-                customer_id=customer.id,
-                product_id=product.id,
-                payment_id=payment.id,
-                key=license_key(catalog.spec.license_prefix),
-                status=key_status,
-                activations_limit=product.license_key_activations_limit,
-                expires_at=expires,
-                created_at=bought,
-            )
+    def purchase(self, customer: Customer, card: PaymentMethod, product_key: str, days_ago: int) -> Payment:
+        """A one-time purchase; a license-key product hands out its key when the payment settles."""
+        product = self.catalogs[(customer.business_id, customer.livemode)].products[product_key]
+        return self.charge(customer, card, product, self.ago(days_ago), PaymentPurpose.PURCHASE)
+
+    def activate(self, purchase: Payment, *names: str) -> None:
+        """Devices the purchase's key was activated on, an hour apart after the purchase."""
+        self.activations.extend(
+            (purchase, name, purchase.created_at + timedelta(hours=offset + 1)) for offset, name in enumerate(names)
         )
 
-    def activate(self, key: LicenseKey, *names: str) -> None:
-        for offset, name in enumerate(names):
-            self.add(
-                LicenseKeyInstance(
-                    license_key_id=key.id, name=name, created_at=key.created_at + timedelta(hours=offset + 1)
-                )
-            )
+    def refund(self, purchase: Payment, days_later: int, reason: str) -> None:
+        """The whole purchase given back `days_later`: the refund disables its key."""
+        self.refunds.append((purchase, reason, purchase.created_at + timedelta(days=days_later)))
 
-    def refund(self, key: LicenseKey, days_later: int, reason: str) -> None:
-        payment = next(p for p in self.rows[Payment] if p.id == key.payment_id)
-        key.status = LicenseKeyStatus.DISABLED
-        self.add(
-            Refund(
-                business_id=payment.business_id,
-                livemode=payment.livemode,
-                customer_id=payment.customer_id,
-                payment_id=payment.id,
-                amount=payment.total_amount,
-                currency=payment.currency,
-                status=RefundStatus.SUCCEEDED,
-                reason=reason,
-                created_at=payment.created_at + timedelta(days=days_later),
-            )
-        )
-
-    def issue_invoices(self) -> None:
-        """One invoice per succeeded payment, numbered without gaps per business and mode in payment order."""
-        refunded = {refund.payment_id for refund in self.rows[Refund]}
-        by_ledger: dict[tuple[str, bool], list[_Charge]] = defaultdict(list)
+    async def settle_charges(self) -> None:
+        """Settle every payment as billing settles a processor's answer, in the order they were made, so invoices
+        and credit notes take their numbers from billing's sequences; then the activations, refunds and key expiries
+        that came after."""
         for charge in sorted(self.charges, key=lambda c: c.payment.created_at):
-            by_ledger[(charge.payment.business_id, charge.payment.livemode)].append(charge)
-        for (business_id, livemode), catalog in self.catalogs.items():
-            ledger = by_ledger[(business_id, livemode)]
-            for number, charge in enumerate(ledger, start=1):
-                status = InvoiceStatus.REFUNDED if charge.payment.id in refunded else InvoiceStatus.PAID
-                self.add_invoice(catalog, charge, invoice_number(catalog.business, number), status)
-            self.add(InvoiceSequence(business_id=catalog.business.id, livemode=livemode, next_number=len(ledger) + 1))
-            self.issue_credit_notes(catalog.business, livemode)
-
-    def issue_credit_notes(self, business: Business, livemode: bool) -> None:
-        """Each refund's credit note, numbered in refund order, pointing at the invoice it corrects."""
-        invoices = {invoice.payment_id: invoice for invoice in self.rows[Invoice]}
-        refunds = sorted(
-            (r for r in self.rows[Refund] if r.business_id == business.id and r.livemode == livemode),
-            key=lambda refund: refund.created_at,
-        )
-        for number, refund in enumerate(refunds, start=1):
-            refund.invoice_id = invoices[refund.payment_id].id
-            refund.credit_note_number = credit_note_number(business, number)
-            refund.issued_at = refund.created_at
-        self.add(CreditNoteSequence(business_id=business.id, livemode=livemode, next_number=len(refunds) + 1))
-
-    def add_invoice(self, catalog: _Catalog, charge: _Charge, number: str, status: InvoiceStatus) -> None:
-        payment = charge.payment
-        invoice = self.add(
-            Invoice(
-                business_id=payment.business_id,
-                livemode=payment.livemode,
-                customer_id=payment.customer_id,
-                payment_id=payment.id,
-                subscription_id=payment.subscription_id,
-                number=number,
-                status=status,
-                currency=payment.currency,
-                subtotal=charge.subtotal,
-                tax=payment.tax,
-                total=payment.total_amount,
-                issued_at=payment.created_at,
-                billing_details=billing_details(charge.customer, catalog.business),
-                created_at=payment.created_at,
-            )
-        )
-        for position, line in enumerate(charge.lines):
-            self.add(
-                InvoiceLine(
-                    invoice_id=invoice.id,
-                    position=position,
-                    description=line.description,
-                    wording=line.wording.as_json() if line.wording else None,
-                    quantity=line.quantity,
-                    unit_amount=line.unit_amount,
-                    amount=line.amount,
-                    created_at=payment.created_at,
-                )
-            )
+            await settle(charge.payment, charge.result, _Recorded(charge), now=charge.payment.created_at)
+        for purchase, name, at in self.activations:
+            key = await LicenseKey.get(payment_id=purchase.id)
+            await license_activation.activate(key.key, name, livemode=key.livemode, now=at)
+        for purchase, reason, at in sorted(self.refunds, key=lambda refund: refund[2]):
+            await record_refund(purchase, purchase.total_amount, reason, at, context=None)
+        await expire_license_keys(self.now)
 
     # --- the people ---------------------------------------------------------------------------------------------
 
@@ -842,7 +777,8 @@ class _DemoBuilder:
         )
         hanami = self.purchase(sakura, sf_jcb, "hanami", days_ago=480)
         self.activate(hanami, "Studio iMac", "Ada's MacBook Pro")
-        self.purchase(sakura, sf_jcb, "kumo", days_ago=430, key_status=LicenseKeyStatus.EXPIRED)
+        # Its key lasted a year: billing's expiry has marked it expired.
+        self.purchase(sakura, sf_jcb, "kumo", days_ago=430)
 
         test_record = self.add_customer(ADA, NORTHWIND, livemode=False, created_days_ago=70)
         test_card = self.add_card(test_record, "Visa", "4242", (12, year + 5))
@@ -880,9 +816,3 @@ def _portal_features(spec: BusinessSpec, retention_coupon: Discount) -> dict:
         features["subscription_pause"]["enabled"] = True
         features["subscription_pause"]["max_cycles"] = 3
     return features
-
-
-def _payment_error(status: PaymentStatus) -> dict:
-    if status == PaymentStatus.FAILED:
-        return {"error_code": DeclineCode.CARD_DECLINED, "error_message": decline_message(DeclineCode.CARD_DECLINED)}
-    return {}

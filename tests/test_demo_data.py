@@ -11,6 +11,7 @@ from access.sessions import SessionPolicy, open_session, viewer_for_token
 from access.viewer import Viewer
 from billing.billing_run import run_billing
 from billing.reactivation import reactivate
+from billing.tax import Amounts
 from gateway.demo_data import BUSINESSES, DEMO_EMAIL, seed_demo
 from models import (
     Business,
@@ -22,8 +23,18 @@ from models import (
     PaymentMethod,
     PortalConfiguration,
     Product,
+    Refund,
 )
-from models.enums import LicenseKeyStatus, PaymentStatus, PriceType, Scope, SubscriptionStatus
+from models.enums import (
+    InvoiceStatus,
+    LicenseKeyStatus,
+    PaymentPurpose,
+    PaymentStatus,
+    PriceType,
+    RefundStatus,
+    Scope,
+    SubscriptionStatus,
+)
 from tests.billing_support import FEATURES, billing_context
 
 POLICY = SessionPolicy()
@@ -114,6 +125,46 @@ async def test_every_succeeded_payment_has_one_invoice_numbered_without_gaps() -
         assert sequence.next_number == len(numbers) + 1
 
 
+async def test_every_demo_invoice_and_payment_adds_up() -> None:
+    """The demo's money is billing's: amounts that add up, invoices that say what their payment charged, lines that
+    make the subtotal, and refunds that give back no more than was paid, with their credit notes."""
+    await seed_demo()
+    payments = {payment.id: payment for payment in await Payment.all()}
+    assert payments
+    for payment in payments.values():
+        amounts = Amounts(payment.subtotal, payment.tax, payment.total_amount, payment.discount, payment.credit_applied)
+        assert payment.subtotal > 0 and amounts.add_up(), payment.id
+        assert payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED) or (
+            payment.status == PaymentStatus.REQUIRES_CUSTOMER_ACTION and payment.purpose != PaymentPurpose.RENEWAL
+        ), payment.id
+    lines = defaultdict(list)
+    for line in await InvoiceLine.all():
+        lines[line.invoice_id].append(line)
+    refunds = defaultdict(list)
+    for refund in await Refund.all():
+        refunds[refund.payment_id].append(refund)
+    for invoice in await Invoice.all():
+        payment = payments[invoice.payment_id]
+        assert (invoice.subtotal, invoice.discount, invoice.tax, invoice.credit_applied, invoice.total) == (
+            payment.subtotal,
+            payment.discount,
+            payment.tax,
+            payment.credit_applied,
+            payment.total_amount,
+        ), invoice.number
+        assert invoice.issued_at == payment.created_at, invoice.number
+        assert lines[invoice.id] and all(line.amount == line.quantity * line.unit_amount for line in lines[invoice.id])
+        assert sum(line.amount for line in lines[invoice.id]) == invoice.subtotal, invoice.number
+        refunded = sum(r.amount for r in refunds[payment.id] if r.status == RefundStatus.SUCCEEDED)
+        assert refunded <= payment.total_amount, invoice.number
+        statuses = {0: InvoiceStatus.PAID, payment.total_amount: InvoiceStatus.REFUNDED}
+        assert invoice.status == statuses.get(refunded, InvoiceStatus.PARTIALLY_REFUNDED), invoice.number
+    assert refunds
+    for payment_id, made in refunds.items():
+        assert payments[payment_id].status == PaymentStatus.SUCCEEDED
+        assert all(r.status == RefundStatus.SUCCEEDED and r.credit_note_number and r.invoice_id for r in made)
+
+
 async def test_saved_cards_keep_only_the_last_four_digits() -> None:
     await seed_demo()
     cards = await PaymentMethod.all()
@@ -132,7 +183,8 @@ async def test_ada_has_license_keys_in_every_status() -> None:
     await seed_demo()
     keys = await (await unified_viewer(DEMO_EMAIL)).license_keys().prefetch_related("instances")
     assert {k.status for k in keys} == set(LicenseKeyStatus)
-    assert all(re.fullmatch(r"[A-Z]+(-[A-Z0-9]{4}){3}", k.key) for k in keys)
+    # Issued by billing.license_issuance, as a purchase's key is: five groups of five, no 0/O or 1/I/L.
+    assert all(re.fullmatch(r"[A-HJKMNP-Z2-9]{5}(-[A-HJKMNP-Z2-9]{5}){4}", k.key) for k in keys)
     assert any(len(k.instances) >= 2 for k in keys)
 
 
