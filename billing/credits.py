@@ -20,7 +20,8 @@ async def credit_balance(customer_id: str, currency: str) -> int:
         .annotate(balance=Sum("amount"))
         .values_list("balance", flat=True)
     )
-    return int(rows[0] or 0) if rows else 0
+    # tortoise types a flat values_list's rows as tuples; they are the values.
+    return int(rows[0] or 0) if rows else 0  # type: ignore[arg-type]
 
 
 async def credit_balances(customer_id: str) -> dict[str, int]:

@@ -63,7 +63,12 @@ from models.enums import Interval, PaymentPurpose, PaymentStatus, PriceType, Sub
 from models.ids import find_by_client_id
 
 # Months in an interval, to compare a monthly plan with a yearly one.
-_MONTHS = {Interval.DAY: Fraction(12, 365), Interval.WEEK: Fraction(12, 52), Interval.MONTH: 1, Interval.YEAR: 12}
+_MONTHS = {
+    Interval.DAY: Fraction(12, 365),
+    Interval.WEEK: Fraction(12, 52),
+    Interval.MONTH: Fraction(1),
+    Interval.YEAR: Fraction(12),
+}
 
 
 class Direction(StrEnum):
@@ -311,7 +316,8 @@ class PlanTarget:
     @classmethod
     def from_details(cls, details: dict) -> "PlanTarget":
         lines = tuple(
-            Line(*line[:3], Wording.from_json(line[3] if len(line) > 3 else None)) for line in details["lines"]
+            Line(line[0], line[1], line[2], Wording.from_json(line[3] if len(line) > 3 else None))
+            for line in details["lines"]
         )
         return cls(**{**details, "lines": lines})
 

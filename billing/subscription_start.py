@@ -103,8 +103,10 @@ class SubscriptionStart:
     @property
     def next_action_url(self) -> str:
         """Where the customer authenticates the first charge (3-D Secure); empty when nothing waits for them."""
-        waiting = self.payment is not None and self.payment.status == PaymentStatus.REQUIRES_CUSTOMER_ACTION
-        return self.payment.next_action_url if waiting else ""
+        payment = self.payment
+        if payment is None or payment.status != PaymentStatus.REQUIRES_CUSTOMER_ACTION:
+            return ""
+        return payment.next_action_url
 
 
 def _refuse(code: Code, field: str, message: str) -> BillingError:

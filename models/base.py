@@ -4,10 +4,15 @@ Times are timezone-aware UTC (tortoise runs with `use_tz`); money is an integer 
 currency's minor unit next to an ISO 4217 code, never a float.
 """
 
+from typing import Any
+
 from tortoise import fields
 from tortoise.models import Model
 
 from models.ids import id_factory
+
+# Column values by name, as `Model.create` and `update` take them: each column has a type of its own.
+Columns = dict[str, Any]
 
 
 def id_field(prefix: str) -> fields.CharField:
@@ -18,6 +23,14 @@ def id_field(prefix: str) -> fields.CharField:
 def currency_field() -> fields.CharField:
     """An ISO 4217 currency code, upper case."""
     return fields.CharField(max_length=3)
+
+
+def column_length(model: type[Model], name: str) -> int:
+    """The most characters the text column `name` of `model` holds."""
+    field = model._meta.fields_map[name]
+    if not isinstance(field, fields.CharField):
+        raise TypeError(f"{model.__name__}.{name} is not a text column of bounded length")
+    return field.max_length
 
 
 class Timestamped(Model):

@@ -16,6 +16,8 @@ from tortoise.functions import Count
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from models.base import Timestamped
+
 M = TypeVar("M", bound=Model)
 
 
@@ -43,7 +45,7 @@ class Cursor:
         return cursor
 
     @classmethod
-    def of(cls, row: Model) -> "Cursor":
+    def of(cls, row: Timestamped) -> "Cursor":
         return cls(row.created_at, row.pk)
 
 
