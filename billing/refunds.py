@@ -32,7 +32,7 @@ from billing.notifications import Notifier
 from billing.processor import ProcessorError
 from core.clock import utcnow
 from models import Business, CreditNoteSequence, Customer, Invoice, LicenseKey, Payment, Refund
-from models.base import column_length
+from models.base import column_length, column_values
 from models.enums import InvoiceStatus, LicenseKeyStatus, PaymentStatus, RefundStatus
 
 # Printable ASCII without spaces, as for charges; up to the length of the `Idempotency-Key` header.
@@ -92,13 +92,8 @@ async def record_refund(
 
 
 async def _counted_amount(connection: BaseDBAsyncClient, payment_id: str, statuses: tuple[RefundStatus, ...]) -> int:
-    amounts = (
-        await Refund.filter(payment_id=payment_id, status__in=statuses)
-        .using_db(connection)
-        .values_list("amount", flat=True)
-    )
-    # tortoise types a flat values_list's rows as tuples; they are the amounts.
-    return sum(amounts)  # type: ignore[arg-type]
+    refunds = Refund.filter(payment_id=payment_id, status__in=statuses).using_db(connection)
+    return sum(await column_values(refunds, "amount"))
 
 
 async def _claim(payment: Payment, amount: int | None, reason: str, key: str | None) -> Refund:

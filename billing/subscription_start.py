@@ -30,6 +30,7 @@ from functools import partial
 import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from billing.charges import (
@@ -327,7 +328,7 @@ class StartOutcome(SubscriptionOutcome):
     def lines(self, payment: Payment, now: datetime) -> list[Line]:
         return [self.period_line(now, period_end(self.subscription, now), self.amounts(payment).subtotal)]
 
-    def _pending(self):
+    def _pending(self) -> QuerySet[Subscription]:
         return Subscription.filter(id=self.subscription.id, status=SubscriptionStatus.PENDING)
 
     async def still_applies(self) -> bool:

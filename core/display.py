@@ -39,7 +39,7 @@ def known_country(code: str) -> bool:
 
 def country_name(code: str, locale: str) -> str:
     """A country's name in the reader's language (`Deutschland`, `ドイツ`), or the code when Babel has none."""
-    return Locale.parse(babel_locale(locale)).territories.get(code, code)
+    return str(Locale.parse(babel_locale(locale)).territories.get(code, code))
 
 
 @functools.cache

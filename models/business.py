@@ -71,7 +71,7 @@ class CustomDomain(Timestamped):
         return CustomDomainStatus.PENDING if self.verified_hostname is None else CustomDomainStatus.VERIFIED
 
 
-def default_portal_features() -> dict:
+def default_portal_features() -> dict[str, Any]:
     """What a new portal configuration allows, mirroring Stripe's feature blocks."""
     return {
         "invoice_history": {"enabled": True},

@@ -40,6 +40,6 @@ class Customer(Timestamped):
         table = "customer"
         indexes = (("email", "livemode"), ("business_id", "livemode", "email"))
 
-    async def save(self, *args, **kwargs) -> None:
+    async def save(self, *args: Any, **kwargs: Any) -> None:
         self.email = normalize_email(self.email)
         await super().save(*args, **kwargs)
