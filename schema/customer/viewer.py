@@ -1,5 +1,8 @@
 """The root of the customer schema: `viewer` (who is signed in and everything they may see) and `node`."""
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import strawberry
 
 from access.business_additions import businesses_to_add
@@ -108,7 +111,8 @@ class Viewer:
         return await saved_payment_methods(info, business_id)
 
 
-_NODE_TYPES = {
+# An id's prefix: how the viewer finds its row, and the node type that builds from it (each from rows of its own).
+_NODE_TYPES: dict[str, tuple[Callable[[Any], Callable[[str], Awaitable[Any]]], Any]] = {
     "sub": (lambda viewer: viewer.get_subscription, Subscription),
     "inv": (lambda viewer: viewer.get_invoice, Invoice),
     "ref": (lambda viewer: viewer.get_refund, CreditNote),
