@@ -439,8 +439,9 @@ async def _charge(
         request=_request(quote),
         details=target.as_details(),
     )
-    payment = await charge_once(intent, PlanChangeOutcome(subscription, parties, notifier, target, quote.product),
-                                context.processor)  # fmt: skip
+    payment = await charge_once(
+        intent, PlanChangeOutcome(subscription, parties, notifier, target, quote.product), context.processor
+    )
     if not await PaymentItem.exists(payment_id=payment.id):
         # What the payment bought, as a purchase's items say it.
         await PaymentItem.create(

@@ -58,9 +58,14 @@ class Viewer:
         status: list[SubscriptionStatus] | None = None,
     ) -> Connection[Subscription]:
         return await load_connection(
-            info, ListKind.SUBSCRIPTIONS, Subscription.build, first=first, after=after,
-            business_id=business_id, statuses=status,
-        )  # fmt: skip
+            info,
+            ListKind.SUBSCRIPTIONS,
+            Subscription.build,
+            first=first,
+            after=after,
+            business_id=business_id,
+            statuses=status,
+        )
 
     @strawberry.field(description="Payments for one-time products.")
     async def purchases(
@@ -72,9 +77,14 @@ class Viewer:
         status: list[PaymentStatus] | None = None,
     ) -> Connection[Purchase]:
         return await load_connection(
-            info, ListKind.PURCHASES, Purchase.build, first=first, after=after,
-            business_id=business_id, statuses=status,
-        )  # fmt: skip
+            info,
+            ListKind.PURCHASES,
+            Purchase.build,
+            first=first,
+            after=after,
+            business_id=business_id,
+            statuses=status,
+        )
 
     @strawberry.field
     async def invoices(
@@ -86,9 +96,14 @@ class Viewer:
         status: list[InvoiceStatus] | None = None,
     ) -> Connection[Invoice]:
         return await load_connection(
-            info, ListKind.INVOICES, Invoice.build, first=first, after=after,
-            business_id=business_id, statuses=status,
-        )  # fmt: skip
+            info,
+            ListKind.INVOICES,
+            Invoice.build,
+            first=first,
+            after=after,
+            business_id=business_id,
+            statuses=status,
+        )
 
     @strawberry.field
     async def license_keys(
@@ -100,9 +115,14 @@ class Viewer:
         status: list[LicenseKeyStatus] | None = None,
     ) -> Connection[LicenseKey]:
         return await load_connection(
-            info, ListKind.LICENSE_KEYS, LicenseKey.build, first=first, after=after,
-            business_id=business_id, statuses=status,
-        )  # fmt: skip
+            info,
+            ListKind.LICENSE_KEYS,
+            LicenseKey.build,
+            first=first,
+            after=after,
+            business_id=business_id,
+            statuses=status,
+        )
 
     @strawberry.field
     async def payment_methods(
