@@ -61,8 +61,12 @@ def checked_lifetime(expires_in_seconds: object, default_seconds: int) -> int:
     """The token's lifetime in seconds: the requested one (a whole number in bounds), else the deployment's."""
     if expires_in_seconds is None:
         return default_seconds
-    in_bounds = isinstance(expires_in_seconds, int) and MIN_SECONDS <= expires_in_seconds <= MAX_SECONDS
-    if isinstance(expires_in_seconds, bool) or not in_bounds:
+    # bool is an int to Python, never to a caller.
+    if (
+        isinstance(expires_in_seconds, bool)
+        or not isinstance(expires_in_seconds, int)
+        or not MIN_SECONDS <= expires_in_seconds <= MAX_SECONDS
+    ):
         raise AccessTokenError(
             AccessTokenErrorCode.INVALID_EXPIRES_IN_SECONDS,
             "expires_in_seconds",

@@ -118,7 +118,7 @@ def _invoice(row: Invoice, lines: list[InvoiceLine]) -> dict:
                 "amount": line.amount,
             }
             for line in sorted(lines, key=lambda line: line.position)
-        ],  # fmt: skip
+        ],
     }
 
 

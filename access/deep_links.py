@@ -100,16 +100,31 @@ def _field(present: bool, *, taken: bool, required: bool, field_path: str, what:
 
 def _check_shape(flow: Flow) -> None:
     on_subscription, confirm = flow.type in SUBSCRIPTION_FLOWS, flow.type == FlowType.SUBSCRIPTION_UPDATE_CONFIRM
-    _field(flow.subscription_id is not None, taken=on_subscription, required=on_subscription,
-           field_path="subscription_id", what=flow.type)  # fmt: skip
+    _field(
+        flow.subscription_id is not None,
+        taken=on_subscription,
+        required=on_subscription,
+        field_path="subscription_id",
+        what=flow.type,
+    )
     _field(flow.product_id is not None, taken=confirm, required=confirm, field_path="product_id", what=flow.type)
     _field(flow.quantity is not None, taken=confirm, required=False, field_path="quantity", what=flow.type)
     after = flow.after_completion
     redirect = after.type == AfterCompletionType.REDIRECT
-    _field(bool(after.return_url), taken=redirect, required=redirect,
-           field_path="after_completion.return_url", what=after.type)  # fmt: skip
-    _field(bool(after.custom_message), taken=after.type == AfterCompletionType.HOSTED_CONFIRMATION, required=False,
-           field_path="after_completion.custom_message", what=after.type)  # fmt: skip
+    _field(
+        bool(after.return_url),
+        taken=redirect,
+        required=redirect,
+        field_path="after_completion.return_url",
+        what=after.type,
+    )
+    _field(
+        bool(after.custom_message),
+        taken=after.type == AfterCompletionType.HOSTED_CONFIRMATION,
+        required=False,
+        field_path="after_completion.custom_message",
+        what=after.type,
+    )
 
 
 def _check_after_completion(after: AfterCompletion) -> None:

@@ -132,14 +132,24 @@ async def _send_link(
     async with in_transaction():
         # A newer request replaces an older one: only the latest address asked for can take over the account.
         await EmailChangeToken.filter(
-            scope=viewer.scope, livemode=viewer.livemode, old_email=old_email, used_at__isnull=True,
-            expires_at__gt=now, **account,
-        ).update(expires_at=now)  # fmt: skip
+            scope=viewer.scope,
+            livemode=viewer.livemode,
+            old_email=old_email,
+            used_at__isnull=True,
+            expires_at__gt=now,
+            **account,
+        ).update(expires_at=now)
         await EmailChangeToken.create(
-            token_hash=token_hash, scope=viewer.scope, livemode=viewer.livemode, old_email=old_email,
-            new_email=new_email, session=viewer.session, customer=customer, locale=email_locale,
+            token_hash=token_hash,
+            scope=viewer.scope,
+            livemode=viewer.livemode,
+            old_email=old_email,
+            new_email=new_email,
+            session=viewer.session,
+            customer=customer,
+            locale=email_locale,
             expires_at=now + timedelta(seconds=LINK_SECONDS),
-        )  # fmt: skip
+        )
         await enqueue_email(
             to_email=new_email,
             template=CONFIRM_TEMPLATE,

@@ -40,6 +40,7 @@ from models import (
     Subscription,
     normalize_email,
 )
+from models.base import column_values
 from models.enums import LoginTokenKind, Scope, SubscriptionStatus
 from models.ids import find_by_client_id
 
@@ -345,11 +346,8 @@ async def _customer_to_sign_in(email: str, business: Business, livemode: bool) -
     )
     if len(customers) <= 1:
         return customers[0] if customers else None
-    subscribed = set(
-        await Subscription.filter(
-            customer_id__in=[c.id for c in customers], status=SubscriptionStatus.ACTIVE
-        ).values_list("customer_id", flat=True)
-    )
+    active = Subscription.filter(customer_id__in=[c.id for c in customers], status=SubscriptionStatus.ACTIVE)
+    subscribed = set(await column_values(active, "customer_id"))
     return next((c for c in customers if c.id in subscribed), customers[0])
 
 

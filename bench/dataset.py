@@ -166,31 +166,63 @@ class Generator:
         )
         city, country = rng.choice(_CITIES)
         domain = name.lower().replace(" ", "")
-        batch.add("business", {
-            "created_at": created_at, "id": shop.id, "name": name, "support_email": f"help@{domain}.test",
-            "address_line1": f"{rng.randrange(1, 200)} Market Street", "address_line2": "", "address_city": city,
-            "address_state": "", "address_postal_code": f"{rng.randrange(10000, 99999)}", "address_country": country,
-            "logo_url": f"https://{domain}.test/logo.svg", "icon_url": f"https://{domain}.test/icon.png",
-            "primary_color": f"#{rng.randrange(0x1000000):06x}", "accent_color": f"#{rng.randrange(0x1000000):06x}",
-            "headline": f"Manage your {name} account", "website_url": f"https://{domain}.test",
-            "default_return_url": f"https://{domain}.test/account", "allow_subscription_updates": rng.random() < 0.5,
-            "allow_subscription_cancellation": True, "invoice_prefix": shop.invoice_prefix,
-            "tax_rate_bp": round(shop.tax_rate * 10_000),
-        })  # fmt: skip
-        batch.add("portal_configuration", {
-            "created_at": created_at, "id": new_id("bpc"), "livemode": True, "is_default": True, "name": "Default",
-            "headline": "", "features": json.dumps(default_portal_features()), "privacy_policy_url": "",
-            "terms_of_service_url": "", "default_return_url": "", "business_id": shop.id,
-        })  # fmt: skip
+        batch.add(
+            "business",
+            {
+                "created_at": created_at,
+                "id": shop.id,
+                "name": name,
+                "support_email": f"help@{domain}.test",
+                "address_line1": f"{rng.randrange(1, 200)} Market Street",
+                "address_line2": "",
+                "address_city": city,
+                "address_state": "",
+                "address_postal_code": f"{rng.randrange(10000, 99999)}",
+                "address_country": country,
+                "logo_url": f"https://{domain}.test/logo.svg",
+                "icon_url": f"https://{domain}.test/icon.png",
+                "primary_color": f"#{rng.randrange(0x1000000):06x}",
+                "accent_color": f"#{rng.randrange(0x1000000):06x}",
+                "headline": f"Manage your {name} account",
+                "website_url": f"https://{domain}.test",
+                "default_return_url": f"https://{domain}.test/account",
+                "allow_subscription_updates": rng.random() < 0.5,
+                "allow_subscription_cancellation": True,
+                "invoice_prefix": shop.invoice_prefix,
+                "tax_rate_bp": round(shop.tax_rate * 10_000),
+            },
+        )
+        batch.add(
+            "portal_configuration",
+            {
+                "created_at": created_at,
+                "id": new_id("bpc"),
+                "livemode": True,
+                "is_default": True,
+                "name": "Default",
+                "headline": "",
+                "features": json.dumps(default_portal_features()),
+                "privacy_policy_url": "",
+                "terms_of_service_url": "",
+                "default_return_url": "",
+                "business_id": shop.id,
+            },
+        )
         return shop
 
     def _products(self, batch: Batch, shop: Shop, livemode: bool) -> None:
         unit = next(minor for code, _, minor in _CURRENCIES if code == shop.currency)
         collection_id = new_id("pdc")
-        batch.add("product_collection", {
-            "created_at": shop.created_at, "id": collection_id, "livemode": livemode, "name": "Plans",
-            "business_id": shop.id,
-        })  # fmt: skip
+        batch.add(
+            "product_collection",
+            {
+                "created_at": shop.created_at,
+                "id": collection_id,
+                "livemode": livemode,
+                "name": "Plans",
+                "business_id": shop.id,
+            },
+        )
         shop.plans[livemode] = [
             self._product(batch, shop, livemode, f"{shop.name} Starter", 9 * unit, Interval.MONTH, collection_id, 0),
             self._product(batch, shop, livemode, f"{shop.name} Pro", 29 * unit, Interval.MONTH, collection_id, 1),
@@ -205,33 +237,62 @@ class Generator:
         )
 
     def _product(
-        self, batch: Batch, shop: Shop, livemode: bool, name: str, price: int, interval: Interval | None,
-        collection_id: str | None, position: int, license_keys: bool = False, activations_limit: int | None = None,
-    ) -> Product:  # fmt: skip
+        self,
+        batch: Batch,
+        shop: Shop,
+        livemode: bool,
+        name: str,
+        price: int,
+        interval: Interval | None,
+        collection_id: str | None,
+        position: int,
+        license_keys: bool = False,
+        activations_limit: int | None = None,
+    ) -> Product:
         product = Product(new_id("pdt"), name, price, interval, license_keys, activations_limit)
         recurring = interval is not None
-        batch.add("product", {
-            "created_at": shop.created_at, "id": product.id, "livemode": livemode, "name": name,
-            "description": f"{name}, as sold by {shop.name}.",
-            "price_type": PriceType.RECURRING if recurring else PriceType.ONE_TIME, "price": price,
-            "currency": shop.currency, "tax_inclusive": False,
-            "payment_frequency_count": 1 if recurring else None, "payment_frequency_interval": interval,
-            "subscription_period_count": 1 if recurring else None,
-            "subscription_period_interval": Interval.YEAR if recurring else None, "trial_period_days": 0,
-            "license_key_enabled": license_keys, "license_key_activations_limit": activations_limit,
-            "license_key_duration_count": None,
-            "license_key_duration_interval": None, "collection_position": position, "archived": False,
-            "business_id": shop.id, "collection_id": collection_id,
-        })  # fmt: skip
+        batch.add(
+            "product",
+            {
+                "created_at": shop.created_at,
+                "id": product.id,
+                "livemode": livemode,
+                "name": name,
+                "description": f"{name}, as sold by {shop.name}.",
+                "price_type": PriceType.RECURRING if recurring else PriceType.ONE_TIME,
+                "price": price,
+                "currency": shop.currency,
+                "tax_inclusive": False,
+                "payment_frequency_count": 1 if recurring else None,
+                "payment_frequency_interval": interval,
+                "subscription_period_count": 1 if recurring else None,
+                "subscription_period_interval": Interval.YEAR if recurring else None,
+                "trial_period_days": 0,
+                "license_key_enabled": license_keys,
+                "license_key_activations_limit": activations_limit,
+                "license_key_duration_count": None,
+                "license_key_duration_interval": None,
+                "collection_position": position,
+                "archived": False,
+                "business_id": shop.id,
+                "collection_id": collection_id,
+            },
+        )
         return product
 
     def _sequences(self) -> Batch:
         batch = Batch()
         for shop in self.shops:
             for livemode, number in shop.next_number.items():
-                batch.add("invoice_sequence", {
-                    "created_at": shop.created_at, "livemode": livemode, "next_number": number, "business_id": shop.id,
-                })  # fmt: skip
+                batch.add(
+                    "invoice_sequence",
+                    {
+                        "created_at": shop.created_at,
+                        "livemode": livemode,
+                        "next_number": number,
+                        "business_id": shop.id,
+                    },
+                )
         return batch
 
     # --- who the customers are ---------------------------------------------------------------------------------
@@ -276,15 +337,27 @@ class Generator:
         customer_id = new_id("cus")
         first, last = rng.choice(_FIRST_NAMES), rng.choice(_LAST_NAMES)
         city, country = rng.choice(_CITIES)
-        batch.add("customer", {
-            "created_at": created_at, "id": customer_id, "livemode": history.livemode, "email": history.email,
-            "email_verified": history.verified, "name": f"{first} {last}",
-            "phone_number": f"+1555{rng.randrange(1000000, 9999999)}",
-            "billing_line1": f"{rng.randrange(1, 99)} Elm Row",
-            "billing_line2": "", "billing_city": city, "billing_state": "", "billing_postal_code": "10115",
-            "billing_country": country, "tax_id": "", "locale": rng.choice(["", "", "en-US", "de-DE", "ja-JP"]),
-            "business_id": shop.id,
-        })  # fmt: skip
+        batch.add(
+            "customer",
+            {
+                "created_at": created_at,
+                "id": customer_id,
+                "livemode": history.livemode,
+                "email": history.email,
+                "email_verified": history.verified,
+                "name": f"{first} {last}",
+                "phone_number": f"+1555{rng.randrange(1000000, 9999999)}",
+                "billing_line1": f"{rng.randrange(1, 99)} Elm Row",
+                "billing_line2": "",
+                "billing_city": city,
+                "billing_state": "",
+                "billing_postal_code": "10115",
+                "billing_country": country,
+                "tax_id": "",
+                "locale": rng.choice(["", "", "en-US", "de-DE", "ja-JP"]),
+                "business_id": shop.id,
+            },
+        )
         owner = _Owner(shop, customer_id, history.livemode, f"{first} {last}", history.email, city, country)
         card = self._payment_methods(batch, owner, created_at)
         times = sorted(self._between(created_at, self.now) for _ in range(history.invoices))
@@ -321,12 +394,21 @@ class Generator:
     ) -> dict:
         rng = self.rng
         card = {
-            "created_at": created_at, "id": new_id("pm"), "livemode": owner.livemode, "type": "card",
-            "brand": rng.choice(_BRANDS), "last4": f"{rng.randrange(10000):04d}", "exp_month": rng.randint(1, 12),
-            "exp_year": rng.randint(2026, 2032), "fingerprint": f"{rng.getrandbits(128):032x}",
-            "processor_token": f"tok_{rng.getrandbits(96):024x}", "is_default": is_default,
-            "detached_at": detached_at, "business_id": owner.shop.id, "customer_id": owner.customer_id,
-        }  # fmt: skip
+            "created_at": created_at,
+            "id": new_id("pm"),
+            "livemode": owner.livemode,
+            "type": "card",
+            "brand": rng.choice(_BRANDS),
+            "last4": f"{rng.randrange(10000):04d}",
+            "exp_month": rng.randint(1, 12),
+            "exp_year": rng.randint(2026, 2032),
+            "fingerprint": f"{rng.getrandbits(128):032x}",
+            "processor_token": f"tok_{rng.getrandbits(96):024x}",
+            "is_default": is_default,
+            "detached_at": detached_at,
+            "business_id": owner.shop.id,
+            "customer_id": owner.customer_id,
+        }
         batch.add("payment_method", card)
         return card
 
@@ -361,20 +443,39 @@ class Generator:
         previous = moments[-1] if ended else self.now - timedelta(seconds=rng.uniform(0, period.total_seconds()))
         cancelled_at = self._between(moments[-1], self.now) if status == SubscriptionStatus.CANCELLED else None
         subscription_id = new_id("sub")
-        batch.add("subscription", {
-            "created_at": moments[0], "id": subscription_id, "livemode": owner.livemode, "status": status,
-            "quantity": quantity, "recurring_pre_tax_amount": plan.price * quantity, "currency": owner.shop.currency,
-            "tax_inclusive": False, "payment_frequency_count": 1, "payment_frequency_interval": plan.interval,
-            "subscription_period_count": 1, "subscription_period_interval": Interval.YEAR, "trial_period_days": 0,
-            "trial_ends_at": None, "previous_billing_date": previous, "next_billing_date": previous + period,
-            "cancel_at_next_billing_date": status == SubscriptionStatus.ACTIVE and rng.random() < 0.1,
-            "cancelled_at": cancelled_at,
-            "expires_at": previous + period if status == SubscriptionStatus.EXPIRED else None,
-            "cancellation_feedback": rng.choice(list(CancellationFeedback)) if cancelled_at else None,
-            "cancellation_comment": None, "scheduled_change": None, "updated_at": cancelled_at or moments[-1],
-            "business_id": owner.shop.id, "customer_id": owner.customer_id, "discount_id": None,
-            "payment_method_id": card["id"], "product_id": plan.id,
-        })  # fmt: skip
+        batch.add(
+            "subscription",
+            {
+                "created_at": moments[0],
+                "id": subscription_id,
+                "livemode": owner.livemode,
+                "status": status,
+                "quantity": quantity,
+                "recurring_pre_tax_amount": plan.price * quantity,
+                "currency": owner.shop.currency,
+                "tax_inclusive": False,
+                "payment_frequency_count": 1,
+                "payment_frequency_interval": plan.interval,
+                "subscription_period_count": 1,
+                "subscription_period_interval": Interval.YEAR,
+                "trial_period_days": 0,
+                "trial_ends_at": None,
+                "previous_billing_date": previous,
+                "next_billing_date": previous + period,
+                "cancel_at_next_billing_date": status == SubscriptionStatus.ACTIVE and rng.random() < 0.1,
+                "cancelled_at": cancelled_at,
+                "expires_at": previous + period if status == SubscriptionStatus.EXPIRED else None,
+                "cancellation_feedback": rng.choice(list(CancellationFeedback)) if cancelled_at else None,
+                "cancellation_comment": None,
+                "scheduled_change": None,
+                "updated_at": cancelled_at or moments[-1],
+                "business_id": owner.shop.id,
+                "customer_id": owner.customer_id,
+                "discount_id": None,
+                "payment_method_id": card["id"],
+                "product_id": plan.id,
+            },
+        )
         return subscription_id
 
     def _purchase(self, batch: Batch, owner: "_Owner", card: dict, moment: datetime) -> None:
@@ -386,10 +487,17 @@ class Generator:
         lines = [(product.name, quantity, product.price) for product, quantity in items]
         payment_id = self._paid_invoice(batch, owner, card, moment, PaymentPurpose.PURCHASE, lines, None)
         for product, quantity in items:
-            batch.add("payment_item", {
-                "created_at": moment, "id": new_id("pit"), "quantity": quantity, "amount": product.price * quantity,
-                "payment_id": payment_id, "product_id": product.id,
-            })  # fmt: skip
+            batch.add(
+                "payment_item",
+                {
+                    "created_at": moment,
+                    "id": new_id("pit"),
+                    "quantity": quantity,
+                    "amount": product.price * quantity,
+                    "payment_id": payment_id,
+                    "product_id": product.id,
+                },
+            )
             if product.license_keys:
                 self._license_key(batch, owner, product, payment_id, moment)
 
@@ -397,67 +505,141 @@ class Generator:
         rng = self.rng
         key_id = new_id("lic")
         status = rng.choices(list(LicenseKeyStatus), weights=[85, 10, 5])[0]
-        batch.add("license_key", {
-            "created_at": moment + timedelta(seconds=1), "id": key_id, "livemode": owner.livemode,
-            "key": "-".join(f"{rng.getrandbits(25):07X}"[:5] for _ in range(4)), "status": status,
-            "activations_limit": product.activations_limit,
-            "expires_at": moment + timedelta(days=365) if status == LicenseKeyStatus.EXPIRED else None,
-            "business_id": owner.shop.id, "customer_id": owner.customer_id, "payment_id": payment_id,
-            "product_id": product.id, "subscription_id": None,
-        })  # fmt: skip
+        batch.add(
+            "license_key",
+            {
+                "created_at": moment + timedelta(seconds=1),
+                "id": key_id,
+                "livemode": owner.livemode,
+                "key": "-".join(f"{rng.getrandbits(25):07X}"[:5] for _ in range(4)),
+                "status": status,
+                "activations_limit": product.activations_limit,
+                "expires_at": moment + timedelta(days=365) if status == LicenseKeyStatus.EXPIRED else None,
+                "business_id": owner.shop.id,
+                "customer_id": owner.customer_id,
+                "payment_id": payment_id,
+                "product_id": product.id,
+                "subscription_id": None,
+            },
+        )
         for _ in range(rng.choices([0, 1, 2, 3], weights=[20, 40, 30, 10])[0]):
-            batch.add("license_key_instance", {
-                "created_at": self._between(moment, self.now), "id": new_id("lki"), "name": rng.choice(_DEVICES),
-                "license_key_id": key_id,
-            })  # fmt: skip
+            batch.add(
+                "license_key_instance",
+                {
+                    "created_at": self._between(moment, self.now),
+                    "id": new_id("lki"),
+                    "name": rng.choice(_DEVICES),
+                    "license_key_id": key_id,
+                },
+            )
 
     def _paid_invoice(
-        self, batch: Batch, owner: "_Owner", card: dict, moment: datetime, purpose: PaymentPurpose,
-        lines: list[tuple[str, int, int]], subscription_id: str | None,
-    ) -> str:  # fmt: skip
+        self,
+        batch: Batch,
+        owner: "_Owner",
+        card: dict,
+        moment: datetime,
+        purpose: PaymentPurpose,
+        lines: list[tuple[str, int, int]],
+        subscription_id: str | None,
+    ) -> str:
         """A succeeded payment (sometimes after a declined attempt) and its invoice with lines; the payment id."""
         rng, shop = self.rng, owner.shop
         subtotal = sum(quantity * unit for _, quantity, unit in lines)
         tax = round(subtotal * shop.tax_rate)
         if rng.random() < 0.03:
-            self._payment(batch, owner, card, moment - timedelta(hours=rng.randint(1, 48)), purpose, subtotal + tax,
-                          tax, subscription_id, PaymentStatus.FAILED)  # fmt: skip
-        payment_id = self._payment(batch, owner, card, moment, purpose, subtotal + tax, tax, subscription_id,
-                                   PaymentStatus.SUCCEEDED)  # fmt: skip
+            self._payment(
+                batch,
+                owner,
+                card,
+                moment - timedelta(hours=rng.randint(1, 48)),
+                purpose,
+                subtotal + tax,
+                tax,
+                subscription_id,
+                PaymentStatus.FAILED,
+            )
+        payment_id = self._payment(
+            batch, owner, card, moment, purpose, subtotal + tax, tax, subscription_id, PaymentStatus.SUCCEEDED
+        )
         invoice_id = new_id("inv")
         number = shop.next_number[owner.livemode]
         shop.next_number[owner.livemode] = number + 1
         details = {"name": owner.name, "email": owner.email, "address": {"city": owner.city, "country": owner.country}}
-        batch.add("invoice", {
-            "created_at": moment, "id": invoice_id, "livemode": owner.livemode,
-            "number": f"{shop.invoice_prefix}-{number:06d}", "status": InvoiceStatus.PAID, "currency": shop.currency,
-            "subtotal": subtotal, "tax": tax, "total": subtotal + tax, "issued_at": moment,
-            "billing_details": json.dumps(details), "business_id": shop.id, "customer_id": owner.customer_id,
-            "subscription_id": subscription_id, "payment_id": payment_id,
-        })  # fmt: skip
+        batch.add(
+            "invoice",
+            {
+                "created_at": moment,
+                "id": invoice_id,
+                "livemode": owner.livemode,
+                "number": f"{shop.invoice_prefix}-{number:06d}",
+                "status": InvoiceStatus.PAID,
+                "currency": shop.currency,
+                "subtotal": subtotal,
+                "tax": tax,
+                "total": subtotal + tax,
+                "issued_at": moment,
+                "billing_details": json.dumps(details),
+                "business_id": shop.id,
+                "customer_id": owner.customer_id,
+                "subscription_id": subscription_id,
+                "payment_id": payment_id,
+            },
+        )
         for position, (description, quantity, unit) in enumerate(lines):
-            batch.add("invoice_line", {
-                "created_at": moment, "id": new_id("inl"), "position": position, "description": description,
-                "quantity": quantity, "unit_amount": unit, "amount": quantity * unit, "invoice_id": invoice_id,
-            })  # fmt: skip
+            batch.add(
+                "invoice_line",
+                {
+                    "created_at": moment,
+                    "id": new_id("inl"),
+                    "position": position,
+                    "description": description,
+                    "quantity": quantity,
+                    "unit_amount": unit,
+                    "amount": quantity * unit,
+                    "invoice_id": invoice_id,
+                },
+            )
         return payment_id
 
     def _payment(
-        self, batch: Batch, owner: "_Owner", card: dict, moment: datetime, purpose: PaymentPurpose, total: int,
-        tax: int, subscription_id: str | None, status: PaymentStatus,
-    ) -> str:  # fmt: skip
+        self,
+        batch: Batch,
+        owner: "_Owner",
+        card: dict,
+        moment: datetime,
+        purpose: PaymentPurpose,
+        total: int,
+        tax: int,
+        subscription_id: str | None,
+        status: PaymentStatus,
+    ) -> str:
         payment_id = new_id("pay")
         failed = status == PaymentStatus.FAILED
-        batch.add("payment", {
-            "created_at": moment, "id": payment_id, "livemode": owner.livemode, "total_amount": total, "tax": tax,
-            "currency": owner.shop.currency, "status": status, "purpose": purpose,
-            "card_last_four": card["last4"], "card_network": card["brand"],
-            "error_code": "card_declined" if failed else None,
-            "error_message": "The card was declined." if failed else None,
-            "idempotency_key": f"seed_{payment_id}", "processor_reference": f"ch_{self.rng.getrandbits(96):024x}",
-            "business_id": owner.shop.id, "customer_id": owner.customer_id, "payment_method_id": card["id"],
-            "subscription_id": subscription_id, "updated_at": moment,
-        })  # fmt: skip
+        batch.add(
+            "payment",
+            {
+                "created_at": moment,
+                "id": payment_id,
+                "livemode": owner.livemode,
+                "total_amount": total,
+                "tax": tax,
+                "currency": owner.shop.currency,
+                "status": status,
+                "purpose": purpose,
+                "card_last_four": card["last4"],
+                "card_network": card["brand"],
+                "error_code": "card_declined" if failed else None,
+                "error_message": "The card was declined." if failed else None,
+                "idempotency_key": f"seed_{payment_id}",
+                "processor_reference": f"ch_{self.rng.getrandbits(96):024x}",
+                "business_id": owner.shop.id,
+                "customer_id": owner.customer_id,
+                "payment_method_id": card["id"],
+                "subscription_id": subscription_id,
+                "updated_at": moment,
+            },
+        )
         return payment_id
 
     def _between(self, start: datetime, end: datetime) -> datetime:

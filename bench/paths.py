@@ -84,31 +84,56 @@ async def prepare() -> Fixtures:
         for _ in range(PDF_SESSIONS)
     ]
     invoice = await Invoice.filter(customer__email=PROBE_EMAIL, livemode=True).order_by("-created_at").first()
-    emails = await Customer.filter(livemode=True, email_verified=True).exclude(email=PROBE_EMAIL).limit(
-        SIGN_IN_EMAILS).values_list("email", flat=True)  # fmt: skip
+    emails = (
+        await Customer.filter(livemode=True, email_verified=True)
+        .exclude(email=PROBE_EMAIL)
+        .limit(SIGN_IN_EMAILS)
+        .values_list("email", flat=True)
+    )
     subscription = await _plan_changing_subscription()
     await _charge_every_change(subscription.business_id)
     customer = await subscription.customer
     plan_token, _ = await open_session(
         scope=Scope.BUSINESS, livemode=True, email=customer.email, customer=customer, policy=policy
     )
-    plans = await Product.filter(
-        collection_id=(await subscription.product).collection_id, archived=False,
-        payment_frequency_interval=subscription.payment_frequency_interval,
-    ).order_by("collection_position").values_list("id", flat=True)  # fmt: skip
+    plans = (
+        await Product.filter(
+            collection_id=(await subscription.product).collection_id,
+            archived=False,
+            payment_frequency_interval=subscription.payment_frequency_interval,
+        )
+        .order_by("collection_position")
+        .values_list("id", flat=True)
+    )
     # The first change leaves the plan the subscription is on now (an earlier run may have left it on either).
     other = next(plan for plan in plans[:2] if plan != subscription.product_id)
-    return Fixtures(home_token, pdf_tokens, invoice.id, list(dict.fromkeys(emails)), plan_token, subscription.id,
-                    (other, subscription.product_id))  # fmt: skip
+    return Fixtures(
+        home_token,
+        pdf_tokens,
+        invoice.id,
+        list(dict.fromkeys(emails)),
+        plan_token,
+        subscription.id,
+        (other, subscription.product_id),
+    )
 
 
 async def _plan_changing_subscription() -> Subscription:
     """An ACTIVE monthly subscription of a crowd customer whose business lets customers change plans."""
-    subscription = await Subscription.filter(
-        livemode=True, status=SubscriptionStatus.ACTIVE, cancel_at_next_billing_date=False,
-        business__allow_subscription_updates=True, product__collection_id__isnull=False,
-        customer__email_verified=True, payment_frequency_interval=Interval.MONTH,
-    ).exclude(customer__email=PROBE_EMAIL).order_by("id").first()  # fmt: skip
+    subscription = (
+        await Subscription.filter(
+            livemode=True,
+            status=SubscriptionStatus.ACTIVE,
+            cancel_at_next_billing_date=False,
+            business__allow_subscription_updates=True,
+            product__collection_id__isnull=False,
+            customer__email_verified=True,
+            payment_frequency_interval=Interval.MONTH,
+        )
+        .exclude(customer__email=PROBE_EMAIL)
+        .order_by("id")
+        .first()
+    )
     assert subscription is not None, "the bench data set has plan-changing subscriptions"
     return subscription
 
@@ -127,15 +152,27 @@ async def attach_sandbox_card(client: httpx.AsyncClient, fixtures: Fixtures) -> 
     """Give the plan-changing subscription a sandbox test card, through the portal's own mutations."""
     headers = {"Authorization": f"Bearer {fixtures.plan_token}"}
     subscription = await Subscription.get(id=fixtures.subscription_id)
-    added = await client.post("/graphql", headers=headers, json={"query": """
+    added = await client.post(
+        "/graphql",
+        headers=headers,
+        json={
+            "query": """
         mutation($business: ID!) { addPaymentMethod(input: {businessId: $business, processorToken: "pm_card_visa",
           setAsDefault: true}) { paymentMethod { id } errors { message } } }""",
-        "variables": {"business": subscription.business_id}})  # fmt: skip
+            "variables": {"business": subscription.business_id},
+        },
+    )
     method = added.json()["data"]["addPaymentMethod"]["paymentMethod"]["id"]
-    used = await client.post("/graphql", headers=headers, json={"query": """
+    used = await client.post(
+        "/graphql",
+        headers=headers,
+        json={
+            "query": """
         mutation($subscription: ID!, $method: ID!) { updateSubscriptionPaymentMethod(input: {subscriptionId:
           $subscription, paymentMethodId: $method}) { errors { message } } }""",
-        "variables": {"subscription": subscription.id, "method": method}})  # fmt: skip
+            "variables": {"subscription": subscription.id, "method": method},
+        },
+    )
     assert not used.json()["data"]["updateSubscriptionPaymentMethod"]["errors"], used.text
 
 
@@ -177,7 +214,7 @@ def sign_in(fixtures: Fixtures, visitor: str, csrf: str) -> HotPath:
             "/login",
             {"Cookie": f"{VISITOR_COOKIE}={visitor}", "X-Forwarded-For": next(addresses)},
             data={"email": next(emails), "csrf_token": csrf},
-        ),  # fmt: skip
+        ),
         200,
         "text/html",
     )
@@ -191,8 +228,13 @@ def plan_change(fixtures: Fixtures) -> HotPath:
         subscription { id status product { name } } payment { status } errors { code message } } }"""
 
     def request() -> Request:
-        variables = {"input": {"subscriptionId": fixtures.subscription_id, "productId": next(products),
-                               "idempotencyKey": f"bench-{run}-{next(keys)}"}}  # fmt: skip
+        variables = {
+            "input": {
+                "subscriptionId": fixtures.subscription_id,
+                "productId": next(products),
+                "idempotencyKey": f"bench-{run}-{next(keys)}",
+            }
+        }
         headers = {"Authorization": f"Bearer {fixtures.plan_token}"}
         return Request("POST", "/graphql", headers, json={"query": query, "variables": variables})
 

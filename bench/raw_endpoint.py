@@ -142,14 +142,18 @@ class Dashboard:
         subscriptions, invoices, keys, purchases = (self._rows(kind) for kind in _LISTS)
         products, methods, lines, instances, items, purchase_keys = await asyncio.gather(
             fetch_if(pool, {row["product_id"] for row in subscriptions + keys}, _PRODUCTS),
-            fetch_if(pool, {row["payment_method_id"] for row in subscriptions if row["payment_method_id"]},
-                     _PAYMENT_METHODS, self.customer_ids, self.livemode),
+            fetch_if(
+                pool,
+                {row["payment_method_id"] for row in subscriptions if row["payment_method_id"]},
+                _PAYMENT_METHODS,
+                self.customer_ids,
+                self.livemode,
+            ),
             fetch_if(pool, {row["id"] for row in invoices}, _INVOICE_LINES),
             fetch_if(pool, {row["id"] for row in keys}, _INSTANCES),
             fetch_if(pool, {row["id"] for row in purchases}, _PURCHASE_ITEMS),
-            fetch_if(pool, {row["id"] for row in purchases}, _PURCHASE_LICENSE_KEYS, self.customer_ids,
-                     self.livemode),
-        )  # fmt: skip
+            fetch_if(pool, {row["id"] for row in purchases}, _PURCHASE_LICENSE_KEYS, self.customer_ids, self.livemode),
+        )
         self.products = {row["id"]: row for row in products}
         self.payment_methods = {row["id"]: row for row in methods}
         self.lines = grouped(lines, "invoice_id")
@@ -210,10 +214,15 @@ class Dashboard:
             "nextBillingDate": row["next_billing_date"].isoformat(),
             "cancelAtNextBillingDate": row["cancel_at_next_billing_date"],
             "paymentMethod": {
-                "id": method["id"], "brand": method["brand"], "last4": method["last4"],
-                "expMonth": method["exp_month"], "expYear": method["exp_year"],
-            } if method else None,
-        }  # fmt: skip
+                "id": method["id"],
+                "brand": method["brand"],
+                "last4": method["last4"],
+                "expMonth": method["exp_month"],
+                "expYear": method["exp_year"],
+            }
+            if method
+            else None,
+        }
 
     def invoice(self, row: asyncpg.Record) -> dict:
         currency = row["currency"]
@@ -224,11 +233,14 @@ class Dashboard:
             "status": InvoiceStatus(row["status"]).name,
             "total": self.money(row["total"], currency),
             "lines": [
-                {"description": line["description"], "quantity": line["quantity"],
-                 "amount": self.money(line["amount"], currency)}
+                {
+                    "description": line["description"],
+                    "quantity": line["quantity"],
+                    "amount": self.money(line["amount"], currency),
+                }
                 for line in self.lines.get(row["id"], ())
             ],
-        }  # fmt: skip
+        }
 
     def license_key(self, row: asyncpg.Record) -> dict:
         instances = self.instances.get(row["id"], [])

@@ -155,9 +155,11 @@ async def describe_database(database_url: str) -> None:
     finally:
         await connection.close()
     missing, extra = sorted(declared - present), sorted(present - declared)
-    print(f"  indexes: {len(declared & present)} of the {len(declared)} the models declare"
-          + (f"; missing: {', '.join(missing)}" if missing else "")
-          + (f"; not from the models: {', '.join(extra)}" if extra else ""))  # fmt: skip
+    print(
+        f"  indexes: {len(declared & present)} of the {len(declared)} the models declare"
+        + (f"; missing: {', '.join(missing)}" if missing else "")
+        + (f"; not from the models: {', '.join(extra)}" if extra else "")
+    )
 
 
 def free_port() -> int:
@@ -181,8 +183,22 @@ def wait_until_listening(port: int, process: subprocess.Popen) -> None:
 def serving(target: Target, database_url: str, workers: int = 1) -> Iterator[Server]:
     """uvicorn serving the target on a free 127.0.0.1 port, from `workers` processes."""
     port = free_port()
-    command = [sys.executable, "-m", "uvicorn", target.factory, "--factory", "--host", "127.0.0.1",
-               "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        target.factory,
+        "--factory",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--log-level",
+        "warning",
+        "--no-access-log",
+        "--workers",
+        str(workers),
+    ]
     process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, DATABASE_URL_VARIABLE: database_url})
     try:
         wait_until_listening(port, process)
@@ -212,8 +228,10 @@ def check_identical(graphql: dict, raw: dict) -> None:
     if graphql != raw:
         raise SystemExit("the two endpoints answer differently")
     businesses = graphql["data"]["viewer"]["businesses"]
-    shown = {kind: sum(len(b[kind]["edges"]) for b in businesses) for kind in
-             ("subscriptions", "invoices", "licenseKeys", "purchases")}  # fmt: skip
+    shown = {
+        kind: sum(len(b[kind]["edges"]) for b in businesses)
+        for kind in ("subscriptions", "invoices", "licenseKeys", "purchases")
+    }
     print(f"responses identical: {len(businesses)} businesses, {shown}, {field_count(graphql)} fields in all")
 
 
@@ -232,8 +250,9 @@ def dashboard(target: Target, token: str) -> HotPath:
 
 
 async def send(client: httpx.AsyncClient, request: Request) -> httpx.Response:
-    return await client.request(request.method, request.url, headers=request.headers, data=request.data,
-                                json=request.json)  # fmt: skip
+    return await client.request(
+        request.method, request.url, headers=request.headers, data=request.data, json=request.json
+    )
 
 
 async def load(server: Server, path: HotPath, seconds: float, concurrency: int, cap: int) -> Result:
@@ -319,8 +338,10 @@ async def write_profile(client: httpx.AsyncClient, token: str, path: Path) -> No
             await answer(client, GRAPHQL, token)
     path.write_text(profiler.output_text(unicode=True, color=False, show_all=False))
     session = profiler.last_session
-    print(f"GraphQL profile of {SEQUENTIAL_REQUESTS} requests ({session.duration:.2f} s wall, "
-          f"{session.cpu_time:.2f} s CPU) written to {path}; time by package:")  # fmt: skip
+    print(
+        f"GraphQL profile of {SEQUENTIAL_REQUESTS} requests ({session.duration:.2f} s wall, "
+        f"{session.cpu_time:.2f} s CPU) written to {path}; time by package:"
+    )
     spent: Counter = Counter()
     add_own_time(session.root_frame(), "other", spent)
     total = sum(spent.values())
@@ -370,8 +391,10 @@ async def measure_raw_in_process(database_url: str, token: str) -> None:
         await answer(client, RAW, token)
         count, sql_ms, reset_count = len(statements), sum(statements) * 1000, len(resets)
         median = await sequential_ms(client, RAW, token)
-        print(f"raw SQL: {count} statements per request (their durations sum to {sql_ms:.1f} ms) and "
-              f"{reset_count} pool resets, median {median:.1f} ms per request, one at a time")  # fmt: skip
+        print(
+            f"raw SQL: {count} statements per request (their durations sum to {sql_ms:.1f} ms) and "
+            f"{reset_count} pool resets, median {median:.1f} ms per request, one at a time"
+        )
 
 
 # --- the run -------------------------------------------------------------------------------------------------------
@@ -379,19 +402,25 @@ async def measure_raw_in_process(database_url: str, token: str) -> None:
 
 def print_table(title: str, results: list[Result]) -> None:
     print(f"\n{title}")
-    print(f"{'':<26}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'failures':>10}"
-          f"{'server CPU':>12}{'client CPU':>12}{'2 cores busy':>14}")  # fmt: skip
+    print(
+        f"{'':<26}{'requests':>10}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'failures':>10}"
+        f"{'server CPU':>12}{'client CPU':>12}{'2 cores busy':>14}"
+    )
     for r in results:
-        print(f"{r.name:<26}{len(r.latencies):>10}{r.per_second:>10.1f}{r.percentile_ms(50):>10.1f}"
-              f"{r.percentile_ms(99):>10.1f}{r.failures:>10}{r.server_ms:>9.1f} ms"
-              f"{r.client_ms:>9.1f} ms{r.machine_busy:>14.0%}")  # fmt: skip
+        print(
+            f"{r.name:<26}{len(r.latencies):>10}{r.per_second:>10.1f}{r.percentile_ms(50):>10.1f}"
+            f"{r.percentile_ms(99):>10.1f}{r.failures:>10}{r.server_ms:>9.1f} ms"
+            f"{r.client_ms:>9.1f} ms{r.machine_busy:>14.0%}"
+        )
 
 
 def print_ratios(graphql: Result, raw: Result) -> None:
-    print(f"{'GraphQL/raw':<26}{'':>10}{graphql.per_second / raw.per_second:>9.2f}x"
-          f"{graphql.percentile_ms(50) / raw.percentile_ms(50):>9.2f}x"
-          f"{graphql.percentile_ms(99) / raw.percentile_ms(99):>9.2f}x{'':>10}"
-          f"{graphql.server_ms / raw.server_ms:>11.2f}x")  # fmt: skip
+    print(
+        f"{'GraphQL/raw':<26}{'':>10}{graphql.per_second / raw.per_second:>9.2f}x"
+        f"{graphql.percentile_ms(50) / raw.percentile_ms(50):>9.2f}x"
+        f"{graphql.percentile_ms(99) / raw.percentile_ms(99):>9.2f}x{'':>10}"
+        f"{graphql.server_ms / raw.server_ms:>11.2f}x"
+    )
 
 
 async def compare(servers: dict[Target, Server], token: str) -> None:
@@ -412,14 +441,21 @@ async def measure(server: Server, path: HotPath, args: argparse.Namespace, secon
 
 
 def measure_dashboard(args: argparse.Namespace, token: str, workers: int) -> None:
-    with serving(GRAPHQL, args.database_url, workers) as graphql_server, \
-            serving(RAW, args.database_url, workers) as raw_server:  # fmt: skip
+    with (
+        serving(GRAPHQL, args.database_url, workers) as graphql_server,
+        serving(RAW, args.database_url, workers) as raw_server,
+    ):
         servers = {GRAPHQL: graphql_server, RAW: raw_server}
         asyncio.run(compare(servers, token))
-        results = [asyncio.run(measure(servers[target], dashboard(target, token), args, args.duration))
-                   for target in (GRAPHQL, RAW)]  # fmt: skip
-    print_table(f"dashboard query, {args.concurrency} concurrent clients, {args.duration:.0f} s per endpoint, "
-                f"{workers} server process{'es' if workers > 1 else ''} per endpoint", results)  # fmt: skip
+        results = [
+            asyncio.run(measure(servers[target], dashboard(target, token), args, args.duration))
+            for target in (GRAPHQL, RAW)
+        ]
+    print_table(
+        f"dashboard query, {args.concurrency} concurrent clients, {args.duration:.0f} s per endpoint, "
+        f"{workers} server process{'es' if workers > 1 else ''} per endpoint",
+        results,
+    )
     print_ratios(*results)
     print("server CPU and client CPU: per request; 2 cores busy: the whole machine during the phase")
 

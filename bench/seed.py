@@ -127,11 +127,12 @@ def model_defaults() -> dict[str, dict[str, Any]]:
     for model in Tortoise.apps[APP_LABEL].values():
         meta = model._meta
         defaults[meta.db_table] = {
-            meta.fields_db_projection[name]: field.to_db_value(field.default() if callable(field.default)
-                                                               else field.default, model)
+            meta.fields_db_projection[name]: field.to_db_value(
+                field.default() if callable(field.default) else field.default, model
+            )
             for name, field in meta.fields_map.items()
             if name in meta.fields_db_projection and field.default is not None
-        }  # fmt: skip
+        }
     return defaults
 
 

@@ -10,7 +10,9 @@ the first one's.
 import logging
 from dataclasses import dataclass, fields
 from datetime import datetime
+from typing import Any
 
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from billing.context import BillingContext
@@ -55,7 +57,7 @@ class BillingRunReport:
         return sum(getattr(self, field.name) for field in fields(self))
 
 
-def _due(livemode: bool | None, status: SubscriptionStatus = SubscriptionStatus.ACTIVE):
+def _due(livemode: bool | None, status: SubscriptionStatus = SubscriptionStatus.ACTIVE) -> QuerySet[Subscription]:
     query = Subscription.filter(status=status)
     return query if livemode is None else query.filter(livemode=livemode)
 
@@ -78,7 +80,9 @@ async def _period_ends(now: datetime, livemode: bool | None, report: BillingRunR
         report.plans_changed += await apply_scheduled_change(subscription)
 
 
-async def _end_period(subscription: Subscription, status: SubscriptionStatus, event_type: EventType, **changes) -> bool:
+async def _end_period(
+    subscription: Subscription, status: SubscriptionStatus, event_type: EventType, **changes: Any
+) -> bool:
     async with in_transaction():
         won = await Subscription.filter(id=subscription.id, status=SubscriptionStatus.ACTIVE).update(
             status=status, **changes

@@ -125,6 +125,8 @@ async def cancel_subscription(
         await record_subscription_event(event, subscription)
         notifier = Notifier(context, parties.business, parties.customer, locale or parties.customer.locale)
         ends_at = subscription.cancelled_at if immediately else subscription.next_billing_date
+        # `_end_now` (or a cancellation that came first) set the time it ended.
+        assert ends_at is not None
         await notifier.cancellation_confirmed(subscription, parties.product_name, ends_at)
     return subscription
 

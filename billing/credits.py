@@ -8,6 +8,7 @@ credit adds a negative one in its settling transaction.
 from tortoise.functions import Sum
 
 from models import CreditEntry, Customer, Payment
+from models.base import column_values
 
 GRANT_DOWNGRADE = "downgrade"
 GRANT_CANCELLATION = "cancellation"
@@ -15,11 +16,8 @@ USED_BY_PAYMENT = "applied"
 
 
 async def credit_balance(customer_id: str, currency: str) -> int:
-    rows = await (
-        CreditEntry.filter(customer_id=customer_id, currency=currency)
-        .annotate(balance=Sum("amount"))
-        .values_list("balance", flat=True)
-    )
+    entries = CreditEntry.filter(customer_id=customer_id, currency=currency).annotate(balance=Sum("amount"))
+    rows = await column_values(entries, "balance")
     return int(rows[0] or 0) if rows else 0
 
 

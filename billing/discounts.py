@@ -39,7 +39,7 @@ async def spend_cycle(subscription: Subscription) -> None:
     remaining = subscription.discount_cycles_remaining
     if subscription.discount_id is None or remaining is None:
         return
-    changes = {"discount_cycles_remaining": remaining - 1}
+    changes: dict[str, int | None] = {"discount_cycles_remaining": remaining - 1}
     if remaining <= 1:
         changes["discount_id"] = None
     await Subscription.filter(id=subscription.id).update(**changes)

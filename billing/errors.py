@@ -4,6 +4,7 @@ Messages are English source strings of the gettext catalogs (core/locale); whoev
 the reader's language, so the domain stays free of request state. `N_` only marks a string for extraction.
 """
 
+from collections.abc import Mapping
 from enum import StrEnum
 
 from billing.processor import DeclineCode
@@ -99,7 +100,7 @@ class BillingError(Exception):
         code: BillingErrorCode,
         field: str | None = None,
         message: str | None = None,
-        params: dict[str, object] | None = None,
+        params: Mapping[str, object] | None = None,
     ) -> None:
         self.code = code
         self.field = field

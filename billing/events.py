@@ -3,11 +3,13 @@ webhook delivery later. Types and payloads use Dodo Payments' names (`payment.su
 …); the envelope `{business_id, type, timestamp, data}` is put around `data` when an event is delivered.
 """
 
+from datetime import datetime
+
 from core.event_types import EventType
 from models import Event, LicenseKey, Payment, Refund, Subscription
 
 
-def _moment(value) -> str | None:
+def _moment(value: datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 

@@ -14,11 +14,12 @@ Depends on core.i18n for the catalogs and the date format, like every other cust
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from babel.numbers import format_decimal
 from fpdf import FPDF
 from fpdf.enums import Align, MethodReturnValue, XPos, YPos
+from fpdf.fonts import TTFFont
 
 from billing.errors import N_
 from billing.line_wording import line_text
@@ -266,15 +267,16 @@ class _Sheet:
         """Write `text` wrapped into a column; returns the height it took."""
         self.pdf.set_xy(self.x(offset, width), y)
         height = self.line_height()
-        lines = self.pdf.multi_cell(
-            width, height, text, align=self.align(end), new_x=XPos.LMARGIN, new_y=YPos.NEXT,
-            output=MethodReturnValue.LINES,
-        )  # fmt: skip
+        lines = self.lines(width, height, text, align=self.align(end), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         return len(lines) * height
 
     def height_of(self, width: float, text: str) -> float:
-        lines = self.pdf.multi_cell(width, self.line_height(), text, dry_run=True, output=MethodReturnValue.LINES)
-        return len(lines) * self.line_height()
+        return len(self.lines(width, self.line_height(), text, dry_run=True)) * self.line_height()
+
+    def lines(self, width: float, height: float, text: str, **options: Any) -> list[str]:
+        """The lines `text` wraps into (written unless `dry_run`)."""
+        # fpdf2 types multi_cell's result as the union of every `output` it can ask for; LINES is a list of lines.
+        return cast("list[str]", self.pdf.multi_cell(width, height, text, output=MethodReturnValue.LINES, **options))
 
     def line_height(self) -> float:
         return self.pdf.font_size * 1.45
@@ -288,7 +290,8 @@ class _Sheet:
     def close(self) -> None:
         """Close the font files fpdf2 keeps open (it reads them lazily)."""
         for font in self.pdf.fonts.values():
-            font.close()
+            if isinstance(font, TTFFont):  # the core fonts are built in, with no file
+                font.close()
 
     def room_for(self, y: float, height: float) -> float:
         """`y`, or the top of a new page when `height` would not fit above the bottom margin."""

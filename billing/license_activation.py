@@ -26,11 +26,12 @@ from tortoise.transactions import in_transaction
 from core import inputs
 from core.clock import utcnow
 from models import LicenseKey, LicenseKeyInstance, Product
+from models.base import column_length
 from models.enums import LicenseKeyStatus
 from models.ids import id_prefix, is_well_formed_id
 
 # The longest key the column holds: a longer string cannot name a key, and never reaches the database.
-_KEY_MAX_LENGTH = LicenseKey._meta.fields_map["key"].max_length
+_KEY_MAX_LENGTH = column_length(LicenseKey, "key")
 
 
 class LicenseErrorCode(StrEnum):

@@ -107,6 +107,8 @@ class Notifier:
         )
 
     async def refund_issued(self, refund: Refund, payment: Payment) -> None:
+        # Only a succeeded refund is announced, and it has its time of issue.
+        assert refund.issued_at is not None
         await self._enqueue(
             "refund_issued",
             amount=refund.amount,

@@ -5,6 +5,7 @@ starts and ends pauses.
 """
 
 from datetime import datetime
+from typing import Any
 
 from tortoise.transactions import in_transaction
 
@@ -37,7 +38,7 @@ def pause_allowed(subscription: Subscription, features: PortalFeatures) -> bool:
     )
 
 
-async def _changed(subscription: Subscription, event: EventType, **changes) -> Subscription:
+async def _changed(subscription: Subscription, event: EventType, **changes: Any) -> Subscription:
     async with in_transaction():
         await Subscription.filter(id=subscription.id).update(**changes)
         await subscription.refresh_from_db()

@@ -10,6 +10,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from billing.customer_locks import for_customer
@@ -35,7 +36,7 @@ def usable(method: PaymentMethod, now: datetime) -> bool:
     return method.exp_year is None or (method.exp_year, method.exp_month or 12) >= (now.year, now.month)
 
 
-def _saved(customer_id: str):
+def _saved(customer_id: str) -> QuerySet[PaymentMethod]:
     return PaymentMethod.filter(customer_id=customer_id, detached_at__isnull=True)
 
 

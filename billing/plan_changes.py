@@ -63,7 +63,12 @@ from models.enums import Interval, PaymentPurpose, PaymentStatus, PriceType, Sub
 from models.ids import find_by_client_id
 
 # Months in an interval, to compare a monthly plan with a yearly one.
-_MONTHS = {Interval.DAY: Fraction(12, 365), Interval.WEEK: Fraction(12, 52), Interval.MONTH: 1, Interval.YEAR: 12}
+_MONTHS = {
+    Interval.DAY: Fraction(12, 365),
+    Interval.WEEK: Fraction(12, 52),
+    Interval.MONTH: Fraction(1),
+    Interval.YEAR: Fraction(12),
+}
 
 
 class Direction(StrEnum):
@@ -311,7 +316,8 @@ class PlanTarget:
     @classmethod
     def from_details(cls, details: dict) -> "PlanTarget":
         lines = tuple(
-            Line(*line[:3], Wording.from_json(line[3] if len(line) > 3 else None)) for line in details["lines"]
+            Line(line[0], line[1], line[2], Wording.from_json(line[3] if len(line) > 3 else None))
+            for line in details["lines"]
         )
         return cls(**{**details, "lines": lines})
 
@@ -433,8 +439,9 @@ async def _charge(
         request=_request(quote),
         details=target.as_details(),
     )
-    payment = await charge_once(intent, PlanChangeOutcome(subscription, parties, notifier, target, quote.product),
-                                context.processor)  # fmt: skip
+    payment = await charge_once(
+        intent, PlanChangeOutcome(subscription, parties, notifier, target, quote.product), context.processor
+    )
     if not await PaymentItem.exists(payment_id=payment.id):
         # What the payment bought, as a purchase's items say it.
         await PaymentItem.create(

@@ -32,12 +32,13 @@ from billing.notifications import Notifier
 from billing.processor import ProcessorError
 from core.clock import utcnow
 from models import Business, CreditNoteSequence, Customer, Invoice, LicenseKey, Payment, Refund
+from models.base import column_length, column_values
 from models.enums import InvoiceStatus, LicenseKeyStatus, PaymentStatus, RefundStatus
 
 # Printable ASCII without spaces, as for charges; up to the length of the `Idempotency-Key` header.
 _CLIENT_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-_STORED_KEY_LENGTH = Refund._meta.fields_map["idempotency_key"].max_length
-REASON_LENGTH = Refund._meta.fields_map["reason"].max_length
+_STORED_KEY_LENGTH = column_length(Refund, "idempotency_key")
+REASON_LENGTH = column_length(Refund, "reason")
 _COUNTED = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
 
 
@@ -93,12 +94,8 @@ async def record_refund(
 
 
 async def _counted_amount(connection: BaseDBAsyncClient, payment_id: str, statuses: tuple[RefundStatus, ...]) -> int:
-    amounts = (
-        await Refund.filter(payment_id=payment_id, status__in=statuses)
-        .using_db(connection)
-        .values_list("amount", flat=True)
-    )
-    return sum(amounts)
+    refunds = Refund.filter(payment_id=payment_id, status__in=statuses).using_db(connection)
+    return sum(await column_values(refunds, "amount"))
 
 
 async def _claim(payment: Payment, amount: int | None, reason: str, key: str | None, now: datetime) -> Refund:
@@ -107,7 +104,7 @@ async def _claim(payment: Payment, amount: int | None, reason: str, key: str | N
         async with in_transaction() as connection:
             locked = await Payment.filter(id=payment.id).select_for_update().using_db(connection).get()
             # Checked again under the lock: a request with this key that held it first has claimed the refund.
-            earlier = await Refund.get_or_none(idempotency_key=key).using_db(connection) if key else None
+            earlier = await Refund.get_or_none(idempotency_key=key, using_db=connection) if key else None
             if earlier is not None:
                 return earlier
             left = refundable_amount(locked, await _counted_amount(connection, payment.id, _COUNTED))
@@ -142,8 +139,8 @@ async def _settle(refund: Refund, status: RefundStatus, context: BillingContext 
             .update(status=status, issued_at=now if status == RefundStatus.SUCCEEDED else None)
         )
         if won:
-            refund = await Refund.get(id=refund.id).using_db(connection)
-            payment = await Payment.get(id=refund.payment_id).using_db(connection)
+            refund = await Refund.get(id=refund.id, using_db=connection)
+            payment = await Payment.get(id=refund.payment_id, using_db=connection)
             if status == RefundStatus.SUCCEEDED:
                 await _issue_credit_note(connection, refund, payment, now)
                 if context is not None:
@@ -154,8 +151,8 @@ async def _settle(refund: Refund, status: RefundStatus, context: BillingContext 
 
 async def _issue_credit_note(connection: BaseDBAsyncClient, refund: Refund, payment: Payment, now: datetime) -> None:
     """Number the succeeded refund's credit note and apply it: the invoice's status, and the keys on a full refund."""
-    business = await Business.get(id=refund.business_id).using_db(connection)
-    invoice = await Invoice.get_or_none(payment_id=payment.id).using_db(connection)
+    business = await Business.get(id=refund.business_id, using_db=connection)
+    invoice = await Invoice.get_or_none(payment_id=payment.id, using_db=connection)
     number = await next_sequence_number(connection, business.id, refund.livemode, now, CreditNoteSequence)
     refund.credit_note_number = credit_note_number(business, number)
     refund.invoice_id = invoice.id if invoice else None

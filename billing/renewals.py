@@ -9,6 +9,8 @@ conditional UPDATE that only one of them wins.
 
 from datetime import datetime
 
+from tortoise.queryset import QuerySet
+
 from billing.charges import ChargeIntent, SubscriptionOutcome, charge_once, parties_of
 from billing.context import BillingContext
 from billing.discounts import spend_cycle
@@ -36,7 +38,7 @@ class RenewalOutcome(SubscriptionOutcome):
         start = self.period_start
         return [self.period_line(start, period_end(self.subscription, start), self.amounts(payment).subtotal)]
 
-    def _this_period(self):
+    def _this_period(self) -> QuerySet[Subscription]:
         return Subscription.filter(
             id=self.subscription.id, status=SubscriptionStatus.ACTIVE, next_billing_date=self.period_start
         )

@@ -30,6 +30,7 @@ from functools import partial
 import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from billing.charges import (
@@ -103,8 +104,10 @@ class SubscriptionStart:
     @property
     def next_action_url(self) -> str:
         """Where the customer authenticates the first charge (3-D Secure); empty when nothing waits for them."""
-        waiting = self.payment is not None and self.payment.status == PaymentStatus.REQUIRES_CUSTOMER_ACTION
-        return self.payment.next_action_url if waiting else ""
+        payment = self.payment
+        if payment is None or payment.status != PaymentStatus.REQUIRES_CUSTOMER_ACTION:
+            return ""
+        return payment.next_action_url
 
 
 def _refuse(code: Code, field: str, message: str) -> BillingError:
@@ -325,7 +328,7 @@ class StartOutcome(SubscriptionOutcome):
     def lines(self, payment: Payment, now: datetime) -> list[Line]:
         return [self.period_line(now, period_end(self.subscription, now), self.amounts(payment).subtotal)]
 
-    def _pending(self):
+    def _pending(self) -> QuerySet[Subscription]:
         return Subscription.filter(id=self.subscription.id, status=SubscriptionStatus.PENDING)
 
     async def still_applies(self) -> bool:

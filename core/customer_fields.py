@@ -13,9 +13,9 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from gettext import NullTranslations
 
 import phonenumbers
-from babel.support import Translations
 from stdnum import get_cc_module
 from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError
@@ -93,7 +93,7 @@ _ADDRESS_PARTS = {
 class _Check:
     """Checks the inputs of one record, collecting what it refuses."""
 
-    t: Translations
+    t: NullTranslations
     locale: str
     errors: list[FieldError]
 
@@ -121,11 +121,11 @@ class _Check:
         return code
 
     def phone(self, value: str, country: str) -> str | None:
-        value = self.text(value, "phoneNumber", inputs.PHONE)
-        if not value:
-            return value
+        trimmed = self.text(value, "phoneNumber", inputs.PHONE)
+        if not trimmed:
+            return trimmed
         try:
-            number = phonenumbers.parse(value, country or None)
+            number = phonenumbers.parse(trimmed, country or None)
         except phonenumbers.NumberParseException:
             number = None
         if number is None or not phonenumbers.is_valid_number(number):
@@ -137,10 +137,10 @@ class _Check:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
     def tax_id(self, value: str, country: str) -> str | None:
-        value = self.text(value, "taxId", inputs.TAX_ID)
-        if not value or not (country in _EU_COUNTRIES or country in _TAX_IDS):
-            return value
-        normalised = _normalised_tax_id(value, country)
+        trimmed = self.text(value, "taxId", inputs.TAX_ID)
+        if not trimmed or not (country in _EU_COUNTRIES or country in _TAX_IDS):
+            return trimmed
+        normalised = _normalised_tax_id(trimmed, country)
         if normalised is None:
             message = self.t.gettext("This is not a valid tax ID for %(country)s.")
             self.refuse("taxId", message % {"country": country_name(country, self.locale)})
@@ -167,7 +167,9 @@ def _normalised_tax_id(value: str, country: str) -> str | None:
                 return None
             return prefix + eu_vat.validate(number)[2:]
         kind, prefix = _TAX_IDS[country]
-        return prefix + get_cc_module(country.lower(), kind).validate(value)
+        module = get_cc_module(country.lower(), kind)
+        assert module is not None, f"python-stdnum has no {kind} module for {country}"
+        return prefix + module.validate(value)
     except ValidationError:
         return None
 
@@ -206,7 +208,8 @@ def checked_values_of(
     planned = [_new_values(customer, changes, check) for customer in customers]
     if check.errors:
         raise ProfileError(check.errors)
-    return planned  # type: ignore[return-value]  -- without errors, no value is None
+    # Without errors no value is None: this only says so to the type checker.
+    return [{column: value for column, value in values.items() if value is not None} for values in planned]
 
 
 def checked_values(customer: Customer, changes: ProfileChanges, locale: str = DEFAULT_LOCALE) -> dict[str, str]:

@@ -27,8 +27,10 @@ def readable_phone(stored: str) -> str:
 
 @functools.cache
 def _country_codes() -> frozenset[str]:
+    # Babel types the keys loosely (str | int | None); the territories are strings.
     territories = Locale.parse(DEFAULT_LOCALE).territories
-    return frozenset(code for code in territories if len(code) == 2 and code.isalpha()) - _NOT_COUNTRIES
+    codes = (code for code in territories if isinstance(code, str) and len(code) == 2 and code.isalpha())
+    return frozenset(codes) - _NOT_COUNTRIES
 
 
 def known_country(code: str) -> bool:
@@ -37,7 +39,7 @@ def known_country(code: str) -> bool:
 
 def country_name(code: str, locale: str) -> str:
     """A country's name in the reader's language (`Deutschland`, `ドイツ`), or the code when Babel has none."""
-    return Locale.parse(babel_locale(locale)).territories.get(code, code)
+    return str(Locale.parse(babel_locale(locale)).territories.get(code, code))
 
 
 @functools.cache

@@ -17,6 +17,7 @@ import hmac
 import json
 from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from cryptography.fernet import Fernet
 
@@ -30,7 +31,7 @@ def sender_name(business: Business | None, portal_name: str) -> str:
     return f"{business.name} via {portal_name}" if business else portal_name
 
 
-def branding_context(business: Business | None, portal_name: str, livemode: bool) -> dict:
+def branding_context(business: Business | None, portal_name: str, livemode: bool) -> dict[str, Any]:
     return {
         "portal_name": portal_name,
         "business_id": business.id if business else None,
@@ -54,7 +55,7 @@ def seal(secrets: Mapping[str, str], secret_key: str) -> str:
     return _fernet(secret_key).encrypt(json.dumps(dict(secrets)).encode()).decode()
 
 
-def opened_context(message: EmailMessage, secret_key: str) -> dict:
+def opened_context(message: EmailMessage, secret_key: str) -> dict[str, Any]:
     """The context to render the email from: the stored one and the sealed values; raises
     cryptography.fernet.InvalidToken when the secret key is not the one that sealed them."""
     sealed = json.loads(_fernet(secret_key).decrypt(message.sealed_context)) if message.sealed_context else {}
@@ -65,7 +66,7 @@ async def enqueue_email(
     *,
     to_email: str,
     template: str,
-    context: dict,
+    context: dict[str, Any],
     locale: str,
     business: Business | None,
     livemode: bool,

@@ -27,9 +27,29 @@ DEFAULT_LOCALE = "en"
 # BCP 47 tags, as pages (`lang`, `?locale=`), customer records and the API write them. Portuguese is Brazilian and
 # Chinese comes in both scripts, so those tags name a region or a script; every other language is the language alone.
 SUPPORTED_LOCALES = (
-    "en", "ar", "he", "ja", "sv", "de", "fr", "es", "it", "pt-BR", "nl",
-    "pl", "tr", "ru", "uk", "zh-Hans", "zh-Hant", "ko", "hi", "id", "vi", "th",
-)  # fmt: skip
+    "en",
+    "ar",
+    "he",
+    "ja",
+    "sv",
+    "de",
+    "fr",
+    "es",
+    "it",
+    "pt-BR",
+    "nl",
+    "pl",
+    "tr",
+    "ru",
+    "uk",
+    "zh-Hans",
+    "zh-Hant",
+    "ko",
+    "hi",
+    "id",
+    "vi",
+    "th",
+)
 _BY_LANGUAGE = {locale.split("-")[0].lower(): locale for locale in SUPPORTED_LOCALES if locale != "zh-Hant"}
 # Language codes that older software still sends for Hebrew and Indonesian.
 _RETIRED_CODES = {"iw": "he", "in": "id"}

@@ -17,6 +17,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
+from billing.sandbox import SandboxProcessor
 from gateway import (
     auth_api,
     customer_graphql,
@@ -103,8 +104,10 @@ def create_app(
         *rest_subscriptions.routes(),
         *license_api.routes(),
         *pages.routes(settings),
-        *sandbox_pages.routes(settings, billing.processor),
     ]
+    if isinstance(billing.processor, SandboxProcessor):
+        # The sandbox's hosted pages (adding a card, authenticating a charge) exist while it is the processor.
+        routes.extend(sandbox_pages.routes(settings, billing.processor))
     configure_logs(routes)
     graphql_paths = (customer_graphql.GRAPHQL_PATH, merchant_api.GRAPHQL_PATH)
     app = Starlette(

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import uvicorn
 from tortoise.context import TortoiseContext
@@ -99,6 +99,8 @@ async def pending_migrations() -> list[MigrationWriter]:
     config = tortoise_config("sqlite://:memory:")
     async with TortoiseContext() as context:
         await context.init(config=config)
+        if context.apps is None:
+            raise RuntimeError("tortoise registered no apps")
         return await MigrationAutodetector(context.apps, config["apps"]).changes()
 
 
@@ -117,7 +119,7 @@ def serve(settings: Settings, workers: int = 1) -> None:
     # Our own loggers (the emails written to the log when no SMTP server is set, the worker) need a handler;
     # uvicorn configures only its own.
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    options = {
+    options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level.lower(),
@@ -130,8 +132,9 @@ def serve(settings: Settings, workers: int = 1) -> None:
     # Each worker process builds the app from the environment (the secret key file is written by now), so the
     # address this command was given travels there too.
     os.environ.update(PORTAL_HOST=settings.host, PORTAL_PORT=str(settings.port), PORTAL_BASE_URL=settings.base_url)
-    uvicorn.run(f"{app_from_environment.__module__}:{app_from_environment.__name__}", factory=True, workers=workers,
-                **options)  # fmt: skip
+    uvicorn.run(
+        f"{app_from_environment.__module__}:{app_from_environment.__name__}", factory=True, workers=workers, **options
+    )
 
 
 async def open_cli_session(

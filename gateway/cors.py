@@ -50,8 +50,8 @@ class CorsMiddleware(HttpMiddleware):
             await self.app(scope, receive, send)
             return
         headers = Headers(scope=scope)
-        origin = headers.get("origin")
-        allowed = origin is not None and origin in await self.listed_origins()
+        origin = headers.get("origin", "")
+        allowed = bool(origin) and origin in await self.listed_origins()
         if allowed and scope["method"] == "OPTIONS" and "access-control-request-method" in headers:
             preflight = Response(status_code=204, headers={**_ALLOWED, "Access-Control-Allow-Origin": origin})
             preflight.headers.add_vary_header("Origin")

@@ -61,7 +61,9 @@ def csrf_value_valid(request: Request, presented: str | None, settings: Settings
     """Whether `presented` is this visitor's token: also the `state` of a round trip through another site (the
     payment processor's hosted page), which proves the return belongs to a journey this visitor started."""
     visitor = _presented_visitor(request)
-    return bool(visitor and presented) and same_secret(presented, _token_for(visitor, settings))
+    if not visitor or not presented:
+        return False
+    return same_secret(presented, _token_for(visitor, settings))
 
 
 def csrf_form_valid(request: Request, form: FormData, settings: Settings) -> bool:

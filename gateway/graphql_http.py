@@ -87,7 +87,8 @@ def refusal_of(request: Request, refused: HTTPException) -> JSONResponse:
 class SpecGraphQL(GraphQL):
     """Strawberry's view, plus the `application/graphql-response+json` media type and GraphQL-shaped refusals."""
 
-    async def get_context(self, request: Request, response: Response | Any) -> Any:
+    # Served over HTTP only (no websocket subscriptions), so the request is always an HTTP one.
+    async def get_context(self, request: Request, response: Response | Any) -> Any:  # type: ignore[override]
         if prefers_graphql_response(request):
             response.headers["content-type"] = GRAPHQL_RESPONSE
         return await self.build_context(request)
@@ -99,7 +100,10 @@ class SpecGraphQL(GraphQL):
         # No IDE is served: a GET without a query is a malformed GraphQL request (400), not a page.
         return False
 
-    async def run(self, request: Request, context: Any = UNSET, root_value: Any = UNSET) -> Response:
+    # HTTP only, as above: strawberry's run is overloaded for websockets too.
+    async def run(  # type: ignore[override]
+        self, request: Request, context: Any = UNSET, root_value: Any = UNSET
+    ) -> Response:
         if request.method == "GET" and "query" not in request.query_params and wants_page(request):
             raise StarletteHTTPException(404)  # a person opened the address in a browser: there is no page here
         try:

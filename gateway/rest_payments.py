@@ -14,6 +14,7 @@ Where we differ from Dodo:
   is documented below, not by dates.
 """
 
+from enum import StrEnum
 from typing import Any
 
 from starlette.responses import JSONResponse, Response
@@ -76,7 +77,8 @@ def license_key_json(key: LicenseKey) -> dict[str, Any]:
         "key": key.key,
         "status": str(key.status),
         "activations_limit": key.activations_limit,
-        "instances_count": key.instances_count,
+        # Annotated by the query that lists the keys (a count of their instances), which the model does not declare.
+        "instances_count": key.instances_count,  # type: ignore[attr-defined]
         "expires_at": moment(key.expires_at),
         "created_at": moment(key.created_at),
     }
@@ -87,7 +89,7 @@ def _filtered(call: MerchantCall, query, column: str, model: type) -> Any:
     return matching_id(query, column, call.request.query_params.get(column), model)
 
 
-def _status(call: MerchantCall, query, statuses: type) -> Any:
+def _status(call: MerchantCall, query, statuses: type[StrEnum]) -> Any:
     value = call.request.query_params.get("status")
     if value is None:
         return query

@@ -129,11 +129,16 @@ async def post_subscription(call: MerchantCall) -> JSONResponse:
         raise RestError(422, "INVALID_INPUT", "product_id is required.", "product_id")
     quantity = whole_number(body, "quantity")
     request = StartRequest(
-        customer=customer, product_id=product_id, client_key=client_key,
-        quantity=1 if quantity is None else quantity, processor_token=text(body, "processor_token"),
-        payment_method_id=text(body, "payment_method_id"), discount_code=text(body, "discount_code"),
-        trial_period_days=whole_number(body, "trial_period_days"), metadata=mapping(body, "metadata"),
-    )  # fmt: skip
+        customer=customer,
+        product_id=product_id,
+        client_key=client_key,
+        quantity=1 if quantity is None else quantity,
+        processor_token=text(body, "processor_token"),
+        payment_method_id=text(body, "payment_method_id"),
+        discount_code=text(body, "discount_code"),
+        trial_period_days=whole_number(body, "trial_period_days"),
+        metadata=mapping(body, "metadata"),
+    )
     try:
         start = await start_subscription(request, billing_of(call.request))
     except BillingError as error:

@@ -8,6 +8,7 @@ written back into a page.
 """
 
 import functools
+from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -30,7 +31,7 @@ def _field(form: FormData, name: str) -> str:
     return value if isinstance(value, str) else ""
 
 
-def _sandbox_page(request: Request, settings: Settings, template: str, **context: object) -> Response:
+def _sandbox_page(request: Request, settings: Settings, template: str, **context: Any) -> Response:
     return render_page(
         request, settings, template, locale=page_locale(request), brand=SANDBOX_BRAND, livemode=False, **context
     )

@@ -6,8 +6,10 @@ plain-text email templates are not, and what a plain-text macro returns is escap
 """
 
 import functools
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.runtime import Context, Macro
@@ -38,7 +40,7 @@ class _MacroContext(Context):
     would put a business's name into the email's HTML as markup. Called without the caller's evaluation context, a
     macro is as safe as the template that defines it, so an HTML template escapes a plain-text macro's words."""
 
-    def call(__self, __obj: object, *args: object, **kwargs: object) -> object:
+    def call(__self, __obj: Callable[..., Any], *args: object, **kwargs: object) -> object:
         if isinstance(__obj, Macro):
             kwargs.pop("_loop_vars", None)
             kwargs.pop("_block_vars", None)
@@ -62,7 +64,8 @@ def environment(locale: str) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_translations(translations(locale), newstyle=True)
+    # A method the jinja2.ext.i18n extension adds, which the Environment's type does not declare.
+    env.install_gettext_translations(translations(locale), newstyle=True)  # type: ignore[attr-defined]
     env.globals.update(locale=locale, direction=text_direction(locale), language_name=language_name)
     env.filters["day"] = functools.partial(_day, locale=locale)
     env.filters["moment"] = functools.partial(_moment, locale=locale)

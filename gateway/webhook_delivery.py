@@ -135,9 +135,12 @@ async def _record(
     attempts = delivery.attempts + 1
     if outcome.delivered:
         await WebhookDelivery.filter(id=delivery.id).update(
-            status=DeliveryStatus.SENT, attempts=attempts, delivered_at=now, response_status=outcome.status_code,
+            status=DeliveryStatus.SENT,
+            attempts=attempts,
+            delivered_at=now,
+            response_status=outcome.status_code,
             last_error=None,
-        )  # fmt: skip
+        )
         await WebhookEndpoint.filter(id=delivery.endpoint_id).update(failing_since=None)
         return
     failed = attempts >= MAX_ATTEMPTS

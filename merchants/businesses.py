@@ -16,6 +16,7 @@ from core.inputs import email_problem
 from merchants import inputs
 from merchants.inputs import LOCAL_HOSTS, MerchantInputError
 from models import Business, PortalConfiguration
+from models.base import Columns
 
 _HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _INVOICE_PREFIX = re.compile(r"[A-Z0-9]{1,12}")
@@ -149,7 +150,7 @@ def _checked_value(field: str, value: object) -> object:
     return inputs.text(field, value, _TEXT_LIMITS[field], required=field == "name")
 
 
-def _checked(changes: BusinessChanges) -> dict[str, object]:
+def _checked(changes: BusinessChanges) -> Columns:
     """The given values, normalised; the first bad one raises BusinessInputError."""
     try:
         return {field: _checked_value(field, value) for field, value in changes.given().items()}

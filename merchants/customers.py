@@ -30,6 +30,7 @@ from core.customer_fields import (
 )
 from core.inputs import email_problem, metadata_problem
 from models import Business, Customer, normalize_email
+from models.base import Columns
 from models.ids import find_by_client_id
 
 MERCHANT_LOCALE = "en"
@@ -82,11 +83,11 @@ async def find_customer(business_id: str, livemode: bool, customer_id: object) -
     return await find_by_client_id(customers_of(business_id, livemode), customer_id)
 
 
-def _checked(customer: Customer, fields: CustomerFields) -> dict:
+def _checked(customer: Customer, fields: CustomerFields) -> Columns:
     """The columns to set, all checked before anything is written; raises ProfileError."""
     if fields.metadata is not None and (problem := metadata_problem(fields.metadata)):
         raise refusal("metadata", problem)
-    values = checked_values(customer, fields.profile_changes(), MERCHANT_LOCALE)
+    values: Columns = dict(checked_values(customer, fields.profile_changes(), MERCHANT_LOCALE))
     if fields.metadata is not None:
         values["metadata"] = dict(fields.metadata)
     return values

@@ -14,6 +14,7 @@ from tortoise.queryset import QuerySet
 from merchants import inputs
 from merchants.inputs import MerchantInputError
 from models import Discount
+from models.base import Columns
 from models.enums import DiscountDuration, DiscountType
 from models.ids import find_by_client_id
 
@@ -58,7 +59,7 @@ def _duration(merged: Mapping[str, object]) -> dict[str, object]:
     return {"duration": duration, "duration_cycles": inputs.integer("duration_cycles", cycles, 1, MAX_CYCLES)}
 
 
-def _checked(given: Mapping[str, object], current: Mapping[str, object]) -> dict[str, object]:
+def _checked(given: Mapping[str, object], current: Mapping[str, object]) -> Columns:
     """The whole discount as `given` over `current` would make it, normalised; the first bad value raises.
 
     A field that stops applying (the currency of a discount turned into a percentage) is cleared unless `given`

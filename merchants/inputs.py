@@ -41,7 +41,8 @@ def present(field: str, value: object) -> object:
 
 def text(field: str, value: object, limit: int, *, required: bool = False, multiline: bool = False) -> str:
     """One line of text (names reach email headers and subjects); `multiline` allows line breaks and tabs too."""
-    if not isinstance(present(field, value), str):
+    value = present(field, value)
+    if not isinstance(value, str):
         raise MerchantInputError(f"{label(field)} must be a text", field)
     value = value.strip()
     if required and not value:
@@ -69,13 +70,15 @@ def web_url(field: str, value: object, *, local_http: bool = False) -> str:
 
 def integer(field: str, value: object, minimum: int, maximum: int) -> int:
     # bool is an int to Python, never to a merchant.
-    if not isinstance(present(field, value), int) or isinstance(value, bool) or not minimum <= value <= maximum:
+    value = present(field, value)
+    if not isinstance(value, int) or isinstance(value, bool) or not minimum <= value <= maximum:
         raise MerchantInputError(f"{label(field)} must be a whole number from {minimum} to {maximum}", field)
     return value
 
 
 def flag(field: str, value: object) -> bool:
-    if not isinstance(present(field, value), bool):
+    value = present(field, value)
+    if not isinstance(value, bool):
         raise MerchantInputError(f"{label(field)} must be true or false", field)
     return value
 
@@ -83,14 +86,16 @@ def flag(field: str, value: object) -> bool:
 def choice(field: str, value: object, allowed: type[E]) -> E:
     """The member of the StrEnum `allowed` whose value `value` is."""
     known = [str(member) for member in allowed]
-    if present(field, value) not in known:
+    value = present(field, value)
+    if not isinstance(value, str) or value not in known:
         raise MerchantInputError(f"{label(field)} must be one of {', '.join(known)}", field)
     return allowed(value)
 
 
 def currency(field: str, value: object) -> str:
     """An ISO 4217 code Babel knows, in upper case."""
-    code = value.strip().upper() if isinstance(present(field, value), str) else ""
+    value = present(field, value)
+    code = value.strip().upper() if isinstance(value, str) else ""
     if code not in list_currencies():
         raise MerchantInputError(f"{label(field)} must be an ISO 4217 code such as USD or JPY", field)
     return code

@@ -27,6 +27,7 @@ from merchants import inputs
 from merchants.discounts import find_discount
 from merchants.inputs import MerchantInputError
 from models import PortalConfiguration
+from models.base import Columns
 from models.business import default_portal_features
 from models.enums import CancellationFeedback
 from models.ids import find_by_client_id
@@ -208,10 +209,8 @@ _URLS = ("privacy_policy_url", "terms_of_service_url", "default_return_url")
 FIELDS = frozenset({*_TEXTS, *_URLS, "features", "is_default"})
 
 
-async def _checked(
-    business_id: str, livemode: bool, given: Mapping[str, object], current_features: Mapping
-) -> dict[str, object]:
-    checked: dict[str, object] = {}
+async def _checked(business_id: str, livemode: bool, given: Mapping[str, object], current_features: Mapping) -> Columns:
+    checked: Columns = {}
     for field, value in given.items():
         if field in _TEXTS:
             checked[field] = inputs.text(field, value, _TEXTS[field])
@@ -221,6 +220,8 @@ async def _checked(
             checked[field] = inputs.flag(field, value)
         elif field == "features":
             changes = inputs.present(field, value)
+            if not isinstance(changes, Mapping):
+                raise MerchantInputError(f"{inputs.label(field)} must be an object", field)
             checked[field] = await checked_features(business_id, livemode, changes, current_features)
         else:
             raise MerchantInputError(f"a portal configuration has no field {field}", field)

@@ -14,6 +14,7 @@ from tortoise.queryset import QuerySet
 from merchants import inputs
 from merchants.inputs import MerchantInputError
 from models import Product
+from models.base import Columns
 from models.enums import Interval, PriceType
 from models.ids import find_by_client_id
 
@@ -100,7 +101,7 @@ def _license_keys(merged: Mapping[str, object]) -> dict[str, object]:
     }
 
 
-def _checked(given: Mapping[str, object], current: Mapping[str, object]) -> dict[str, object]:
+def _checked(given: Mapping[str, object], current: Mapping[str, object]) -> Columns:
     """The whole product as `given` over `current` would make it, normalised; the first bad value raises."""
     unknown = sorted(set(given) - FIELDS)
     if unknown:

@@ -52,7 +52,8 @@ Resolver = Callable[[str, int], Awaitable[list[str]]]
 
 async def system_resolver(host: str, port: int) -> list[str]:
     infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    return [info[4][0] for info in infos]
+    # The address is a string for the internet families asked for here (typeshed allows others' ints).
+    return [str(info[4][0]) for info in infos]
 
 
 def _globally_reachable(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
@@ -187,6 +188,8 @@ async def disable_failing_endpoint(
 
 async def _email_disabled(endpoint: WebhookEndpoint, portal_name: str) -> None:
     business = endpoint.business
+    # Disabled just now because it had been failing since then: both times are set.
+    assert endpoint.failing_since is not None and endpoint.disabled_at is not None
     await enqueue_email(
         to_email=business.support_email,
         template="webhook_endpoint_disabled",

@@ -3,15 +3,22 @@
 No secret is stored: only the SHA-256 hash of each token or key.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 
 from models.base import Timestamped, id_field
 from models.enums import LoginTokenKind, Scope
 
+if TYPE_CHECKING:
+    from models.business import Business, PortalConfiguration
+    from models.customer import Customer
+
 
 class ApiKey(Timestamped):
     id = id_field("key")
-    business = fields.ForeignKeyField("portal.Business", related_name="api_keys")
+    business: fields.ForeignKeyRelation["Business"] = fields.ForeignKeyField("portal.Business", related_name="api_keys")
+    business_id: str
     livemode = fields.BooleanField()
     name = fields.CharField(max_length=200, default="")
     secret_hash = fields.CharField(max_length=64, unique=True)
@@ -32,15 +39,27 @@ class LoginToken(Timestamped):
     scope = fields.CharEnumField(Scope, max_length=16)
     livemode = fields.BooleanField()
     email = fields.CharField(max_length=254)
-    business = fields.ForeignKeyField("portal.Business", related_name="login_tokens", null=True)
-    customer = fields.ForeignKeyField("portal.Customer", related_name="login_tokens", null=True)
-    configuration = fields.ForeignKeyField("portal.PortalConfiguration", related_name="login_tokens", null=True)
+    business: fields.ForeignKeyNullableRelation["Business"] = fields.ForeignKeyField(
+        "portal.Business", related_name="login_tokens", null=True
+    )
+    business_id: str | None
+    customer: fields.ForeignKeyNullableRelation["Customer"] = fields.ForeignKeyField(
+        "portal.Customer", related_name="login_tokens", null=True
+    )
+    customer_id: str | None
+    configuration: fields.ForeignKeyNullableRelation["PortalConfiguration"] = fields.ForeignKeyField(
+        "portal.PortalConfiguration", related_name="login_tokens", null=True
+    )
+    configuration_id: str | None
     return_url = fields.CharField(max_length=1000, default="")
     locale = fields.CharField(max_length=16, default="")
     # A deep link's task and what follows it (access.deep_links), carried over to the session it opens.
-    flow = fields.JSONField(null=True)
+    flow: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     # The API key a merchant made the magic link with: revoking the key ends the link and what it opened.
-    minted_by = fields.ForeignKeyField("portal.ApiKey", related_name="minted_links", null=True)
+    minted_by: fields.ForeignKeyNullableRelation["ApiKey"] = fields.ForeignKeyField(
+        "portal.ApiKey", related_name="minted_links", null=True
+    )
+    minted_by_id: str | None
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
 
@@ -56,16 +75,31 @@ class PortalSession(Timestamped):
     scope = fields.CharEnumField(Scope, max_length=16)
     livemode = fields.BooleanField()
     email = fields.CharField(max_length=254)
-    business = fields.ForeignKeyField("portal.Business", related_name="portal_sessions", null=True)
-    customer = fields.ForeignKeyField("portal.Customer", related_name="portal_sessions", null=True)
-    configuration = fields.ForeignKeyField("portal.PortalConfiguration", related_name="portal_sessions", null=True)
+    business: fields.ForeignKeyNullableRelation["Business"] = fields.ForeignKeyField(
+        "portal.Business", related_name="portal_sessions", null=True
+    )
+    business_id: str | None
+    customer: fields.ForeignKeyNullableRelation["Customer"] = fields.ForeignKeyField(
+        "portal.Customer", related_name="portal_sessions", null=True
+    )
+    customer_id: str | None
+    configuration: fields.ForeignKeyNullableRelation["PortalConfiguration"] = fields.ForeignKeyField(
+        "portal.PortalConfiguration", related_name="portal_sessions", null=True
+    )
+    configuration_id: str | None
     return_url = fields.CharField(max_length=1000, default="")
     locale = fields.CharField(max_length=16, default="")
-    flow = fields.JSONField(null=True)
+    flow: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     # Set on a Bearer token a merchant minted for a GraphQL client (not a browser sign-in).
-    minted_by = fields.ForeignKeyField("portal.ApiKey", related_name="minted_sessions", null=True)
+    minted_by: fields.ForeignKeyNullableRelation["ApiKey"] = fields.ForeignKeyField(
+        "portal.ApiKey", related_name="minted_sessions", null=True
+    )
+    minted_by_id: str | None
     # The sign-in or magic link that opened the session, if one did.
-    link = fields.ForeignKeyField("portal.LoginToken", related_name="sessions", null=True)
+    link: fields.ForeignKeyNullableRelation["LoginToken"] = fields.ForeignKeyField(
+        "portal.LoginToken", related_name="sessions", null=True
+    )
+    link_id: str | None
     last_seen_at = fields.DatetimeField()
     expires_at = fields.DatetimeField()
     revoked_at = fields.DatetimeField(null=True)
@@ -83,10 +117,14 @@ class EmailChangeToken(Timestamped):
     livemode = fields.BooleanField()
     old_email = fields.CharField(max_length=254)
     new_email = fields.CharField(max_length=254)
-    session = fields.ForeignKeyField(
+    session: fields.ForeignKeyNullableRelation["PortalSession"] = fields.ForeignKeyField(
         "portal.PortalSession", related_name="email_change_tokens", null=True, on_delete=fields.SET_NULL
     )
-    customer = fields.ForeignKeyField("portal.Customer", related_name="email_change_tokens", null=True)
+    session_id: str | None
+    customer: fields.ForeignKeyNullableRelation["Customer"] = fields.ForeignKeyField(
+        "portal.Customer", related_name="email_change_tokens", null=True
+    )
+    customer_id: str | None
     locale = fields.CharField(max_length=16, default="")
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)
@@ -103,7 +141,10 @@ class EmailCode(Timestamped):
     code_hash = fields.CharField(max_length=64)
     livemode = fields.BooleanField()
     email = fields.CharField(max_length=254)
-    business = fields.ForeignKeyField("portal.Business", related_name="email_codes", null=True)
+    business: fields.ForeignKeyNullableRelation["Business"] = fields.ForeignKeyField(
+        "portal.Business", related_name="email_codes", null=True
+    )
+    business_id: str | None
     attempts = fields.IntField(default=0)
     expires_at = fields.DatetimeField()
     used_at = fields.DatetimeField(null=True)

@@ -1,5 +1,7 @@
 """A business that sells through the platform, with its branding and its portal configurations."""
 
+from typing import Any
+
 from tortoise import fields
 
 from models.base import Timestamped, id_field
@@ -31,7 +33,7 @@ class Business(Timestamped):
     # Tax charged on top of (or, for tax-inclusive prices, included in) every price, in basis points.
     tax_rate_bp = fields.IntField(default=0)
     # Origins (`https://app.example`) whose pages may call the customer GraphQL endpoint from a browser.
-    cors_origins = fields.JSONField(default=list)
+    cors_origins: fields.JSONField[list[str]] = fields.JSONField(default=list)
 
     class Meta:
         table = "business"
@@ -44,7 +46,10 @@ class CustomDomain(Timestamped):
     verified, serving the business's branded portal and used in its links."""
 
     id = id_field("dom")
-    business = fields.ForeignKeyField("portal.Business", related_name="custom_domains")
+    business: fields.ForeignKeyRelation["Business"] = fields.ForeignKeyField(
+        "portal.Business", related_name="custom_domains"
+    )
+    business_id: str
     hostname = fields.CharField(max_length=253, db_index=True)
     # `hostname` once verified, NULL while pending: its unique index lets one business alone hold a hostname
     # verified, while pending claims of other businesses wait beside it without blocking it.
@@ -66,7 +71,7 @@ class CustomDomain(Timestamped):
         return CustomDomainStatus.PENDING if self.verified_hostname is None else CustomDomainStatus.VERIFIED
 
 
-def default_portal_features() -> dict:
+def default_portal_features() -> dict[str, Any]:
     """What a new portal configuration allows, mirroring Stripe's feature blocks."""
     return {
         "invoice_history": {"enabled": True},
@@ -111,12 +116,15 @@ class PortalConfiguration(Timestamped):
     """How one business's portal behaves in one mode. One of them is the default."""
 
     id = id_field("bpc")
-    business = fields.ForeignKeyField("portal.Business", related_name="portal_configurations")
+    business: fields.ForeignKeyRelation["Business"] = fields.ForeignKeyField(
+        "portal.Business", related_name="portal_configurations"
+    )
+    business_id: str
     livemode = fields.BooleanField()
     is_default = fields.BooleanField(default=False)
     name = fields.CharField(max_length=200, default="")
     headline = fields.CharField(max_length=300, default="")
-    features = fields.JSONField(default=default_portal_features)
+    features: fields.JSONField[dict[str, Any]] = fields.JSONField(default=default_portal_features)
     privacy_policy_url = fields.CharField(max_length=500, default="")
     terms_of_service_url = fields.CharField(max_length=500, default="")
     default_return_url = fields.CharField(max_length=500, default="")

@@ -1,16 +1,24 @@
 """What a business sells: products, the collections that order them for plan changes, and discounts."""
 
+from typing import TYPE_CHECKING
+
 from tortoise import fields
 
 from models.base import Timestamped, currency_field, id_field
 from models.enums import DiscountDuration, DiscountType, Interval, PriceType
+
+if TYPE_CHECKING:
+    from models.business import Business
 
 
 class ProductCollection(Timestamped):
     """Products a subscriber may move between. `Product.collection_position` orders them low to high."""
 
     id = id_field("pdc")
-    business = fields.ForeignKeyField("portal.Business", related_name="product_collections")
+    business: fields.ForeignKeyRelation["Business"] = fields.ForeignKeyField(
+        "portal.Business", related_name="product_collections"
+    )
+    business_id: str
     livemode = fields.BooleanField()
     name = fields.CharField(max_length=200)
 
@@ -20,7 +28,8 @@ class ProductCollection(Timestamped):
 
 class Product(Timestamped):
     id = id_field("pdt")
-    business = fields.ForeignKeyField("portal.Business", related_name="products")
+    business: fields.ForeignKeyRelation["Business"] = fields.ForeignKeyField("portal.Business", related_name="products")
+    business_id: str
     livemode = fields.BooleanField()
     name = fields.CharField(max_length=200)
     description = fields.TextField(default="")
@@ -37,9 +46,10 @@ class Product(Timestamped):
     license_key_activations_limit = fields.IntField(null=True)
     license_key_duration_count = fields.IntField(null=True)
     license_key_duration_interval = fields.CharEnumField(Interval, max_length=8, null=True)
-    collection = fields.ForeignKeyField(
+    collection: fields.ForeignKeyNullableRelation["ProductCollection"] = fields.ForeignKeyField(
         "portal.ProductCollection", related_name="products", null=True, on_delete=fields.SET_NULL
     )
+    collection_id: str | None
     collection_position = fields.IntField(default=0)
     archived = fields.BooleanField(default=False)
 
@@ -51,7 +61,10 @@ class Discount(Timestamped):
     """A coupon. `amount` is basis points for percentages, minor units for fixed amounts."""
 
     id = id_field("dsc")
-    business = fields.ForeignKeyField("portal.Business", related_name="discounts")
+    business: fields.ForeignKeyRelation["Business"] = fields.ForeignKeyField(
+        "portal.Business", related_name="discounts"
+    )
+    business_id: str
     livemode = fields.BooleanField()
     code = fields.CharField(max_length=64)
     name = fields.CharField(max_length=200, default="")

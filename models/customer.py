@@ -1,8 +1,13 @@
 """A customer record: one per business and mode; the unified portal joins them by verified email."""
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 
 from models.base import Timestamped, id_field
+
+if TYPE_CHECKING:
+    from models.business import Business
 
 
 def normalize_email(email: str) -> str:
@@ -12,7 +17,10 @@ def normalize_email(email: str) -> str:
 
 class Customer(Timestamped):
     id = id_field("cus")
-    business = fields.ForeignKeyField("portal.Business", related_name="customers")
+    business: fields.ForeignKeyRelation["Business"] = fields.ForeignKeyField(
+        "portal.Business", related_name="customers"
+    )
+    business_id: str
     livemode = fields.BooleanField()
     email = fields.CharField(max_length=254, db_index=True)
     email_verified = fields.BooleanField(default=False)
@@ -26,12 +34,12 @@ class Customer(Timestamped):
     billing_country = fields.CharField(max_length=2, default="")
     tax_id = fields.CharField(max_length=50, default="")
     locale = fields.CharField(max_length=16, default="")
-    metadata = fields.JSONField(default=dict)
+    metadata: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
 
     class Meta:
         table = "customer"
         indexes = (("email", "livemode"), ("business_id", "livemode", "email"))
 
-    async def save(self, *args, **kwargs) -> None:
+    async def save(self, *args: Any, **kwargs: Any) -> None:
         self.email = normalize_email(self.email)
         await super().save(*args, **kwargs)

@@ -3,6 +3,7 @@ cannot be reached right now from a statement it refused."""
 
 import socket
 import sqlite3
+from typing import Any
 
 import asyncpg
 from tortoise import Tortoise
@@ -28,7 +29,7 @@ _SQLITE_UNREACHABLE = frozenset(
 )
 
 
-def tortoise_config(database_url: str) -> dict:
+def tortoise_config(database_url: str) -> dict[str, Any]:
     """The tortoise configuration for our one app, its models and its migrations."""
     return {
         "connections": {"default": database_url},

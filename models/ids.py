@@ -55,7 +55,7 @@ def is_well_formed_id(value: object, prefix: str) -> bool:
 
 def id_prefix(model: type[Model]) -> str:
     """The prefix of a model's ids, as its primary key's default (`id_factory`) makes them."""
-    return model._meta.pk.default.prefix
+    return str(model._meta.pk.default.prefix)
 
 
 async def find_by_client_id(rows: type[M] | QuerySet[M], client_id: object) -> M | None:

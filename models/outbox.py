@@ -1,18 +1,24 @@
 """The outbox: events, emails and webhook deliveries, written in the same transaction as the change
 they announce and sent later by the worker, with retries."""
 
+from typing import TYPE_CHECKING, Any
+
 from tortoise import fields
 
 from models.base import Timestamped, id_field
 from models.enums import DeliveryStatus
 
+if TYPE_CHECKING:
+    from models.business import Business
+
 
 class Event(Timestamped):
     id = id_field("evt")
-    business = fields.ForeignKeyField("portal.Business", related_name="events")
+    business: fields.ForeignKeyRelation["Business"] = fields.ForeignKeyField("portal.Business", related_name="events")
+    business_id: str
     livemode = fields.BooleanField()
     type = fields.CharField(max_length=64)
-    data = fields.JSONField()
+    data: fields.JSONField[dict[str, Any]] = fields.JSONField()
     # Set once the worker has made this event's webhook deliveries (gateway/webhook_delivery.py).
     fanned_out = fields.BooleanField(default=False)
 
@@ -30,13 +36,16 @@ class EmailMessage(Timestamped):
     """
 
     id = id_field("eml")
-    business = fields.ForeignKeyField("portal.Business", related_name="emails", null=True)
+    business: fields.ForeignKeyNullableRelation["Business"] = fields.ForeignKeyField(
+        "portal.Business", related_name="emails", null=True
+    )
+    business_id: str | None
     livemode = fields.BooleanField()
     to_email = fields.CharField(max_length=254)
     from_name = fields.CharField(max_length=300)
     reply_to = fields.CharField(max_length=254, default="")
     template = fields.CharField(max_length=64)
-    context = fields.JSONField(default=dict)
+    context: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     sealed_context = fields.TextField(null=True)
     locale = fields.CharField(max_length=16, default="")
     status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
@@ -59,13 +68,16 @@ class WebhookEndpoint(Timestamped):
     """
 
     id = id_field("whk")
-    business = fields.ForeignKeyField("portal.Business", related_name="webhook_endpoints")
+    business: fields.ForeignKeyRelation["Business"] = fields.ForeignKeyField(
+        "portal.Business", related_name="webhook_endpoints"
+    )
+    business_id: str
     livemode = fields.BooleanField()
     url = fields.CharField(max_length=1000)
     secret = fields.CharField(max_length=128)
     previous_secret = fields.CharField(max_length=128, null=True)
     previous_secret_expires_at = fields.DatetimeField(null=True)
-    event_types = fields.JSONField(default=list)
+    event_types: fields.JSONField[list[str]] = fields.JSONField(default=list)
     disabled = fields.BooleanField(default=False)
     disabled_at = fields.DatetimeField(null=True)
     failing_since = fields.DatetimeField(null=True)
@@ -78,8 +90,12 @@ class WebhookDelivery(Timestamped):
     """One event for one endpoint, at most one per pair; its id is the `webhook-id` of every attempt."""
 
     id = id_field("whd")
-    endpoint = fields.ForeignKeyField("portal.WebhookEndpoint", related_name="deliveries")
-    event = fields.ForeignKeyField("portal.Event", related_name="deliveries")
+    endpoint: fields.ForeignKeyRelation["WebhookEndpoint"] = fields.ForeignKeyField(
+        "portal.WebhookEndpoint", related_name="deliveries"
+    )
+    endpoint_id: str
+    event: fields.ForeignKeyRelation["Event"] = fields.ForeignKeyField("portal.Event", related_name="deliveries")
+    event_id: str
     status = fields.CharEnumField(DeliveryStatus, max_length=16, default=DeliveryStatus.PENDING)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()
@@ -97,7 +113,10 @@ class WebhookAttempt(Timestamped):
     """One POST of a delivery: the answer's status (null when none came), how long it took and what it said."""
 
     id = id_field("wha")
-    delivery = fields.ForeignKeyField("portal.WebhookDelivery", related_name="attempt_rows")
+    delivery: fields.ForeignKeyRelation["WebhookDelivery"] = fields.ForeignKeyField(
+        "portal.WebhookDelivery", related_name="attempt_rows"
+    )
+    delivery_id: str
     status_code = fields.IntField(null=True)
     duration_ms = fields.IntField()
     response_snippet = fields.CharField(max_length=500, default="")

@@ -16,6 +16,8 @@ from tortoise.functions import Count
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from models.base import Timestamped
+
 M = TypeVar("M", bound=Model)
 
 
@@ -43,13 +45,13 @@ class Cursor:
         return cursor
 
     @classmethod
-    def of(cls, row: Model) -> "Cursor":
+    def of(cls, row: Timestamped) -> "Cursor":
         return cls(row.created_at, row.pk)
 
 
 @dataclass
 class Page:
-    rows: list = field(default_factory=list)
+    rows: list[Any] = field(default_factory=list)
     total: int = 0
     has_next: bool = False
 
@@ -83,7 +85,7 @@ async def fetch_pages(query: QuerySet[M], *, partition: str | None, first: int) 
     return pages
 
 
-async def count_partitions(query: QuerySet, *, partition: str | None) -> dict[Any, int]:
+async def count_partitions(query: QuerySet[Any], *, partition: str | None) -> dict[Any, int]:
     """How many rows each partition of `query` holds (for totals when a page starts after a cursor)."""
     if partition is None:
         return {None: await query.count()}
@@ -100,7 +102,7 @@ async def fetch_page(query: QuerySet[M], *, first: int, cursor: Cursor | None) -
     return page
 
 
-def _parameterized_sql(query: QuerySet) -> tuple[BaseDBAsyncClient, str, list]:
+def _parameterized_sql(query: QuerySet[Any]) -> tuple[BaseDBAsyncClient, str, list[Any]]:
     # Tortoise has no public way to embed a QuerySet in a larger statement; these two calls are what its own
     # QuerySet.sql() does, minus dropping the parameters.
     query._choose_db_if_not_chosen()
@@ -109,5 +111,5 @@ def _parameterized_sql(query: QuerySet) -> tuple[BaseDBAsyncClient, str, list]:
     return query._db, sql, params
 
 
-def _model_from_row(model: type[M], row: dict) -> M:
+def _model_from_row(model: type[M], row: dict[str, Any]) -> M:
     return model._init_from_db(**{key: value for key, value in row.items() if not key.startswith("_")})

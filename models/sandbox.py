@@ -35,7 +35,10 @@ class SandboxSetup(Timestamped):
     id = id_field("seti")
     reference = fields.CharField(max_length=100)
     return_url = fields.CharField(max_length=1000)
-    card = fields.ForeignKeyField("portal.SandboxCard", related_name="setups", null=True)
+    card: fields.ForeignKeyNullableRelation["SandboxCard"] = fields.ForeignKeyField(
+        "portal.SandboxCard", related_name="setups", null=True
+    )
+    card_id: str | None
 
     class Meta:
         table = "sandbox_setup"
@@ -47,7 +50,10 @@ class SandboxCharge(Timestamped):
     id = id_field("ch")
     idempotency_key = fields.CharField(max_length=200, unique=True)
     request_fingerprint = fields.CharField(max_length=64)
-    card = fields.ForeignKeyField("portal.SandboxCard", related_name="charges")
+    card: fields.ForeignKeyRelation["SandboxCard"] = fields.ForeignKeyField(
+        "portal.SandboxCard", related_name="charges"
+    )
+    card_id: str
     amount = fields.BigIntField()
     currency = currency_field()
     status = fields.CharField(max_length=32)

@@ -10,6 +10,7 @@ import logging
 from collections.abc import Iterator
 
 from graphql import (
+    ASTValidationRule,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -61,7 +62,8 @@ def page_size(first: int | None) -> int:
 
 def _multiplier(node: FieldNode) -> int:
     """How many items a field may return: a connection's `first` (or the default page size), otherwise one."""
-    selected = {child.name.value for child in node.selection_set.selections if isinstance(child, FieldNode)}
+    children = node.selection_set.selections if node.selection_set else ()
+    selected = {child.name.value for child in children if isinstance(child, FieldNode)}
     if not selected & {"edges", "nodes"}:
         return 1
     for argument in node.arguments or ():
@@ -111,7 +113,7 @@ def _flatten(selection_set: SelectionSetNode, fragments: dict, visiting: set[str
                 yield from _flatten(fragments[name].selection_set, fragments, visiting | {name})
 
 
-_RULES: list[type[ValidationRule]] = [
+_RULES: list[type[ASTValidationRule]] = [
     max_depth_rule(MAX_DEPTH, None),
     max_aliases_rule(MAX_ALIASES),
     CostRule,

@@ -65,7 +65,9 @@ async def billing_history_page(visit: Visit) -> Response:
         statuses=[status.value for status in InvoiceStatus],
         filtered=bool(statuses) or (business_id is not None and visit.viewer.scope == Scope.UNIFIED),
         **paging(
-            after, business=business_id if visit.viewer.scope == Scope.UNIFIED else None, status=statuses and status
+            after,
+            business=business_id if visit.viewer.scope == Scope.UNIFIED else None,
+            status=status if statuses else None,
         ),
     )
 

@@ -10,7 +10,7 @@ link_problem.html, which offers a new link).
 """
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from http import HTTPStatus
 
 from starlette.exceptions import HTTPException
@@ -28,7 +28,7 @@ from schema.limits import UNAVAILABLE, UNAVAILABLE_MESSAGE
 logger = logging.getLogger(__name__)
 
 
-def _json_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
+def _json_error(status: int, message: str, headers: Mapping[str, str] | None = None) -> JSONResponse:
     body = {"code": HTTPStatus(status).name, "message": message, "field": None}
     return JSONResponse(body, status_code=status, headers=headers)
 
@@ -73,9 +73,9 @@ def unavailable(settings: Settings, graphql_paths: Collection[str], request: Req
     if request.url.path in graphql_paths:
         return graphql_error_response(request, 503, UNAVAILABLE, UNAVAILABLE_MESSAGE, retry)
     if wants_page(request):
-        response = error_page(request, settings, 503, request_id=request_id)
-        response.headers.update(retry)
-        return response
+        page = error_page(request, settings, 503, request_id=request_id)
+        page.headers.update(retry)
+        return page
     response = error_response(503, UNAVAILABLE, UNAVAILABLE_MESSAGE)
     response.headers.update(retry)
     return response

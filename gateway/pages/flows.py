@@ -31,7 +31,7 @@ from starlette.routing import BaseRoute, Route
 
 from access.deep_links import AfterCompletionType, Flow, FlowType, complete_flow, flow_of
 from access.viewer import Viewer
-from gateway.pages.common import FOCUS, business_brand, page_locale, render_page, sign_in_redirect
+from gateway.pages.common import FOCUS, business_brand, page_locale, portal_brand, render_page, sign_in_redirect
 from gateway.request_auth import viewer_from_request
 from gateway.settings import Settings
 from models import PortalSession
@@ -124,7 +124,8 @@ async def done_page(request: Request, *, settings: Settings) -> Response:
     flow = flow_of(viewer.session)
     if flow is None or not flow.completed:
         return RedirectResponse("/", status_code=303)
-    business = viewer.business(viewer.session.business_id)
+    # A flow opens on one customer's session, so the session names its business.
+    business = viewer.business(viewer.session.business_id) if viewer.session.business_id else None
     after = flow.after_completion
     redirect = after.type == AfterCompletionType.REDIRECT
     response = render_page(
@@ -132,7 +133,7 @@ async def done_page(request: Request, *, settings: Settings) -> Response:
         settings,
         "flow_done.html",
         locale=page_locale(request, preferred=viewer.session.locale),
-        brand=business_brand(business),
+        brand=business_brand(business) if business else portal_brand(settings),
         livemode=viewer.livemode,
         home_url="/",
         email=viewer.email,

@@ -94,7 +94,7 @@ async def _query(request: Request, query: str, viewer: Viewer, locale: str, vari
     result = await schema.execute(query, variable_values=variables, context_value=context)
     if result.errors:
         raise failed_query(result.errors)
-    return result.data
+    return result.data or {}
 
 
 async def _business_view(
@@ -155,7 +155,7 @@ async def portal_home(request: Request, *, settings: Settings) -> Response:
         return elsewhere
     await remember_locale(viewer.session, chosen_locale(request) or "")
     locale = page_locale(request, preferred=viewer.session.locale)
-    if viewer.scope == Scope.BUSINESS:
+    if viewer.scope == Scope.BUSINESS and viewer.session.business_id:
         return await _business_view(request, settings, viewer, locale, viewer.session.business_id)
     business_id = request.query_params.get("business")
     if business_id is None:

@@ -11,6 +11,7 @@ whole form, which then becomes every record's details.
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from starlette.datastructures import FormData
 from starlette.responses import Response
@@ -70,7 +71,7 @@ class Field:
         return self.path.startswith(f"{_ADDRESS}.")
 
     def current(self, customer: dict) -> str:
-        value: object = customer
+        value: Any = customer
         for key in self.path.split("."):
             value = value[key]
         return str(value or "")
@@ -128,7 +129,7 @@ def _records(businesses: list[dict], submitted: Submitted) -> list[dict]:
 async def _render(visit: Visit, submitted: Submitted = Submitted(), *, status: int = 200, error: str = "") -> Response:
     data = (await visit.run(PROFILE_QUERY))["viewer"]
     records = _records(data["businesses"], submitted)
-    context = {
+    context: dict[str, Any] = {
         "records": records,
         "fields": FIELDS,
         "countries": country_choices(visit.locale),

@@ -74,7 +74,9 @@ async def session_link_page(request: Request, *, settings: Settings) -> Response
         )
 
     if request.method == "GET":
-        return page("confirm.html", action=request.url.path) if link.valid else problem_page(link.problem)
+        if link.problem is not None:
+            return problem_page(link.problem)
+        return page("confirm.html", action=request.url.path)
 
     form = await request.form()
     if not csrf_form_valid(request, form, settings):
@@ -82,13 +84,14 @@ async def session_link_page(request: Request, *, settings: Settings) -> Response
     if not served_here:
         return problem_page(LinkProblem.UNKNOWN)
     result = await consume_link(token, client_ip=client_address(request), policy=session_policy(settings))
-    if not result.ok:
-        return problem_page(result.problem)
-    await _adopt_language_choice(request, result.session)
+    session, session_token = result.session, result.session_token
+    if session is None or session_token is None:
+        return problem_page(result.problem or LinkProblem.UNKNOWN)
+    await _adopt_language_choice(request, session)
     # Whoever was signed in on this browser before is signed out, not left behind with a live session.
     await revoke_cookie_session(request, settings)
-    response = RedirectResponse(start_path(result.session), status_code=303)
-    set_session_cookie(response, result.session_token, settings)
+    response = RedirectResponse(start_path(session), status_code=303)
+    set_session_cookie(response, session_token, settings)
     return response
 
 

@@ -11,6 +11,7 @@ import functools
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from starlette.datastructures import FormData
@@ -21,7 +22,7 @@ from starlette.routing import Route
 from access.deep_links import FlowType, flow_of
 from access.sessions import remember_locale
 from access.viewer import Viewer
-from billing.errors import MESSAGES
+from billing.errors import MESSAGES, BillingErrorCode
 from core.i18n import translations
 from gateway.csrf import csrf_form_valid
 from gateway.pages import flows
@@ -67,10 +68,10 @@ class Visit:
         result = await schema.execute(operation, variable_values=variables, context_value=context)
         if result.errors:
             raise failed_query(result.errors)
-        return result.data
+        return result.data or {}
 
     def page(
-        self, template: str, business: dict, *, status: int = 200, error: str = "", notice: str = "", **context: object
+        self, template: str, business: dict, *, status: int = 200, error: str = "", notice: str = "", **context: Any
     ) -> Response:
         """A page about one business, under its brand; in the unified portal it links back to all businesses.
         `error` is a failure to announce, already in the reader's language, else the one the URL names; `notice`
@@ -94,7 +95,7 @@ class Visit:
         )
 
     def across_businesses(
-        self, template: str, businesses: list[dict], business_id: str | None, **context: object
+        self, template: str, businesses: list[dict], business_id: str | None, **context: Any
     ) -> Response:
         """A list that spans businesses: under the chosen business's brand (always one in BUSINESS scope), else, in
         the unified portal, under the portal's own brand with every business."""
@@ -129,8 +130,11 @@ class Visit:
     def _error_in_url(self) -> str:
         """The message of the billing error code a redirect put in the URL (`?payment_error=CARD_DECLINED`), in the
         reader's language; an unknown code shows nothing, as it was not one of ours."""
-        message = MESSAGES.get(self.request.query_params.get("payment_error", ""), "")
-        return translations(self.locale).gettext(message) if message else ""
+        try:
+            message = MESSAGES[BillingErrorCode(self.request.query_params.get("payment_error", ""))]
+        except (ValueError, KeyError):  # no code, or not one of ours
+            return ""
+        return translations(self.locale).gettext(message)
 
     def notice(self, methods: list[dict]) -> str:
         """What the action that redirected here did: `card_added` (`?added=pm_…`, when that card is listed), else

@@ -20,9 +20,9 @@ class Address:
     country: str = strawberry.field(description="ISO 3166-1 alpha-2.")
 
 
-ProfileField = strawberry.enum(
-    profile.ProfileField, name="ProfileField", description="What a customer may change about themselves."
-)
+# The profile's own enum, registered as it is (see schema.customer.enums).
+ProfileField = profile.ProfileField
+strawberry.enum(ProfileField, name="ProfileField", description="What a customer may change about themselves.")
 
 
 @strawberry.type

@@ -20,6 +20,7 @@ from tortoise.queryset import QuerySet
 
 from access.viewer import Viewer
 from models import Discount, Invoice, InvoiceLine, LicenseKeyInstance, PaymentItem, Product
+from models.enums import SubscriptionStatus
 from models.paging import Cursor, Page, after, count_partitions, fetch_pages
 
 
@@ -102,7 +103,7 @@ class CustomerLoaders:
     def _list_query(self, kind: ListKind, business_ids: list[str] | None, statuses: Sequence[str]) -> QuerySet:
         viewer = self.viewer
         if kind is ListKind.SUBSCRIPTIONS:
-            return viewer.subscriptions(business_ids, statuses)
+            return viewer.subscriptions(business_ids, [SubscriptionStatus(status) for status in statuses])
         query = {
             ListKind.INVOICES: viewer.invoices,
             ListKind.PURCHASES: viewer.purchases,
@@ -130,7 +131,9 @@ class CustomerLoaders:
 
     async def _per_business_pages(self, batch: list[ListKey]) -> dict[ListKey, Page]:
         first = batch[0]
-        query = self._list_query(first.kind, [key.business_id for key in batch], first.statuses)
+        # Keys asked per business each name one.
+        business_ids = [key.business_id for key in batch if key.business_id is not None]
+        query = self._list_query(first.kind, business_ids, first.statuses)
         pages = await self._pages(query, "business_id", first.first, first.after)
         return {key: pages.get(key.business_id, Page()) for key in batch}
 

@@ -13,11 +13,12 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import accumulate
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import strawberry
-from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, SelectionSetNode
+from graphql import FieldNode, FragmentDefinitionNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from strawberry.dataloader import DataLoader
+from strawberry.types.base import get_object_definition
 
 T = TypeVar("T")
 
@@ -92,7 +93,10 @@ def _add(
         if isinstance(node, FieldNode):
             _add(selection.fields.setdefault(node.name.value, Selection()), node.selection_set, fragments, frozenset())
             continue
-        fragment = fragments.get(node.name.value) if isinstance(node, FragmentSpreadNode) else node
+        # The one other kind of selection is an inline fragment.
+        fragment = (
+            fragments.get(node.name.value) if isinstance(node, FragmentSpreadNode) else cast(InlineFragmentNode, node)
+        )
         condition = fragment.type_condition.name.value if fragment and fragment.type_condition else None
         if fragment and (not type_names or condition in (None, *type_names)):
             _add(selection, fragment.selection_set, fragments, type_names)
@@ -102,7 +106,7 @@ def type_names_of(node_type: type | None) -> frozenset[str]:
     """The GraphQL names a fragment may use to reach `node_type`: its own and its interfaces'."""
     if node_type is None:
         return frozenset()
-    definition = node_type.__strawberry_definition__
+    definition = get_object_definition(node_type, strict=True)
     return frozenset({definition.name, *(interface.name for interface in definition.interfaces)})
 
 
@@ -130,10 +134,10 @@ async def _answer(keys: list, pending: tuple[tuple, Awaitable[list]] | None) -> 
 async def build_grouped(build: Callable[[list], Awaitable[list[T]]], groups: Sequence[list | None]) -> list[list[T]]:
     """Nodes for rows grouped by parent (a purchase's license keys), built in one call, in the same groups; a group
     that was not loaded (None) builds empty."""
-    groups = [group or [] for group in groups]
-    built = await build([row for group in groups for row in group])
-    ends = list(accumulate(len(group) for group in groups))
-    return [built[end - len(group) : end] for group, end in zip(groups, ends, strict=True)]
+    filled = [group or [] for group in groups]
+    built = await build([row for group in filled for row in group])
+    ends = list(accumulate(len(group) for group in filled))
+    return [built[end - len(group) : end] for group, end in zip(filled, ends, strict=True)]
 
 
 async def built_node(info: strawberry.Info, build: Callable, row: Any, field_name: str) -> Any:

@@ -77,12 +77,18 @@ def _changes(input: UpdateProfileInput) -> ProfileChanges:
         name=input.name,
         phone_number=input.phone_number,
         billing_address=AddressChanges(
-            line1=address.line1, line2=address.line2, city=address.city, state=address.state,
-            postal_code=address.postal_code, country=address.country,
-        ) if address else None,
+            line1=address.line1,
+            line2=address.line2,
+            city=address.city,
+            state=address.state,
+            postal_code=address.postal_code,
+            country=address.country,
+        )
+        if address
+        else None,
         tax_id=input.tax_id,
         locale=input.locale,
-    )  # fmt: skip
+    )
 
 
 async def _features(viewer: Viewer, business_ids: set[str]) -> dict[str, PortalFeatures]:

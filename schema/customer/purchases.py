@@ -28,8 +28,9 @@ class PurchaseItem:
 
     @classmethod
     def from_row(cls, row: PaymentItemRow, currency: str, locale: str) -> Self:
-        return cls(product=Product.from_row(row.product), quantity=row.quantity,
-                   amount=Money.of(row.amount, currency, locale))  # fmt: skip
+        return cls(
+            product=Product.from_row(row.product), quantity=row.quantity, amount=Money.of(row.amount, currency, locale)
+        )
 
 
 @strawberry.type(description="One charge of a saved payment method.")

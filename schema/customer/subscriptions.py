@@ -118,8 +118,9 @@ class Subscription(Node, OwnedByBusiness):
         return [cls.from_row(*loaded, context.locale) for loaded in zip(rows, products, payment_methods, strict=True)]
 
     @classmethod
-    def from_row(cls, row: SubscriptionRow, product: ProductRow | None, payment_method: PaymentMethodRow | None,
-                 locale: str) -> Self:  # fmt: skip
+    def from_row(
+        cls, row: SubscriptionRow, product: ProductRow | None, payment_method: PaymentMethodRow | None, locale: str
+    ) -> Self:
         return cls(
             id=strawberry.ID(row.id),
             business_id=row.business_id,

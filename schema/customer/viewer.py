@@ -1,5 +1,8 @@
 """The root of the customer schema: `viewer` (who is signed in and everything they may see) and `node`."""
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import strawberry
 
 from access.business_additions import businesses_to_add
@@ -55,9 +58,14 @@ class Viewer:
         status: list[SubscriptionStatus] | None = None,
     ) -> Connection[Subscription]:
         return await load_connection(
-            info, ListKind.SUBSCRIPTIONS, Subscription.build, first=first, after=after,
-            business_id=business_id, statuses=status,
-        )  # fmt: skip
+            info,
+            ListKind.SUBSCRIPTIONS,
+            Subscription.build,
+            first=first,
+            after=after,
+            business_id=business_id,
+            statuses=status,
+        )
 
     @strawberry.field(description="Payments for one-time products.")
     async def purchases(
@@ -69,9 +77,14 @@ class Viewer:
         status: list[PaymentStatus] | None = None,
     ) -> Connection[Purchase]:
         return await load_connection(
-            info, ListKind.PURCHASES, Purchase.build, first=first, after=after,
-            business_id=business_id, statuses=status,
-        )  # fmt: skip
+            info,
+            ListKind.PURCHASES,
+            Purchase.build,
+            first=first,
+            after=after,
+            business_id=business_id,
+            statuses=status,
+        )
 
     @strawberry.field
     async def invoices(
@@ -83,9 +96,14 @@ class Viewer:
         status: list[InvoiceStatus] | None = None,
     ) -> Connection[Invoice]:
         return await load_connection(
-            info, ListKind.INVOICES, Invoice.build, first=first, after=after,
-            business_id=business_id, statuses=status,
-        )  # fmt: skip
+            info,
+            ListKind.INVOICES,
+            Invoice.build,
+            first=first,
+            after=after,
+            business_id=business_id,
+            statuses=status,
+        )
 
     @strawberry.field
     async def license_keys(
@@ -97,9 +115,14 @@ class Viewer:
         status: list[LicenseKeyStatus] | None = None,
     ) -> Connection[LicenseKey]:
         return await load_connection(
-            info, ListKind.LICENSE_KEYS, LicenseKey.build, first=first, after=after,
-            business_id=business_id, statuses=status,
-        )  # fmt: skip
+            info,
+            ListKind.LICENSE_KEYS,
+            LicenseKey.build,
+            first=first,
+            after=after,
+            business_id=business_id,
+            statuses=status,
+        )
 
     @strawberry.field
     async def payment_methods(
@@ -108,7 +131,8 @@ class Viewer:
         return await saved_payment_methods(info, business_id)
 
 
-_NODE_TYPES = {
+# An id's prefix: how the viewer finds its row, and the node type that builds from it (each from rows of its own).
+_NODE_TYPES: dict[str, tuple[Callable[[Any], Callable[[str], Awaitable[Any]]], Any]] = {
     "sub": (lambda viewer: viewer.get_subscription, Subscription),
     "inv": (lambda viewer: viewer.get_invoice, Invoice),
     "ref": (lambda viewer: viewer.get_refund, CreditNote),
