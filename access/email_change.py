@@ -24,7 +24,7 @@ businesses: then nothing changes and the page says so. After a change:
   in again with the new address.
 
 Uses access.profile (who may change the email, and its errors), access.rate_limits, access.email_outbox and
-merchants.portal_configurations.
+merchants.features.
 """
 
 import dataclasses
@@ -44,7 +44,7 @@ from access.profile import FieldError, ProfileError, ProfileErrorCode, ProfileFi
 from access.sessions import utcnow
 from access.tokens import LINK_PREFIX, hash_token, new_token
 from access.viewer import Viewer
-from merchants.portal_configurations import PortalFeatures
+from merchants.features import PortalFeatures
 from models import Business, Customer, EmailChangeToken, LoginToken, PortalSession, normalize_email
 from models.enums import Scope
 

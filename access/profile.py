@@ -14,8 +14,8 @@ The business's portal configuration (`customer_update`) decides which fields it 
 preferred language is the customer's own choice of how the portal and its emails speak to them, so it is always
 theirs to change. Invoices keep the snapshot taken when they were issued: a change applies to future invoices only.
 
-Uses merchants.portal_configurations for the features a business allows. The merchant API checks the customers it
-creates and updates with `checked_values`.
+Uses merchants.features for the fields a business allows and their vocabulary (ProfileField). The merchant API checks
+the customers it creates and updates with `checked_values`.
 """
 
 import functools
@@ -35,7 +35,7 @@ from tortoise.transactions import in_transaction
 from access import inputs
 from access.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, babel_locale, supported_locale, translations
 from access.viewer import Viewer
-from merchants.portal_configurations import PortalFeatures
+from merchants.features import PortalFeatures, ProfileField
 from models import Customer
 from models.enums import Scope
 
@@ -71,17 +71,6 @@ class ProfileError(Exception):
         # The same refusal from several records (applying to all businesses) is said once.
         self.errors = tuple(dict.fromkeys(errors))
         super().__init__("; ".join(error.message for error in self.errors))
-
-
-class ProfileField(StrEnum):
-    """What a customer may change; the values are the vocabulary of `customer_update.allowed_updates`."""
-
-    NAME = "name"
-    EMAIL = "email"
-    PHONE_NUMBER = "phone"
-    BILLING_ADDRESS = "address"
-    TAX_ID = "tax_id"
-    LOCALE = "locale"
 
 
 # The input field each one blames when a business does not allow it.
@@ -151,9 +140,8 @@ _ADDRESS_PARTS = {
 
 def editable_fields(features: PortalFeatures) -> frozenset[ProfileField]:
     """What a business's portal configuration lets the customer change; the language is always theirs."""
-    update = features.features.get("customer_update", {})
-    allowed = set(update.get("allowed_updates", [])) if features.enabled("customer_update") else set()
-    return frozenset({field for field in ProfileField if field.value in allowed} | {ProfileField.LOCALE})
+    update = features.customer_update
+    return frozenset((*(update.allowed_updates if update.enabled else ()), ProfileField.LOCALE))
 
 
 @functools.cache

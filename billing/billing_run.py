@@ -22,7 +22,8 @@ from billing.payments import recover_stale_payments
 from billing.plan_changes import apply_scheduled_change
 from billing.renewals import renew
 from billing.subscription_start import finish_abandoned_starts
-from merchants.portal_configurations import PortalFeatures, portal_features
+from merchants.features import PortalFeatures
+from merchants.portal_configurations import portal_features
 from models import Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
 

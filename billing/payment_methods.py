@@ -17,7 +17,7 @@ from billing.errors import NOT_ALLOWED_ELSEWHERE, PAYMENT_METHOD_UPDATE_OFF, Bil
 from billing.errors import BillingErrorCode as Code
 from billing.events import EventType, record_subscription_event
 from billing.processor import PaymentProcessor, ProcessorError
-from merchants.portal_configurations import PortalFeatures
+from merchants.features import PortalFeatures
 from models import Customer, PaymentMethod, Subscription
 from models.enums import SubscriptionStatus
 
@@ -58,7 +58,7 @@ def _saved(customer_id: str):
 
 
 def _require_updates(features: PortalFeatures) -> None:
-    if not features.payment_method_update:
+    if not features.payment_method_update.enabled:
         raise BillingError(Code.NOT_ALLOWED, message=PAYMENT_METHOD_UPDATE_OFF)
 
 

@@ -56,7 +56,7 @@ from billing.payment_methods import add_payment_method
 from billing.periods import add_interval, period_end
 from billing.subscription_claims import CLAIM, claim_subscription, release_subscription, try_claim
 from billing.tax import Amounts, charge_amounts
-from merchants.portal_configurations import MAX_QUANTITY, merchant_features
+from merchants.features import MAX_QUANTITY, merchant_features
 from models import Business, Customer, Discount, Invoice, Payment, PaymentItem, PaymentMethod, Product, Subscription
 from models.enums import DiscountType, Interval, PaymentPurpose, PaymentStatus, PriceType, SubscriptionStatus
 from models.ids import find_by_client_id

@@ -15,7 +15,7 @@ from access.profile import (
     update_profiles,
 )
 from access.viewer import Viewer
-from merchants.portal_configurations import PortalFeatures
+from merchants.features import PortalFeatures
 from schema.customer.actions import features_for, not_found
 from schema.customer.customers import Customer
 from schema.errors import UserError
