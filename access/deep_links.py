@@ -21,9 +21,10 @@ from enum import StrEnum
 from access.login_links import PortalLinkError, PortalLinkErrorCode, checked_return_url, create_magic_link
 from access.rate_limits import MerchantEmailLimits
 from billing.cancellation import cancellation_options
-from billing.plan_changes import Direction, plan_options, quantity_limits
+from billing.plan_changes import Direction, plan_options
 from core.inputs import TextLimit
-from merchants.portal_configurations import PortalFeatures, portal_features
+from merchants.features import PortalFeatures
+from merchants.portal_configurations import portal_features
 from models import ApiKey, Business, Customer, PortalSession, Subscription
 from models.ids import find_by_client_id
 
@@ -168,9 +169,9 @@ async def _check_plan_change(
     if flow.type != FlowType.SUBSCRIPTION_UPDATE_CONFIRM:
         return
     if flow.quantity is not None:
-        minimum, maximum = quantity_limits(features)
-        if not minimum <= flow.quantity <= maximum:
-            message = f"quantity must be from {minimum} to {maximum}"
+        limits = features.subscription_update.quantity
+        if not limits.allows(flow.quantity):
+            message = f"quantity must be from {limits.minimum} to {limits.maximum}"
             raise _invalid(PortalLinkErrorCode.INVALID_QUANTITY, "quantity", message)
     option = next((option for option in options if option.product.id == flow.product_id), None)
     if option is None:
@@ -188,7 +189,7 @@ async def check_flow(flow: Flow, *, customer: Customer, configuration_id: str | 
     business = await Business.get(id=customer.business_id)
     features = await portal_features(customer.business_id, customer.livemode, configuration_id)
     if flow.type == FlowType.PAYMENT_METHOD_UPDATE:
-        if not features.payment_method_update:
+        if not features.payment_method_update.enabled:
             message = "The portal configuration does not allow updating payment methods"
             raise _invalid(PortalLinkErrorCode.FLOW_NOT_AVAILABLE, "type", message)
         return

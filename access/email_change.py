@@ -24,7 +24,7 @@ businesses: then nothing changes and the page says so. After a change:
   in again with the new address.
 
 Uses access.profile (who may change the email, and its errors), access.rate_limits, core.email_outbox and
-merchants.portal_configurations.
+merchants.features.
 """
 
 import dataclasses
@@ -37,7 +37,7 @@ from tortoise.transactions import in_transaction
 
 from access import rate_limits
 from access.login_links import LinkProblem, link_problem
-from access.profile import ProfileField, refused_fields
+from access.profile import refused_fields
 from access.viewer import Viewer
 from core.clock import utcnow
 from core.customer_fields import FieldError, ProfileError, ProfileErrorCode
@@ -45,7 +45,7 @@ from core.email_outbox import branding_context, enqueue_email, seal, sender_name
 from core.i18n import supported_locale, translations
 from core.inputs import email_problem
 from core.tokens import LINK_PREFIX, hash_token, new_token
-from merchants.portal_configurations import PortalFeatures
+from merchants.features import PortalFeatures, ProfileField
 from models import Business, Customer, EmailChangeToken, LoginToken, PortalSession, normalize_email
 from models.enums import Scope
 

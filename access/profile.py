@@ -7,32 +7,19 @@ The business's portal configuration (`customer_update`) decides which fields it 
 preferred language is the customer's own choice of how the portal and its emails speak to them, so it is always
 theirs to change. Invoices keep the snapshot taken when they were issued: a change applies to future invoices only.
 
-Uses merchants.portal_configurations for the features a business allows.
+Uses merchants.features for the fields a business allows and their vocabulary (ProfileField).
 """
 
 from collections.abc import Mapping, Sequence
-from enum import StrEnum
 
 from tortoise.transactions import in_transaction
 
 from access.viewer import Viewer
 from core.customer_fields import FieldError, ProfileChanges, ProfileError, ProfileErrorCode, checked_values_of
 from core.i18n import translations
-from merchants.portal_configurations import PortalFeatures
+from merchants.features import PortalFeatures, ProfileField
 from models import Customer
 from models.enums import Scope
-
-
-class ProfileField(StrEnum):
-    """What a customer may change; the values are the vocabulary of `customer_update.allowed_updates`."""
-
-    NAME = "name"
-    EMAIL = "email"
-    PHONE_NUMBER = "phone"
-    BILLING_ADDRESS = "address"
-    TAX_ID = "tax_id"
-    LOCALE = "locale"
-
 
 # The input field each one blames when a business does not allow it.
 INPUT_FIELDS = {
@@ -59,9 +46,8 @@ def asked_fields(changes: ProfileChanges) -> set[ProfileField]:
 
 def editable_fields(features: PortalFeatures) -> frozenset[ProfileField]:
     """What a business's portal configuration lets the customer change; the language is always theirs."""
-    update = features.features.get("customer_update", {})
-    allowed = set(update.get("allowed_updates", [])) if features.enabled("customer_update") else set()
-    return frozenset({field for field in ProfileField if field.value in allowed} | {ProfileField.LOCALE})
+    update = features.customer_update
+    return frozenset((*(update.allowed_updates if update.enabled else ()), ProfileField.LOCALE))
 
 
 def records_to_update(

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
-from models.business import default_portal_features
+from merchants.features import PortalFeatures, stored_features
 from models.enums import (
     CancellationFeedback,
     Interval,
@@ -201,7 +201,7 @@ class Generator:
                 "is_default": True,
                 "name": "Default",
                 "headline": "",
-                "features": json.dumps(default_portal_features()),
+                "features": json.dumps(stored_features(PortalFeatures())),
                 "privacy_policy_url": "",
                 "terms_of_service_url": "",
                 "default_return_url": "",

@@ -22,6 +22,8 @@ from access.sessions import SessionPolicy, open_session
 from bench.dataset import PROBE_EMAIL
 from gateway.csrf import VISITOR_COOKIE
 from gateway.request_auth import SESSION_COOKIE
+from merchants.features import changed_features, stored_features
+from merchants.portal_configurations import features_of
 from models import Customer, Invoice, PortalConfiguration, Product, Subscription
 from models.enums import Interval, Scope, SubscriptionStatus
 
@@ -142,9 +144,8 @@ async def _charge_every_change(business_id: str) -> None:
     """Let the business charge the full new price on every change, downgrades too and at once (a portal setting a
     merchant may choose), so that each change in the benchmark is a charge on the sandbox processor."""
     configuration = await PortalConfiguration.get(business_id=business_id, livemode=True, is_default=True)
-    configuration.features["subscription_update"].update(
-        proration_billing_mode="full_immediately", downgrade_at_period_end=False
-    )
+    changes = {"subscription_update": {"proration_billing_mode": "full_immediately", "downgrade_at_period_end": False}}
+    configuration.features = stored_features(changed_features(features_of(configuration), changes))
     await configuration.save(update_fields=["features"])
 
 

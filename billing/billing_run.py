@@ -25,7 +25,8 @@ from billing.renewals import renew
 from billing.subscription_start import finish_abandoned_starts
 from core.clock import utcnow
 from core.event_types import EventType
-from merchants.portal_configurations import PortalFeatures, portal_features
+from merchants.features import PortalFeatures
+from merchants.portal_configurations import portal_features
 from models import Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
 

@@ -3,8 +3,8 @@ immediately (it ends now and its license keys stop working), with the customer's
 retention offer the business may make once per subscription.
 
 What is offered follows the business's switch (`allow_subscription_cancellation`) and the portal configuration's
-`subscription_cancel` feature; what is not offered is refused with NOT_ALLOWED. The merchant (merchants.
-portal_configurations.merchant_features) is bound by neither.
+`subscription_cancel` feature; what is not offered is refused with NOT_ALLOWED. The merchant
+(merchants.features.merchant_features) is bound by neither.
 """
 
 from dataclasses import dataclass
@@ -33,9 +33,9 @@ from billing.proration import remaining_share, round_half_up
 from core.clock import utcnow
 from core.event_types import EventType
 from core.inputs import CANCELLATION_COMMENT
-from merchants.portal_configurations import PortalFeatures
+from merchants.features import CancelMode, CancelProrationBehavior, PortalFeatures
 from models import Business, Discount, Invoice, Subscription
-from models.enums import SubscriptionStatus
+from models.enums import CancellationFeedback, SubscriptionStatus
 
 CANCELLABLE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.ON_HOLD, SubscriptionStatus.PAUSED)
 
@@ -45,7 +45,7 @@ class CancellationOptions:
     allowed: bool
     immediately: bool
     at_period_end: bool
-    reasons: tuple[str, ...]
+    reasons: tuple[CancellationFeedback, ...]
     retention_offer: Discount | None
 
 
@@ -53,8 +53,8 @@ async def cancellation_options(
     subscription: Subscription, business: Business, features: PortalFeatures
 ) -> CancellationOptions:
     """What this customer may do to end this subscription, here and now."""
-    cancel = features.features.get("subscription_cancel", {})
-    switched_on = business.allow_subscription_cancellation and features.enabled("subscription_cancel")
+    cancel = features.subscription_cancel
+    switched_on = business.allow_subscription_cancellation and cancel.enabled
     allowed = (switched_on or features.merchant) and subscription.status in CANCELLABLE
     # A merchant may still end now a subscription that is set to end at the period end.
     allowed = allowed and (features.merchant or not subscription.cancel_at_next_billing_date)
@@ -62,14 +62,13 @@ async def cancellation_options(
         allowed and subscription.status == SubscriptionStatus.ACTIVE and not subscription.cancel_at_next_billing_date
     )
     # Nothing is left to wait for once a subscription is on hold or paused.
-    immediately = allowed and (cancel.get("mode") == "immediately" or not at_period_end)
-    reasons = cancel.get("cancellation_reason", {})
+    immediately = allowed and (cancel.mode == CancelMode.IMMEDIATELY or not at_period_end)
     return CancellationOptions(
         allowed=allowed,
         immediately=immediately,
         at_period_end=at_period_end,
-        reasons=tuple(reasons.get("options", [])) if reasons.get("enabled") else (),
-        retention_offer=await _retention_offer(subscription, cancel.get("retention_coupon_id")) if allowed else None,
+        reasons=cancel.cancellation_reason.offered,
+        retention_offer=await _retention_offer(subscription, cancel.retention_coupon_id) if allowed else None,
     )
 
 
@@ -136,8 +135,8 @@ async def _end_now(subscription: Subscription, features: PortalFeatures, feedbac
         status=SubscriptionStatus.CANCELLED, cancelled_at=now, cancel_at_next_billing_date=False, **feedback
     )
     await disable_subscription_keys(subscription.id)
-    behaviour = features.features.get("subscription_cancel", {}).get("proration_behavior")
-    if behaviour == "credit" and subscription.status == SubscriptionStatus.ACTIVE:
+    credits = features.subscription_cancel.proration_behavior == CancelProrationBehavior.CREDIT
+    if credits and subscription.status == SubscriptionStatus.ACTIVE:
         share = remaining_share(subscription.previous_billing_date, subscription.next_billing_date, now)
         unused = round_half_up(await _paid_for_period(subscription) * share)
         parties = await parties_of(subscription)

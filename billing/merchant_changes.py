@@ -1,5 +1,5 @@
 """What a merchant does to a running subscription through the API, in Dodo Payments' terms, over the functions the
-portal uses, under the merchant's policy (merchants.portal_configurations.merchant_features: the business's switches
+portal uses, under the merchant's policy (merchants.features.merchant_features: the business's switches
 govern its customers, not the business):
 
 - change plan (`product_id`, `quantity`, `proration_billing_mode`, `effective_at`) and its preview, which says what
@@ -12,6 +12,8 @@ govern its customers, not the business):
 
 import copy
 from dataclasses import dataclass
+from enum import StrEnum
+from typing import TypeVar
 
 from tortoise.transactions import in_transaction
 
@@ -22,20 +24,14 @@ from billing.errors import BillingErrorCode as Code
 from billing.events import record_subscription_event
 from billing.payment_methods import use_for_subscription
 from billing.plan_changes import PlanChange, PlanChangeQuote, applied_fields, change_plan, preview_plan_change
-from billing.proration import ProrationMode
 from core.event_types import EventType
 from core.inputs import metadata_problem
-from merchants.portal_configurations import PortalFeatures, merchant_features
+from merchants.features import EffectiveAt, PlanChangeProration, PortalFeatures, merchant_features
 from models import PaymentMethod, Subscription
 from models.enums import CancellationFeedback, SubscriptionStatus
 from models.ids import find_by_client_id
 
-PRORATION_MODES = (
-    ProrationMode.PRORATED_IMMEDIATELY,
-    ProrationMode.FULL_IMMEDIATELY,
-    ProrationMode.DIFFERENCE_IMMEDIATELY,
-)
-EFFECTIVE_AT = ("immediately", "next_billing_date")
+Choice = TypeVar("Choice", bound=StrEnum)
 
 
 @dataclass(frozen=True)
@@ -44,18 +40,19 @@ class PlanRequest:
 
     product_id: str
     quantity: int | None = None
-    proration_billing_mode: str = ProrationMode.PRORATED_IMMEDIATELY
-    effective_at: str = "immediately"
+    proration_billing_mode: str = PlanChangeProration.PRORATED_IMMEDIATELY
+    effective_at: str = EffectiveAt.IMMEDIATELY
 
     def features(self) -> PortalFeatures:
         """The merchant's policy for this change; raises BillingError for a mode or timing Dodo does not name."""
-        if self.proration_billing_mode not in PRORATION_MODES:
-            modes = ", ".join(PRORATION_MODES)
-            raise BillingError(Code.INVALID_INPUT, field="prorationBillingMode", message=f"Choose one of: {modes}.")
-        if self.effective_at not in EFFECTIVE_AT:
-            message = f"Choose one of: {', '.join(EFFECTIVE_AT)}."
-            raise BillingError(Code.INVALID_INPUT, field="effectiveAt", message=message)
-        return merchant_features(self.proration_billing_mode, self.effective_at)
+        proration = _named(PlanChangeProration, self.proration_billing_mode, "prorationBillingMode")
+        return merchant_features(proration, _named(EffectiveAt, self.effective_at, "effectiveAt"))
+
+
+def _named(vocabulary: type[Choice], value: str, field: str) -> Choice:
+    if value not in list(vocabulary):
+        raise BillingError(Code.INVALID_INPUT, field=field, message=f"Choose one of: {', '.join(vocabulary)}.")
+    return vocabulary(value)
 
 
 async def preview_change(subscription: Subscription, request: PlanRequest) -> PlanChangeQuote:

@@ -16,22 +16,14 @@ from billing.license_keys import disable_subscription_keys, enable_subscription_
 from billing.periods import add_interval
 from core.clock import utcnow
 from core.event_types import EventType
-from merchants.portal_configurations import PortalFeatures
+from merchants.features import PortalFeatures
 from models import Subscription
 from models.enums import SubscriptionStatus
 
 
-def _settings(features: PortalFeatures) -> dict:
-    return features.features.get("subscription_pause", {})
-
-
-def max_pause_cycles(features: PortalFeatures) -> int:
-    return int(_settings(features).get("max_cycles", 3))
-
-
 def pause_allowed(subscription: Subscription, features: PortalFeatures) -> bool:
     return (
-        features.enabled("subscription_pause")
+        features.subscription_pause.enabled
         and subscription.status == SubscriptionStatus.ACTIVE
         and not subscription.cancel_at_next_billing_date
         and not subscription.pause_at_next_billing_date
@@ -48,11 +40,11 @@ async def _changed(subscription: Subscription, event: EventType, **changes: Any)
 
 async def pause_subscription(subscription: Subscription, cycles: int | None, features: PortalFeatures) -> Subscription:
     """Pause from the period end for `cycles` periods, or until unpaused (None)."""
-    if not features.enabled("subscription_pause"):
+    if not features.subscription_pause.enabled:
         raise BillingError(Code.NOT_ALLOWED, field="subscriptionId", message=PAUSE_OFF)
     if not pause_allowed(subscription, features):
         raise BillingError(Code.NOT_ALLOWED, field="subscriptionId", message=NOT_PAUSABLE)
-    maximum = max_pause_cycles(features)
+    maximum = features.subscription_pause.max_cycles
     if cycles is not None and not 1 <= cycles <= maximum:
         raise BillingError(Code.INVALID_INPUT, field="cycles", message=PAUSE_CYCLES, params={"maximum": maximum})
     return await _changed(
@@ -95,7 +87,7 @@ async def start_pause(subscription: Subscription, features: PortalFeatures) -> b
             id=subscription.id, status=SubscriptionStatus.ACTIVE, pause_at_next_billing_date=True
         ).update(status=SubscriptionStatus.PAUSED, pause_at_next_billing_date=False, paused_until=until)
         if started:
-            if not _settings(features).get("keep_license_keys_active", True):
+            if not features.subscription_pause.keep_license_keys_active:
                 await disable_subscription_keys(subscription.id)
             await subscription.refresh_from_db()
             await record_subscription_event(EventType.SUBSCRIPTION_PAUSED, subscription)

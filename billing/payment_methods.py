@@ -20,7 +20,7 @@ from billing.events import record_subscription_event
 from billing.processor import PaymentProcessor, ProcessorError
 from core.clock import utcnow
 from core.event_types import EventType
-from merchants.portal_configurations import PortalFeatures
+from merchants.features import PortalFeatures
 from models import Customer, PaymentMethod, Subscription
 from models.enums import SubscriptionStatus
 
@@ -41,7 +41,7 @@ def _saved(customer_id: str) -> QuerySet[PaymentMethod]:
 
 
 def _require_updates(features: PortalFeatures) -> None:
-    if not features.payment_method_update:
+    if not features.payment_method_update.enabled:
         raise BillingError(Code.NOT_ALLOWED, message=PAYMENT_METHOD_UPDATE_OFF)
 
 

@@ -3,7 +3,7 @@ preview of the price that the change then charges exactly.
 
 - What is offered follows the business's switch (`allow_subscription_updates`) and the portal configuration's
   `subscription_update` (proration mode, downgrades at the period end, quantity limits, what a failed charge does).
-  The merchant (merchants.portal_configurations.merchant_features) may move to any recurring product of the business
+  The merchant (merchants.features.merchant_features) may move to any recurring product of the business
   in the subscription's currency, with the proration mode it names, now or at the next billing date.
 - `preview_plan_change` and `change_plan` call the same `_quote`, so the charge equals the preview taken at the same
   instant. An upgrade is charged through billing.charges (idempotent, 3-D Secure, invoice); a downgrade waits for
@@ -57,7 +57,7 @@ from billing.subscription_claims import claimed
 from billing.tax import Amounts, charge_amounts, split_tax
 from core.clock import utcnow
 from core.event_types import EventType
-from merchants.portal_configurations import PortalFeatures
+from merchants.features import EffectiveAt, PaymentFailureBehavior, PortalFeatures
 from models import Business, Invoice, Payment, PaymentItem, PaymentMethod, Product, Subscription
 from models.enums import Interval, PaymentPurpose, PaymentStatus, PriceType, SubscriptionStatus
 from models.ids import find_by_client_id
@@ -103,16 +103,7 @@ class PlanChangeQuote:
 
 
 def updates_allowed(business: Business, features: PortalFeatures) -> bool:
-    return features.merchant or (business.allow_subscription_updates and features.enabled("subscription_update"))
-
-
-def _settings(features: PortalFeatures) -> dict:
-    return features.features.get("subscription_update", {})
-
-
-def quantity_limits(features: PortalFeatures) -> tuple[int, int]:
-    limits = _settings(features).get("quantity", {})
-    return int(limits.get("minimum", 1)), int(limits.get("maximum", 100))
+    return features.merchant or (business.allow_subscription_updates and features.subscription_update.enabled)
 
 
 def _per_month(amount: int, interval: Interval | None, count: int | None) -> Fraction:
@@ -158,9 +149,9 @@ async def plan_options(subscription: Subscription, business: Business, features:
 def _check(subscription: Subscription, business: Business, features: PortalFeatures, quantity: int) -> None:
     if not updates_allowed(business, features) or subscription.status != SubscriptionStatus.ACTIVE:
         raise BillingError(Code.NOT_ALLOWED, field="subscriptionId", message=PLAN_CHANGE_OFF)
-    minimum, maximum = quantity_limits(features)
-    if not minimum <= quantity <= maximum:
-        params = {"minimum": minimum, "maximum": maximum}
+    limits = features.subscription_update.quantity
+    if not limits.allows(quantity):
+        params = {"minimum": limits.minimum, "maximum": limits.maximum}
         raise BillingError(Code.INVALID_INPUT, field="quantity", message=QUANTITY_OUT_OF_RANGE, params=params)
 
 
@@ -185,13 +176,6 @@ async def _plan(subscription: Subscription, product_id: str, features: PortalFea
     return plan
 
 
-def _proration_mode(features: PortalFeatures) -> ProrationMode:
-    try:
-        return ProrationMode(_settings(features).get("proration_billing_mode", ProrationMode.PRORATED_IMMEDIATELY))
-    except ValueError:
-        return ProrationMode.PRORATED_IMMEDIATELY
-
-
 async def _quote(
     subscription: Subscription,
     parties: Parties,
@@ -208,10 +192,11 @@ async def _quote(
         raise BillingError(Code.NOT_ALLOWED, field="productId", message=SAME_PLAN)
     new_amount = plan.price * quantity
     trial = subscription.trial_ends_at is not None and subscription.trial_ends_at > at
-    waits = bool(_settings(features).get("downgrade_at_period_end", True))
-    at_period_end = _settings(features).get("effective_at") == "next_billing_date"
-    scheduled = not trial and (at_period_end or (direction == Direction.DOWNGRADE and waits))
-    mode = ProrationMode.DO_NOT_BILL if trial or scheduled else _proration_mode(features)
+    settings = features.subscription_update
+    at_period_end = settings.effective_at == EffectiveAt.NEXT_BILLING_DATE
+    waits = direction == Direction.DOWNGRADE and settings.downgrade_at_period_end
+    scheduled = not trial and (at_period_end or waits)
+    mode = ProrationMode.DO_NOT_BILL if trial or scheduled else ProrationMode(settings.proration_billing_mode)
     proration = prorate(
         mode,
         current_amount=subscription.recurring_pre_tax_amount,
@@ -421,6 +406,7 @@ async def _charge(
     context: BillingContext,
     locale: str,
 ) -> Payment:
+    failure_behavior = features.subscription_update.payment_failure_behavior
     target = PlanTarget(
         product_id=quote.product.id,
         quantity=quote.quantity,
@@ -428,7 +414,7 @@ async def _charge(
         from_product_id=subscription.product_id,
         from_quantity=subscription.quantity,
         lines=quote.lines,
-        apply_on_failure=_settings(features).get("payment_failure_behavior") == "apply_change",
+        apply_on_failure=failure_behavior == PaymentFailureBehavior.APPLY_CHANGE,
     )
     notifier = Notifier(context, parties.business, parties.customer, locale or parties.customer.locale)
     intent = ChargeIntent(

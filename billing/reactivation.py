@@ -20,7 +20,7 @@ from billing.periods import period_end
 from billing.subscription_claims import claimed
 from billing.tax import Amounts
 from core.event_types import EventType
-from merchants.portal_configurations import PortalFeatures
+from merchants.features import PortalFeatures
 from models import Business, Invoice, Payment, PaymentMethod, Subscription
 from models.enums import PaymentPurpose, SubscriptionStatus
 
@@ -72,7 +72,7 @@ def check_method(subscription: Subscription, method: PaymentMethod, features: Po
     """The method may pay this subscription: the same customer record, and a change the business allows."""
     if method.customer_id != subscription.customer_id:
         raise BillingError(Code.NOT_ALLOWED, field="paymentMethodId", message=NOT_ALLOWED_ELSEWHERE)
-    if method.id != subscription.payment_method_id and not features.payment_method_update:
+    if method.id != subscription.payment_method_id and not features.payment_method_update.enabled:
         raise BillingError(Code.NOT_ALLOWED, field="paymentMethodId", message=PAYMENT_METHOD_UPDATE_OFF)
 
 

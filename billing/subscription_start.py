@@ -58,7 +58,7 @@ from billing.tax import Amounts, charge_amounts
 from core.clock import utcnow
 from core.event_types import EventType
 from core.inputs import metadata_problem
-from merchants.portal_configurations import MAX_QUANTITY, merchant_features
+from merchants.features import MAX_QUANTITY, merchant_features
 from models import Business, Customer, Discount, Invoice, Payment, PaymentItem, PaymentMethod, Product, Subscription
 from models.enums import DiscountType, Interval, PaymentPurpose, PaymentStatus, PriceType, SubscriptionStatus
 from models.ids import find_by_client_id

@@ -14,7 +14,7 @@ run's. Nothing is left half-done: a payment is settled or waits for the customer
 
 import urllib.parse
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
@@ -32,6 +32,14 @@ from billing.refunds import record_refund
 from billing.sandbox import SUCCEEDS
 from billing.tax import charge_amounts, period_amounts
 from core.clock import utcnow
+from merchants.features import (
+    PortalFeatures,
+    QuantityLimits,
+    SubscriptionCancel,
+    SubscriptionPause,
+    SubscriptionUpdate,
+    stored_features,
+)
 from models import (
     Business,
     Customer,
@@ -47,7 +55,6 @@ from models import (
     SandboxCard,
     Subscription,
 )
-from models.business import default_portal_features
 from models.enums import (
     CancellationFeedback,
     DiscountDuration,
@@ -803,16 +810,15 @@ class _DemoBuilder:
         self.subscribe(linus_nw, linus_visa, "starter", status=SubscriptionStatus.ACTIVE, days_ago=30)
 
 
-def _portal_features(spec: BusinessSpec, retention_coupon: Discount) -> dict:
+def _portal_features(spec: BusinessSpec, retention_coupon: Discount) -> dict[str, object]:
     """Updates follow the business switch; only some businesses offer the coupon on cancel, or pausing."""
-    features = default_portal_features()
-    features["subscription_update"]["enabled"] = spec.allow_subscription_updates
+    update = SubscriptionUpdate(enabled=spec.allow_subscription_updates)
     if spec.quantity_limits:
-        minimum, maximum = spec.quantity_limits
-        features["subscription_update"]["quantity"] = {"minimum": minimum, "maximum": maximum}
-    if spec.offers_retention_coupon:
-        features["subscription_cancel"]["retention_coupon_id"] = retention_coupon.id
-    if spec.allow_pause:
-        features["subscription_pause"]["enabled"] = True
-        features["subscription_pause"]["max_cycles"] = 3
-    return features
+        update = replace(update, quantity=QuantityLimits(*spec.quantity_limits))
+    coupon_id = retention_coupon.id if spec.offers_retention_coupon else None
+    features = PortalFeatures(
+        subscription_cancel=SubscriptionCancel(retention_coupon_id=coupon_id),
+        subscription_update=update,
+        subscription_pause=SubscriptionPause(enabled=spec.allow_pause),
+    )
+    return stored_features(features)

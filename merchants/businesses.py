@@ -14,6 +14,7 @@ from tortoise.transactions import in_transaction
 
 from core.inputs import email_problem
 from merchants import inputs
+from merchants.features import PortalFeatures, stored_features
 from merchants.inputs import LOCAL_HOSTS, MerchantInputError
 from models import Business, PortalConfiguration
 from models.base import Columns
@@ -176,6 +177,7 @@ async def create_business(changes: BusinessChanges) -> Business:
                 name="Default",
                 headline=business.headline,
                 default_return_url=business.default_return_url,
+                features=stored_features(PortalFeatures()),
             )
     return business
 

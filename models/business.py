@@ -71,47 +71,6 @@ class CustomDomain(Timestamped):
         return CustomDomainStatus.PENDING if self.verified_hostname is None else CustomDomainStatus.VERIFIED
 
 
-def default_portal_features() -> dict[str, Any]:
-    """What a new portal configuration allows, mirroring Stripe's feature blocks."""
-    return {
-        "invoice_history": {"enabled": True},
-        "payment_method_update": {"enabled": True},
-        "subscription_cancel": {
-            "enabled": True,
-            "mode": "at_period_end",
-            "cancellation_reason": {
-                "enabled": True,
-                "options": [
-                    "too_expensive",
-                    "missing_features",
-                    "switched_service",
-                    "unused",
-                    "customer_service",
-                    "low_quality",
-                    "too_complex",
-                    "other",
-                ],
-            },
-            "retention_coupon_id": None,
-            # "credit": an immediate cancellation's unused time goes to the customer's credit balance.
-            "proration_behavior": "none",
-        },
-        # On, so that the business's own switch (allow_subscription_updates, off by default) decides; a
-        # configuration can still turn plan changes off for the sessions that use it.
-        "subscription_update": {
-            "enabled": True,
-            "proration_billing_mode": "prorated_immediately",
-            "downgrade_at_period_end": True,
-            "default_allowed_updates": ["price", "quantity"],
-            "quantity": {"minimum": 1, "maximum": 100},
-            # "apply_change": an upgrade whose charge fails is applied anyway and the subscription goes on hold.
-            "payment_failure_behavior": "prevent_change",
-        },
-        "subscription_pause": {"enabled": False, "max_cycles": 3, "keep_license_keys_active": True},
-        "customer_update": {"enabled": True, "allowed_updates": ["name", "email", "phone", "address", "tax_id"]},
-    }
-
-
 class PortalConfiguration(Timestamped):
     """How one business's portal behaves in one mode. One of them is the default."""
 
@@ -124,7 +83,8 @@ class PortalConfiguration(Timestamped):
     is_default = fields.BooleanField(default=False)
     name = fields.CharField(max_length=200, default="")
     headline = fields.CharField(max_length=300, default="")
-    features: fields.JSONField[dict[str, Any]] = fields.JSONField(default=default_portal_features)
+    # Its feature blocks as merchants.features stores them; a block or setting left out takes that module's default.
+    features: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     privacy_policy_url = fields.CharField(max_length=500, default="")
     terms_of_service_url = fields.CharField(max_length=500, default="")
     default_return_url = fields.CharField(max_length=500, default="")

@@ -7,13 +7,12 @@ from datetime import UTC, datetime, timedelta
 from billing.context import BillingContext
 from billing.payment_methods import add_payment_method
 from billing.sandbox import SandboxProcessor
-from merchants.portal_configurations import PortalFeatures
+from merchants.features import PortalFeatures
 from models import Business, Customer, LicenseKey, PaymentMethod, Product, ProductCollection, Subscription
-from models.business import default_portal_features
 from models.enums import Interval, LicenseKeyStatus, PriceType, SubscriptionStatus
 
 BASE_URL = "http://127.0.0.1:8000"
-FEATURES = PortalFeatures(default_portal_features())
+FEATURES = PortalFeatures()
 
 
 def billing_context(base_url: str = BASE_URL) -> BillingContext:

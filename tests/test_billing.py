@@ -11,9 +11,8 @@ from billing.payment_methods import add_payment_method, remove_payment_method
 from billing.payments import complete_payment
 from billing.reactivation import reactivate
 from gateway.worker import process_due_emails
-from merchants.portal_configurations import PortalFeatures
+from merchants.features import FeatureSwitch, PortalFeatures
 from models import EmailMessage, Event, Invoice, InvoiceLine, LicenseKey, Payment, SandboxCharge, Subscription
-from models.business import default_portal_features
 from models.enums import LicenseKeyStatus, PaymentStatus, SubscriptionStatus
 from tests.billing_support import FEATURES, billing_context, subscriber
 from tests.portal_support import Mailbox, make_settings, text_of
@@ -303,7 +302,7 @@ async def test_reactivation_end_to_end_emails_a_receipt(context, mailbox: Mailbo
 
 async def test_the_business_setting_for_payment_method_updates_is_honoured(context) -> None:
     shop = await subscriber(context)
-    locked = PortalFeatures(default_portal_features() | {"payment_method_update": {"enabled": False}})
+    locked = PortalFeatures(payment_method_update=FeatureSwitch(enabled=False))
 
     with pytest.raises(BillingError) as refused:
         await reactivate(shop.subscription, shop.cards["pm_card_visa"], client_key="x", features=locked,

@@ -24,7 +24,6 @@ from models import (
     Product,
     Subscription,
 )
-from models.business import default_portal_features
 from models.enums import PriceType, SubscriptionStatus
 from tests import test_billing_pages as billing_pages
 from tests.billing_support import Subscriber, subscriber, with_plans
@@ -202,9 +201,7 @@ async def test_a_task_the_subscription_no_longer_allows_is_refused(http, context
 
 async def test_a_configuration_without_the_feature_refuses_its_flow(http, context) -> None:
     shop = await active_shop(context)
-    features = default_portal_features()
-    features["payment_method_update"]["enabled"] = False
-    features["subscription_update"]["enabled"] = False
+    features = {"payment_method_update": {"enabled": False}, "subscription_update": {"enabled": False}}
     configuration = await PortalConfiguration.create(business=shop.business, livemode=True, features=features)
 
     cards = await create(http, shop, {"type": "PAYMENT_METHOD_UPDATE"}, configurationId=configuration.id)

@@ -18,7 +18,6 @@ from core.i18n import translations
 from gateway.settings import Settings
 from gateway.worker import process_due_emails
 from models import Customer, EmailChangeToken, EmailMessage, PortalConfiguration
-from models.business import default_portal_features
 from tests.factories import POLICY, business_token, unified_token
 from tests.merchant_support import merchant
 from tests.portal_support import (
@@ -235,8 +234,7 @@ async def test_refusals_send_nothing(portal_http) -> None:
 
     malformed = await ask(portal_http, session, "not an address")
     same = await ask(portal_http, session, " ADA@example.com ")
-    features = default_portal_features()
-    features["customer_update"]["allowed_updates"] = ["name", "phone", "address", "tax_id"]
+    features = {"customer_update": {"allowed_updates": ["name", "phone", "address", "tax_id"]}}
     await PortalConfiguration.create(business=ada.business, livemode=True, is_default=True, features=features)
     not_allowed = await ask(portal_http, session, NEW)
 

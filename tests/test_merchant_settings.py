@@ -7,15 +7,15 @@ import asyncio
 import httpx
 import pytest
 
-from access.profile import ProfileField, editable_fields
+from access.profile import editable_fields
 from billing.cancellation import cancellation_options
-from billing.pauses import max_pause_cycles
 from merchants.api_keys import create_api_key
+from merchants.features import PortalFeatures, ProfileField, stored_features
 from merchants.inputs import MerchantInputError
-from merchants.portal_configurations import CustomerUpdateField, checked_features, portal_features
+from merchants.portal_configurations import checked_features, portal_features
 from models import Business, Discount, PortalConfiguration
-from models.business import default_portal_features
 from models.enums import SubscriptionStatus
+from schema.merchant.portal_configurations import CustomerUpdateField
 from tests.merchant_support import Merchant, call, merchant
 from tests.test_merchant_catalog import create_plan, subscribe
 
@@ -194,7 +194,7 @@ async def test_a_configuration_keeps_the_defaults_it_was_not_given(client: httpx
         "enabled": True, "maxCycles": 6, "keepLicenseKeysActive": True,
     }  # fmt: skip
     stored = (await PortalConfiguration.get(id=configuration["id"])).features
-    defaults = default_portal_features()
+    defaults = stored_features(PortalFeatures())
     assert stored["subscription_update"] == defaults["subscription_update"]
     assert stored["customer_update"] == defaults["customer_update"]
     assert (await call(client, acme.live, CONFIGURATION, id=configuration["id"]))[
@@ -226,7 +226,7 @@ async def test_billing_and_access_follow_a_configuration_made_through_the_api(
     assert subscription.status == SubscriptionStatus.ACTIVE
     assert options.immediately and options.reasons == ("too_expensive", "unused")
     assert options.retention_offer is not None and options.retention_offer.id == coupon_id
-    assert max_pause_cycles(features) == 2
+    assert features.subscription_pause.max_cycles == 2
     assert editable_fields(features) == {ProfileField.NAME, ProfileField.BILLING_ADDRESS, ProfileField.LOCALE}
 
 
@@ -330,13 +330,14 @@ async def test_features_refuse_unknown_keys_and_wrong_types_by_path(features: di
     business = await Business.create(name="Acme", support_email="help@acme.example")
 
     with pytest.raises(MerchantInputError) as refused:
-        await checked_features(business.id, True, features, {})
+        await checked_features(business.id, True, features, PortalFeatures())
 
     assert refused.value.field == path
 
 
 def test_customer_update_fields_are_the_profile_fields_a_business_controls() -> None:
-    assert {str(field) for field in CustomerUpdateField} == {str(field) for field in ProfileField} - {"locale"}
+    # The merchant schema spells the vocabulary its own way; what it stores is ProfileField's values.
+    assert {field.value for field in CustomerUpdateField} == {str(field) for field in ProfileField} - {"locale"}
 
 
 # --- exactly one default ------------------------------------------------------------------------------------------

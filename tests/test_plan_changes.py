@@ -2,7 +2,6 @@
 then carries them out: what is charged, what the invoice says, which plan the subscription ends up on."""
 
 import asyncio
-import copy
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -19,7 +18,7 @@ from billing.periods import add_interval
 from billing.plan_changes import cancel_scheduled_change, change_plan, preview_plan_change
 from billing.proration import remaining_share, round_half_up
 from billing.reactivation import reactivate
-from merchants.portal_configurations import PortalFeatures
+from merchants.features import PortalFeatures, parse_features, stored_features
 from models import (
     Discount,
     EmailMessage,
@@ -34,7 +33,6 @@ from models import (
     SandboxCharge,
     Subscription,
 )
-from models.business import default_portal_features
 from models.enums import (
     DiscountDuration,
     DiscountType,
@@ -67,10 +65,7 @@ def frozen(monkeypatch) -> datetime:
 
 def configured(**blocks: dict) -> PortalFeatures:
     """The default portal features with some of each named block's settings changed."""
-    features = copy.deepcopy(default_portal_features())
-    for name, changes in blocks.items():
-        features[name] = {**features[name], **changes}
-    return PortalFeatures(features)
+    return parse_features(blocks)
 
 
 UPDATES = configured(subscription_update={"enabled": True})
@@ -125,7 +120,7 @@ async def plan_shop(
     await shop.subscription.refresh_from_db()
     if features is not None:
         await PortalConfiguration.create(
-            business=shop.business, livemode=True, is_default=True, features=features.features
+            business=shop.business, livemode=True, is_default=True, features=stored_features(features)
         )
     return PlanShop(shop, personal, team, studio)
 

@@ -10,7 +10,6 @@ import pytest
 from access.sessions import viewer_for_token
 from core.i18n import SUPPORTED_LOCALES
 from models import Customer, Invoice, PortalConfiguration
-from models.business import default_portal_features
 from schema.customer import build_context, schema
 from tests.billing_support import billing_context
 from tests.factories import POLICY, business, business_token, unified_token
@@ -50,8 +49,7 @@ async def customer_at(name: str, email: str = "ada@example.com", **fields) -> Cu
 
 
 async def allow_only(customer: Customer, *allowed: str, enabled: bool = True) -> None:
-    features = default_portal_features()
-    features["customer_update"] = {"enabled": enabled, "allowed_updates": list(allowed)}
+    features = {"customer_update": {"enabled": enabled, "allowed_updates": list(allowed)}}
     await PortalConfiguration.create(
         business_id=customer.business_id, livemode=True, is_default=True, features=features
     )

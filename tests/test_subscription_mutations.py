@@ -3,7 +3,6 @@
 import pytest
 
 from models import EmailMessage, Invoice, LicenseKey, Payment, PortalConfiguration, SandboxCharge, Subscription
-from models.business import default_portal_features
 from models.enums import LicenseKeyStatus, SubscriptionStatus
 from tests.billing_support import billing_context, subscriber, with_plans
 from tests.factories import business_token
@@ -91,8 +90,7 @@ async def test_cancel_at_the_period_end_then_resume(context) -> None:
 async def test_an_immediate_cancellation_where_allowed_disables_the_keys(context) -> None:
     shop, session = await active_shop(context)
     refused = (await run(session, CANCEL, id=shop.subscription.id, now=True))["cancelSubscription"]
-    features = default_portal_features()
-    features["subscription_cancel"]["mode"] = "immediately"
+    features = {"subscription_cancel": {"mode": "immediately"}}
     await PortalConfiguration.create(business=shop.business, livemode=True, is_default=True, features=features)
 
     done = (await run(session, CANCEL, id=shop.subscription.id, now=True))["cancelSubscription"]
@@ -223,8 +221,7 @@ async def test_foreign_ids_answer_exactly_like_missing_ones(context, mutation: s
 async def test_an_immediate_downgrade_leaves_credit_the_customer_can_see(context) -> None:
     shop, session = await active_shop(context)
     smaller, _, _ = await with_plans(shop)
-    features = default_portal_features()
-    features["subscription_update"]["downgrade_at_period_end"] = False
+    features = {"subscription_update": {"downgrade_at_period_end": False}}
     await PortalConfiguration.create(business=shop.business, livemode=True, is_default=True, features=features)
 
     changed = (await run(session, CHANGE, id=shop.subscription.id, product=smaller.id, key="down-now"))["changePlan"]

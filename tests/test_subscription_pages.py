@@ -20,7 +20,6 @@ from models import (
     SandboxCharge,
     Subscription,
 )
-from models.business import default_portal_features
 from models.enums import DiscountDuration, DiscountType, LicenseKeyStatus, SubscriptionStatus
 from tests import test_billing_pages as billing_pages
 from tests.billing_support import Subscriber, subscriber, with_plans
@@ -55,11 +54,8 @@ async def signed_in(http: httpx.AsyncClient, shop: Subscriber) -> str:
 
 
 async def configure(shop: Subscriber, **changes: dict) -> None:
-    """A default portal configuration for the shop whose feature blocks are updated with `changes`."""
-    features = default_portal_features()
-    for name, settings in changes.items():
-        features[name].update(settings)
-    await PortalConfiguration.create(business=shop.business, livemode=True, is_default=True, features=features)
+    """A default portal configuration for the shop: the defaults, with the settings `changes` names."""
+    await PortalConfiguration.create(business=shop.business, livemode=True, is_default=True, features=changes)
 
 
 def yen(text: str) -> int:

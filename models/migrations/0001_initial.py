@@ -2,7 +2,6 @@ from tortoise import migrations
 from tortoise.migrations import operations as ops
 import functools
 from json import dumps, loads
-from models.business import default_portal_features
 from models.enums import CancellationFeedback, DeliveryStatus, DiscountDuration, DiscountType, Interval, InvoiceStatus, LicenseKeyStatus, LoginTokenKind, PaymentPurpose, PaymentStatus, PriceType, RefundStatus, Scope, SubscriptionStatus
 from models.ids import new_bpc_id, new_bus_id, new_cus_id, new_dsc_id, new_eml_id, new_evt_id, new_inl_id, new_inv_id, new_key_id, new_lic_id, new_lki_id, new_ltk_id, new_pay_id, new_pdc_id, new_pdt_id, new_pit_id, new_pm_id, new_ps_id, new_ref_id, new_sub_id, new_whd_id, new_whk_id
 from tortoise.fields.base import OnDelete
@@ -175,7 +174,7 @@ class Migration(migrations.Migration):
                 ('is_default', fields.BooleanField(default=False)),
                 ('name', fields.CharField(default='', max_length=200)),
                 ('headline', fields.CharField(default='', max_length=300)),
-                ('features', fields.JSONField(default=default_portal_features, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
+                ('features', fields.JSONField(default=dict, encoder=functools.partial(dumps, separators=(',', ':')), decoder=loads)),
                 ('privacy_policy_url', fields.CharField(default='', max_length=500)),
                 ('terms_of_service_url', fields.CharField(default='', max_length=500)),
                 ('default_return_url', fields.CharField(default='', max_length=500)),

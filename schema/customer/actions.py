@@ -6,7 +6,8 @@ import strawberry
 from access.viewer import Viewer
 from billing.errors import BillingError, BillingErrorCode
 from core.i18n import DEFAULT_LOCALE, supported_locale, translations
-from merchants.portal_configurations import PortalFeatures, portal_features
+from merchants.features import PortalFeatures
+from merchants.portal_configurations import portal_features
 from models.enums import Scope
 from schema.errors import UserError
 

@@ -4,6 +4,7 @@ the customer change."""
 import strawberry
 
 from access import profile
+from merchants import features
 from models import Customer as CustomerRow
 from schema.customer.actions import features_for
 from schema.customer.node import Node
@@ -21,7 +22,7 @@ class Address:
 
 
 # The profile's own enum, registered as it is (see schema.customer.enums).
-ProfileField = profile.ProfileField
+ProfileField = features.ProfileField
 strawberry.enum(ProfileField, name="ProfileField", description="What a customer may change about themselves.")
 
 
@@ -37,8 +38,8 @@ class Customer(Node, OwnedByBusiness):
 
     @strawberry.field(description="What this business lets the customer change (EMAIL: through requestEmailChange).")
     async def editable_fields(self, info: strawberry.Info) -> list[ProfileField]:
-        features = await features_for(info.context.signed_in_viewer(), self.business_id)
-        return [field for field in profile.ProfileField if field in profile.editable_fields(features)]
+        editable = profile.editable_fields(await features_for(info.context.signed_in_viewer(), self.business_id))
+        return [field for field in features.ProfileField if field in editable]
 
     @classmethod
     def from_row(cls, row: CustomerRow) -> "Customer":

@@ -10,7 +10,7 @@ from access.profile import records_to_update, update_profiles
 from access.viewer import Viewer
 from core.customer_fields import AddressChanges, ProfileChanges, ProfileError
 from core.i18n import DEFAULT_LOCALE, supported_locale
-from merchants.portal_configurations import PortalFeatures
+from merchants.features import PortalFeatures
 from schema.customer.actions import features_for, not_found
 from schema.customer.customers import Customer
 from schema.errors import UserError

@@ -10,7 +10,7 @@ from billing.cancellation import accept_retention_offer, cancel_subscription, re
 from billing.errors import BillingError
 from billing.pauses import pause_subscription, unpause_subscription
 from billing.plan_changes import cancel_scheduled_change, change_plan
-from merchants.portal_configurations import PortalFeatures
+from merchants.features import PortalFeatures
 from models import Invoice as InvoiceRow
 from models import Subscription as SubscriptionRow
 from schema.customer.actions import features_for, not_found, user_error

@@ -9,7 +9,7 @@ import strawberry
 
 from billing.cancellation import cancellation_options
 from billing.errors import BillingError
-from billing.pauses import max_pause_cycles, pause_allowed
+from billing.pauses import pause_allowed
 from billing.plan_changes import PlanChangeQuote, plan_options, preview_plan_change
 from models import Discount
 from models import Subscription as SubscriptionRow
@@ -184,4 +184,4 @@ async def scheduled_change_of(info: strawberry.Info, row: SubscriptionRow) -> Sc
 
 async def pause_options_of(info: strawberry.Info, row: SubscriptionRow) -> PauseOptions:
     features = await features_for(info.context.signed_in_viewer(), row.business_id)
-    return PauseOptions(allowed=pause_allowed(row, features), max_cycles=max_pause_cycles(features))
+    return PauseOptions(allowed=pause_allowed(row, features), max_cycles=features.subscription_pause.max_cycles)

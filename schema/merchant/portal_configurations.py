@@ -1,11 +1,12 @@
 """The merchant schema's portal configurations: how the business's portal behaves in the API key's mode, with
-typed feature blocks that mirror what billing and access read (merchants.portal_configurations checks them)."""
+typed feature blocks that mirror merchants.features (which checks them)."""
 
 from datetime import datetime
+from enum import StrEnum
 
 import strawberry
 
-from merchants import portal_configurations as configurations
+from merchants import features as blocks
 from merchants.portal_configurations import (
     configurations_of,
     create_configuration,
@@ -21,26 +22,39 @@ from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import attempt, given, not_found
 
 Info = strawberry.Info[MerchantContext, None]
-CancelMode = strawberry.enum(configurations.CancelMode, name="CancelMode")
+CancelMode = strawberry.enum(blocks.CancelMode, name="CancelMode")
 CancelProrationBehavior = strawberry.enum(
-    configurations.CancelProrationBehavior,
+    blocks.CancelProrationBehavior,
     name="CancelProrationBehavior",
     description="CREDIT: an immediate cancellation's unused time goes to the customer's credit balance.",
 )
-PlanChangeProration = strawberry.enum(configurations.PlanChangeProration, name="PlanChangeProration")
+PlanChangeProration = strawberry.enum(blocks.PlanChangeProration, name="PlanChangeProration")
 PaymentFailureBehavior = strawberry.enum(
-    configurations.PaymentFailureBehavior,
+    blocks.PaymentFailureBehavior,
     name="PaymentFailureBehavior",
     description="APPLY_CHANGE: an upgrade whose charge fails applies anyway and the subscription goes on hold.",
 )
-SubscriptionUpdateKind = strawberry.enum(configurations.SubscriptionUpdateKind, name="SubscriptionUpdateKind")
-CustomerUpdateField = strawberry.enum(configurations.CustomerUpdateField, name="CustomerUpdateField")
+SubscriptionUpdateKind = strawberry.enum(blocks.SubscriptionUpdateKind, name="SubscriptionUpdateKind")
+# The profile fields a business controls (merchants.features.ProfileField, less the language), as the merchant schema
+# has always spelled two of them; the values are ProfileField's, so `given` passes them on unchanged.
+_MERCHANT_SPELLING = {blocks.ProfileField.PHONE_NUMBER: "PHONE", blocks.ProfileField.BILLING_ADDRESS: "ADDRESS"}
+CustomerUpdateField = strawberry.enum(
+    StrEnum(
+        "CustomerUpdateField",
+        {_MERCHANT_SPELLING.get(field, field.name): field.value for field in blocks.BUSINESS_CONTROLLED_FIELDS},
+    ),
+    name="CustomerUpdateField",
+)
 UNSET = strawberry.UNSET
 
 
 @strawberry.type
 class FeatureSwitch:
     enabled: bool
+
+    @classmethod
+    def of(cls, switch: blocks.FeatureSwitch) -> "FeatureSwitch":
+        return cls(enabled=switch.enabled)
 
 
 @strawberry.type
@@ -97,20 +111,44 @@ class PortalFeatures:
     customer_update: CustomerUpdateFeature
 
     @classmethod
-    def of(cls, features: dict) -> "PortalFeatures":
-        cancel, update = features["subscription_cancel"], features["subscription_update"]
+    def of(cls, features: blocks.PortalFeatures) -> "PortalFeatures":
+        cancel, update, pause = features.subscription_cancel, features.subscription_update, features.subscription_pause
         return cls(
-            invoice_history=FeatureSwitch(**features["invoice_history"]),
-            payment_method_update=FeatureSwitch(**features["payment_method_update"]),
+            invoice_history=FeatureSwitch.of(features.invoice_history),
+            payment_method_update=FeatureSwitch.of(features.payment_method_update),
             subscription_cancel=SubscriptionCancelFeature(
-                **{**cancel, "cancellation_reason": CancellationReasonFeature(**cancel["cancellation_reason"])}
+                enabled=cancel.enabled,
+                mode=cancel.mode,
+                cancellation_reason=CancellationReasonFeature(
+                    enabled=cancel.cancellation_reason.enabled, options=list(cancel.cancellation_reason.options)
+                ),
+                retention_coupon_id=_id(cancel.retention_coupon_id),
+                proration_behavior=cancel.proration_behavior,
             ),
             subscription_update=SubscriptionUpdateFeature(
-                **{**update, "quantity": QuantityLimits(**update["quantity"])}
+                enabled=update.enabled,
+                proration_billing_mode=update.proration_billing_mode,
+                downgrade_at_period_end=update.downgrade_at_period_end,
+                default_allowed_updates=list(update.default_allowed_updates),
+                quantity=QuantityLimits(minimum=update.quantity.minimum, maximum=update.quantity.maximum),
+                payment_failure_behavior=update.payment_failure_behavior,
             ),
-            subscription_pause=SubscriptionPauseFeature(**features["subscription_pause"]),
-            customer_update=CustomerUpdateFeature(**features["customer_update"]),
+            subscription_pause=SubscriptionPauseFeature(
+                enabled=pause.enabled,
+                max_cycles=pause.max_cycles,
+                keep_license_keys_active=pause.keep_license_keys_active,
+            ),
+            customer_update=CustomerUpdateFeature(
+                enabled=features.customer_update.enabled,
+                allowed_updates=[
+                    CustomerUpdateField(field.value) for field in features.customer_update.allowed_updates
+                ],
+            ),
         )
+
+
+def _id(value: str | None) -> strawberry.ID | None:
+    return None if value is None else strawberry.ID(value)
 
 
 @strawberry.input
