@@ -93,6 +93,18 @@ async def count_partitions(query: QuerySet[Any], *, partition: str | None) -> di
     return dict(rows)
 
 
+async def fetch_pages_after(
+    query: QuerySet[M], *, partition: str | None, first: int, cursor: Cursor | None
+) -> dict[Any, Page]:
+    """fetch_pages after `cursor`, with each partition's whole row count: one statement, two after a cursor."""
+    if cursor is None:
+        return await fetch_pages(query, partition=partition, first=first)
+    pages = await fetch_pages(query.filter(after(cursor)), partition=partition, first=first)
+    for group, total in (await count_partitions(query, partition=partition)).items():
+        pages.setdefault(group, Page()).total = total
+    return pages
+
+
 async def fetch_page(query: QuerySet[M], *, first: int, cursor: Cursor | None) -> Page:
     """One page of `query` (newest first) after `cursor`, with the whole query's row count."""
     pages = await fetch_pages(query if cursor is None else query.filter(after(cursor)), partition=None, first=first)

@@ -21,7 +21,7 @@ POLICY = SessionPolicy()
 
 CREATE = """
 mutation($customerId: ID!, $expiresInSeconds: Int) {
-  createCustomerAccessToken(customerId: $customerId, expiresInSeconds: $expiresInSeconds) {
+  createCustomerAccessToken(input: {customerId: $customerId, expiresInSeconds: $expiresInSeconds}) {
     customerAccessToken { tokenId customerId scope expiresAt revokedAt accessToken }
     errors { code field message }
   }
@@ -29,7 +29,7 @@ mutation($customerId: ID!, $expiresInSeconds: Int) {
 """
 REVOKE = """
 mutation($tokenId: ID!) {
-  revokeCustomerAccessToken(tokenId: $tokenId) {
+  revokeCustomerAccessToken(input: {tokenId: $tokenId}) {
     customerAccessToken { tokenId customerId revokedAt accessToken }
     errors { code field message }
   }
@@ -44,7 +44,7 @@ query($customerId: ID) {
 }
 """
 PORTAL_LINK = """
-mutation($customerId: ID!) { createPortalSession(customerId: $customerId) { link errors { code } } }
+mutation($customerId: ID!) { createPortalSession(input: {customerId: $customerId}) { link errors { code } } }
 """
 VIEWER = """
 { viewer { scope livemode customer { id email } businesses { name }

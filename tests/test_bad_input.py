@@ -42,7 +42,7 @@ EMPTY_LISTS = {
     "paymentMethods": [],
 }
 CREATE_SESSION = """mutation($c: ID!, $config: ID, $url: String, $locale: String) {
-  createPortalSession(customerId: $c, configurationId: $config, returnUrl: $url, locale: $locale) {
+  createPortalSession(input: {customerId: $c, configurationId: $config, returnUrl: $url, locale: $locale}) {
     link errors { code field message } } }"""
 
 

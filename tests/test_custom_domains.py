@@ -59,7 +59,7 @@ SETTINGS = Settings(base_url=PLATFORM, portal_name="Portal", secret_key="test-se
 
 BUSINESS_DOMAINS = "{ business { customDomains { totalCount nodes { hostname status } } } }"
 ADD = """mutation Add($hostname: String!) {
-  addCustomDomain(hostname: $hostname) {
+  addCustomDomain(input: {hostname: $hostname}) {
     customDomain { id hostname status txtRecord { name value } expiresAt verifiedAt lastCheckedAt }
     errors { code field message }
   }
@@ -70,7 +70,7 @@ VERIFY = """mutation Verify($hostname: String!) {
   }
 }"""
 REMOVE = """mutation Remove($hostname: String!) {
-  removeCustomDomain(hostname: $hostname) { customDomain { hostname } errors { code field message } }
+  removeCustomDomain(input: {hostname: $hostname}) { customDomain { hostname } errors { code field message } }
 }"""
 
 

@@ -1,8 +1,8 @@
-"""Deep-link portal sessions: a merchant's link (merchant GraphQL `createPortalSession(flow:)` and the REST session
-endpoint's `flow_data`) that opens on one task with the navigation hidden, and what the portal does once the task is
-done. Validation errors name the flow's field; a subscription of another customer, business or mode answers like a
-missing one and nothing is written; the flow travels from the link to the session; the pages keep a flow session on
-its task and end it as the merchant asked."""
+"""Deep-link portal sessions: a merchant's link (merchant GraphQL `createPortalSession(input: {flow})` and the REST
+session endpoint's `flow_data`) that opens on one task with the navigation hidden, and what the portal does once the
+task is done. Validation errors name the flow's field; a subscription of another customer, business or mode answers
+like a missing one and nothing is written; the flow travels from the link to the session; the pages keep a flow
+session on its task and end it as the merchant asked."""
 
 import re
 from dataclasses import dataclass, field
@@ -38,8 +38,8 @@ IDEMPOTENCY_KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 
 CREATE = """
 mutation Create($customerId: ID!, $flow: PortalFlowInput, $returnUrl: String, $configurationId: ID, $locale: String) {
-  createPortalSession(customerId: $customerId, flow: $flow, returnUrl: $returnUrl, configurationId: $configurationId,
-                      locale: $locale) {
+  createPortalSession(input: {customerId: $customerId, flow: $flow, returnUrl: $returnUrl,
+                              configurationId: $configurationId, locale: $locale}) {
     link errors { code field message }
   }
 }

@@ -31,8 +31,8 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 
 CREATE_PORTAL_SESSION = """
 mutation Create($customerId: ID!, $sendEmail: Boolean, $returnUrl: String, $locale: String, $configurationId: ID) {
-  createPortalSession(customerId: $customerId, sendEmail: $sendEmail, returnUrl: $returnUrl, locale: $locale,
-                      configurationId: $configurationId) {
+  createPortalSession(input: {customerId: $customerId, sendEmail: $sendEmail, returnUrl: $returnUrl,
+                              locale: $locale, configurationId: $configurationId}) {
     link
     expiresAt
     errors { code field message }

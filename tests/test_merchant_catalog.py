@@ -24,25 +24,27 @@ mutation($input: CreateProductInput!) {{
 }}
 """
 UPDATE_PRODUCT = f"""
-mutation($id: ID!, $input: ProductChangesInput!) {{
-  updateProduct(id: $id, input: $input) {{ product {{ {PRODUCT_FIELDS} }} errors {{ code field message }} }}
+mutation($input: UpdateProductInput!) {{
+  updateProduct(input: $input) {{ product {{ {PRODUCT_FIELDS} }} errors {{ code field message }} }}
 }}
 """
-ARCHIVE_PRODUCT = "mutation($id: ID!) { archiveProduct(id: $id) { product { id archived } errors { code field } } }"
-UNARCHIVE_PRODUCT = "mutation($id: ID!) { unarchiveProduct(id: $id) { product { id archived } errors { code field } } }"
+ARCHIVE_PRODUCT = """mutation($id: ID!) {
+  archiveProduct(input: {productId: $id}) { product { id archived } errors { code field } } }"""
+UNARCHIVE_PRODUCT = """mutation($id: ID!) {
+  unarchiveProduct(input: {productId: $id}) { product { id archived } errors { code field } } }"""
 PRODUCT = f"query($id: ID!) {{ product(id: $id) {{ {PRODUCT_FIELDS} }} }}"
 PRODUCTS = "query($archived: Boolean) { products(archived: $archived) { totalCount nodes { id name archived } } }"
 COLLECTION_FIELDS = "id name products { id collectionId }"
 CREATE_COLLECTION = f"""
 mutation($name: String!, $productIds: [ID!]!) {{
-  createProductCollection(name: $name, productIds: $productIds) {{
+  createProductCollection(input: {{name: $name, productIds: $productIds}}) {{
     productCollection {{ {COLLECTION_FIELDS} }} errors {{ code field message }}
   }}
 }}
 """
 UPDATE_COLLECTION = f"""
 mutation($id: ID!, $name: String, $productIds: [ID!]) {{
-  updateProductCollection(id: $id, name: $name, productIds: $productIds) {{
+  updateProductCollection(input: {{productCollectionId: $id, name: $name, productIds: $productIds}}) {{
     productCollection {{ {COLLECTION_FIELDS} }} errors {{ code field message }}
   }}
 }}
@@ -56,8 +58,8 @@ mutation($input: CreateDiscountInput!) {{
 }}
 """
 UPDATE_DISCOUNT = f"""
-mutation($id: ID!, $input: DiscountChangesInput!) {{
-  updateDiscount(id: $id, input: $input) {{ discount {{ {DISCOUNT_FIELDS} }} errors {{ code field message }} }}
+mutation($input: UpdateDiscountInput!) {{
+  updateDiscount(input: $input) {{ discount {{ {DISCOUNT_FIELDS} }} errors {{ code field message }} }}
 }}
 """
 DISCOUNT = f"query($id: ID!) {{ discount(id: $id) {{ {DISCOUNT_FIELDS} }} }}"
@@ -156,7 +158,9 @@ async def test_a_price_change_leaves_existing_subscriptions_alone(client: httpx.
     plan = await create_plan(client, acme.live, "Pro", 1200)
     subscription = await subscribe(acme.business, plan["id"], 1200)
 
-    data = await call(client, acme.live, UPDATE_PRODUCT, id=plan["id"], input={"price": 1500, "name": "Pro 2026"})
+    data = await call(
+        client, acme.live, UPDATE_PRODUCT, input={"productId": plan["id"], "price": 1500, "name": "Pro 2026"}
+    )
 
     assert data["updateProduct"]["errors"] == []
     assert (data["updateProduct"]["product"]["price"], data["updateProduct"]["product"]["name"]) == (1500, "Pro 2026")
@@ -173,7 +177,7 @@ async def test_a_refused_update_changes_nothing(
 ) -> None:
     plan = await create_plan(client, acme.live, "Pro", 1200)
 
-    data = await call(client, acme.live, UPDATE_PRODUCT, id=plan["id"], input={"name": "Renamed", **changes})
+    data = await call(client, acme.live, UPDATE_PRODUCT, input={"productId": plan["id"], "name": "Renamed", **changes})
 
     assert [error["field"] for error in data["updateProduct"]["errors"]] == [field]
     assert (await call(client, acme.live, PRODUCT, id=plan["id"]))["product"] == plan
@@ -266,7 +270,7 @@ async def test_discounts_are_created_listed_and_updated(client: httpx.AsyncClien
         "code": "WELCOME_5", "type": "FIXED", "amount": 500, "currency": "usd", "duration": "ONCE"})  # fmt: skip
     discount_id = percentage["createDiscount"]["discount"]["id"]
 
-    changed = await call(client, acme.live, UPDATE_DISCOUNT, id=discount_id, input={"duration": "FOREVER"})
+    changed = await call(client, acme.live, UPDATE_DISCOUNT, input={"discountId": discount_id, "duration": "FOREVER"})
 
     assert percentage["createDiscount"]["discount"]["code"] == "SUMMER-25"
     assert fixed["createDiscount"]["discount"]["currency"] == "USD"
@@ -343,25 +347,44 @@ async def snapshot() -> list:
     ]
 
 
+# Each mutation with the variables that ask it about an id, and the input field that names the id.
 MUTATIONS = [
-    ("product", UPDATE_PRODUCT, "updateProduct", {"input": {"name": "Mine now", "price": 1}}),
-    ("product", ARCHIVE_PRODUCT, "archiveProduct", {}),
-    ("product", UNARCHIVE_PRODUCT, "unarchiveProduct", {}),
-    ("collection", UPDATE_COLLECTION, "updateProductCollection", {"name": "Mine now", "productIds": []}),
-    ("discount", UPDATE_DISCOUNT, "updateDiscount", {"input": {"code": "MINE"}}),
+    (
+        "product",
+        UPDATE_PRODUCT,
+        "updateProduct",
+        lambda id_: {"input": {"productId": id_, "name": "Mine now", "price": 1}},
+        "productId",
+    ),
+    ("product", ARCHIVE_PRODUCT, "archiveProduct", lambda id_: {"id": id_}, "productId"),
+    ("product", UNARCHIVE_PRODUCT, "unarchiveProduct", lambda id_: {"id": id_}, "productId"),
+    (
+        "collection",
+        UPDATE_COLLECTION,
+        "updateProductCollection",
+        lambda id_: {"id": id_, "name": "Mine now", "productIds": []},
+        "productCollectionId",
+    ),
+    (
+        "discount",
+        UPDATE_DISCOUNT,
+        "updateDiscount",
+        lambda id_: {"input": {"discountId": id_, "code": "MINE"}},
+        "discountId",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("kind", "mutation", "name", "variables"), MUTATIONS, ids=[m[2] for m in MUTATIONS])
+@pytest.mark.parametrize(("kind", "mutation", "name", "variables", "field"), MUTATIONS, ids=[m[2] for m in MUTATIONS])
 async def test_mutations_answer_outside_ids_like_missing_ones_and_change_nothing(
-    client: httpx.AsyncClient, acme: Merchant, outsiders: dict, kind: str, mutation: str, name: str, variables: dict
+    client: httpx.AsyncClient, acme: Merchant, outsiders: dict, kind: str, mutation: str, name: str, variables, field
 ) -> None:
     before = await snapshot()
 
-    answers = [(await call(client, acme.live, mutation, id=id_, **variables))[name] for id_ in outsiders[kind]]
+    answers = [(await call(client, acme.live, mutation, **variables(id_)))[name] for id_ in outsiders[kind]]
 
     assert all(answer == answers[0] for answer in answers), answers
-    assert [(error["code"], error["field"]) for error in answers[0]["errors"]] == [("NOT_FOUND", "id")]
+    assert [(error["code"], error["field"]) for error in answers[0]["errors"]] == [("NOT_FOUND", field)]
     assert await snapshot() == before
 
 

@@ -9,13 +9,13 @@ from tests.merchant_shop import Shop, merchant_graphql, open_shop
 
 FIELDS = "id email emailVerified name phoneNumber taxId metadata billingAddress { country city }"
 CREATE = f"""
-mutation($email: String!, $input: CustomerInput) {{
-  createCustomer(email: $email, input: $input) {{ created customer {{ {FIELDS} }} errors {{ code field message }} }}
+mutation($input: CreateCustomerInput!) {{
+  createCustomer(input: $input) {{ created customer {{ {FIELDS} }} errors {{ code field message }} }}
 }}
 """
 UPDATE = f"""
-mutation($id: ID!, $input: CustomerInput!) {{
-  updateCustomer(id: $id, input: $input) {{ customer {{ {FIELDS} }} errors {{ code field message }} }}
+mutation($input: UpdateCustomerInput!) {{
+  updateCustomer(input: $input) {{ customer {{ {FIELDS} }} errors {{ code field message }} }}
 }}
 """
 GET = f"query($id: ID!) {{ customer(id: $id) {{ {FIELDS} }} }}"
@@ -38,7 +38,9 @@ async def test_a_created_customer_is_normalised_like_a_portal_profile_and_not_ye
         "metadata": {"crm_id": "42"},
     }
 
-    answer = (await merchant_graphql(client, shop, CREATE, email=" Ada@Example.COM ", input=given))["createCustomer"]
+    answer = (await merchant_graphql(client, shop, CREATE, input={"email": " Ada@Example.COM ", **given}))[
+        "createCustomer"
+    ]
 
     assert answer["errors"] == [] and answer["created"] is True
     customer = answer["customer"]
@@ -57,7 +59,7 @@ async def test_creating_an_email_the_business_has_answers_that_customer_unchange
     shop = await open_shop()
     existing = await shop.customer("ada@example.com")
 
-    answer = (await merchant_graphql(client, shop, CREATE, email="ADA@example.com", input={"name": "Someone Else"}))[
+    answer = (await merchant_graphql(client, shop, CREATE, input={"email": "ADA@example.com", "name": "Someone Else"}))[
         "createCustomer"
     ]
 
@@ -72,7 +74,7 @@ async def test_the_same_email_in_another_business_or_mode_is_another_customer(cl
     await other.customer("ada@example.com")
     await Customer.create(business=shop.business, livemode=True, email="ada@example.com")
 
-    answer = (await merchant_graphql(client, shop, CREATE, email="ada@example.com"))["createCustomer"]
+    answer = (await merchant_graphql(client, shop, CREATE, input={"email": "ada@example.com"}))["createCustomer"]
 
     assert answer["created"] is True
     assert await Customer.filter(email="ada@example.com").count() == 3
@@ -98,7 +100,7 @@ async def test_bad_input_is_refused_field_by_field_and_writes_nothing(client) ->
         "name": "x" * 201,
     }
 
-    answer = (await merchant_graphql(client, shop, CREATE, email="ada@example.com", input=bad))["createCustomer"]
+    answer = (await merchant_graphql(client, shop, CREATE, input={"email": "ada@example.com", **bad}))["createCustomer"]
 
     assert answer["customer"] is None
     assert {error["field"] for error in answer["errors"]} == {"name", "billingAddress.country", "phoneNumber"}
@@ -110,7 +112,9 @@ async def test_an_invalid_tax_id_for_the_country_is_refused(client) -> None:
     shop = await open_shop()
     given = {"billingAddress": {"country": "DE"}, "taxId": "DE123"}
 
-    answer = (await merchant_graphql(client, shop, CREATE, email="ada@example.com", input=given))["createCustomer"]
+    answer = (await merchant_graphql(client, shop, CREATE, input={"email": "ada@example.com", **given}))[
+        "createCustomer"
+    ]
 
     assert [error["field"] for error in answer["errors"]] == ["taxId"]
     assert not await Customer.exists()
@@ -120,9 +124,9 @@ async def test_metadata_must_be_a_small_flat_object_of_text(client) -> None:
     shop = await open_shop()
     for metadata in ({"nested": {"a": "b"}}, {"n": 1}, {"k" * 41: "v"}, {"k": "v" * 501}, ["a"],
                      {f"k{i}": "v" for i in range(51)}):  # fmt: skip
-        answer = (await merchant_graphql(client, shop, CREATE, email="ada@example.com", input={"metadata": metadata}))[
-            "createCustomer"
-        ]
+        answer = (
+            await merchant_graphql(client, shop, CREATE, input={"email": "ada@example.com", "metadata": metadata})
+        )["createCustomer"]
         assert [error["field"] for error in answer["errors"]] == ["metadata"], metadata
     assert not await Customer.exists()
 
@@ -130,7 +134,7 @@ async def test_metadata_must_be_a_small_flat_object_of_text(client) -> None:
 async def test_an_email_that_is_not_one_is_refused(client) -> None:
     shop = await open_shop()
 
-    answer = (await merchant_graphql(client, shop, CREATE, email="not an email"))["createCustomer"]
+    answer = (await merchant_graphql(client, shop, CREATE, input={"email": "not an email"}))["createCustomer"]
 
     assert [error["field"] for error in answer["errors"]] == ["email"]
     assert not await Customer.exists()
@@ -141,11 +145,13 @@ async def test_update_changes_what_it_names_and_nothing_on_a_refusal(client) -> 
     customer = await shop.customer()
 
     changed = (
-        await merchant_graphql(client, shop, UPDATE, id=customer.id, input={"name": "Ada L.", "metadata": {"a": "b"}})
+        await merchant_graphql(
+            client, shop, UPDATE, input={"customerId": customer.id, "name": "Ada L.", "metadata": {"a": "b"}}
+        )
     )["updateCustomer"]
-    refused = (await merchant_graphql(client, shop, UPDATE, id=customer.id, input={"name": "Z", "phoneNumber": "1"}))[
-        "updateCustomer"
-    ]
+    refused = (
+        await merchant_graphql(client, shop, UPDATE, input={"customerId": customer.id, "name": "Z", "phoneNumber": "1"})
+    )["updateCustomer"]
 
     assert changed["errors"] == [] and changed["customer"]["name"] == "Ada L."
     assert [error["field"] for error in refused["errors"]] == ["phoneNumber"]
@@ -187,7 +193,9 @@ async def test_ids_outside_the_keys_business_and_mode_answer_like_missing_ones_a
     for customer_id in missing:
         assert (await merchant_graphql(client, shop, GET, id=customer_id))["customer"] is None
         answers.append(
-            (await merchant_graphql(client, shop, UPDATE, id=customer_id, input={"name": "Mallory"}))["updateCustomer"]
+            (await merchant_graphql(client, shop, UPDATE, input={"customerId": customer_id, "name": "Mallory"}))[
+                "updateCustomer"
+            ]
         )
 
     assert answers[0]["customer"] is None

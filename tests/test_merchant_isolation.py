@@ -261,6 +261,18 @@ def graphql_cases() -> Iterator[tuple[str, str, GraphQLField]]:
                 yield operation, name, field
 
 
+def _id_names(field: GraphQLField) -> list[str]:
+    """The names of the ids a field takes: its ID arguments, and the ID fields of its input objects."""
+    names = []
+    for arg_name, arg in field.args.items():
+        named = _named(arg.type)
+        if isinstance(named, GraphQLInputObjectType):
+            names += [name for name, inner in named.fields.items() if _named(inner.type).name == "ID"]
+        elif named.name == "ID":
+            names.append(arg_name)
+    return names
+
+
 def relevant(field: GraphQLField, foreign: ForeignId) -> bool:
     """Whether the field might take this kind of id: `customerId` takes `cus_` ids, a plain `id` any kind."""
     hints = {
@@ -268,7 +280,7 @@ def relevant(field: GraphQLField, foreign: ForeignId) -> bool:
         "licenseKey": "lic", "instance": "lki", "paymentMethod": "pm", "product": "pdt", "collection": "pdc",
         "discount": "dsc", "configuration": "bpc", "endpoint": "whk", "event": "evt", "delivery": "whd",
     }  # fmt: skip
-    named = [arg for arg in field.args if arg != "id" and _ID_ARGUMENT.match(arg)]
+    named = [name for name in _id_names(field) if name != "id" and _ID_ARGUMENT.match(name)]
     if not named:
         return True
     return any(hints.get(arg[: -len("Id")]) in (foreign.prefix, None) for arg in named)

@@ -81,7 +81,7 @@ PAYMENT = """query($id: ID!) { payment(id: $id) {
   refunds(first: 5) { totalCount nodes { id amount status creditNoteNumber } }
 } }"""
 CREATE_REFUND = """mutation($paymentId: ID!, $key: String!, $amount: Int, $reason: String) {
-  createRefund(paymentId: $paymentId, idempotencyKey: $key, amount: $amount, reason: $reason) {
+  createRefund(input: {paymentId: $paymentId, idempotencyKey: $key, amount: $amount, reason: $reason}) {
     refund { id paymentId amount currency status reason creditNoteNumber }
     errors { code field message }
   }
@@ -189,7 +189,7 @@ LICENSE_KEY = """query($id: ID!) { licenseKey(id: $id) {
   instances(first: 10) { totalCount nodes { name } }
 } }"""
 UPDATE_KEY = """mutation($id: ID!, $status: LicenseKeyStatus, $limit: Int, $expires: DateTime) {
-  updateLicenseKey(id: $id, status: $status, activationsLimit: $limit, expiresAt: $expires) {
+  updateLicenseKey(input: {licenseKeyId: $id, status: $status, activationsLimit: $limit, expiresAt: $expires}) {
     licenseKey { status activationsLimit expiresAt } errors { code field message }
   }
 }"""
@@ -265,9 +265,15 @@ async def test_foreign_license_keys_answer_like_missing_ones_and_change_nothing(
 
 
 ENDPOINT_FIELDS = "webhookEndpoint { id url eventTypes disabled failingSince }"
-CREATE_ENDPOINT = f"""mutation($url: String!, $types: [String!]) {{
-  createWebhookEndpoint(url: $url, eventTypes: $types) {{ {ENDPOINT_FIELDS} secret errors {{ code field message }} }}
+CREATE_ENDPOINT = f"""mutation($url: String!, $types: [WebhookEventType!]) {{
+  createWebhookEndpoint(input: {{url: $url, eventTypes: $types}}) {{
+    {ENDPOINT_FIELDS} secret errors {{ code field message }}
+  }}
 }}"""
+ROTATE = "mutation($id: ID!) { rotateWebhookSecret(input: {webhookEndpointId: $id}) { secret errors { code } } }"
+DELETE = "mutation($id: ID!) { deleteWebhookEndpoint(input: {webhookEndpointId: $id}) { deletedId errors { code } } }"
+DISABLE = """mutation($id: ID!) {
+  updateWebhookEndpoint(input: {webhookEndpointId: $id, disabled: true}) { errors { code } } }"""
 DELIVERIES = """query($id: ID!) { webhookEndpoint(id: $id) { deliveries(first: 5) { totalCount nodes {
   id eventType status attemptCount nextAttemptAt
   attempts(first: 5) { nodes { statusCode durationMs responseSnippet error attemptedAt } }
@@ -290,14 +296,19 @@ async def test_endpoints_are_created_inspected_replayed_rotated_and_deleted(
 ) -> None:
     client = private_client
     headers = await key_of(sale.shop.business.id)
-    created = (await gql(client, headers, CREATE_ENDPOINT, url=receiver.url, types=["refund.succeeded"]))[
+    created = (await gql(client, headers, CREATE_ENDPOINT, url=receiver.url, types=["REFUND_SUCCEEDED"]))[
         "createWebhookEndpoint"
     ]
     endpoint_id = created["webhookEndpoint"]["id"]
     assert created["secret"].startswith("whsec_") and created["errors"] == []
-    assert created["webhookEndpoint"]["eventTypes"] == ["refund.succeeded"]
-    unknown = await gql(client, headers, CREATE_ENDPOINT, url=receiver.url, types=["refund.maybe"])
-    assert unknown["createWebhookEndpoint"]["errors"][0]["field"] == "eventTypes"
+    assert created["webhookEndpoint"]["eventTypes"] == ["REFUND_SUCCEEDED"]
+    unknown = await client.post(
+        "/merchant/graphql",
+        json={"query": CREATE_ENDPOINT, "variables": {"url": receiver.url, "types": ["REFUND_MAYBE"]}},
+        headers=headers,
+    )
+    assert "REFUND_MAYBE" in unknown.json()["errors"][0]["message"] and unknown.json().get("data") is None
+    assert await WebhookEndpoint.all().count() == 1
 
     await gql(client, headers, CREATE_REFUND, paymentId=sale.payment.id, key="k", amount=100)
     await process_due_webhooks(WEBHOOK_SETTINGS)
@@ -306,14 +317,15 @@ async def test_endpoints_are_created_inspected_replayed_rotated_and_deleted(
 
     deliveries = (await gql(client, headers, DELIVERIES, id=endpoint_id))["webhookEndpoint"]["deliveries"]
     [delivery] = deliveries["nodes"]
-    assert (delivery["eventType"], delivery["status"], delivery["attemptCount"]) == ("refund.succeeded", "SENT", 1)
+    assert (delivery["eventType"], delivery["status"], delivery["attemptCount"]) == ("REFUND_SUCCEEDED", "SENT", 1)
     assert delivery["nextAttemptAt"] is None and delivery["id"] == request.headers["webhook-id"]
     [attempt] = delivery["attempts"]["nodes"]
     # The receiver is on 127.0.0.1: what a private address answers is not kept.
     assert (attempt["statusCode"], attempt["responseSnippet"], attempt["error"]) == (200, "", None)
 
     replay = """mutation($id: ID!) {
-      replayWebhookDelivery(id: $id) { webhookDelivery { status attemptCount } errors { code } } }"""
+      replayWebhookDelivery(input: {webhookDeliveryId: $id}) {
+        webhookDelivery { status attemptCount } errors { code } } }"""
     replayed = await gql(client, headers, replay, id=delivery["id"])
     assert replayed["replayWebhookDelivery"] == {
         "webhookDelivery": {"status": "PENDING", "attemptCount": 0},
@@ -322,13 +334,11 @@ async def test_endpoints_are_created_inspected_replayed_rotated_and_deleted(
     await process_due_webhooks(WEBHOOK_SETTINGS)
     assert [r.headers["webhook-id"] for r in receiver.requests] == [delivery["id"]] * 2
 
-    rotate = "mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret errors { code } } }"
-    new_secret = (await gql(client, headers, rotate, id=endpoint_id))["rotateWebhookSecret"]["secret"]
+    new_secret = (await gql(client, headers, ROTATE, id=endpoint_id))["rotateWebhookSecret"]["secret"]
     assert new_secret.startswith("whsec_") and new_secret != created["secret"]
     assert (await WebhookEndpoint.get(id=endpoint_id)).secret == new_secret
 
-    delete = "mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { deletedId errors { code } } }"
-    assert (await gql(client, headers, delete, id=endpoint_id))["deleteWebhookEndpoint"]["deletedId"] == endpoint_id
+    assert (await gql(client, headers, DELETE, id=endpoint_id))["deleteWebhookEndpoint"]["deletedId"] == endpoint_id
     assert await WebhookEndpoint.all().count() == 0 and await WebhookDelivery.all().count() == 0
 
 
@@ -343,19 +353,19 @@ async def test_an_update_rechecks_the_url_and_re_enabling_clears_the_failure_str
     await WebhookEndpoint.filter(id=endpoint.id).update(
         disabled=True, disabled_at=datetime.now(UTC), failing_since=datetime.now(UTC) - timedelta(days=6)
     )
-    update = f"""mutation($id: ID!, $url: String, $disabled: Boolean, $types: [String!]) {{
-      updateWebhookEndpoint(id: $id, url: $url, disabled: $disabled, eventTypes: $types) {{
+    update = f"""mutation($id: ID!, $url: String, $disabled: Boolean, $types: [WebhookEventType!]) {{
+      updateWebhookEndpoint(input: {{webhookEndpointId: $id, url: $url, disabled: $disabled, eventTypes: $types}}) {{
         {ENDPOINT_FIELDS} errors {{ code field }} }} }}"""
 
     bad = await gql(client, headers, update, id=endpoint.id, url="ftp://example.com/hooks", disabled=False)
-    enabled = await gql(client, headers, update, id=endpoint.id, disabled=False, types=["payment.failed"])
+    enabled = await gql(client, headers, update, id=endpoint.id, disabled=False, types=["PAYMENT_FAILED"])
 
     assert bad["updateWebhookEndpoint"] == {
         "webhookEndpoint": None,
         "errors": [{"code": "INVALID_URL", "field": "url"}],
     }
     assert enabled["updateWebhookEndpoint"]["webhookEndpoint"] == {
-        "id": endpoint.id, "url": "https://example.com/hooks", "eventTypes": ["payment.failed"], "disabled": False,
+        "id": endpoint.id, "url": "https://example.com/hooks", "eventTypes": ["PAYMENT_FAILED"], "disabled": False,
         "failingSince": None,
     }  # fmt: skip
     stored = await WebhookEndpoint.get(id=endpoint.id)
@@ -379,13 +389,13 @@ async def test_foreign_endpoints_and_deliveries_answer_like_missing_ones_and_cha
         for endpoint_id, delivery_id in ((endpoint.id, delivery.id), ("whk_missing", "whd_missing"), ("x", "")):
             calls = (
                 ("query($id: ID!) { webhookEndpoint(id: $id) { id } }", endpoint_id),
+                (DISABLE, endpoint_id),
+                (ROTATE, endpoint_id),
+                (DELETE, endpoint_id),
                 (
-                    "mutation($id: ID!) { updateWebhookEndpoint(id: $id, disabled: true) { errors { code } } }",
-                    endpoint_id,
+                    "mutation($id: ID!) { replayWebhookDelivery(input: {webhookDeliveryId: $id}) { errors { code } } }",
+                    delivery_id,
                 ),
-                ("mutation($id: ID!) { rotateWebhookSecret(id: $id) { secret errors { code } } }", endpoint_id),
-                ("mutation($id: ID!) { deleteWebhookEndpoint(id: $id) { deletedId errors { code } } }", endpoint_id),
-                ("mutation($id: ID!) { replayWebhookDelivery(id: $id) { errors { code } } }", delivery_id),
             )
             answers.append([await gql(client, headers, query, id=asked) for query, asked in calls])
         assert answers[0] == answers[1] == answers[2], name

@@ -51,8 +51,8 @@ mutation($input: PortalConfigurationInput!) {{
 }}
 """
 UPDATE_CONFIGURATION = f"""
-mutation($id: ID!, $input: PortalConfigurationInput!) {{
-  updatePortalConfiguration(id: $id, input: $input) {{
+mutation($input: UpdatePortalConfigurationInput!) {{
+  updatePortalConfiguration(input: $input) {{
     portalConfiguration {{ {CONFIGURATION_FIELDS} }} errors {{ code field message }}
   }}
 }}
@@ -271,7 +271,12 @@ async def test_bad_configurations_are_refused_and_nothing_is_written(
     before = await PortalConfiguration.all().order_by("id").values()
 
     created = await call(client, acme.live, CREATE_CONFIGURATION, input={"isDefault": True, **changes})
-    updated = await call(client, acme.live, UPDATE_CONFIGURATION, id=default.id, input={"headline": "New", **changes})
+    updated = await call(
+        client,
+        acme.live,
+        UPDATE_CONFIGURATION,
+        input={"portalConfigurationId": default.id, "headline": "New", **changes},
+    )
 
     for payload in (created["createPortalConfiguration"], updated["updatePortalConfiguration"]):
         assert payload["portalConfiguration"] is None
@@ -367,7 +372,12 @@ async def test_making_one_default_clears_the_other_in_its_mode_only(client: http
 async def test_the_default_cannot_be_undefaulted(client: httpx.AsyncClient, acme: Merchant) -> None:
     [default_id] = await defaults_of(acme)
 
-    data = await call(client, acme.live, UPDATE_CONFIGURATION, id=default_id, input={"isDefault": False, "name": "X"})
+    data = await call(
+        client,
+        acme.live,
+        UPDATE_CONFIGURATION,
+        input={"portalConfigurationId": default_id, "isDefault": False, "name": "X"},
+    )
 
     assert [error["code"] for error in data["updatePortalConfiguration"]["errors"]] == ["DEFAULT_REQUIRED"]
     assert await defaults_of(acme) == [default_id]
@@ -390,7 +400,7 @@ async def test_two_concurrent_default_changes_leave_exactly_one_default(
     second = await create_configuration(client, acme.live, name="Second")
 
     answers = await asyncio.gather(
-        *(call(client, acme.live, UPDATE_CONFIGURATION, id=row["id"], input={"isDefault": True})
+        *(call(client, acme.live, UPDATE_CONFIGURATION, input={"portalConfigurationId": row["id"], "isDefault": True})
           for row in (first, second))
     )  # fmt: skip
 
@@ -412,14 +422,21 @@ async def test_configurations_outside_the_keys_scope_answer_like_missing_ones(
     before = await PortalConfiguration.all().order_by("id").values()
 
     updates = [
-        (await call(client, acme.live, UPDATE_CONFIGURATION, id=id_, input={"name": "Mine", "isDefault": True}))[
-            "updatePortalConfiguration"
-        ]
+        (
+            await call(
+                client,
+                acme.live,
+                UPDATE_CONFIGURATION,
+                input={"portalConfigurationId": id_, "name": "Mine", "isDefault": True},
+            )
+        )["updatePortalConfiguration"]
         for id_ in outside
     ]
     reads = [(await call(client, acme.live, CONFIGURATION, id=id_))["portalConfiguration"] for id_ in outside]
 
     assert all(update == updates[0] for update in updates)
-    assert [(error["code"], error["field"]) for error in updates[0]["errors"]] == [("NOT_FOUND", "id")]
+    assert [(error["code"], error["field"]) for error in updates[0]["errors"]] == [
+        ("NOT_FOUND", "portalConfigurationId")
+    ]
     assert reads == [None] * len(outside)
     assert await PortalConfiguration.all().order_by("id").values() == before

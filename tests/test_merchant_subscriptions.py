@@ -26,8 +26,8 @@ scheduledChange cancellationFeedback
 """
 PAYMENT_FIELDS = "id status totalAmount tax currency errorCode nextActionUrl"
 CREATE = f"""
-mutation($input: CreateSubscriptionInput!, $key: String!) {{
-  createSubscription(input: $input, idempotencyKey: $key) {{
+mutation($input: CreateSubscriptionInput!) {{
+  createSubscription(input: $input) {{
     subscription {{ {SUBSCRIPTION_FIELDS} }} payment {{ {PAYMENT_FIELDS} }} errors {{ code field message }}
   }}
 }}
@@ -40,26 +40,28 @@ query($customerId: ID, $status: [SubscriptionStatus!]) {
 """
 CANCEL = f"""
 mutation($id: ID!, $immediately: Boolean!, $reason: CancellationReason) {{
-  cancelSubscription(id: $id, immediately: $immediately, reason: $reason) {{
+  cancelSubscription(input: {{subscriptionId: $id, immediately: $immediately, reason: $reason}}) {{
     subscription {{ {SUBSCRIPTION_FIELDS} }} errors {{ code field message }}
   }}
 }}
 """
 RESUME = f"""
 mutation($id: ID!) {{
-  resumeSubscription(id: $id) {{ subscription {{ {SUBSCRIPTION_FIELDS} }} errors {{ code field message }} }}
+  resumeSubscription(input: {{subscriptionId: $id}}) {{
+    subscription {{ {SUBSCRIPTION_FIELDS} }} errors {{ code field message }}
+  }}
 }}
 """
 CHANGE = f"""
-mutation($id: ID!, $input: ChangeSubscriptionPlanInput!, $key: String!) {{
-  changeSubscriptionPlan(id: $id, input: $input, idempotencyKey: $key) {{
+mutation($input: ChangePlanInput!) {{
+  changePlan(input: $input) {{
     subscription {{ {SUBSCRIPTION_FIELDS} }} payment {{ {PAYMENT_FIELDS} }} errors {{ code field message }}
   }}
 }}
 """
 PREVIEW = f"""
-query($id: ID!, $input: ChangeSubscriptionPlanInput!) {{
-  previewSubscriptionPlanChange(id: $id, input: $input) {{
+query($input: PlanChangeInput!) {{
+  planChangePreview(input: $input) {{
     preview {{
       immediateCharge {{ totalAmount tax customerCredits currency lines {{ description amount }} }}
       newPlan {{ {SUBSCRIPTION_FIELDS} }} effectiveAt scheduled
@@ -69,8 +71,8 @@ query($id: ID!, $input: ChangeSubscriptionPlanInput!) {{
 }}
 """
 UPDATE = f"""
-mutation($id: ID!, $input: UpdateSubscriptionInput!) {{
-  updateSubscription(id: $id, input: $input) {{
+mutation($input: UpdateSubscriptionInput!) {{
+  updateSubscription(input: $input) {{
     subscription {{ {SUBSCRIPTION_FIELDS} }} errors {{ code field message }}
   }}
 }}
@@ -83,7 +85,7 @@ def subscription_input(customer_id: str, shop: Shop, **fields) -> dict:
 
 async def create(client, shop: Shop, key: str = "create-1", **fields) -> dict:
     customer = fields.pop("customer", None) or await shop.customer()
-    variables = {"input": subscription_input(customer.id, shop, **fields), "key": key}
+    variables = {"input": subscription_input(customer.id, shop, idempotencyKey=key, **fields)}
     return (await merchant_graphql(client, shop, CREATE, **variables))["createSubscription"]
 
 
@@ -107,7 +109,7 @@ async def test_without_a_trial_the_first_period_is_charged_invoiced_and_licensed
     assert subscription["status"] == "ACTIVE" and subscription["quantity"] == 2
     assert subscription["recurringPreTaxAmount"] == 2400 and subscription["metadata"] == {"order": "A-1"}
     # $24.00 and 10 % tax on top.
-    assert (payment["status"], payment["totalAmount"], payment["tax"]) == ("succeeded", 2640, 240)
+    assert (payment["status"], payment["totalAmount"], payment["tax"]) == ("SUCCEEDED", 2640, 240)
     invoice = await Invoice.get(payment_id=payment["id"])
     assert (invoice.total, invoice.subscription_id) == (2640, subscription["id"])
     key = await LicenseKey.get(subscription_id=subscription["id"])
@@ -154,7 +156,7 @@ async def test_a_declined_first_charge_fails_the_subscription_for_good(client) -
 
     assert [(error["code"], error["field"]) for error in answer["errors"]] == [("CARD_DECLINED", None)]
     assert answer["subscription"]["status"] == "FAILED"
-    assert (answer["payment"]["status"], answer["payment"]["errorCode"]) == ("failed", "card_declined")
+    assert (answer["payment"]["status"], answer["payment"]["errorCode"]) == ("FAILED", "card_declined")
     assert not await Invoice.exists() and not await LicenseKey.exists()
     assert await event_types() == ["payment.failed", "subscription.failed"]
 
@@ -166,7 +168,7 @@ async def test_a_card_asking_for_3d_secure_waits_pending_then_starts_when_the_cu
     answer = await create(client, shop, processorToken="pm_card_authenticationRequired")
 
     assert answer["subscription"]["status"] == "PENDING" and answer["errors"] == []
-    assert answer["payment"]["status"] == "requires_customer_action"
+    assert answer["payment"]["status"] == "REQUIRES_CUSTOMER_ACTION"
     assert "/sandbox/authenticate/" in answer["payment"]["nextActionUrl"]
     payment = await Payment.get(id=answer["payment"]["id"])
     charge = await context.processor.challenge(payment.processor_reference)
@@ -329,7 +331,7 @@ async def test_the_merchant_cancels_now_even_where_customers_may_not(client) -> 
 
     assert answer["errors"] == []
     assert answer["subscription"]["status"] == "CANCELLED" and answer["subscription"]["cancelledAt"]
-    assert answer["subscription"]["cancellationFeedback"] == "unused"
+    assert answer["subscription"]["cancellationFeedback"] == "UNUSED"
     assert (await event_types())[-1] == "subscription.cancelled"
 
 
@@ -354,15 +356,19 @@ async def test_the_merchant_changes_to_any_recurring_plan_of_the_business_and_th
     bigger = await shop.product_at(3000)
     plan = {"productId": bigger.id, "prorationBillingMode": "FULL_IMMEDIATELY"}
 
-    preview = (await merchant_graphql(client, shop, PREVIEW, id=subscription["id"], input=plan))[
-        "previewSubscriptionPlanChange"
+    preview = (await merchant_graphql(client, shop, PREVIEW, input={"subscriptionId": subscription["id"], **plan}))[
+        "planChangePreview"
     ]["preview"]
-    changed = (await merchant_graphql(client, shop, CHANGE, id=subscription["id"], input=plan, key="change-1"))[
-        "changeSubscriptionPlan"
-    ]
-    replay = (await merchant_graphql(client, shop, CHANGE, id=subscription["id"], input=plan, key="change-1"))[
-        "changeSubscriptionPlan"
-    ]
+    changed = (
+        await merchant_graphql(
+            client, shop, CHANGE, input={"subscriptionId": subscription["id"], **plan, "idempotencyKey": "change-1"}
+        )
+    )["changePlan"]
+    replay = (
+        await merchant_graphql(
+            client, shop, CHANGE, input={"subscriptionId": subscription["id"], **plan, "idempotencyKey": "change-1"}
+        )
+    )["changePlan"]
 
     # Plan changes are off for this business's customers; the merchant is not bound by that.
     assert shop.business.allow_subscription_updates is False
@@ -380,9 +386,11 @@ async def test_a_change_at_the_next_billing_date_is_scheduled_and_charges_nothin
     bigger = await shop.product_at(3000)
     plan = {"productId": bigger.id, "effectiveAt": "NEXT_BILLING_DATE"}
 
-    changed = (await merchant_graphql(client, shop, CHANGE, id=subscription["id"], input=plan, key="later"))[
-        "changeSubscriptionPlan"
-    ]
+    changed = (
+        await merchant_graphql(
+            client, shop, CHANGE, input={"subscriptionId": subscription["id"], **plan, "idempotencyKey": "later"}
+        )
+    )["changePlan"]
 
     assert changed["payment"] is None and changed["subscription"]["productId"] == shop.product.id
     assert changed["subscription"]["scheduledChange"]["product_id"] == bigger.id
@@ -397,7 +405,9 @@ async def test_a_declined_plan_change_is_an_error_and_leaves_the_plan(client) ->
     await PaymentMethod.filter(id=row.payment_method_id).update(processor_token=card.token)
     plan = {"productId": (await shop.product_at(3000)).id, "prorationBillingMode": "FULL_IMMEDIATELY"}
 
-    changed = (await merchant_graphql(client, shop, CHANGE, id=row.id, input=plan, key="k"))["changeSubscriptionPlan"]
+    changed = (
+        await merchant_graphql(client, shop, CHANGE, input={"subscriptionId": row.id, **plan, "idempotencyKey": "k"})
+    )["changePlan"]
 
     assert [error["code"] for error in changed["errors"]] == ["CARD_DECLINED"]
     assert (await Subscription.get(id=row.id)).product_id == shop.product.id
@@ -410,9 +420,11 @@ async def test_plans_in_another_currency_or_of_another_business_are_not_offered(
     other = await open_shop("Other")
     for product_id in [euro.id, other.product.id, "pdt_unknown", "bad"]:
         plan = {"productId": product_id}
-        answer = (await merchant_graphql(client, shop, CHANGE, id=subscription["id"], input=plan, key="k"))[
-            "changeSubscriptionPlan"
-        ]
+        answer = (
+            await merchant_graphql(
+                client, shop, CHANGE, input={"subscriptionId": subscription["id"], **plan, "idempotencyKey": "k"}
+            )
+        )["changePlan"]
         assert [(e["code"], e["field"]) for e in answer["errors"]] == [("NOT_FOUND", "productId")]
 
 
@@ -422,15 +434,22 @@ async def test_update_sets_metadata_and_the_cancellation_and_cancels_now(client)
 
     updated = (
         await merchant_graphql(
-            client, shop, UPDATE, id=subscription["id"], input={"metadata": {"a": "b"}, "cancelAtNextBillingDate": True}
+            client,
+            shop,
+            UPDATE,
+            input={"subscriptionId": subscription["id"], "metadata": {"a": "b"}, "cancelAtNextBillingDate": True},
         )
     )["updateSubscription"]["subscription"]
     undone = (
-        await merchant_graphql(client, shop, UPDATE, id=subscription["id"], input={"cancelAtNextBillingDate": False})
+        await merchant_graphql(
+            client, shop, UPDATE, input={"subscriptionId": subscription["id"], "cancelAtNextBillingDate": False}
+        )
     )["updateSubscription"]["subscription"]
-    ended = (await merchant_graphql(client, shop, UPDATE, id=subscription["id"], input={"status": "CANCELLED"}))[
-        "updateSubscription"
-    ]["subscription"]
+    ended = (
+        await merchant_graphql(
+            client, shop, UPDATE, input={"subscriptionId": subscription["id"], "status": "CANCELLED"}
+        )
+    )["updateSubscription"]["subscription"]
 
     assert updated["metadata"] == {"a": "b"} and updated["cancelAtNextBillingDate"] is True
     assert undone["cancelAtNextBillingDate"] is False
@@ -447,7 +466,10 @@ async def test_an_update_with_one_bad_part_changes_nothing(client) -> None:
 
     answer = (
         await merchant_graphql(
-            client, shop, UPDATE, id=subscription["id"], input={"metadata": {"a": "b"}, "status": "ACTIVE"}
+            client,
+            shop,
+            UPDATE,
+            input={"subscriptionId": subscription["id"], "metadata": {"a": "b"}, "status": "ACTIVE"},
         )
     )["updateSubscription"]
 
@@ -486,21 +508,21 @@ async def test_foreign_ids_answer_like_missing_ones_for_every_query_and_mutation
     events = await Event.all().count()
     ids = [row["id"] for row in foreign] + ["sub_doesnotexist", "nope"]
     plan = {"productId": shop.product.id}
+    cancel_now = {"status": "CANCELLED", "metadata": {"x": "y"}}
 
     answers = []
     for subscription_id in ids:
         assert (await merchant_graphql(client, shop, GET, id=subscription_id))["subscription"] is None
         calls = [
-            (CANCEL, {"immediately": True}, "cancelSubscription"),
-            (RESUME, {}, "resumeSubscription"),
-            (CHANGE, {"input": plan, "key": "k"}, "changeSubscriptionPlan"),
-            (PREVIEW, {"input": plan}, "previewSubscriptionPlanChange"),
-            (UPDATE, {"input": {"status": "CANCELLED", "metadata": {"x": "y"}}}, "updateSubscription"),
+            (CANCEL, {"id": subscription_id, "immediately": True}, "cancelSubscription"),
+            (RESUME, {"id": subscription_id}, "resumeSubscription"),
+            (CHANGE, {"input": {"subscriptionId": subscription_id, **plan, "idempotencyKey": "k"}}, "changePlan"),
+            (PREVIEW, {"input": {"subscriptionId": subscription_id, **plan}}, "planChangePreview"),
+            (UPDATE, {"input": {"subscriptionId": subscription_id, **cancel_now}}, "updateSubscription"),
         ]
         answers.append(
-            [(await merchant_graphql(client, shop, query, id=subscription_id, **variables))[name]
-             for query, variables, name in calls]
-        )  # fmt: skip
+            [(await merchant_graphql(client, shop, query, **variables))[name] for query, variables, name in calls]
+        )
 
     assert all(answer == answers[-1] for answer in answers)
     assert all(error["code"] == "NOT_FOUND" for answer in answers[0] for error in answer["errors"])
@@ -528,7 +550,7 @@ async def test_a_subscription_cannot_be_created_for_a_foreign_customer_product_o
     subscriptions = await Subscription.all().count()
 
     for fields, field in attempts:
-        variables = {"input": subscription_input(own.id, shop, **fields), "key": f"k-{field}"}
+        variables = {"input": subscription_input(own.id, shop, idempotencyKey=f"k-{field}", **fields)}
         answer = (await merchant_graphql(client, shop, CREATE, **variables))["createSubscription"]
         assert [(error["code"], error["field"]) for error in answer["errors"]] == [("NOT_FOUND", field)]
     assert await Subscription.all().count() == subscriptions

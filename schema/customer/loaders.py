@@ -21,7 +21,7 @@ from tortoise.queryset import QuerySet
 from access.viewer import Viewer
 from models import Discount, Invoice, InvoiceLine, LicenseKeyInstance, PaymentItem, Product
 from models.enums import SubscriptionStatus
-from models.paging import Cursor, Page, after, count_partitions, fetch_pages
+from models.paging import Cursor, Page, fetch_pages_after
 
 
 class ListKind(Enum):
@@ -127,24 +127,15 @@ class CustomerLoaders:
         # An empty business id names a business that does not exist, not "every business".
         business_ids = None if key.business_id is None else [key.business_id]
         query = self._list_query(key.kind, business_ids, key.statuses)
-        return (await self._pages(query, None, key.first, key.after)).get(None, Page())
+        return (await fetch_pages_after(query, partition=None, first=key.first, cursor=key.after)).get(None, Page())
 
     async def _per_business_pages(self, batch: list[ListKey]) -> dict[ListKey, Page]:
         first = batch[0]
         # Keys asked per business each name one.
         business_ids = [key.business_id for key in batch if key.business_id is not None]
         query = self._list_query(first.kind, business_ids, first.statuses)
-        pages = await self._pages(query, "business_id", first.first, first.after)
+        pages = await fetch_pages_after(query, partition="business_id", first=first.first, cursor=first.after)
         return {key: pages.get(key.business_id, Page()) for key in batch}
-
-    @staticmethod
-    async def _pages(query: QuerySet, partition: str | None, first: int, cursor: Cursor | None) -> dict:
-        if cursor is None:
-            return await fetch_pages(query, partition=partition, first=first)
-        pages = await fetch_pages(query.filter(after(cursor)), partition=partition, first=first)
-        for group, total in (await count_partitions(query, partition=partition)).items():
-            pages.setdefault(group, Page()).total = total
-        return pages
 
     async def _load_subscription_invoices(self, keys: list[SubscriptionPageKey]) -> list[Page]:
         """A page of invoices per subscription: one statement for every subscription that asks the same page."""
@@ -154,7 +145,7 @@ class CustomerLoaders:
         found: dict[SubscriptionPageKey, Page] = {}
         for (first, cursor), batch in batches.items():
             query = self.viewer.invoices().filter(subscription_id__in=[key.subscription_id for key in batch])
-            pages = await self._pages(query, "subscription_id", first, cursor)
+            pages = await fetch_pages_after(query, partition="subscription_id", first=first, cursor=cursor)
             found.update({key: pages.get(key.subscription_id, Page()) for key in batch})
         return [found[key] for key in keys]
 

@@ -48,6 +48,17 @@ def _user_error(error: AccessTokenError) -> UserError:
     return UserError(code=error.code.value, field=to_camel_case(error.field), message=error.message)
 
 
+@strawberry.input
+class CreateCustomerAccessTokenInput:
+    customer_id: strawberry.ID
+    expires_in_seconds: int | None = strawberry.UNSET
+
+
+@strawberry.input
+class RevokeCustomerAccessTokenInput:
+    token_id: strawberry.ID
+
+
 @strawberry.type
 class CustomerAccessTokenPayload:
     customer_access_token: CustomerAccessToken | None = strawberry.field(
@@ -83,15 +94,13 @@ class AccessTokenMutations:
         description="A Bearer token for one customer's portal data, for 60 s to 24 h (1 h by default)."
     )
     async def create_customer_access_token(
-        self,
-        info: strawberry.Info[MerchantContext, None],
-        customer_id: strawberry.ID,
-        expires_in_seconds: int | None = strawberry.UNSET,
+        self, info: strawberry.Info[MerchantContext, None], input: CreateCustomerAccessTokenInput
     ) -> CustomerAccessTokenPayload:
+        expires_in_seconds = input.expires_in_seconds
         try:
             minted = await mint_access_token(
                 api_key=info.context.api_key,
-                customer_id=customer_id,
+                customer_id=input.customer_id,
                 expires_in_seconds=None if expires_in_seconds is strawberry.UNSET else expires_in_seconds,
                 default_seconds=info.context.access_token_seconds,
             )
@@ -102,10 +111,10 @@ class AccessTokenMutations:
 
     @strawberry.mutation(description="Revoke a minted customer token; it opens nothing afterwards.")
     async def revoke_customer_access_token(
-        self, info: strawberry.Info[MerchantContext, None], token_id: strawberry.ID
+        self, info: strawberry.Info[MerchantContext, None], input: RevokeCustomerAccessTokenInput
     ) -> CustomerAccessTokenPayload:
         try:
-            session = await revoke_access_token(api_key=info.context.api_key, token_id=token_id)
+            session = await revoke_access_token(api_key=info.context.api_key, token_id=input.token_id)
         except AccessTokenError as error:
             return CustomerAccessTokenPayload(customer_access_token=None, errors=[_user_error(error)])
         return CustomerAccessTokenPayload(customer_access_token=_token_of(session, session.minted_by.prefix), errors=[])

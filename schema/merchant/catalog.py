@@ -22,11 +22,12 @@ from schema.connections import Connection, query_connection
 from schema.customer.enums import Interval, PriceType
 from schema.errors import UserError
 from schema.merchant.context import MerchantContext
-from schema.merchant.inputs import attempt, given, not_found
+from schema.merchant.inputs import attempt, changes, given, not_found
 
 DiscountType = strawberry.enum(enums.DiscountType, name="DiscountType")
 DiscountDuration = strawberry.enum(enums.DiscountDuration, name="DiscountDuration")
 Info = strawberry.Info[MerchantContext, None]
+PRODUCT_NOT_FOUND = not_found("product", field="productId")
 
 
 @strawberry.type(name="Product", description="Something the business sells, with its price and billing cycle.")
@@ -142,6 +143,29 @@ class CreateProductInput(ProductChangesInput):
     currency: str
 
 
+@strawberry.input(description="The product to change and the fields to change; those left out keep their value.")
+class UpdateProductInput(ProductChangesInput):
+    product_id: strawberry.ID
+
+
+@strawberry.input
+class ProductInput:
+    product_id: strawberry.ID
+
+
+@strawberry.input(description="Recurring plans in upgrade order, the lowest first.")
+class CreateProductCollectionInput:
+    name: str
+    product_ids: list[strawberry.ID]
+
+
+@strawberry.input(description="The fields to change; those left out keep their value. productIds replaces the list.")
+class UpdateProductCollectionInput:
+    product_collection_id: strawberry.ID
+    name: str | None = None
+    product_ids: list[strawberry.ID] | None = None
+
+
 @strawberry.input(description="The fields to change; those left out keep their value.")
 class DiscountChangesInput:
     code: str | None = strawberry.field(
@@ -164,6 +188,11 @@ class CreateDiscountInput(DiscountChangesInput):
     type: DiscountType
     amount: int
     duration: DiscountDuration
+
+
+@strawberry.input(description="The discount to change and the fields to change; those left out keep their value.")
+class UpdateDiscountInput(DiscountChangesInput):
+    discount_id: strawberry.ID
 
 
 @strawberry.type
@@ -261,35 +290,36 @@ class CatalogMutations:
         )
 
     @strawberry.mutation(description="Change a product; existing subscriptions keep their price.")
-    async def update_product(self, info: Info, id: strawberry.ID, input: ProductChangesInput) -> ProductPayload:
-        row = await find_product(info.context.business_id, info.context.livemode, id)
+    async def update_product(self, info: Info, input: UpdateProductInput) -> ProductPayload:
+        row = await find_product(info.context.business_id, info.context.livemode, input.product_id)
         if row is None:
-            return _product_payload(None, [not_found("product")])
-        return _product_payload(*await attempt(update_product(row, given(input))))
+            return _product_payload(None, [PRODUCT_NOT_FOUND])
+        return _product_payload(*await attempt(update_product(row, changes(input, "product_id"))))
 
     @strawberry.mutation(description="Stop offering a product in new plan changes; its subscribers keep it.")
-    async def archive_product(self, info: Info, id: strawberry.ID) -> ProductPayload:
-        return await _archived(info, id, archived=True)
+    async def archive_product(self, info: Info, input: ProductInput) -> ProductPayload:
+        return await _archived(info, input.product_id, archived=True)
 
     @strawberry.mutation(description="Offer an archived product again.")
-    async def unarchive_product(self, info: Info, id: strawberry.ID) -> ProductPayload:
-        return await _archived(info, id, archived=False)
+    async def unarchive_product(self, info: Info, input: ProductInput) -> ProductPayload:
+        return await _archived(info, input.product_id, archived=False)
 
     @strawberry.mutation(description="Create an ordered collection of recurring plans, lowest first.")
     async def create_product_collection(
-        self, info: Info, name: str, product_ids: list[strawberry.ID]
+        self, info: Info, input: CreateProductCollectionInput
     ) -> ProductCollectionPayload:
-        work = create_collection(info.context.business_id, info.context.livemode, name, product_ids)
+        work = create_collection(info.context.business_id, info.context.livemode, input.name, input.product_ids)
         return await _collection_payload(*await attempt(work))
 
     @strawberry.mutation(description="Rename a collection or replace its ordered products in one step.")
     async def update_product_collection(
-        self, info: Info, id: strawberry.ID, name: str | None = None, product_ids: list[strawberry.ID] | None = None
+        self, info: Info, input: UpdateProductCollectionInput
     ) -> ProductCollectionPayload:
-        row = await find_collection(info.context.business_id, info.context.livemode, id)
+        row = await find_collection(info.context.business_id, info.context.livemode, input.product_collection_id)
         if row is None:
-            return await _collection_payload(None, [not_found("product collection")])
-        return await _collection_payload(*await attempt(update_collection(row, name, product_ids)))
+            error = not_found("product collection", field="productCollectionId")
+            return await _collection_payload(None, [error])
+        return await _collection_payload(*await attempt(update_collection(row, input.name, input.product_ids)))
 
     @strawberry.mutation(description="Create a discount code in the API key's business and mode.")
     async def create_discount(self, info: Info, input: CreateDiscountInput) -> DiscountPayload:
@@ -298,15 +328,15 @@ class CatalogMutations:
         )
 
     @strawberry.mutation(description="Change a discount; its subscriptions get the new terms at renewal.")
-    async def update_discount(self, info: Info, id: strawberry.ID, input: DiscountChangesInput) -> DiscountPayload:
-        row = await find_discount(info.context.business_id, info.context.livemode, id)
+    async def update_discount(self, info: Info, input: UpdateDiscountInput) -> DiscountPayload:
+        row = await find_discount(info.context.business_id, info.context.livemode, input.discount_id)
         if row is None:
-            return _discount_payload(None, [not_found("discount")])
-        return _discount_payload(*await attempt(update_discount(row, given(input))))
+            return _discount_payload(None, [not_found("discount", field="discountId")])
+        return _discount_payload(*await attempt(update_discount(row, changes(input, "discount_id"))))
 
 
 async def _archived(info: Info, product_id: strawberry.ID, *, archived: bool) -> ProductPayload:
     row = await find_product(info.context.business_id, info.context.livemode, product_id)
     if row is None:
-        return _product_payload(None, [not_found("product")])
+        return _product_payload(None, [PRODUCT_NOT_FOUND])
     return _product_payload(await set_archived(row, archived), [])

@@ -1,6 +1,7 @@
 """What every merchant resolver knows about its request: the authenticated API key (one business in one mode), the
 deployment values links and their emails are built from, the payment processor (for charges and refunds), the TXT
-lookup (for custom domains' checks) and the request's id (for the log line of an unexpected error)."""
+lookup (for custom domains' checks), the request's id (for the log line of an unexpected error) and its
+dataloaders."""
 
 from dataclasses import dataclass, field
 
@@ -8,6 +9,7 @@ from access.rate_limits import MerchantEmailLimits
 from billing.context import BillingContext
 from merchants.domain_verification import TxtLookup, dns_txt_lookup
 from models import ApiKey
+from schema.merchant.loaders import MerchantLoaders
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,8 @@ class MerchantContext:
     webhooks_allow_private: bool = False
     # How a custom domain's TXT record is looked up (a stub in tests).
     txt_lookup: TxtLookup = dns_txt_lookup
+    # Fresh per request, as the context is: what a list's nodes ask about their own rows, a page at a time.
+    loaders: MerchantLoaders = field(default_factory=MerchantLoaders)
 
     @property
     def business_id(self) -> str:

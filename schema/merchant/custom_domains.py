@@ -66,7 +66,7 @@ class CustomDomainNode:
 
 
 @strawberry.input
-class VerifyCustomDomainInput:
+class CustomDomainInput:
     hostname: str
 
 
@@ -98,12 +98,12 @@ def _failed(error: CustomDomainError) -> CustomDomainPayload:
 class CustomDomainMutations:
     @strawberry.mutation(description="Claim a hostname; it serves once its TXT record is verified. Live keys only.")
     async def add_custom_domain(
-        self, info: strawberry.Info[MerchantContext, None], hostname: str
+        self, info: strawberry.Info[MerchantContext, None], input: CustomDomainInput
     ) -> CustomDomainPayload:
         context = info.context
         try:
             domain = await add_custom_domain(
-                context.api_key.business, hostname, platform_url=context.base_url, livemode=context.livemode
+                context.api_key.business, input.hostname, platform_url=context.base_url, livemode=context.livemode
             )
         except CustomDomainError as error:
             return _failed(error)
@@ -111,12 +111,12 @@ class CustomDomainMutations:
 
     @strawberry.mutation(description="Stop serving the portal on a business hostname; live keys only.")
     async def remove_custom_domain(
-        self, info: strawberry.Info[MerchantContext, None], hostname: str
+        self, info: strawberry.Info[MerchantContext, None], input: CustomDomainInput
     ) -> CustomDomainPayload:
         context = info.context
         try:
             domain = await remove_custom_domain(
-                context.api_key.business, hostname, platform_url=context.base_url, livemode=context.livemode
+                context.api_key.business, input.hostname, platform_url=context.base_url, livemode=context.livemode
             )
         except CustomDomainError as error:
             return _failed(error)
@@ -124,7 +124,7 @@ class CustomDomainMutations:
 
     @strawberry.mutation(description="Look for a pending domain's TXT record now; live keys only.")
     async def verify_custom_domain(
-        self, info: strawberry.Info[MerchantContext, None], input: VerifyCustomDomainInput
+        self, info: strawberry.Info[MerchantContext, None], input: CustomDomainInput
     ) -> CustomDomainPayload:
         context = info.context
         try:

@@ -93,6 +93,16 @@ class CustomerInput:
         )
 
 
+@strawberry.input(description="A new customer; an email the business already has answers that customer.")
+class CreateCustomerInput(CustomerInput):
+    email: str
+
+
+@strawberry.input
+class UpdateCustomerInput(CustomerInput):
+    customer_id: strawberry.ID
+
+
 @strawberry.type
 class CreateCustomerPayload:
     customer: MerchantCustomer | None
@@ -128,22 +138,20 @@ class CustomerQuery:
 @strawberry.type
 class CustomerMutations:
     @strawberry.mutation(description="Create a customer; an email the business already has answers that customer.")
-    async def create_customer(
-        self, info: Info, email: str, input: CustomerInput | None = None
-    ) -> CreateCustomerPayload:
-        fields = input.fields() if input else CustomerFields()
+    async def create_customer(self, info: Info, input: CreateCustomerInput) -> CreateCustomerPayload:
+        context = info.context
         try:
-            creation = await create_customer(info.context.business_id, info.context.livemode, email, fields)
+            creation = await create_customer(context.business_id, context.livemode, input.email, input.fields())
         except ProfileError as error:
             return CreateCustomerPayload(customer=None, created=False, errors=profile_errors(error))
         customer = MerchantCustomer.from_row(creation.customer)
         return CreateCustomerPayload(customer=customer, created=creation.created, errors=[])
 
     @strawberry.mutation(description="Change a customer's name, phone, billing address, tax ID, locale or metadata.")
-    async def update_customer(self, info: Info, id: strawberry.ID, input: CustomerInput) -> CustomerPayload:
-        row = await find_customer(info.context.business_id, info.context.livemode, id)
+    async def update_customer(self, info: Info, input: UpdateCustomerInput) -> CustomerPayload:
+        row = await find_customer(info.context.business_id, info.context.livemode, input.customer_id)
         if row is None:
-            return CustomerPayload(customer=None, errors=[not_found("customer")])
+            return CustomerPayload(customer=None, errors=[not_found("customer", field="customerId")])
         try:
             row = await update_customer(row, input.fields())
         except ProfileError as error:

@@ -34,6 +34,14 @@ def given(value: object) -> object:
     return value
 
 
+def changes(value: object, id_field: str) -> dict[str, object]:
+    """An update input as the domain functions take it: the fields it sets, without the id naming the row."""
+    values = given(value)
+    assert isinstance(values, dict)
+    values.pop(id_field)
+    return values
+
+
 def camel_path(field: str | None) -> str | None:
     """`features.subscription_cancel.mode` as the schema spells it: `features.subscriptionCancel.mode`."""
     return None if field is None else ".".join(to_camel_case(part) for part in field.split("."))

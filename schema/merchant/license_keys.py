@@ -15,6 +15,7 @@ from schema.customer.enums import LicenseKeyStatus
 from schema.errors import UserError
 from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import from_billing_error, not_found
+from schema.merchant.loaders import child_connection
 from schema.merchant.scoping import scoped
 
 
@@ -58,19 +59,27 @@ class MerchantLicenseKey:
         )
 
     @strawberry.field(description="How many devices the key is activated on.")
-    async def instances_count(self) -> int:
-        return await LicenseKeyInstance.filter(license_key_id=self.id).count()
+    async def instances_count(self, info: strawberry.Info[MerchantContext, None]) -> int:
+        return await info.context.loaders.instance_counts.load(self.id)
 
     @strawberry.field(description="The devices the key is activated on, newest first.")
     async def instances(
-        self, first: int | None = None, after: str | None = None
+        self, info: strawberry.Info[MerchantContext, None], first: int | None = None, after: str | None = None
     ) -> Connection[MerchantLicenseKeyInstance]:
-        query = LicenseKeyInstance.filter(license_key_id=self.id)
-        return await query_connection(query, MerchantLicenseKeyInstance.from_row, first=first, after=after)
+        loader = info.context.loaders.license_key_instances
+        return await child_connection(loader, self.id, MerchantLicenseKeyInstance.from_row, first=first, after=after)
+
+
+@strawberry.input(description="The key to change and what to change; an omitted field is left as it is.")
+class UpdateLicenseKeyInput:
+    license_key_id: strawberry.ID
+    status: LicenseKeyStatus | None = None
+    activations_limit: int | None = strawberry.field(default=strawberry.UNSET, description="Null: no limit.")
+    expires_at: datetime | None = strawberry.field(default=strawberry.UNSET, description="Null: never.")
 
 
 @strawberry.type
-class UpdateLicenseKeyPayload:
+class LicenseKeyPayload:
     license_key: MerchantLicenseKey | None = strawberry.field(description="The key as it is now; null on errors.")
     errors: list[UserError]
 
@@ -103,24 +112,20 @@ class LicenseKeyQuery:
 class LicenseKeyMutations:
     @strawberry.mutation(description="Change a license key's status, activation limit (null: none) or expiry.")
     async def update_license_key(
-        self,
-        info: strawberry.Info[MerchantContext, None],
-        id: strawberry.ID,
-        status: LicenseKeyStatus | None = None,
-        activations_limit: int | None = strawberry.UNSET,
-        expires_at: datetime | None = strawberry.UNSET,
-    ) -> UpdateLicenseKeyPayload:
-        key = await find_by_client_id(scoped(LicenseKey, info.context), id)
+        self, info: strawberry.Info[MerchantContext, None], input: UpdateLicenseKeyInput
+    ) -> LicenseKeyPayload:
+        key = await find_by_client_id(scoped(LicenseKey, info.context), input.license_key_id)
         if key is None:
-            return UpdateLicenseKeyPayload(license_key=None, errors=[not_found("license key")])
+            return LicenseKeyPayload(license_key=None, errors=[not_found("license key", field="licenseKeyId")])
+        activations_limit, expires_at = input.activations_limit, input.expires_at
         try:
             updated = await update_license_key(
                 key,
                 now=utcnow(),
-                status=status,
+                status=input.status,
                 activations_limit=UNCHANGED if activations_limit is strawberry.UNSET else activations_limit,
                 expires_at=UNCHANGED if expires_at is strawberry.UNSET else expires_at,
             )
         except BillingError as error:
-            return UpdateLicenseKeyPayload(license_key=None, errors=[from_billing_error(error)])
-        return UpdateLicenseKeyPayload(license_key=MerchantLicenseKey.from_row(updated), errors=[])
+            return LicenseKeyPayload(license_key=None, errors=[from_billing_error(error)])
+        return LicenseKeyPayload(license_key=MerchantLicenseKey.from_row(updated), errors=[])

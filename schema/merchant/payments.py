@@ -1,15 +1,17 @@
 """Payments for merchants, with Dodo's field names: look one up, list them filtered by customer, subscription and
-status, each with its invoice number and refunds."""
+status, each with its invoice number and refunds. The one Payment type of the merchant schema: the subscription
+mutations that charge answer it too."""
 
 from datetime import datetime
 
 import strawberry
 
-from models import Customer, Invoice, Payment, Refund, Subscription
+from models import Customer, Payment, Subscription
 from models.ids import find_by_client_id, matching_id
 from schema.connections import Connection, query_connection
 from schema.customer.enums import PaymentStatus
 from schema.merchant.context import MerchantContext
+from schema.merchant.loaders import child_connection
 from schema.merchant.refunds import MerchantRefund
 from schema.merchant.scoping import scoped
 
@@ -28,6 +30,9 @@ class MerchantPayment:
     card_network: str | None
     error_code: str | None = strawberry.field(description="Why a failed payment failed (a decline code).")
     error_message: str | None
+    next_action_url: str | None = strawberry.field(
+        description="Where the customer confirms a REQUIRES_CUSTOMER_ACTION payment with their bank."
+    )
     created_at: datetime
 
     @classmethod
@@ -45,19 +50,20 @@ class MerchantPayment:
             card_network=row.card_network or None,
             error_code=row.error_code,
             error_message=row.error_message,
+            next_action_url=row.next_action_url or None,
             created_at=row.created_at,
         )
 
     @strawberry.field(description="The number of the invoice a succeeded payment was given.")
-    async def invoice_number(self) -> str | None:
-        invoice = await Invoice.get_or_none(payment_id=self.id)
-        return invoice.number if invoice else None
+    async def invoice_number(self, info: strawberry.Info[MerchantContext, None]) -> str | None:
+        return await info.context.loaders.invoice_numbers.load(self.id)
 
     @strawberry.field(description="The payment's refunds, newest first.")
-    async def refunds(self, first: int | None = None, after: str | None = None) -> Connection[MerchantRefund]:
-        return await query_connection(
-            Refund.filter(payment_id=self.id), MerchantRefund.from_row, first=first, after=after
-        )
+    async def refunds(
+        self, info: strawberry.Info[MerchantContext, None], first: int | None = None, after: str | None = None
+    ) -> Connection[MerchantRefund]:
+        loader = info.context.loaders.payment_refunds
+        return await child_connection(loader, self.id, MerchantRefund.from_row, first=first, after=after)
 
 
 @strawberry.type

@@ -19,7 +19,7 @@ from schema.connections import Connection, query_connection
 from schema.customer.enums import CancellationReason
 from schema.errors import UserError
 from schema.merchant.context import MerchantContext
-from schema.merchant.inputs import attempt, given, not_found
+from schema.merchant.inputs import attempt, changes, given, not_found
 
 Info = strawberry.Info[MerchantContext, None]
 CancelMode = strawberry.enum(blocks.CancelMode, name="CancelMode")
@@ -231,6 +231,11 @@ class PortalConfigurationInput:
     features: PortalFeaturesInput | None = UNSET
 
 
+@strawberry.input(description="The configuration to change and the fields to set; those left out keep their value.")
+class UpdatePortalConfigurationInput(PortalConfigurationInput):
+    portal_configuration_id: strawberry.ID
+
+
 @strawberry.type(description="How the business's portal behaves for the sessions that use it.")
 class PortalConfiguration:
     id: strawberry.ID
@@ -289,9 +294,9 @@ class PortalConfigurationMutations:
 
     @strawberry.mutation(description="Change a portal configuration, or make it the default.")
     async def update_portal_configuration(
-        self, info: Info, id: strawberry.ID, input: PortalConfigurationInput
+        self, info: Info, input: UpdatePortalConfigurationInput
     ) -> PortalConfigurationPayload:
-        row = await find_configuration(info.context.business_id, info.context.livemode, id)
+        row = await find_configuration(info.context.business_id, info.context.livemode, input.portal_configuration_id)
         if row is None:
-            return _payload(None, [not_found("portal configuration")])
-        return _payload(*await attempt(update_configuration(row, given(input))))
+            return _payload(None, [not_found("portal configuration", field="portalConfigurationId")])
+        return _payload(*await attempt(update_configuration(row, changes(input, "portal_configuration_id"))))

@@ -56,6 +56,16 @@ class PortalFlowInput:
         )
 
 
+@strawberry.input
+class CreatePortalSessionInput:
+    customer_id: strawberry.ID
+    send_email: bool | None = strawberry.field(default=False, description="Also email the link to the customer.")
+    return_url: str | None = strawberry.UNSET
+    locale: str | None = strawberry.UNSET
+    configuration_id: strawberry.ID | None = strawberry.UNSET
+    flow: PortalFlowInput | None = strawberry.UNSET
+
+
 @strawberry.type
 class CreatePortalSessionPayload:
     link: str | None = strawberry.field(description="Opens the customer's portal once; null when errors is not empty.")
@@ -72,19 +82,13 @@ def _user_error(error: PortalLinkError) -> UserError:
 class PortalSessionMutations:
     @strawberry.mutation(description="A one-time link into a customer's portal, valid 24 hours by default.")
     async def create_portal_session(
-        self,
-        info: strawberry.Info[MerchantContext, None],
-        customer_id: strawberry.ID,
-        send_email: bool | None = False,
-        return_url: str | None = strawberry.UNSET,
-        locale: str | None = strawberry.UNSET,
-        configuration_id: strawberry.ID | None = strawberry.UNSET,
-        flow: PortalFlowInput | None = strawberry.UNSET,
+        self, info: strawberry.Info[MerchantContext, None], input: CreatePortalSessionInput
     ) -> CreatePortalSessionPayload:
         context = info.context
+        configuration_id, flow = input.configuration_id, input.flow
         try:
             customer = await customer_of_business(
-                business_id=context.business_id, livemode=context.livemode, customer_id=customer_id
+                business_id=context.business_id, livemode=context.livemode, customer_id=input.customer_id
             )
             link, expires_at = await create_portal_link(
                 customer=customer,
@@ -92,12 +96,12 @@ class PortalSessionMutations:
                 link_seconds=context.magic_link_seconds,
                 portal_name=context.portal_name,
                 secret_key=context.secret_key,
-                return_url=return_url or "",
-                locale=locale or "",
+                return_url=input.return_url or "",
+                locale=input.locale or "",
                 # An empty id names a configuration that does not exist, not the default one.
                 configuration_id=configuration_id if isinstance(configuration_id, str) else None,
                 flow=flow.to_flow() if flow else None,
-                send_email=bool(send_email),
+                send_email=bool(input.send_email),
                 minted_by=context.api_key,
                 email_limits=context.email_limits,
             )

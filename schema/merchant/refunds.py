@@ -48,6 +48,14 @@ class MerchantRefund:
         )
 
 
+@strawberry.input(description="A refund of a succeeded payment: in full without an amount, else in part.")
+class CreateRefundInput:
+    payment_id: strawberry.ID
+    idempotency_key: str = strawberry.field(description="Unique per refund: a retry never refunds twice.")
+    amount: int | None = None
+    reason: str | None = None
+
+
 @strawberry.type
 class CreateRefundPayload:
     refund: MerchantRefund | None = strawberry.field(
@@ -79,20 +87,15 @@ class RefundQuery:
 class RefundMutations:
     @strawberry.mutation(description="Refund a succeeded payment in full (no amount) or in part, once per key.")
     async def create_refund(
-        self,
-        info: strawberry.Info[MerchantContext, None],
-        payment_id: strawberry.ID,
-        idempotency_key: str,
-        amount: int | None = None,
-        reason: str | None = None,
+        self, info: strawberry.Info[MerchantContext, None], input: CreateRefundInput
     ) -> CreateRefundPayload:
         context = info.context
-        payment = await find_by_client_id(scoped(Payment, context), payment_id)
+        payment = await find_by_client_id(scoped(Payment, context), input.payment_id)
         if payment is None:
             return CreateRefundPayload(refund=None, errors=[not_found("payment", field="paymentId")])
         try:
             refund = await refund_payment(
-                payment, amount, reason or "", client_key=idempotency_key, context=context.billing
+                payment, input.amount, input.reason or "", client_key=input.idempotency_key, context=context.billing
             )
         except BillingError as error:
             return CreateRefundPayload(refund=None, errors=[from_billing_error(error)])

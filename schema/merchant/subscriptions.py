@@ -1,5 +1,7 @@
 """Subscriptions in the merchant schema: get one, list them (by customer and status), start one for a customer (its
 first period charged, or its trial started), cancel, resume, change plan, preview a change, and update (Dodo's PATCH).
+Every mutation takes one input naming the subscription, as the customer schema's do, and the charging ones answer the
+Payment of schema.merchant.payments.
 
 The rules are billing's (subscription_start, merchant_changes); resolvers find the subscription in the key's business
 and mode (an id outside it answers exactly like a missing one) and shape the answer. A declined charge is a UserError
@@ -34,13 +36,15 @@ from models import Subscription as SubscriptionRow
 from models.enums import PaymentStatus
 from models.ids import find_by_client_id, matching_id
 from schema.connections import Connection, query_connection
-from schema.customer.enums import CancellationReason, SubscriptionStatus
+from schema.customer.enums import CancellationReason, Interval, SubscriptionStatus
 from schema.errors import UserError
 from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import from_billing_error, not_found
+from schema.merchant.payments import MerchantPayment
 from schema.merchant.portal_configurations import PlanChangeProration
 
 Info = strawberry.Info[MerchantContext, None]
+SUBSCRIPTION_NOT_FOUND = not_found("subscription", field="subscriptionId")
 
 
 @strawberry.enum(description="When a plan change takes effect.")
@@ -60,9 +64,9 @@ class MerchantSubscription:
     currency: str
     tax_inclusive: bool
     payment_frequency_count: int
-    payment_frequency_interval: str
+    payment_frequency_interval: Interval
     subscription_period_count: int
-    subscription_period_interval: str
+    subscription_period_interval: Interval
     trial_period_days: int
     trial_ends_at: datetime | None
     previous_billing_date: datetime
@@ -72,7 +76,7 @@ class MerchantSubscription:
     expires_at: datetime | None
     payment_method_id: strawberry.ID | None
     discount_id: strawberry.ID | None
-    cancellation_feedback: str | None
+    cancellation_feedback: CancellationReason | None
     cancellation_comment: str | None
     scheduled_change: JSON | None = strawberry.field(description="`{product_id, quantity, effective_at}` or null.")
     metadata: JSON
@@ -85,36 +89,16 @@ class MerchantSubscription:
             product_id=strawberry.ID(row.product_id), status=row.status, quantity=row.quantity,
             recurring_pre_tax_amount=row.recurring_pre_tax_amount, currency=row.currency,
             tax_inclusive=row.tax_inclusive, payment_frequency_count=row.payment_frequency_count,
-            payment_frequency_interval=str(row.payment_frequency_interval),
+            payment_frequency_interval=row.payment_frequency_interval,
             subscription_period_count=row.subscription_period_count,
-            subscription_period_interval=str(row.subscription_period_interval),
+            subscription_period_interval=row.subscription_period_interval,
             trial_period_days=row.trial_period_days, trial_ends_at=row.trial_ends_at,
             previous_billing_date=row.previous_billing_date, next_billing_date=row.next_billing_date,
             cancel_at_next_billing_date=row.cancel_at_next_billing_date, cancelled_at=row.cancelled_at,
             expires_at=row.expires_at, payment_method_id=row.payment_method_id, discount_id=row.discount_id,
-            cancellation_feedback=row.cancellation_feedback and str(row.cancellation_feedback),
+            cancellation_feedback=row.cancellation_feedback,
             cancellation_comment=row.cancellation_comment, scheduled_change=row.scheduled_change,
             metadata=row.metadata, created_at=row.created_at,
-        )  # fmt: skip
-
-
-@strawberry.type(name="SubscriptionPayment", description="The payment a subscription action made.")
-class MerchantPayment:
-    id: strawberry.ID
-    status: str = strawberry.field(description="succeeded, failed, processing or requires_customer_action.")
-    total_amount: int
-    tax: int
-    currency: str
-    error_code: str | None
-    error_message: str | None
-    next_action_url: str | None = strawberry.field(description="Where the customer confirms it with their bank.")
-
-    @classmethod
-    def from_row(cls, row: PaymentRow) -> "MerchantPayment":
-        return cls(
-            id=strawberry.ID(row.id), status=str(row.status), total_amount=row.total_amount, tax=row.tax,
-            currency=row.currency, error_code=row.error_code, error_message=row.error_message,
-            next_action_url=row.next_action_url or None,
         )  # fmt: skip
 
 
@@ -124,8 +108,8 @@ class SubscriptionPayload:
     errors: list[UserError]
 
 
-@strawberry.type
-class SubscriptionPaymentPayload:
+@strawberry.type(description="What a charging subscription action did, as the customer schema's PaymentPayload.")
+class PaymentPayload:
     subscription: MerchantSubscription | None
     payment: MerchantPayment | None = strawberry.field(description="Null when nothing was charged.")
     errors: list[UserError]
@@ -162,6 +146,7 @@ class PlanChangePreviewPayload:
 
 @strawberry.input
 class CreateSubscriptionInput:
+    idempotency_key: str = strawberry.field(description="Unique per attempt: a retry never charges twice.")
     customer_id: strawberry.ID
     product_id: strawberry.ID
     quantity: int = 1
@@ -174,8 +159,9 @@ class CreateSubscriptionInput:
     metadata: JSON | None = None
 
 
-@strawberry.input
-class ChangeSubscriptionPlanInput:
+@strawberry.input(description="A plan change to preview; changePlan's input without its idempotency key.")
+class PlanChangeInput:
+    subscription_id: strawberry.ID
     product_id: strawberry.ID
     quantity: int | None = None
     proration_billing_mode: PlanChangeProration = PlanChangeProration.PRORATED_IMMEDIATELY
@@ -190,8 +176,29 @@ class ChangeSubscriptionPlanInput:
         )
 
 
+@strawberry.input
+class ChangePlanInput(PlanChangeInput):
+    idempotency_key: str = strawberry.field(description="Unique per attempt: a retry never charges twice.")
+
+
+@strawberry.input
+class SubscriptionInput:
+    subscription_id: strawberry.ID
+
+
+@strawberry.input
+class CancelSubscriptionInput:
+    subscription_id: strawberry.ID
+    immediately: bool = strawberry.field(
+        default=False, description="End now instead of at the next billing date, whatever customers may do."
+    )
+    reason: CancellationReason | None = None
+    comment: str | None = None
+
+
 @strawberry.input(description="Dodo's PATCH; an omitted field is left as it is.")
 class UpdateSubscriptionInput:
+    subscription_id: strawberry.ID
     metadata: JSON | None = None
     cancel_at_next_billing_date: bool | None = None
     status: SubscriptionStatus | None = strawberry.field(default=None, description="Only CANCELLED: end now.")
@@ -213,8 +220,8 @@ async def find_subscription(info: Info, subscription_id: object) -> Subscription
     return await find_by_client_id(scope, subscription_id)
 
 
-def charged(subscription: SubscriptionRow, payment: PaymentRow | None) -> SubscriptionPaymentPayload:
-    return SubscriptionPaymentPayload(
+def charged(subscription: SubscriptionRow, payment: PaymentRow | None) -> PaymentPayload:
+    return PaymentPayload(
         subscription=MerchantSubscription.from_row(subscription),
         payment=MerchantPayment.from_row(payment) if payment else None,
         errors=payment_errors(payment),
@@ -258,12 +265,10 @@ class SubscriptionQuery:
         return await query_connection(query, MerchantSubscription.from_row, first=first, after=after)
 
     @strawberry.field(description="What a plan change would charge now and the plan it would leave; changes nothing.")
-    async def preview_subscription_plan_change(
-        self, info: Info, id: strawberry.ID, input: ChangeSubscriptionPlanInput
-    ) -> PlanChangePreviewPayload:
-        row = await find_subscription(info, id)
+    async def plan_change_preview(self, info: Info, input: PlanChangeInput) -> PlanChangePreviewPayload:
+        row = await find_subscription(info, input.subscription_id)
         if row is None:
-            return PlanChangePreviewPayload(preview=None, errors=[not_found("subscription")])
+            return PlanChangePreviewPayload(preview=None, errors=[SUBSCRIPTION_NOT_FOUND])
         try:
             quote = await preview_change(row, input.request())
         except BillingError as error:
@@ -274,16 +279,14 @@ class SubscriptionQuery:
 @strawberry.type
 class SubscriptionMutations:
     @strawberry.mutation(description="Start a subscription: its trial, or its first period charged once per key.")
-    async def create_subscription(
-        self, info: Info, input: CreateSubscriptionInput, idempotency_key: str
-    ) -> SubscriptionPaymentPayload:
+    async def create_subscription(self, info: Info, input: CreateSubscriptionInput) -> PaymentPayload:
         context = info.context
         customer = await find_customer(context.business_id, context.livemode, input.customer_id)
         if customer is None:
             error = not_found("customer", field="customerId")
-            return SubscriptionPaymentPayload(subscription=None, payment=None, errors=[error])
+            return PaymentPayload(subscription=None, payment=None, errors=[error])
         request = StartRequest(
-            customer=customer, product_id=str(input.product_id), client_key=idempotency_key,
+            customer=customer, product_id=str(input.product_id), client_key=input.idempotency_key,
             quantity=input.quantity, processor_token=input.processor_token,
             payment_method_id=str(input.payment_method_id) if input.payment_method_id is not None else None,
             discount_code=input.discount_code, trial_period_days=input.trial_period_days, metadata=input.metadata,
@@ -291,35 +294,28 @@ class SubscriptionMutations:
         try:
             start = await start_subscription(request, context.billing)
         except BillingError as error:
-            return SubscriptionPaymentPayload(subscription=None, payment=None, errors=[from_billing_error(error)])
+            return PaymentPayload(subscription=None, payment=None, errors=[from_billing_error(error)])
         return charged(start.subscription, start.payment)
 
     @strawberry.mutation(description="Cancel now, or at the next billing date, whatever customers may do.")
-    async def cancel_subscription(
-        self,
-        info: Info,
-        id: strawberry.ID,
-        immediately: bool = False,
-        reason: CancellationReason | None = None,
-        comment: str | None = None,
-    ) -> SubscriptionPayload:
-        row = await find_subscription(info, id)
+    async def cancel_subscription(self, info: Info, input: CancelSubscriptionInput) -> SubscriptionPayload:
+        row = await find_subscription(info, input.subscription_id)
         if row is None:
-            return SubscriptionPayload(subscription=None, errors=[not_found("subscription")])
+            return SubscriptionPayload(subscription=None, errors=[SUBSCRIPTION_NOT_FOUND])
+        reason = input.reason.value if input.reason else None
         try:
             row = await cancel_by_merchant(
-                row, immediately=immediately, reason=reason.value if reason else None, comment=comment,
-                context=info.context.billing,
-            )  # fmt: skip
+                row, immediately=input.immediately, reason=reason, comment=input.comment, context=info.context.billing
+            )
         except BillingError as error:
             return SubscriptionPayload(subscription=None, errors=[from_billing_error(error)])
         return SubscriptionPayload(subscription=MerchantSubscription.from_row(row), errors=[])
 
     @strawberry.mutation(description="Undo a cancellation set for the next billing date.")
-    async def resume_subscription(self, info: Info, id: strawberry.ID) -> SubscriptionPayload:
-        row = await find_subscription(info, id)
+    async def resume_subscription(self, info: Info, input: SubscriptionInput) -> SubscriptionPayload:
+        row = await find_subscription(info, input.subscription_id)
         if row is None:
-            return SubscriptionPayload(subscription=None, errors=[not_found("subscription")])
+            return SubscriptionPayload(subscription=None, errors=[SUBSCRIPTION_NOT_FOUND])
         try:
             row = await resume_by_merchant(row)
         except BillingError as error:
@@ -327,27 +323,23 @@ class SubscriptionMutations:
         return SubscriptionPayload(subscription=MerchantSubscription.from_row(row), errors=[])
 
     @strawberry.mutation(description="Move to another product or quantity, charged once per idempotency key.")
-    async def change_subscription_plan(
-        self, info: Info, id: strawberry.ID, input: ChangeSubscriptionPlanInput, idempotency_key: str
-    ) -> SubscriptionPaymentPayload:
-        row = await find_subscription(info, id)
+    async def change_plan(self, info: Info, input: ChangePlanInput) -> PaymentPayload:
+        row = await find_subscription(info, input.subscription_id)
         if row is None:
-            return SubscriptionPaymentPayload(subscription=None, payment=None, errors=[not_found("subscription")])
+            return PaymentPayload(subscription=None, payment=None, errors=[SUBSCRIPTION_NOT_FOUND])
         try:
             change = await change_by_merchant(
-                row, input.request(), client_key=idempotency_key, context=info.context.billing
+                row, input.request(), client_key=input.idempotency_key, context=info.context.billing
             )
         except BillingError as error:
-            return SubscriptionPaymentPayload(subscription=None, payment=None, errors=[from_billing_error(error)])
+            return PaymentPayload(subscription=None, payment=None, errors=[from_billing_error(error)])
         return charged(change.subscription, change.payment)
 
     @strawberry.mutation(description="Change metadata, the cancellation, the status (cancel now) or payment method.")
-    async def update_subscription(
-        self, info: Info, id: strawberry.ID, input: UpdateSubscriptionInput
-    ) -> SubscriptionPayload:
-        row = await find_subscription(info, id)
+    async def update_subscription(self, info: Info, input: UpdateSubscriptionInput) -> SubscriptionPayload:
+        row = await find_subscription(info, input.subscription_id)
         if row is None:
-            return SubscriptionPayload(subscription=None, errors=[not_found("subscription")])
+            return SubscriptionPayload(subscription=None, errors=[SUBSCRIPTION_NOT_FOUND])
         update = SubscriptionUpdate(
             metadata=input.metadata, cancel_at_next_billing_date=input.cancel_at_next_billing_date,
             status=input.status.value if input.status else None,

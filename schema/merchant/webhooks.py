@@ -6,6 +6,7 @@ from datetime import datetime
 
 import strawberry
 
+from core.event_types import EventType
 from merchants.webhooks import (
     WebhookEndpointError,
     create_endpoint,
@@ -14,16 +15,21 @@ from merchants.webhooks import (
     rotate_secret,
     update_endpoint,
 )
-from models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from models import enums as model_enums
 from models.ids import find_by_client_id
 from schema.connections import Connection, query_connection
 from schema.errors import UserError
 from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import not_found
+from schema.merchant.loaders import child_connection
 from schema.merchant.scoping import scoped
 
 WebhookDeliveryStatus = strawberry.enum(model_enums.DeliveryStatus, name="WebhookDeliveryStatus")
+WebhookEventType = strawberry.enum(
+    EventType, name="WebhookEventType", description="PAYMENT_SUCCEEDED is the webhook `type` payment.succeeded."
+)
+ENDPOINT_NOT_FOUND = not_found("webhook endpoint", field="webhookEndpointId")
 
 
 @strawberry.type(name="WebhookAttempt", description="One POST of a delivery to the endpoint.")
@@ -78,21 +84,25 @@ class MerchantWebhookDelivery:
             created_at=row.created_at,
         )
 
-    @strawberry.field(description="The event's type, such as payment.succeeded.")
-    async def event_type(self) -> str:
-        return (await Event.get(id=self.event_id)).type
+    @strawberry.field(description="The event's type, such as PAYMENT_SUCCEEDED.")
+    async def event_type(self, info: strawberry.Info[MerchantContext, None]) -> WebhookEventType:
+        return EventType(await info.context.loaders.event_types.load(self.event_id))
 
     @strawberry.field(description="Every attempt, newest first.")
-    async def attempts(self, first: int | None = None, after: str | None = None) -> Connection[MerchantWebhookAttempt]:
-        query = WebhookAttempt.filter(delivery_id=self.id)
-        return await query_connection(query, MerchantWebhookAttempt.from_row, first=first, after=after)
+    async def attempts(
+        self, info: strawberry.Info[MerchantContext, None], first: int | None = None, after: str | None = None
+    ) -> Connection[MerchantWebhookAttempt]:
+        loader = info.context.loaders.delivery_attempts
+        return await child_connection(loader, self.id, MerchantWebhookAttempt.from_row, first=first, after=after)
 
 
 @strawberry.type(name="WebhookEndpoint", description="Where the business receives its events, signed.")
 class MerchantWebhookEndpoint:
     id: strawberry.ID
     url: str
-    event_types: list[str] = strawberry.field(description="The event types it receives; empty: every type.")
+    event_types: list[WebhookEventType] = strawberry.field(
+        description="The event types it receives; empty: every type."
+    )
     disabled: bool
     disabled_at: datetime | None
     failing_since: datetime | None = strawberry.field(description="The first failure since the last success.")
@@ -103,7 +113,7 @@ class MerchantWebhookEndpoint:
         return cls(
             id=strawberry.ID(row.id),
             url=row.url,
-            event_types=list(row.event_types),
+            event_types=[EventType(event_type) for event_type in row.event_types],
             disabled=row.disabled,
             disabled_at=row.disabled_at,
             failing_since=row.failing_since,
@@ -112,10 +122,36 @@ class MerchantWebhookEndpoint:
 
     @strawberry.field(description="The endpoint's deliveries, newest first.")
     async def deliveries(
-        self, first: int | None = None, after: str | None = None
+        self, info: strawberry.Info[MerchantContext, None], first: int | None = None, after: str | None = None
     ) -> Connection[MerchantWebhookDelivery]:
-        query = WebhookDelivery.filter(endpoint_id=self.id)
-        return await query_connection(query, MerchantWebhookDelivery.from_row, first=first, after=after)
+        loader = info.context.loaders.endpoint_deliveries
+        return await child_connection(loader, self.id, MerchantWebhookDelivery.from_row, first=first, after=after)
+
+
+@strawberry.input
+class CreateWebhookEndpointInput:
+    url: str
+    event_types: list[WebhookEventType] | None = strawberry.field(
+        default=None, description="Empty or null: every type."
+    )
+
+
+@strawberry.input(description="The endpoint to change and what to change; enabling it resets its failures.")
+class UpdateWebhookEndpointInput:
+    webhook_endpoint_id: strawberry.ID
+    url: str | None = None
+    event_types: list[WebhookEventType] | None = None
+    disabled: bool | None = None
+
+
+@strawberry.input
+class WebhookEndpointInput:
+    webhook_endpoint_id: strawberry.ID
+
+
+@strawberry.input
+class WebhookDeliveryInput:
+    webhook_delivery_id: strawberry.ID
 
 
 @strawberry.type
@@ -173,15 +209,15 @@ class WebhookQuery:
 class WebhookMutations:
     @strawberry.mutation(description="A new endpoint for some or all event types; its secret is shown this once.")
     async def create_webhook_endpoint(
-        self, info: strawberry.Info[MerchantContext, None], url: str, event_types: list[str] | None = None
+        self, info: strawberry.Info[MerchantContext, None], input: CreateWebhookEndpointInput
     ) -> WebhookSecretPayload:
         context = info.context
         try:
             endpoint, secret = await create_endpoint(
                 context.api_key.business,
                 livemode=context.livemode,
-                url=url,
-                event_types=event_types or [],
+                url=input.url,
+                event_types=input.event_types or [],
                 allow_private=context.webhooks_allow_private,
             )
         except WebhookEndpointError as error:
@@ -194,23 +230,18 @@ class WebhookMutations:
         description="Change an endpoint's URL, event types or disabled state (enabling resets failures)."
     )
     async def update_webhook_endpoint(
-        self,
-        info: strawberry.Info[MerchantContext, None],
-        id: strawberry.ID,
-        url: str | None = None,
-        event_types: list[str] | None = None,
-        disabled: bool | None = None,
+        self, info: strawberry.Info[MerchantContext, None], input: UpdateWebhookEndpointInput
     ) -> WebhookEndpointPayload:
         context = info.context
-        endpoint = await _endpoint(context, id)
+        endpoint = await _endpoint(context, input.webhook_endpoint_id)
         if endpoint is None:
-            return WebhookEndpointPayload(webhook_endpoint=None, errors=[not_found("webhook endpoint")])
+            return WebhookEndpointPayload(webhook_endpoint=None, errors=[ENDPOINT_NOT_FOUND])
         try:
             await update_endpoint(
                 endpoint,
-                url=url,
-                event_types=event_types,
-                disabled=disabled,
+                url=input.url,
+                event_types=input.event_types,
+                disabled=input.disabled,
                 allow_private=context.webhooks_allow_private,
             )
         except WebhookEndpointError as error:
@@ -219,21 +250,21 @@ class WebhookMutations:
 
     @strawberry.mutation(description="Delete an endpoint with its deliveries; it receives nothing more.")
     async def delete_webhook_endpoint(
-        self, info: strawberry.Info[MerchantContext, None], id: strawberry.ID
+        self, info: strawberry.Info[MerchantContext, None], input: WebhookEndpointInput
     ) -> DeleteWebhookEndpointPayload:
-        endpoint = await _endpoint(info.context, id)
+        endpoint = await _endpoint(info.context, input.webhook_endpoint_id)
         if endpoint is None:
-            return DeleteWebhookEndpointPayload(deleted_id=None, errors=[not_found("webhook endpoint")])
+            return DeleteWebhookEndpointPayload(deleted_id=None, errors=[ENDPOINT_NOT_FOUND])
         await delete_endpoint(endpoint)
         return DeleteWebhookEndpointPayload(deleted_id=strawberry.ID(endpoint.id), errors=[])
 
     @strawberry.mutation(description="A new signing secret, shown this once; the old one also signs for 24 hours.")
     async def rotate_webhook_secret(
-        self, info: strawberry.Info[MerchantContext, None], id: strawberry.ID
+        self, info: strawberry.Info[MerchantContext, None], input: WebhookEndpointInput
     ) -> WebhookSecretPayload:
-        endpoint = await _endpoint(info.context, id)
+        endpoint = await _endpoint(info.context, input.webhook_endpoint_id)
         if endpoint is None:
-            return WebhookSecretPayload(webhook_endpoint=None, secret=None, errors=[not_found("webhook endpoint")])
+            return WebhookSecretPayload(webhook_endpoint=None, secret=None, errors=[ENDPOINT_NOT_FOUND])
         secret = await rotate_secret(endpoint)
         return WebhookSecretPayload(
             webhook_endpoint=MerchantWebhookEndpoint.from_row(endpoint), secret=secret, errors=[]
@@ -241,15 +272,16 @@ class WebhookMutations:
 
     @strawberry.mutation(description="Replay a delivery: the same webhook-id, a fresh retry schedule.")
     async def replay_webhook_delivery(
-        self, info: strawberry.Info[MerchantContext, None], id: strawberry.ID
+        self, info: strawberry.Info[MerchantContext, None], input: WebhookDeliveryInput
     ) -> ReplayWebhookDeliveryPayload:
         context = info.context
         deliveries = WebhookDelivery.filter(
             endpoint__business_id=context.business_id, endpoint__livemode=context.livemode
         )
-        delivery = await find_by_client_id(deliveries, id)
+        delivery = await find_by_client_id(deliveries, input.webhook_delivery_id)
         if delivery is None:
-            return ReplayWebhookDeliveryPayload(webhook_delivery=None, errors=[not_found("webhook delivery")])
+            error = not_found("webhook delivery", field="webhookDeliveryId")
+            return ReplayWebhookDeliveryPayload(webhook_delivery=None, errors=[error])
         await replay_delivery(delivery)
         replayed = MerchantWebhookDelivery.from_row(await WebhookDelivery.get(id=delivery.id))
         return ReplayWebhookDeliveryPayload(webhook_delivery=replayed, errors=[])
