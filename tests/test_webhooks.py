@@ -227,7 +227,7 @@ async def test_the_business_is_emailed_when_its_endpoint_is_disabled(
     mime = compose_email(message, webhook_settings)
     text = mime.get_body(("plain",)).get_content()
     assert mime["Subject"] == "Your webhook endpoint at Sakura Fonts was disabled"
-    assert receiver.url in text and f'updateWebhookEndpoint(id: "{endpoint.id}", disabled: false)' in text
+    assert receiver.url in text and f'updateWebhookEndpoint(input: {{webhookEndpointId: "{endpoint.id}", disabled: false}})' in text
 
 
 async def test_an_endpoint_that_recovers_in_time_is_neither_disabled_nor_reported(
