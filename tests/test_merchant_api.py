@@ -8,14 +8,13 @@ import contextlib
 import dataclasses
 import hashlib
 import json
-import os
 import sqlite3
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+from tortoise.context import TortoiseContext
 
 from access.email_outbox import opened_context
 from access.login_links import consume_link, peek_link
@@ -24,10 +23,11 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from merchants.api_keys import create_api_key, revoke_api_key
 from models import Business, Customer, EmailMessage, LoginToken, PortalConfiguration
+from models.database import tortoise_config
+from tests.support.cli import portal as run_portal
 
 BASE_URL = "https://portal.example"
 SETTINGS = Settings(base_url=BASE_URL, portal_name="Portal", secret_key="test-secret-key")
-REPOSITORY = Path(__file__).resolve().parent.parent
 
 CREATE_PORTAL_SESSION = """
 mutation Create($customerId: ID!, $sendEmail: Boolean, $returnUrl: String, $locale: String, $configurationId: ID) {
@@ -337,47 +337,15 @@ async def test_graphql_refuses_queries_with_too_many_aliases(client: httpx.Async
 
 
 # --- portal api-key / portal link -------------------------------------------------------------------------------
-# The CLI runs in its own process on a SQLite file; this process reads that file with sqlite3, because binding
-# tortoise to a second database here would rebind the models of the session's test database.
-
-SEED_CUSTOMER = """
-import asyncio
-from models import Business, Customer
-from models.database import connect, disconnect
-
-async def seed():
-    await connect({url!r})
-    business = await Business.create(name="Acme", support_email="help@acme.example")
-    customer = await Customer.create(business=business, email="alice@example.com", livemode=True)
-    print(business.id, customer.id)
-    await disconnect()
-
-asyncio.run(seed())
-"""
-
-
-async def run(*command: str, database_url: str) -> tuple[int, str, str]:
-    """Run a command in a subprocess on the database at `database_url`: exit code, stdout, stderr."""
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "PORTAL_BASE_URL": BASE_URL,
-        "PORTAL_NAME": "Portal",
-        "PORTAL_SECRET_KEY": "test-secret-key",
-    }
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        cwd=REPOSITORY,
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await process.communicate()
-    return process.returncode, stdout.decode(), stderr.decode()
+# The CLI works on a SQLite file of its own; the tests read that file with sqlite3.
 
 
 async def portal(database_url: str, *args: str) -> tuple[int, str, str]:
-    return await run(sys.executable, "-m", "gateway.cli", *args, database_url=database_url)
+    """`portal *args` on the database at `database_url`: exit code, stdout, stderr."""
+    directory = Path(database_url.removeprefix("sqlite://")).parent
+    settings = {"PORTAL_BASE_URL": BASE_URL, "PORTAL_NAME": "Portal", "PORTAL_SECRET_KEY": "test-secret-key"}
+    answer = await asyncio.to_thread(run_portal, *args, database_url=database_url, cwd=directory, **settings)
+    return answer.returncode, answer.stdout, answer.stderr
 
 
 def rows(database: Path, query: str, *parameters: str) -> list[tuple]:
@@ -386,22 +354,19 @@ def rows(database: Path, query: str, *parameters: str) -> list[tuple]:
 
 
 @pytest.fixture
-async def cli_database(tmp_path: Path) -> Path:
+def cli_database(migrated_sqlite_database: Path) -> Path:
     """A migrated SQLite file for the CLI."""
-    path = tmp_path / "cli.db"
-    code, _, errors = await portal(f"sqlite://{path}", "migrate")
-    assert code == 0, errors
-    return path
+    return migrated_sqlite_database
 
 
 @pytest.fixture
 async def cli_ids(cli_database: Path) -> tuple[str, str]:
     """The ids of a business and its live customer in the CLI's database."""
-    url = f"sqlite://{cli_database}"
-    code, output, errors = await run(sys.executable, "-c", SEED_CUSTOMER.format(url=url), database_url=url)
-    assert code == 0, errors
-    business_id, customer_id = output.split()
-    return business_id, customer_id
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(f"sqlite://{cli_database}"))
+        business = await Business.create(name="Acme", support_email="help@acme.example")
+        customer = await Customer.create(business=business, email="alice@example.com", livemode=True)
+    return business.id, customer.id
 
 
 async def test_cli_creates_lists_and_revokes_api_keys(cli_database: Path, cli_ids: tuple[str, str]) -> None:

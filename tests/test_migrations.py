@@ -9,7 +9,7 @@ from tortoise.context import TortoiseContext
 from gateway.cli import migrate_database, pending_migrations
 from models import Business
 from models.database import tortoise_config
-from tests.scratch import scratch_database_url, uses_postgres
+from tests.support.databases import scratch_database_url, uses_postgres
 
 _BOOKKEEPING_TABLES = {"tortoise_migrations", "sqlite_sequence"}
 
