@@ -26,11 +26,11 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite://:memory:")
 pytest_plugins = (
     "tests.portal_support",
     "tests.billing_support",
-    "tests.browser_support",
     "tests.support.pages",
     "tests.support.webhooks",
     "tests.support.sales",
     "tests.support.databases",
+    "tests.browser_support",
     "tests.support.demo",
 )
 

@@ -6,7 +6,8 @@ Migrating and seeding take seconds, so a run does each once, into a template, an
 copy on SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL. Fixtures: `migrated_database` (the migrations applied,
 no rows) and `demo_database` (migrated, then `portal seed-demo`), each the URL of the test's copy, and
 `migrated_sqlite_database`, the path of a migrated SQLite file whatever the test database; the session-scoped
-templates are the originals, not to be written to.
+templates are the originals, not to be written to (`demo_sqlite_template` is the one the browser tests' portals
+copy).
 """
 
 import contextlib
@@ -34,7 +35,7 @@ async def scratch_database_url(directory: Path, template: str | None = None) -> 
     if not uses_postgres():
         path = directory / "scratch.db"
         if template is not None:
-            _copy_sqlite(_sqlite_path(template), path)
+            copy_sqlite(_sqlite_path(template), path)
         yield f"sqlite://{path}"
         return
     parts = urlsplit(TEST_DATABASE_URL)
@@ -52,7 +53,7 @@ def _sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite://"))
 
 
-def _copy_sqlite(source: Path, target: Path) -> None:
+def copy_sqlite(source: Path, target: Path) -> None:
     # SQLite's backup copies the pages whatever the journal mode, where a plain file copy could miss a WAL file.
     with contextlib.closing(sqlite3.connect(source)) as original, contextlib.closing(sqlite3.connect(target)) as copy:
         original.backup(copy)
@@ -82,7 +83,23 @@ async def migrated_template(
 
 
 @pytest.fixture(scope="session")
-async def demo_template(tmp_path_factory: pytest.TempPathFactory, migrated_template: str) -> AsyncIterator[str]:
+def demo_sqlite_template(tmp_path_factory: pytest.TempPathFactory, migrated_sqlite_template: Path) -> Path:
+    """A migrated SQLite file with the demo data, whatever the test database, for the portals the browser tests
+    serve."""
+    path = tmp_path_factory.mktemp("demo-sqlite") / "portal.db"
+    copy_sqlite(migrated_sqlite_template, path)
+    done = portal("seed-demo", database_url=f"sqlite://{path}", cwd=path.parent)
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+@pytest.fixture(scope="session")
+async def demo_template(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, migrated_template: str
+) -> AsyncIterator[str]:
+    if not uses_postgres():
+        yield f"sqlite://{request.getfixturevalue('demo_sqlite_template')}"
+        return
     directory = tmp_path_factory.mktemp("demo")
     async with scratch_database_url(directory, template=migrated_template) as url:
         done = portal("seed-demo", database_url=url, cwd=directory)
@@ -99,7 +116,7 @@ async def migrated_database(migrated_template: str, tmp_path: Path) -> AsyncIter
 @pytest.fixture
 def migrated_sqlite_database(migrated_sqlite_template: Path, tmp_path: Path) -> Path:
     path = tmp_path / "portal.db"
-    _copy_sqlite(migrated_sqlite_template, path)
+    copy_sqlite(migrated_sqlite_template, path)
     return path
 
 
