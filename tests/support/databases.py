@@ -4,10 +4,9 @@ their own.
 
 Migrating and seeding take seconds, so a run does each once, into a template, and a test gets a copy of it: a file
 copy on SQLite, `CREATE DATABASE … TEMPLATE` on PostgreSQL. Fixtures: `migrated_database` (the migrations applied,
-no rows) and `demo_database` (migrated, then `portal seed-demo`), each the URL of the test's copy, and
-`migrated_sqlite_database`, the path of a migrated SQLite file whatever the test database; the session-scoped
-templates are the originals, not to be written to (`demo_sqlite_template` is the one the browser tests' portals
-copy).
+no rows) and `demo_database` (migrated, then `portal seed-demo`), each the URL of the test's copy; the
+session-scoped templates are the originals, not to be written to. `demo_sqlite_template` is a SQLite file whatever
+the test database, for the portals the browser tests serve.
 """
 
 import contextlib
@@ -61,7 +60,7 @@ def copy_sqlite(source: Path, target: Path) -> None:
 
 @pytest.fixture(scope="session")
 def migrated_sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A migrated SQLite file, whatever the test database, for tests that read the CLI's database with sqlite3."""
+    """A migrated SQLite file, whatever the test database."""
     path = tmp_path_factory.mktemp("migrated-sqlite") / "portal.db"
     done = portal("migrate", database_url=f"sqlite://{path}", cwd=path.parent)
     assert done.returncode == 0, done.stderr
@@ -111,13 +110,6 @@ async def demo_template(
 async def migrated_database(migrated_template: str, tmp_path: Path) -> AsyncIterator[str]:
     async with scratch_database_url(tmp_path, template=migrated_template) as url:
         yield url
-
-
-@pytest.fixture
-def migrated_sqlite_database(migrated_sqlite_template: Path, tmp_path: Path) -> Path:
-    path = tmp_path / "portal.db"
-    copy_sqlite(migrated_sqlite_template, path)
-    return path
 
 
 @pytest.fixture
