@@ -55,4 +55,15 @@ async def demo(demo_rows: list[TableRows]) -> AsyncIterator[None]:
         names = ", ".join(f'"{column}"' for column in table.columns)
         marks = ", ".join(f"${n}" if postgres else "?" for n in range(1, len(table.columns) + 1))
         await connection.execute_many(f'INSERT INTO "{table.table}" ({names}) VALUES ({marks})', table.rows)
+    if postgres:
+        # Rows written with their ids leave a serial column's sequence behind them (SQLite's follows by itself).
+        for table in {table.table for table in demo_rows} & serial_tables():
+            await connection.execute_script(
+                f"SELECT setval(pg_get_serial_sequence('\"{table}\"', 'id'), (SELECT MAX(id) FROM \"{table}\"))"
+            )
     yield
+
+
+def serial_tables() -> set[str]:
+    """The tables whose id the database numbers."""
+    return {model._meta.db_table for model in Tortoise.apps[APP_LABEL].values() if model._meta.pk.generated}
