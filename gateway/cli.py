@@ -57,7 +57,7 @@ from merchants.webhooks import (
     rotate_secret,
 )
 from models import ApiKey, Business, CustomDomain, Customer, WebhookDelivery, WebhookEndpoint, normalize_email
-from models.database import connect, disconnect, is_sqlite, tortoise_config
+from models.database import is_sqlite, tortoise_config
 from models.enums import CustomDomainStatus, Scope
 from models.ids import find_by_client_id, id_prefix, is_well_formed_id
 
@@ -78,11 +78,11 @@ def run_with_database(settings: Settings, work: Callable[[], Awaitable[T]]) -> T
     """Run `work` in a fresh event loop with the database open."""
 
     async def connected() -> T:
-        await connect(settings.database_url)
-        try:
+        # A context of the command's own rather than the process-wide fallback: the command also runs inside a
+        # process that has a database open already (the tests call `main` in-process).
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(settings.database_url))
             return await work()
-        finally:
-            await disconnect()
 
     return asyncio.run(connected())
 

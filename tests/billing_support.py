@@ -1,8 +1,13 @@
 """What the billing tests share: the sandbox processor, a billing context, and a customer at a shop with a
-subscription and cards attached through the processor as a real customer's would be."""
+subscription and cards attached through the processor as a real customer's would be.
+
+tests/conftest.py loads it as a plugin, for its fixture `context` (a billing context on the sandbox processor).
+"""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from billing.context import BillingContext
 from billing.payment_methods import add_payment_method
@@ -22,6 +27,11 @@ def billing_context(base_url: str = BASE_URL) -> BillingContext:
         portal_name="Customer Portal",
         secret_key="test-secret-key",
     )
+
+
+@pytest.fixture
+def context() -> BillingContext:
+    return billing_context()
 
 
 @dataclass

@@ -1,7 +1,7 @@
-"""What the browser tests share: the demo portal served the way an operator runs it (`portal migrate`,
-`portal seed-demo` and `portal serve` in their own process on a temporary SQLite file, the outbox worker inside the web
-process, sign-in emails sent to a real SMTP server), the demo businesses' deep links into it, one chromium for the
-whole run, signing Ada in by email, and where screenshots go.
+"""What the browser tests share: the demo portal served the way an operator runs it (`portal serve` in its own
+process on a copy of a SQLite file made once per run by `portal migrate` and `portal seed-demo`, the outbox worker
+inside the web process, sign-in emails sent to a real SMTP server), the demo businesses' deep links into it, one
+chromium for the whole run, signing Ada in by email, and where screenshots go.
 
 tests/conftest.py loads it as a plugin, for its fixtures: `browser` (chromium, once per run), `browser_page` (a fresh
 page of it), `portal_server` (a portal of one's own for one test) and `screenshots` (the folder screenshots are saved
@@ -31,6 +31,7 @@ import pytest
 
 from gateway.demo_data import DEMO_EMAIL
 from tests.portal_support import LINK, Mailbox, free_port, text_of
+from tests.support.databases import copy_sqlite
 
 CHROMIUM = Path("/usr/bin/chromium")
 ROOT = Path(__file__).resolve().parents[1]
@@ -114,14 +115,13 @@ PORTAL_CLI = [sys.executable, "-m", "gateway.cli"]
 
 
 @contextmanager
-def serve_demo_portal(directory: Path, mailbox: Mailbox, **settings: str) -> Iterator[PortalServer]:
-    """`portal serve` on a migrated, seeded SQLite file in `directory`, its output in a log file there; `settings`
-    are more environment variables (`PORTAL_SIGN_IN_LINK_SECONDS="10"`)."""
+def serve_demo_portal(directory: Path, mailbox: Mailbox, demo: Path, **settings: str) -> Iterator[PortalServer]:
+    """`portal serve` on a copy of `demo` (a migrated SQLite file seeded with `portal seed-demo`, the
+    `demo_sqlite_template` fixture) in `directory`, its output in a log file there; `settings` are more environment
+    variables (`PORTAL_SIGN_IN_LINK_SECONDS="10"`)."""
     port, database = free_port(), directory / "portal.db"
     environment = {**portal_environment(f"sqlite://{database}", port, mailbox), **settings}
-    for command in ("migrate", "seed-demo"):
-        done = subprocess.run([*PORTAL_CLI, command], cwd=directory, env=environment, capture_output=True, text=True)
-        assert done.returncode == 0, done.stderr
+    copy_sqlite(demo, database)
     log = directory / "serve.log"
     with log.open("w") as output:
         server = subprocess.Popen([*PORTAL_CLI, "serve"], cwd=directory, env=environment, stdout=output, stderr=output)
@@ -208,9 +208,9 @@ def started_mailbox() -> Iterator[Mailbox]:
 
 
 @pytest.fixture
-def portal_server(tmp_path: Path, mailbox: Mailbox) -> Iterator[PortalServer]:
+def portal_server(tmp_path: Path, mailbox: Mailbox, demo_sqlite_template: Path) -> Iterator[PortalServer]:
     """A demo portal of this test's own, free to change."""
-    with serve_demo_portal(tmp_path, mailbox) as server:
+    with serve_demo_portal(tmp_path, mailbox, demo_sqlite_template) as server:
         yield server
 
 

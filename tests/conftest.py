@@ -17,9 +17,22 @@ from models.database import connect, disconnect
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite://:memory:")
 
-# The SMTP mailbox, settings and HTTP client of the page, email and browser tests (tests/portal_support.py), and the
-# served portal, chromium and screenshot folder of the browser tests (tests/browser_support.py).
-pytest_plugins = ("tests.portal_support", "tests.browser_support")
+# Plugins, for their fixtures: the SMTP mailbox, settings and HTTP client of the page, email and browser tests
+# (tests/portal_support.py); the billing context of the billing tests (tests/billing_support.py); the served portal,
+# chromium and screenshot folder of the browser tests (tests/browser_support.py); the pages' client
+# (tests/support/pages.py); a webhook receiver (tests/support/webhooks.py); a paid sale (tests/support/sales.py);
+# databases copied from a migrated or seeded template (tests/support/databases.py) and the demo data
+# (tests/support/demo.py).
+pytest_plugins = (
+    "tests.portal_support",
+    "tests.billing_support",
+    "tests.support.pages",
+    "tests.support.webhooks",
+    "tests.support.sales",
+    "tests.support.databases",
+    "tests.browser_support",
+    "tests.support.demo",
+)
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

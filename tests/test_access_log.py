@@ -21,7 +21,7 @@ from gateway import sandbox_pages
 from gateway.app import create_app
 from gateway.log_redaction import redact_secrets
 from gateway.settings import Settings
-from tests.billing_support import billing_context, subscriber
+from tests.billing_support import subscriber
 from tests.factories import business_token
 from tests.portal_support import csrf_from, free_port
 
@@ -44,11 +44,6 @@ class Served:
 
     def access_lines(self) -> list[str]:
         return [record.getMessage() for record in self.caplog.records if record.name == ACCESS_LOGGER]
-
-
-@pytest.fixture
-def context():
-    return billing_context()
 
 
 @pytest.fixture

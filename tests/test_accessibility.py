@@ -17,6 +17,7 @@ import asyncio
 import time
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
@@ -123,9 +124,13 @@ def mailbox_for_module() -> Iterator[Mailbox]:
 
 
 @pytest.fixture(scope="module")
-def demo_portal(tmp_path_factory: pytest.TempPathFactory, mailbox_for_module: Mailbox) -> Iterator[PortalServer]:
+def demo_portal(
+    tmp_path_factory: pytest.TempPathFactory, mailbox_for_module: Mailbox, demo_sqlite_template: Path
+) -> Iterator[PortalServer]:
     directory, lifetime = tmp_path_factory.mktemp("accessibility"), str(SIGN_IN_LINK_SECONDS)
-    with serve_demo_portal(directory, mailbox_for_module, PORTAL_SIGN_IN_LINK_SECONDS=lifetime) as server:
+    with serve_demo_portal(
+        directory, mailbox_for_module, demo_sqlite_template, PORTAL_SIGN_IN_LINK_SECONDS=lifetime
+    ) as server:
         yield server
 
 

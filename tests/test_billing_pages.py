@@ -3,7 +3,6 @@ subscription's page, paying an on-hold subscription (declined, approved, 3-D Sec
 round trip; ids outside the session's scope, CSRF, languages, and the statements a page costs."""
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
@@ -11,58 +10,21 @@ import pytest
 
 from access.sessions import viewer_for_token
 from core.i18n import translations
-from gateway import sandbox_pages
-from gateway.app import create_app
-from gateway.payments import build_billing_context
-from gateway.settings import Settings
 from models import Invoice, InvoiceLine, Payment, PaymentMethod, SandboxCharge, Subscription
 from models.enums import InvoiceStatus, SubscriptionStatus
 from schema.customer import build_context, schema
-from tests.billing_support import BASE_URL, Subscriber, billing_context, subscriber
+from tests.billing_support import Subscriber, subscriber
 from tests.factories import POLICY, business_token, unified_token
 from tests.portal_support import csrf_from
+from tests.support.pages import IDEMPOTENCY_KEY, alert, sign_in, without_noise
 
 RADIO = re.compile(r'name="payment_method_id" value="([^"]+)" required( checked)?')
-IDEMPOTENCY_KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
-ALERT = re.compile(r'role="alert">([^<]*)<')
 DECLINED = "Your card was declined. Try another card."
-
-
-@pytest.fixture
-def context():
-    return billing_context()
-
-
-@pytest.fixture
-def billing_settings() -> Settings:
-    return Settings(base_url=BASE_URL, secret_key="test-secret-key", run_worker_in_web=False)
-
-
-@pytest.fixture
-async def http(billing_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """A client of the app with its BillingContext and the sandbox's hosted pages, whether or not create_app
-    already wires them."""
-    app = create_app(billing_settings, manage_database=False)
-    if not hasattr(app.state, "billing"):
-        app.state.billing = build_billing_context(billing_settings)
-    if "/sandbox/setup/{setup_id}" not in {getattr(route, "path", "") for route in app.routes}:
-        app.router.routes.extend(sandbox_pages.routes(billing_settings, app.state.billing.processor))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
-        yield client
-
-
-async def sign_in(http: httpx.AsyncClient, token: str) -> None:
-    http.cookies.set("portal_session", token)
 
 
 def radios(page: httpx.Response) -> list[tuple[str, bool]]:
     """The payment-method choices of a page, in order, with whether each is selected."""
     return [(method_id, bool(checked)) for method_id, checked in RADIO.findall(page.text)]
-
-
-def alert(page: httpx.Response) -> str:
-    match = ALERT.search(page.text)
-    return match[1] if match else ""
 
 
 async def pay(http: httpx.AsyncClient, subscription_id: str, method_id: str, locale: str = "en") -> httpx.Response:
@@ -294,11 +256,6 @@ async def test_the_pages_need_a_session(http) -> None:
     for path in ("/subscriptions/sub_x", "/payment-methods", "/payments/pay_x/complete"):
         answer = await http.get(path)
         assert (answer.status_code, answer.headers["location"]) == (303, "/login")
-
-
-def without_noise(page: httpx.Response, asked_id: str) -> str:
-    """A page without its CSP nonce and the id that was asked for (the language links repeat the path)."""
-    return re.sub(r'nonce="[^"]+"', "", page.text).replace(asked_id, "ID")
 
 
 async def foreign_world(context) -> tuple[Subscriber, Subscriber]:

@@ -2,7 +2,6 @@
 API keys and a working portal configuration in each mode; bad values refused with nothing written."""
 
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,18 +11,10 @@ from merchants.api_keys import authenticate_api_key
 from merchants.businesses import BusinessChanges, BusinessInputError, create_business
 from models import Business, PortalConfiguration
 from models.database import tortoise_config
-from tests.scratch import scratch_database_url
-from tests.test_cli import portal
+from tests.support.cli import portal
 
 CREATED = re.compile(r"Created business (bus_\w+)")
 KEY = re.compile(r"(test|live): (sk_(?:test|live)_\S+)")
-
-
-@pytest.fixture
-async def scratch(tmp_path: Path) -> AsyncIterator[str]:
-    async with scratch_database_url(tmp_path) as url:
-        assert portal("migrate", database_url=url, cwd=tmp_path).returncode == 0
-        yield url
 
 
 async def rows(database_url: str, model: type) -> list:
@@ -32,18 +23,18 @@ async def rows(database_url: str, model: type) -> list:
         return await model.all().order_by("id")
 
 
-async def test_create_prints_the_business_and_keys_that_open_its_api(scratch: str, tmp_path: Path) -> None:
+async def test_create_prints_the_business_and_keys_that_open_its_api(migrated_database: str, tmp_path: Path) -> None:
     answer = portal(
         "business", "create", "--name", "Kumo Labs", "--support-email", "Help@Kumo.example",
         "--primary-color", "#0b3d91", "--tax-rate", "10.25", "--country", "JP", "--invoice-prefix", "KL",
-        database_url=scratch, cwd=tmp_path,
+        database_url=migrated_database, cwd=tmp_path,
     )  # fmt: skip
 
     assert answer.returncode == 0, answer.stderr
     business_id = CREATED.search(answer.stdout)[1]
     keys = dict(KEY.findall(answer.stdout))
     async with TortoiseContext() as context:
-        await context.init(config=tortoise_config(scratch))
+        await context.init(config=tortoise_config(migrated_database))
         for mode, secret in keys.items():
             api_key = await authenticate_api_key(secret)
             assert (api_key.business_id, api_key.livemode) == (business_id, mode == "live")
@@ -82,47 +73,67 @@ async def test_a_bad_value_is_refused_and_nothing_is_created(field: str, value: 
     assert await Business.all().count() == 0
 
 
-async def test_the_command_says_what_is_wrong_without_a_traceback(scratch: str, tmp_path: Path) -> None:
+async def test_the_command_says_what_is_wrong_without_a_traceback(migrated_database: str, tmp_path: Path) -> None:
     answer = portal(
-        "business", "create", "--name", "Kumo", "--support-email", "nope", database_url=scratch, cwd=tmp_path
+        "business", "create", "--name", "Kumo", "--support-email", "nope", database_url=migrated_database, cwd=tmp_path
     )
 
     assert answer.returncode == 1
     assert "support email must be an email address" in answer.stderr and "Traceback" not in answer.stderr
-    assert await rows(scratch, Business) == []
+    assert await rows(migrated_database, Business) == []
 
 
-async def test_list_and_update_a_business(scratch: str, tmp_path: Path) -> None:
+async def test_list_and_update_a_business(migrated_database: str, tmp_path: Path) -> None:
     created = portal(
-        "business", "create", "--name", "Kumo", "--support-email", "a@kumo.example", database_url=scratch, cwd=tmp_path
+        "business",
+        "create",
+        "--name",
+        "Kumo",
+        "--support-email",
+        "a@kumo.example",
+        database_url=migrated_database,
+        cwd=tmp_path,
     )
     business_id = CREATED.search(created.stdout)[1]
 
     renamed = portal(
         "business", "update", business_id, "--name", "Kumo Labs", "--accent-color", "#f59e0b",
-        "--allow-plan-changes", database_url=scratch, cwd=tmp_path,
+        "--allow-plan-changes", database_url=migrated_database, cwd=tmp_path,
     )  # fmt: skip
-    refused = portal("business", "update", business_id, "--accent-color", "orange", database_url=scratch, cwd=tmp_path)
-    unknown = portal("business", "update", "bus_nope", "--name", "X", database_url=scratch, cwd=tmp_path)
-    listing = portal("business", "list", database_url=scratch, cwd=tmp_path)
+    refused = portal(
+        "business", "update", business_id, "--accent-color", "orange", database_url=migrated_database, cwd=tmp_path
+    )
+    unknown = portal("business", "update", "bus_nope", "--name", "X", database_url=migrated_database, cwd=tmp_path)
+    listing = portal("business", "list", database_url=migrated_database, cwd=tmp_path)
 
     assert renamed.returncode == 0, renamed.stderr
     assert refused.returncode == 1 and "accent color" in refused.stderr
     assert unknown.returncode == 1 and "no business bus_nope" in unknown.stderr
     assert listing.stdout.split() == [business_id, "Kumo", "Labs", "a@kumo.example"]
-    [business] = await rows(scratch, Business)
+    [business] = await rows(migrated_database, Business)
     assert (business.accent_color, business.allow_subscription_updates) == ("#f59e0b", True)
 
 
-async def test_the_command_refuses_a_name_with_a_line_break_and_changes_nothing(scratch: str, tmp_path: Path) -> None:
+async def test_the_command_refuses_a_name_with_a_line_break_and_changes_nothing(
+    migrated_database: str, tmp_path: Path
+) -> None:
     created = portal(
-        "business", "create", "--name", "Kumo", "--support-email", "a@kumo.example", database_url=scratch, cwd=tmp_path
+        "business",
+        "create",
+        "--name",
+        "Kumo",
+        "--support-email",
+        "a@kumo.example",
+        database_url=migrated_database,
+        cwd=tmp_path,
     )
     business_id = CREATED.search(created.stdout)[1]
 
-    renamed = portal("business", "update", business_id, "--name", "Kumo\nLabs", database_url=scratch, cwd=tmp_path)
+    renamed = portal(
+        "business", "update", business_id, "--name", "Kumo\nLabs", database_url=migrated_database, cwd=tmp_path
+    )
 
     assert renamed.returncode == 1
     assert "name must not contain line breaks or control characters" in renamed.stderr
     assert "Traceback" not in renamed.stderr
-    assert [business.name for business in await rows(scratch, Business)] == ["Kumo"]
+    assert [business.name for business in await rows(migrated_database, Business)] == ["Kumo"]

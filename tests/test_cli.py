@@ -1,12 +1,10 @@
-"""The `portal` command as an operator runs it: a real process against its own database."""
+"""The `portal` command as an operator runs it, against its own database: in this process (tests/support/cli.py),
+except for the smoke tests of the real entry point (`portal demo`, `portal serve`) that start it as a process."""
 
-import os
 import re
-import socket
 import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,40 +18,15 @@ from gateway.cli import EXAMPLE_QUERY
 from gateway.demo_data import DEMO_EMAIL
 from models.database import tortoise_config
 from models.enums import Scope
-from tests.scratch import scratch_database_url, uses_postgres
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def portal(*args: str, database_url: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "gateway.cli", *args],
-        cwd=cwd,
-        env=_environment(DATABASE_URL=database_url),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-
-
-def _environment(**overrides: str) -> dict[str, str]:
-    python_path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH", "")]))
-    return {**os.environ, "PYTHONPATH": python_path, **overrides}
+from tests.portal_support import free_port
+from tests.support.cli import PORTAL_COMMAND, ROOT, portal, portal_environment, portal_process
+from tests.support.databases import uses_postgres
 
 
 async def viewer_of(database_url: str, token: str) -> Viewer | None:
     async with TortoiseContext() as context:
         await context.init(config=tortoise_config(database_url))
         return await viewer_for_token(token, SessionPolicy())
-
-
-@pytest.fixture
-async def demo_database(tmp_path: Path) -> AsyncIterator[str]:
-    async with scratch_database_url(tmp_path) as url:
-        for command in ("migrate", "seed-demo"):
-            result = portal(command, database_url=url, cwd=tmp_path)
-            assert result.returncode == 0, result.stderr
-        yield url
 
 
 async def test_seed_demo_again_reports_the_same_data(demo_database: str, tmp_path: Path) -> None:
@@ -122,12 +95,6 @@ async def test_unverified_email_gets_no_unified_session(demo_database: str, tmp_
     assert [b.name for b in viewer.businesses] == ["Atelier Lumière"]
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @dataclass
 class RunningDemo:
     process: subprocess.Popen
@@ -152,15 +119,17 @@ class RunningDemo:
                 time.sleep(0.2)
 
 
-@pytest.fixture
-def running_demo(tmp_path: Path) -> Iterator[RunningDemo]:
-    """`portal demo` in an empty directory, after it printed its instructions."""
-    port, log = free_port(), tmp_path / "demo.log"
+@pytest.fixture(scope="module")
+def running_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
+    """`portal demo` as a process in an empty directory, after it printed its instructions; the tests of this module
+    share it and only read."""
+    directory = tmp_path_factory.mktemp("demo")
+    port, log = free_port(), directory / "demo.log"
     with log.open("w") as errors:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "demo", "--port", str(port)],
-            cwd=tmp_path,
-            env=_environment(PORTAL_WORKER_IN_WEB="false"),
+            [*PORTAL_COMMAND, "demo", "--port", str(port)],
+            cwd=directory,
+            env=portal_environment(PORTAL_WORKER_IN_WEB="false"),
             stdout=subprocess.PIPE,
             stderr=errors,
             text=True,
@@ -244,7 +213,7 @@ async def test_billing_run_renews_test_mode_at_a_later_time_and_refuses_to_move_
 
 
 def test_serve_refuses_several_workers_on_sqlite(tmp_path: Path) -> None:
-    result = portal("serve", "--workers", "2", database_url=f"sqlite://{tmp_path / 'portal.db'}", cwd=tmp_path)
+    result = portal_process("serve", "--workers", "2", database_url=f"sqlite://{tmp_path / 'portal.db'}", cwd=tmp_path)
     assert result.returncode == 2
     assert "needs PostgreSQL" in result.stderr and "Traceback" not in result.stderr
 
@@ -264,9 +233,9 @@ async def test_serve_with_two_workers_answers_from_two_processes(demo_database: 
     token = token.stdout.splitlines()[-1]
     with log.open("w") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "gateway.cli", "serve", "--workers", "2", "--port", str(port)],
+            [*PORTAL_COMMAND, "serve", "--workers", "2", "--port", str(port)],
             cwd=tmp_path,
-            env=_environment(DATABASE_URL=demo_database, PORTAL_WORKER_IN_WEB="false"),
+            env=portal_environment(DATABASE_URL=demo_database, PORTAL_WORKER_IN_WEB="false"),
             stdout=output,
             stderr=output,
         )

@@ -48,8 +48,8 @@ from models.database import tortoise_config
 from models.enums import CustomDomainStatus
 from tests.billing_support import billing_context
 from tests.portal_support import Shop, create_shop, csrf_from
-from tests.scratch import scratch_database_url
-from tests.test_cli import portal
+from tests.support.cli import portal
+from tests.support.databases import scratch_database_url
 
 PLATFORM = "https://portal.example.net"
 CUSTOM_HOST = "billing.example.com"
@@ -472,26 +472,23 @@ async def test_the_merchant_api_answers_only_on_the_platform(client: httpx.Async
 # --- the operator's CLI -----------------------------------------------------------------------------------------
 
 
-async def test_the_cli_adds_and_removes_domains_all_or_nothing(tmp_path: Path) -> None:
-    async with scratch_database_url(tmp_path) as url:
-        assert portal("migrate", database_url=url, cwd=tmp_path).returncode == 0
-        created = portal(
-            "business", "create", "--name", "Kumo", "--support-email", "a@kumo.example", database_url=url, cwd=tmp_path
-        )
-        business_id = created.stdout.split()[2]
+async def test_the_cli_adds_and_removes_domains_all_or_nothing(migrated_database: str, tmp_path: Path) -> None:
+    url = migrated_database
+    created = portal(
+        "business", "create", "--name", "Kumo", "--support-email", "a@kumo.example", database_url=url, cwd=tmp_path
+    )
+    business_id = created.stdout.split()[2]
 
-        added = portal(
-            "business", "update", business_id, "--add-domain", "Billing.Example.com", database_url=url, cwd=tmp_path
-        )
-        refused = portal(
-            "business", "update", business_id, "--name", "Kumo Labs", "--remove-domain", CUSTOM_HOST,
-            "--add-domain", "192.0.2.1", database_url=url, cwd=tmp_path,
-        )  # fmt: skip
-        listing = portal("business", "list", database_url=url, cwd=tmp_path)
-        not_yours = portal("business", "verify-domain", business_id, OTHER_HOST, database_url=url, cwd=tmp_path)
-        removed = portal(
-            "business", "update", business_id, "--remove-domain", CUSTOM_HOST, database_url=url, cwd=tmp_path
-        )
+    added = portal(
+        "business", "update", business_id, "--add-domain", "Billing.Example.com", database_url=url, cwd=tmp_path
+    )
+    refused = portal(
+        "business", "update", business_id, "--name", "Kumo Labs", "--remove-domain", CUSTOM_HOST,
+        "--add-domain", "192.0.2.1", database_url=url, cwd=tmp_path,
+    )  # fmt: skip
+    listing = portal("business", "list", database_url=url, cwd=tmp_path)
+    not_yours = portal("business", "verify-domain", business_id, OTHER_HOST, database_url=url, cwd=tmp_path)
+    removed = portal("business", "update", business_id, "--remove-domain", CUSTOM_HOST, database_url=url, cwd=tmp_path)
 
     assert added.returncode == 0, added.stderr
     platform_sign_in = f"http://127.0.0.1:8000/login/{business_id}"

@@ -3,6 +3,7 @@
 import pytest
 
 from tests import factories
+from tests.support.customer_graphql import graphql
 
 SUBSCRIPTIONS = """
 query($first: Int, $after: String, $businessId: ID, $status: [SubscriptionStatus!]) {
@@ -17,14 +18,6 @@ query($first: Int, $after: String, $businessId: ID, $status: [SubscriptionStatus
   }
 }
 """
-
-
-async def graphql(client, token: str | None, query: str, variables: dict | None = None, **headers) -> dict:
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    response = await client.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ import pytest
 
 from schema.limits import MAX_ALIASES, MAX_DEPTH, MAX_PAGE_SIZE
 from tests import factories
-from tests.test_customer_graphql import graphql
+from tests.support.customer_graphql import graphql
 
 DASHBOARD = """
 {

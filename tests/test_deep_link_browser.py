@@ -9,6 +9,7 @@ CI).
 """
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -28,9 +29,10 @@ SHOP_URL = "https://shop.example/account"
 
 
 @pytest.fixture(scope="module")
-def demo_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Merchants]:
+def demo_portal(tmp_path_factory: pytest.TempPathFactory, demo_sqlite_template: Path) -> Iterator[Merchants]:
     """The demo portal, served for the whole module, with an API key for Northwind and Sakura."""
-    with started_mailbox() as mailbox, serve_demo_portal(tmp_path_factory.mktemp("deep_links"), mailbox) as server:
+    directory = tmp_path_factory.mktemp("deep_links")
+    with started_mailbox() as mailbox, serve_demo_portal(directory, mailbox, demo_sqlite_template) as server:
         yield Merchants.with_keys(server, (NORTHWIND, SAKURA))
 
 

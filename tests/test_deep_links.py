@@ -25,12 +25,9 @@ from models import (
     Subscription,
 )
 from models.enums import PriceType, SubscriptionStatus
-from tests import test_billing_pages as billing_pages
 from tests.billing_support import Subscriber, subscriber, with_plans
 from tests.portal_support import csrf_from
 from tests.test_subscription_pages import retention_offer
-
-http, context, billing_settings = billing_pages.http, billing_pages.context, billing_pages.billing_settings
 
 RETURN_URL = "https://sakura.example/account"
 PERIOD_END = datetime(2031, 3, 5, 12, tzinfo=UTC)

@@ -59,16 +59,14 @@ async def test_seeding_twice_changes_nothing() -> None:
     assert counts["Invoice"] > 0
 
 
-async def test_ada_is_a_customer_of_three_businesses_in_three_currencies() -> None:
-    await seed_demo()
+async def test_ada_is_a_customer_of_three_businesses_in_three_currencies(demo: None) -> None:
     viewer = await unified_viewer(DEMO_EMAIL)
     assert sorted(b.name for b in viewer.businesses) == sorted(spec.name for spec in BUSINESSES)
     currencies = {s.currency for s in await viewer.subscriptions()}
     assert currencies == {"USD", "EUR", "JPY"}
 
 
-async def test_ada_has_a_subscription_in_every_status() -> None:
-    await seed_demo()
+async def test_ada_has_a_subscription_in_every_status(demo: None) -> None:
     subscriptions = await (await unified_viewer(DEMO_EMAIL)).subscriptions()
     assert {s.status for s in subscriptions} == set(SubscriptionStatus)
     assert any(s.status == SubscriptionStatus.ACTIVE and s.cancel_at_next_billing_date for s in subscriptions)
@@ -76,8 +74,7 @@ async def test_ada_has_a_subscription_in_every_status() -> None:
     assert trials and all(s.trial_ends_at > datetime.now(UTC) for s in trials)
 
 
-async def test_test_mode_shows_only_test_records() -> None:
-    await seed_demo()
+async def test_test_mode_shows_only_test_records(demo: None) -> None:
     live = await unified_viewer(DEMO_EMAIL, livemode=True)
     test = await unified_viewer(DEMO_EMAIL, livemode=False)
     assert len(test.businesses) == 1
@@ -86,16 +83,14 @@ async def test_test_mode_shows_only_test_records() -> None:
     assert test_ids and not live_ids & test_ids
 
 
-async def test_an_unverified_record_stays_out_of_the_unified_portal_until_added() -> None:
-    await seed_demo()
+async def test_an_unverified_record_stays_out_of_the_unified_portal_until_added(demo: None) -> None:
     viewer = await unified_viewer("linus@example.com")
     assert [b.name for b in viewer.businesses] == ["Atelier Lumière"]
     assert [b.name for b in await businesses_to_add(viewer)] == ["Northwind Analytics"]
     assert await businesses_to_add(await unified_viewer(DEMO_EMAIL)) == []
 
 
-async def test_ada_has_at_least_thirty_invoices_each_with_lines_adding_up() -> None:
-    await seed_demo()
+async def test_ada_has_at_least_thirty_invoices_each_with_lines_adding_up(demo: None) -> None:
     invoices = await (await unified_viewer(DEMO_EMAIL)).invoices()
     assert len(invoices) >= 30
     lines = defaultdict(list)
@@ -108,8 +103,7 @@ async def test_ada_has_at_least_thirty_invoices_each_with_lines_adding_up() -> N
         assert invoice.billing_details["email"] == DEMO_EMAIL
 
 
-async def test_every_succeeded_payment_has_one_invoice_numbered_without_gaps() -> None:
-    await seed_demo()
+async def test_every_succeeded_payment_has_one_invoice_numbered_without_gaps(demo: None) -> None:
     succeeded = await Payment.filter(status=PaymentStatus.SUCCEEDED).count()
     assert (
         await Invoice.filter(payment__status=PaymentStatus.SUCCEEDED).count()
@@ -165,8 +159,7 @@ async def test_every_demo_invoice_and_payment_adds_up() -> None:
         assert all(r.status == RefundStatus.SUCCEEDED and r.credit_note_number and r.invoice_id for r in made)
 
 
-async def test_saved_cards_keep_only_the_last_four_digits() -> None:
-    await seed_demo()
+async def test_saved_cards_keep_only_the_last_four_digits(demo: None) -> None:
     cards = await PaymentMethod.all()
     assert cards
     for card in cards:
@@ -179,8 +172,7 @@ async def test_saved_cards_keep_only_the_last_four_digits() -> None:
     assert set(defaults.values()) == {1}
 
 
-async def test_ada_has_license_keys_in_every_status() -> None:
-    await seed_demo()
+async def test_ada_has_license_keys_in_every_status(demo: None) -> None:
     keys = await (await unified_viewer(DEMO_EMAIL)).license_keys().prefetch_related("instances")
     assert {k.status for k in keys} == set(LicenseKeyStatus)
     # Issued by billing.license_issuance, as a purchase's key is: five groups of five, no 0/O or 1/I/L.
@@ -188,8 +180,7 @@ async def test_ada_has_license_keys_in_every_status() -> None:
     assert any(len(k.instances) >= 2 for k in keys)
 
 
-async def test_adas_on_hold_subscription_declines_on_its_card_and_reactivates_with_her_other_one() -> None:
-    await seed_demo()
+async def test_adas_on_hold_subscription_declines_on_its_card_and_reactivates_with_her_other_one(demo: None) -> None:
     viewer = await unified_viewer(DEMO_EMAIL)
     on_hold = await viewer.subscriptions(statuses=[SubscriptionStatus.ON_HOLD]).get()
     cards = {card.last4: card for card in await viewer.payment_methods([on_hold.business_id])}
@@ -204,17 +195,14 @@ async def test_adas_on_hold_subscription_declines_on_its_card_and_reactivates_wi
     assert on_hold.status == SubscriptionStatus.ACTIVE
 
 
-async def test_the_demo_has_nothing_due_for_the_billing_run() -> None:
-    await seed_demo()
-
+async def test_the_demo_has_nothing_due_for_the_billing_run(demo: None) -> None:
     report = await run_billing(billing_context())
 
     assert report.total == 0
 
 
-async def test_the_demo_leaves_nothing_for_the_billing_run_to_charge_an_hour_later() -> None:
+async def test_the_demo_leaves_nothing_for_the_billing_run_to_charge_an_hour_later(demo: None) -> None:
     """No half-made payment for the billing run to recover into a charge (Ada's pending 'Studio annuel' once was)."""
-    await seed_demo()
     seeded = await Payment.all().order_by("id").values_list("id", "status")
     invoices = await Invoice.all().count()
 
@@ -224,8 +212,7 @@ async def test_the_demo_leaves_nothing_for_the_billing_run_to_charge_an_hour_lat
     assert await Invoice.all().count() == invoices
 
 
-async def test_each_business_shows_plan_changes_cancel_offers_and_pauses_differently() -> None:
-    await seed_demo()
+async def test_each_business_shows_plan_changes_cancel_offers_and_pauses_differently(demo: None) -> None:
     updates, coupons, pauses = set(), set(), set()
     for spec in BUSINESSES:
         business = await Business.get(id=spec.id)

@@ -22,15 +22,11 @@ from models.enums import PaymentPurpose, PaymentStatus, SubscriptionStatus
 from tests.billing_support import FEATURES, add_card, billing_context, subscriber, with_plans
 from tests.factories import business_token, unified_token
 from tests.merchant_shop import open_shop
-from tests.test_payment_mutations import REACTIVATE, run
+from tests.support.customer_graphql import run
+from tests.test_payment_mutations import REACTIVATE
 from tests.test_plan_changes import UPDATES
 
 TWENTY = range(20)
-
-
-@pytest.fixture
-def context():
-    return billing_context()
 
 
 async def charged_once() -> None:

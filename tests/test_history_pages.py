@@ -3,31 +3,20 @@ status, with PDFs and credit notes; purchases with their keys and receipts; scop
 page costs."""
 
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from billing.refunds import record_refund
-from gateway.app import create_app
-from gateway.settings import Settings
 from models import Invoice
 from models.enums import InvoiceStatus
-from tests.billing_support import BASE_URL, billing_context
+from tests.billing_support import billing_context
 from tests.factories import Owned, business, business_token, customer_with_history, unified_token
 
 INVOICE_NUMBER = re.compile(r'<bdi class="title">([^<]+)</bdi>')
 OLDER = re.compile(r'href="(/billing-history\?[^"]*after=[^"]+)">Older<')
 NOW = datetime(2026, 11, 21, 12, tzinfo=UTC)
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(base_url=BASE_URL, secret_key="test-secret-key", run_worker_in_web=False)
-    app = create_app(settings, manage_database=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
-        yield client
 
 
 def same_page(page: httpx.Response) -> str:

@@ -34,8 +34,8 @@ from models import Business, Customer, Invoice, InvoiceLine, Payment, Refund
 from models.enums import InvoiceStatus, PaymentPurpose, PaymentStatus
 from tests.billing_support import billing_context
 from tests.factories import business_token, unified_token
-from tests.test_billing_pages import without_noise
-from tests.test_customer_graphql import graphql
+from tests.support.customer_graphql import graphql
+from tests.support.pages import without_noise
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "docs" / "screenshots"

@@ -13,15 +13,13 @@ from billing.billing_run import run_billing
 from billing.license_activation import LicenseError, LicenseErrorCode, activate
 from models import Business, Customer, LicenseKey, LicenseKeyInstance, Product
 from models.enums import LicenseKeyStatus, PriceType
-from tests import test_billing_pages as billing_pages
 from tests.billing_support import billing_context
 from tests.factories import business_token, unified_token
 from tests.portal_support import csrf_from
-from tests.test_payment_mutations import run
+from tests.support.customer_graphql import run
+from tests.support.pages import alert, sign_in, without_noise
 
 # The billing pages' fixtures: the app with its BillingContext, and a sign-in.
-http, billing_settings, sign_in = billing_pages.http, billing_pages.billing_settings, billing_pages.sign_in
-without_noise, alert = billing_pages.without_noise, billing_pages.alert
 
 DEACTIVATE = """
 mutation Deactivate($id: ID!) {

@@ -4,18 +4,17 @@ Every one of them acts for one business in one mode; a customer outside it answe
 """
 
 import asyncio
-import contextlib
 import dataclasses
 import hashlib
+import itertools
 import json
-import os
-import sqlite3
-import sys
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
+from tortoise.context import TortoiseContext
 
 from access.login_links import consume_link, peek_link
 from access.sessions import SessionPolicy
@@ -24,10 +23,11 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from merchants.api_keys import create_api_key, revoke_api_key
 from models import Business, Customer, EmailMessage, LoginToken, PortalConfiguration
+from models.database import tortoise_config
+from tests.support.cli import portal as run_portal
 
 BASE_URL = "https://portal.example"
 SETTINGS = Settings(base_url=BASE_URL, portal_name="Portal", secret_key="test-secret-key")
-REPOSITORY = Path(__file__).resolve().parent.parent
 
 CREATE_PORTAL_SESSION = """
 mutation Create($customerId: ID!, $sendEmail: Boolean, $returnUrl: String, $locale: String, $configurationId: ID) {
@@ -337,80 +337,44 @@ async def test_graphql_refuses_queries_with_too_many_aliases(client: httpx.Async
 
 
 # --- portal api-key / portal link -------------------------------------------------------------------------------
-# The CLI runs in its own process on a SQLite file; this process reads that file with sqlite3, because binding
-# tortoise to a second database here would rebind the models of the session's test database.
-
-SEED_CUSTOMER = """
-import asyncio
-from models import Business, Customer
-from models.database import connect, disconnect
-
-async def seed():
-    await connect({url!r})
-    business = await Business.create(name="Acme", support_email="help@acme.example")
-    customer = await Customer.create(business=business, email="alice@example.com", livemode=True)
-    print(business.id, customer.id)
-    await disconnect()
-
-asyncio.run(seed())
-"""
-
-
-async def run(*command: str, database_url: str) -> tuple[int, str, str]:
-    """Run a command in a subprocess on the database at `database_url`: exit code, stdout, stderr."""
-    environment = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "PORTAL_BASE_URL": BASE_URL,
-        "PORTAL_NAME": "Portal",
-        "PORTAL_SECRET_KEY": "test-secret-key",
-    }
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        cwd=REPOSITORY,
-        env=environment,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    stdout, stderr = await process.communicate()
-    return process.returncode, stdout.decode(), stderr.decode()
+# The CLI works on a database of its own, of the test database's kind (tests/support/databases.py).
 
 
 async def portal(database_url: str, *args: str) -> tuple[int, str, str]:
-    return await run(sys.executable, "-m", "gateway.cli", *args, database_url=database_url)
+    """`portal *args` on the database at `database_url`: exit code, stdout, stderr."""
+    settings = {"PORTAL_BASE_URL": BASE_URL, "PORTAL_NAME": "Portal", "PORTAL_SECRET_KEY": "test-secret-key"}
+    answer = await asyncio.to_thread(run_portal, *args, database_url=database_url, cwd=Path.cwd(), **settings)
+    return answer.returncode, answer.stdout, answer.stderr
 
 
-def rows(database: Path, query: str, *parameters: str) -> list[tuple]:
-    with contextlib.closing(sqlite3.connect(database)) as connection:
-        return connection.execute(query, parameters).fetchall()
+async def rows(database_url: str, query: str, *parameters: str) -> list[tuple]:
+    """What `query` (its placeholders written `?`) reads from the database at `database_url`."""
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(database_url))
+        connection = context.connections.get("default")
+        if connection.capabilities.dialect == "postgres":
+            numbers = itertools.count(1)
+            query = re.sub(r"\?", lambda _: f"${next(numbers)}", query)
+        return [tuple(row.values()) for row in await connection.execute_query_dict(query, list(parameters))]
 
 
 @pytest.fixture
-async def cli_database(tmp_path: Path) -> Path:
-    """A migrated SQLite file for the CLI."""
-    path = tmp_path / "cli.db"
-    code, _, errors = await portal(f"sqlite://{path}", "migrate")
-    assert code == 0, errors
-    return path
-
-
-@pytest.fixture
-async def cli_ids(cli_database: Path) -> tuple[str, str]:
+async def cli_ids(migrated_database: str) -> tuple[str, str]:
     """The ids of a business and its live customer in the CLI's database."""
-    url = f"sqlite://{cli_database}"
-    code, output, errors = await run(sys.executable, "-c", SEED_CUSTOMER.format(url=url), database_url=url)
-    assert code == 0, errors
-    business_id, customer_id = output.split()
-    return business_id, customer_id
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(migrated_database))
+        business = await Business.create(name="Acme", support_email="help@acme.example")
+        customer = await Customer.create(business=business, email="alice@example.com", livemode=True)
+    return business.id, customer.id
 
 
-async def test_cli_creates_lists_and_revokes_api_keys(cli_database: Path, cli_ids: tuple[str, str]) -> None:
-    url, (business_id, _) = f"sqlite://{cli_database}", cli_ids
+async def test_cli_creates_lists_and_revokes_api_keys(migrated_database: str, cli_ids: tuple[str, str]) -> None:
+    url, (business_id, _) = migrated_database, cli_ids
 
     code, created, _ = await portal(url, "api-key", "create", "--business", business_id, "--mode", "test")
     secret = created.strip().splitlines()[-1]
     assert code == 0 and secret.startswith("sk_test_")
-    [(key_id, secret_hash, prefix)] = rows(cli_database, "SELECT id, secret_hash, prefix FROM api_key")
+    [(key_id, secret_hash, prefix)] = await rows(url, "SELECT id, secret_hash, prefix FROM api_key")
     assert secret_hash == hashlib.sha256(secret.encode()).hexdigest()
 
     _, listed, _ = await portal(url, "api-key", "list", "--business", business_id)
@@ -422,8 +386,8 @@ async def test_cli_creates_lists_and_revokes_api_keys(cli_database: Path, cli_id
     assert code == 0 and "revoked" in listed_again
 
 
-async def test_cli_refuses_unknown_businesses_and_keys(cli_database: Path) -> None:
-    url = f"sqlite://{cli_database}"
+async def test_cli_refuses_unknown_businesses_and_keys(migrated_database: str) -> None:
+    url = migrated_database
 
     create = await portal(url, "api-key", "create", "--business", "bus_missing", "--mode", "live")
     revoke = await portal(url, "api-key", "revoke", "key_missing")
@@ -432,8 +396,8 @@ async def test_cli_refuses_unknown_businesses_and_keys(cli_database: Path) -> No
     assert "bus_missing" in create[2] and "key_missing" in revoke[2]
 
 
-async def test_cli_prints_a_magic_link_and_can_email_it(cli_database: Path, cli_ids: tuple[str, str]) -> None:
-    url, (_, customer_id) = f"sqlite://{cli_database}", cli_ids
+async def test_cli_prints_a_magic_link_and_can_email_it(migrated_database: str, cli_ids: tuple[str, str]) -> None:
+    url, (_, customer_id) = migrated_database, cli_ids
 
     code, output, _ = await portal(
         url, "link", "--customer", customer_id, "--send-email", "--return-url", "https://acme.example/"
@@ -442,21 +406,21 @@ async def test_cli_prints_a_magic_link_and_can_email_it(cli_database: Path, cli_
     link = output.strip().splitlines()[-1]
     assert code == 0 and link.startswith(f"{BASE_URL}/session/cpl_")
     token_hash = hashlib.sha256(link.rsplit("/", 1)[1].encode()).hexdigest()
-    stored = rows(cli_database, "SELECT kind, return_url, used_at FROM login_token WHERE token_hash = ?", token_hash)
+    stored = await rows(url, "SELECT kind, return_url, used_at FROM login_token WHERE token_hash = ?", token_hash)
     assert stored == [("magic_link", "https://acme.example/", None)]
-    [(template, context, sealed)] = rows(cli_database, "SELECT template, context, sealed_context FROM email_message")
+    [(template, context, sealed)] = await rows(url, "SELECT template, context, sealed_context FROM email_message")
     emailed = opened_context(EmailMessage(context=json.loads(context), sealed_context=sealed), SETTINGS.secret_key)
     assert template == "magic_link" and emailed["link"] == link and link not in context
 
 
 async def test_cli_link_refuses_unknown_customers_and_bad_return_urls(
-    cli_database: Path, cli_ids: tuple[str, str]
+    migrated_database: str, cli_ids: tuple[str, str]
 ) -> None:
-    url, (_, customer_id) = f"sqlite://{cli_database}", cli_ids
+    url, (_, customer_id) = migrated_database, cli_ids
 
     unknown = await portal(url, "link", "--customer", "cus_missing")
     bad_url = await portal(url, "link", "--customer", customer_id, "--return-url", "not-a-url")
 
     assert unknown[0] == bad_url[0] == 1
     assert "cus_missing" in unknown[2] and "return_url" in bad_url[2]
-    assert rows(cli_database, "SELECT COUNT(*) FROM login_token") == [(0,)]
+    assert await rows(url, "SELECT COUNT(*) FROM login_token") == [(0,)]

@@ -12,12 +12,11 @@ import pytest
 from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.webhook_delivery import process_due_webhooks
-from merchants.api_keys import create_api_key
 from merchants.webhooks import create_endpoint
-from models import Business, LicenseKey, LicenseKeyInstance, Refund, WebhookDelivery, WebhookEndpoint
+from models import LicenseKey, LicenseKeyInstance, Refund, WebhookDelivery, WebhookEndpoint
 from models.enums import DeliveryStatus, LicenseKeyStatus
-from tests.test_refunds_api import Sale, paid_sale
-from tests.test_webhooks import Receiver
+from tests.support.sales import Sale, key_for_foreign, key_of, paid_sale
+from tests.support.webhooks import Receiver
 
 SETTINGS = Settings(base_url="https://portal.example", secret_key="test-secret-key", run_worker_in_web=False)
 WEBHOOK_SETTINGS = Settings(secret_key="test", run_worker_in_web=False, webhooks_allow_private=True)
@@ -39,20 +38,6 @@ async def private_client() -> AsyncIterator[httpx.AsyncClient]:
         yield http
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = Receiver()
-    await server.start()
-    yield server
-    if server._server.is_serving():
-        await server.stop()
-
-
-async def key_of(business_id: str, livemode: bool = True) -> dict[str, str]:
-    secret, _ = await create_api_key(await Business.get(id=business_id), livemode=livemode)
-    return {"Authorization": f"Bearer {secret}"}
-
-
 async def gql(client: httpx.AsyncClient, headers: dict, query: str, **variables) -> dict:
     response = await client.post("/merchant/graphql", json={"query": query, "variables": variables}, headers=headers)
     body = response.json()
@@ -61,19 +46,9 @@ async def gql(client: httpx.AsyncClient, headers: dict, query: str, **variables)
 
 
 @pytest.fixture
-async def sale() -> Sale:
-    return await paid_sale()
-
-
-@pytest.fixture
 async def foreign() -> dict[str, Sale]:
     """What an API key must never reach: another business's sale, and a test-mode sale of a live key's business."""
     return {"other business": await paid_sale("Other Shop"), "test mode": await paid_sale("Test Shop", livemode=False)}
-
-
-def key_for_foreign(sale: Sale, name: str, foreign_sale: Sale) -> str:
-    """The business whose live key asks for `foreign_sale`: for the test-mode sale, that sale's own business."""
-    return foreign_sale.shop.business.id if name == "test mode" else sale.shop.business.id
 
 
 PAYMENT = """query($id: ID!) { payment(id: $id) {

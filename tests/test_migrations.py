@@ -1,7 +1,5 @@
 """The committed migrations build exactly the schema the models describe, on SQLite and on PostgreSQL."""
 
-from pathlib import Path
-
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.context import TortoiseContext
@@ -9,7 +7,7 @@ from tortoise.context import TortoiseContext
 from gateway.cli import migrate_database, pending_migrations
 from models import Business
 from models.database import tortoise_config
-from tests.scratch import scratch_database_url, uses_postgres
+from tests.support.databases import uses_postgres
 
 _BOOKKEEPING_TABLES = {"tortoise_migrations", "sqlite_sequence"}
 
@@ -58,25 +56,22 @@ async def test_every_model_change_has_a_migration() -> None:
     assert pending == [], "models changed without a migration: run `portal makemigrations`"
 
 
-async def test_migrations_build_the_schema_the_models_describe(tmp_path: Path) -> None:
-    # The session's test database was built by generate_schemas straight from the models.
+async def test_migrations_build_the_schema_the_models_describe(migrated_database: str) -> None:
+    # The session's test database was built by generate_schemas straight from the models; `migrated_database` is a
+    # copy of an empty database `portal migrate` migrated.
     expected = await describe_schema(connections.get("default"))
-    async with scratch_database_url(tmp_path) as url:
-        await migrate_database(url)
-        async with TortoiseContext() as context:
-            await context.init(config=tortoise_config(url))
-            migrated = await describe_schema(connections.get("default"))
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(migrated_database))
+        migrated = await describe_schema(connections.get("default"))
     assert set(migrated) == {model._meta.db_table for model in Tortoise.apps["portal"].values()}
     assert migrated == expected
 
 
-async def test_migrating_again_keeps_the_data(tmp_path: Path) -> None:
-    async with scratch_database_url(tmp_path) as url:
-        await migrate_database(url)
-        async with TortoiseContext() as context:
-            await context.init(config=tortoise_config(url))
-            await Business.create(name="Kept", support_email="kept@example.com")
-        await migrate_database(url)
-        async with TortoiseContext() as context:
-            await context.init(config=tortoise_config(url))
-            assert await Business.filter(name="Kept").count() == 1
+async def test_migrating_again_keeps_the_data(migrated_database: str) -> None:
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(migrated_database))
+        await Business.create(name="Kept", support_email="kept@example.com")
+    await migrate_database(migrated_database)
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(migrated_database))
+        assert await Business.filter(name="Kept").count() == 1

@@ -4,12 +4,11 @@ import asyncio
 
 import pytest
 
-from access.sessions import viewer_for_token
 from models import Invoice, Payment, PaymentMethod, SandboxCharge, Subscription
 from models.enums import SubscriptionStatus
-from schema.customer import build_context, schema
-from tests.billing_support import add_card, billing_context, subscriber
-from tests.factories import POLICY, business_token, unified_token
+from tests.billing_support import add_card, subscriber
+from tests.factories import business_token, unified_token
+from tests.support.customer_graphql import run
 
 PAYMENT_FIELDS = """
   subscription { id status nextBillingDate }
@@ -44,20 +43,6 @@ USE = """mutation Use($subscription: ID!, $method: ID!) {
   updateSubscriptionPaymentMethod(input: {subscriptionId: $subscription, paymentMethodId: $method}) {
     subscription { id paymentMethod { id } } errors { code field message } } }"""
 DUES = "query Dues($id: ID!) { node(id: $id) { ... on Subscription { status dues { amount currency formatted } } } }"
-
-
-@pytest.fixture
-def context():
-    return billing_context()
-
-
-async def run(session: str, query: str, locale: str = "en", **variables) -> dict:
-    viewer = await viewer_for_token(session, POLICY)
-    result = await schema.execute(
-        query, variable_values=variables, context_value=build_context(viewer, locale, "req_test", billing_context())
-    )
-    assert result.errors is None, result.errors
-    return result.data
 
 
 async def test_a_declined_card_leaves_the_subscription_on_hold_and_says_why(context) -> None:

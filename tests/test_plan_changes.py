@@ -43,17 +43,12 @@ from models.enums import (
     PriceType,
     SubscriptionStatus,
 )
-from tests.billing_support import Subscriber, billing_context, subscriber
+from tests.billing_support import Subscriber, subscriber
 
 # Every instant of a test hangs off this one, whole seconds: 10 days into a 30-day period, two thirds of it remain.
 NOW = datetime.now(UTC).replace(microsecond=0)
 PERIOD_START = NOW - timedelta(days=10)
 PERIOD_END = NOW + timedelta(days=20)
-
-
-@pytest.fixture
-def context():
-    return billing_context()
 
 
 @pytest.fixture

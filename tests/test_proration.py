@@ -16,7 +16,6 @@ from billing.plan_changes import change_plan, preview_plan_change
 from billing.proration import Proration, ProrationMode, prorate, remaining_share, round_half_up
 from models import Invoice, InvoiceLine, Payment, Product, SandboxCharge
 from models.enums import Interval, PaymentPurpose, PaymentStatus, PriceType
-from tests.billing_support import billing_context
 from tests.test_plan_changes import NOW, PERIOD_END, PERIOD_START, configured, plan_shop
 
 MICROSECOND = timedelta(microseconds=1)
@@ -209,11 +208,6 @@ def test_the_remaining_share_shrinks_as_time_passes(when: tuple, later: int) -> 
 
 
 # --- the preview is the charge ----------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def context():
-    return billing_context()
 
 
 @pytest.mark.parametrize(

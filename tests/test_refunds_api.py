@@ -2,27 +2,20 @@
 keys, events and the customer's email; refusals that write nothing; retries, crashes and concurrent refunds."""
 
 import asyncio
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 import pytest
 
 from billing.context import BillingContext
 from billing.errors import BillingError, BillingErrorCode
 from billing.processor import ProcessorError
-from billing.reactivation import reactivate
 from billing.refunds import refund_payment
 from gateway.mailer import compose_email
 from gateway.settings import Settings
 from models import EmailMessage, Event, Invoice, LicenseKey, Payment, Refund, SandboxCharge
 from models.enums import InvoiceStatus, LicenseKeyStatus, PaymentPurpose, PaymentStatus, RefundStatus
-from tests.billing_support import FEATURES, Subscriber, billing_context, subscriber
-
-
-@dataclass
-class Sale:
-    shop: Subscriber
-    payment: Payment
-    key: LicenseKey
+from tests.billing_support import billing_context
+from tests.support.sales import Sale
 
 
 class CountingProcessor:
@@ -54,28 +47,6 @@ def processor() -> CountingProcessor:
 def context(processor: CountingProcessor) -> BillingContext:
     base = billing_context()
     return replace(base, processor=processor)
-
-
-async def paid_sale(business_name: str = "Sakura Fonts", livemode: bool = True) -> Sale:
-    """A payment charged through the sandbox (a reactivation), with its invoice and a license key it handed out."""
-    context = billing_context()
-    shop = await subscriber(
-        context, cards=("pm_card_visa",), currency="USD", price=5000, business_name=business_name, livemode=livemode
-    )
-    payment = await reactivate(
-        shop.subscription, shop.cards["pm_card_visa"], client_key="pay-1", features=FEATURES, context=context
-    )
-    assert payment.status == PaymentStatus.SUCCEEDED
-    key = await LicenseKey.create(
-        business=shop.business, livemode=livemode, customer=shop.customer, product_id=shop.subscription.product_id,
-        payment=payment, key=f"KEY-{payment.id[-10:]}", status=LicenseKeyStatus.ACTIVE,
-    )  # fmt: skip
-    return Sale(shop, payment, key)
-
-
-@pytest.fixture
-async def sale() -> Sale:
-    return await paid_sale()
 
 
 async def refunded_at_processor(payment: Payment) -> int:

@@ -9,8 +9,7 @@ import pytest
 from gateway.app import create_app
 from gateway.settings import Settings
 from models import LicenseKeyInstance, Refund, SandboxCharge
-from tests.test_merchant_payments import key_for_foreign, key_of
-from tests.test_refunds_api import Sale, paid_sale
+from tests.support.sales import Sale, key_for_foreign, key_of, paid_sale
 
 SETTINGS = Settings(base_url="https://portal.example", secret_key="test-secret-key", run_worker_in_web=False)
 PAYMENT_FIELDS = {
@@ -33,11 +32,6 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
 
 def answer(response: httpx.Response) -> tuple[int, dict]:
     return response.status_code, response.json()
-
-
-@pytest.fixture
-async def sale() -> Sale:
-    return await paid_sale()
 
 
 async def test_payments_list_and_read_in_dodos_shape(client, sale: Sale) -> None:

@@ -3,15 +3,12 @@ six times the history (subscriptions, invoices with their lines, purchases, lice
 exactly the statements one with a single history costs. The dashboard query has its own test
 (tests/test_customer_graphql_cost.py), as do the billing history and subscription pages."""
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 import httpx
 import pytest
 
-from gateway.app import create_app
-from gateway.settings import Settings
 from models.enums import SubscriptionStatus
-from tests.billing_support import BASE_URL
 from tests.factories import Owned, business, business_token, customer_with_history, unified_token
 
 FEW, MANY = 1, 6
@@ -42,14 +39,6 @@ MUTATIONS = {
         lambda owned: {"instance": owned.license_key_instances[0].id},
     ),
 }
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(base_url=BASE_URL, secret_key="test-secret-key", run_worker_in_web=False)
-    app = create_app(settings, manage_database=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
-        yield client
 
 
 def active(owned: Owned):

@@ -4,9 +4,9 @@ import pytest
 
 from models import EmailMessage, Invoice, LicenseKey, Payment, PortalConfiguration, SandboxCharge, Subscription
 from models.enums import LicenseKeyStatus, SubscriptionStatus
-from tests.billing_support import billing_context, subscriber, with_plans
+from tests.billing_support import subscriber, with_plans
 from tests.factories import business_token
-from tests.test_payment_mutations import run
+from tests.support.customer_graphql import run
 
 SUBSCRIPTION_FIELDS = """
   id status cancelAtNextBillingDate cancelledAt cancellationFeedback cancellationComment quantity
@@ -50,11 +50,6 @@ CHANGE = f"""mutation Change($id: ID!, $product: ID!, $quantity: Int, $key: Stri
   changePlan(input: {{subscriptionId: $id, productId: $product, quantity: $quantity, idempotencyKey: $key}}) {{
     subscription {{ {SUBSCRIPTION_FIELDS} }} payment {{ id status errorCode total {{ amount }} }}
     invoice {{ id number }} errors {{ code field message }} }} }}"""
-
-
-@pytest.fixture
-def context():
-    return billing_context()
 
 
 async def active_shop(context, **fields):

@@ -21,14 +21,12 @@ from models import (
     Subscription,
 )
 from models.enums import DiscountDuration, DiscountType, LicenseKeyStatus, SubscriptionStatus
-from tests import test_billing_pages as billing_pages
 from tests.billing_support import Subscriber, subscriber, with_plans
 from tests.factories import business_token, unified_token
 from tests.portal_support import csrf_from
+from tests.support.pages import IDEMPOTENCY_KEY, alert, sign_in, without_noise
 
 # The billing pages' fixtures: the app with its BillingContext and the sandbox's hosted pages, and a sign-in.
-http, context, billing_settings = billing_pages.http, billing_pages.context, billing_pages.billing_settings
-alert, sign_in, IDEMPOTENCY_KEY = billing_pages.alert, billing_pages.sign_in, billing_pages.IDEMPOTENCY_KEY
 
 PERIOD_END = datetime(2031, 3, 5, 12, tzinfo=UTC)
 CHARGED_TODAY = re.compile(r'class="charge"><bdi>([^<]+)<')
@@ -422,7 +420,7 @@ async def test_foreign_and_malformed_ids_are_not_found_like_missing_ones(
     answers = []
     for asked in (theirs.subscription.id, "sub_missing", "x" * 41, "sub_%C3%A9"):
         answer = await http.request(method, f"/subscriptions/{asked}/{route}", data=form if method == "POST" else None)
-        answers.append((answer.status_code, billing_pages.without_noise(answer, unquote(asked))))
+        answers.append((answer.status_code, without_noise(answer, unquote(asked))))
 
     assert answers[0][0] == 404
     assert all(answer == answers[0] for answer in answers)

@@ -7,12 +7,10 @@ import json
 import re
 import socket
 import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 from tortoise.context import TortoiseContext
 
@@ -29,67 +27,9 @@ from models import Business, EmailMessage, WebhookAttempt, WebhookDelivery, Webh
 from models.database import tortoise_config
 from models.enums import DeliveryStatus, SubscriptionStatus
 from tests.billing_support import FEATURES, Subscriber, billing_context, subscriber
-from tests.portal_support import Mailbox, free_port
-from tests.scratch import scratch_database_url
-from tests.test_cli import _environment, portal
-
-
-@dataclasses.dataclass
-class Received:
-    headers: dict[str, str]
-    body: bytes
-
-    def verified_with(self, secret: str) -> dict:
-        return Webhook(secret).verify(self.body, self.headers)
-
-
-class Receiver:
-    """A minimal HTTP/1.1 server that keeps each request and answers `status`, once `hold` (if any) is set."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.status = 200
-        self.body = b"ok"
-        self.location = ""
-        self.hold: asyncio.Event | None = None
-        self.requests: list[Received] = []
-        self._server: asyncio.Server | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks"
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-
-    async def stop(self) -> None:
-        self._server.close()
-        await self._server.wait_closed()
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        head = await reader.readuntil(b"\r\n\r\n")
-        lines = head.decode().split("\r\n")[1:]
-        headers = {
-            name.strip().lower(): value.strip() for name, value in (line.split(":", 1) for line in lines if line)
-        }
-        body = await reader.readexactly(int(headers.get("content-length", "0")))
-        self.requests.append(Received(headers, body))
-        if self.hold is not None:
-            await self.hold.wait()
-        location = f"Location: {self.location}\r\n" if self.location else ""
-        head = f"HTTP/1.1 {self.status} X\r\n{location}Content-Length: {len(self.body)}\r\nConnection: close\r\n\r\n"
-        writer.write(head.encode() + self.body)
-        await writer.drain()
-        writer.close()
-
-
-@pytest.fixture
-async def receiver() -> Receiver:
-    server = Receiver()
-    await server.start()
-    yield server
-    if server._server.is_serving():
-        await server.stop()
+from tests.portal_support import Mailbox
+from tests.support.cli import portal
+from tests.support.webhooks import Receiver
 
 
 @pytest.fixture
@@ -227,7 +167,8 @@ async def test_the_business_is_emailed_when_its_endpoint_is_disabled(
     mime = compose_email(message, webhook_settings)
     text = mime.get_body(("plain",)).get_content()
     assert mime["Subject"] == "Your webhook endpoint at Sakura Fonts was disabled"
-    assert receiver.url in text and f'updateWebhookEndpoint(input: {{webhookEndpointId: "{endpoint.id}", disabled: false}})' in text
+    call = f'updateWebhookEndpoint(input: {{webhookEndpointId: "{endpoint.id}", disabled: false}})'
+    assert receiver.url in text and call in text
 
 
 async def test_an_endpoint_that_recovers_in_time_is_neither_disabled_nor_reported(
@@ -481,38 +422,32 @@ async def test_a_disabled_endpoint_receives_nothing(
     assert await WebhookDelivery.all().count() == 0
 
 
-async def test_the_cli_creates_lists_rotates_and_replays(tmp_path: Path, receiver: Receiver) -> None:
-    async with scratch_database_url(tmp_path) as url:
-        assert portal("migrate", database_url=url, cwd=tmp_path).returncode == 0
-        async with TortoiseContext() as context:
-            await context.init(config=tortoise_config(url))
-            business = await Business.create(name="Cli Shop", support_email="help@cli.example")
+async def test_the_cli_creates_lists_rotates_and_replays(
+    migrated_database: str, tmp_path: Path, receiver: Receiver
+) -> None:
+    url = migrated_database
+    async with TortoiseContext() as context:
+        await context.init(config=tortoise_config(url))
+        business = await Business.create(name="Cli Shop", support_email="help@cli.example")
 
-        def run(*args: str, allow_private: str = "true") -> subprocess.CompletedProcess:
-            return subprocess.run(
-                [sys.executable, "-m", "gateway.cli", "webhook", *args],
-                cwd=tmp_path,
-                env=_environment(DATABASE_URL=url, PORTAL_WEBHOOKS_ALLOW_PRIVATE=allow_private),
-                capture_output=True,
-                text=True,
-                timeout=120,
-            )
+    def run(*args: str, allow_private: str = "true") -> subprocess.CompletedProcess:
+        return portal("webhook", *args, database_url=url, cwd=tmp_path, PORTAL_WEBHOOKS_ALLOW_PRIVATE=allow_private)
 
-        created = run("create", "--business", business.id, "--mode", "test", "--url", receiver.url,
-                      "--events", "subscription.updated, payment.failed")  # fmt: skip
-        assert created.returncode == 0, created.stderr
-        endpoint_id, secret = re.search(r"(whk_\S+)", created.stdout)[1], created.stdout.splitlines()[-1]
-        assert secret.startswith("whsec_")
-        listed = run("list", "--business", business.id)
-        assert f"{endpoint_id}  test  enabled  {receiver.url}  payment.failed,subscription.updated" in listed.stdout
-        rotated = run("rotate", endpoint_id)
-        assert rotated.returncode == 0 and rotated.stdout.splitlines()[-1].startswith("whsec_")
-        assert rotated.stdout.splitlines()[-1] != secret
+    created = run("create", "--business", business.id, "--mode", "test", "--url", receiver.url,
+                  "--events", "subscription.updated, payment.failed")  # fmt: skip
+    assert created.returncode == 0, created.stderr
+    endpoint_id, secret = re.search(r"(whk_\S+)", created.stdout)[1], created.stdout.splitlines()[-1]
+    assert secret.startswith("whsec_")
+    listed = run("list", "--business", business.id)
+    assert f"{endpoint_id}  test  enabled  {receiver.url}  payment.failed,subscription.updated" in listed.stdout
+    rotated = run("rotate", endpoint_id)
+    assert rotated.returncode == 0 and rotated.stdout.splitlines()[-1].startswith("whsec_")
+    assert rotated.stdout.splitlines()[-1] != secret
 
-        refused = run("create", "--business", business.id, "--mode", "live", "--url", receiver.url, allow_private="")
-        assert refused.returncode == 1 and "must use https" in refused.stderr and "Traceback" not in refused.stderr
-        missing = run("replay", "whd_" + "x" * 60)
-        assert missing.returncode == 1 and "no webhook delivery" in missing.stderr
+    refused = run("create", "--business", business.id, "--mode", "live", "--url", receiver.url, allow_private="")
+    assert refused.returncode == 1 and "must use https" in refused.stderr and "Traceback" not in refused.stderr
+    missing = run("replay", "whd_" + "x" * 60)
+    assert missing.returncode == 1 and "no webhook delivery" in missing.stderr
 
 
 async def test_an_endpoint_that_hangs_does_not_hold_up_email(

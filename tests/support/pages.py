@@ -1,0 +1,43 @@
+"""What the page tests share: a client of the app at the pages' address (the `http` fixture, with the app's
+`billing_settings`), signing in with a session's cookie, and reading a page: its alert, its form's idempotency key,
+its text without what differs between two answers."""
+
+import re
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from tests.billing_support import BASE_URL
+
+IDEMPOTENCY_KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
+ALERT = re.compile(r'role="alert">([^<]*)<')
+
+
+@pytest.fixture
+def billing_settings() -> Settings:
+    return Settings(base_url=BASE_URL, secret_key="test-secret-key", run_worker_in_web=False)
+
+
+@pytest.fixture
+async def http(billing_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app, with its billing context and the sandbox processor's hosted pages."""
+    app = create_app(billing_settings, manage_database=False)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
+        yield client
+
+
+async def sign_in(http: httpx.AsyncClient, token: str) -> None:
+    http.cookies.set("portal_session", token)
+
+
+def alert(page: httpx.Response) -> str:
+    match = ALERT.search(page.text)
+    return match[1] if match else ""
+
+
+def without_noise(page: httpx.Response, asked_id: str) -> str:
+    """A page without its CSP nonce and the id that was asked for (the language links repeat the path)."""
+    return re.sub(r'nonce="[^"]+"', "", page.text).replace(asked_id, "ID")
