@@ -27,7 +27,14 @@ from billing.events import record_payment_event
 from billing.invoices import Line, issue_invoice
 from billing.line_wording import Wording
 from billing.notifications import Notifier
-from billing.processor import ChargeRequest, ChargeResult, ChargeStatus, DeclineCode, PaymentProcessor, ProcessorError
+from billing.processors.protocol import (
+    ChargeRequest,
+    ChargeResult,
+    ChargeStatus,
+    DeclineCode,
+    PaymentProcessor,
+    ProcessorError,
+)
 from billing.tax import Amounts
 from core.clock import utcnow
 from models import Business, Customer, Invoice, Payment, PaymentMethod, Product, Subscription

@@ -7,7 +7,7 @@ Uses merchants.custom_domains for where a business's portal lives when it has a 
 
 from dataclasses import dataclass, field
 
-from billing.processor import PaymentProcessor
+from billing.processors.protocol import PaymentProcessor
 from merchants.custom_domains import sign_in_url_for
 from models import Business
 

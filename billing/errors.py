@@ -7,7 +7,7 @@ the reader's language, so the domain stays free of request state. `N_` only mark
 from collections.abc import Mapping
 from enum import StrEnum
 
-from billing.processor import DeclineCode
+from billing.processors.protocol import DeclineCode
 
 
 def N_(message: str) -> str:  # noqa: N802 -- gettext's conventional name for "mark, translate later"

@@ -17,7 +17,7 @@ from billing.customer_locks import for_customer
 from billing.errors import NOT_ALLOWED_ELSEWHERE, PAYMENT_METHOD_UPDATE_OFF, BillingError
 from billing.errors import BillingErrorCode as Code
 from billing.events import record_subscription_event
-from billing.processor import PaymentProcessor, ProcessorError
+from billing.processors.protocol import PaymentProcessor, ProcessorError
 from core.clock import utcnow
 from core.event_types import EventType
 from merchants.features import PortalFeatures

@@ -51,7 +51,7 @@ from billing.license_keys import disable_subscription_keys
 from billing.line_wording import FROM_TODAY, REMAINING_TIME, UNUSED_TIME, Wording
 from billing.notifications import Notifier
 from billing.periods import add_interval
-from billing.processor import DeclineCode
+from billing.processors.protocol import DeclineCode
 from billing.proration import Proration, ProrationMode, prorate
 from billing.subscription_claims import claimed
 from billing.tax import Amounts, charge_amounts, split_tax

@@ -29,7 +29,7 @@ from billing.errors import BillingError, BillingErrorCode
 from billing.events import record_refund_event
 from billing.invoices import credit_note_number, next_sequence_number
 from billing.notifications import Notifier
-from billing.processor import ProcessorError
+from billing.processors.protocol import ProcessorError
 from core.clock import utcnow
 from models import Business, CreditNoteSequence, Customer, Invoice, LicenseKey, Payment, Refund
 from models.base import column_length, column_values

@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from starlette.routing import BaseRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from billing.sandbox import SandboxProcessor
+from billing.processors.sandbox import SandboxProcessor
 from gateway import (
     auth_api,
     customer_graphql,
@@ -42,7 +42,7 @@ from gateway.settings import Settings
 from gateway.worker import run_worker
 from merchants.domain_verification import TxtLookup, dns_txt_lookup
 from models.database import connect, disconnect
-from schema import limits
+from schema.common import limits
 
 WORKER_STOP_SECONDS = 10
 # Strawberry logs every error with a traceback and the query, a client's mistakes included; the schemas' own

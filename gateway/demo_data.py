@@ -27,9 +27,9 @@ from billing.invoices import Line
 from billing.license_issuance import issue_license_key
 from billing.license_keys import expire_license_keys
 from billing.periods import add_interval
-from billing.processor import ChargeResult, ChargeStatus, DeclineCode
+from billing.processors.protocol import ChargeResult, ChargeStatus, DeclineCode
+from billing.processors.sandbox import SUCCEEDS
 from billing.refunds import record_refund
-from billing.sandbox import SUCCEEDS
 from billing.tax import charge_amounts, period_amounts
 from core.clock import utcnow
 from merchants.features import (

@@ -26,7 +26,7 @@ from strawberry.types.unset import UNSET
 
 from gateway.browsers import wants_page
 from gateway.json_body import LoneSurrogate, decode_json
-from schema.limits import INTERNAL_SERVER_ERROR, UNAVAILABLE
+from schema.common.limits import INTERNAL_SERVER_ERROR, UNAVAILABLE
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
 _NOT_JSON = "The request body must be JSON text in UTF-8."

@@ -9,7 +9,7 @@ import dataclasses
 from starlette.requests import Request
 
 from billing.context import BillingContext
-from billing.sandbox import SandboxProcessor
+from billing.processors.sandbox import SandboxProcessor
 from gateway.hosts import custom_portal_url
 from gateway.settings import Settings
 

@@ -5,7 +5,7 @@ of every answer. An exception that nothing below handled is logged once, as an E
 request id, and answered with a 500 that names the id, so support can find the log line from what the client saw.
 One that says the database cannot be reached is logged in one line and answered with a 503 and Retry-After: it is
 an outage to wait out, not a bug.
-(GraphQL masks its own unexpected errors with the same id: see schema.limits.)
+(GraphQL masks its own unexpected errors with the same id: see schema.common.limits.)
 """
 
 import logging

@@ -1,7 +1,8 @@
 """The sandbox processor's hosted pages, served under `/sandbox/` as if from the processor's own domain: "add a card"
 (`/sandbox/setup/{setup_id}`), which turns a typed test card into a token, and the 3-D Secure challenge
-(`/sandbox/authenticate/{charge_id}`), which approves or fails a charge. billing.sandbox does the work; this module
-shows its forms in the processor's neutral look (templates/sandbox/) and sends the customer back where it says.
+(`/sandbox/authenticate/{charge_id}`), which approves or fails a charge. billing.processors.sandbox does the work;
+this module shows its forms in the processor's neutral look (templates/sandbox/) and sends the customer back where it
+says.
 
 The card number lives only in the request that submits it: it goes to the processor and is never logged, stored or
 written back into a page.
@@ -15,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from billing.sandbox import CardRejected, SandboxProcessor
+from billing.processors.sandbox import CardRejected, SandboxProcessor
 from gateway.brand_colors import brand_palette
 from gateway.csrf import csrf_form_valid
 from gateway.pages.common import Brand, not_found_page, page_locale, refused_form_page, render_page

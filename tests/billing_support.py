@@ -11,7 +11,7 @@ import pytest
 
 from billing.context import BillingContext
 from billing.payment_methods import add_payment_method
-from billing.sandbox import SandboxProcessor
+from billing.processors.sandbox import SandboxProcessor
 from merchants.features import PortalFeatures
 from models import Business, Customer, LicenseKey, PaymentMethod, Product, ProductCollection, Subscription
 from models.enums import Interval, LicenseKeyStatus, PriceType, SubscriptionStatus

@@ -18,7 +18,7 @@ from gateway.pages import session_link
 from gateway.settings import Settings
 from merchants.api_keys import create_api_key
 from models import RateLimitBucket
-from schema import limits
+from schema.common import limits
 from tests import factories
 from tests.portal_support import csrf_from, free_port
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from schema.limits import MAX_ALIASES, MAX_DEPTH, MAX_PAGE_SIZE
+from schema.common.limits import MAX_ALIASES, MAX_DEPTH, MAX_PAGE_SIZE
 from tests import factories
 from tests.support.customer_graphql import graphql
 

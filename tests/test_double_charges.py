@@ -13,7 +13,7 @@ from billing.errors import BillingError
 from billing.payment_methods import remove_payment_method
 from billing.payments import complete_payment, recover_stale_payments
 from billing.plan_changes import change_plan
-from billing.processor import ChargeStatus
+from billing.processors.protocol import ChargeStatus
 from billing.reactivation import reactivate
 from billing.subscription_start import StartRequest, start_subscription
 from core.clock import utcnow

@@ -8,7 +8,7 @@ import pytest
 
 from billing.context import BillingContext
 from billing.errors import BillingError, BillingErrorCode
-from billing.processor import ProcessorError
+from billing.processors.protocol import ProcessorError
 from billing.refunds import refund_payment
 from gateway.mailer import compose_email
 from gateway.settings import Settings

@@ -12,8 +12,8 @@ import pytest
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 
-from billing.processor import ChargeRequest, ChargeStatus, DeclineCode
-from billing.sandbox import SandboxProcessor
+from billing.processors.protocol import ChargeRequest, ChargeStatus, DeclineCode
+from billing.processors.sandbox import SandboxProcessor
 from gateway.sandbox_pages import routes
 from gateway.security_headers import SecurityHeadersMiddleware
 from gateway.settings import Settings

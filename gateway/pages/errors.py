@@ -23,7 +23,7 @@ from gateway.json_body import LoneSurrogate
 from gateway.merchant_api import error_response
 from gateway.pages.common import error_page
 from gateway.settings import Settings
-from schema.limits import UNAVAILABLE, UNAVAILABLE_MESSAGE
+from schema.common.limits import UNAVAILABLE, UNAVAILABLE_MESSAGE
 
 logger = logging.getLogger(__name__)
 

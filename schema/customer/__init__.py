@@ -7,6 +7,7 @@ import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
+from schema.common.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
 from schema.customer.business_additions import BusinessAdditionMutations
 from schema.customer.context import CustomerContext, build_context
 from schema.customer.license_key_mutations import LicenseKeyMutations
@@ -15,7 +16,6 @@ from schema.customer.payments import PaymentMutations
 from schema.customer.profile_mutations import ProfileMutations
 from schema.customer.subscription_mutations import SubscriptionMutations
 from schema.customer.viewer import Query
-from schema.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
 
 schema = strawberry.Schema(
     query=Query,

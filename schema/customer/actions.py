@@ -9,7 +9,7 @@ from core.i18n import DEFAULT_LOCALE, supported_locale, translations
 from merchants.features import PortalFeatures
 from merchants.portal_configurations import portal_features
 from models.enums import Scope
-from schema.errors import UserError
+from schema.common.errors import UserError
 
 
 def translate(info: strawberry.Info, message: str) -> str:

@@ -4,9 +4,9 @@ business joins their portal. The rules are access.business_additions'."""
 import strawberry
 
 from access.business_additions import add_business
+from schema.common.errors import UserError
 from schema.customer.actions import not_found
 from schema.customer.businesses import Business, business_node
-from schema.errors import UserError
 
 
 @strawberry.input

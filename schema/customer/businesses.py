@@ -7,7 +7,7 @@ import strawberry
 
 from billing.credits import credit_balances
 from models import Business as BusinessRow
-from schema.connections import Connection
+from schema.common.connections import Connection
 from schema.customer.connections import load_connection
 from schema.customer.customers import Customer
 from schema.customer.enums import InvoiceStatus, LicenseKeyStatus, PaymentStatus, SubscriptionStatus

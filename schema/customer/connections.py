@@ -4,10 +4,10 @@ from collections.abc import Callable
 
 import strawberry
 
-from schema.connections import Connection, connection, parse_after
+from schema.common.connections import Connection, connection, parse_after
+from schema.common.limits import page_size
 from schema.customer.loaders import ListKey, ListKind
 from schema.customer.lookahead import selection_of
-from schema.limits import page_size
 
 
 async def load_connection(

@@ -5,8 +5,8 @@ from dataclasses import dataclass, field
 
 from access.viewer import Viewer
 from billing.context import BillingContext
+from schema.common.limits import PublicError
 from schema.customer.loaders import CustomerLoaders
-from schema.limits import PublicError
 
 
 class NotSignedIn(PublicError):

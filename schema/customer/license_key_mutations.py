@@ -4,10 +4,10 @@ through the Viewer; the rules are billing's."""
 import strawberry
 
 from billing.license_activation import deactivate_instance
+from schema.common.errors import UserError
 from schema.customer.actions import not_found
 from schema.customer.license_keys import LicenseKey
 from schema.customer.lookahead import built_node
-from schema.errors import UserError
 
 
 @strawberry.input

@@ -13,11 +13,11 @@ from billing.payment_methods import (
     start_setup,
     use_for_subscription,
 )
+from schema.common.errors import UserError
 from schema.customer.actions import features_for, not_found, user_error
 from schema.customer.lookahead import built_node
 from schema.customer.payment_methods import PaymentMethod
 from schema.customer.subscriptions import Subscription
-from schema.errors import UserError
 
 
 @strawberry.input

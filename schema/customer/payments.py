@@ -10,12 +10,12 @@ from models import Invoice as InvoiceRow
 from models import Payment as PaymentRow
 from models import Subscription as SubscriptionRow
 from models.enums import PaymentStatus as PaymentStatusValue
+from schema.common.errors import UserError
 from schema.customer.actions import features_for, not_found, translate, user_error
 from schema.customer.invoices import Invoice
 from schema.customer.lookahead import built_node
 from schema.customer.purchases import Payment
 from schema.customer.subscriptions import Subscription
-from schema.errors import UserError
 
 
 @strawberry.type(description="What the customer must do to finish a payment: authenticate it with their bank.")

@@ -11,9 +11,9 @@ from access.viewer import Viewer
 from core.customer_fields import AddressChanges, ProfileChanges, ProfileError
 from core.i18n import DEFAULT_LOCALE, supported_locale
 from merchants.features import PortalFeatures
+from schema.common.errors import UserError
 from schema.customer.actions import features_for, not_found
 from schema.customer.customers import Customer
-from schema.errors import UserError
 
 
 @strawberry.input(description="A billing address; only the parts given change, an empty string clears one.")

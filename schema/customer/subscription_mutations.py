@@ -13,12 +13,12 @@ from billing.plan_changes import cancel_scheduled_change, change_plan
 from merchants.features import PortalFeatures
 from models import Invoice as InvoiceRow
 from models import Subscription as SubscriptionRow
+from schema.common.errors import UserError
 from schema.customer.actions import features_for, not_found, user_error
 from schema.customer.enums import CancellationReason
 from schema.customer.lookahead import built_node
 from schema.customer.payments import PaymentPayload, payment_payload
 from schema.customer.subscriptions import Subscription
-from schema.errors import UserError
 
 
 @strawberry.input

@@ -9,7 +9,8 @@ from billing.reactivation import dues
 from models import PaymentMethod as PaymentMethodRow
 from models import Product as ProductRow
 from models import Subscription as SubscriptionRow
-from schema.connections import Connection, connection, parse_after
+from schema.common.connections import Connection, connection, parse_after
+from schema.common.limits import page_size
 from schema.customer.context import CustomerContext
 from schema.customer.enums import CancellationReason, Interval, SubscriptionStatus
 from schema.customer.invoices import Invoice
@@ -34,7 +35,6 @@ from schema.customer.subscription_options import (
     plan_change_preview_of,
     scheduled_change_of,
 )
-from schema.limits import page_size
 
 
 @strawberry.type

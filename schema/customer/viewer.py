@@ -6,7 +6,7 @@ from typing import Any
 import strawberry
 
 from access.business_additions import businesses_to_add
-from schema.connections import Connection
+from schema.common.connections import Connection
 from schema.customer.businesses import Business
 from schema.customer.connections import load_connection
 from schema.customer.customers import Customer

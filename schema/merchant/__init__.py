@@ -1,11 +1,11 @@
 """The merchant GraphQL schema (`POST /merchant/graphql`, API key): composed here from one module per domain, with
-the limits and error masking of schema.limits."""
+the limits and error masking of schema.common.limits."""
 
 import strawberry
 from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
-from schema.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
+from schema.common.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
 from schema.merchant.access_tokens import AccessTokenMutations, AccessTokenQuery
 from schema.merchant.business import BusinessMutations, BusinessQuery
 from schema.merchant.catalog import CatalogMutations, CatalogQuery

@@ -9,9 +9,9 @@ from strawberry.utils.str_converters import to_camel_case
 
 from access.access_tokens import AccessTokenError, live_access_tokens, mint_access_token, revoke_access_token
 from models import PortalSession
-from schema.connections import Connection, query_connection
+from schema.common.connections import Connection, query_connection
+from schema.common.errors import UserError
 from schema.customer.enums import Scope
-from schema.errors import UserError
 from schema.merchant.context import MerchantContext
 
 

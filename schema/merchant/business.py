@@ -6,8 +6,8 @@ import strawberry
 from merchants.businesses import BusinessChanges, update_business
 from merchants.inputs import label
 from models import Business as BusinessRow
-from schema.connections import Connection
-from schema.errors import UserError
+from schema.common.connections import Connection
+from schema.common.errors import UserError
 from schema.merchant.context import MerchantContext
 from schema.merchant.custom_domains import CustomDomainNode, custom_domain_connection
 from schema.merchant.inputs import attempt, camel_path, given

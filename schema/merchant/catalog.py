@@ -18,9 +18,9 @@ from models import Discount as DiscountRow
 from models import Product as ProductRow
 from models import ProductCollection as ProductCollectionRow
 from models import enums
-from schema.connections import Connection, query_connection
+from schema.common.connections import Connection, query_connection
+from schema.common.errors import UserError
 from schema.customer.enums import Interval, PriceType
-from schema.errors import UserError
 from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import attempt, changes, given, not_found
 

@@ -19,8 +19,8 @@ from merchants.custom_domains import (
 )
 from merchants.domain_verification import verify_custom_domain
 from models import CustomDomain, enums
-from schema.connections import Connection, query_connection
-from schema.errors import UserError
+from schema.common.connections import Connection, query_connection
+from schema.common.errors import UserError
 from schema.merchant.context import MerchantContext
 
 CustomDomainStatus = strawberry.enum(

@@ -9,8 +9,8 @@ from strawberry.scalars import JSON
 from core.customer_fields import AddressChanges, ProfileError
 from merchants.customers import CustomerFields, create_customer, customers_of, find_customer, update_customer
 from models import Customer as CustomerRow
-from schema.connections import Connection, query_connection
-from schema.errors import UserError
+from schema.common.connections import Connection, query_connection
+from schema.common.errors import UserError
 from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import not_found
 

@@ -11,7 +11,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from billing.errors import BillingError
 from merchants.inputs import MerchantInputError
-from schema.errors import UserError
+from schema.common.errors import UserError
 
 NOT_FOUND = "NOT_FOUND"
 

@@ -10,9 +10,9 @@ from billing.license_keys import UNCHANGED, update_license_key
 from core.clock import utcnow
 from models import Customer, LicenseKey, LicenseKeyInstance
 from models.ids import find_by_client_id, matching_id
-from schema.connections import Connection, query_connection
+from schema.common.connections import Connection, query_connection
+from schema.common.errors import UserError
 from schema.customer.enums import LicenseKeyStatus
-from schema.errors import UserError
 from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import from_billing_error, not_found
 from schema.merchant.loaders import child_connection

@@ -14,8 +14,8 @@ from tortoise.functions import Count
 
 from models import Event, Invoice, LicenseKeyInstance, Refund, WebhookAttempt, WebhookDelivery
 from models.paging import Cursor, Page, fetch_pages_after
-from schema.connections import Connection, connection, parse_after
-from schema.limits import page_size
+from schema.common.connections import Connection, connection, parse_after
+from schema.common.limits import page_size
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import strawberry
 
 from models import Customer, Payment, Subscription
 from models.ids import find_by_client_id, matching_id
-from schema.connections import Connection, query_connection
+from schema.common.connections import Connection, query_connection
 from schema.customer.enums import PaymentStatus
 from schema.merchant.context import MerchantContext
 from schema.merchant.loaders import child_connection

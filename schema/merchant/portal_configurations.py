@@ -15,9 +15,9 @@ from merchants.portal_configurations import (
     update_configuration,
 )
 from models import PortalConfiguration as PortalConfigurationRow
-from schema.connections import Connection, query_connection
+from schema.common.connections import Connection, query_connection
+from schema.common.errors import UserError
 from schema.customer.enums import CancellationReason
-from schema.errors import UserError
 from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import attempt, changes, given, not_found
 

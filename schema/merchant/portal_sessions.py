@@ -9,7 +9,7 @@ from strawberry.utils.str_converters import to_camel_case
 
 from access.deep_links import AfterCompletion, AfterCompletionType, Flow, FlowType, create_portal_link
 from access.login_links import PortalLinkError, customer_of_business
-from schema.errors import UserError
+from schema.common.errors import UserError
 from schema.merchant.context import MerchantContext
 
 PortalFlowType = strawberry.enum(FlowType, name="PortalFlowType", description="The one task a portal link opens on.")

@@ -10,8 +10,8 @@ from billing.refunds import refund_payment
 from models import Payment, Refund
 from models import enums as model_enums
 from models.ids import find_by_client_id, matching_id
-from schema.connections import Connection, query_connection
-from schema.errors import UserError
+from schema.common.connections import Connection, query_connection
+from schema.common.errors import UserError
 from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import from_billing_error, not_found
 from schema.merchant.scoping import scoped

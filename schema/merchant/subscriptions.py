@@ -35,9 +35,9 @@ from models import Payment as PaymentRow
 from models import Subscription as SubscriptionRow
 from models.enums import PaymentStatus
 from models.ids import find_by_client_id, matching_id
-from schema.connections import Connection, query_connection
+from schema.common.connections import Connection, query_connection
+from schema.common.errors import UserError
 from schema.customer.enums import CancellationReason, Interval, SubscriptionStatus
-from schema.errors import UserError
 from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import from_billing_error, not_found
 from schema.merchant.payments import MerchantPayment

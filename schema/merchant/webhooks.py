@@ -18,8 +18,8 @@ from merchants.webhooks import (
 from models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from models import enums as model_enums
 from models.ids import find_by_client_id
-from schema.connections import Connection, query_connection
-from schema.errors import UserError
+from schema.common.connections import Connection, query_connection
+from schema.common.errors import UserError
 from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import not_found
 from schema.merchant.loaders import child_connection

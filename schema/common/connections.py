@@ -8,7 +8,7 @@ import strawberry
 from tortoise.queryset import QuerySet
 
 from models.paging import Cursor, InvalidCursor, Page, fetch_page
-from schema.limits import PublicError, page_size
+from schema.common.limits import PublicError, page_size
 
 Node = TypeVar("Node")
 

@@ -24,7 +24,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
-from billing.processor import (
+from billing.processors.protocol import (
     CardDetails,
     ChargeRequest,
     ChargeResult,
