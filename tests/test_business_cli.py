@@ -83,18 +83,16 @@ async def test_the_command_says_what_is_wrong_without_a_traceback(migrated_datab
     assert await rows(migrated_database, Business) == []
 
 
-async def test_list_and_update_a_business(migrated_database: str, tmp_path: Path) -> None:
+def create_kumo(database_url: str, cwd: Path) -> str:
+    """Kumo, made with `portal business create`; its id."""
     created = portal(
-        "business",
-        "create",
-        "--name",
-        "Kumo",
-        "--support-email",
-        "a@kumo.example",
-        database_url=migrated_database,
-        cwd=tmp_path,
+        "business", "create", "--name", "Kumo", "--support-email", "a@kumo.example", database_url=database_url, cwd=cwd
     )
-    business_id = CREATED.search(created.stdout)[1]
+    return CREATED.search(created.stdout)[1]
+
+
+async def test_list_and_update_a_business(migrated_database: str, tmp_path: Path) -> None:
+    business_id = create_kumo(migrated_database, tmp_path)
 
     renamed = portal(
         "business", "update", business_id, "--name", "Kumo Labs", "--accent-color", "#f59e0b",
@@ -117,17 +115,7 @@ async def test_list_and_update_a_business(migrated_database: str, tmp_path: Path
 async def test_the_command_refuses_a_name_with_a_line_break_and_changes_nothing(
     migrated_database: str, tmp_path: Path
 ) -> None:
-    created = portal(
-        "business",
-        "create",
-        "--name",
-        "Kumo",
-        "--support-email",
-        "a@kumo.example",
-        database_url=migrated_database,
-        cwd=tmp_path,
-    )
-    business_id = CREATED.search(created.stdout)[1]
+    business_id = create_kumo(migrated_database, tmp_path)
 
     renamed = portal(
         "business", "update", business_id, "--name", "Kumo\nLabs", database_url=migrated_database, cwd=tmp_path
