@@ -16,6 +16,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from billing.context import BillingContext
+from billing.errors import BillingError
 from billing.events import record_subscription_event
 from billing.license_keys import disable_subscription_keys, expire_license_keys
 from billing.pauses import end_pause, start_pause
@@ -108,7 +109,12 @@ async def _billing_pass(context: BillingContext, now: datetime, livemode: bool |
     await _period_ends(now, livemode, report)
     renewing = _due(livemode).filter(cancel_at_next_billing_date=False, next_billing_date__lte=now)
     for subscription in await renewing.order_by("next_billing_date").limit(BATCH_SIZE):
-        payment = await renew(subscription, context)
+        try:
+            payment = await renew(subscription, context)
+        except BillingError as error:
+            # Nobody may charge this business in this mode (live, without a processor): it stays due, unchanged.
+            logger.warning("Billing run: %s not renewed: %s", subscription.id, error.message)
+            continue
         if payment.status == PaymentStatus.SUCCEEDED:
             report.renewed += 1
         else:

@@ -178,11 +178,15 @@ async def drive(
         currency=payment.currency,
         idempotency_key=payment.idempotency_key,
         return_url=return_url,
+        customer_reference=payment.customer_id,
+        off_session=outcome.off_session,
     )
     try:
         result = await processor.charge(request)
     except ProcessorError:
         result = _failure(DeclineCode.PROCESSING_ERROR)
+    if result.status == ChargeStatus.PENDING:
+        return payment
     return await settle(payment, await _unless_superseded(payment, result, outcome, processor), outcome)
 
 
@@ -194,7 +198,7 @@ async def complete(payment: Payment, outcome: SubscriptionOutcome, processor: Pa
         result = await processor.complete_charge(payment.processor_reference)
     except ProcessorError:
         result = _failure(DeclineCode.PROCESSING_ERROR)
-    if result.status == ChargeStatus.REQUIRES_ACTION:
+    if result.status in (ChargeStatus.REQUIRES_ACTION, ChargeStatus.PENDING):
         return payment
     return await settle(payment, await _unless_superseded(payment, result, outcome, processor), outcome)
 

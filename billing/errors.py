@@ -79,6 +79,7 @@ NOT_PAUSABLE = N_("This subscription cannot be paused now.")
 NOT_PAUSED = N_("This subscription is not paused.")
 ACTIVATIONS_BELOW_INSTANCES = N_("%(instances)s devices use this key: the limit cannot be lower.")
 EXPIRY_PASSED = N_("This date has passed: choose a later one.")
+NO_PROCESSOR = N_("This business cannot take payments yet. Contact them to pay.")
 PAYMENT_METHOD_UPDATE_OFF = N_("This business does not allow changing payment methods here. Contact them instead.")
 
 _DECLINES: dict[str, BillingErrorCode] = {

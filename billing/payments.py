@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from billing.charges import SubscriptionOutcome, complete, drive
 from billing.context import BillingContext
+from billing.errors import BillingError
 from billing.plan_changes import plan_change_outcome
 from billing.reactivation import reactivation_outcome
 from billing.renewals import renewal_outcome
@@ -46,7 +47,7 @@ async def complete_payment(payment: Payment, context: BillingContext, locale: st
     outcome = await outcome_for(payment, context, locale)
     if outcome is None:
         return payment
-    return await complete(payment, outcome, context.processor)
+    return await complete(payment, outcome, await context.processor_for(payment.business_id, payment.livemode))
 
 
 async def recover_stale_payments(context: BillingContext, now: datetime) -> int:
@@ -58,6 +59,10 @@ async def recover_stale_payments(context: BillingContext, now: datetime) -> int:
         if outcome is None:
             continue
         method = await PaymentMethod.get_or_none(id=payment.payment_method_id) if payment.payment_method_id else None
-        settled = await drive(payment, method, outcome, context.processor)
+        try:
+            processor = await context.processor_for(payment.business_id, payment.livemode)
+        except BillingError:
+            continue  # Its processor is gone (disconnected): the payment waits until one is back.
+        settled = await drive(payment, method, outcome, processor)
         recovered += settled.status != PaymentStatus.PROCESSING
     return recovered

@@ -425,8 +425,9 @@ async def _charge(
         request=_request(quote),
         details=target.as_details(),
     )
+    processor = await context.processor_for(subscription.business_id, subscription.livemode)
     payment = await charge_once(
-        intent, PlanChangeOutcome(subscription, parties, notifier, target, quote.product), context.processor
+        intent, PlanChangeOutcome(subscription, parties, notifier, target, quote.product), processor
     )
     if not await PaymentItem.exists(payment_id=payment.id):
         # What the payment bought, as a purchase's items say it.
@@ -486,7 +487,7 @@ async def _replay(
     if earlier.status != PaymentStatus.PROCESSING:
         return earlier
     method = await PaymentMethod.get_or_none(id=earlier.payment_method_id) if earlier.payment_method_id else None
-    return await drive(earlier, method, outcome, context.processor)
+    return await drive(earlier, method, outcome, await context.processor_for(earlier.business_id, earlier.livemode))
 
 
 async def cancel_scheduled_change(subscription: Subscription) -> Subscription:

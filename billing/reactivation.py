@@ -112,6 +112,7 @@ async def _charge(
     context: BillingContext,
     locale: str,
 ) -> Payment:
+    processor = await context.processor_for(subscription.business_id, subscription.livemode)
     outcome = await reactivation_outcome(subscription, context, locale)
     # A retry is the first request again: its amounts, not today's (the credit it used is spent by now).
     amounts = outcome.amounts(earlier) if earlier else await period_charge(subscription, outcome.business)
@@ -121,4 +122,4 @@ async def _charge(
         idempotency_key=key,
         return_url=context.portal_url("/payments/{payment_id}/complete"),
     )
-    return await charge_once(intent, outcome, context.processor)
+    return await charge_once(intent, outcome, processor)

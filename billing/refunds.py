@@ -76,8 +76,9 @@ async def refund_payment(
         raise BillingError(BillingErrorCode.IDEMPOTENCY_KEY_REUSED, field="idempotencyKey")
     if refund.status != RefundStatus.PENDING:
         return refund
+    processor = await context.processor_for(payment.business_id, payment.livemode)
     try:
-        await context.processor.refund(payment.processor_reference, refund.amount, idempotency_key=key)
+        await processor.refund(payment.processor_reference, refund.amount, idempotency_key=key)
     except ProcessorError:
         return await _settle(refund, RefundStatus.FAILED, context, now)
     return await _settle(refund, RefundStatus.SUCCEEDED, context, now)

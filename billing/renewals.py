@@ -79,7 +79,9 @@ async def renewal_method(subscription: Subscription) -> PaymentMethod | None:
 
 
 async def renew(subscription: Subscription, context: BillingContext) -> Payment:
-    """Charge the subscription's next period once; a second worker on the same period finds the first's charge."""
+    """Charge the subscription's next period once; a second worker on the same period finds the first's charge.
+    Raises BillingError, with nothing changed, when nobody may charge the business in its mode."""
+    processor = await context.processor_for(subscription.business_id, subscription.livemode)
     outcome = await renewal_outcome(subscription, context)
     key = f"renewal:{subscription.id}:{subscription.next_billing_date.isoformat()}"
     earlier = await Payment.get_or_none(idempotency_key=key)
@@ -88,4 +90,4 @@ async def renew(subscription: Subscription, context: BillingContext) -> Payment:
         amounts=outcome.amounts(earlier) if earlier else await period_charge(subscription, outcome.business),
         idempotency_key=key,
     )
-    return await charge_once(intent, outcome, context.processor)
+    return await charge_once(intent, outcome, processor)

@@ -296,7 +296,7 @@ async def _attach(subscription: Subscription, request: StartRequest, context: Bi
             request.customer,
             request.processor_token or "",
             set_as_default=False,
-            processor=context.processor,
+            processor=await context.processor_for(subscription.business_id, subscription.livemode),
             features=merchant_features(),
         )
     except BillingError:
@@ -385,7 +385,8 @@ async def _charge_first_period(subscription: Subscription, client_key: str, cont
         idempotency_key=key,
         return_url=context.portal_url("/payments/{payment_id}/complete"),
     )
-    payment = await charge_once(intent, outcome, context.processor)
+    processor = await context.processor_for(subscription.business_id, subscription.livemode)
+    payment = await charge_once(intent, outcome, processor)
     if not await PaymentItem.exists(payment_id=payment.id):
         # What the payment bought, as a purchase's items say it.
         await PaymentItem.create(

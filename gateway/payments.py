@@ -1,7 +1,9 @@
-"""The payment processor this deployment uses and the BillingContext built around it, made once per app.
+"""The payment processors this deployment uses and the BillingContext built around them, made once per app.
 
-Only the built-in sandbox processor exists so far (PORTAL_PAYMENT_PROCESSOR=sandbox); its hosted pages are mounted
-under `/sandbox/`, standing in for a processor's own domain.
+A business that connected its own Stripe account is charged through it (billing.context chooses, per business and
+mode). The built-in sandbox (PORTAL_PAYMENT_PROCESSOR=sandbox, the default) charges test mode otherwise, and live
+mode only with PORTAL_SANDBOX_IN_LIVE_MODE; its hosted pages are mounted under `/sandbox/`, standing in for a
+processor's own domain. With PORTAL_PAYMENT_PROCESSOR=stripe there is no sandbox.
 """
 
 import dataclasses
@@ -10,17 +12,21 @@ from starlette.requests import Request
 
 from billing.context import BillingContext
 from billing.processors.sandbox import SandboxProcessor
+from core.secret_box import SecretBox
 from gateway.hosts import custom_portal_url
 from gateway.settings import Settings
 
 
 def build_billing_context(settings: Settings) -> BillingContext:
-    processor = SandboxProcessor(base_url=settings.base_url, secret=settings.secret_key)
+    sandbox = SandboxProcessor(base_url=settings.base_url, secret=settings.secret_key)
     return BillingContext(
-        processor=processor,
+        processor=sandbox if settings.payment_processor == "sandbox" else None,
         base_url=settings.base_url,
         portal_name=settings.portal_name,
         secret_key=settings.secret_key,
+        credentials=SecretBox(settings.sealing_keys),
+        stripe_api_base=settings.stripe_api_base,
+        sandbox_in_live_mode=settings.sandbox_in_live_mode,
     )
 
 

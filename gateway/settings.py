@@ -57,6 +57,21 @@ def _secret_key() -> str:
     return key
 
 
+def _env_choice(name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = os.environ.get(name, "").strip().lower() or default
+    if value not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {value!r}")
+    return value
+
+
+def _env_keys(name: str) -> tuple[str, ...]:
+    """A comma-separated list of keys, newest first."""
+    return tuple(key.strip() for key in os.environ.get(name, "").split(",") if key.strip())
+
+
+PAYMENT_PROCESSORS = ("sandbox", "stripe")
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = "sqlite://portal.db"
@@ -87,6 +102,20 @@ class Settings:
     # Emails a merchant may have sent on demand (a portal link's email) in an hour: to one customer, and in all.
     merchant_emails_per_recipient: int = 5
     merchant_emails_per_business: int = 1000
+    # `sandbox`: the built-in sandbox charges test mode (and the businesses' own Stripe accounts where connected);
+    # `stripe`: no sandbox at all, every charge goes to the business's own Stripe account.
+    payment_processor: str = "sandbox"
+    # Live mode never charges the sandbox unless this says so (the demo does).
+    sandbox_in_live_mode: bool = False
+    stripe_api_base: str = "https://api.stripe.com"
+    stripe_js_url: str = "https://js.stripe.com/v3/"
+    # What seals the businesses' Stripe keys at rest, newest first; empty: a key derived from `secret_key`.
+    credentials_keys: tuple[str, ...] = field(default=(), repr=False)
+
+    @property
+    def sealing_keys(self) -> tuple[str, ...]:
+        """The keys that seal the businesses' processor credentials, newest first."""
+        return self.credentials_keys or (self.secret_key,)
 
     @property
     def merchant_email_limits(self) -> MerchantEmailLimits:
@@ -135,4 +164,9 @@ class Settings:
             merchant_emails_per_business=_env_int(
                 "PORTAL_MERCHANT_EMAILS_PER_BUSINESS", cls.merchant_emails_per_business
             ),
+            payment_processor=_env_choice("PORTAL_PAYMENT_PROCESSOR", cls.payment_processor, PAYMENT_PROCESSORS),
+            sandbox_in_live_mode=_env_bool("PORTAL_SANDBOX_IN_LIVE_MODE", cls.sandbox_in_live_mode),
+            stripe_api_base=os.environ.get("PORTAL_STRIPE_API_BASE", cls.stripe_api_base).strip().rstrip("/"),
+            stripe_js_url=os.environ.get("PORTAL_STRIPE_JS_URL", cls.stripe_js_url).strip(),
+            credentials_keys=_env_keys("PORTAL_CREDENTIALS_KEYS"),
         )

@@ -28,6 +28,7 @@ from models.customer import Customer, normalize_email
 from models.license import LicenseKey, LicenseKeyInstance
 from models.outbox import EmailMessage, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from models.sandbox import SandboxCard, SandboxCharge, SandboxSetup
+from models.stripe import StripeAccount, StripeCustomer, StripeEvent, StripeIntent
 
 __all__ = [
     "ApiKey",
@@ -60,6 +61,10 @@ __all__ = [
     "SandboxCard",
     "SandboxCharge",
     "SandboxSetup",
+    "StripeAccount",
+    "StripeCustomer",
+    "StripeEvent",
+    "StripeIntent",
     "Subscription",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -26,6 +26,8 @@ def billing_context(base_url: str = BASE_URL) -> BillingContext:
         base_url=base_url,
         portal_name="Customer Portal",
         secret_key="test-secret-key",
+        # The shops of the billing tests are live-mode ones, charged by the sandbox as in the demo.
+        sandbox_in_live_mode=True,
     )
 
 
@@ -44,7 +46,11 @@ class Subscriber:
 
 async def add_card(customer: Customer, token: str, context: BillingContext, default: bool = False) -> PaymentMethod:
     return await add_payment_method(
-        customer, token, set_as_default=default, processor=context.processor, features=FEATURES
+        customer,
+        token,
+        set_as_default=default,
+        processor=await context.processor_for(customer.business_id, customer.livemode),
+        features=FEATURES,
     )
 
 

@@ -15,6 +15,8 @@ class ChargeStatus(StrEnum):
     SUCCEEDED = "succeeded"
     FAILED = "failed"
     REQUIRES_ACTION = "requires_action"
+    # No answer yet (another request under the same key is still asking): ask again later.
+    PENDING = "pending"
 
 
 class DeclineCode(StrEnum):
@@ -53,13 +55,17 @@ class ChargeResult:
 
 @dataclass(frozen=True)
 class ChargeRequest:
-    """One charge of a saved card. `return_url` is where the customer comes back after authenticating it."""
+    """One charge of a saved card, for the customer record `customer_reference`. `return_url` is where the customer
+    comes back after authenticating it; `off_session` says the customer is away (a renewal, the billing run), so a
+    charge that needs them fails instead of waiting."""
 
     token: str
     amount: int
     currency: str
     idempotency_key: str
     return_url: str = ""
+    customer_reference: str = ""
+    off_session: bool = False
 
 
 class ProcessorError(Exception):

@@ -97,7 +97,7 @@ class PaymentMethodMutations:
                 customer,
                 input.processor_token,
                 set_as_default=bool(input.set_as_default),
-                processor=info.context.billing.processor,
+                processor=await info.context.billing.processor_for(customer.business_id, customer.livemode),
                 features=await features_for(viewer, customer.business_id),
             )
         except BillingError as error:
@@ -118,7 +118,7 @@ class PaymentMethodMutations:
             url = await start_setup(
                 customer,
                 return_url=input.return_url or default_setup_return_url(billing.base_url, customer.business_id),
-                processor=billing.processor,
+                processor=await billing.processor_for(customer.business_id, customer.livemode),
                 features=features,
             )
         except BillingError as error:
