@@ -21,8 +21,8 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite://:memory:")
 # (tests/portal_support.py); the billing context of the billing tests (tests/billing_support.py); the served portal,
 # chromium and screenshot folder of the browser tests (tests/browser_support.py); the pages' client
 # (tests/support/pages.py); a webhook receiver (tests/support/webhooks.py); a paid sale (tests/support/sales.py);
-# databases copied from a migrated or seeded template (tests/support/databases.py) and the demo data
-# (tests/support/demo.py).
+# databases copied from a migrated or seeded template (tests/support/databases.py), the demo data
+# (tests/support/demo.py) and the Stripe emulator (tests/support/localstripe.py).
 pytest_plugins = (
     "tests.portal_support",
     "tests.billing_support",
@@ -32,6 +32,7 @@ pytest_plugins = (
     "tests.support.databases",
     "tests.browser_support",
     "tests.support.demo",
+    "tests.support.localstripe",
 )
 
 

@@ -95,12 +95,17 @@ def decline_code(error: Any) -> DeclineCode:
 
 
 def _get(stripe_object: Any, name: str) -> Any:
-    return stripe_object.get(name) if stripe_object is not None else None
+    """A field of a Stripe object (or of a plain dict), None when it has none."""
+    if isinstance(stripe_object, dict):
+        return stripe_object.get(name)
+    return getattr(stripe_object, name, None)
 
 
 def _id(value: Any) -> str:
     """An id Stripe gives either as it is or embedded in its object (localstripe embeds `latest_charge`)."""
-    return str(_get(value, "id") or "") if hasattr(value, "get") else str(value or "")
+    if value is None or isinstance(value, str):
+        return value or ""
+    return str(_get(value, "id") or "")
 
 
 def _stripe_key(key: str) -> str:
