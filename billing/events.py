@@ -112,6 +112,33 @@ async def record_refund_event(refund: Refund, *, is_partial: bool) -> Event:
     )
 
 
+def dispute_payload(payment: Payment, dispute_id: str, amount: int, currency: str, reason: str) -> dict:
+    """Dodo Payments' Dispute, for a dispute the processor announced (its id is the processor's)."""
+    return {
+        "payload_type": "Dispute",
+        "dispute_id": dispute_id,
+        "payment_id": payment.id,
+        "business_id": payment.business_id,
+        "customer_id": payment.customer_id,
+        "amount": amount,
+        "currency": currency,
+        "dispute_stage": "dispute",
+        "dispute_status": "dispute_opened",
+        "remarks": reason or None,
+        "created_at": _moment(payment.disputed_at),
+    }
+
+
+async def record_dispute_event(payment: Payment, dispute_id: str, amount: int, currency: str, reason: str) -> Event:
+    """`dispute.opened`; call inside the transaction that marked the payment disputed."""
+    return await Event.create(
+        business_id=payment.business_id,
+        livemode=payment.livemode,
+        type=EventType.DISPUTE_OPENED,
+        data=dispute_payload(payment, dispute_id, amount, currency, reason),
+    )
+
+
 def license_key_payload(license_key: LicenseKey) -> dict:
     return {
         "payload_type": "LicenseKey",

@@ -7,6 +7,7 @@ detached, not deleted: old payments and invoices still name it.
 """
 
 from datetime import datetime
+from functools import partial
 from urllib.parse import urlsplit
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -110,27 +111,34 @@ async def remove_payment_method(method: PaymentMethod, features: PortalFeatures)
     removed one was the default). Refused when it is the customer's last usable method while a subscription still
     needs one; decided under the customer's lock, so two removals at once cannot both take the last two cards."""
     _require_updates(features)
+    await for_customer(method.customer_id, partial(_detach, method, keep_last=True))
 
-    async def remove(connection: BaseDBAsyncClient) -> None:
-        now = utcnow()
-        saved = await _saved(method.customer_id).exclude(id=method.id).using_db(connection)
-        others = [other for other in saved if usable(other, now)]
-        chargeable = Subscription.filter(customer_id=method.customer_id, status__in=CHARGEABLE)
-        if not others and await chargeable.using_db(connection).exists():
-            raise BillingError(Code.LAST_PAYMENT_METHOD, field="paymentMethodId")
-        successor = next((other for other in others if other.is_default), None)
-        if successor is None and others:
-            successor = max(others, key=lambda other: (other.created_at, other.id))
-        await PaymentMethod.filter(id=method.id).using_db(connection).update(detached_at=now, is_default=False)
-        if successor is not None:
-            await PaymentMethod.filter(id=successor.id).using_db(connection).update(is_default=True)
-        await (
-            Subscription.filter(payment_method_id=method.id)
-            .using_db(connection)
-            .update(payment_method_id=successor.id if successor else None)
-        )
 
-    await for_customer(method.customer_id, remove)
+async def forget_payment_method(method: PaymentMethod) -> None:
+    """The processor detached the card (from its own dashboard, say): it cannot pay any more, so it leaves the
+    portal even when it is the last one, its subscriptions moving on as for a removal (to none if no card is left)."""
+    if method.detached_at is None:
+        await for_customer(method.customer_id, partial(_detach, method, keep_last=False))
+
+
+async def _detach(method: PaymentMethod, connection: BaseDBAsyncClient, *, keep_last: bool) -> None:
+    now = utcnow()
+    saved = await _saved(method.customer_id).exclude(id=method.id).using_db(connection)
+    others = [other for other in saved if usable(other, now)]
+    chargeable = Subscription.filter(customer_id=method.customer_id, status__in=CHARGEABLE)
+    if keep_last and not others and await chargeable.using_db(connection).exists():
+        raise BillingError(Code.LAST_PAYMENT_METHOD, field="paymentMethodId")
+    successor = next((other for other in others if other.is_default), None)
+    if successor is None and others:
+        successor = max(others, key=lambda other: (other.created_at, other.id))
+    await PaymentMethod.filter(id=method.id).using_db(connection).update(detached_at=now, is_default=False)
+    if successor is not None:
+        await PaymentMethod.filter(id=successor.id).using_db(connection).update(is_default=True)
+    await (
+        Subscription.filter(payment_method_id=method.id)
+        .using_db(connection)
+        .update(payment_method_id=successor.id if successor else None)
+    )
 
 
 async def use_for_subscription(

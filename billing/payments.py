@@ -50,19 +50,34 @@ async def complete_payment(payment: Payment, context: BillingContext, locale: st
     return await complete(payment, outcome, await context.processor_for(payment.business_id, payment.livemode))
 
 
+async def _ask_again(payment: Payment, context: BillingContext) -> Payment:
+    """Ask the processor about a `processing` payment under its own key, and settle what it answers."""
+    outcome = await outcome_for(payment, context)
+    if outcome is None:
+        return payment
+    method = await PaymentMethod.get_or_none(id=payment.payment_method_id) if payment.payment_method_id else None
+    try:
+        processor = await context.processor_for(payment.business_id, payment.livemode)
+    except BillingError:
+        return payment  # Its processor is gone (disconnected): the payment waits until one is back.
+    return await drive(payment, method, outcome, processor)
+
+
+async def finish_open_payment(payment: Payment, context: BillingContext) -> Payment:
+    """Settle a payment still open, now that its processor has announced an outcome (a processor's event): one
+    waiting for the customer's authentication, or one whose answer was never recorded. A settled one is left."""
+    if payment.status == PaymentStatus.REQUIRES_CUSTOMER_ACTION:
+        return await complete_payment(payment, context)
+    if payment.status == PaymentStatus.PROCESSING and payment.purpose in RECOVERABLE:
+        return await _ask_again(payment, context)
+    return payment
+
+
 async def recover_stale_payments(context: BillingContext, now: datetime) -> int:
     """Finish every payment left `processing` for too long by asking the processor again under its own key."""
     recovered = 0
     stale = Payment.filter(status=PaymentStatus.PROCESSING, purpose__in=RECOVERABLE, updated_at__lt=now - STALE_AFTER)
     for payment in await stale.order_by("updated_at").limit(100):
-        outcome = await outcome_for(payment, context)
-        if outcome is None:
-            continue
-        method = await PaymentMethod.get_or_none(id=payment.payment_method_id) if payment.payment_method_id else None
-        try:
-            processor = await context.processor_for(payment.business_id, payment.livemode)
-        except BillingError:
-            continue  # Its processor is gone (disconnected): the payment waits until one is back.
-        settled = await drive(payment, method, outcome, processor)
+        settled = await _ask_again(payment, context)
         recovered += settled.status != PaymentStatus.PROCESSING
     return recovered

@@ -85,12 +85,21 @@ async def refund_payment(
 
 
 async def record_refund(
-    payment: Payment, amount: int, reason: str, now: datetime, *, context: BillingContext | None
+    payment: Payment,
+    amount: int,
+    reason: str,
+    now: datetime,
+    *,
+    context: BillingContext | None,
+    key: str | None = None,
 ) -> Refund:
     """A refund the processor already made (from its own dashboard, say), recorded as a succeeded one with its
-    credit note, event and email. Refuses more than is left to refund. Without a context nobody is emailed: a
-    recorded history (the demo's) tells no customer about a refund long past."""
-    refund = await _claim(payment, amount, reason[:REASON_LENGTH], None, now)
+    credit note, event and email. Refuses more than is left to refund. `key` (the processor's refund id) makes
+    recording it again answer the first record. Without a context nobody is emailed: a recorded history (the
+    demo's) tells no customer about a refund long past."""
+    refund = await _claim(payment, amount, reason[:REASON_LENGTH], key, now)
+    if refund.status != RefundStatus.PENDING:
+        return refund
     return await _settle(refund, RefundStatus.SUCCEEDED, context, now)
 
 

@@ -20,3 +20,4 @@ class EventType(StrEnum):
     REFUND_FAILED = "refund.failed"
     SUBSCRIPTION_FAILED = "subscription.failed"
     LICENSE_KEY_CREATED = "license_key.created"
+    DISPUTE_OPENED = "dispute.opened"

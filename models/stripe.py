@@ -80,8 +80,12 @@ class StripeEvent(Timestamped):
     livemode = fields.BooleanField()
     event_id = fields.CharField(max_length=255)
     type = fields.CharField(max_length=100)
+    # The event's object (`data.object`), as Stripe sent it.
     data: fields.JSONField[dict[str, Any]] = fields.JSONField()
     handled_at = fields.DatetimeField(null=True)
+    # Handling that failed is tried again at the next passes, a few times, with the last failure kept.
+    attempts = fields.IntField(default=0)
+    last_error = fields.TextField(null=True)
 
     class Meta:
         table = "stripe_event"

@@ -16,6 +16,7 @@ from billing.reactivation import reactivate
 from billing.refunds import refund_payment
 from billing.subscription_start import StartRequest, start_subscription
 from core.clock import utcnow
+from core.secret_box import SecretBox
 from merchants.stripe_accounts import StripeKeyError, StripeKeys, connect_stripe, stripe_credentials
 from models import Invoice, Payment, Refund, StripeAccount, Subscription
 from models.enums import InvoiceStatus, PaymentStatus, RefundStatus, SubscriptionStatus
@@ -280,8 +281,6 @@ def test_stripe_decline_codes_map_to_ours() -> None:
 
 
 def test_a_sealed_secret_opens_after_a_new_key_is_put_in_front() -> None:
-    from core.secret_box import SecretBox
-
     sealed = BOX.seal(SECRET_KEY)
     rotated = SecretBox(["a-newer-key", "credentials-key-for-tests"])
 

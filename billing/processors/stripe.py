@@ -21,6 +21,7 @@ on listing PaymentIntents (the lookup then lists them all and filters here), and
 
 import asyncio
 import hashlib
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 
@@ -129,6 +130,16 @@ def return_url_of(metadata: Any) -> str:
     while (part := _get(metadata, _RETURN_URL.format(len(parts)))) is not None:
         parts.append(str(part))
     return "".join(parts)
+
+
+@dataclass(frozen=True)
+class StripeRefund:
+    """A Refund at Stripe of one of our PaymentIntents; `ours` when the portal asked for it (our key is in it)."""
+
+    id: str
+    amount: int
+    status: str
+    ours: bool
 
 
 class StripeProcessor:
@@ -373,3 +384,15 @@ class StripeProcessor:
             )
         except (stripe.InvalidRequestError, stripe.CardError):
             raise ProcessorError(REFUND_NOT_POSSIBLE) from None
+
+    async def refunds_of(self, reference: str) -> list[StripeRefund]:
+        """Every Refund of the PaymentIntent, made in the portal or in Stripe's dashboard."""
+        listed = await self.client.v1.refunds.list_async(params={"payment_intent": reference, "limit": _LOOKUP_LIMIT})
+        return [
+            StripeRefund(made.id, made.amount, str(made.status), _get(made.metadata, KEY) is not None)
+            for made in listed.data
+        ]
+
+    async def intent_of_charge(self, charge_id: str) -> str:
+        """The PaymentIntent a Charge belongs to (older events name only the Charge)."""
+        return _id((await self.client.v1.charges.retrieve_async(charge_id)).payment_intent)

@@ -51,6 +51,8 @@ class Migration(migrations.Migration):
                 ('type', fields.CharField(max_length=100)),
                 ('data', fields.JSONField(encoder=JSON_DUMPS, decoder=loads)),
                 ('handled_at', fields.DatetimeField(null=True, auto_now=False, auto_now_add=False)),
+                ('attempts', fields.IntField(default=0)),
+                ('last_error', fields.TextField(null=True, unique=False)),
             ],
             options={'table': 'stripe_event', 'app': 'portal', 'unique_together': (('business', 'event_id'),), 'indexes': [Index(fields=['handled_at', 'created_at'])], 'pk_attr': 'id', 'table_description': "An event Stripe sent to a business's webhook route, verified and recorded once by its id; the worker"},
             bases=['Timestamped'],
