@@ -25,6 +25,7 @@ from tortoise.transactions import in_transaction
 
 from core import inputs
 from core.clock import utcnow
+from core.errors import DomainError
 from models import LicenseKey, LicenseKeyInstance, Product
 from models.base import column_length
 from models.enums import LicenseKeyStatus
@@ -54,14 +55,11 @@ _MESSAGES = {
 }
 
 
-class LicenseError(Exception):
+class LicenseError(DomainError[LicenseErrorCode]):
     """A license call that cannot be done as asked; nothing was changed."""
 
     def __init__(self, code: LicenseErrorCode, field: str, message: str = "") -> None:
-        self.code = code
-        self.field = field
-        self.message = message or _MESSAGES[code]
-        super().__init__(self.message)
+        super().__init__(code, field, message or _MESSAGES[code])
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from starlette.types import Scope
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
+from core import inputs
 from gateway.json_body import decode_json
 from gateway.merchant_api import UNAUTHENTICATED_MESSAGE, error_response, presented_api_key
 from merchants.api_keys import LIVE_KEY_PREFIX, TEST_KEY_PREFIX
@@ -29,7 +30,6 @@ M = TypeVar("M", bound=Model)
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
-_IDEMPOTENCY_KEY_MAX = 255
 
 
 _API_KEY_PREFIXES = tuple(f"bearer {prefix}".lower().encode() for prefix in (LIVE_KEY_PREFIX, TEST_KEY_PREFIX))
@@ -102,8 +102,8 @@ class MerchantCall:
     def idempotency_key(self) -> str:
         """The `Idempotency-Key` header a charging POST requires."""
         key = self.request.headers.get("idempotency-key", "").strip()
-        if not key or len(key) > _IDEMPOTENCY_KEY_MAX:
-            message = f"An Idempotency-Key header of 1 to {_IDEMPOTENCY_KEY_MAX} characters is required."
+        if not key:
+            message = f"An Idempotency-Key header of 1 to {inputs.IDEMPOTENCY_KEY.max_length} characters is required."
             raise RestError(400, "IDEMPOTENCY_KEY_REQUIRED", message, "Idempotency-Key")
         return key
 

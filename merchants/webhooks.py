@@ -21,6 +21,7 @@ from tortoise.transactions import in_transaction
 from core.clock import utcnow
 from core.email_outbox import branding_context, enqueue_email
 from core.event_types import EventType
+from merchants.inputs import MerchantErrorCode, MerchantInputError
 from models import Business, Event, WebhookDelivery, WebhookEndpoint
 from models.enums import DeliveryStatus
 
@@ -30,13 +31,13 @@ MAX_URL_LENGTH = 1000
 FAN_OUT_BATCH = 100
 
 
-class WebhookEndpointError(Exception):
+class WebhookEndpointError(MerchantInputError):
     """An endpoint the portal refuses to call; the message says why and `field` which input is to blame."""
 
-    def __init__(self, message: str, field: str = "url") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+    def __init__(
+        self, message: str, field: str = "url", code: MerchantErrorCode = MerchantErrorCode.INVALID_URL
+    ) -> None:
+        super().__init__(message, field, code)
 
 
 def new_secret() -> str:
@@ -126,7 +127,8 @@ def _event_types(event_types: list[str]) -> list[str]:
     known = {str(event_type) for event_type in EventType}
     unknown = sorted(set(event_types) - known)
     if unknown:
-        raise WebhookEndpointError(f"unknown event type {unknown[0]}; known: {', '.join(sorted(known))}", "eventTypes")
+        message = f"unknown event type {unknown[0]}; known: {', '.join(sorted(known))}"
+        raise WebhookEndpointError(message, "event_types", MerchantErrorCode.INVALID_EVENT_TYPE)
     return sorted(set(event_types))
 
 

@@ -129,6 +129,7 @@ async def test_a_failed_payment_and_bad_keys_or_reasons_are_refused(sale: Sale, 
     for key, reason, field in (
         ("", "", "idempotencyKey"),
         ("a key", "", "idempotencyKey"),
+        ("k" * 256, "", "idempotencyKey"),
         ("r1", "x" * 301, "reason"),
     ):
         with pytest.raises(BillingError) as refused:
