@@ -24,7 +24,9 @@ from access.sessions import remember_locale
 from access.viewer import Viewer
 from billing.errors import MESSAGES, BillingErrorCode
 from core.i18n import translations
-from gateway.csrf import csrf_form_valid
+from gateway.http.csrf import csrf_form_valid
+from gateway.http.request_auth import viewer_from_request
+from gateway.http.request_ids import request_id_of
 from gateway.pages import flows
 from gateway.pages.common import (
     chosen_locale,
@@ -38,8 +40,6 @@ from gateway.pages.common import (
 )
 from gateway.pages.home import failed_query
 from gateway.payments import billing_of
-from gateway.request_auth import viewer_from_request
-from gateway.request_ids import request_id_of
 from gateway.settings import Settings
 from models.enums import Scope
 from schema.customer import build_context, schema
