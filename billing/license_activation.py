@@ -1,5 +1,5 @@
 """Activating a license key on a device, and what the key's holder may ask about it: `activate`, `deactivate` and
-`validate` (the public license API, gateway/license_api.py, Dodo Payments' names and rules), and a signed-in
+`validate` (the public license API, gateway/rest/license_keys.py, Dodo Payments' names and rules), and a signed-in
 customer's own deactivation of a device (`deactivate_instance`, given the instance the customer's scope found).
 
 A key works when it is active and its `expires_at` has not passed; a disabled or expired key never activates.

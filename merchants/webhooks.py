@@ -1,7 +1,8 @@
 """Webhook endpoints of a business: creation and changes (with the SSRF rule: which URLs and addresses the portal
 may call), deletion, secret rotation, the fan-out of events into one delivery per matching endpoint, replays, and
 disabling an endpoint that keeps failing (with an email to the business, through core.email_outbox). Sending is
-gateway/webhook_delivery.py's job, through gateway/webhook_transport.py, which connects only to checked addresses.
+gateway/worker/webhook_delivery.py's job, through gateway/worker/webhook_transport.py, which connects only to
+checked addresses.
 
 Secrets are Standard Webhooks' `whsec_` + base64 of 32 random bytes, shown once at creation or rotation. A rotated
 secret keeps signing beside the new one for ROTATION_GRACE, so receivers can switch without losing an event.
@@ -117,7 +118,7 @@ async def check_destination(url: str, *, livemode: bool, allow_private: bool) ->
     (PORTAL_WEBHOOKS_ALLOW_PRIVATE) lifts the address rule and the https rule, for test mode and development.
 
     Called when an endpoint is created or changed; a delivery checks the addresses it connects to itself
-    (gateway/webhook_transport.py), since a name's addresses can change."""
+    (gateway/worker/webhook_transport.py), since a name's addresses can change."""
     host, port = check_url(url, livemode=livemode, allow_private=allow_private)
     if not allow_private:
         await checked_addresses(host, port, allow_private=False)

@@ -10,8 +10,8 @@ from billing.context import BillingContext
 from billing.errors import BillingError, BillingErrorCode
 from billing.processors.protocol import ProcessorError
 from billing.refunds import refund_payment
-from gateway.mailer import compose_email
 from gateway.settings import Settings
+from gateway.worker.mailer import compose_email
 from models import EmailMessage, Event, Invoice, LicenseKey, Payment, Refund, SandboxCharge
 from models.enums import InvoiceStatus, LicenseKeyStatus, PaymentPurpose, PaymentStatus, RefundStatus
 from tests.billing_support import billing_context

@@ -23,7 +23,9 @@ from access.deep_links import FlowType, flow_of
 from access.sessions import remember_locale
 from access.viewer import Viewer
 from billing.errors import BillingError, BillingErrorCode
-from gateway.csrf import csrf_form_valid
+from gateway.http.csrf import csrf_form_valid
+from gateway.http.request_auth import viewer_from_request
+from gateway.http.request_ids import request_id_of
 from gateway.pages import flows
 from gateway.pages.common import (
     chosen_locale,
@@ -38,8 +40,6 @@ from gateway.pages.common import (
 from gateway.pages.home import failed_query
 from gateway.pages.messages import page_message
 from gateway.payments import billing_of
-from gateway.request_auth import viewer_from_request
-from gateway.request_ids import request_id_of
 from gateway.settings import Settings
 from models.enums import Scope
 from schema.customer import build_context, schema

@@ -1,6 +1,6 @@
 """What every Dodo-compatible REST endpoint of the merchant API shares: the API key, JSON bodies, Dodo's list shape
 (`{"items": [...]}` with `page_size` and zero-based `page_number`), the `Idempotency-Key` header and the error shape
-`{code, message, field}` of gateway.merchant_api.
+`{code, message, field}` of gateway.rest.portal_sessions.
 
 An endpoint is `async def handler(call: MerchantCall) -> Response` wrapped by `merchant_endpoint`, which answers 401
 without a valid key and turns a `RestError` into its status and body. Ids outside the key's business and mode answer
@@ -20,8 +20,8 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from core import inputs
-from gateway.json_body import decode_json
-from gateway.merchant_api import UNAUTHENTICATED_MESSAGE, error_response, presented_api_key
+from gateway.http.json_body import decode_json
+from gateway.rest.portal_sessions import UNAUTHENTICATED_MESSAGE, error_response, presented_api_key
 from merchants.api_keys import LIVE_KEY_PREFIX, TEST_KEY_PREFIX
 from models import ApiKey
 from models.ids import find_by_client_id
