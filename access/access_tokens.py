@@ -17,6 +17,7 @@ from tortoise.queryset import QuerySet
 
 from access.sessions import SessionPolicy, open_session, revoke_session
 from core.clock import utcnow
+from core.errors import DomainError
 from models import ApiKey, Customer, PortalSession
 from models.enums import Scope
 from models.ids import find_by_client_id, matching_id
@@ -31,14 +32,11 @@ class AccessTokenErrorCode(StrEnum):
     TOKEN_NOT_FOUND = "TOKEN_NOT_FOUND"
 
 
-class AccessTokenError(Exception):
+class AccessTokenError(DomainError[AccessTokenErrorCode]):
     """A mint or revoke request that cannot be honoured, naming the offending input (snake_case)."""
 
     def __init__(self, code: AccessTokenErrorCode, field: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.field = field
-        self.message = message
+        super().__init__(code, field, message)
 
 
 @dataclass(frozen=True)

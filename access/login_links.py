@@ -27,6 +27,7 @@ from access.sessions import SessionPolicy, open_session, revoked_key
 from core import inputs
 from core.clock import utcnow
 from core.email_outbox import branding_context, enqueue_email, seal, sender_name
+from core.errors import DomainError
 from core.tokens import LINK_PREFIX, hash_token, new_token
 from merchants.custom_domains import portal_url_for
 from models import (
@@ -101,15 +102,12 @@ class PortalLinkErrorCode(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
 
 
-class PortalLinkError(Exception):
+class PortalLinkError(DomainError[PortalLinkErrorCode]):
     """A merchant's portal-link request that cannot be honoured, naming the offending input; `retry_after`
     (seconds) when a rate limit refused it."""
 
     def __init__(self, code: PortalLinkErrorCode, field: str, message: str, retry_after: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-        self.field = field
-        self.message = message
+        super().__init__(code, field, message)
         self.retry_after = retry_after
 
 

@@ -20,8 +20,8 @@ import httpx
 
 from access.sessions import SessionPolicy, open_session
 from bench.dataset import PROBE_EMAIL
-from gateway.csrf import VISITOR_COOKIE
-from gateway.request_auth import SESSION_COOKIE
+from gateway.http.csrf import VISITOR_COOKIE
+from gateway.http.request_auth import SESSION_COOKIE
 from merchants.features import changed_features, stored_features
 from merchants.portal_configurations import features_of
 from models import Customer, Invoice, PortalConfiguration, Product, Subscription

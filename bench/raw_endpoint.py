@@ -22,8 +22,8 @@ from starlette.routing import Route
 from access.sessions import SessionPolicy
 from core.money import format_money
 from core.tokens import SESSION_PREFIX, hash_token
-from gateway.customer_graphql import request_locale
-from gateway.request_auth import bearer_token
+from gateway.graphql.customer import request_locale
+from gateway.http.request_auth import bearer_token
 from models.enums import InvoiceStatus, LicenseKeyStatus, Scope, SubscriptionStatus
 from models.paging import Cursor, Page
 

@@ -13,7 +13,6 @@
 """
 
 import hashlib
-import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,27 +36,34 @@ from billing.processors.protocol import (
 )
 from billing.tax import Amounts
 from core.clock import utcnow
+from core.inputs import is_idempotency_key
 from models import Business, Customer, Invoice, Payment, PaymentMethod, Product, Subscription
 from models.enums import PaymentPurpose, PaymentStatus
 
+_KEPT_KEY_LENGTH = 64
 SETTLED = (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED)
 UNSETTLED = (PaymentStatus.PROCESSING, PaymentStatus.REQUIRES_CUSTOMER_ACTION)
 
 
-# Printable ASCII without spaces: what clients put in idempotency keys (UUIDs, ULIDs, "retry-2").
-_CLIENT_KEY = re.compile(r"[\x21-\x7e]{1,64}")
-
-
 def check_client_key(client_key: str) -> None:
     """Refuse a client's idempotency key that is empty, too long or not printable ASCII."""
-    if not _CLIENT_KEY.fullmatch(client_key or ""):
+    if not is_idempotency_key(client_key or ""):
         raise BillingError(BillingErrorCode.INVALID_INPUT, field="idempotencyKey")
 
 
 def client_idempotency_key(purpose: PaymentPurpose, subscription: Subscription, client_key: str) -> str:
-    """A client's key, namespaced by what it is for and the subscription, so no other request can collide with it."""
+    """A client's key, namespaced by what it is for and the subscription, so no other request can collide with it.
+
+    A key of up to 64 characters is stored as sent, as keys always were; a longer one (core.inputs allows 255, as
+    Stripe does) as its SHA-256, so that every allowed key fits the column. No key of 64 characters or fewer can
+    read `sha256:` and 64 hex digits, so the two forms never meet."""
     check_client_key(client_key)
-    return f"{purpose}:{subscription.id}:{client_key}"
+    kept = (
+        client_key
+        if len(client_key) <= _KEPT_KEY_LENGTH
+        else f"sha256:{hashlib.sha256(client_key.encode()).hexdigest()}"
+    )
+    return f"{purpose}:{subscription.id}:{kept}"
 
 
 def period_line(product_name: str, quantity: int, start: datetime, end: datetime, subtotal: int) -> Line:

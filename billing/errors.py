@@ -8,10 +8,7 @@ from collections.abc import Mapping
 from enum import StrEnum
 
 from billing.processors.protocol import DeclineCode
-
-
-def N_(message: str) -> str:  # noqa: N802 -- gettext's conventional name for "mark, translate later"
-    return message
+from core.errors import N_, DomainError
 
 
 class BillingErrorCode(StrEnum):
@@ -93,8 +90,8 @@ _DECLINES: dict[str, BillingErrorCode] = {
 }
 
 
-class BillingError(Exception):
-    """An action that cannot be done as asked; nothing was changed."""
+class BillingError(DomainError[BillingErrorCode]):
+    """A billing action that cannot be done as asked; nothing was changed. The message defaults to the code's."""
 
     def __init__(
         self,
@@ -103,12 +100,7 @@ class BillingError(Exception):
         message: str | None = None,
         params: Mapping[str, object] | None = None,
     ) -> None:
-        self.code = code
-        self.field = field
-        self.message = message or MESSAGES[code]
-        # Filled into the message after it is translated (`%(maximum)s`).
-        self.params = params or {}
-        super().__init__(self.message)
+        super().__init__(code, field, message or MESSAGES[code], params)
 
 
 def decline_error_code(decline_code: str | None) -> BillingErrorCode:

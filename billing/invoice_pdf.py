@@ -21,10 +21,10 @@ from fpdf import FPDF
 from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 from fpdf.fonts import TTFFont
 
-from billing.errors import N_
 from billing.line_wording import line_text
 from billing.pdf_fonts import install_fonts
 from core.display import card_network_name, readable_phone
+from core.errors import N_
 from core.i18n import format_day, text_direction, translations
 from core.money import format_money, parse_locale
 from models import Invoice, InvoiceLine, Payment, Refund

@@ -1,5 +1,5 @@
 """Activating a license key on a device, and what the key's holder may ask about it: `activate`, `deactivate` and
-`validate` (the public license API, gateway/license_api.py, Dodo Payments' names and rules), and a signed-in
+`validate` (the public license API, gateway/rest/license_keys.py, Dodo Payments' names and rules), and a signed-in
 customer's own deactivation of a device (`deactivate_instance`, given the instance the customer's scope found).
 
 A key works when it is active and its `expires_at` has not passed; a disabled or expired key never activates.
@@ -25,6 +25,7 @@ from tortoise.transactions import in_transaction
 
 from core import inputs
 from core.clock import utcnow
+from core.errors import DomainError
 from models import LicenseKey, LicenseKeyInstance, Product
 from models.base import column_length
 from models.enums import LicenseKeyStatus
@@ -54,14 +55,11 @@ _MESSAGES = {
 }
 
 
-class LicenseError(Exception):
+class LicenseError(DomainError[LicenseErrorCode]):
     """A license call that cannot be done as asked; nothing was changed."""
 
     def __init__(self, code: LicenseErrorCode, field: str, message: str = "") -> None:
-        self.code = code
-        self.field = field
-        self.message = message or _MESSAGES[code]
-        super().__init__(self.message)
+        super().__init__(code, field, message or _MESSAGES[code])
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from typing import Self
 
 from babel.dates import format_interval
 
-from billing.errors import N_
+from core.errors import N_
 from core.i18n import DEFAULT_LOCALE, babel_locale, supported_locale, text_direction, translations
 
 PERIOD = "period"

@@ -17,7 +17,6 @@ A retry with the same key answers the first refund; one left `pending` by a cras
 is finished by calling the processor again under the same key, which answers a repeated key with its first result.
 """
 
-import re
 from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -31,13 +30,11 @@ from billing.invoices import credit_note_number, next_sequence_number
 from billing.notifications import Notifier
 from billing.processors.protocol import ProcessorError
 from core.clock import utcnow
+from core.inputs import is_idempotency_key
 from models import Business, CreditNoteSequence, Customer, Invoice, LicenseKey, Payment, Refund
 from models.base import column_length, column_values
 from models.enums import InvoiceStatus, LicenseKeyStatus, PaymentStatus, RefundStatus
 
-# Printable ASCII without spaces, as for charges; up to the length of the `Idempotency-Key` header.
-_CLIENT_KEY = re.compile(r"[\x21-\x7e]{1,255}")
-_STORED_KEY_LENGTH = column_length(Refund, "idempotency_key")
 REASON_LENGTH = column_length(Refund, "reason")
 _COUNTED = (RefundStatus.PENDING, RefundStatus.SUCCEEDED)
 
@@ -49,7 +46,7 @@ def refundable_amount(payment: Payment, refunded_so_far: int) -> int:
 def refund_key(payment: Payment, client_key: str) -> str:
     """The stored key: the client's, namespaced by the business and mode of the payment."""
     key = f"{payment.business_id}:{'live' if payment.livemode else 'test'}:{client_key}"
-    if not _CLIENT_KEY.fullmatch(client_key or "") or len(key) > _STORED_KEY_LENGTH:
+    if not is_idempotency_key(client_key or ""):
         raise BillingError(BillingErrorCode.INVALID_INPUT, field="idempotencyKey")
     return key
 

@@ -57,13 +57,12 @@ from billing.subscription_claims import CLAIM, claim_subscription, release_subsc
 from billing.tax import Amounts, charge_amounts
 from core.clock import utcnow
 from core.event_types import EventType
-from core.inputs import metadata_problem
+from core.inputs import MAX_TRIAL_DAYS, metadata_problem
 from merchants.features import MAX_QUANTITY, merchant_features
 from models import Business, Customer, Discount, Invoice, Payment, PaymentItem, PaymentMethod, Product, Subscription
 from models.enums import DiscountType, Interval, PaymentPurpose, PaymentStatus, PriceType, SubscriptionStatus
 from models.ids import find_by_client_id
 
-MAX_TRIAL_DAYS = 10_000
 # A second create for the same customer and product within this window, under another key, is a duplicate.
 DUPLICATE_WINDOW = timedelta(minutes=1)
 _TOKEN_MAX_LENGTH = 128

@@ -22,6 +22,7 @@ from stdnum.exceptions import ValidationError
 
 from core import inputs
 from core.display import country_name, known_country
+from core.errors import DomainError, DomainErrors
 from core.i18n import DEFAULT_LOCALE, SUPPORTED_LOCALES, supported_locale, translations
 from models import Customer
 
@@ -38,22 +39,15 @@ class ProfileErrorCode(StrEnum):
     RATE_LIMITED = "RATE_LIMITED"
 
 
-@dataclass(frozen=True)
-class FieldError:
+class FieldError(DomainError[ProfileErrorCode]):
     """One refused input: a stable code, the input field to blame and a sentence in the reader's language."""
 
-    code: ProfileErrorCode
-    field: str
-    message: str
+    def __init__(self, code: ProfileErrorCode, field: str, message: str) -> None:
+        super().__init__(code, field, message)
 
 
-class ProfileError(Exception):
-    """A change that cannot be made as asked; nothing was changed."""
-
-    def __init__(self, errors: Sequence[FieldError]) -> None:
-        # The same refusal from several records (applying to all businesses) is said once.
-        self.errors = tuple(dict.fromkeys(errors))
-        super().__init__("; ".join(error.message for error in self.errors))
+class ProfileError(DomainErrors):
+    """A change that cannot be made as asked, naming every refused input; nothing was changed."""
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """Putting emails in the outbox: one EmailMessage row per email, written in the caller's transaction and sent
-later by the worker (gateway/worker.py renders the template named in the row, in the row's language).
+later by the worker (gateway/worker/ renders the template named in the row, in the row's language).
 
 Every context holds `branding_context`'s keys, so any template can show the business's brand:
 `portal_name, business_id, business_name, logo_url, primary_color, accent_color, support_email, livemode`

@@ -56,6 +56,12 @@ LOCALE = TextLimit(16)
 METADATA_KEYS = 50
 METADATA_KEY = TextLimit(40)
 METADATA_VALUE = TextLimit(500)
+# An `Idempotency-Key` (header or input field): Stripe's limit, so keys made for Stripe fit here too.
+IDEMPOTENCY_KEY = TextLimit(255)
+# The longest free trial a product or a new subscription may have: two years, Stripe's limit too.
+MAX_TRIAL_DAYS = 730
+# Printable ASCII without spaces: what clients put in idempotency keys (UUIDs, ULIDs, "retry-2").
+_IDEMPOTENCY_KEY_CHARACTERS = re.compile(r"[\x21-\x7e]+")
 
 
 def has_control_characters(text: str, *, line_breaks: bool = False) -> bool:
@@ -65,6 +71,11 @@ def has_control_characters(text: str, *, line_breaks: bool = False) -> bool:
         and not (line_breaks and char in _LINE_BREAKS)
         for char in text
     )
+
+
+def is_idempotency_key(key: str) -> bool:
+    """Whether a client's idempotency key is 1 to 255 printable ASCII characters without spaces."""
+    return IDEMPOTENCY_KEY.allows(key) and bool(_IDEMPOTENCY_KEY_CHARACTERS.fullmatch(key))
 
 
 def email_problem(email: str, locale: str) -> str:

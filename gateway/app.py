@@ -18,26 +18,19 @@ from starlette.routing import BaseRoute
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from billing.processors.sandbox import SandboxProcessor
-from gateway import (
-    auth_api,
-    customer_graphql,
-    license_api,
-    merchant_api,
-    pages,
-    request_ids,
-    rest_customers,
-    rest_payments,
-    rest_subscriptions,
-    sandbox_pages,
-)
-from gateway.body_limits import BodyLimitMiddleware
-from gateway.cors import CorsMiddleware
-from gateway.hosts import HostMiddleware
-from gateway.log_redaction import ACCESS_LOGGER, redact_secrets_in
+from gateway import pages
+from gateway.graphql import customer as customer_graphql
+from gateway.http import request_ids
+from gateway.http.body_limits import BodyLimitMiddleware
+from gateway.http.cors import CorsMiddleware
+from gateway.http.hosts import HostMiddleware
+from gateway.http.log_redaction import ACCESS_LOGGER, redact_secrets_in
+from gateway.http.request_ids import RequestIdMiddleware
+from gateway.http.security_headers import SecurityHeadersMiddleware
 from gateway.pages import errors
+from gateway.pages import sandbox as sandbox_pages
 from gateway.payments import build_billing_context
-from gateway.request_ids import RequestIdMiddleware
-from gateway.security_headers import SecurityHeadersMiddleware
+from gateway.rest import access_tokens, customers, license_keys, payments, portal_sessions, subscriptions
 from gateway.settings import Settings
 from gateway.worker import run_worker
 from merchants.domain_verification import TxtLookup, dns_txt_lookup
@@ -97,19 +90,19 @@ def create_app(
     billing = build_billing_context(settings)
     routes = [
         *customer_graphql.routes(settings),
-        *merchant_api.routes(settings),
-        *rest_payments.routes(),
-        *auth_api.routes(settings),
-        *rest_customers.routes(),
-        *rest_subscriptions.routes(),
-        *license_api.routes(),
+        *portal_sessions.routes(settings),
+        *payments.routes(),
+        *access_tokens.routes(settings),
+        *customers.routes(),
+        *subscriptions.routes(),
+        *license_keys.routes(),
         *pages.routes(settings),
     ]
     if isinstance(billing.processor, SandboxProcessor):
         # The sandbox's hosted pages (adding a card, authenticating a charge) exist while it is the processor.
         routes.extend(sandbox_pages.routes(settings, billing.processor))
     configure_logs(routes)
-    graphql_paths = (customer_graphql.GRAPHQL_PATH, merchant_api.GRAPHQL_PATH)
+    graphql_paths = (customer_graphql.GRAPHQL_PATH, portal_sessions.GRAPHQL_PATH)
     app = Starlette(
         routes=routes,
         middleware=[

@@ -13,7 +13,7 @@ from starlette.requests import Request
 from billing.context import BillingContext
 from billing.processors.sandbox import SandboxProcessor
 from core.secret_box import SecretBox
-from gateway.hosts import custom_portal_url
+from gateway.http.hosts import custom_portal_url
 from gateway.settings import Settings
 
 

@@ -38,6 +38,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from core.clock import utcnow
+from core.errors import DomainError
 from models import Business, CustomDomain
 
 MAX_DOMAINS_PER_BUSINESS = 5
@@ -68,14 +69,11 @@ class CustomDomainErrorCode(StrEnum):
     TXT_RECORD_NOT_FOUND = "TXT_RECORD_NOT_FOUND"
 
 
-class CustomDomainError(Exception):
+class CustomDomainError(DomainError[CustomDomainErrorCode]):
     """A hostname a business cannot add, verify or remove; nothing was written (but a failed check's time)."""
 
     def __init__(self, code: CustomDomainErrorCode, message: str, field: str | None = "hostname") -> None:
-        super().__init__(message)
-        self.code = code
-        self.field = field
-        self.message = message
+        super().__init__(code, field, message)
 
 
 def require_live_mode(livemode: bool) -> None:

@@ -12,7 +12,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
 
 from merchants import inputs
-from merchants.inputs import MerchantInputError
+from merchants.inputs import MerchantErrorCode, MerchantInputError
 from models import Discount
 from models.base import Columns
 from models.enums import DiscountDuration, DiscountType
@@ -85,7 +85,7 @@ def _checked(given: Mapping[str, object], current: Mapping[str, object]) -> Colu
 
 
 def _taken(code: str) -> MerchantInputError:
-    return MerchantInputError(f"the code {code} is already in use", "code", code="CODE_TAKEN")
+    return MerchantInputError(f"the code {code} is already in use", "code", code=MerchantErrorCode.CODE_TAKEN)
 
 
 async def _ensure_code_free(scope: QuerySet[Discount], code: str, own_id: str | None) -> None:

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from babel.numbers import list_currencies
 
+from core.errors import DomainError
 from core.inputs import has_control_characters
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1"})
@@ -18,14 +19,25 @@ URL_LIMIT = 500
 E = TypeVar("E", bound=StrEnum)
 
 
-class MerchantInputError(ValueError):
-    """A value the merchant's request cannot have; nothing was written."""
+class MerchantErrorCode(StrEnum):
+    INVALID_INPUT = "INVALID_INPUT"
+    NOT_FOUND = "NOT_FOUND"
+    CODE_TAKEN = "CODE_TAKEN"
+    DEFAULT_REQUIRED = "DEFAULT_REQUIRED"
+    PRODUCT_IN_ANOTHER_COLLECTION = "PRODUCT_IN_ANOTHER_COLLECTION"
+    LIVE_KEY_REQUIRED = "LIVE_KEY_REQUIRED"
+    INVALID_URL = "INVALID_URL"
+    INVALID_EVENT_TYPE = "INVALID_EVENT_TYPE"
 
-    def __init__(self, message: str, field: str | None = None, code: str = "INVALID_INPUT") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
-        self.code = code
+
+class MerchantInputError(DomainError[MerchantErrorCode]):
+    """A value the merchant's request cannot have; nothing was written. Messages are English: the merchant API's
+    language."""
+
+    def __init__(
+        self, message: str, field: str | None = None, code: MerchantErrorCode = MerchantErrorCode.INVALID_INPUT
+    ) -> None:
+        super().__init__(code, field, message)
 
 
 def label(field: str) -> str:

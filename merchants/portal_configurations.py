@@ -19,7 +19,7 @@ from tortoise.transactions import in_transaction
 from merchants import inputs
 from merchants.discounts import find_discount
 from merchants.features import PortalFeatures, changed_features, parse_features, stored_features
-from merchants.inputs import MerchantInputError
+from merchants.inputs import MerchantErrorCode, MerchantInputError
 from models import PortalConfiguration
 from models.base import Columns
 from models.ids import find_by_client_id
@@ -55,7 +55,7 @@ async def checked_features(
     coupon_id = features.subscription_cancel.retention_coupon_id
     if coupon_id and await find_discount(business_id, livemode, coupon_id) is None:
         path = "features.subscription_cancel.retention_coupon_id"
-        raise MerchantInputError(f"no discount has the id {coupon_id}", path, code="NOT_FOUND")
+        raise MerchantInputError(f"no discount has the id {coupon_id}", path, code=MerchantErrorCode.NOT_FOUND)
     return features
 
 
@@ -118,7 +118,7 @@ async def update_configuration(configuration: PortalConfiguration, values: Mappi
         await configuration.refresh_from_db(fields=["is_default"])
         if wants_default is False and configuration.is_default:
             message = "a business always has a default configuration; make another one the default instead"
-            raise MerchantInputError(message, "is_default", code="DEFAULT_REQUIRED")
+            raise MerchantInputError(message, "is_default", code=MerchantErrorCode.DEFAULT_REQUIRED)
         if wants_default and not configuration.is_default:
             await _clear_defaults(business_id, livemode)
             checked["is_default"] = True

@@ -14,7 +14,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from merchants import inputs
-from merchants.inputs import MerchantInputError
+from merchants.inputs import MerchantErrorCode, MerchantInputError
 from merchants.products import products_of
 from models import Product, ProductCollection
 from models.enums import PriceType
@@ -40,7 +40,7 @@ async def collection_products(collection: ProductCollection) -> list[Product]:
 
 def _in_another_collection(product_id: str) -> MerchantInputError:
     message = f"product {product_id} is in another collection; remove it from that one first"
-    return MerchantInputError(message, _FIELD, code="PRODUCT_IN_ANOTHER_COLLECTION")
+    return MerchantInputError(message, _FIELD, code=MerchantErrorCode.PRODUCT_IN_ANOTHER_COLLECTION)
 
 
 async def _plans(collection: ProductCollection, product_ids: Sequence[str]) -> list[Product]:
@@ -57,7 +57,7 @@ async def _plans(collection: ProductCollection, product_ids: Sequence[str]) -> l
     for product_id in product_ids:
         product = found.get(product_id)
         if product is None:
-            raise MerchantInputError(f"no product has the id {product_id}", _FIELD, code="NOT_FOUND")
+            raise MerchantInputError(f"no product has the id {product_id}", _FIELD, code=MerchantErrorCode.NOT_FOUND)
         if product.price_type != PriceType.RECURRING:
             raise MerchantInputError(f"product {product_id} is not recurring; a collection holds plans", _FIELD)
         if product.collection_id not in (None, collection.id):

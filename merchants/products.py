@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from tortoise.queryset import QuerySet
 
+from core.inputs import MAX_TRIAL_DAYS
 from merchants import inputs
 from merchants.inputs import MerchantInputError
 from models import Product
@@ -20,7 +21,6 @@ from models.ids import find_by_client_id
 
 MAX_PRICE = 10**12
 MAX_CYCLE_COUNT = 1000
-MAX_TRIAL_DAYS = 730
 MAX_ACTIVATIONS = 100_000
 DESCRIPTION_LIMIT = 5000
 

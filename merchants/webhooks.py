@@ -1,7 +1,8 @@
 """Webhook endpoints of a business: creation and changes (with the SSRF rule: which URLs and addresses the portal
 may call), deletion, secret rotation, the fan-out of events into one delivery per matching endpoint, replays, and
 disabling an endpoint that keeps failing (with an email to the business, through core.email_outbox). Sending is
-gateway/webhook_delivery.py's job, through gateway/webhook_transport.py, which connects only to checked addresses.
+gateway/worker/webhook_delivery.py's job, through gateway/worker/webhook_transport.py, which connects only to
+checked addresses.
 
 Secrets are Standard Webhooks' `whsec_` + base64 of 32 random bytes, shown once at creation or rotation. A rotated
 secret keeps signing beside the new one for ROTATION_GRACE, so receivers can switch without losing an event.
@@ -21,6 +22,7 @@ from tortoise.transactions import in_transaction
 from core.clock import utcnow
 from core.email_outbox import branding_context, enqueue_email
 from core.event_types import EventType
+from merchants.inputs import MerchantErrorCode, MerchantInputError
 from models import Business, Event, WebhookDelivery, WebhookEndpoint
 from models.enums import DeliveryStatus
 
@@ -30,13 +32,13 @@ MAX_URL_LENGTH = 1000
 FAN_OUT_BATCH = 100
 
 
-class WebhookEndpointError(Exception):
+class WebhookEndpointError(MerchantInputError):
     """An endpoint the portal refuses to call; the message says why and `field` which input is to blame."""
 
-    def __init__(self, message: str, field: str = "url") -> None:
-        super().__init__(message)
-        self.message = message
-        self.field = field
+    def __init__(
+        self, message: str, field: str = "url", code: MerchantErrorCode = MerchantErrorCode.INVALID_URL
+    ) -> None:
+        super().__init__(message, field, code)
 
 
 def new_secret() -> str:
@@ -116,7 +118,7 @@ async def check_destination(url: str, *, livemode: bool, allow_private: bool) ->
     (PORTAL_WEBHOOKS_ALLOW_PRIVATE) lifts the address rule and the https rule, for test mode and development.
 
     Called when an endpoint is created or changed; a delivery checks the addresses it connects to itself
-    (gateway/webhook_transport.py), since a name's addresses can change."""
+    (gateway/worker/webhook_transport.py), since a name's addresses can change."""
     host, port = check_url(url, livemode=livemode, allow_private=allow_private)
     if not allow_private:
         await checked_addresses(host, port, allow_private=False)
@@ -126,7 +128,8 @@ def _event_types(event_types: list[str]) -> list[str]:
     known = {str(event_type) for event_type in EventType}
     unknown = sorted(set(event_types) - known)
     if unknown:
-        raise WebhookEndpointError(f"unknown event type {unknown[0]}; known: {', '.join(sorted(known))}", "eventTypes")
+        message = f"unknown event type {unknown[0]}; known: {', '.join(sorted(known))}"
+        raise WebhookEndpointError(message, "event_types", MerchantErrorCode.INVALID_EVENT_TYPE)
     return sorted(set(event_types))
 
 

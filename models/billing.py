@@ -155,7 +155,7 @@ class Payment(Timestamped):
     details: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     # Where the customer authenticates a charge that needs it (3-D Secure); empty otherwise.
     next_action_url = fields.CharField(max_length=1000, default="")
-    # When the cardholder disputed the charge with their bank (a processor's dispute event); null otherwise.
+    # When the cardholder disputed the charge with their bank (a processor's dispute event), if they did.
     disputed_at = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
 

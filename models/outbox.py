@@ -19,7 +19,7 @@ class Event(Timestamped):
     livemode = fields.BooleanField()
     type = fields.CharField(max_length=64)
     data: fields.JSONField[dict[str, Any]] = fields.JSONField()
-    # Set once the worker has made this event's webhook deliveries (gateway/webhook_delivery.py).
+    # Set once the worker has made this event's webhook deliveries (gateway/worker/webhook_delivery.py).
     fanned_out = fields.BooleanField(default=False)
 
     class Meta:

@@ -27,7 +27,7 @@ class StripeAccount(Timestamped):
     sealed_secret_key = fields.TextField()
     sealed_webhook_secret = fields.TextField()
     publishable_key = fields.CharField(max_length=255)
-    # A connected account (`acct_…`) the key, a platform's, acts for under Stripe Connect; empty for the key's own.
+    # A connected account (`acct_…`) the key, a platform's, acts for under Stripe Connect, or empty.
     connected_account = fields.CharField(max_length=64, default="")
     updated_at = fields.DatetimeField(auto_now=True)
 
@@ -69,7 +69,7 @@ class StripeIntent(Timestamped):
 
 
 class StripeEvent(Timestamped):
-    """An event Stripe sent to a business's webhook route, verified and recorded once by its id; the worker
+    """An event Stripe sent to a business's webhook route, verified and recorded once by its id. The worker
     handles it later (`handled_at`)."""
 
     id = id_field("sev")

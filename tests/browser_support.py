@@ -29,7 +29,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.demo_data import DEMO_EMAIL
+from gateway.demo.seed import DEMO_EMAIL
 from tests.portal_support import LINK, Mailbox, free_port, text_of
 from tests.support.databases import copy_sqlite
 

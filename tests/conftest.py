@@ -111,6 +111,8 @@ def settings() -> Settings:
         base_url="http://localhost",
         secret_key="test-secret-key-not-for-production",
         run_worker_in_web=False,
+        # The tests' shops are mostly live-mode ones, charged by the sandbox as in the demo.
+        sandbox_in_live_mode=True,
     )
 
 

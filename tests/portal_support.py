@@ -78,6 +78,7 @@ def make_settings(mailbox: Mailbox) -> Settings:
         smtp_tls="none",
         mail_from="portal@portal.example",
         run_worker_in_web=False,
+        sandbox_in_live_mode=True,
     )
 
 

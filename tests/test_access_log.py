@@ -17,9 +17,9 @@ import uvicorn
 from starlette.routing import Route
 
 from core.tokens import LINK_PREFIX
-from gateway import sandbox_pages
 from gateway.app import create_app
-from gateway.log_redaction import redact_secrets
+from gateway.http.log_redaction import redact_secrets
+from gateway.pages import sandbox as sandbox_pages
 from gateway.settings import Settings
 from tests.billing_support import subscriber
 from tests.factories import business_token
@@ -188,7 +188,7 @@ async def test_every_route_with_a_secret_in_its_path_is_logged_without_it(
     served: Served, method: str, template: str
 ) -> None:
     """A new route whose parameter is no secret belongs in NOT_SECRET; one whose parameter is, in
-    gateway.log_redaction.SECRET_PATH_PARAMETERS."""
+    gateway.http.log_redaction.SECRET_PATH_PARAMETERS."""
     secret = secrets.token_urlsafe(24)
     names = Route(template, lambda request: None).param_convertors
     path = template.format(**{name: "x_1" if name in NOT_SECRET else secret for name in names})

@@ -9,8 +9,8 @@ import pytest
 from access.access_tokens import mint_access_token
 from access.login_links import LinkProblem, consume_link, peek_link
 from access.sessions import SessionPolicy, viewer_for_token
-from gateway.log_redaction import redact_secrets
-from gateway.request_auth import SESSION_COOKIE
+from gateway.http.log_redaction import redact_secrets
+from gateway.http.request_auth import SESSION_COOKIE
 from gateway.settings import Settings
 from merchants.api_keys import create_api_key, revoke_api_key
 from models import ApiKey, Business, PortalSession

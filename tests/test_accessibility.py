@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.routing import Route
 
 from gateway.app import create_app
-from gateway.demo_data import DEMO_EMAIL
+from gateway.demo.seed import DEMO_EMAIL
 from gateway.settings import Settings
 from tests.browser_support import (
     CHALLENGED_CARD_NUMBER,

@@ -10,8 +10,8 @@ import pytest
 from billing.errors import decline_message
 from core.email_outbox import branding_context
 from core.i18n import SUPPORTED_LOCALES
-from gateway.mailer import compose_email
 from gateway.settings import Settings
+from gateway.worker.mailer import compose_email
 from models import Business, EmailMessage
 from tests.portal_support import html_of, text_of
 

@@ -25,9 +25,9 @@ from billing.notifications import Notifier
 from core.email_outbox import opened_context
 from gateway.app import create_app
 from gateway.cli import migrate_database
-from gateway.mailer import compose_email
 from gateway.settings import Settings
 from gateway.worker import run_worker
+from gateway.worker.mailer import compose_email
 from merchants.api_keys import create_api_key
 from merchants.custom_domains import (
     HOST_CACHE_SECONDS,

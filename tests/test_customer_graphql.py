@@ -233,7 +233,7 @@ async def test_graphql_over_http_media_types_and_status_codes(client, world):
 
 
 async def test_a_cookie_session_needs_the_csrf_token_to_post(client, world, settings):
-    from gateway.csrf import VISITOR_COOKIE, _token_for
+    from gateway.http.csrf import VISITOR_COOKIE, _token_for
 
     token = await factories.unified_token("ada@example.com")
     client.cookies.set("portal_session", token)

@@ -12,7 +12,7 @@ from access.viewer import Viewer
 from billing.billing_run import run_billing
 from billing.reactivation import reactivate
 from billing.tax import Amounts
-from gateway.demo_data import BUSINESSES, DEMO_EMAIL, seed_demo
+from gateway.demo.seed import BUSINESSES, DEMO_EMAIL, seed_demo
 from models import (
     Business,
     Discount,

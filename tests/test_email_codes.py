@@ -13,7 +13,7 @@ from access.email_codes import EmailCodeRefused, code_hash, exchange_email_code,
 from access.sessions import SessionPolicy
 from core.email_outbox import opened_context
 from core.i18n import translations
-from gateway.mailer import compose_email
+from gateway.worker.mailer import compose_email
 from models import Business, Customer, EmailCode, EmailMessage, PortalSession
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -83,7 +83,7 @@ async def test_without_smtp_the_email_and_its_link_go_to_the_log(portal_settings
     settings = dataclasses.replace(portal_settings, smtp_host="")
     shop = await create_shop("Acme Tools")
     await ask(settings, business=shop.business)
-    with caplog.at_level(logging.WARNING, logger="gateway.mailer"):
+    with caplog.at_level(logging.WARNING, logger="gateway.worker.mailer"):
         assert await process_due_emails(settings) == 1
     assert mailbox.messages == []
     logged = caplog.text

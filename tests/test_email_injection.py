@@ -11,8 +11,8 @@ from email.utils import getaddresses
 import pytest
 
 from core.email_outbox import branding_context, sender_name
-from gateway.mailer import compose_email
 from gateway.settings import Settings
+from gateway.worker.mailer import compose_email
 from models import Business, EmailMessage
 from tests.portal_support import html_of, text_of
 from tests.test_billing_emails import DETAILS

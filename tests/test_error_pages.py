@@ -9,8 +9,8 @@ import pytest
 
 from access.sessions import viewer_for_token
 from core.i18n import SUPPORTED_LOCALES, text_direction, translations
+from gateway.http.request_ids import REQUEST_ID_HEADER
 from gateway.pages import login
-from gateway.request_ids import REQUEST_ID_HEADER
 from tests.factories import POLICY, unified_token
 from tests.portal_support import create_shop, csrf_from
 

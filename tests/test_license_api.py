@@ -11,8 +11,8 @@ import httpx
 import pytest
 
 from access import rate_limits
-from gateway import license_api
 from gateway.app import create_app
+from gateway.rest import license_keys as license_api
 from gateway.settings import Settings
 from models import LicenseKeyInstance
 from models.enums import LicenseKeyStatus

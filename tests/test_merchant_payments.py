@@ -11,7 +11,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from gateway.webhook_delivery import process_due_webhooks
+from gateway.worker.webhook_delivery import process_due_webhooks
 from merchants.webhooks import create_endpoint
 from models import LicenseKey, LicenseKeyInstance, Refund, WebhookDelivery, WebhookEndpoint
 from models.enums import DeliveryStatus, LicenseKeyStatus

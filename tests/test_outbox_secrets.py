@@ -5,9 +5,9 @@ working link or code."""
 import json
 import re
 
-from gateway.mailer import compose_email
 from gateway.settings import Settings
 from gateway.worker import MAX_ATTEMPTS, process_due_emails
+from gateway.worker.mailer import compose_email
 from merchants.api_keys import create_api_key
 from models import EmailMessage
 from models.enums import DeliveryStatus

@@ -11,7 +11,7 @@ from starlette.requests import Request
 
 from access.login_links import create_magic_link, peek_link
 from core.clock import utcnow
-from gateway.csrf import csrf_header_valid
+from gateway.http.csrf import csrf_header_valid
 from gateway.settings import Settings
 from gateway.worker import process_due_emails
 from models import EmailMessage, PortalSession

@@ -10,8 +10,8 @@ from billing.context import BillingContext
 from billing.errors import BillingError, BillingErrorCode
 from billing.processors.protocol import ProcessorError
 from billing.refunds import refund_payment
-from gateway.mailer import compose_email
 from gateway.settings import Settings
+from gateway.worker.mailer import compose_email
 from models import EmailMessage, Event, Invoice, LicenseKey, Payment, Refund, SandboxCharge
 from models.enums import InvoiceStatus, LicenseKeyStatus, PaymentPurpose, PaymentStatus, RefundStatus
 from tests.billing_support import billing_context
@@ -129,6 +129,7 @@ async def test_a_failed_payment_and_bad_keys_or_reasons_are_refused(sale: Sale, 
     for key, reason, field in (
         ("", "", "idempotencyKey"),
         ("a key", "", "idempotencyKey"),
+        ("k" * 256, "", "idempotencyKey"),
         ("r1", "x" * 301, "reason"),
     ):
         with pytest.raises(BillingError) as refused:

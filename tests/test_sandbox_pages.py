@@ -14,8 +14,8 @@ from starlette.middleware import Middleware
 
 from billing.processors.protocol import ChargeRequest, ChargeStatus, DeclineCode
 from billing.processors.sandbox import SandboxProcessor
-from gateway.sandbox_pages import routes
-from gateway.security_headers import SecurityHeadersMiddleware
+from gateway.http.security_headers import SecurityHeadersMiddleware
+from gateway.pages.sandbox import routes
 from gateway.settings import Settings
 from models import SandboxCard
 from tests.portal_support import BASE_URL, csrf_from

@@ -1,9 +1,19 @@
 """Both GraphQL schemas speak one dialect: every mutation takes a single `input:` object and answers a payload that
-carries `errors: [UserError!]!` next to what it changed."""
+carries `errors: [UserError!]!` next to what it changed, whose codes are the domains' own, as one GraphQL enum."""
+
+import importlib
+import pkgutil
+from enum import StrEnum
+from pathlib import Path
 
 import pytest
 from graphql import GraphQLInputObjectType, GraphQLList, GraphQLNonNull, GraphQLObjectType
 
+import access
+import billing
+import core
+import merchants
+from schema.common.errors import DOMAIN_CODES
 from schema.customer import schema as customer_schema
 from schema.merchant import schema as merchant_schema
 
@@ -60,3 +70,32 @@ def test_the_merchant_schema_has_one_payment_type():
     assert "SubscriptionPayment" not in types
     assert types["PaymentPayload"].fields["payment"].type.name == "Payment"
     assert types["Payment"].fields["status"].type.of_type.name == "PaymentStatus"
+
+
+def domain_code_enums() -> set[type[StrEnum]]:
+    """Every `…ErrorCode` enum the domain packages define, found by importing each of their modules."""
+    found = set()
+    for package in (core, access, billing, merchants):
+        for module in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+            for value in vars(importlib.import_module(module.name)).values():
+                if isinstance(value, type) and issubclass(value, StrEnum) and value.__name__.endswith("ErrorCode"):
+                    found.add(value)
+    return found
+
+
+def test_every_domains_error_codes_are_a_graphql_enum_in_both_schemas():
+    declared = set(customer_schema._schema.type_map["ErrorCode"].values)
+
+    assert domain_code_enums() == set(DOMAIN_CODES)
+    assert declared == {code.value for codes in DOMAIN_CODES for code in codes}
+    for schema in SCHEMAS.values():
+        assert str(schema._schema.type_map["UserError"].fields["code"].type) == "ErrorCode!"
+
+
+def test_only_the_mapper_builds_user_errors():
+    builders = [
+        str(path)
+        for path in Path("schema").rglob("*.py")
+        if "UserError(" in path.read_text() and path != Path("schema/common/errors.py")
+    ]
+    assert builders == []

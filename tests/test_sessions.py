@@ -6,7 +6,7 @@ from access.access_tokens import mint_access_token
 from access.sessions import SessionPolicy, open_session, viewer_for_token
 from core.clock import utcnow
 from core.tokens import SESSION_PREFIX, hash_token
-from gateway.request_auth import SESSION_COOKIE
+from gateway.http.request_auth import SESSION_COOKIE
 from merchants.api_keys import create_api_key
 from models import Business, PortalSession
 from models.enums import Scope

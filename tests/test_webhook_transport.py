@@ -4,7 +4,7 @@ connection would go and what it would say (Host, TLS server name), answering as 
 import httpx
 import pytest
 
-from gateway.webhook_transport import PinnedTransport
+from gateway.worker.webhook_transport import PinnedTransport
 from merchants.webhooks import WebhookEndpointError
 
 

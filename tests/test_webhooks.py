@@ -18,10 +18,10 @@ from billing.cancellation import cancel_subscription
 from billing.events import record_subscription_event
 from core.email_outbox import branding_context, enqueue_email
 from core.event_types import EventType
-from gateway.mailer import compose_email
 from gateway.settings import Settings
-from gateway.webhook_delivery import MAX_ATTEMPTS, RETRY_DELAYS, process_due_webhooks
 from gateway.worker import run_worker
+from gateway.worker.mailer import compose_email
+from gateway.worker.webhook_delivery import MAX_ATTEMPTS, RETRY_DELAYS, process_due_webhooks
 from merchants.webhooks import WebhookEndpointError, create_endpoint, new_secret, replay_delivery, rotate_secret
 from models import Business, EmailMessage, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from models.database import tortoise_config

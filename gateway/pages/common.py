@@ -12,10 +12,10 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from access.sessions import live_session, revoke_session
 from core.i18n import SUPPORTED_LOCALES, language_name, negotiate_locale, supported_locale
 from gateway.brand_colors import Palette, brand_palette
-from gateway.csrf import csrf_token, remember_visitor
-from gateway.hosts import custom_business
-from gateway.request_auth import SESSION_COOKIE, session_policy
-from gateway.security_headers import CSP_NONCE
+from gateway.http.csrf import csrf_token, remember_visitor
+from gateway.http.hosts import custom_business
+from gateway.http.request_auth import SESSION_COOKIE, session_policy
+from gateway.http.security_headers import CSP_NONCE
 from gateway.settings import Settings
 from gateway.templating import render
 from models import Business

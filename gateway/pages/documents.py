@@ -19,10 +19,10 @@ from starlette.routing import BaseRoute
 from access.rate_limits import PDF_RENDERS_PER_SESSION, hit
 from access.viewer import Viewer
 from billing.invoice_pdf import credit_note_pdf, invoice_pdf
-from gateway.browsers import wants_page
+from gateway.http.browsers import wants_page
+from gateway.http.request_auth import bearer_token, viewer_from_request
 from gateway.pages.common import error_page, not_found_page, page_locale, sign_in_redirect
 from gateway.pages.signed_in import route
-from gateway.request_auth import bearer_token, viewer_from_request
 from gateway.settings import Settings
 from schema.customer.invoices import CREDIT_NOTE_PDF_PATH, INVOICE_PDF_PATH
 

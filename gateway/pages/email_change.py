@@ -15,8 +15,9 @@ from starlette.routing import BaseRoute, Route
 
 from access.email_change import LINK_PATH, EmailChangeState, confirm_email_change, peek_email_change
 from access.login_links import LinkProblem
-from gateway.csrf import csrf_form_valid
-from gateway.hosts import serves_business
+from gateway.http.csrf import csrf_form_valid
+from gateway.http.hosts import serves_business
+from gateway.http.request_auth import viewer_from_request
 from gateway.pages.common import (
     business_brand,
     client_address,
@@ -27,7 +28,6 @@ from gateway.pages.common import (
 )
 from gateway.pages.login import login_path_on_host
 from gateway.pages.session_link import PROBLEM_STATUS
-from gateway.request_auth import viewer_from_request
 from gateway.settings import Settings
 
 _CONFLICT_STATUS = 409

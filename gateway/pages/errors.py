@@ -17,11 +17,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 
-from gateway.browsers import wants_page
-from gateway.graphql_http import RETRY_AFTER_SECONDS, graphql_error_response
-from gateway.json_body import LoneSurrogate
-from gateway.merchant_api import error_response
+from gateway.graphql.http import RETRY_AFTER_SECONDS, graphql_error_response
+from gateway.http.browsers import wants_page
+from gateway.http.json_body import LoneSurrogate
 from gateway.pages.common import error_page
+from gateway.rest.portal_sessions import error_response
 from gateway.settings import Settings
 from schema.common.limits import UNAVAILABLE, UNAVAILABLE_MESSAGE
 
@@ -35,7 +35,7 @@ def _json_error(status: int, message: str, headers: Mapping[str, str] | None = N
 
 def exception_handlers(settings: Settings) -> dict:
     """Starlette's handlers for the HTTP errors its routing raises (no such route, wrong method), and for a JSON body
-    that gateway.json_body refused for a lone surrogate, wherever a route read it."""
+    that gateway.http.json_body refused for a lone surrogate, wherever a route read it."""
 
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)

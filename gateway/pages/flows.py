@@ -31,8 +31,8 @@ from starlette.routing import BaseRoute, Route
 
 from access.deep_links import AfterCompletionType, Flow, FlowType, complete_flow, flow_of
 from access.viewer import Viewer
+from gateway.http.request_auth import viewer_from_request
 from gateway.pages.common import FOCUS, business_brand, page_locale, portal_brand, render_page, sign_in_redirect
-from gateway.request_auth import viewer_from_request
 from gateway.settings import Settings
 from models import PortalSession
 

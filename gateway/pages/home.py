@@ -17,7 +17,9 @@ from starlette.routing import BaseRoute, Route
 
 from access.sessions import end_session, remember_locale
 from access.viewer import Viewer
-from gateway.csrf import csrf_form_valid
+from gateway.http.csrf import csrf_form_valid
+from gateway.http.request_auth import bearer_token, viewer_from_request
+from gateway.http.request_ids import request_id_of
 from gateway.pages import flows
 from gateway.pages.common import (
     Brand,
@@ -33,8 +35,6 @@ from gateway.pages.common import (
     sign_in_redirect,
 )
 from gateway.pages.login import SIGNED_OUT_PARAMETER, login_path_on_host
-from gateway.request_auth import bearer_token, viewer_from_request
-from gateway.request_ids import request_id_of
 from gateway.settings import Settings
 from models.enums import Scope
 from schema.customer import build_context, schema
@@ -83,7 +83,7 @@ class PortalQueryError(RuntimeError):
 
 def failed_query(errors: list[GraphQLError]) -> PortalQueryError:
     """The failure of a page's query, raised from the first error's cause, which says whether the database was
-    unreachable (gateway.request_ids then answers 503 rather than 500)."""
+    unreachable (gateway.http.request_ids then answers 503 rather than 500)."""
     failure = PortalQueryError("; ".join(error.message for error in errors))
     failure.__cause__ = next((error.original_error for error in errors if error.original_error), None)
     return failure

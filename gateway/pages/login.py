@@ -17,8 +17,8 @@ from starlette.routing import BaseRoute, Route
 from access.login_links import request_sign_in
 from access.rate_limits import SIGN_IN_PER_EMAIL
 from core.inputs import email_problem
-from gateway.csrf import csrf_form_valid
-from gateway.hosts import custom_business
+from gateway.http.csrf import csrf_form_valid
+from gateway.http.hosts import custom_business
 from gateway.pages.common import (
     business_brand,
     client_address,

@@ -16,7 +16,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from access.deep_links import FlowType
-from gateway.csrf import csrf_token, csrf_value_valid
+from gateway.http.csrf import csrf_token, csrf_value_valid
 from gateway.pages.common import portal_brand, refused_form_page
 from gateway.pages.signed_in import (
     BUSINESS_FIELDS,

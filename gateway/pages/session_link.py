@@ -14,8 +14,9 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from access.login_links import LinkProblem, LinkState, consume_link, peek_link
-from gateway.csrf import csrf_form_valid
-from gateway.hosts import serves_business
+from gateway.http.csrf import csrf_form_valid
+from gateway.http.hosts import serves_business
+from gateway.http.request_auth import session_policy
 from gateway.pages.common import (
     business_brand,
     client_address,
@@ -29,7 +30,6 @@ from gateway.pages.common import (
 )
 from gateway.pages.flows import start_path
 from gateway.pages.login import login_path_on_host
-from gateway.request_auth import session_policy
 from gateway.settings import Settings
 from models import PortalSession
 

@@ -22,9 +22,10 @@ from starlette.routing import Route
 from access.deep_links import FlowType, flow_of
 from access.sessions import remember_locale
 from access.viewer import Viewer
-from billing.errors import MESSAGES, BillingErrorCode
-from core.i18n import translations
-from gateway.csrf import csrf_form_valid
+from billing.errors import BillingError, BillingErrorCode
+from gateway.http.csrf import csrf_form_valid
+from gateway.http.request_auth import viewer_from_request
+from gateway.http.request_ids import request_id_of
 from gateway.pages import flows
 from gateway.pages.common import (
     chosen_locale,
@@ -37,9 +38,8 @@ from gateway.pages.common import (
     sign_in_redirect,
 )
 from gateway.pages.home import failed_query
+from gateway.pages.messages import page_message
 from gateway.payments import billing_of
-from gateway.request_auth import viewer_from_request
-from gateway.request_ids import request_id_of
 from gateway.settings import Settings
 from models.enums import Scope
 from schema.customer import build_context, schema
@@ -131,10 +131,10 @@ class Visit:
         """The message of the billing error code a redirect put in the URL (`?payment_error=CARD_DECLINED`), in the
         reader's language; an unknown code shows nothing, as it was not one of ours."""
         try:
-            message = MESSAGES[BillingErrorCode(self.request.query_params.get("payment_error", ""))]
-        except (ValueError, KeyError):  # no code, or not one of ours
+            code = BillingErrorCode(self.request.query_params.get("payment_error", ""))
+        except ValueError:  # no code, or not one of ours
             return ""
-        return translations(self.locale).gettext(message)
+        return page_message(BillingError(code), self.locale)
 
     def notice(self, methods: list[dict]) -> str:
         """What the action that redirected here did: `card_added` (`?added=pm_…`, when that card is listed), else

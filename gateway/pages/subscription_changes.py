@@ -21,10 +21,10 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from access.deep_links import PLAN_CHANGE_FLOWS, FlowType
-from billing.errors import MESSAGES, UNKNOWN_REASON, BillingErrorCode
+from billing.errors import UNKNOWN_REASON, BillingError, BillingErrorCode
 from core.clock import utcnow
-from core.i18n import translations
 from core.inputs import CANCELLATION_COMMENT
+from gateway.pages.messages import page_message
 from gateway.pages.signed_in import (
     BUSINESS_FIELDS,
     METHOD_FIELDS,
@@ -211,7 +211,8 @@ async def cancel(visit: Visit, form: FormData) -> Response:
     options, answers = subscription["cancellationOptions"], CancelAnswers.of(form)
     if answers.reason and answers.reason not in options["reasons"]:
         # Only the schema's reasons are valid GraphQL; anything else is refused as billing refuses an unoffered one.
-        error = translations(visit.locale).gettext(UNKNOWN_REASON)
+        unknown = BillingError(BillingErrorCode.INVALID_INPUT, field="reason", message=UNKNOWN_REASON)
+        error = page_message(unknown, visit.locale)
         return _cancel_step(visit, subscription, "reasons", answers, status=422, error=error)
     if options["retentionOffer"] and form_field(form, "offer_seen") != "1":
         return _cancel_step(visit, subscription, "offer", answers)
@@ -250,7 +251,7 @@ async def _change_plan_page(
     if not subscription["planChangeOptions"] and not error:
         if not visit.focused:
             return redirect(subscription_path(subscription_id))
-        error = translations(visit.locale).gettext(MESSAGES[BillingErrorCode.NOT_ALLOWED])
+        error = page_message(BillingError(BillingErrorCode.NOT_ALLOWED), visit.locale)
     preview = subscription.get("planChangePreview")
     return visit.page(
         "change_plan.html",

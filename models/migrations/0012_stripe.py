@@ -54,7 +54,7 @@ class Migration(migrations.Migration):
                 ('attempts', fields.IntField(default=0)),
                 ('last_error', fields.TextField(null=True, unique=False)),
             ],
-            options={'table': 'stripe_event', 'app': 'portal', 'unique_together': (('business', 'event_id'),), 'indexes': [Index(fields=['handled_at', 'created_at'])], 'pk_attr': 'id', 'table_description': "An event Stripe sent to a business's webhook route, verified and recorded once by its id; the worker"},
+            options={'table': 'stripe_event', 'app': 'portal', 'unique_together': (('business', 'event_id'),), 'indexes': [Index(fields=['handled_at', 'created_at'])], 'pk_attr': 'id', 'table_description': "An event Stripe sent to a business's webhook route, verified and recorded once by its id. The worker"},
             bases=['Timestamped'],
         ),
         ops.CreateModel(

@@ -1,26 +1,33 @@
 """What every customer mutation shares: the portal features that apply to a business for this viewer, and expected
 failures as UserErrors in the reader's language."""
 
+from typing import Any
+
 import strawberry
 
 from access.viewer import Viewer
 from billing.errors import BillingError, BillingErrorCode
+from core.errors import DomainError
 from core.i18n import DEFAULT_LOCALE, supported_locale, translations
 from merchants.features import PortalFeatures
 from merchants.portal_configurations import portal_features
 from models.enums import Scope
+from schema.common import errors
 from schema.common.errors import UserError
 
 
 def translate(info: strawberry.Info, message: str) -> str:
-    """A billing message (an English catalog entry) in the reader's language."""
+    """A domain's message (an English catalog entry) in the reader's language."""
     locale = supported_locale(info.context.locale) or DEFAULT_LOCALE
     return translations(locale).gettext(message)
 
 
-def user_error(info: strawberry.Info, error: BillingError) -> UserError:
-    message = translate(info, error.message)
-    return UserError(code=error.code, field=error.field, message=message % error.params if error.params else message)
+def user_errors(info: strawberry.Info, error: DomainError[Any]) -> list[UserError]:
+    return errors.user_errors(error, lambda message: translate(info, message))
+
+
+def user_error(info: strawberry.Info, error: DomainError[Any]) -> UserError:
+    return user_errors(info, error)[0]
 
 
 def not_found(info: strawberry.Info, field: str) -> UserError:

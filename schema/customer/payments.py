@@ -11,7 +11,7 @@ from models import Payment as PaymentRow
 from models import Subscription as SubscriptionRow
 from models.enums import PaymentStatus as PaymentStatusValue
 from schema.common.errors import UserError
-from schema.customer.actions import features_for, not_found, translate, user_error
+from schema.customer.actions import features_for, not_found, user_error
 from schema.customer.invoices import Invoice
 from schema.customer.lookahead import built_node
 from schema.customer.purchases import Payment
@@ -56,10 +56,9 @@ async def payment_payload(
     """A payment's state as data: a decline or a pending authentication is an error the customer can act on."""
     errors = []
     if payment.status == PaymentStatusValue.FAILED:
-        code = decline_error_code(payment.error_code)
-        errors.append(
-            UserError(code=code, field="paymentMethodId", message=translate(info, payment.error_message or ""))
-        )
+        decline = decline_error_code(payment.error_code)
+        message = payment.error_message or None
+        errors.append(user_error(info, BillingError(decline, field="payment_method_id", message=message)))
     elif payment.status == PaymentStatusValue.REQUIRES_CUSTOMER_ACTION:
         errors.append(user_error(info, BillingError(BillingErrorCode.AUTHENTICATION_REQUIRED)))
     return PaymentPayload(

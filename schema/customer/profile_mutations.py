@@ -12,7 +12,7 @@ from core.customer_fields import AddressChanges, ProfileChanges, ProfileError
 from core.i18n import DEFAULT_LOCALE, supported_locale
 from merchants.features import PortalFeatures
 from schema.common.errors import UserError
-from schema.customer.actions import features_for, not_found
+from schema.customer.actions import features_for, not_found, user_errors
 from schema.customer.customers import Customer
 
 
@@ -67,10 +67,6 @@ def _locale(info: strawberry.Info) -> str:
     return supported_locale(info.context.locale) or DEFAULT_LOCALE
 
 
-def _user_errors(error: ProfileError) -> list[UserError]:
-    return [UserError(code=each.code.value, field=each.field, message=each.message) for each in error.errors]
-
-
 def _changes(input: UpdateProfileInput) -> ProfileChanges:
     address = input.billing_address
     return ProfileChanges(
@@ -111,7 +107,7 @@ class ProfileMutations:
             features = await _features(viewer, {record.business_id for record in records})
             updated = await update_profiles(records, _changes(input), features, locale)
         except ProfileError as error:
-            return UpdateProfilePayload(customers=[], errors=_user_errors(error))
+            return UpdateProfilePayload(customers=[], errors=user_errors(info, error))
         return UpdateProfilePayload(customers=[Customer.from_row(row) for row in updated], errors=[])
 
     @strawberry.mutation(description="Send a new address a link; the email changes when it is confirmed.")
@@ -131,5 +127,5 @@ class ProfileMutations:
                 secret_key=portal.secret_key,
             )
         except ProfileError as error:
-            return RequestEmailChangePayload(errors=_user_errors(error))
+            return RequestEmailChangePayload(errors=user_errors(info, error))
         return RequestEmailChangePayload(errors=[])

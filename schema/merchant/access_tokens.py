@@ -5,12 +5,11 @@ in the business's portal, minted, listed (`customerAccessTokens`) and revoked wi
 from datetime import datetime
 
 import strawberry
-from strawberry.utils.str_converters import to_camel_case
 
 from access.access_tokens import AccessTokenError, live_access_tokens, mint_access_token, revoke_access_token
 from models import PortalSession
 from schema.common.connections import Connection, query_connection
-from schema.common.errors import UserError
+from schema.common.errors import UserError, user_error
 from schema.customer.enums import Scope
 from schema.merchant.context import MerchantContext
 
@@ -42,10 +41,6 @@ def _token_of(session: PortalSession, api_key_prefix: str, access_token: str | N
         api_key_prefix=api_key_prefix,
         access_token=access_token,
     )
-
-
-def _user_error(error: AccessTokenError) -> UserError:
-    return UserError(code=error.code.value, field=to_camel_case(error.field), message=error.message)
 
 
 @strawberry.input
@@ -105,7 +100,7 @@ class AccessTokenMutations:
                 default_seconds=info.context.access_token_seconds,
             )
         except AccessTokenError as error:
-            return CustomerAccessTokenPayload(customer_access_token=None, errors=[_user_error(error)])
+            return CustomerAccessTokenPayload(customer_access_token=None, errors=[user_error(error)])
         token = _token_of(minted.session, info.context.api_key.prefix, minted.access_token)
         return CustomerAccessTokenPayload(customer_access_token=token, errors=[])
 
@@ -116,5 +111,5 @@ class AccessTokenMutations:
         try:
             session = await revoke_access_token(api_key=info.context.api_key, token_id=input.token_id)
         except AccessTokenError as error:
-            return CustomerAccessTokenPayload(customer_access_token=None, errors=[_user_error(error)])
+            return CustomerAccessTokenPayload(customer_access_token=None, errors=[user_error(error)])
         return CustomerAccessTokenPayload(customer_access_token=_token_of(session, session.minted_by.prefix), errors=[])

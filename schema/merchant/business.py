@@ -4,13 +4,13 @@ the key acts in; `updateBusiness` is thin over merchants.businesses.update_busin
 import strawberry
 
 from merchants.businesses import BusinessChanges, update_business
-from merchants.inputs import label
+from merchants.inputs import MerchantErrorCode, MerchantInputError, label
 from models import Business as BusinessRow
 from schema.common.connections import Connection
-from schema.common.errors import UserError
+from schema.common.errors import UserError, user_error
 from schema.merchant.context import MerchantContext
 from schema.merchant.custom_domains import CustomDomainNode, custom_domain_connection
-from schema.merchant.inputs import attempt, camel_path, given
+from schema.merchant.inputs import attempt, given
 
 Info = strawberry.Info[MerchantContext, None]
 UNSET = strawberry.UNSET
@@ -101,12 +101,13 @@ def _refusal(livemode: bool, values: dict[str, object]) -> UserError | None:
     """Why the request is refused before the domain sees it, if it is."""
     if not livemode:
         # The business is shared by both modes: what a test key changed would change the live portal too.
-        return UserError(code="LIVE_KEY_REQUIRED", field=None, message="Business settings change with a live API key.")
+        message = "Business settings change with a live API key."
+        return user_error(MerchantInputError(message, None, MerchantErrorCode.LIVE_KEY_REQUIRED))
     nulls = [field for field, value in values.items() if value is None]
     if nulls:
         # BusinessChanges reads None as "leave it as it is"; a null must not pass silently.
         message = f"{label(nulls[0])} must not be null"
-        return UserError(code="INVALID_INPUT", field=camel_path(nulls[0]), message=message)
+        return user_error(MerchantInputError(message, nulls[0]))
     return None
 
     @strawberry.field(description="Hostnames of the business's own that serve its portal.")

@@ -8,7 +8,6 @@ A domain serves the business in both modes, so any key lists them and only a liv
 from datetime import datetime
 
 import strawberry
-from strawberry.utils.str_converters import to_camel_case
 
 from merchants.custom_domains import (
     CustomDomainError,
@@ -20,7 +19,7 @@ from merchants.custom_domains import (
 from merchants.domain_verification import verify_custom_domain
 from models import CustomDomain, enums
 from schema.common.connections import Connection, query_connection
-from schema.common.errors import UserError
+from schema.common.errors import UserError, user_error
 from schema.merchant.context import MerchantContext
 
 CustomDomainStatus = strawberry.enum(
@@ -88,10 +87,7 @@ async def custom_domain_connection(
 
 
 def _failed(error: CustomDomainError) -> CustomDomainPayload:
-    field = to_camel_case(error.field) if error.field else None
-    return CustomDomainPayload(
-        custom_domain=None, errors=[UserError(code=error.code.value, field=field, message=error.message)]
-    )
+    return CustomDomainPayload(custom_domain=None, errors=[user_error(error)])
 
 
 @strawberry.type

@@ -10,7 +10,7 @@ from core.customer_fields import AddressChanges, ProfileError
 from merchants.customers import CustomerFields, create_customer, customers_of, find_customer, update_customer
 from models import Customer as CustomerRow
 from schema.common.connections import Connection, query_connection
-from schema.common.errors import UserError
+from schema.common.errors import UserError, user_errors
 from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import not_found
 
@@ -116,10 +116,6 @@ class CustomerPayload:
     errors: list[UserError]
 
 
-def profile_errors(error: ProfileError) -> list[UserError]:
-    return [UserError(code=str(item.code), field=item.field, message=item.message) for item in error.errors]
-
-
 @strawberry.type
 class CustomerQuery:
     @strawberry.field(description="A customer of the business; null for any id outside the key's business and mode.")
@@ -143,7 +139,7 @@ class CustomerMutations:
         try:
             creation = await create_customer(context.business_id, context.livemode, input.email, input.fields())
         except ProfileError as error:
-            return CreateCustomerPayload(customer=None, created=False, errors=profile_errors(error))
+            return CreateCustomerPayload(customer=None, created=False, errors=user_errors(error))
         customer = MerchantCustomer.from_row(creation.customer)
         return CreateCustomerPayload(customer=customer, created=creation.created, errors=[])
 
@@ -155,5 +151,5 @@ class CustomerMutations:
         try:
             row = await update_customer(row, input.fields())
         except ProfileError as error:
-            return CustomerPayload(customer=None, errors=profile_errors(error))
+            return CustomerPayload(customer=None, errors=user_errors(error))
         return CustomerPayload(customer=MerchantCustomer.from_row(row), errors=[])

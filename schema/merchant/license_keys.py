@@ -11,10 +11,10 @@ from core.clock import utcnow
 from models import Customer, LicenseKey, LicenseKeyInstance
 from models.ids import find_by_client_id, matching_id
 from schema.common.connections import Connection, query_connection
-from schema.common.errors import UserError
+from schema.common.errors import UserError, user_error
 from schema.customer.enums import LicenseKeyStatus
 from schema.merchant.context import MerchantContext
-from schema.merchant.inputs import from_billing_error, not_found
+from schema.merchant.inputs import not_found
 from schema.merchant.loaders import child_connection
 from schema.merchant.scoping import scoped
 
@@ -127,5 +127,5 @@ class LicenseKeyMutations:
                 expires_at=UNCHANGED if expires_at is strawberry.UNSET else expires_at,
             )
         except BillingError as error:
-            return LicenseKeyPayload(license_key=None, errors=[from_billing_error(error)])
+            return LicenseKeyPayload(license_key=None, errors=[user_error(error)])
         return LicenseKeyPayload(license_key=MerchantLicenseKey.from_row(updated), errors=[])

@@ -5,11 +5,10 @@ confirm a plan change) with what follows it."""
 from datetime import datetime
 
 import strawberry
-from strawberry.utils.str_converters import to_camel_case
 
 from access.deep_links import AfterCompletion, AfterCompletionType, Flow, FlowType, create_portal_link
 from access.login_links import PortalLinkError, customer_of_business
-from schema.common.errors import UserError
+from schema.common.errors import UserError, user_error
 from schema.merchant.context import MerchantContext
 
 PortalFlowType = strawberry.enum(FlowType, name="PortalFlowType", description="The one task a portal link opens on.")
@@ -73,11 +72,6 @@ class CreatePortalSessionPayload:
     errors: list[UserError]
 
 
-def _user_error(error: PortalLinkError) -> UserError:
-    # `flow.after_completion.return_url` becomes `flow.afterCompletion.returnUrl`, the input's own path.
-    return UserError(code=error.code.value, field=to_camel_case(error.field), message=error.message)
-
-
 @strawberry.type
 class PortalSessionMutations:
     @strawberry.mutation(description="A one-time link into a customer's portal, valid 24 hours by default.")
@@ -106,5 +100,5 @@ class PortalSessionMutations:
                 email_limits=context.email_limits,
             )
         except PortalLinkError as error:
-            return CreatePortalSessionPayload(link=None, expires_at=None, errors=[_user_error(error)])
+            return CreatePortalSessionPayload(link=None, expires_at=None, errors=[user_error(error)])
         return CreatePortalSessionPayload(link=link, expires_at=expires_at, errors=[])

@@ -11,9 +11,9 @@ from models import Payment, Refund
 from models import enums as model_enums
 from models.ids import find_by_client_id, matching_id
 from schema.common.connections import Connection, query_connection
-from schema.common.errors import UserError
+from schema.common.errors import UserError, user_error
 from schema.merchant.context import MerchantContext
-from schema.merchant.inputs import from_billing_error, not_found
+from schema.merchant.inputs import not_found
 from schema.merchant.scoping import scoped
 
 RefundStatus = strawberry.enum(model_enums.RefundStatus, name="RefundStatus")
@@ -98,5 +98,5 @@ class RefundMutations:
                 payment, input.amount, input.reason or "", client_key=input.idempotency_key, context=context.billing
             )
         except BillingError as error:
-            return CreateRefundPayload(refund=None, errors=[from_billing_error(error)])
+            return CreateRefundPayload(refund=None, errors=[user_error(error)])
         return CreateRefundPayload(refund=MerchantRefund.from_row(refund), errors=[])

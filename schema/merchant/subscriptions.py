@@ -11,8 +11,10 @@ The preview is a query: it changes nothing, so a client may repeat or cache it l
 `invoices.createPreview` and Dodo's preview endpoint are likewise reads that only need a body.
 """
 
+from collections.abc import Awaitable
 from datetime import datetime
 from enum import Enum
+from typing import Protocol
 
 import strawberry
 from strawberry.scalars import JSON
@@ -36,10 +38,10 @@ from models import Subscription as SubscriptionRow
 from models.enums import PaymentStatus
 from models.ids import find_by_client_id, matching_id
 from schema.common.connections import Connection, query_connection
-from schema.common.errors import UserError
+from schema.common.errors import UserError, user_error
 from schema.customer.enums import CancellationReason, Interval, SubscriptionStatus
 from schema.merchant.context import MerchantContext
-from schema.merchant.inputs import from_billing_error, not_found
+from schema.merchant.inputs import attempt, not_found
 from schema.merchant.payments import MerchantPayment
 from schema.merchant.portal_configurations import PlanChangeProration
 
@@ -210,8 +212,8 @@ def payment_errors(payment: PaymentRow | None) -> list[UserError]:
     """A declined charge as the error a merchant acts on; nothing for one that succeeded or waits."""
     if payment is None or payment.status != PaymentStatus.FAILED:
         return []
-    code = decline_error_code(payment.error_code)
-    return [UserError(code=str(code), field=None, message=payment.error_message or str(code))]
+    decline = BillingError(decline_error_code(payment.error_code), message=payment.error_message or None)
+    return [user_error(decline)]
 
 
 async def find_subscription(info: Info, subscription_id: object) -> SubscriptionRow | None:
@@ -220,12 +222,31 @@ async def find_subscription(info: Info, subscription_id: object) -> Subscription
     return await find_by_client_id(scope, subscription_id)
 
 
-def charged(subscription: SubscriptionRow, payment: PaymentRow | None) -> PaymentPayload:
+class Charged(Protocol):
+    """What a charging action answers: the subscription it left and the payment it made, if it made one."""
+
+    @property
+    def subscription(self) -> SubscriptionRow: ...
+
+    @property
+    def payment(self) -> PaymentRow | None: ...
+
+
+async def payment_payload(work: Awaitable[Charged]) -> PaymentPayload:
+    """The subscription and payment a charging action left, a decline as an error beside them; or its refusal."""
+    outcome, errors = await attempt(work)
+    if outcome is None:
+        return PaymentPayload(subscription=None, payment=None, errors=errors)
     return PaymentPayload(
-        subscription=MerchantSubscription.from_row(subscription),
-        payment=MerchantPayment.from_row(payment) if payment else None,
-        errors=payment_errors(payment),
+        subscription=MerchantSubscription.from_row(outcome.subscription),
+        payment=MerchantPayment.from_row(outcome.payment) if outcome.payment else None,
+        errors=payment_errors(outcome.payment),
     )
+
+
+async def subscription_payload(work: Awaitable[SubscriptionRow]) -> SubscriptionPayload:
+    row, errors = await attempt(work)
+    return SubscriptionPayload(subscription=MerchantSubscription.from_row(row) if row else None, errors=errors)
 
 
 def preview_of(subscription: SubscriptionRow, quote) -> PlanChangePreview:
@@ -269,11 +290,8 @@ class SubscriptionQuery:
         row = await find_subscription(info, input.subscription_id)
         if row is None:
             return PlanChangePreviewPayload(preview=None, errors=[SUBSCRIPTION_NOT_FOUND])
-        try:
-            quote = await preview_change(row, input.request())
-        except BillingError as error:
-            return PlanChangePreviewPayload(preview=None, errors=[from_billing_error(error)])
-        return PlanChangePreviewPayload(preview=preview_of(row, quote), errors=[])
+        quote, errors = await attempt(preview_change(row, input.request()))
+        return PlanChangePreviewPayload(preview=preview_of(row, quote) if quote else None, errors=errors)
 
 
 @strawberry.type
@@ -291,11 +309,7 @@ class SubscriptionMutations:
             payment_method_id=str(input.payment_method_id) if input.payment_method_id is not None else None,
             discount_code=input.discount_code, trial_period_days=input.trial_period_days, metadata=input.metadata,
         )  # fmt: skip
-        try:
-            start = await start_subscription(request, context.billing)
-        except BillingError as error:
-            return PaymentPayload(subscription=None, payment=None, errors=[from_billing_error(error)])
-        return charged(start.subscription, start.payment)
+        return await payment_payload(start_subscription(request, context.billing))
 
     @strawberry.mutation(description="Cancel now, or at the next billing date, whatever customers may do.")
     async def cancel_subscription(self, info: Info, input: CancelSubscriptionInput) -> SubscriptionPayload:
@@ -303,37 +317,27 @@ class SubscriptionMutations:
         if row is None:
             return SubscriptionPayload(subscription=None, errors=[SUBSCRIPTION_NOT_FOUND])
         reason = input.reason.value if input.reason else None
-        try:
-            row = await cancel_by_merchant(
+        return await subscription_payload(
+            cancel_by_merchant(
                 row, immediately=input.immediately, reason=reason, comment=input.comment, context=info.context.billing
             )
-        except BillingError as error:
-            return SubscriptionPayload(subscription=None, errors=[from_billing_error(error)])
-        return SubscriptionPayload(subscription=MerchantSubscription.from_row(row), errors=[])
+        )
 
     @strawberry.mutation(description="Undo a cancellation set for the next billing date.")
     async def resume_subscription(self, info: Info, input: SubscriptionInput) -> SubscriptionPayload:
         row = await find_subscription(info, input.subscription_id)
         if row is None:
             return SubscriptionPayload(subscription=None, errors=[SUBSCRIPTION_NOT_FOUND])
-        try:
-            row = await resume_by_merchant(row)
-        except BillingError as error:
-            return SubscriptionPayload(subscription=None, errors=[from_billing_error(error)])
-        return SubscriptionPayload(subscription=MerchantSubscription.from_row(row), errors=[])
+        return await subscription_payload(resume_by_merchant(row))
 
     @strawberry.mutation(description="Move to another product or quantity, charged once per idempotency key.")
     async def change_plan(self, info: Info, input: ChangePlanInput) -> PaymentPayload:
         row = await find_subscription(info, input.subscription_id)
         if row is None:
             return PaymentPayload(subscription=None, payment=None, errors=[SUBSCRIPTION_NOT_FOUND])
-        try:
-            change = await change_by_merchant(
-                row, input.request(), client_key=input.idempotency_key, context=info.context.billing
-            )
-        except BillingError as error:
-            return PaymentPayload(subscription=None, payment=None, errors=[from_billing_error(error)])
-        return charged(change.subscription, change.payment)
+        return await payment_payload(
+            change_by_merchant(row, input.request(), client_key=input.idempotency_key, context=info.context.billing)
+        )
 
     @strawberry.mutation(description="Change metadata, the cancellation, the status (cancel now) or payment method.")
     async def update_subscription(self, info: Info, input: UpdateSubscriptionInput) -> SubscriptionPayload:
@@ -346,8 +350,4 @@ class SubscriptionMutations:
             payment_method_id=str(input.payment_method_id) if input.payment_method_id is not None else None,
             cancel_reason=input.cancel_reason.value if input.cancel_reason else None,
         )  # fmt: skip
-        try:
-            row = await update_subscription(row, update, info.context.billing)
-        except BillingError as error:
-            return SubscriptionPayload(subscription=None, errors=[from_billing_error(error)])
-        return SubscriptionPayload(subscription=MerchantSubscription.from_row(row), errors=[])
+        return await subscription_payload(update_subscription(row, update, info.context.billing))

@@ -19,7 +19,7 @@ from models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from models import enums as model_enums
 from models.ids import find_by_client_id
 from schema.common.connections import Connection, query_connection
-from schema.common.errors import UserError
+from schema.common.errors import UserError, user_error
 from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import not_found
 from schema.merchant.loaders import child_connection
@@ -179,11 +179,6 @@ class ReplayWebhookDeliveryPayload:
     errors: list[UserError]
 
 
-def _refused(error: WebhookEndpointError) -> UserError:
-    code = "INVALID_URL" if error.field == "url" else "INVALID_EVENT_TYPE"
-    return UserError(code=code, field=error.field, message=error.message)
-
-
 async def _endpoint(context: MerchantContext, endpoint_id: str) -> WebhookEndpoint | None:
     return await find_by_client_id(scoped(WebhookEndpoint, context), endpoint_id)
 
@@ -221,7 +216,7 @@ class WebhookMutations:
                 allow_private=context.webhooks_allow_private,
             )
         except WebhookEndpointError as error:
-            return WebhookSecretPayload(webhook_endpoint=None, secret=None, errors=[_refused(error)])
+            return WebhookSecretPayload(webhook_endpoint=None, secret=None, errors=[user_error(error)])
         return WebhookSecretPayload(
             webhook_endpoint=MerchantWebhookEndpoint.from_row(endpoint), secret=secret, errors=[]
         )
@@ -245,7 +240,7 @@ class WebhookMutations:
                 allow_private=context.webhooks_allow_private,
             )
         except WebhookEndpointError as error:
-            return WebhookEndpointPayload(webhook_endpoint=None, errors=[_refused(error)])
+            return WebhookEndpointPayload(webhook_endpoint=None, errors=[user_error(error)])
         return WebhookEndpointPayload(webhook_endpoint=MerchantWebhookEndpoint.from_row(endpoint), errors=[])
 
     @strawberry.mutation(description="Delete an endpoint with its deliveries; it receives nothing more.")

@@ -18,7 +18,8 @@ ALERT = re.compile(r'role="alert">([^<]*)<')
 
 @pytest.fixture
 def billing_settings() -> Settings:
-    return Settings(base_url=BASE_URL, secret_key="test-secret-key", run_worker_in_web=False)
+    # The pages' shops are live-mode ones, charged by the sandbox as in the demo.
+    return Settings(base_url=BASE_URL, secret_key="test-secret-key", run_worker_in_web=False, sandbox_in_live_mode=True)
 
 
 @pytest.fixture

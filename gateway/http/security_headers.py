@@ -10,7 +10,7 @@ import secrets
 from starlette.datastructures import MutableHeaders
 from starlette.types import Message, Receive, Scope, Send
 
-from gateway.http_middleware import HttpMiddleware
+from gateway.http.middleware import HttpMiddleware
 
 CSP_NONCE = "csp_nonce"
 

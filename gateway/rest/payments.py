@@ -26,9 +26,9 @@ from billing.events import refund_payload
 from billing.invoice_pdf import invoice_pdf
 from billing.refunds import refund_payment
 from core.i18n import DEFAULT_LOCALE, supported_locale
-from gateway.merchant_rest import MerchantCall, RestError, list_response, merchant_endpoint, moment, not_found
 from gateway.pages.documents import attachment_name
 from gateway.payments import billing_of
+from gateway.rest.common import MerchantCall, RestError, list_response, merchant_endpoint, moment, not_found
 from models import Customer, Invoice, LicenseKey, Payment, Product, Refund, Subscription
 from models.enums import LicenseKeyStatus, PaymentStatus, RefundStatus
 from models.ids import matching_id

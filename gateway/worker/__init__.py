@@ -1,5 +1,5 @@
 """The worker: sends the emails that are due (retrying failures with exponential backoff), delivers webhooks in a
-loop of its own (gateway/webhook_delivery.py, so a slow endpoint never holds up email), runs the billing run
+loop of its own (gateway/worker/webhook_delivery.py, so a slow endpoint never holds up email), runs the billing run
 every PORTAL_BILLING_INTERVAL_SECONDS (renewals, trial ends, period-end cancellations, expiries) and, every
 DOMAIN_CHECK_SECONDS, looks for the TXT records of pending custom domains that are due a check and drops the claims
 that expired (merchants.domain_verification). It runs either inside the web process (PORTAL_WORKER_IN_WEB) or as
@@ -21,10 +21,10 @@ from datetime import datetime, timedelta
 from billing.billing_run import run_billing
 from billing.context import BillingContext
 from core.clock import utcnow
-from gateway.mailer import send_email
 from gateway.payments import build_billing_context
 from gateway.settings import Settings
-from gateway.webhook_delivery import run_webhook_loop
+from gateway.worker.mailer import send_email
+from gateway.worker.webhook_delivery import run_webhook_loop
 from merchants.domain_verification import TxtLookup, check_due_claims, dns_txt_lookup
 from models import EmailMessage
 from models.enums import DeliveryStatus

@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from billing.processors.sandbox import CardRejected, SandboxProcessor
 from gateway.brand_colors import brand_palette
-from gateway.csrf import csrf_form_valid
+from gateway.http.csrf import csrf_form_valid
 from gateway.pages.common import Brand, not_found_page, page_locale, refused_form_page, render_page
 from gateway.settings import Settings
 

@@ -24,8 +24,8 @@ from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types.unset import UNSET
 
-from gateway.browsers import wants_page
-from gateway.json_body import LoneSurrogate, decode_json
+from gateway.http.browsers import wants_page
+from gateway.http.json_body import LoneSurrogate, decode_json
 from schema.common.limits import INTERNAL_SERVER_ERROR, UNAVAILABLE
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"

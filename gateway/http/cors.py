@@ -18,7 +18,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.http_middleware import HttpMiddleware
+from gateway.http.middleware import HttpMiddleware
 from models import Business
 
 CACHE_SECONDS = 60.0

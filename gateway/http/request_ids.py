@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.http_middleware import HttpMiddleware
+from gateway.http.middleware import HttpMiddleware
 from models.database import is_unreachable
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ class RequestIdMiddleware(HttpMiddleware):
         try:
             await self.app(scope, receive, send_with_id)
         except Exception as error:
-            # The log's filter (gateway.log_redaction) hides the secrets a path may carry.
+            # The log's filter (gateway.http.log_redaction) hides the secrets a path may carry.
             method, path = scope.get("method"), scope.get("path", "")
             if is_unreachable(error):
                 answer = self.unavailable

@@ -4,8 +4,8 @@ attempt, so receivers can drop duplicates), retried on a schedule, every attempt
 
 A worker claims a due delivery with a conditional UPDATE (only the worker whose UPDATE still finds it due gets it)
 that pushes `next_attempt_at` a lease ahead, then sends outside any transaction, several at once up to CONCURRENCY,
-through gateway/webhook_transport.py, which connects only to addresses it has checked (no DNS rebinding).
-It runs as its own loop beside the email outbox (gateway/worker.py), so a slow endpoint never holds up email.
+through gateway/worker/webhook_transport.py, which connects only to addresses it has checked (no DNS rebinding).
+It runs as its own loop beside the email outbox (gateway/worker/), so a slow endpoint never holds up email.
 """
 
 import asyncio
@@ -21,7 +21,7 @@ from standardwebhooks import Webhook
 
 from core.clock import utcnow
 from gateway.settings import Settings
-from gateway.webhook_transport import PinnedTransport
+from gateway.worker.webhook_transport import PinnedTransport
 from merchants.webhooks import (
     WebhookEndpointError,
     check_url,

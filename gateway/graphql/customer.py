@@ -5,11 +5,11 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from core.i18n import formatting_locale
-from gateway.csrf import csrf_header_valid
-from gateway.graphql_http import SpecGraphQL, graphql_error_response
+from gateway.graphql.http import SpecGraphQL, graphql_error_response
+from gateway.http.csrf import csrf_header_valid
+from gateway.http.request_auth import presented_session_token, viewer_from_request
+from gateway.http.request_ids import request_id_of
 from gateway.payments import billing_of
-from gateway.request_auth import presented_session_token, viewer_from_request
-from gateway.request_ids import request_id_of
 from gateway.settings import Settings
 from schema.customer import CustomerContext, build_context, schema
 

@@ -30,9 +30,9 @@ from billing.license_activation import (
     validate,
 )
 from core.clock import utcnow
-from gateway.json_body import BadBody, Body, StringField, string_fields
-from gateway.merchant_api import error_response
+from gateway.http.json_body import BadBody, Body, StringField, string_fields
 from gateway.pages.common import client_address
+from gateway.rest.portal_sessions import error_response
 from models import Product
 
 _STATUS = {

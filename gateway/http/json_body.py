@@ -4,7 +4,7 @@ with a `BadBody` naming the field to blame for anything else.
 
 A string holding a lone UTF-16 surrogate escape (`"\\ud800"`) is JSON's grammar but not text: no database, email or
 answer can encode it. `decode_json` raises `LoneSurrogate` for it, which the composition root answers with a 400
-on every REST route at once (gateway.pages.errors) and the GraphQL view with its own 400 (gateway.graphql_http).
+on every REST route at once (gateway.pages.errors) and the GraphQL view with its own 400 (gateway.graphql.http).
 """
 
 import json

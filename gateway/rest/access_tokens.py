@@ -35,11 +35,11 @@ from access.access_tokens import (
 from access.email_codes import CODE_SECONDS, EmailCodeRefused, exchange_email_code, request_email_code
 from access.sessions import end_session
 from core.inputs import email_problem
-from gateway.json_body import BadBody, Body, StringField, string_fields
-from gateway.merchant_api import error_response
-from gateway.merchant_rest import MerchantCall, RestError, merchant_endpoint
+from gateway.http.json_body import BadBody, Body, StringField, string_fields
+from gateway.http.request_auth import bearer_token, session_policy
 from gateway.pages.common import client_address, page_locale
-from gateway.request_auth import bearer_token, session_policy
+from gateway.rest.common import MerchantCall, RestError, merchant_endpoint
+from gateway.rest.portal_sessions import error_response
 from gateway.settings import Settings
 from models import Customer, PortalSession
 

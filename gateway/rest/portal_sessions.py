@@ -32,11 +32,11 @@ from starlette.types import Receive, Scope, Send
 
 from access.deep_links import AfterCompletion, AfterCompletionType, Flow, FlowType, create_portal_link
 from access.login_links import PortalLinkError, PortalLinkErrorCode, customer_of_business
-from gateway.graphql_http import SpecGraphQL, graphql_error_response
-from gateway.json_body import decode_json
+from gateway.graphql.http import SpecGraphQL, graphql_error_response
+from gateway.http.json_body import decode_json
+from gateway.http.request_auth import bearer_token
+from gateway.http.request_ids import request_id_of
 from gateway.payments import billing_of
-from gateway.request_auth import bearer_token
-from gateway.request_ids import request_id_of
 from gateway.settings import Settings
 from merchants.api_keys import authenticate_api_key
 from models import ApiKey

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from access.viewer import Viewer
 from core.i18n import negotiate_locale
-from gateway.http_middleware import HttpMiddleware
+from gateway.http.middleware import HttpMiddleware
 from gateway.templating import render
 from merchants.api_keys import LIVE_KEY_PREFIX, TEST_KEY_PREFIX
 from merchants.custom_domains import business_for_host

@@ -12,9 +12,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gateway.graphql_http import graphql_error_response
-from gateway.http_middleware import HttpMiddleware
-from gateway.merchant_api import error_response
+from gateway.graphql.http import graphql_error_response
+from gateway.http.middleware import HttpMiddleware
+from gateway.rest.portal_sessions import error_response
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _CODE = "PAYLOAD_TOO_LARGE"

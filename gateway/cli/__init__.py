@@ -27,9 +27,9 @@ from access.login_links import PortalLinkError, create_magic_link
 from access.sessions import open_session
 from billing.billing_run import run_billing
 from gateway.app import app_from_environment, create_app
-from gateway.demo_data import DEMO_EMAIL, DemoSummary, seed_demo
+from gateway.demo.seed import DEMO_EMAIL, DemoSummary, seed_demo
+from gateway.http.request_auth import session_policy
 from gateway.payments import build_billing_context
-from gateway.request_auth import session_policy
 from gateway.settings import Settings
 from gateway.worker import run_worker_process
 from merchants.api_keys import create_api_key, list_api_keys, revoke_api_key
@@ -765,7 +765,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CommandError as error:
         print(f"portal: error: {error}", file=sys.stderr)
         return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

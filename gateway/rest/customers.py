@@ -18,7 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from billing.errors import BillingError, BillingErrorCode
 from core.customer_fields import AddressChanges, ProfileError
-from gateway.merchant_rest import MerchantCall, RestError, list_response, merchant_endpoint
+from gateway.rest.common import MerchantCall, RestError, list_response, merchant_endpoint
 from merchants.customers import CustomerFields, create_customer, customers_of, update_customer
 from models import Customer
 

@@ -1,6 +1,6 @@
 """What every Dodo-compatible REST endpoint of the merchant API shares: the API key, JSON bodies, Dodo's list shape
 (`{"items": [...]}` with `page_size` and zero-based `page_number`), the `Idempotency-Key` header and the error shape
-`{code, message, field}` of gateway.merchant_api.
+`{code, message, field}` of gateway.rest.portal_sessions.
 
 An endpoint is `async def handler(call: MerchantCall) -> Response` wrapped by `merchant_endpoint`, which answers 401
 without a valid key and turns a `RestError` into its status and body. Ids outside the key's business and mode answer
@@ -19,8 +19,9 @@ from starlette.types import Scope
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
-from gateway.json_body import decode_json
-from gateway.merchant_api import UNAUTHENTICATED_MESSAGE, error_response, presented_api_key
+from core import inputs
+from gateway.http.json_body import decode_json
+from gateway.rest.portal_sessions import UNAUTHENTICATED_MESSAGE, error_response, presented_api_key
 from merchants.api_keys import LIVE_KEY_PREFIX, TEST_KEY_PREFIX
 from models import ApiKey
 from models.ids import find_by_client_id
@@ -29,7 +30,6 @@ M = TypeVar("M", bound=Model)
 
 DEFAULT_PAGE_SIZE = 10
 MAX_PAGE_SIZE = 100
-_IDEMPOTENCY_KEY_MAX = 255
 
 
 _API_KEY_PREFIXES = tuple(f"bearer {prefix}".lower().encode() for prefix in (LIVE_KEY_PREFIX, TEST_KEY_PREFIX))
@@ -102,8 +102,8 @@ class MerchantCall:
     def idempotency_key(self) -> str:
         """The `Idempotency-Key` header a charging POST requires."""
         key = self.request.headers.get("idempotency-key", "").strip()
-        if not key or len(key) > _IDEMPOTENCY_KEY_MAX:
-            message = f"An Idempotency-Key header of 1 to {_IDEMPOTENCY_KEY_MAX} characters is required."
+        if not key:
+            message = f"An Idempotency-Key header of 1 to {inputs.IDEMPOTENCY_KEY.max_length} characters is required."
             raise RestError(400, "IDEMPOTENCY_KEY_REQUIRED", message, "Idempotency-Key")
         return key
 

@@ -34,7 +34,8 @@ from billing.merchant_changes import (
     update_subscription,
 )
 from billing.subscription_start import StartRequest, start_subscription
-from gateway.merchant_rest import (
+from gateway.payments import billing_of
+from gateway.rest.common import (
     ApiKeyRoute,
     MerchantCall,
     RestError,
@@ -43,8 +44,7 @@ from gateway.merchant_rest import (
     moment,
     not_found,
 )
-from gateway.payments import billing_of
-from gateway.rest_customers import billing_rest_error, flag, mapping, text, whole_number
+from gateway.rest.customers import billing_rest_error, flag, mapping, text, whole_number
 from merchants.customers import find_customer
 from models import Customer, Payment, Subscription
 from models.enums import PaymentStatus, SubscriptionStatus

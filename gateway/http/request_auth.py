@@ -1,11 +1,11 @@
 """Finding the portal session a request presents: `Authorization: Bearer …` for GraphQL clients, the
-`portal_session` cookie for the pages. On a custom domain only sessions of its business count (gateway.hosts)."""
+`portal_session` cookie for the pages. On a custom domain only sessions of its business count (gateway.http.hosts)."""
 
 from starlette.requests import Request
 
 from access.sessions import SessionPolicy, viewer_for_token
 from access.viewer import Viewer
-from gateway.hosts import serves_viewer
+from gateway.http.hosts import serves_viewer
 from gateway.settings import Settings
 
 SESSION_COOKIE = "portal_session"
