@@ -29,8 +29,17 @@ from gateway.http.request_ids import RequestIdMiddleware
 from gateway.http.security_headers import SecurityHeadersMiddleware
 from gateway.pages import errors
 from gateway.pages import sandbox as sandbox_pages
+from gateway.pages import stripe as stripe_pages
 from gateway.payments import build_billing_context
-from gateway.rest import access_tokens, customers, license_keys, payments, portal_sessions, subscriptions
+from gateway.rest import (
+    access_tokens,
+    customers,
+    license_keys,
+    payments,
+    portal_sessions,
+    stripe_webhooks,
+    subscriptions,
+)
 from gateway.settings import Settings
 from gateway.worker import run_worker
 from merchants.domain_verification import TxtLookup, dns_txt_lookup
@@ -97,6 +106,9 @@ def create_app(
         *subscriptions.routes(),
         *license_keys.routes(),
         *pages.routes(settings),
+        # A business may connect Stripe at any time: its pages and its event route are always there.
+        *stripe_pages.routes(settings),
+        *stripe_webhooks.routes(),
     ]
     if isinstance(billing.processor, SandboxProcessor):
         # The sandbox's hosted pages (adding a card, authenticating a charge) exist while it is the processor.

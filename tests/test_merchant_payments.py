@@ -18,8 +18,16 @@ from models.enums import DeliveryStatus, LicenseKeyStatus
 from tests.support.sales import Sale, key_for_foreign, key_of, paid_sale
 from tests.support.webhooks import Receiver
 
-SETTINGS = Settings(base_url="https://portal.example", secret_key="test-secret-key", run_worker_in_web=False)
-WEBHOOK_SETTINGS = Settings(secret_key="test", run_worker_in_web=False, webhooks_allow_private=True)
+# The shops are live-mode ones, refunded through the sandbox as in the demo.
+SETTINGS = Settings(
+    base_url="https://portal.example",
+    secret_key="test-secret-key",
+    run_worker_in_web=False,
+    sandbox_in_live_mode=True,
+)
+WEBHOOK_SETTINGS = Settings(
+    secret_key="test", run_worker_in_web=False, webhooks_allow_private=True, sandbox_in_live_mode=True
+)
 
 
 @pytest.fixture

@@ -11,7 +11,13 @@ from gateway.settings import Settings
 from models import LicenseKeyInstance, Refund, SandboxCharge
 from tests.support.sales import Sale, key_for_foreign, key_of, paid_sale
 
-SETTINGS = Settings(base_url="https://portal.example", secret_key="test-secret-key", run_worker_in_web=False)
+# The shops are live-mode ones, refunded through the sandbox as in the demo.
+SETTINGS = Settings(
+    base_url="https://portal.example",
+    secret_key="test-secret-key",
+    run_worker_in_web=False,
+    sandbox_in_live_mode=True,
+)
 PAYMENT_FIELDS = {
     "payment_id", "business_id", "customer", "subscription_id", "total_amount", "tax", "currency", "status",
     "payment_method", "payment_method_id", "card_last_four", "card_network", "error_code", "error_message",

@@ -24,14 +24,24 @@ from merchants.api_keys import LIVE_KEY_PREFIX, TEST_KEY_PREFIX
 
 REDACTED = "[redacted]"
 # Path parameters that are bearer secrets: an emailed link's token; the sandbox's hosted card page and 3-D Secure
-# challenge, which anyone holding the address could fill in or answer.
-SECRET_PATH_PARAMETERS = frozenset({"token", "setup_id", "charge_id"})
+# challenge, which anyone holding the address could fill in or answer; and the Stripe pages' SetupIntent and
+# PaymentIntent, whose client secrets those pages carry.
+SECRET_PATH_PARAMETERS = frozenset({"token", "setup_id", "charge_id", "intent_id"})
 # Query parameters that are: the CSRF token a processor round trip carries as `state` and the card token it brings
 # back; and the names a client may put a token, a CSRF token or a one-time code under, which no route reads.
 SECRET_QUERY_PARAMETERS = frozenset({"state", "processor_token", "csrf_token", "token", "access_token", "code"})
-# Standard Webhooks signing secrets; base64, hence `+`, `/` and `=`.
+# Standard Webhooks and Stripe signing secrets; base64, hence `+`, `/` and `=`.
 _WEBHOOK_SECRET_PREFIX = "whsec_"
-_PREFIXES = (LINK_PREFIX, SESSION_PREFIX, LIVE_KEY_PREFIX, TEST_KEY_PREFIX, _WEBHOOK_SECRET_PREFIX)
+# Stripe's restricted keys (its secret keys share the prefixes of the portal's own API keys).
+_STRIPE_RESTRICTED_PREFIXES = ("rk_live_", "rk_test_")
+_PREFIXES = (
+    LINK_PREFIX,
+    SESSION_PREFIX,
+    LIVE_KEY_PREFIX,
+    TEST_KEY_PREFIX,
+    _WEBHOOK_SECRET_PREFIX,
+    *_STRIPE_RESTRICTED_PREFIXES,
+)
 _SECRET = re.compile(rf"({'|'.join(re.escape(prefix) for prefix in _PREFIXES)})[A-Za-z0-9_+/=-]+")
 # A card number a client typed into the wrong field can come back in an error message: 13 to 19 digits, maybe
 # grouped, that pass the Luhn check (which spares most timestamps and counters), standing apart from letters (a hex
@@ -41,8 +51,8 @@ ACCESS_LOGGER = "uvicorn.access"
 
 
 def redact_secrets(text: str) -> str:
-    """`/session/cpl_Xy…` → `/session/cpl_[redacted]`; the same for `cps_`, `sk_live_`, `sk_test_`, `whsec_`; and
-    anything that may be a card number → `[card number redacted]`."""
+    """`/session/cpl_Xy…` → `/session/cpl_[redacted]`; the same for `cps_`, `sk_live_`, `sk_test_`, `rk_live_`,
+    `rk_test_`, `whsec_`; and anything that may be a card number → `[card number redacted]`."""
     return _DIGITS.sub(_redact_card_number, _SECRET.sub(rf"\1{REDACTED}", text))
 
 

@@ -1,6 +1,7 @@
 """The worker: sends the emails that are due (retrying failures with exponential backoff), delivers webhooks in a
 loop of its own (gateway/worker/webhook_delivery.py, so a slow endpoint never holds up email), runs the billing run
-every PORTAL_BILLING_INTERVAL_SECONDS (renewals, trial ends, period-end cancellations, expiries) and, every
+every PORTAL_BILLING_INTERVAL_SECONDS (renewals, trial ends, period-end cancellations, expiries), handles the events
+businesses' Stripe accounts sent (billing.stripe_events) at every pass and, every
 DOMAIN_CHECK_SECONDS, looks for the TXT records of pending custom domains that are due a check and drops the claims
 that expired (merchants.domain_verification). It runs either inside the web process (PORTAL_WORKER_IN_WEB) or as
 its own process (`portal worker`).
@@ -20,6 +21,8 @@ from datetime import datetime, timedelta
 
 from billing.billing_run import run_billing
 from billing.context import BillingContext
+from billing.stripe_events import BATCH_SIZE as STRIPE_BATCH_SIZE
+from billing.stripe_events import handle_stripe_events
 from core.clock import utcnow
 from gateway.payments import build_billing_context
 from gateway.settings import Settings
@@ -116,6 +119,14 @@ async def _run_billing_safely(billing: BillingContext) -> None:
         logger.exception("Billing run failed; trying again at the next interval")
 
 
+async def _handle_stripe_events_safely(billing: BillingContext) -> int:
+    try:
+        return await handle_stripe_events(billing)
+    except Exception:
+        logger.exception("Stripe events pass failed; trying again shortly")
+        return 0
+
+
 async def _check_domains_safely(txt_lookup: TxtLookup) -> None:
     try:
         await check_due_claims(txt_lookup)
@@ -139,12 +150,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event, txt_lookup: TxtLoo
             if time.monotonic() >= next_domain_checks:
                 await _check_domains_safely(txt_lookup)
                 next_domain_checks = time.monotonic() + DOMAIN_CHECK_SECONDS
+            handled = await _handle_stripe_events_safely(billing)
             try:
                 sent = await process_due_emails(settings)
             except Exception:
                 logger.exception("Outbox pass failed; trying again shortly")
                 sent = 0
-            if sent < BATCH_SIZE:
+            if sent < BATCH_SIZE and handled < STRIPE_BATCH_SIZE:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), settings.worker_poll_seconds)
         await webhooks
