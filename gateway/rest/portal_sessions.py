@@ -31,14 +31,16 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from access.deep_links import AfterCompletion, AfterCompletionType, Flow, FlowType, create_portal_link
-from access.login_links import PortalLinkError, PortalLinkErrorCode, customer_of_business
+from access.login_links import PortalLinkError, customer_of_business
 from gateway.graphql.http import SpecGraphQL, graphql_error_response
 from gateway.http.json_body import decode_json
 from gateway.http.request_auth import bearer_token
 from gateway.http.request_ids import request_id_of
 from gateway.payments import billing_of
+from gateway.rest.errors import RestError, RestErrorCode, error_response
 from gateway.settings import Settings
 from merchants.api_keys import authenticate_api_key
+from merchants.inputs import MerchantErrorCode
 from models import ApiKey
 from schema.merchant import schema as merchant_schema
 from schema.merchant.context import MerchantContext
@@ -63,11 +65,6 @@ _FLOW_FIELDS = {
 async def presented_api_key(request: Request) -> ApiKey | None:
     secret = bearer_token(request)
     return await authenticate_api_key(secret) if secret else None
-
-
-def error_response(status_code: int, code: str, message: str, field: str | None = None) -> JSONResponse:
-    headers = _CHALLENGE if status_code == 401 else None
-    return JSONResponse({"code": code, "message": message, "field": field}, status_code=status_code, headers=headers)
 
 
 def query_flag(request: Request, name: str) -> bool | None:
@@ -196,36 +193,34 @@ async def session_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def rest_field(field: str, flow: Flow | None) -> str:
+def rest_field(field: str | None, flow: Flow | None) -> str | None:
     """The body's path of a PortalLinkError's field (`flow.subscription_id` → `flow_data.subscription_cancel…`)."""
-    path = _FLOW_FIELDS.get(field)
+    path = _FLOW_FIELDS.get(field or "")
     return path.format(type=flow.type.value) if path and flow else field
 
 
 def _link_error_response(error: PortalLinkError, flow: Flow | None) -> JSONResponse:
     """404 for a customer the key cannot see, 429 with Retry-After past the email limits, else 422."""
-    status_code = {PortalLinkErrorCode.CUSTOMER_NOT_FOUND: 404, PortalLinkErrorCode.RATE_LIMITED: 429}.get(error.code)
-    response = error_response(status_code or 422, error.code.value, error.message, rest_field(error.field, flow))
-    if error.retry_after is not None:
-        response.headers["Retry-After"] = str(error.retry_after)
-    return response
+    field = rest_field(error.field, flow)
+    return RestError(error.code, error.message, field, retry_after=error.retry_after).response()
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
     async def create_portal_session(request: Request) -> JSONResponse:
         api_key = await presented_api_key(request)
         if api_key is None:
-            return error_response(401, "UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE)
+            return error_response(RestErrorCode.UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE)
         send_email = query_flag(request, "send_email")
         if send_email is None:
-            return error_response(422, "INVALID_SEND_EMAIL", "send_email must be true or false", "send_email")
+            return error_response(RestErrorCode.INVALID_QUERY, "send_email must be true or false", "send_email")
         try:
             body = await session_body(request)
             flow = flow_of_body(body["flow_data"]) if body.get("flow_data") is not None else None
             configuration_id = _string(body, "configuration_id", "")
             locale = _string(body, "locale", "") or ""
         except BodyError as error:
-            return error_response(422, "INVALID_BODY", error.message, error.field)
+            code = RestErrorCode.INVALID_BODY if error.field == "body" else MerchantErrorCode.INVALID_INPUT
+            return error_response(code, error.message, error.field)
         try:
             customer = await customer_of_business(
                 business_id=api_key.business_id,
