@@ -22,8 +22,8 @@ from tortoise.queryset import QuerySet
 from core import inputs
 from core.errors import DomainError
 from gateway.http.json_body import decode_json
+from gateway.http.request_auth import UNAUTHENTICATED_MESSAGE, presented_api_key
 from gateway.rest.errors import RestError, RestErrorCode, error_response, not_found, rest_error
-from gateway.rest.portal_sessions import UNAUTHENTICATED_MESSAGE, presented_api_key
 from merchants.api_keys import LIVE_KEY_PREFIX, TEST_KEY_PREFIX
 from models import ApiKey
 from models.ids import find_by_client_id
