@@ -20,6 +20,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from billing.processors.sandbox import SandboxProcessor
 from gateway import pages
 from gateway.graphql import customer as customer_graphql
+from gateway.graphql import merchant as merchant_graphql
 from gateway.http import request_ids
 from gateway.http.body_limits import BodyLimitMiddleware
 from gateway.http.cors import CorsMiddleware
@@ -100,6 +101,7 @@ def create_app(
     routes = [
         *customer_graphql.routes(settings),
         *portal_sessions.routes(settings),
+        *merchant_graphql.routes(settings),
         *payments.routes(),
         *access_tokens.routes(settings),
         *customers.routes(),
@@ -114,7 +116,7 @@ def create_app(
         # The sandbox's hosted pages (adding a card, authenticating a charge) exist while it is the processor.
         routes.extend(sandbox_pages.routes(settings, billing.processor))
     configure_logs(routes)
-    graphql_paths = (customer_graphql.GRAPHQL_PATH, portal_sessions.GRAPHQL_PATH)
+    graphql_paths = (customer_graphql.GRAPHQL_PATH, merchant_graphql.GRAPHQL_PATH)
     app = Starlette(
         routes=routes,
         middleware=[

@@ -14,7 +14,7 @@ from tortoise.context import TortoiseContext
 
 from access.sessions import SessionPolicy, viewer_for_token
 from access.viewer import Viewer
-from gateway.cli import EXAMPLE_QUERY
+from gateway.cli.demo import EXAMPLE_QUERY
 from gateway.demo.seed import DEMO_EMAIL
 from models.database import tortoise_config
 from models.enums import Scope

@@ -24,7 +24,7 @@ from access.login_links import peek_link, request_sign_in
 from billing.notifications import Notifier
 from core.email_outbox import opened_context
 from gateway.app import create_app
-from gateway.cli import migrate_database
+from gateway.cli.database import migrate_database
 from gateway.settings import Settings
 from gateway.worker import run_worker
 from gateway.worker.mailer import compose_email

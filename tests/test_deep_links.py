@@ -296,25 +296,25 @@ async def test_rest_without_a_body_still_opens_the_home(http, context) -> None:
 @pytest.mark.parametrize(
     ("body", "code", "field"),
     [
-        ({"flow_data": {"type": "refund"}}, "INVALID_BODY", "flow_data.type"),
-        ({"flow": {"type": "payment_method_update"}}, "INVALID_BODY", "flow"),
+        ({"flow_data": {"type": "refund"}}, "INVALID_INPUT", "flow_data.type"),
+        ({"flow": {"type": "payment_method_update"}}, "INVALID_INPUT", "flow"),
         ({"flow_data": {"type": "subscription_cancel"}},
          "INVALID_FLOW", "flow_data.subscription_cancel.subscription_id"),
         ({"flow_data": {"type": "subscription_cancel", "subscription_cancel": {"subscription_id": "sub_nope"}}},
          "SUBSCRIPTION_NOT_FOUND", "flow_data.subscription_cancel.subscription_id"),
         ({"flow_data": {"type": "subscription_update_confirm", "subscription_update_confirm": {
             "subscription_id": "{sub}", "product_id": "{plan}", "quantity": "2"}}},
-         "INVALID_BODY", "flow_data.subscription_update_confirm.quantity"),
+         "INVALID_INPUT", "flow_data.subscription_update_confirm.quantity"),
         ({"flow_data": {"type": "subscription_update_confirm", "subscription_update_confirm": {
             "subscription_id": "{sub}", "items": []}}},
-         "INVALID_BODY", "flow_data.subscription_update_confirm.items"),
+         "INVALID_INPUT", "flow_data.subscription_update_confirm.items"),
         ({"flow_data": {"type": "payment_method_update", "after_completion": {"type": "redirect"}}},
          "INVALID_FLOW", "flow_data.after_completion.redirect.return_url"),
         ({"flow_data": {"type": "payment_method_update", "after_completion": {
             "type": "hosted_confirmation", "hosted_confirmation": {"custom_message": "x" * 501}}}},
          "INVALID_CUSTOM_MESSAGE", "flow_data.after_completion.hosted_confirmation.custom_message"),
         ({"configuration_id": "bpc_nope"}, "CONFIGURATION_NOT_FOUND", "configuration_id"),
-        ({"locale": 7}, "INVALID_BODY", "locale"),
+        ({"locale": 7}, "INVALID_INPUT", "locale"),
         ([1, 2], "INVALID_BODY", "body"),
     ],
 )  # fmt: skip

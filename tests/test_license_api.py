@@ -130,7 +130,7 @@ async def test_a_body_that_is_not_the_expected_json_is_422_and_changes_nothing(a
 
     answer = await api.post(ACTIVATE, content=body, headers={"content-type": "application/json"})
 
-    assert error_of(answer) == (422, "INVALID_REQUEST", field)
+    assert error_of(answer) == (422, "INVALID_BODY" if field is None else "INVALID_INPUT", field)
     assert answer.json()["message"]
     assert await device_names(shop.key) == []
 
@@ -227,7 +227,7 @@ async def test_deactivate_needs_the_instance_id_as_a_string(api) -> None:
 
     answer = await api.post(DEACTIVATE, json={"license_key": "SAKURA-0001", "license_key_instance_id": None})
 
-    assert error_of(answer) == (422, "INVALID_REQUEST", "license_key_instance_id")
+    assert error_of(answer) == (422, "INVALID_INPUT", "license_key_instance_id")
     assert await LicenseKeyInstance.all().count() == 1
 
 
@@ -298,7 +298,7 @@ async def test_validating_an_unknown_key_or_a_bad_body(api) -> None:
     numeric_instance = await api.post(VALIDATE, json={"license_key": "SAKURA-0001", "license_key_instance_id": 7})
 
     assert error_of(unknown) == (404, "NOT_FOUND", "license_key")
-    assert error_of(numeric_instance) == (422, "INVALID_REQUEST", "license_key_instance_id")
+    assert error_of(numeric_instance) == (422, "INVALID_INPUT", "license_key_instance_id")
 
 
 # --- Rate limits -----------------------------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from starlette.routing import Route
 from tortoise import Tortoise
 
 from gateway.app import create_app
-from gateway.rest.portal_sessions import GRAPHQL_PATH
+from gateway.graphql.merchant import GRAPHQL_PATH
 from gateway.settings import Settings
 from merchants.api_keys import create_api_key
 from models import (

@@ -4,7 +4,7 @@ from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.context import TortoiseContext
 
-from gateway.cli import migrate_database, pending_migrations
+from gateway.cli.database import migrate_database, pending_migrations
 from models import Business
 from models.database import tortoise_config
 from tests.support.databases import uses_postgres

@@ -109,6 +109,21 @@ async def test_creating_without_an_idempotency_key_is_refused(client) -> None:
     assert not await Subscription.exists()
 
 
+async def test_one_key_rule_and_one_trial_limit_as_for_products(client) -> None:
+    shop = await open_shop()
+    customer = await shop.customer()
+
+    longest = await post_subscription(client, shop, customer, key="k" * 255, trial_period_days=730)
+    too_long = await post_subscription(client, shop, customer, key="l" * 256)
+    spaced = await post_subscription(client, shop, customer, key="a key")
+    long_trial = await post_subscription(client, shop, customer, key="m", trial_period_days=731)
+
+    assert longest.status_code == 200 and longest.json()["trial_period_days"] == 730
+    refused = [(r.status_code, r.json()["code"], r.json()["field"]) for r in (too_long, spaced, long_trial)]
+    assert refused == [(422, "INVALID_INPUT", "Idempotency-Key")] * 2 + [(422, "INVALID_INPUT", "trial_period_days")]
+    assert await Subscription.all().count() == 1
+
+
 async def test_a_declined_first_charge_is_402_and_3d_secure_answers_the_payment_link(client) -> None:
     shop = await open_shop()
     customer = await shop.customer()

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway.graphql.http import graphql_error_response
 from gateway.http.middleware import HttpMiddleware
-from gateway.rest.portal_sessions import error_response
+from gateway.rest.errors import RestErrorCode, error_response
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 _CODE = "PAYLOAD_TOO_LARGE"
@@ -85,4 +85,4 @@ class BodyLimitMiddleware(HttpMiddleware):
             return graphql_error_response(request, 413, _CODE, message)
         if is_form(request):
             return self.too_large_form(request)
-        return error_response(413, _CODE, message)
+        return error_response(RestErrorCode.PAYLOAD_TOO_LARGE, message)

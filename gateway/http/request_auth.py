@@ -1,5 +1,6 @@
-"""Finding the portal session a request presents: `Authorization: Bearer …` for GraphQL clients, the
-`portal_session` cookie for the pages. On a custom domain only sessions of its business count (gateway.http.hosts)."""
+"""Finding who a request acts for: the merchant API key it presents (`Authorization: Bearer sk_…`), or the portal
+session (`Authorization: Bearer …` for GraphQL clients, the `portal_session` cookie for the pages). On a custom
+domain only sessions of its business count (gateway.http.hosts)."""
 
 from starlette.requests import Request
 
@@ -7,8 +8,11 @@ from access.sessions import SessionPolicy, viewer_for_token
 from access.viewer import Viewer
 from gateway.http.hosts import serves_viewer
 from gateway.settings import Settings
+from merchants.api_keys import authenticate_api_key
+from models import ApiKey
 
 SESSION_COOKIE = "portal_session"
+UNAUTHENTICATED_MESSAGE = "A valid API key is required: Authorization: Bearer sk_test_… or sk_live_…"
 
 
 def session_policy(settings: Settings) -> SessionPolicy:
@@ -18,6 +22,12 @@ def session_policy(settings: Settings) -> SessionPolicy:
 def bearer_token(request: Request) -> str | None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+async def presented_api_key(request: Request) -> ApiKey | None:
+    """The merchant API key a request presents (`Authorization: Bearer sk_…`), if it is a valid one."""
+    secret = bearer_token(request)
+    return await authenticate_api_key(secret) if secret else None
 
 
 def presented_session_token(request: Request) -> tuple[str | None, bool]:

@@ -21,7 +21,7 @@ from gateway.graphql.http import RETRY_AFTER_SECONDS, graphql_error_response
 from gateway.http.browsers import wants_page
 from gateway.http.json_body import LoneSurrogate
 from gateway.pages.common import error_page
-from gateway.rest.portal_sessions import error_response
+from gateway.rest.errors import RestErrorCode, error_response
 from gateway.settings import Settings
 from schema.common.limits import UNAVAILABLE, UNAVAILABLE_MESSAGE
 
@@ -47,7 +47,7 @@ def exception_handlers(settings: Settings) -> dict:
 
     async def lone_surrogate(request: Request, error: Exception) -> Response:
         assert isinstance(error, LoneSurrogate)
-        return error_response(400, "INVALID_UNICODE", error.message, error.field)
+        return error_response(RestErrorCode.INVALID_UNICODE, error.message, error.field)
 
     return {HTTPException: http_error, LoneSurrogate: lone_surrogate}
 
@@ -76,6 +76,4 @@ def unavailable(settings: Settings, graphql_paths: Collection[str], request: Req
         page = error_page(request, settings, 503, request_id=request_id)
         page.headers.update(retry)
         return page
-    response = error_response(503, UNAVAILABLE, UNAVAILABLE_MESSAGE)
-    response.headers.update(retry)
-    return response
+    return error_response(RestErrorCode.UNAVAILABLE, UNAVAILABLE_MESSAGE, retry_after=RETRY_AFTER_SECONDS)

@@ -26,8 +26,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from access.access_tokens import (
-    AccessTokenError,
-    AccessTokenErrorCode,
     MintedToken,
     mint_access_token,
     revoke_access_token,
@@ -38,8 +36,8 @@ from core.inputs import email_problem
 from gateway.http.json_body import BadBody, Body, StringField, string_fields
 from gateway.http.request_auth import bearer_token, session_policy
 from gateway.pages.common import client_address, page_locale
-from gateway.rest.common import MerchantCall, RestError, merchant_endpoint
-from gateway.rest.portal_sessions import error_response
+from gateway.rest.common import MerchantCall, merchant_endpoint
+from gateway.rest.errors import RestErrorCode, bad_body, error_response
 from gateway.settings import Settings
 from models import Customer, PortalSession
 
@@ -67,11 +65,6 @@ def _minted_json(minted: MintedToken) -> dict:
     return {**_token_json(minted.session, minted.access_token), "token_id": minted.session.id}
 
 
-def _rest_error(error: AccessTokenError) -> RestError:
-    invalid_input = error.code == AccessTokenErrorCode.INVALID_EXPIRES_IN_SECONDS
-    return RestError(422 if invalid_input else 404, error.code.value, error.message, error.field)
-
-
 async def _body_of(request: Request, fields: tuple[StringField, ...]) -> Body:
     """The call's string fields with a well-formed email; anything else is a BadBody."""
     body = await string_fields(request, fields)
@@ -90,26 +83,20 @@ def merchant_routes(settings: Settings) -> list[BaseRoute]:
     async def create_access_token(call: MerchantCall) -> Response:
         customer = await call.scoped(Customer, call.request.path_params["customer_id"], "customer")
         body = await _optional_json(call)
-        try:
-            minted = await mint_access_token(
-                api_key=call.api_key,
-                customer_id=customer.id,
-                expires_in_seconds=body.get("expires_in_seconds"),
-                default_seconds=settings.access_token_seconds,
-            )
-        except AccessTokenError as error:
-            raise _rest_error(error) from None
+        minted = await mint_access_token(
+            api_key=call.api_key,
+            customer_id=customer.id,
+            expires_in_seconds=body.get("expires_in_seconds"),
+            default_seconds=settings.access_token_seconds,
+        )
         return JSONResponse(_minted_json(minted), headers=_NO_STORE)
 
     @merchant_endpoint
     async def delete_access_token(call: MerchantCall) -> Response:
         customer = await call.scoped(Customer, call.request.path_params["customer_id"], "customer")
-        try:
-            await revoke_access_token(
-                api_key=call.api_key, token_id=call.request.path_params["token_id"], customer_id=customer.id
-            )
-        except AccessTokenError as error:
-            raise _rest_error(error) from None
+        await revoke_access_token(
+            api_key=call.api_key, token_id=call.request.path_params["token_id"], customer_id=customer.id
+        )
         return Response(status_code=204)
 
     return [
@@ -122,7 +109,7 @@ async def email_code(request: Request, *, settings: Settings, livemode: bool) ->
     try:
         body = await _body_of(request, (_EMAIL, _BUSINESS_ID))
     except BadBody as bad:
-        return error_response(422, "INVALID_REQUEST", bad.message, bad.field)
+        return bad_body(bad).response()
     response = JSONResponse(CODE_REQUESTED, status_code=202)
     response.background = BackgroundTask(
         request_email_code,
@@ -141,7 +128,7 @@ async def token(request: Request, *, settings: Settings, livemode: bool) -> Resp
     try:
         body = await _body_of(request, (_EMAIL, _BUSINESS_ID, StringField("code")))
     except BadBody as bad:
-        return error_response(422, "INVALID_REQUEST", bad.message, bad.field)
+        return bad_body(bad).response()
     try:
         access_token, session = await exchange_email_code(
             email=body["email"],
@@ -155,18 +142,16 @@ async def token(request: Request, *, settings: Settings, livemode: bool) -> Resp
         )
     except EmailCodeRefused as refusal:
         if refusal.retry_after is None:
-            return error_response(400, "INVALID_CODE", CODE_REFUSED, "code")
+            return error_response(RestErrorCode.INVALID_CODE, CODE_REFUSED, "code")
         message = f"Too many sign-in attempts. Try again in {refusal.retry_after} s."
-        response = error_response(429, "RATE_LIMITED", message)
-        response.headers["Retry-After"] = str(refusal.retry_after)
-        return response
+        return error_response(RestErrorCode.RATE_LIMITED, message, retry_after=refusal.retry_after)
     return JSONResponse(_token_json(session, access_token), headers=_NO_STORE)
 
 
 async def logout(request: Request) -> Response:
     token = bearer_token(request)
     if token is None:
-        return error_response(401, "UNAUTHENTICATED", NO_BEARER_TOKEN)
+        return error_response(RestErrorCode.UNAUTHENTICATED, NO_BEARER_TOKEN)
     await end_session(token)
     return Response(status_code=204)
 

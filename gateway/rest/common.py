@@ -1,10 +1,10 @@
 """What every Dodo-compatible REST endpoint of the merchant API shares: the API key, JSON bodies, Dodo's list shape
-(`{"items": [...]}` with `page_size` and zero-based `page_number`), the `Idempotency-Key` header and the error shape
-`{code, message, field}` of gateway.rest.portal_sessions.
+(`{"items": [...]}` with `page_size` and zero-based `page_number`) and the `Idempotency-Key` header.
 
 An endpoint is `async def handler(call: MerchantCall) -> Response` wrapped by `merchant_endpoint`, which answers 401
-without a valid key and turns a `RestError` into its status and body. Ids outside the key's business and mode answer
-exactly like missing ones: handlers look rows up through `MerchantCall.scoped`.
+without a valid key and turns a `RestError`, or any domain's DomainError, into its status and body
+(gateway.rest.errors). Ids outside the key's business and mode answer exactly like missing ones: handlers look rows
+up through `MerchantCall.scoped`.
 """
 
 from collections.abc import Awaitable, Callable
@@ -20,8 +20,10 @@ from tortoise.models import Model
 from tortoise.queryset import QuerySet
 
 from core import inputs
+from core.errors import DomainError
 from gateway.http.json_body import decode_json
-from gateway.rest.portal_sessions import UNAUTHENTICATED_MESSAGE, error_response, presented_api_key
+from gateway.http.request_auth import UNAUTHENTICATED_MESSAGE, presented_api_key
+from gateway.rest.errors import RestError, RestErrorCode, error_response, not_found, rest_error
 from merchants.api_keys import LIVE_KEY_PREFIX, TEST_KEY_PREFIX
 from models import ApiKey
 from models.ids import find_by_client_id
@@ -48,21 +50,6 @@ class ApiKeyRoute(Route):
 def moment(value: datetime | None) -> str | None:
     """A time as Dodo writes it (ISO 8601), or None."""
     return value.isoformat() if value else None
-
-
-class RestError(Exception):
-    """An expected failure: the status, a stable code, a sentence for the developer and the field to blame."""
-
-    def __init__(self, status_code: int, code: str, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.status_code = status_code
-        self.code = code
-        self.message = message
-        self.field = field
-
-
-def not_found(kind: str) -> RestError:
-    return RestError(404, "NOT_FOUND", f"No {kind} with that id.")
 
 
 @dataclass(frozen=True)
@@ -96,7 +83,7 @@ class MerchantCall:
         except ValueError:  # not UTF-8, not JSON, or nested past the parser's depth
             body = None
         if not isinstance(body, dict):
-            raise RestError(422, "INVALID_BODY", "The body must be a JSON object.")
+            raise RestError(RestErrorCode.INVALID_BODY, "The body must be a JSON object.")
         return body
 
     def idempotency_key(self) -> str:
@@ -104,7 +91,7 @@ class MerchantCall:
         key = self.request.headers.get("idempotency-key", "").strip()
         if not key:
             message = f"An Idempotency-Key header of 1 to {inputs.IDEMPOTENCY_KEY.max_length} characters is required."
-            raise RestError(400, "IDEMPOTENCY_KEY_REQUIRED", message, "Idempotency-Key")
+            raise RestError(RestErrorCode.IDEMPOTENCY_KEY_REQUIRED, message, "Idempotency-Key")
         return key
 
     def page(self) -> tuple[int, int]:
@@ -120,7 +107,7 @@ class MerchantCall:
             return default
         bounds = f"from {low} to {high}" if high is not None else f"{low} or more"
         if not text.isascii() or not text.isdigit() or not low <= int(text) <= (high if high is not None else 10**9):
-            raise RestError(422, "INVALID_QUERY", f"{name} must be a whole number {bounds}.", name)
+            raise RestError(RestErrorCode.INVALID_QUERY, f"{name} must be a whole number {bounds}.", name)
         return int(text)
 
 
@@ -140,10 +127,12 @@ def merchant_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Respons
     async def endpoint(request: Request) -> Response:
         api_key = await presented_api_key(request)
         if api_key is None:
-            return error_response(401, "UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE)
+            return error_response(RestErrorCode.UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE)
         try:
             return await handler(MerchantCall(request, api_key))
         except RestError as error:
-            return error_response(error.status_code, error.code, error.message, error.field)
+            return error.response()
+        except DomainError as error:
+            return rest_error(error).response()
 
     return endpoint

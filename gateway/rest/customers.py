@@ -1,5 +1,5 @@
 """Dodo-compatible REST for customers: `GET|POST /customers`, `GET|PATCH /customers/{customer_id}`, over
-merchants.customers; and the body readers and error mapping the subscription routes share.
+merchants.customers; and the body readers the subscription routes share.
 
 Where we differ from Dodo Payments:
 - a customer also carries `billing_address`, `tax_id`, `locale` and `email_verified` (false until the customer signs
@@ -10,44 +10,23 @@ Where we differ from Dodo Payments:
   a refusal is a 422 naming the first field refused.
 """
 
-import re
 from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
-from billing.errors import BillingError, BillingErrorCode
-from core.customer_fields import AddressChanges, ProfileError
-from gateway.rest.common import MerchantCall, RestError, list_response, merchant_endpoint
+from core.customer_fields import AddressChanges
+from gateway.rest.common import MerchantCall, list_response, merchant_endpoint
+from gateway.rest.errors import RestError
 from merchants.customers import CustomerFields, create_customer, customers_of, update_customer
+from merchants.inputs import MerchantErrorCode
 from models import Customer
 
 _ADDRESS_PARTS = ("line1", "line2", "city", "state", "postal_code", "country")
-_STATUS_OF = {
-    BillingErrorCode.NOT_FOUND: 404,
-    BillingErrorCode.IDEMPOTENCY_KEY_REUSED: 409,
-    BillingErrorCode.CHANGE_IN_PROGRESS: 409,
-    BillingErrorCode.DUPLICATE_SUBSCRIPTION: 409,
-}
-
-
-def snake_case(field: str | None) -> str | None:
-    """A GraphQL input name as the REST body spells it (`billingAddress.postalCode` → `billing_address.postal_code`)."""
-    return re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", field).lower() if field else field
-
-
-def billing_rest_error(error: BillingError) -> RestError:
-    message = error.message % error.params if error.params else error.message
-    return RestError(_STATUS_OF.get(error.code, 422), str(error.code), message, snake_case(error.field))
-
-
-def profile_rest_error(error: ProfileError) -> RestError:
-    first = error.errors[0]
-    return RestError(422, str(first.code), first.message, snake_case(first.field))
 
 
 def _invalid(name: str, kind: str) -> RestError:
-    return RestError(422, "INVALID_INPUT", f"{name} must be {kind}.", name)
+    return RestError(MerchantErrorCode.INVALID_INPUT, f"{name} must be {kind}.", name)
 
 
 def text(body: dict[str, Any], name: str) -> str | None:
@@ -128,11 +107,8 @@ async def post_customer(call: MerchantCall) -> JSONResponse:
     body = await call.json_body()
     email = text(body, "email")
     if email is None:
-        raise RestError(422, "INVALID_INPUT", "email is required.", "email")
-    try:
-        creation = await create_customer(call.business_id, call.livemode, email, customer_fields(body))
-    except ProfileError as error:
-        raise profile_rest_error(error) from None
+        raise RestError(MerchantErrorCode.INVALID_INPUT, "email is required.", "email")
+    creation = await create_customer(call.business_id, call.livemode, email, customer_fields(body))
     return JSONResponse(customer_json(creation.customer))
 
 
@@ -144,10 +120,7 @@ async def get_customer(call: MerchantCall) -> JSONResponse:
 async def patch_customer(call: MerchantCall) -> JSONResponse:
     customer = await call.scoped(Customer, call.request.path_params["customer_id"], "customer")
     body = await call.json_body()
-    try:
-        customer = await update_customer(customer, customer_fields(body))
-    except ProfileError as error:
-        raise profile_rest_error(error) from None
+    customer = await update_customer(customer, customer_fields(body))
     return JSONResponse(customer_json(customer))
 
 

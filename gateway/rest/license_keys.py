@@ -23,7 +23,6 @@ from access import rate_limits
 from billing.license_activation import (
     Activation,
     LicenseError,
-    LicenseErrorCode,
     Validation,
     activate,
     deactivate,
@@ -32,26 +31,17 @@ from billing.license_activation import (
 from core.clock import utcnow
 from gateway.http.json_body import BadBody, Body, StringField, string_fields
 from gateway.pages.common import client_address
-from gateway.rest.portal_sessions import error_response
+from gateway.rest.errors import RestErrorCode, bad_body, error_response, rest_error
 from models import Product
 
-_STATUS = {
-    LicenseErrorCode.NOT_FOUND: 404,
-    LicenseErrorCode.INSTANCE_NOT_FOUND: 404,
-    LicenseErrorCode.DISABLED: 403,
-    LicenseErrorCode.EXPIRED: 403,
-    LicenseErrorCode.LIMIT_REACHED: 422,
-    LicenseErrorCode.INVALID_NAME: 422,
-}
 Action = Callable[[Body, bool], Awaitable[Response]]
 
 
 def _too_many(rate_limit: rate_limits.RateLimit, now: datetime) -> JSONResponse:
     """429 with the seconds until the limit's current window ends."""
     seconds = rate_limits.retry_after_seconds(rate_limit, now)
-    response = error_response(429, "RATE_LIMITED", f"Too many license requests. Try again in {seconds} s.")
-    response.headers["Retry-After"] = str(seconds)
-    return response
+    message = f"Too many license requests. Try again in {seconds} s."
+    return error_response(RestErrorCode.RATE_LIMITED, message, retry_after=seconds)
 
 
 def _endpoint(
@@ -66,13 +56,13 @@ def _endpoint(
         try:
             body = await string_fields(request, fields)
         except BadBody as bad:
-            return error_response(422, "INVALID_REQUEST", bad.message, bad.field)
+            return bad_body(bad).response()
         if not await rate_limits.hit(rate_limits.LICENSE_CALLS_PER_KEY, body["license_key"], now):
             return _too_many(rate_limits.LICENSE_CALLS_PER_KEY, now)
         try:
             return await action(body, livemode)
         except LicenseError as error:
-            return error_response(_STATUS[error.code], error.code.value, error.message, error.field)
+            return rest_error(error).response()
 
     return endpoint
 

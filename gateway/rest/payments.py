@@ -21,14 +21,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from tortoise.functions import Count
 
-from billing.errors import BillingError, BillingErrorCode
 from billing.events import refund_payload
 from billing.invoice_pdf import invoice_pdf
 from billing.refunds import refund_payment
 from core.i18n import DEFAULT_LOCALE, supported_locale
 from gateway.pages.documents import attachment_name
 from gateway.payments import billing_of
-from gateway.rest.common import MerchantCall, RestError, list_response, merchant_endpoint, moment, not_found
+from gateway.rest.common import MerchantCall, list_response, merchant_endpoint, moment
+from gateway.rest.errors import RestError, RestErrorCode, not_found
+from merchants.inputs import MerchantErrorCode
 from models import Customer, Invoice, LicenseKey, Payment, Product, Refund, Subscription
 from models.enums import LicenseKeyStatus, PaymentStatus, RefundStatus
 from models.ids import matching_id
@@ -94,7 +95,7 @@ def _status(call: MerchantCall, query, statuses: type[StrEnum]) -> Any:
     if value is None:
         return query
     if value not in {str(status) for status in statuses}:
-        raise RestError(422, "INVALID_QUERY", f"status must be one of {', '.join(statuses)}.", "status")
+        raise RestError(RestErrorCode.INVALID_QUERY, f"status must be one of {', '.join(statuses)}.", "status")
     return query.filter(status=value)
 
 
@@ -125,14 +126,14 @@ async def get_payment(call: MerchantCall) -> Response:
 
 def _refund_request(body: dict[str, Any]) -> tuple[str, int | None, str]:
     if "items" in body:
-        raise RestError(422, "ITEMS_NOT_SUPPORTED", "Refund an amount of the payment instead of items.", "items")
+        raise RestError(RestErrorCode.ITEMS_NOT_SUPPORTED, "Refund an amount of the payment instead of items.", "items")
     payment_id, amount, reason = body.get("payment_id"), body.get("amount"), body.get("reason") or ""
     if not isinstance(payment_id, str):
-        raise RestError(422, "INVALID_BODY", "payment_id is required.", "payment_id")
+        raise RestError(MerchantErrorCode.INVALID_INPUT, "payment_id is required.", "payment_id")
     if amount is not None and (isinstance(amount, bool) or not isinstance(amount, int)):
-        raise RestError(422, "INVALID_BODY", "amount must be a whole number of minor units.", "amount")
+        raise RestError(MerchantErrorCode.INVALID_INPUT, "amount must be a whole number of minor units.", "amount")
     if not isinstance(reason, str):
-        raise RestError(422, "INVALID_BODY", "reason must be a string.", "reason")
+        raise RestError(MerchantErrorCode.INVALID_INPUT, "reason must be a string.", "reason")
     return payment_id, amount, reason
 
 
@@ -141,18 +142,9 @@ async def create_refund(call: MerchantCall) -> Response:
     client_key = call.idempotency_key()
     payment_id, amount, reason = _refund_request(await call.json_body())
     payment = await call.scoped(Payment, payment_id, "payment")
-    try:
-        refund = await refund_payment(payment, amount, reason, client_key=client_key, context=billing_of(call.request))
-    except BillingError as error:
-        status_code = 409 if error.code == BillingErrorCode.IDEMPOTENCY_KEY_REUSED else 422
-        raise RestError(status_code, str(error.code), error.message % error.params, _snake(error.field)) from None
+    refund = await refund_payment(payment, amount, reason, client_key=client_key, context=billing_of(call.request))
     await refund.fetch_related("customer", "payment")
     return JSONResponse(refund_json(refund))
-
-
-def _snake(field: str | None) -> str | None:
-    """A domain field name (`idempotencyKey`) as this API names it (`payment_id`, or the header)."""
-    return {"idempotencyKey": "Idempotency-Key", "paymentId": "payment_id"}.get(field or "", field)
 
 
 @merchant_endpoint

@@ -1,6 +1,5 @@
-"""The merchant API, authenticated by API key (`Authorization: Bearer sk_…`; one business in one mode): the portal
-session endpoint merchants know, `POST /customers/{customer_id}/customer-portal/session`, and the merchant GraphQL
-schema at `/merchant/graphql`.
+"""The portal session endpoint merchants know, `POST /customers/{customer_id}/customer-portal/session`, for the
+business and mode of the API key presented (`Authorization: Bearer sk_…`).
 
 The session endpoint takes Dodo's query parameters (`send_email`, `return_url`) and, optionally, a JSON body with
 Stripe's session names, mapped onto access.deep_links:
@@ -28,24 +27,15 @@ from typing import Any, TypeVar
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
-from starlette.types import Receive, Scope, Send
 
 from access.deep_links import AfterCompletion, AfterCompletionType, Flow, FlowType, create_portal_link
-from access.login_links import PortalLinkError, PortalLinkErrorCode, customer_of_business
-from gateway.graphql.http import SpecGraphQL, graphql_error_response
+from access.login_links import PortalLinkError, customer_of_business
 from gateway.http.json_body import decode_json
-from gateway.http.request_auth import bearer_token
-from gateway.http.request_ids import request_id_of
-from gateway.payments import billing_of
+from gateway.http.request_auth import UNAUTHENTICATED_MESSAGE, presented_api_key
+from gateway.rest.errors import RestError, RestErrorCode, error_response
 from gateway.settings import Settings
-from merchants.api_keys import authenticate_api_key
-from models import ApiKey
-from schema.merchant import schema as merchant_schema
-from schema.merchant.context import MerchantContext
+from merchants.inputs import MerchantErrorCode
 
-GRAPHQL_PATH = "/merchant/graphql"
-_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="merchant-api"'}
-UNAUTHENTICATED_MESSAGE = "A valid API key is required: Authorization: Bearer sk_test_… or sk_live_…"
 _BOOLEANS = {"true": True, "1": True, "false": False, "0": False}
 Choice = TypeVar("Choice", bound=StrEnum)
 _SESSION_BODY_KEYS = {"configuration_id", "locale", "flow_data"}
@@ -60,52 +50,9 @@ _FLOW_FIELDS = {
 }
 
 
-async def presented_api_key(request: Request) -> ApiKey | None:
-    secret = bearer_token(request)
-    return await authenticate_api_key(secret) if secret else None
-
-
-def error_response(status_code: int, code: str, message: str, field: str | None = None) -> JSONResponse:
-    headers = _CHALLENGE if status_code == 401 else None
-    return JSONResponse({"code": code, "message": message, "field": field}, status_code=status_code, headers=headers)
-
-
 def query_flag(request: Request, name: str) -> bool | None:
     """A boolean query parameter (absent is false); None when it is not a boolean."""
     return _BOOLEANS.get(request.query_params.get(name, "false").lower())
-
-
-class MerchantGraphQL(SpecGraphQL):
-    """The merchant schema over HTTP; a request without a valid API key is refused before GraphQL sees it."""
-
-    def __init__(self, settings: Settings) -> None:
-        super().__init__(merchant_schema, graphql_ide=None)
-        self.settings = settings
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        request = Request(scope, receive)
-        api_key = await presented_api_key(request)
-        if api_key is None:
-            refusal = graphql_error_response(request, 401, "UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE, _CHALLENGE)
-            await refusal(scope, receive, send)
-            return
-        request.state.api_key = api_key
-        await super().__call__(scope, receive, send)
-
-    async def build_context(self, request: Request) -> MerchantContext:
-        return MerchantContext(
-            api_key=request.state.api_key,
-            base_url=self.settings.base_url,
-            portal_name=self.settings.portal_name,
-            magic_link_seconds=self.settings.magic_link_seconds,
-            access_token_seconds=self.settings.access_token_seconds,
-            request_id=request_id_of(request),
-            billing=billing_of(request),
-            secret_key=self.settings.secret_key,
-            email_limits=self.settings.merchant_email_limits,
-            webhooks_allow_private=self.settings.webhooks_allow_private,
-            txt_lookup=request.app.state.txt_lookup,
-        )
 
 
 class BodyError(Exception):
@@ -196,36 +143,34 @@ async def session_body(request: Request) -> dict[str, Any]:
     return body
 
 
-def rest_field(field: str, flow: Flow | None) -> str:
+def rest_field(field: str | None, flow: Flow | None) -> str | None:
     """The body's path of a PortalLinkError's field (`flow.subscription_id` → `flow_data.subscription_cancel…`)."""
-    path = _FLOW_FIELDS.get(field)
+    path = _FLOW_FIELDS.get(field or "")
     return path.format(type=flow.type.value) if path and flow else field
 
 
 def _link_error_response(error: PortalLinkError, flow: Flow | None) -> JSONResponse:
     """404 for a customer the key cannot see, 429 with Retry-After past the email limits, else 422."""
-    status_code = {PortalLinkErrorCode.CUSTOMER_NOT_FOUND: 404, PortalLinkErrorCode.RATE_LIMITED: 429}.get(error.code)
-    response = error_response(status_code or 422, error.code.value, error.message, rest_field(error.field, flow))
-    if error.retry_after is not None:
-        response.headers["Retry-After"] = str(error.retry_after)
-    return response
+    field = rest_field(error.field, flow)
+    return RestError(error.code, error.message, field, retry_after=error.retry_after).response()
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
     async def create_portal_session(request: Request) -> JSONResponse:
         api_key = await presented_api_key(request)
         if api_key is None:
-            return error_response(401, "UNAUTHENTICATED", UNAUTHENTICATED_MESSAGE)
+            return error_response(RestErrorCode.UNAUTHENTICATED, UNAUTHENTICATED_MESSAGE)
         send_email = query_flag(request, "send_email")
         if send_email is None:
-            return error_response(422, "INVALID_SEND_EMAIL", "send_email must be true or false", "send_email")
+            return error_response(RestErrorCode.INVALID_QUERY, "send_email must be true or false", "send_email")
         try:
             body = await session_body(request)
             flow = flow_of_body(body["flow_data"]) if body.get("flow_data") is not None else None
             configuration_id = _string(body, "configuration_id", "")
             locale = _string(body, "locale", "") or ""
         except BodyError as error:
-            return error_response(422, "INVALID_BODY", error.message, error.field)
+            code = RestErrorCode.INVALID_BODY if error.field == "body" else MerchantErrorCode.INVALID_INPUT
+            return error_response(code, error.message, error.field)
         try:
             customer = await customer_of_business(
                 business_id=api_key.business_id,
@@ -252,5 +197,4 @@ def routes(settings: Settings) -> list[BaseRoute]:
 
     return [
         Route("/customers/{customer_id}/customer-portal/session", create_portal_session, methods=["POST"]),
-        Route(GRAPHQL_PATH, MerchantGraphQL(settings)),
     ]

@@ -38,14 +38,14 @@ from gateway.payments import billing_of
 from gateway.rest.common import (
     ApiKeyRoute,
     MerchantCall,
-    RestError,
     list_response,
     merchant_endpoint,
     moment,
-    not_found,
 )
-from gateway.rest.customers import billing_rest_error, flag, mapping, text, whole_number
+from gateway.rest.customers import flag, mapping, text, whole_number
+from gateway.rest.errors import RestError, RestErrorCode, not_found, rest_error
 from merchants.customers import find_customer
+from merchants.inputs import MerchantErrorCode
 from models import Customer, Payment, Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
 from models.ids import matching_id
@@ -95,8 +95,7 @@ async def _scoped_subscription(call: MerchantCall) -> Subscription:
 def _declined(payment: Payment | None) -> None:
     """A declined charge is a 402 with its decline code, as card errors are elsewhere."""
     if payment is not None and payment.status == PaymentStatus.FAILED:
-        code = decline_error_code(payment.error_code)
-        raise RestError(402, str(code), payment.error_message or str(code))
+        raise rest_error(BillingError(decline_error_code(payment.error_code), message=payment.error_message or None))
 
 
 async def list_subscriptions(call: MerchantCall) -> JSONResponse:
@@ -105,7 +104,7 @@ async def list_subscriptions(call: MerchantCall) -> JSONResponse:
     query = matching_id(query, "customer_id", params.get("customer_id"), Customer)
     if "status" in params:
         if params["status"] not in set(SubscriptionStatus):
-            raise RestError(422, "INVALID_QUERY", "status is not a subscription status.", "status")
+            raise RestError(RestErrorCode.INVALID_QUERY, "status is not a subscription status.", "status")
         query = query.filter(status=params["status"])
     return await list_response(call, query, subscription_json)
 
@@ -114,7 +113,7 @@ def _customer_id(body: dict[str, Any]) -> str:
     customer = mapping(body, "customer") or {}
     customer_id = text(customer, "customer_id")
     if customer_id is None:
-        raise RestError(422, "INVALID_INPUT", "customer.customer_id is required.", "customer.customer_id")
+        raise RestError(MerchantErrorCode.INVALID_INPUT, "customer.customer_id is required.", "customer.customer_id")
     return customer_id
 
 
@@ -126,7 +125,7 @@ async def post_subscription(call: MerchantCall) -> JSONResponse:
         raise not_found("customer")
     product_id = text(body, "product_id")
     if product_id is None:
-        raise RestError(422, "INVALID_INPUT", "product_id is required.", "product_id")
+        raise RestError(MerchantErrorCode.INVALID_INPUT, "product_id is required.", "product_id")
     quantity = whole_number(body, "quantity")
     request = StartRequest(
         customer=customer,
@@ -139,10 +138,7 @@ async def post_subscription(call: MerchantCall) -> JSONResponse:
         trial_period_days=whole_number(body, "trial_period_days"),
         metadata=mapping(body, "metadata"),
     )
-    try:
-        start = await start_subscription(request, billing_of(call.request))
-    except BillingError as error:
-        raise billing_rest_error(error) from None
+    start = await start_subscription(request, billing_of(call.request))
     _declined(start.payment)
     await start.subscription.fetch_related("customer")
     answer = {
@@ -167,10 +163,7 @@ async def patch_subscription(call: MerchantCall) -> JSONResponse:
         payment_method_id=text(body, "payment_method_id"),
         cancel_reason=text(body, "cancel_reason"),
     )
-    try:
-        subscription = await update_subscription(subscription, update, billing_of(call.request))
-    except BillingError as error:
-        raise billing_rest_error(error) from None
+    subscription = await update_subscription(subscription, update, billing_of(call.request))
     await subscription.fetch_related("customer")
     return JSONResponse(subscription_json(subscription))
 
@@ -180,7 +173,9 @@ def _plan_request(body: dict[str, Any]) -> PlanRequest:
     mode = text(body, "proration_billing_mode")
     if product_id is None or mode is None:
         message = "product_id and proration_billing_mode are required."
-        raise RestError(422, "INVALID_INPUT", message, "product_id" if product_id is None else "proration_billing_mode")
+        raise RestError(
+            MerchantErrorCode.INVALID_INPUT, message, "product_id" if product_id is None else "proration_billing_mode"
+        )
     return PlanRequest(
         product_id=product_id,
         quantity=whole_number(body, "quantity"),
@@ -194,10 +189,7 @@ async def change_plan(call: MerchantCall) -> JSONResponse:
     client_key = call.idempotency_key()
     request = _plan_request(await call.json_body())
     context = billing_of(call.request)
-    try:
-        change = await change_by_merchant(subscription, request, client_key=client_key, context=context)
-    except BillingError as error:
-        raise billing_rest_error(error) from None
+    change = await change_by_merchant(subscription, request, client_key=client_key, context=context)
     _declined(change.payment)
     await change.subscription.fetch_related("customer")
     return JSONResponse(subscription_json(change.subscription))
@@ -205,10 +197,7 @@ async def change_plan(call: MerchantCall) -> JSONResponse:
 
 async def preview_plan_change(call: MerchantCall) -> JSONResponse:
     subscription = await _scoped_subscription(call)
-    try:
-        quote = await preview_change(subscription, _plan_request(await call.json_body()))
-    except BillingError as error:
-        raise billing_rest_error(error) from None
+    quote = await preview_change(subscription, _plan_request(await call.json_body()))
     charge, currency = quote.charge, subscription.currency
     items = [{"description": line.description, "amount": line.amount, "currency": currency} for line in quote.lines]
     summary = {
