@@ -1,11 +1,12 @@
-"""`portal business create|list|update|verify-domain`: the businesses that sell through this portal, their
-profile, branding and custom domains."""
+"""`portal business create|list|update|verify-domain|reseal-keys`: the businesses that sell through this portal,
+their profile, branding, custom domains and Stripe accounts."""
 
 import argparse
 from decimal import Decimal
 
 from tortoise.transactions import in_transaction
 
+from core.secret_box import SecretBox
 from gateway.cli.common import CommandError, business_of, run_with_database
 from gateway.settings import Settings
 from merchants.api_keys import create_api_key
@@ -19,7 +20,15 @@ from merchants.custom_domains import (
     txt_record_of,
 )
 from merchants.domain_verification import dns_txt_lookup, verify_custom_domain
-from models import Business, CustomDomain
+from merchants.stripe_accounts import (
+    StripeKeyError,
+    StripeKeys,
+    connect_stripe,
+    disconnect_stripe,
+    reseal_credentials,
+    webhook_path,
+)
+from models import Business, CustomDomain, StripeAccount
 from models.enums import CustomDomainStatus
 
 
@@ -64,11 +73,27 @@ def add_business_parser(subparsers: argparse._SubParsersAction) -> None:
     update.add_argument(
         "--remove-domain", action="append", default=[], metavar="HOSTNAME", help="stop serving it there (repeatable)"
     )
+    _add_stripe_options(update)
     update.set_defaults(handler=_update_business)
     verify = actions.add_parser("verify-domain", help="look for a claimed domain's TXT record now")
     verify.add_argument("business_id")
     verify.add_argument("hostname")
     verify.set_defaults(handler=_verify_domain)
+    reseal = actions.add_parser(
+        "reseal-keys", help="seal every business's Stripe keys again under the first of PORTAL_CREDENTIALS_KEYS"
+    )
+    reseal.set_defaults(handler=_reseal_keys)
+
+
+def _add_stripe_options(parser: argparse.ArgumentParser) -> None:
+    stripe = parser.add_argument_group("Stripe", "the business's own Stripe account; the keys decide the mode")
+    stripe.add_argument("--stripe-secret-key", metavar="KEY", help="sk_test_…/rk_test_… or sk_live_…/rk_live_…")
+    stripe.add_argument("--stripe-publishable-key", metavar="KEY", help="pk_test_… or pk_live_…")
+    stripe.add_argument("--stripe-webhook-secret", metavar="SECRET", help="whsec_…: the endpoint's signing secret")
+    stripe.add_argument("--stripe-account", metavar="ACCT", default="", help="acct_…: a connected account (Connect)")
+    stripe.add_argument(
+        "--stripe-disconnect", choices=("test", "live"), help="forget the business's Stripe keys for that mode"
+    )
 
 
 def _business_changes(args: argparse.Namespace) -> BusinessChanges:
@@ -114,16 +139,36 @@ def _list_businesses(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _stripe_keys(args: argparse.Namespace) -> StripeKeys | None:
+    given = (args.stripe_secret_key, args.stripe_publishable_key, args.stripe_webhook_secret)
+    if not any(given):
+        return None
+    if not all(given):
+        raise CommandError(
+            "connecting Stripe takes --stripe-secret-key, --stripe-publishable-key and --stripe-webhook-secret"
+        )
+    return StripeKeys(*given, connected_account=args.stripe_account)
+
+
 def _update_business(args: argparse.Namespace, settings: Settings) -> int:
     changing_domains = bool(args.add_domain or args.remove_domain)
+    stripe_keys = _stripe_keys(args)
+    changing_stripe = stripe_keys is not None or args.stripe_disconnect is not None
+    box = SecretBox(settings.sealing_keys)
+
+    connected: list[StripeAccount] = []
 
     async def update() -> tuple[Business, list[CustomDomain], str]:
         business = await business_of(args.business_id)
         changes = _business_changes(args)
         # All or nothing: a refused hostname leaves the profile and the other domains as they were.
         async with in_transaction():
-            if changes.given() or not changing_domains:
+            if changes.given() or not (changing_domains or changing_stripe):
                 business = await update_business(business, changes)
+            if args.stripe_disconnect:
+                await disconnect_stripe(business, args.stripe_disconnect == "live")
+            if stripe_keys is not None:
+                connected.append(await connect_stripe(business, stripe_keys, box))
             for hostname in args.remove_domain:
                 await remove_custom_domain(business, hostname, platform_url=settings.base_url, livemode=True)
             for hostname in args.add_domain:
@@ -137,7 +182,18 @@ def _update_business(args: argparse.Namespace, settings: Settings) -> int:
         raise CommandError(str(error)) from error
     except CustomDomainError as error:
         raise CommandError(f"{error.message} ({error.code.value})") from error
+    except StripeKeyError as error:
+        raise CommandError(f"{error.message} ({error.field})") from error
     print(f"Updated business {business.id} ({business.name}).")
+    if args.stripe_disconnect:
+        print(f"Stripe disconnected in {args.stripe_disconnect} mode.")
+    for account in connected:
+        mode = "live" if account.livemode else "test"
+        print(f"Stripe connected in {mode} mode. In Stripe's dashboard, add a webhook endpoint at")
+        print(f"  {settings.base_url}{webhook_path(business.id, account.livemode)}")
+        print("  for payment_intent.succeeded, payment_intent.payment_failed, charge.refunded,")
+        print("  charge.dispute.created, payment_method.updated, payment_method.automatically_updated and")
+        print("  payment_method.detached, and give its signing secret as --stripe-webhook-secret.")
     if changing_domains:
         listed = ", ".join(f"{domain.hostname} ({domain.status.value})" for domain in domains) or "none"
         print(f"Custom domains: {listed}. Its customers sign in at {sign_in_url}.")
@@ -171,4 +227,10 @@ def _verify_domain(args: argparse.Namespace, settings: Settings) -> int:
     except CustomDomainError as error:
         raise CommandError(f"{error.message} ({error.code.value})") from error
     print(f"{domain.hostname} is verified. Its customers sign in at {sign_in_url}.")
+    return 0
+
+
+def _reseal_keys(args: argparse.Namespace, settings: Settings) -> int:
+    resealed = run_with_database(settings, lambda: reseal_credentials(SecretBox(settings.sealing_keys)))
+    print(f"Sealed the Stripe keys of {resealed} account(s) under the first key; the older keys can now be dropped.")
     return 0

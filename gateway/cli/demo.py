@@ -48,7 +48,9 @@ def add_demo_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    settings = with_address(dataclasses.replace(settings, database_url=DEMO_DATABASE_URL), DEMO_HOST, args.port)
+    # The demo's shops are live-mode ones, charged by the sandbox: the one deployment allowed to.
+    demo_settings = dataclasses.replace(settings, database_url=DEMO_DATABASE_URL, sandbox_in_live_mode=True)
+    settings = with_address(demo_settings, DEMO_HOST, args.port)
     asyncio.run(migrate_database(settings.database_url))
 
     async def seed_and_sign_in() -> DemoAccess:
