@@ -16,6 +16,7 @@ from schema.merchant.payments import PaymentQuery
 from schema.merchant.portal_configurations import PortalConfigurationMutations, PortalConfigurationQuery
 from schema.merchant.portal_sessions import PortalSessionMutations
 from schema.merchant.refunds import RefundMutations, RefundQuery
+from schema.merchant.stripe_account import StripeAccountMutations, StripeAccountQuery
 from schema.merchant.subscriptions import SubscriptionMutations, SubscriptionQuery
 from schema.merchant.webhooks import WebhookMutations, WebhookQuery
 
@@ -30,6 +31,7 @@ QUERIES = (
     LicenseKeyQuery,
     WebhookQuery,
     AccessTokenQuery,
+    StripeAccountQuery,
 )
 MUTATIONS = (
     PortalSessionMutations,
@@ -43,6 +45,7 @@ MUTATIONS = (
     WebhookMutations,
     CustomDomainMutations,
     AccessTokenMutations,
+    StripeAccountMutations,
 )
 
 schema = strawberry.Schema(
