@@ -85,6 +85,8 @@ def portal_environment(database_url: str, port: int, mailbox: Mailbox) -> dict[s
         "SMTP_PORT": str(mailbox.port),
         "SMTP_TLS": "none",
         "MAIL_FROM": "portal@portal.example",
+        # The demo's shops are live-mode ones, charged by the sandbox as `portal demo` lets it.
+        "PORTAL_SANDBOX_IN_LIVE_MODE": "true",
     }
 
 
