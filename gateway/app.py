@@ -51,6 +51,7 @@ WORKER_STOP_SECONDS = 10
 # Strawberry logs every error with a traceback and the query, a client's mistakes included; the schemas' own
 # PortalErrorMasking logs each request's errors once instead.
 STRAWBERRY_ERROR_LOGGER = "strawberry.execution"
+OUTGOING_REQUEST_LOGGERS = ("stripe", "httpx")
 
 
 def _refuse_all(record: logging.LogRecord) -> bool:
@@ -59,8 +60,11 @@ def _refuse_all(record: logging.LogRecord) -> bool:
 
 def configure_logs(routes: list[BaseRoute]) -> None:
     """Secrets out of every logger that writes request data (the secret path segments named by `routes`);
-    strawberry's own error log off."""
+    strawberry's own error log off; no line per outgoing request."""
     redact_secrets_in(routes, ACCESS_LOGGER, "uvicorn.error", request_ids.logger.name, limits.logger.name)
+    for name in OUTGOING_REQUEST_LOGGERS:
+        # Their lines name Stripe's SetupIntents and PaymentIntents, whose ids open the portal's Stripe pages.
+        logging.getLogger(name).setLevel(max(logging.getLogger(name).getEffectiveLevel(), logging.WARNING))
     strawberry_log = logging.getLogger(STRAWBERRY_ERROR_LOGGER)
     if _refuse_all not in strawberry_log.filters:
         strawberry_log.addFilter(_refuse_all)
