@@ -29,7 +29,7 @@ ACCESS_LOGGER = "uvicorn.access"
 # Path parameters that name rows a request must still be allowed to see: no secret, and worth reading in a log.
 NOT_SECRET = {
     "business_id", "customer_id", "subscription_id", "payment_id", "invoice_id", "refund_id", "license_key_id",
-    "token_id",
+    "token_id", "mode",
 }  # fmt: skip
 
 

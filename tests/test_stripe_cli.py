@@ -44,7 +44,7 @@ async def accounts(database_url: str) -> list[StripeAccount]:
         return await StripeAccount.all()
 
 
-async def test_test_keys_connect_test_mode_and_the_webhook_address_is_printed(
+async def test_test_keys_connect_test_mode_print_the_webhook_address_and_disconnect(
     migrated_database: str, tmp_path: Path
 ) -> None:
     business_id = business(migrated_database, tmp_path)
@@ -61,6 +61,11 @@ async def test_test_keys_connect_test_mode_and_the_webhook_address_is_printed(
         "pk_test_cli0000public",
     )
     assert SECRET not in account.sealed_secret_key
+    forgotten = command(
+        "business", "update", business_id, "--stripe-disconnect", "test", database_url=migrated_database, cwd=tmp_path
+    )
+    assert forgotten.returncode == 0 and "Stripe disconnected in test mode." in forgotten.stdout
+    assert await accounts(migrated_database) == []
 
 
 async def test_keys_of_two_modes_are_refused_and_nothing_is_stored(migrated_database: str, tmp_path: Path) -> None:

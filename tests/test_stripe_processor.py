@@ -18,7 +18,7 @@ from billing.subscription_start import StartRequest, start_subscription
 from core.clock import utcnow
 from core.secret_box import SecretBox
 from merchants.stripe_accounts import StripeKeyError, StripeKeys, connect_stripe, stripe_credentials
-from models import Invoice, Payment, Refund, StripeAccount, Subscription
+from models import Invoice, Payment, Refund, StripeAccount, StripeIntent, Subscription
 from models.enums import InvoiceStatus, PaymentStatus, RefundStatus, SubscriptionStatus
 from tests.billing_support import FEATURES, subscriber, with_plans
 from tests.stripe_support import ALWAYS_3DS, BOX, DECLINED_ON_CHARGE, stripe_context, stripe_shop
@@ -199,8 +199,9 @@ async def test_twenty_tabs_with_twenty_keys_make_one_payment_intent(stripe_serve
     assert len(await connected.intents()) == 1
 
 
-async def test_a_crash_after_stripe_answered_is_finished_by_the_retry_without_a_second_payment_intent(
-    stripe_server, stripe_api, monkeypatch
+@pytest.mark.parametrize("finisher", ["the retry", "the billing run"])
+async def test_a_crash_after_stripe_answered_is_finished_without_a_second_payment_intent(
+    stripe_server, stripe_api, monkeypatch, finisher
 ) -> None:
     connected = await stripe_shop(stripe_server, stripe_api)
     visa = connected.shop.cards["visa"]
@@ -215,7 +216,15 @@ async def test_a_crash_after_stripe_answered_is_finished_by_the_retry_without_a_
         await reactivating(connected, visa)
     assert (await Payment.get()).status == PaymentStatus.PROCESSING
 
-    payment = await reactivating(connected, visa)
+    if finisher == "the retry":
+        payment = await reactivating(connected, visa)
+    else:
+        # The process died three minutes ago, holding its claim on the key: nothing released it.
+        died = utcnow() - timedelta(minutes=3)
+        await StripeIntent.all().update(claimed_at=died)
+        await Payment.all().update(updated_at=died)
+        assert (await run_billing(connected.context, livemode=False)).recovered == 1
+        payment = await Payment.get()
 
     assert payment.status == PaymentStatus.SUCCEEDED
     [intent] = await connected.intents()

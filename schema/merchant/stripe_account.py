@@ -1,7 +1,7 @@
 """The business's own Stripe account, for the API key's mode: `stripeAccount` (what is connected, never a secret),
-`connectStripe` (keys of the key's own mode: a test API key connects test keys, a live one live keys) and
-`disconnectStripe`, thin over merchants.stripe_accounts. Each answers with the webhook address to register in
-Stripe's dashboard.
+and `connectStripe` (keys of the key's own mode: a test API key connects test keys, a live one live keys), thin over
+merchants.stripe_accounts. Both answer with the webhook address to register in Stripe's dashboard; the operator's
+`portal business update --stripe-disconnect` forgets an account.
 """
 
 from datetime import datetime
@@ -9,7 +9,7 @@ from datetime import datetime
 import strawberry
 
 from merchants.inputs import MerchantInputError
-from merchants.stripe_accounts import StripeKeys, connect_stripe, disconnect_stripe, mode_of, webhook_path
+from merchants.stripe_accounts import StripeKeys, connect_stripe, mode_of, webhook_path
 from models import StripeAccount as StripeAccountRow
 from schema.common.errors import UserError
 from schema.merchant.context import MerchantContext
@@ -54,12 +54,6 @@ class StripeAccountPayload:
 
 
 @strawberry.type
-class DisconnectStripePayload:
-    disconnected: bool = strawberry.field(description="False when no Stripe account was connected in this mode.")
-    errors: list[UserError]
-
-
-@strawberry.type
 class StripeAccountQuery:
     @strawberry.field(description="The Stripe account connected in the API key's mode; null when there is none.")
     async def stripe_account(self, info: Info) -> StripeAccount | None:
@@ -89,9 +83,3 @@ class StripeAccountMutations:
         row, errors = await attempt(_connect(info, keys))
         account = StripeAccount.of(row, info.context.base_url) if row else None
         return StripeAccountPayload(stripe_account=account, errors=errors)
-
-    @strawberry.mutation(description="Forget the business's Stripe keys for the API key's mode.")
-    async def disconnect_stripe(self, info: Info) -> DisconnectStripePayload:
-        context = info.context
-        disconnected = await disconnect_stripe(context.api_key.business, context.livemode)
-        return DisconnectStripePayload(disconnected=disconnected, errors=[])
