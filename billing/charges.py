@@ -5,7 +5,9 @@
    refused (IDEMPOTENCY_KEY_REUSED).
 2. Charge: the processor is called with the same key, outside any transaction and without a row lock. A processor
    answers a repeated key with its first charge, so a retry after a crash (charged, but never recorded) finds that
-   charge instead of making a second.
+   charge instead of making a second. The charge is on-session or off-session as the outcome says (a renewal is
+   made while the customer is away). A processor with no answer yet (PENDING: another request under the same key
+   is still asking it) leaves the payment `processing`, for the retry or the billing run.
 3. Settle: one transaction moves the payment out of `processing` with a conditional UPDATE whose row count decides
    who settles it, and, with it, issues the invoice, applies the outcome (the subscription reactivated, renewed, put
    on hold), and writes the events and emails. Of twenty concurrent identical requests, one settles; all answer the

@@ -1,6 +1,7 @@
 """Payments after the request that started them: completing one that waited for the customer's authentication
-(3-D Secure), and recovering one whose outcome was never recorded (the process died between the processor's answer
-and the commit). Both find the payment's outcome from its purpose, then settle it through billing.charges.
+(3-D Secure), recovering one whose outcome was never recorded (the process died between the processor's answer
+and the commit), and settling either when the processor announces its outcome (billing.stripe_events). Each finds
+the payment's outcome from its purpose, then settles it through billing.charges.
 """
 
 from datetime import datetime, timedelta
