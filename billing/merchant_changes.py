@@ -126,7 +126,8 @@ async def resume_by_merchant(subscription: Subscription) -> Subscription:
 class SubscriptionUpdate:
     """Dodo's PATCH body; None leaves a field as it is."""
 
-    metadata: dict | None = None
+    # Any JSON value the API was given: _check_update refuses all but a flat object of text.
+    metadata: object = None
     cancel_at_next_billing_date: bool | None = None
     # Only "cancelled" (end now) may be asked for.
     status: str | None = None
@@ -163,7 +164,7 @@ async def update_subscription(
     _check_update(update)
     method = await _checked_method(subscription, update.payment_method_id)
     async with in_transaction():
-        if update.metadata is not None and update.metadata != subscription.metadata:
+        if isinstance(update.metadata, dict) and update.metadata != subscription.metadata:
             await Subscription.filter(id=subscription.id).update(metadata=dict(update.metadata))
             await subscription.refresh_from_db()
             await record_subscription_event(EventType.SUBSCRIPTION_UPDATED, subscription)

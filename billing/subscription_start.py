@@ -80,7 +80,8 @@ class StartRequest:
     payment_method_id: str | None = None
     discount_code: str | None = None
     trial_period_days: int | None = None
-    metadata: dict | None = None
+    # Any JSON value the API was given: check_start refuses all but a flat object of text.
+    metadata: object = None
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,8 @@ async def check_start(request: StartRequest) -> CheckedStart:
     if trial is not None and not 0 <= trial <= MAX_TRIAL_DAYS:
         raise _refuse(Code.INVALID_INPUT, "trialPeriodDays", f"The trial is from 0 to {MAX_TRIAL_DAYS} days.")
     metadata = request.metadata or {}
-    if problem := metadata_problem(metadata):
+    # metadata_problem refuses every value but a dict; the isinstance says so to the type checker.
+    if (problem := metadata_problem(metadata)) or not isinstance(metadata, dict):
         raise _refuse(Code.INVALID_INPUT, "metadata", problem)
     product = await _checked_product(request.customer, request.product_id)
     method = await _checked_method(request)

@@ -45,7 +45,8 @@ class CustomerFields:
     billing_address: AddressChanges | None = None
     tax_id: str | None = None
     locale: str | None = None
-    metadata: dict | None = None
+    # Any JSON value the API was given: _checked refuses all but a flat object of text.
+    metadata: object = None
 
     def profile_changes(self) -> ProfileChanges:
         return ProfileChanges(
@@ -88,7 +89,7 @@ def _checked(customer: Customer, fields: CustomerFields) -> Columns:
     if fields.metadata is not None and (problem := metadata_problem(fields.metadata)):
         raise refusal("metadata", problem)
     values: Columns = dict(checked_values(customer, fields.profile_changes(), MERCHANT_LOCALE))
-    if fields.metadata is not None:
+    if isinstance(fields.metadata, dict):
         values["metadata"] = dict(fields.metadata)
     return values
 

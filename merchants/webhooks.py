@@ -13,7 +13,7 @@ import base64
 import ipaddress
 import secrets
 import socket
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -124,7 +124,7 @@ async def check_destination(url: str, *, livemode: bool, allow_private: bool) ->
         await checked_addresses(host, port, allow_private=False)
 
 
-def _event_types(event_types: list[str]) -> list[str]:
+def _event_types(event_types: Sequence[str]) -> list[str]:
     known = {str(event_type) for event_type in EventType}
     unknown = sorted(set(event_types) - known)
     if unknown:
@@ -134,7 +134,7 @@ def _event_types(event_types: list[str]) -> list[str]:
 
 
 async def create_endpoint(
-    business: Business, *, livemode: bool, url: str, event_types: list[str], allow_private: bool
+    business: Business, *, livemode: bool, url: str, event_types: Sequence[str], allow_private: bool
 ) -> tuple[WebhookEndpoint, str]:
     """A new endpoint and its secret, returned this once. An empty `event_types` receives every event."""
     await check_destination(url, livemode=livemode, allow_private=allow_private)
@@ -149,7 +149,7 @@ async def update_endpoint(
     endpoint: WebhookEndpoint,
     *,
     url: str | None = None,
-    event_types: list[str] | None = None,
+    event_types: Sequence[str] | None = None,
     disabled: bool | None = None,
     allow_private: bool,
 ) -> WebhookEndpoint:

@@ -31,6 +31,8 @@ class CustomerAccessToken:
 
 
 def _token_of(session: PortalSession, api_key_prefix: str, access_token: str | None = None) -> CustomerAccessToken:
+    # A minted token always opens one customer's business portal (access.access_tokens.mint_access_token).
+    assert session.customer_id is not None
     return CustomerAccessToken(
         token_id=strawberry.ID(session.id),
         customer_id=strawberry.ID(session.customer_id),
@@ -78,6 +80,8 @@ class AccessTokenQuery:
         live = await live_access_tokens(api_key=info.context.api_key, customer_id=customer_id)
 
         def node(session: PortalSession) -> CustomerAccessToken:
+            # live_access_tokens lists only sessions minted with one of the business's keys.
+            assert session.minted_by_id is not None
             return _token_of(session, live.key_prefixes[session.minted_by_id])
 
         return await query_connection(live.sessions, node, first=first, after=after)
@@ -112,4 +116,6 @@ class AccessTokenMutations:
             session = await revoke_access_token(api_key=info.context.api_key, token_id=input.token_id)
         except AccessTokenError as error:
             return CustomerAccessTokenPayload(customer_access_token=None, errors=[user_error(error)])
+        # revoke_access_token finds only minted sessions, their key loaded with them.
+        assert session.minted_by is not None
         return CustomerAccessTokenPayload(customer_access_token=_token_of(session, session.minted_by.prefix), errors=[])

@@ -1,6 +1,8 @@
 """The merchant schema's business: the one the API key belongs to, its profile, settings and branding, and the mode
 the key acts in; `updateBusiness` is thin over merchants.businesses.update_business."""
 
+from typing import Any
+
 import strawberry
 
 from merchants.businesses import BusinessChanges, update_business
@@ -45,16 +47,28 @@ class MerchantBusiness:
     @classmethod
     def of(cls, row: BusinessRow) -> "MerchantBusiness":
         return cls(
-            id=strawberry.ID(row.id), name=row.name, support_email=row.support_email,
-            address_line1=row.address_line1, address_line2=row.address_line2, address_city=row.address_city,
-            address_state=row.address_state, address_postal_code=row.address_postal_code,
-            address_country=row.address_country, logo_url=row.logo_url, icon_url=row.icon_url,
-            primary_color=row.primary_color, accent_color=row.accent_color, headline=row.headline,
-            website_url=row.website_url, default_return_url=row.default_return_url,
+            id=strawberry.ID(row.id),
+            name=row.name,
+            support_email=row.support_email,
+            address_line1=row.address_line1,
+            address_line2=row.address_line2,
+            address_city=row.address_city,
+            address_state=row.address_state,
+            address_postal_code=row.address_postal_code,
+            address_country=row.address_country,
+            logo_url=row.logo_url,
+            icon_url=row.icon_url,
+            primary_color=row.primary_color,
+            accent_color=row.accent_color,
+            headline=row.headline,
+            website_url=row.website_url,
+            default_return_url=row.default_return_url,
             allow_subscription_updates=row.allow_subscription_updates,
             allow_subscription_cancellation=row.allow_subscription_cancellation,
-            invoice_prefix=row.invoice_prefix, tax_rate_bp=row.tax_rate_bp, cors_origins=list(row.cors_origins),
-        )  # fmt: skip
+            invoice_prefix=row.invoice_prefix,
+            tax_rate_bp=row.tax_rate_bp,
+            cors_origins=list(row.cors_origins),
+        )
 
     @strawberry.field(description="Hostnames of the business's own that serve its portal.")
     async def custom_domains(
@@ -110,12 +124,6 @@ def _refusal(livemode: bool, values: dict[str, object]) -> UserError | None:
         return user_error(MerchantInputError(message, nulls[0]))
     return None
 
-    @strawberry.field(description="Hostnames of the business's own that serve its portal.")
-    async def custom_domains(
-        self, info: strawberry.Info[MerchantContext, None], first: int | None = None, after: str | None = None
-    ) -> Connection[CustomDomainNode]:
-        return await custom_domain_connection(info.context, first=first, after=after)
-
 
 @strawberry.type
 class BusinessQuery:
@@ -132,10 +140,11 @@ class BusinessQuery:
 class BusinessMutations:
     @strawberry.mutation(description="Change the business's settings, branding or CORS origins (live key).")
     async def update_business(self, info: Info, input: BusinessInput) -> BusinessPayload:
-        values = given(input)
+        # BusinessInput's fields are BusinessChanges' own, of the same types.
+        values: dict[str, Any] = given(input)
         refusal = _refusal(info.context.livemode, values)
         if refusal:
             return BusinessPayload(business=None, errors=[refusal])
         business = info.context.api_key.business
         row, errors = await attempt(update_business(business, BusinessChanges(**values)))
-        return BusinessPayload(business=row and MerchantBusiness.of(row), errors=errors)
+        return BusinessPayload(business=MerchantBusiness.of(row) if row else None, errors=errors)

@@ -24,8 +24,11 @@ from schema.customer.enums import Interval, PriceType
 from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import attempt, changes, given, not_found
 
-DiscountType = strawberry.enum(enums.DiscountType, name="DiscountType")
-DiscountDuration = strawberry.enum(enums.DiscountDuration, name="DiscountDuration")
+# The model's enums themselves, registered: plain aliases, so the type checker reads them as types.
+DiscountType = enums.DiscountType
+DiscountDuration = enums.DiscountDuration
+strawberry.enum(DiscountType, name="DiscountType")
+strawberry.enum(DiscountDuration, name="DiscountDuration")
 Info = strawberry.Info[MerchantContext, None]
 PRODUCT_NOT_FOUND = not_found("product", field="productId")
 
@@ -58,19 +61,26 @@ class MerchantProduct:
     @classmethod
     def of(cls, row: ProductRow) -> "MerchantProduct":
         return cls(
-            id=strawberry.ID(row.id), name=row.name, description=row.description, price_type=row.price_type,
-            price=row.price, currency=row.currency, tax_inclusive=row.tax_inclusive,
+            id=strawberry.ID(row.id),
+            name=row.name,
+            description=row.description,
+            price_type=row.price_type,
+            price=row.price,
+            currency=row.currency,
+            tax_inclusive=row.tax_inclusive,
             payment_frequency_count=row.payment_frequency_count,
             payment_frequency_interval=row.payment_frequency_interval,
             subscription_period_count=row.subscription_period_count,
             subscription_period_interval=row.subscription_period_interval,
-            trial_period_days=row.trial_period_days, license_key_enabled=row.license_key_enabled,
+            trial_period_days=row.trial_period_days,
+            license_key_enabled=row.license_key_enabled,
             license_key_activations_limit=row.license_key_activations_limit,
             license_key_duration_count=row.license_key_duration_count,
             license_key_duration_interval=row.license_key_duration_interval,
-            collection_id=row.collection_id and strawberry.ID(row.collection_id), archived=row.archived,
+            collection_id=strawberry.ID(row.collection_id) if row.collection_id else None,
+            archived=row.archived,
             created_at=row.created_at,
-        )  # fmt: skip
+        )
 
 
 @strawberry.type(name="ProductCollection", description="Plans a subscriber may move between, low to high.")
@@ -101,10 +111,16 @@ class MerchantDiscount:
     @classmethod
     def of(cls, row: DiscountRow) -> "MerchantDiscount":
         return cls(
-            id=strawberry.ID(row.id), code=row.code, name=row.name, type=row.type, amount=row.amount,
-            currency=row.currency, duration=row.duration, duration_cycles=row.duration_cycles,
+            id=strawberry.ID(row.id),
+            code=row.code,
+            name=row.name,
+            type=row.type,
+            amount=row.amount,
+            currency=row.currency,
+            duration=row.duration,
+            duration_cycles=row.duration_cycles,
             created_at=row.created_at,
-        )  # fmt: skip
+        )
 
 
 @strawberry.input(description="The fields to change; those left out keep their value.")
@@ -216,16 +232,16 @@ class DiscountPayload:
 
 
 def _product_payload(row: ProductRow | None, errors: list[UserError]) -> ProductPayload:
-    return ProductPayload(product=row and MerchantProduct.of(row), errors=errors)
+    return ProductPayload(product=MerchantProduct.of(row) if row else None, errors=errors)
 
 
 async def _collection_payload(row: ProductCollectionRow | None, errors: list[UserError]) -> ProductCollectionPayload:
-    node = row and MerchantProductCollection.of(row, await collection_products(row))
+    node = MerchantProductCollection.of(row, await collection_products(row)) if row else None
     return ProductCollectionPayload(product_collection=node, errors=errors)
 
 
 def _discount_payload(row: DiscountRow | None, errors: list[UserError]) -> DiscountPayload:
-    return DiscountPayload(discount=row and MerchantDiscount.of(row), errors=errors)
+    return DiscountPayload(discount=MerchantDiscount.of(row) if row else None, errors=errors)
 
 
 async def _with_products(connection: Connection) -> Connection:
@@ -251,7 +267,7 @@ class CatalogQuery:
     @strawberry.field(description="One product; null for an id outside the API key's business and mode.")
     async def product(self, info: Info, id: strawberry.ID) -> MerchantProduct | None:
         row = await find_product(info.context.business_id, info.context.livemode, id)
-        return row and MerchantProduct.of(row)
+        return MerchantProduct.of(row) if row else None
 
     @strawberry.field(description="The business's product collections, newest first.")
     async def product_collections(
@@ -266,7 +282,7 @@ class CatalogQuery:
     @strawberry.field(description="One product collection with its products in order; null when not found.")
     async def product_collection(self, info: Info, id: strawberry.ID) -> MerchantProductCollection | None:
         row = await find_collection(info.context.business_id, info.context.livemode, id)
-        return row and MerchantProductCollection.of(row, await collection_products(row))
+        return MerchantProductCollection.of(row, await collection_products(row)) if row else None
 
     @strawberry.field(description="The business's discounts, newest first.")
     async def discounts(
@@ -278,7 +294,7 @@ class CatalogQuery:
     @strawberry.field(description="One discount; null for an id outside the API key's business and mode.")
     async def discount(self, info: Info, id: strawberry.ID) -> MerchantDiscount | None:
         row = await find_discount(info.context.business_id, info.context.livemode, id)
-        return row and MerchantDiscount.of(row)
+        return MerchantDiscount.of(row) if row else None
 
 
 @strawberry.type

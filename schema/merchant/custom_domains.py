@@ -22,8 +22,10 @@ from schema.common.connections import Connection, query_connection
 from schema.common.errors import UserError, user_error
 from schema.merchant.context import MerchantContext
 
-CustomDomainStatus = strawberry.enum(
-    enums.CustomDomainStatus,
+# The model's enum itself, registered: a plain alias, so the type checker reads it as a type.
+CustomDomainStatus = enums.CustomDomainStatus
+strawberry.enum(
+    CustomDomainStatus,
     name="CustomDomainStatus",
     description="PENDING: not proven yet, serves nothing; VERIFIED: its TXT record was found, it serves the portal.",
 )

@@ -56,10 +56,17 @@ class MerchantCustomer:
             country=row.billing_country,
         )
         return cls(
-            id=strawberry.ID(row.id), email=row.email, email_verified=row.email_verified, name=row.name,
-            phone_number=row.phone_number, billing_address=address, tax_id=row.tax_id, locale=row.locale,
-            metadata=row.metadata, created_at=row.created_at,
-        )  # fmt: skip
+            id=strawberry.ID(row.id),
+            email=row.email,
+            email_verified=row.email_verified,
+            name=row.name,
+            phone_number=row.phone_number,
+            billing_address=address,
+            tax_id=row.tax_id,
+            locale=row.locale,
+            metadata=JSON(row.metadata),
+            created_at=row.created_at,
+        )
 
 
 @strawberry.input

@@ -4,7 +4,7 @@ refused value or of a domain rule, and the one answer for an id outside the API 
 import dataclasses
 from collections.abc import Awaitable
 from enum import Enum
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import strawberry
 
@@ -12,29 +12,35 @@ from core.errors import DomainError
 from merchants.inputs import MerchantErrorCode, MerchantInputError
 from schema.common.errors import UserError, user_error, user_errors
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 Row = TypeVar("Row")
 
 
-def given(value: object) -> object:
+def given(input: "DataclassInstance") -> dict[str, object]:
     """An input object as the domain functions take it: a dict of the fields it sets (snake_case), nested inputs
     as dicts, enums as their values; a field left out is absent, a field set to null is None."""
+    return {
+        field.name: _plain(value)
+        for field in dataclasses.fields(input)
+        if (value := getattr(input, field.name)) is not strawberry.UNSET
+    }
+
+
+def _plain(value: object) -> object:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {
-            field.name: given(item)
-            for field in dataclasses.fields(value)
-            if (item := getattr(value, field.name)) is not strawberry.UNSET
-        }
+        return given(value)
     if isinstance(value, list):
-        return [given(item) for item in value]
+        return [_plain(item) for item in value]
     if isinstance(value, Enum):
         return value.value
     return value
 
 
-def changes(value: object, id_field: str) -> dict[str, object]:
+def changes(input: "DataclassInstance", id_field: str) -> dict[str, object]:
     """An update input as the domain functions take it: the fields it sets, without the id naming the row."""
-    values = given(value)
-    assert isinstance(values, dict)
+    values = given(input)
     values.pop(id_field)
     return values
 

@@ -22,29 +22,35 @@ from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import attempt, changes, given, not_found
 
 Info = strawberry.Info[MerchantContext, None]
-CancelMode = strawberry.enum(blocks.CancelMode, name="CancelMode")
-CancelProrationBehavior = strawberry.enum(
-    blocks.CancelProrationBehavior,
+# The feature blocks' enums themselves, registered (`strawberry.enum` returns the class it is given): plain aliases, so
+# the type checker reads them as types.
+CancelMode = blocks.CancelMode
+CancelProrationBehavior = blocks.CancelProrationBehavior
+PlanChangeProration = blocks.PlanChangeProration
+PaymentFailureBehavior = blocks.PaymentFailureBehavior
+SubscriptionUpdateKind = blocks.SubscriptionUpdateKind
+strawberry.enum(CancelMode, name="CancelMode")
+strawberry.enum(
+    CancelProrationBehavior,
     name="CancelProrationBehavior",
     description="CREDIT: an immediate cancellation's unused time goes to the customer's credit balance.",
 )
-PlanChangeProration = strawberry.enum(blocks.PlanChangeProration, name="PlanChangeProration")
-PaymentFailureBehavior = strawberry.enum(
-    blocks.PaymentFailureBehavior,
+strawberry.enum(PlanChangeProration, name="PlanChangeProration")
+strawberry.enum(
+    PaymentFailureBehavior,
     name="PaymentFailureBehavior",
     description="APPLY_CHANGE: an upgrade whose charge fails applies anyway and the subscription goes on hold.",
 )
-SubscriptionUpdateKind = strawberry.enum(blocks.SubscriptionUpdateKind, name="SubscriptionUpdateKind")
+strawberry.enum(SubscriptionUpdateKind, name="SubscriptionUpdateKind")
 # The profile fields a business controls (merchants.features.ProfileField, less the language), as the merchant schema
 # has always spelled two of them; the values are ProfileField's, so `given` passes them on unchanged.
 _MERCHANT_SPELLING = {blocks.ProfileField.PHONE_NUMBER: "PHONE", blocks.ProfileField.BILLING_ADDRESS: "ADDRESS"}
-CustomerUpdateField = strawberry.enum(
-    StrEnum(
-        "CustomerUpdateField",
-        {_MERCHANT_SPELLING.get(field, field.name): field.value for field in blocks.BUSINESS_CONTROLLED_FIELDS},
-    ),
-    name="CustomerUpdateField",
+# Built from the fields rather than restated: mypy reads only an enum whose members are written out, hence the ignore.
+CustomerUpdateField = StrEnum(  # type: ignore[misc]
+    "CustomerUpdateField",
+    {_MERCHANT_SPELLING.get(field, field.name): field.value for field in blocks.BUSINESS_CONTROLLED_FIELDS},
 )
+strawberry.enum(CustomerUpdateField, name="CustomerUpdateField")
 UNSET = strawberry.UNSET
 
 
@@ -251,11 +257,16 @@ class PortalConfiguration:
     @classmethod
     def of(cls, row: PortalConfigurationRow) -> "PortalConfiguration":
         return cls(
-            id=strawberry.ID(row.id), name=row.name, is_default=row.is_default, headline=row.headline,
-            privacy_policy_url=row.privacy_policy_url, terms_of_service_url=row.terms_of_service_url,
-            default_return_url=row.default_return_url, features=PortalFeatures.of(features_of(row)),
+            id=strawberry.ID(row.id),
+            name=row.name,
+            is_default=row.is_default,
+            headline=row.headline,
+            privacy_policy_url=row.privacy_policy_url,
+            terms_of_service_url=row.terms_of_service_url,
+            default_return_url=row.default_return_url,
+            features=PortalFeatures.of(features_of(row)),
             created_at=row.created_at,
-        )  # fmt: skip
+        )
 
 
 @strawberry.type
@@ -265,7 +276,7 @@ class PortalConfigurationPayload:
 
 
 def _payload(row: PortalConfigurationRow | None, errors: list[UserError]) -> PortalConfigurationPayload:
-    return PortalConfigurationPayload(portal_configuration=row and PortalConfiguration.of(row), errors=errors)
+    return PortalConfigurationPayload(portal_configuration=PortalConfiguration.of(row) if row else None, errors=errors)
 
 
 @strawberry.type
@@ -280,7 +291,7 @@ class PortalConfigurationQuery:
     @strawberry.field(description="One portal configuration; null for an id outside the key's business and mode.")
     async def portal_configuration(self, info: Info, id: strawberry.ID) -> PortalConfiguration | None:
         row = await find_configuration(info.context.business_id, info.context.livemode, id)
-        return row and PortalConfiguration.of(row)
+        return PortalConfiguration.of(row) if row else None
 
 
 @strawberry.type

@@ -11,9 +11,12 @@ from access.login_links import PortalLinkError, customer_of_business
 from schema.common.errors import UserError, user_error
 from schema.merchant.context import MerchantContext
 
-PortalFlowType = strawberry.enum(FlowType, name="PortalFlowType", description="The one task a portal link opens on.")
-PortalFlowAfterCompletionType = strawberry.enum(
-    AfterCompletionType,
+# access.deep_links' enums themselves, registered: plain aliases, so the type checker reads them as types.
+PortalFlowType = FlowType
+PortalFlowAfterCompletionType = AfterCompletionType
+strawberry.enum(PortalFlowType, name="PortalFlowType", description="The one task a portal link opens on.")
+strawberry.enum(
+    PortalFlowAfterCompletionType,
     name="PortalFlowAfterCompletionType",
     description="What the portal does once the flow's task is done.",
 )

@@ -16,7 +16,9 @@ from schema.merchant.context import MerchantContext
 from schema.merchant.inputs import not_found
 from schema.merchant.scoping import scoped
 
-RefundStatus = strawberry.enum(model_enums.RefundStatus, name="RefundStatus")
+# The model's enum itself, registered: a plain alias, so the type checker reads it as a type.
+RefundStatus = model_enums.RefundStatus
+strawberry.enum(RefundStatus, name="RefundStatus")
 
 
 @strawberry.type(name="Refund", description="Money given back on a payment; a succeeded one has a credit note.")

@@ -30,6 +30,7 @@ from billing.merchant_changes import (
     resume_by_merchant,
     update_subscription,
 )
+from billing.plan_changes import PlanChangeQuote
 from billing.subscription_start import StartRequest, start_subscription
 from merchants.customers import find_customer
 from models import Customer as CustomerRow
@@ -87,21 +88,33 @@ class MerchantSubscription:
     @classmethod
     def from_row(cls, row: SubscriptionRow) -> "MerchantSubscription":
         return cls(
-            id=strawberry.ID(row.id), customer_id=strawberry.ID(row.customer_id),
-            product_id=strawberry.ID(row.product_id), status=row.status, quantity=row.quantity,
-            recurring_pre_tax_amount=row.recurring_pre_tax_amount, currency=row.currency,
-            tax_inclusive=row.tax_inclusive, payment_frequency_count=row.payment_frequency_count,
+            id=strawberry.ID(row.id),
+            customer_id=strawberry.ID(row.customer_id),
+            product_id=strawberry.ID(row.product_id),
+            status=row.status,
+            quantity=row.quantity,
+            recurring_pre_tax_amount=row.recurring_pre_tax_amount,
+            currency=row.currency,
+            tax_inclusive=row.tax_inclusive,
+            payment_frequency_count=row.payment_frequency_count,
             payment_frequency_interval=row.payment_frequency_interval,
             subscription_period_count=row.subscription_period_count,
             subscription_period_interval=row.subscription_period_interval,
-            trial_period_days=row.trial_period_days, trial_ends_at=row.trial_ends_at,
-            previous_billing_date=row.previous_billing_date, next_billing_date=row.next_billing_date,
-            cancel_at_next_billing_date=row.cancel_at_next_billing_date, cancelled_at=row.cancelled_at,
-            expires_at=row.expires_at, payment_method_id=row.payment_method_id, discount_id=row.discount_id,
+            trial_period_days=row.trial_period_days,
+            trial_ends_at=row.trial_ends_at,
+            previous_billing_date=row.previous_billing_date,
+            next_billing_date=row.next_billing_date,
+            cancel_at_next_billing_date=row.cancel_at_next_billing_date,
+            cancelled_at=row.cancelled_at,
+            expires_at=row.expires_at,
+            payment_method_id=strawberry.ID(row.payment_method_id) if row.payment_method_id else None,
+            discount_id=strawberry.ID(row.discount_id) if row.discount_id else None,
             cancellation_feedback=row.cancellation_feedback,
-            cancellation_comment=row.cancellation_comment, scheduled_change=row.scheduled_change,
-            metadata=row.metadata, created_at=row.created_at,
-        )  # fmt: skip
+            cancellation_comment=row.cancellation_comment,
+            scheduled_change=JSON(row.scheduled_change),
+            metadata=JSON(row.metadata),
+            created_at=row.created_at,
+        )
 
 
 @strawberry.type
@@ -249,18 +262,20 @@ async def subscription_payload(work: Awaitable[SubscriptionRow]) -> Subscription
     return SubscriptionPayload(subscription=MerchantSubscription.from_row(row) if row else None, errors=errors)
 
 
-def preview_of(subscription: SubscriptionRow, quote) -> PlanChangePreview:
+def preview_of(subscription: SubscriptionRow, quote: PlanChangeQuote) -> PlanChangePreview:
     charge = quote.charge
     return PlanChangePreview(
         immediate_charge=ImmediateCharge(
-            total_amount=charge.total, tax=charge.tax, customer_credits=charge.credit_applied,
+            total_amount=charge.total,
+            tax=charge.tax,
+            customer_credits=charge.credit_applied,
             currency=subscription.currency,
             lines=[ChargeLine(description=line.description, amount=line.amount) for line in quote.lines],
         ),
         new_plan=MerchantSubscription.from_row(planned_subscription(subscription, quote)),
         effective_at=quote.effective_at,
         scheduled=quote.scheduled,
-    )  # fmt: skip
+    )
 
 
 @strawberry.type
@@ -304,11 +319,16 @@ class SubscriptionMutations:
             error = not_found("customer", field="customerId")
             return PaymentPayload(subscription=None, payment=None, errors=[error])
         request = StartRequest(
-            customer=customer, product_id=str(input.product_id), client_key=input.idempotency_key,
-            quantity=input.quantity, processor_token=input.processor_token,
+            customer=customer,
+            product_id=str(input.product_id),
+            client_key=input.idempotency_key,
+            quantity=input.quantity,
+            processor_token=input.processor_token,
             payment_method_id=str(input.payment_method_id) if input.payment_method_id is not None else None,
-            discount_code=input.discount_code, trial_period_days=input.trial_period_days, metadata=input.metadata,
-        )  # fmt: skip
+            discount_code=input.discount_code,
+            trial_period_days=input.trial_period_days,
+            metadata=input.metadata,
+        )
         return await payment_payload(start_subscription(request, context.billing))
 
     @strawberry.mutation(description="Cancel now, or at the next billing date, whatever customers may do.")
@@ -345,9 +365,10 @@ class SubscriptionMutations:
         if row is None:
             return SubscriptionPayload(subscription=None, errors=[SUBSCRIPTION_NOT_FOUND])
         update = SubscriptionUpdate(
-            metadata=input.metadata, cancel_at_next_billing_date=input.cancel_at_next_billing_date,
+            metadata=input.metadata,
+            cancel_at_next_billing_date=input.cancel_at_next_billing_date,
             status=input.status.value if input.status else None,
             payment_method_id=str(input.payment_method_id) if input.payment_method_id is not None else None,
             cancel_reason=input.cancel_reason.value if input.cancel_reason else None,
-        )  # fmt: skip
+        )
         return await subscription_payload(update_subscription(row, update, info.context.billing))

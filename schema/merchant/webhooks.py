@@ -25,9 +25,12 @@ from schema.merchant.inputs import not_found
 from schema.merchant.loaders import child_connection
 from schema.merchant.scoping import scoped
 
-WebhookDeliveryStatus = strawberry.enum(model_enums.DeliveryStatus, name="WebhookDeliveryStatus")
-WebhookEventType = strawberry.enum(
-    EventType, name="WebhookEventType", description="PAYMENT_SUCCEEDED is the webhook `type` payment.succeeded."
+# The model's and core's enums themselves, registered: plain aliases, so the type checker reads them as types.
+WebhookDeliveryStatus = model_enums.DeliveryStatus
+WebhookEventType = EventType
+strawberry.enum(WebhookDeliveryStatus, name="WebhookDeliveryStatus")
+strawberry.enum(
+    WebhookEventType, name="WebhookEventType", description="PAYMENT_SUCCEEDED is the webhook `type` payment.succeeded."
 )
 ENDPOINT_NOT_FOUND = not_found("webhook endpoint", field="webhookEndpointId")
 
