@@ -2,10 +2,10 @@
 expire, pauses start and end, scheduled plan changes apply, due subscriptions (trials ending included) renew,
 payments whose outcome was never recorded and creates whose request died are finished, and license keys past their
 expiry say so.
-`portal billing run` runs it once; the worker runs it periodically; the demo's history replays it for its own
-businesses at the moments things fell due. Several workers may run it at once: every change
-is a conditional UPDATE that only one of them wins, and a renewal's idempotency key makes a second worker's charge
-the first one's.
+`portal billing run` runs it once; the worker runs it periodically; the demo's history replays its subscription work
+for the demo's businesses at the moments things fell due. Several workers may run it at once: every change is a
+conditional UPDATE that only one of them wins, and a renewal's idempotency key makes a second worker's charge the
+first one's.
 """
 
 import logging
@@ -134,8 +134,9 @@ async def run_billing(
     livemode: bool | None = None,
     businesses: Collection[str] | None = None,
 ) -> BillingRunReport:
-    """Do the due work once (both modes, or one; every business's subscriptions, or some businesses'), until nothing
-    more is due at `now`."""
+    """Do the due work once (both modes, or one), until nothing more is due at `now`. `businesses` limits the
+    subscriptions' work (ends, pauses, plan changes, renewals) to theirs; the recovery of unfinished payments and
+    creates and the expiry of license keys always look at every business."""
     now = now or utcnow()
     scope = RunScope(livemode, businesses)
     report = BillingRunReport()
