@@ -111,7 +111,8 @@ async def _billing_pass(context: BillingContext, now: datetime, scope: RunScope)
     report = BillingRunReport()
     ending = _due(scope).filter(cancel_at_next_billing_date=True, next_billing_date__lte=now)
     for subscription in await ending.order_by("next_billing_date").limit(BATCH_SIZE):
-        changes = {"cancelled_at": subscription.next_billing_date}
+        # Ended: nothing is scheduled any more (the portal would still offer to resume it), as a cancellation now.
+        changes = {"cancelled_at": subscription.next_billing_date, "cancel_at_next_billing_date": False}
         report.cancelled += await _end_period(
             subscription, SubscriptionStatus.CANCELLED, EventType.SUBSCRIPTION_CANCELLED, **changes
         )

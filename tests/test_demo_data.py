@@ -71,6 +71,8 @@ async def test_ada_is_a_customer_of_three_businesses_in_three_currencies(demo: N
 async def test_ada_has_a_subscription_in_every_status(demo: None) -> None:
     subscriptions = await (await unified_viewer(DEMO_EMAIL)).subscriptions()
     assert {s.status for s in subscriptions} == set(SubscriptionStatus)
+    cancelled = [s for s in subscriptions if s.status == SubscriptionStatus.CANCELLED]
+    assert all(s.cancelled_at and not s.cancel_at_next_billing_date for s in cancelled)
     assert any(s.status == SubscriptionStatus.ACTIVE and s.cancel_at_next_billing_date for s in subscriptions)
     trials = [s for s in subscriptions if s.trial_ends_at is not None]
     assert trials and all(s.trial_ends_at > datetime.now(UTC) for s in trials)
@@ -264,7 +266,10 @@ async def test_billing_runs_after_seeding_charge_only_what_customers_keep_paying
     assert waiting.status == PaymentStatus.REQUIRES_CUSTOMER_ACTION
     assert not await Payment.filter(subscription_id=waiting.subscription_id, status=PaymentStatus.SUCCEEDED).exists()
     assert (await Subscription.get(id=waiting.subscription_id)).status == SubscriptionStatus.PENDING
-    assert await Subscription.filter(status=SubscriptionStatus.CANCELLED).count() == 2
+    cancelled = await Subscription.filter(status=SubscriptionStatus.CANCELLED)
+    assert len(cancelled) == 2
+    # Ended, not still "cancels on …" with an offer to resume.
+    assert not any(s.cancel_at_next_billing_date for s in cancelled)
 
 
 async def test_the_demo_leaves_nothing_for_the_billing_run_to_charge_an_hour_later(demo: None) -> None:
