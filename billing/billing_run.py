@@ -2,12 +2,14 @@
 expire, pauses start and end, scheduled plan changes apply, due subscriptions (trials ending included) renew,
 payments whose outcome was never recorded and creates whose request died are finished, and license keys past their
 expiry say so.
-`portal billing run` runs it once; the worker runs it periodically. Several workers may run it at once: every change
-is a conditional UPDATE that only one of them wins, and a renewal's idempotency key makes a second worker's charge
-the first one's.
+`portal billing run` runs it once; the worker runs it periodically; the demo's history replays its subscription work
+for the demo's businesses at the moments things fell due. Several workers may run it at once: every change is a
+conditional UPDATE that only one of them wins, and a renewal's idempotency key makes a second worker's charge the
+first one's.
 """
 
 import logging
+from collections.abc import Collection
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -59,9 +61,19 @@ class BillingRunReport:
         return sum(getattr(self, field.name) for field in fields(self))
 
 
-def _due(livemode: bool | None, status: SubscriptionStatus = SubscriptionStatus.ACTIVE) -> QuerySet[Subscription]:
+@dataclass(frozen=True)
+class RunScope:
+    """Which subscriptions a run looks at: one mode or both, every business or only some."""
+
+    livemode: bool | None = None
+    businesses: Collection[str] | None = None
+
+
+def _due(scope: RunScope, status: SubscriptionStatus = SubscriptionStatus.ACTIVE) -> QuerySet[Subscription]:
     query = Subscription.filter(status=status)
-    return query if livemode is None else query.filter(livemode=livemode)
+    if scope.livemode is not None:
+        query = query.filter(livemode=scope.livemode)
+    return query if scope.businesses is None else query.filter(business_id__in=list(scope.businesses))
 
 
 async def _business_features(subscription: Subscription) -> PortalFeatures:
@@ -69,15 +81,15 @@ async def _business_features(subscription: Subscription) -> PortalFeatures:
     return await portal_features(subscription.business_id, subscription.livemode)
 
 
-async def _period_ends(now: datetime, livemode: bool | None, report: BillingRunReport) -> None:
+async def _period_ends(now: datetime, scope: RunScope, report: BillingRunReport) -> None:
     """What happens at a period end before anything is charged: pauses start and end, scheduled plans apply."""
-    starting = _due(livemode).filter(pause_at_next_billing_date=True, next_billing_date__lte=now)
+    starting = _due(scope).filter(pause_at_next_billing_date=True, next_billing_date__lte=now)
     for subscription in await starting.limit(BATCH_SIZE):
         report.paused += await start_pause(subscription, await _business_features(subscription))
-    ending = _due(livemode, SubscriptionStatus.PAUSED).filter(paused_until__lte=now)
+    ending = _due(scope, SubscriptionStatus.PAUSED).filter(paused_until__lte=now)
     for subscription in await ending.limit(BATCH_SIZE):
         report.unpaused += await end_pause(subscription)
-    changing = _due(livemode).filter(scheduled_change__isnull=False, next_billing_date__lte=now)
+    changing = _due(scope).filter(scheduled_change__isnull=False, next_billing_date__lte=now)
     for subscription in await changing.limit(BATCH_SIZE):
         report.plans_changed += await apply_scheduled_change(subscription)
 
@@ -96,18 +108,19 @@ async def _end_period(
     return bool(won)
 
 
-async def _billing_pass(context: BillingContext, now: datetime, livemode: bool | None) -> BillingRunReport:
+async def _billing_pass(context: BillingContext, now: datetime, scope: RunScope) -> BillingRunReport:
     report = BillingRunReport()
-    ending = _due(livemode).filter(cancel_at_next_billing_date=True, next_billing_date__lte=now)
+    ending = _due(scope).filter(cancel_at_next_billing_date=True, next_billing_date__lte=now)
     for subscription in await ending.order_by("next_billing_date").limit(BATCH_SIZE):
-        changes = {"cancelled_at": subscription.next_billing_date}
+        # Ended: nothing is scheduled any more (the portal would still offer to resume it), as a cancellation now.
+        changes = {"cancelled_at": subscription.next_billing_date, "cancel_at_next_billing_date": False}
         report.cancelled += await _end_period(
             subscription, SubscriptionStatus.CANCELLED, EventType.SUBSCRIPTION_CANCELLED, **changes
         )
-    for subscription in await _due(livemode).filter(expires_at__lte=now).limit(BATCH_SIZE):
+    for subscription in await _due(scope).filter(expires_at__lte=now).limit(BATCH_SIZE):
         report.expired += await _end_period(subscription, SubscriptionStatus.EXPIRED, EventType.SUBSCRIPTION_EXPIRED)
-    await _period_ends(now, livemode, report)
-    renewing = _due(livemode).filter(cancel_at_next_billing_date=False, next_billing_date__lte=now)
+    await _period_ends(now, scope, report)
+    renewing = _due(scope).filter(cancel_at_next_billing_date=False, next_billing_date__lte=now)
     for subscription in await renewing.order_by("next_billing_date").limit(BATCH_SIZE):
         try:
             payment = await renew(subscription, context)
@@ -123,13 +136,19 @@ async def _billing_pass(context: BillingContext, now: datetime, livemode: bool |
 
 
 async def run_billing(
-    context: BillingContext, now: datetime | None = None, livemode: bool | None = None
+    context: BillingContext,
+    now: datetime | None = None,
+    livemode: bool | None = None,
+    businesses: Collection[str] | None = None,
 ) -> BillingRunReport:
-    """Do the due work once (both modes, or one), until nothing more is due at `now`."""
+    """Do the due work once (both modes, or one), until nothing more is due at `now`. `businesses` limits the
+    subscriptions' work (ends, pauses, plan changes, renewals) to theirs; the recovery of unfinished payments and
+    creates and the expiry of license keys always look at every business."""
     now = now or utcnow()
+    scope = RunScope(livemode, businesses)
     report = BillingRunReport()
     for _ in range(MAX_PASSES):
-        done = await _billing_pass(context, now, livemode)
+        done = await _billing_pass(context, now, scope)
         report.add(done)
         if not done.total:
             break

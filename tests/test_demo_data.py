@@ -10,6 +10,7 @@ from access.business_additions import businesses_to_add
 from access.sessions import SessionPolicy, open_session, viewer_for_token
 from access.viewer import Viewer
 from billing.billing_run import run_billing
+from billing.payments import complete_payment
 from billing.reactivation import reactivate
 from billing.tax import Amounts
 from gateway.demo.seed import BUSINESSES, DEMO_EMAIL, seed_demo
@@ -24,6 +25,7 @@ from models import (
     PortalConfiguration,
     Product,
     Refund,
+    Subscription,
 )
 from models.enums import (
     InvoiceStatus,
@@ -52,9 +54,9 @@ async def row_counts() -> dict[str, int]:
 
 
 async def test_seeding_twice_changes_nothing() -> None:
-    first = await seed_demo()
+    first = await seed_demo(billing_context())
     counts = await row_counts()
-    assert await seed_demo() == first
+    assert await seed_demo(billing_context()) == first
     assert await row_counts() == counts
     assert counts["Invoice"] > 0
 
@@ -69,6 +71,8 @@ async def test_ada_is_a_customer_of_three_businesses_in_three_currencies(demo: N
 async def test_ada_has_a_subscription_in_every_status(demo: None) -> None:
     subscriptions = await (await unified_viewer(DEMO_EMAIL)).subscriptions()
     assert {s.status for s in subscriptions} == set(SubscriptionStatus)
+    cancelled = [s for s in subscriptions if s.status == SubscriptionStatus.CANCELLED]
+    assert all(s.cancelled_at and not s.cancel_at_next_billing_date for s in cancelled)
     assert any(s.status == SubscriptionStatus.ACTIVE and s.cancel_at_next_billing_date for s in subscriptions)
     trials = [s for s in subscriptions if s.trial_ends_at is not None]
     assert trials and all(s.trial_ends_at > datetime.now(UTC) for s in trials)
@@ -119,18 +123,27 @@ async def test_every_succeeded_payment_has_one_invoice_numbered_without_gaps(dem
         assert sequence.next_number == len(numbers) + 1
 
 
+def adds_up(amounts: Amounts, tax_inclusive: bool) -> bool:
+    """total = subtotal − discount − credit, plus the tax where it is added on top of the price."""
+    net = amounts.subtotal - amounts.discount - amounts.credit_applied
+    return amounts.total == (net if tax_inclusive else net + amounts.tax) and 0 <= amounts.tax <= amounts.total
+
+
 async def test_every_demo_invoice_and_payment_adds_up() -> None:
     """The demo's money is billing's: amounts that add up, invoices that say what their payment charged, lines that
-    make the subtotal, and refunds that give back no more than was paid, with their credit notes."""
-    await seed_demo()
+    make the subtotal, and refunds that give back no more than was paid, with their credit notes. Nothing is left
+    half-done: a payment succeeded, failed, or (a first charge) waits for the customer's bank."""
+    await seed_demo(billing_context())
+    inclusive = {spec.id: spec.tax_inclusive for spec in BUSINESSES}
     payments = {payment.id: payment for payment in await Payment.all()}
     assert payments
     for payment in payments.values():
         amounts = Amounts(payment.subtotal, payment.tax, payment.total_amount, payment.discount, payment.credit_applied)
-        assert payment.subtotal > 0 and amounts.add_up(), payment.id
+        assert payment.subtotal > 0 and adds_up(amounts, inclusive[payment.business_id]), payment.id
         assert payment.status in (PaymentStatus.SUCCEEDED, PaymentStatus.FAILED) or (
             payment.status == PaymentStatus.REQUIRES_CUSTOMER_ACTION and payment.purpose != PaymentPurpose.RENEWAL
         ), payment.id
+    assert not await Payment.filter(status=PaymentStatus.PROCESSING).exists()
     lines = defaultdict(list)
     for line in await InvoiceLine.all():
         lines[line.invoice_id].append(line)
@@ -146,6 +159,8 @@ async def test_every_demo_invoice_and_payment_adds_up() -> None:
             payment.credit_applied,
             payment.total_amount,
         ), invoice.number
+        amounts = Amounts(invoice.subtotal, invoice.tax, invoice.total, invoice.discount, invoice.credit_applied)
+        assert invoice.subtotal > 0 and adds_up(amounts, inclusive[invoice.business_id]), invoice.number
         assert invoice.issued_at == payment.created_at, invoice.number
         assert lines[invoice.id] and all(line.amount == line.quantity * line.unit_amount for line in lines[invoice.id])
         assert sum(line.amount for line in lines[invoice.id]) == invoice.subtotal, invoice.number
@@ -199,6 +214,62 @@ async def test_the_demo_has_nothing_due_for_the_billing_run(demo: None) -> None:
     report = await run_billing(billing_context())
 
     assert report.total == 0
+
+
+async def test_adas_pending_plan_waits_for_her_bank_and_starts_when_she_confirms(demo: None) -> None:
+    """Ada is buying 'Studio annuel' with a card whose bank asks for 3-D Secure: the subscription is pending, its
+    first charge waits for her at the bank's page, and her answer there starts the plan with its invoice."""
+    viewer = await unified_viewer(DEMO_EMAIL)
+    pending = await viewer.subscriptions(statuses=[SubscriptionStatus.PENDING]).get()
+    waiting = await Payment.get(subscription_id=pending.id)
+    context = billing_context()
+    assert (waiting.status, waiting.purpose) == (
+        PaymentStatus.REQUIRES_CUSTOMER_ACTION,
+        PaymentPurpose.SUBSCRIPTION_CREATE,
+    )
+    assert "/sandbox/authenticate/" in waiting.next_action_url
+
+    challenge = await context.processor.challenge(waiting.processor_reference)
+    assert challenge is not None
+    await context.processor.answer_challenge(challenge, approve=True)
+    paid = await complete_payment(waiting, context)
+
+    assert paid.status == PaymentStatus.SUCCEEDED
+    await pending.refresh_from_db()
+    assert pending.status == SubscriptionStatus.ACTIVE
+    invoice = await Invoice.get(payment_id=paid.id)
+    assert invoice.subtotal == pending.recurring_pre_tax_amount > 0
+
+
+async def test_billing_runs_after_seeding_charge_only_what_customers_keep_paying_for(demo: None) -> None:
+    """Right after seeding, a period later and a year later, the billing run renews the active subscriptions, ends
+    the ones cancelled at the period end, and charges nothing else: not the plan waiting for Ada's bank, not the one
+    on hold, paused, cancelled or failed. Nothing it makes is left `processing`."""
+    renewing = set(
+        await Subscription.filter(status=SubscriptionStatus.ACTIVE, cancel_at_next_billing_date=False).values_list(
+            "id", flat=True
+        )
+    )
+    seeded = set(await Payment.all().values_list("id", flat=True))
+    waiting = await Payment.get(status=PaymentStatus.REQUIRES_CUSTOMER_ACTION)
+    now = datetime.now(UTC)
+
+    for later in (timedelta(minutes=5), timedelta(days=40), timedelta(days=400)):
+        await run_billing(billing_context(), now=now + later)
+        assert not await Payment.filter(status=PaymentStatus.PROCESSING).exists()
+
+    made = await Payment.exclude(id__in=seeded)
+    assert made
+    for payment in made:
+        assert payment.purpose == PaymentPurpose.RENEWAL and payment.subscription_id in renewing, payment.id
+    await waiting.refresh_from_db()
+    assert waiting.status == PaymentStatus.REQUIRES_CUSTOMER_ACTION
+    assert not await Payment.filter(subscription_id=waiting.subscription_id, status=PaymentStatus.SUCCEEDED).exists()
+    assert (await Subscription.get(id=waiting.subscription_id)).status == SubscriptionStatus.PENDING
+    cancelled = await Subscription.filter(status=SubscriptionStatus.CANCELLED)
+    assert len(cancelled) == 2
+    # Ended, not still "cancels on …" with an offer to resume.
+    assert not any(s.cancel_at_next_billing_date for s in cancelled)
 
 
 async def test_the_demo_leaves_nothing_for_the_billing_run_to_charge_an_hour_later(demo: None) -> None:

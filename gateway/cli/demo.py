@@ -11,6 +11,7 @@ from gateway.cli.database import migrate_database
 from gateway.cli.serve import serve, with_address
 from gateway.cli.sessions import open_cli_session
 from gateway.demo.seed import DEMO_EMAIL, DemoSummary, seed_demo
+from gateway.payments import build_billing_context
 from gateway.settings import Settings
 from models import Customer
 
@@ -26,7 +27,7 @@ def add_seed_demo_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
-    summary = run_with_database(settings, seed_demo)
+    summary = run_with_database(settings, lambda: seed_demo(build_billing_context(settings)))
     print(_describe_demo(summary))
     return 0
 
@@ -54,7 +55,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(migrate_database(settings.database_url))
 
     async def seed_and_sign_in() -> DemoAccess:
-        summary = await seed_demo()
+        summary = await seed_demo(build_billing_context(settings))
         business = summary.businesses[0]
         unified, _ = await open_cli_session(settings, email=DEMO_EMAIL, business_id=None, livemode=True)
         scoped, _ = await open_cli_session(settings, email=DEMO_EMAIL, business_id=business.id, livemode=True)

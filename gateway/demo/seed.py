@@ -5,45 +5,57 @@ cards, purchases with license keys and dozens of invoices, so every part of the 
 show. Dates are relative to the moment of seeding. Seeding is idempotent: the demo businesses have fixed ids, and
 when they exist nothing is written.
 
-The catalogs, customers, cards and subscriptions are inserted in bulk; the money is billing's. Each payment's amounts
-come from billing.tax, and it settles through billing.charges.settle with the processor's answer and the clock set
-to its moment, so billing issues its invoice (lines, number from the business's sequence) and license key; refunds
-are billing.refunds' with their credit notes, activations billing.license_activation's, and key expiry the billing
-run's. Nothing is left half-done: a payment is settled or waits for the customer, never `processing`.
+The catalogs, customers and cards are inserted in bulk. Everything after that is a history replayed through billing,
+each step with the clock frozen at its moment (core.clock.frozen_at): subscriptions start as the merchant API starts
+them (billing.subscription_start, charging the sandbox processor), the billing run renews them, ends them, pauses
+them and puts them on hold when they fall due (run for the demo's businesses only), customers cancel through
+billing.cancellation and the merchant pauses through billing.pauses; purchases are charged through the processor
+and settled by billing.charges, refunded by billing.refunds and activated by billing.license_activation. Nothing is
+left half-done: a payment is settled or waits for the customer, never `processing`. The emails of the replayed
+history are dropped: nobody is told today about a payment made months ago.
 """
 
 import urllib.parse
 from collections import defaultdict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TypeVar
 
 from tortoise.models import Model
+from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from billing import license_activation
-from billing.charges import SubscriptionOutcome, client_idempotency_key, period_line, settle
+from billing.billing_run import run_billing
+from billing.cancellation import cancel_subscription
+from billing.charges import SubscriptionOutcome, settle
+from billing.context import BillingContext
 from billing.invoices import Line
 from billing.license_issuance import issue_license_key
-from billing.license_keys import expire_license_keys
-from billing.periods import add_interval
-from billing.processors.protocol import ChargeResult, ChargeStatus, DeclineCode
-from billing.processors.sandbox import SUCCEEDS
-from billing.refunds import record_refund
-from billing.tax import charge_amounts, period_amounts
-from core.clock import utcnow
+from billing.pauses import pause_subscription
+from billing.periods import add_interval, period_end
+from billing.processors.protocol import ChargeRequest, DeclineCode
+from billing.processors.sandbox import REQUIRES_ACTION, SUCCEEDS
+from billing.refunds import refund_payment
+from billing.subscription_start import StartRequest, start_subscription
+from billing.tax import charge_amounts
+from core.clock import frozen_at, utcnow
 from merchants.features import (
     PortalFeatures,
     QuantityLimits,
     SubscriptionCancel,
     SubscriptionPause,
     SubscriptionUpdate,
+    merchant_features,
     stored_features,
 )
+from merchants.portal_configurations import portal_features
 from models import (
     Business,
     Customer,
     Discount,
+    EmailMessage,
     Invoice,
     LicenseKey,
     Payment,
@@ -78,9 +90,6 @@ _INSERT_ORDER: tuple[type[Model], ...] = (
     Customer,
     SandboxCard,
     PaymentMethod,
-    Subscription,
-    Payment,
-    PaymentItem,
 )
 
 
@@ -234,6 +243,7 @@ SAKURA = BusinessSpec(
 )
 
 BUSINESSES = (NORTHWIND, LUMIERE, SAKURA)
+_DEMO_BUSINESS_IDS = tuple(spec.id for spec in BUSINESSES)
 
 ADA = PersonSpec(DEMO_EMAIL, "Ada Lovelace", "+442079460958", ("12 St James's Square", "London", "", "SW1Y 4JH", "GB"))
 GRACE = PersonSpec(
@@ -245,24 +255,18 @@ LINUS = PersonSpec(
 
 M = TypeVar("M", bound=Model)
 
-# What the processor answered each demo charge: how its payment settles.
-_RESULTS = {
-    PaymentStatus.SUCCEEDED: ChargeResult(ChargeStatus.SUCCEEDED, reference=""),
-    PaymentStatus.FAILED: ChargeResult(ChargeStatus.FAILED, reference="", decline_code=DeclineCode.CARD_DECLINED),
-    PaymentStatus.REQUIRES_CUSTOMER_ACTION: ChargeResult(ChargeStatus.REQUIRES_ACTION, reference=""),
-}
 
-
-async def seed_demo() -> DemoSummary:
-    """Write the demo data unless it is there already; either way, describe it."""
+async def seed_demo(context: BillingContext) -> DemoSummary:
+    """Write the demo data unless it is there already; either way, describe it. `context` is the deployment's (its
+    processor is charged, and its address is in the link of the payment that waits for the customer)."""
     async with in_transaction():
-        if not await Business.exists(id__in=[spec.id for spec in BUSINESSES]):
-            await _DemoBuilder(utcnow()).build().save()
+        if not await Business.exists(id__in=_DEMO_BUSINESS_IDS):
+            await _DemoBuilder(utcnow(), context).build().save()
         return await summarize_demo()
 
 
 async def summarize_demo() -> DemoSummary:
-    ids = [spec.id for spec in BUSINESSES]
+    ids = _DEMO_BUSINESS_IDS
     return DemoSummary(
         businesses=tuple(DemoBusiness(spec.id, spec.name, spec.currency) for spec in BUSINESSES),
         customers=await Customer.filter(business_id__in=ids).count(),
@@ -282,6 +286,23 @@ def svg_badge(initials: str, background: str, foreground: str = "#ffffff") -> st
     return "data:image/svg+xml," + urllib.parse.quote(svg, safe="")
 
 
+async def _next_due(end: datetime) -> datetime | None:
+    """The earliest moment up to `end` at which a demo subscription falls due for the billing run."""
+    demo = Subscription.filter(business_id__in=_DEMO_BUSINESS_IDS)
+    due = [
+        await _earliest(demo.filter(status=SubscriptionStatus.ACTIVE, next_billing_date__lte=end), "next_billing_date"),
+        await _earliest(demo.filter(status=SubscriptionStatus.ACTIVE, expires_at__lte=end), "expires_at"),
+        await _earliest(demo.filter(status=SubscriptionStatus.PAUSED, paused_until__lte=end), "paused_until"),
+    ]
+    return min((moment for moment in due if moment is not None), default=None)
+
+
+async def _earliest(query: QuerySet[Subscription], column: str) -> datetime | None:
+    first = await query.order_by(column).first()
+    moment: datetime | None = getattr(first, column) if first else None
+    return moment
+
+
 @dataclass
 class _Catalog:
     business: Business
@@ -289,61 +310,70 @@ class _Catalog:
     products: dict[str, Product]
 
 
-@dataclass
-class _Charge:
-    """A demo payment, made and waiting for how the processor answered it."""
+@dataclass(frozen=True)
+class _Step:
+    """Something that happened at `at`, replayed with the clock frozen there."""
 
-    payment: Payment
+    at: datetime
+    act: Callable[[], Awaitable[object]]
+
+
+@dataclass(frozen=True)
+class _Started:
+    """A subscription of the history, found by its customer and product once its start has been replayed."""
+
     customer: Customer
-    business: Business
-    lines: list[Line]
-    result: ChargeResult
     product: Product
+    start: datetime
+
+    async def row(self) -> Subscription:
+        return await Subscription.get(customer_id=self.customer.id, product_id=self.product.id)
 
 
-class _Recorded(SubscriptionOutcome):
-    """How a charge of the demo's history settles: billing issues its invoice (with the lines it paid for) and, for a
-    product with license keys, its key; the subscription is already where its history left it, and nobody is emailed
-    about the past."""
+@dataclass(frozen=True)
+class _Bought:
+    """A one-time purchase of the history, found by its idempotency key once it has been replayed."""
 
-    def __init__(self, charge: _Charge) -> None:
-        self.purpose = charge.payment.purpose
-        # A renewal is charged with the customer away: a bank asking for them fails it, as billing's renewals do.
-        self.off_session = charge.payment.purpose == PaymentPurpose.RENEWAL
-        self.customer = charge.customer
-        self.business = charge.business
-        self.charge = charge
+    customer: Customer
+    product: Product
+    at: datetime
+    idempotency_key: str
+
+    async def payment(self) -> Payment:
+        return await Payment.get(idempotency_key=self.idempotency_key)
+
+
+class _Purchased(SubscriptionOutcome):
+    """How a one-time purchase settles: billing issues its invoice and, for a product with license keys, its key."""
+
+    purpose = PaymentPurpose.PURCHASE
+
+    def __init__(self, customer: Customer, business: Business, product: Product) -> None:
+        self.customer = customer
+        self.business = business
+        self.product = product
 
     def lines(self, payment: Payment, now: datetime) -> list[Line]:
-        return self.charge.lines
+        return [Line(self.product.name, 1, self.product.price)]
 
     async def succeeded(self, payment: Payment, invoice: Invoice, now: datetime) -> None:
-        await issue_license_key(self.charge.product, self.customer, now, payment=payment)
+        await issue_license_key(self.product, self.customer, now, payment=payment)
 
     async def failed(self, payment: Payment, now: datetime) -> None:
-        """The subscription is already as the failure left it (on hold, or failed to start)."""
-
-
-def _idempotency_key(payment: Payment, subscription: Subscription | None) -> str:
-    """The key billing would have charged under: a renewal's period, a create's client key, or the purchase."""
-    if payment.purpose == PaymentPurpose.RENEWAL and subscription is not None:
-        return f"renewal:{subscription.id}:{payment.created_at.isoformat()}"
-    if subscription is not None:
-        return client_idempotency_key(payment.purpose, subscription, "demo")
-    return f"{payment.purpose}:{payment.id}"
+        """A failed purchase buys nothing."""
 
 
 @dataclass
 class _DemoBuilder:
-    """Collects unsaved rows (ids are assigned on construction, so rows can reference each other), inserts them in
-    bulk, then settles their payments through billing."""
+    """Collects unsaved rows (ids are assigned on construction, so rows can reference each other) and the steps of
+    the history; inserts the rows in bulk, then replays the steps in time order, the billing run doing at each
+    moment what fell due."""
 
     now: datetime
+    context: BillingContext
     rows: dict[type[Model], list[Model]] = field(default_factory=lambda: defaultdict(list))
     catalogs: dict[tuple[str, bool], _Catalog] = field(default_factory=dict)
-    charges: list[_Charge] = field(default_factory=list)
-    activations: list[tuple[Payment, str, datetime]] = field(default_factory=list)
-    refunds: list[tuple[Payment, str, datetime]] = field(default_factory=list)
+    history: list[_Step] = field(default_factory=list)
 
     def add(self, row: M) -> M:
         self.rows[type(row)].append(row)
@@ -351,6 +381,9 @@ class _DemoBuilder:
 
     def ago(self, days: int) -> datetime:
         return self.now - timedelta(days=days)
+
+    def then(self, at: datetime, act: Callable[[], Awaitable[object]]) -> None:
+        self.history.append(_Step(at, act))
 
     def build(self) -> "_DemoBuilder":
         for spec in BUSINESSES:
@@ -365,7 +398,26 @@ class _DemoBuilder:
         for model in _INSERT_ORDER:
             if self.rows[model]:
                 await model.bulk_create(self.rows[model])
-        await self.settle_charges()
+        # Sorted stably: steps at the same moment happen in the order they were written.
+        for step in sorted(self.history, key=lambda step: step.at):
+            await self.bill_until(step.at)
+            with frozen_at(step.at):
+                await step.act()
+        await self.bill_until(self.now)
+        await EmailMessage.filter(business_id__in=_DEMO_BUSINESS_IDS).delete()
+
+    async def bill_until(self, end: datetime) -> None:
+        """The billing run of the demo's businesses at every moment something fell due up to `end`, then at `end`."""
+        moment = await _next_due(end)
+        while moment is not None:
+            with frozen_at(moment):
+                await run_billing(self.context, now=moment, businesses=_DEMO_BUSINESS_IDS)
+            following = await _next_due(end)
+            if following is not None and following <= moment:
+                raise RuntimeError(f"The billing run left a demo subscription due at {moment.isoformat()}.")
+            moment = following
+        with frozen_at(end):
+            await run_billing(self.context, now=end, businesses=_DEMO_BUSINESS_IDS)
 
     # --- businesses and catalogs --------------------------------------------------------------------------------
 
@@ -540,31 +592,102 @@ class _DemoBuilder:
 
     # --- money --------------------------------------------------------------------------------------------------
 
-    def charge(
+    def subscribe(
         self,
         customer: Customer,
         card: PaymentMethod,
-        product: Product,
-        at: datetime,
-        purpose: PaymentPurpose,
+        product_key: str,
         *,
-        status: PaymentStatus = PaymentStatus.SUCCEEDED,
-        subscription: Subscription | None = None,
-        line: Line | None = None,
-    ) -> Payment:
-        """A payment for one product (a subscription's period, or one purchased), `processing` until
-        `settle_charges` records how it went; its amounts are billing's."""
+        days_ago: int,
+        quantity: int = 1,
+        trial_period_days: int | None = None,
+    ) -> _Started:
+        """Started `days_ago` by the merchant's API with a saved card; from then on the billing run renews it."""
+        product = self.catalogs[(customer.business_id, customer.livemode)].products[product_key]
+        started = _Started(customer, product, self.ago(days_ago))
+
+        async def start() -> None:
+            client_key = f"demo-{customer.id}-{product_key}"
+            asked = StartRequest(
+                customer,
+                product.id,
+                client_key,
+                quantity,
+                payment_method_id=card.id,
+                trial_period_days=trial_period_days,
+            )
+            await start_subscription(asked, self.context)
+
+        self.then(started.start, start)
+        return started
+
+    def periods_after(self, started: _Started, periods: int) -> datetime:
+        interval = started.product.payment_frequency_interval or Interval.MONTH
+        return add_interval(started.start, interval, periods)
+
+    def fixed_term(self, started: _Started) -> None:
+        """The product's term (`subscription_period_count` of its monthly periods) ends it: the billing run expires
+        it when its last period ends. Billing's start does not set `expires_at` from a product's term yet, so the
+        history sets it as the merchant's create would."""
+
+        async def set_term() -> None:
+            subscription = await started.row()
+            expires_at = subscription.previous_billing_date
+            for _ in range(started.product.subscription_period_count or 1):
+                expires_at = period_end(subscription, expires_at)
+            await Subscription.filter(id=subscription.id).update(expires_at=expires_at)
+
+        self.then(started.start, set_term)
+
+    def cancel(
+        self,
+        started: _Started,
+        at: datetime,
+        reason: CancellationFeedback | None = None,
+        comment: str | None = None,
+    ) -> None:
+        """The customer cancels in their portal, at the end of the period: the billing run ends it then."""
+
+        async def cancel() -> None:
+            subscription = await started.row()
+            features = await portal_features(subscription.business_id, subscription.livemode)
+            await cancel_subscription(
+                subscription, reason=reason, comment=comment, immediately=False, features=features, context=self.context
+            )
+
+        self.then(at, cancel)
+
+    def pause(self, started: _Started, at: datetime) -> None:
+        """The business pauses it from the period end until further notice (its portal offers no pause: the merchant
+        does it, under the merchant's policy); the billing run starts the pause."""
+
+        async def pause() -> None:
+            await pause_subscription(await started.row(), None, merchant_features())
+
+        self.then(at, pause)
+
+    def bank_declines(self, card: PaymentMethod, days_ago: int) -> None:
+        """From `days_ago`, the card's bank refuses its charges (as pm_card_chargeDeclined's does)."""
+
+        async def declines() -> None:
+            await SandboxCard.filter(id=card.processor_token).update(behaviour=DeclineCode.CARD_DECLINED)
+
+        self.then(self.ago(days_ago), declines)
+
+    def purchase(self, customer: Customer, card: PaymentMethod, product_key: str, days_ago: int) -> _Bought:
+        """A one-time purchase, charged through the processor and settled by billing: a license-key product hands
+        out its key."""
+        product = self.catalogs[(customer.business_id, customer.livemode)].products[product_key]
         business = self.catalogs[(customer.business_id, customer.livemode)].business
-        if subscription is not None:
-            amounts = period_amounts(subscription, business)
-        else:
+        key = f"{PaymentPurpose.PURCHASE}:demo-{customer.id}-{product_key}"
+        bought = _Bought(customer, product, self.ago(days_ago), key)
+
+        async def buy() -> None:
             amounts = charge_amounts(product.price, rate_bp=business.tax_rate_bp, inclusive=product.tax_inclusive)
-        payment = self.add(
-            Payment(
+            payment = await Payment.create(
                 business_id=customer.business_id,
                 livemode=customer.livemode,
                 customer_id=customer.id,
-                subscription_id=subscription.id if subscription else None,
                 total_amount=amounts.total,
                 tax=amounts.tax,
                 subtotal=amounts.subtotal,
@@ -572,124 +695,40 @@ class _DemoBuilder:
                 credit_applied=amounts.credit_applied,
                 currency=product.currency,
                 status=PaymentStatus.PROCESSING,
-                purpose=purpose,
+                purpose=PaymentPurpose.PURCHASE,
                 payment_method_id=card.id,
                 card_last_four=card.last4,
                 card_network=card.brand,
-                created_at=at,
+                idempotency_key=key,
             )
-        )
-        payment.idempotency_key = _idempotency_key(payment, subscription)
-        if purpose != PaymentPurpose.RENEWAL:
-            # What the payment bought, as billing records it for a purchase or a subscription's first charge.
-            quantity = subscription.quantity if subscription else 1
-            self.add(
-                PaymentItem(payment_id=payment.id, product_id=product.id, quantity=quantity, amount=amounts.subtotal)
+            await PaymentItem.create(payment_id=payment.id, product_id=product.id, quantity=1, amount=amounts.subtotal)
+            charged = ChargeRequest(
+                card.processor_token, payment.total_amount, payment.currency, payment.idempotency_key
             )
-        line = line or Line(product.name, 1, product.price)
-        self.charges.append(_Charge(payment, customer, business, [line], _RESULTS[status], product))
-        return payment
+            result = await self.context.processor.charge(charged)
+            await settle(payment, result, _Purchased(customer, business, product))
 
-    def subscribe(
-        self,
-        customer: Customer,
-        card: PaymentMethod,
-        product_key: str,
-        *,
-        status: SubscriptionStatus,
-        days_ago: int,
-        paid_cycles: int | None = None,
-        last_charge: PaymentStatus | None = None,
-        quantity: int = 1,
-        **fields,
-    ) -> Subscription:
-        """A subscription started `days_ago` with `paid_cycles` renewals (default: every cycle due so far) and
-        optionally one more charge that failed or waits for the customer."""
-        product = self.catalogs[(customer.business_id, customer.livemode)].products[product_key]
-        interval = product.payment_frequency_interval
-        start = self.ago(days_ago)
-        if paid_cycles is None:
-            paid_cycles = self.cycles_due(start, interval)
-        cycles = [add_interval(start, interval, i) for i in range(paid_cycles + 1)]
-        previous = cycles[max(paid_cycles - 1, 0)]
-        # A charge still owed (failed or waiting) keeps the next billing date at its due date.
-        next_billing = cycles[paid_cycles] if last_charge else add_interval(previous, interval, 1)
-        overrides = {"previous_billing_date": previous, "next_billing_date": next_billing} | fields
-        subscription = self.add(
-            Subscription(
-                business_id=customer.business_id,
-                livemode=customer.livemode,
-                customer_id=customer.id,
-                product_id=product.id,
-                status=status,
-                quantity=quantity,
-                recurring_pre_tax_amount=product.price * quantity,
-                currency=product.currency,
-                tax_inclusive=product.tax_inclusive,
-                payment_frequency_count=1,
-                payment_frequency_interval=interval,
-                subscription_period_count=product.subscription_period_count,
-                subscription_period_interval=product.subscription_period_interval,
-                payment_method_id=card.id,
-                created_at=start,
-                **overrides,
-            )
-        )
-        for start in cycles[:paid_cycles]:
-            self.charge_cycle(customer, subscription, card, product, start, add_interval(start, interval, 1))
-        if last_charge:
-            due = cycles[paid_cycles]
-            self.charge_cycle(customer, subscription, card, product, due, add_interval(due, interval, 1), last_charge)
-        return subscription
+        self.then(bought.at, buy)
+        return bought
 
-    def cycles_due(self, start: datetime, interval: Interval) -> int:
-        count = 0
-        while add_interval(start, interval, count) <= self.now:
-            count += 1
-        return count
-
-    def charge_cycle(
-        self,
-        customer: Customer,
-        subscription: Subscription,
-        card: PaymentMethod,
-        product: Product,
-        start: datetime,
-        end: datetime,
-        status: PaymentStatus = PaymentStatus.SUCCEEDED,
-    ) -> None:
-        first = start == subscription.created_at
-        purpose = PaymentPurpose.SUBSCRIPTION_CREATE if first else PaymentPurpose.RENEWAL
-        line = period_line(product.name, subscription.quantity, start, end, subscription.recurring_pre_tax_amount)
-        self.charge(customer, card, product, start, purpose, status=status, subscription=subscription, line=line)
-
-    def purchase(self, customer: Customer, card: PaymentMethod, product_key: str, days_ago: int) -> Payment:
-        """A one-time purchase; a license-key product hands out its key when the payment settles."""
-        product = self.catalogs[(customer.business_id, customer.livemode)].products[product_key]
-        return self.charge(customer, card, product, self.ago(days_ago), PaymentPurpose.PURCHASE)
-
-    def activate(self, purchase: Payment, *names: str) -> None:
+    def activate(self, bought: _Bought, *names: str) -> None:
         """Devices the purchase's key was activated on, an hour apart after the purchase."""
-        self.activations.extend(
-            (purchase, name, purchase.created_at + timedelta(hours=offset + 1)) for offset, name in enumerate(names)
-        )
+        for offset, name in enumerate(names):
 
-    def refund(self, purchase: Payment, days_later: int, reason: str) -> None:
-        """The whole purchase given back `days_later`: the refund disables its key."""
-        self.refunds.append((purchase, reason, purchase.created_at + timedelta(days=days_later)))
+            async def activate(name: str = name) -> None:
+                key = await LicenseKey.get(payment_id=(await bought.payment()).id)
+                await license_activation.activate(key.key, name, livemode=key.livemode)
 
-    async def settle_charges(self) -> None:
-        """Settle every payment as billing settles a processor's answer, in the order they were made, so invoices
-        and credit notes take their numbers from billing's sequences; then the activations, refunds and key expiries
-        that came after."""
-        for charge in sorted(self.charges, key=lambda c: c.payment.created_at):
-            await settle(charge.payment, charge.result, _Recorded(charge), now=charge.payment.created_at)
-        for purchase, name, at in self.activations:
-            key = await LicenseKey.get(payment_id=purchase.id)
-            await license_activation.activate(key.key, name, livemode=key.livemode, now=at)
-        for purchase, reason, at in sorted(self.refunds, key=lambda refund: refund[2]):
-            await record_refund(purchase, purchase.total_amount, reason, at, context=None)
-        await expire_license_keys(self.now)
+            self.then(bought.at + timedelta(hours=offset + 1), activate)
+
+    def refund(self, bought: _Bought, days_later: int, reason: str) -> None:
+        """The whole purchase given back `days_later` through the processor: the refund disables its key."""
+
+        async def refund() -> None:
+            payment = await bought.payment()
+            await refund_payment(payment, None, reason, client_key=f"demo-refund-{payment.id}", context=self.context)
+
+        self.then(bought.at + timedelta(days=days_later), refund)
 
     # --- the people ---------------------------------------------------------------------------------------------
 
@@ -699,89 +738,44 @@ class _DemoBuilder:
         northwind = self.add_customer(ADA, NORTHWIND, created_days_ago=420)
         nw_visa = self.add_card(northwind, "Visa", "4242", (12, year + 2))
         self.add_card(northwind, "Mastercard", "4444", (3, year - 1), default=False)
-        self.subscribe(northwind, nw_visa, "team", status=SubscriptionStatus.ACTIVE, days_ago=12 * 30 + 9)
-        self.subscribe(northwind, nw_visa, "warehouse", status=SubscriptionStatus.PAUSED, days_ago=200, paid_cycles=4)
+        self.subscribe(northwind, nw_visa, "team", days_ago=12 * 30 + 9)
+        warehouse = self.subscribe(northwind, nw_visa, "warehouse", days_ago=200)
+        # Paused from the end of its fourth period.
+        self.pause(warehouse, self.periods_after(warehouse, 4) - timedelta(days=7))
         connector = self.purchase(northwind, nw_visa, "connector", days_ago=300)
         self.activate(connector, "Ada's MacBook Pro")
 
         lumiere = self.add_customer(ADA, LUMIERE, locale="fr-FR", created_days_ago=400)
         al_visa = self.add_card(lumiere, "Visa", "1881", (8, year + 1))
-        essentiel_start = 395
-        self.subscribe(
-            lumiere,
-            al_visa,
-            "essentiel",
-            status=SubscriptionStatus.CANCELLED,
-            days_ago=essentiel_start,
-            paid_cycles=4,
-            cancelled_at=add_interval(self.ago(essentiel_start), Interval.MONTH, 4),
-            cancellation_feedback=CancellationFeedback.MISSING_FEATURES,
-            cancellation_comment="Moving to Studio for the live workshops.",
+        # Her bank asks for 3-D Secure on every charge of this card.
+        al_secure = self.add_card(lumiere, "Visa", "3184", (6, year + 3), default=False, behaviour=REQUIRES_ACTION)
+        essentiel = self.subscribe(lumiere, al_visa, "essentiel", days_ago=395)
+        # Cancelled during its fourth period: it ended when that period did.
+        self.cancel(
+            essentiel,
+            self.periods_after(essentiel, 4) - timedelta(days=10),
+            CancellationFeedback.MISSING_FEATURES,
+            "Moving to Studio for the live workshops.",
         )
-        self.subscribe(
-            lumiere,
-            al_visa,
-            "studio",
-            status=SubscriptionStatus.ACTIVE,
-            days_ago=7 * 30 + 12,
-            cancel_at_next_billing_date=True,
-        )
-        course_start = 250
-        self.subscribe(
-            lumiere,
-            al_visa,
-            "course",
-            status=SubscriptionStatus.EXPIRED,
-            days_ago=course_start,
-            paid_cycles=6,
-            expires_at=add_interval(self.ago(course_start), Interval.MONTH, 6),
-        )
-        self.subscribe(
-            lumiere,
-            al_visa,
-            "studio_year",
-            status=SubscriptionStatus.PENDING,
-            days_ago=0,
-            paid_cycles=0,
-            last_charge=PaymentStatus.REQUIRES_CUSTOMER_ACTION,
-        )
+        studio = self.subscribe(lumiere, al_visa, "studio", days_ago=7 * 30 + 12)
+        self.cancel(studio, self.ago(1))
+        course = self.subscribe(lumiere, al_visa, "course", days_ago=250)
+        self.fixed_term(course)
+        # Bought a moment ago with the card that asks for 3-D Secure: the charge waits for her bank, the
+        # subscription for the charge; nobody charges it without her.
+        self.subscribe(lumiere, al_secure, "studio_year", days_ago=0)
         nocturne = self.purchase(lumiere, al_visa, "nocturne", days_ago=150)
         self.refund(nocturne, days_later=3, reason="Bought twice by mistake")
 
         sakura = self.add_customer(ADA, SAKURA, created_days_ago=500)
-        # The card of the on-hold subscription declines (as pm_card_chargeDeclined); the Visa works.
-        sf_jcb = self.add_card(sakura, "JCB", "0505", (5, year + 3), behaviour=DeclineCode.CARD_DECLINED)
+        sf_jcb = self.add_card(sakura, "JCB", "0505", (5, year + 3))
         self.add_card(sakura, "Visa", "4242", (9, year + 4), default=False)
-        self.subscribe(
-            sakura,
-            sf_jcb,
-            "personal",
-            status=SubscriptionStatus.ON_HOLD,
-            days_ago=6 * 31 + 5,
-            paid_cycles=6,
-            last_charge=PaymentStatus.FAILED,
-        )
-        trial_start = self.ago(5)
-        self.subscribe(
-            sakura,
-            sf_jcb,
-            "pro",
-            status=SubscriptionStatus.ACTIVE,
-            days_ago=5,
-            paid_cycles=0,
-            trial_period_days=14,
-            trial_ends_at=trial_start + timedelta(days=14),
-            next_billing_date=trial_start + timedelta(days=14),
-        )
-        self.subscribe(
-            sakura,
-            sf_jcb,
-            "hosting",
-            status=SubscriptionStatus.FAILED,
-            days_ago=40,
-            paid_cycles=0,
-            last_charge=PaymentStatus.FAILED,
-        )
+        # Six months paid on the JCB; then its bank declines it, and the seventh renewal puts the plan on hold.
+        self.subscribe(sakura, sf_jcb, "personal", days_ago=6 * 31 + 5)
+        self.bank_declines(sf_jcb, days_ago=25)
+        self.subscribe(sakura, sf_jcb, "pro", days_ago=5, trial_period_days=14)
+        # Its first charge, on the declining JCB, failed: it never started.
+        self.subscribe(sakura, sf_jcb, "hosting", days_ago=20)
         hanami = self.purchase(sakura, sf_jcb, "hanami", days_ago=480)
         self.activate(hanami, "Studio iMac", "Ada's MacBook Pro")
         # Its key lasted a year: billing's expiry has marked it expired.
@@ -789,25 +783,25 @@ class _DemoBuilder:
 
         test_record = self.add_customer(ADA, NORTHWIND, livemode=False, created_days_ago=70)
         test_card = self.add_card(test_record, "Visa", "4242", (12, year + 5))
-        self.subscribe(test_record, test_card, "starter", status=SubscriptionStatus.ACTIVE, days_ago=65)
+        self.subscribe(test_record, test_card, "starter", days_ago=65)
 
     def add_other_customers(self) -> None:
         year = self.now.year
         grace_nw = self.add_customer(GRACE, NORTHWIND, locale="en-US", created_days_ago=200)
         grace_card = self.add_card(grace_nw, "Amex", "8431", (11, year + 2))
-        self.subscribe(grace_nw, grace_card, "business", status=SubscriptionStatus.ACTIVE, days_ago=160, quantity=3)
+        self.subscribe(grace_nw, grace_card, "business", days_ago=160, quantity=3)
         grace_sf = self.add_customer(GRACE, SAKURA, locale="en-US", created_days_ago=90)
         grace_jcb = self.add_card(grace_sf, "Visa", "5556", (2, year + 1))
         self.activate(self.purchase(grace_sf, grace_jcb, "hanami", days_ago=90), "Grace's ThinkPad")
 
         linus_al = self.add_customer(LINUS, LUMIERE, locale="fi-FI", created_days_ago=380)
         linus_card = self.add_card(linus_al, "Mastercard", "5100", (9, year + 2))
-        self.subscribe(linus_al, linus_card, "studio_year", status=SubscriptionStatus.ACTIVE, days_ago=370)
+        self.subscribe(linus_al, linus_card, "studio_year", days_ago=370)
         self.purchase(linus_al, linus_card, "nocturne", days_ago=20)
         # Never confirmed his email at Northwind: his unified portal shows Atelier Lumière and offers to add Northwind.
         linus_nw = self.add_customer(LINUS, NORTHWIND, locale="fi-FI", email_verified=False, created_days_ago=30)
         linus_visa = self.add_card(linus_nw, "Visa", "0077", (4, year + 4))
-        self.subscribe(linus_nw, linus_visa, "starter", status=SubscriptionStatus.ACTIVE, days_ago=30)
+        self.subscribe(linus_nw, linus_visa, "starter", days_ago=30)
 
 
 def _portal_features(spec: BusinessSpec, retention_coupon: Discount) -> dict[str, object]:
