@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 
 from access.login_links import create_magic_link
+from billing.context import BillingContext
 from gateway.cli.common import run_with_database
 from gateway.cli.database import migrate_database
 from gateway.cli.serve import serve, with_address
@@ -26,8 +27,13 @@ def add_seed_demo_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(handler=_seed_demo)
 
 
+def _demo_billing(settings: Settings) -> BillingContext:
+    """The demo's history is sandbox money in both modes, whatever the deployment lets its own live mode charge."""
+    return build_billing_context(dataclasses.replace(settings, sandbox_in_live_mode=True))
+
+
 def _seed_demo(args: argparse.Namespace, settings: Settings) -> int:
-    summary = run_with_database(settings, lambda: seed_demo(build_billing_context(settings)))
+    summary = run_with_database(settings, lambda: seed_demo(_demo_billing(settings)))
     print(_describe_demo(summary))
     return 0
 
@@ -55,7 +61,7 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     asyncio.run(migrate_database(settings.database_url))
 
     async def seed_and_sign_in() -> DemoAccess:
-        summary = await seed_demo(build_billing_context(settings))
+        summary = await seed_demo(_demo_billing(settings))
         business = summary.businesses[0]
         unified, _ = await open_cli_session(settings, email=DEMO_EMAIL, business_id=None, livemode=True)
         scoped, _ = await open_cli_session(settings, email=DEMO_EMAIL, business_id=business.id, livemode=True)

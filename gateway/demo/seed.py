@@ -705,7 +705,8 @@ class _DemoBuilder:
             charged = ChargeRequest(
                 card.processor_token, payment.total_amount, payment.currency, payment.idempotency_key
             )
-            result = await self.context.processor.charge(charged)
+            processor = await self.context.processor_for(business.id, payment.livemode)
+            result = await processor.charge(charged)
             await settle(payment, result, _Purchased(customer, business, product))
 
         self.then(bought.at, buy)
