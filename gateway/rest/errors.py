@@ -28,6 +28,8 @@ class RestErrorCode(StrEnum):
     IDEMPOTENCY_KEY_REQUIRED = "IDEMPOTENCY_KEY_REQUIRED"
     ITEMS_NOT_SUPPORTED = "ITEMS_NOT_SUPPORTED"
     INVALID_CODE = "INVALID_CODE"
+    # An inbound processor event whose signature is not its account's: refused before its body is read.
+    INVALID_SIGNATURE = "INVALID_SIGNATURE"
     RATE_LIMITED = "RATE_LIMITED"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     UNAVAILABLE = "UNAVAILABLE"
@@ -41,6 +43,7 @@ STATUS_OF: dict[str, int] = {
     "INVALID_UNICODE": 400,
     "IDEMPOTENCY_KEY_REQUIRED": 400,
     "INVALID_CODE": 400,
+    "INVALID_SIGNATURE": 400,
     "UNAUTHENTICATED": 401,
     **dict.fromkeys(_DECLINES, 402),
     "PROCESSING_ERROR": 402,

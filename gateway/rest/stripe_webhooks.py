@@ -11,6 +11,8 @@ from starlette.routing import BaseRoute, Route
 
 from billing.stripe_events import StripeEventRefused, receive_stripe_event
 from gateway.payments import billing_of
+from gateway.rest.errors import RestErrorCode, error_response
+from merchants.inputs import MerchantErrorCode
 from merchants.stripe_accounts import WEBHOOK_PATH
 
 _MODES = {"live": True, "test": False}
@@ -19,7 +21,7 @@ _MODES = {"live": True, "test": False}
 async def stripe_webhook(request: Request) -> JSONResponse:
     livemode = _MODES.get(request.path_params["mode"])
     if livemode is None:
-        return JSONResponse({"error": "the mode is live or test"}, status_code=404)
+        return error_response(MerchantErrorCode.NOT_FOUND, "The mode is live or test.", "mode")
     try:
         recorded = await receive_stripe_event(
             request.path_params["business_id"],
@@ -29,7 +31,7 @@ async def stripe_webhook(request: Request) -> JSONResponse:
             billing_of(request),
         )
     except StripeEventRefused as refused:
-        return JSONResponse({"error": str(refused)}, status_code=400)
+        return error_response(RestErrorCode.INVALID_SIGNATURE, str(refused))
     return JSONResponse({"received": True, "duplicate": not recorded})
 
 
