@@ -14,7 +14,7 @@ from gateway.http.request_auth import SESSION_COOKIE
 from gateway.settings import Settings
 from merchants.api_keys import create_api_key, revoke_api_key
 from models import ApiKey, Business, PortalSession
-from tests import factories
+from tests.support import factories
 
 NOW = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
 POLICY = SessionPolicy()

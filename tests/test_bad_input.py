@@ -19,8 +19,8 @@ from gateway.settings import Settings
 from merchants.api_keys import create_api_key
 from models import RateLimitBucket
 from schema.common import limits
-from tests import factories
-from tests.portal_support import csrf_from, free_port
+from tests.support import factories
+from tests.support.portal import csrf_from, free_port
 
 JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}

@@ -14,8 +14,8 @@ from gateway.worker import process_due_emails
 from merchants.features import FeatureSwitch, PortalFeatures
 from models import EmailMessage, Event, Invoice, InvoiceLine, LicenseKey, Payment, SandboxCharge, Subscription
 from models.enums import LicenseKeyStatus, PaymentStatus, SubscriptionStatus
-from tests.billing_support import FEATURES, subscriber
-from tests.portal_support import Mailbox, make_settings, text_of
+from tests.support.billing import FEATURES, subscriber
+from tests.support.portal import Mailbox, make_settings, text_of
 
 
 async def test_a_declined_reactivation_changes_nothing_but_a_failed_payment(context) -> None:

@@ -13,7 +13,7 @@ from core.i18n import SUPPORTED_LOCALES
 from gateway.settings import Settings
 from gateway.worker.mailer import compose_email
 from models import Business, EmailMessage
-from tests.portal_support import html_of, text_of
+from tests.support.portal import html_of, text_of
 
 SIGN_IN_LINK = "http://127.0.0.1:8000/login/bus_sakura"
 DETAILS: dict[str, dict] = {

@@ -13,10 +13,10 @@ from core.i18n import translations
 from models import Invoice, InvoiceLine, Payment, PaymentMethod, SandboxCharge, Subscription
 from models.enums import InvoiceStatus, SubscriptionStatus
 from schema.customer import build_context, schema
-from tests.billing_support import Subscriber, subscriber
-from tests.factories import POLICY, business_token, unified_token
-from tests.portal_support import csrf_from
+from tests.support.billing import Subscriber, subscriber
+from tests.support.factories import POLICY, business_token, unified_token
 from tests.support.pages import IDEMPOTENCY_KEY, alert, sign_in, without_noise
+from tests.support.portal import csrf_from
 
 RADIO = re.compile(r'name="payment_method_id" value="([^"]+)" required( checked)?')
 DECLINED = "Your card was declined. Try another card."

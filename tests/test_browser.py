@@ -1,5 +1,5 @@
 """The portal in a real browser (Playwright driving Debian's chromium), served as an operator runs it
-(tests/browser_support.py): signing in with the emailed link, the on-hold subscription paid with a card added on the
+(tests/support/browser.py): signing in with the emailed link, the on-hold subscription paid with a card added on the
 processor's hosted page, cancelling and resuming, and a charged plan change.
 
 Screenshots go to a temporary folder; `PORTAL_REFRESH_SCREENSHOTS=1` writes them to docs/screenshots/ instead, with
@@ -10,8 +10,8 @@ import asyncio
 
 import pytest
 
-from tests.browser_support import CARD_NUMBER, fill_in_test_card, require_browser, sign_in_by_email
-from tests.portal_support import Mailbox, html_of, text_of
+from tests.support.browser import CARD_NUMBER, fill_in_test_card, require_browser, sign_in_by_email
+from tests.support.portal import Mailbox, html_of, text_of
 
 require_browser()
 

@@ -18,9 +18,9 @@ from gateway.cli.demo import EXAMPLE_QUERY
 from gateway.demo.seed import DEMO_EMAIL
 from models.database import tortoise_config
 from models.enums import Scope
-from tests.portal_support import free_port
 from tests.support.cli import PORTAL_COMMAND, ROOT, portal, portal_environment, portal_process
 from tests.support.databases import uses_postgres
+from tests.support.portal import free_port
 
 
 async def viewer_of(database_url: str, token: str) -> Viewer | None:

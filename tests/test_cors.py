@@ -5,8 +5,8 @@ import httpx
 import pytest
 
 from models import Business, Customer
-from tests import factories
-from tests.merchant_support import merchant
+from tests.support import factories
+from tests.support.merchant import merchant
 
 LISTED = "https://app.acme.example"
 UNLISTED = "https://evil.example"

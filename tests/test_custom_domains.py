@@ -46,10 +46,10 @@ from merchants.domain_verification import check_due_claims, dns_txt_lookup, veri
 from models import Business, CustomDomain, Customer, EmailMessage, LoginToken
 from models.database import tortoise_config
 from models.enums import CustomDomainStatus
-from tests.billing_support import billing_context
-from tests.portal_support import Shop, create_shop, csrf_from
+from tests.support.billing import billing_context
 from tests.support.cli import portal
 from tests.support.databases import scratch_database_url
+from tests.support.portal import Shop, create_shop, csrf_from
 
 PLATFORM = "https://portal.example.net"
 CUSTOM_HOST = "billing.example.com"

@@ -7,7 +7,7 @@ import json
 import httpx
 
 from models import PaymentMethod
-from tests.factories import Owned, business, business_token, customer_with_history, unified_token
+from tests.support.factories import Owned, business, business_token, customer_with_history, unified_token
 
 SECRETS = ("processor_token", "fingerprint", "idempotency_key", "request_fingerprint", "processor_reference")
 

@@ -25,8 +25,8 @@ from models import (
     Subscription,
 )
 from models.enums import PriceType, SubscriptionStatus
-from tests.billing_support import Subscriber, subscriber, with_plans
-from tests.portal_support import csrf_from
+from tests.support.billing import Subscriber, subscriber, with_plans
+from tests.support.portal import csrf_from
 from tests.test_subscription_pages import retention_offer
 
 RETURN_URL = "https://sakura.example/account"

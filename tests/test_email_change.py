@@ -18,9 +18,9 @@ from core.i18n import translations
 from gateway.settings import Settings
 from gateway.worker import process_due_emails
 from models import Customer, EmailChangeToken, EmailMessage, PortalConfiguration
-from tests.factories import POLICY, business_token, unified_token
-from tests.merchant_support import merchant
-from tests.portal_support import (
+from tests.support.factories import POLICY, business_token, unified_token
+from tests.support.merchant import merchant
+from tests.support.portal import (
     CHANGE_LINK,
     LINK,
     Mailbox,

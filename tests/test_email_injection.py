@@ -14,7 +14,7 @@ from core.email_outbox import branding_context, sender_name
 from gateway.settings import Settings
 from gateway.worker.mailer import compose_email
 from models import Business, EmailMessage
-from tests.portal_support import html_of, text_of
+from tests.support.portal import html_of, text_of
 from tests.test_billing_emails import DETAILS
 
 SETTINGS = Settings(base_url="https://portal.example", secret_key="test-secret-key", mail_from="portal@mail.example")

@@ -11,8 +11,8 @@ import pytest
 from billing.refunds import record_refund
 from models import Invoice
 from models.enums import InvoiceStatus
-from tests.billing_support import billing_context
-from tests.factories import Owned, business, business_token, customer_with_history, unified_token
+from tests.support.billing import billing_context
+from tests.support.factories import Owned, business, business_token, customer_with_history, unified_token
 
 INVOICE_NUMBER = re.compile(r'<bdi class="title">([^<]+)</bdi>')
 OLDER = re.compile(r'href="(/billing-history\?[^"]*after=[^"]+)">Older<')

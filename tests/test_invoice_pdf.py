@@ -32,9 +32,9 @@ from core.i18n import SUPPORTED_LOCALES, translations
 from core.money import format_money
 from models import Business, Customer, Invoice, InvoiceLine, Payment, Refund
 from models.enums import InvoiceStatus, PaymentPurpose, PaymentStatus
-from tests.billing_support import billing_context
-from tests.factories import business_token, unified_token
+from tests.support.billing import billing_context
 from tests.support.customer_graphql import graphql
+from tests.support.factories import business_token, unified_token
 from tests.support.pages import without_noise
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -13,11 +13,11 @@ from billing.billing_run import run_billing
 from billing.license_activation import LicenseError, LicenseErrorCode, activate
 from models import Business, Customer, LicenseKey, LicenseKeyInstance, Product
 from models.enums import LicenseKeyStatus, PriceType
-from tests.billing_support import billing_context
-from tests.factories import business_token, unified_token
-from tests.portal_support import csrf_from
+from tests.support.billing import billing_context
 from tests.support.customer_graphql import run
+from tests.support.factories import business_token, unified_token
 from tests.support.pages import alert, sign_in, without_noise
+from tests.support.portal import csrf_from
 
 # The billing pages' fixtures: the app with its BillingContext, and a sign-in.
 

@@ -13,7 +13,7 @@ from tortoise import Tortoise
 from gateway.app import create_app
 from gateway.settings import Settings
 from merchants.api_keys import create_api_key
-from tests import factories
+from tests.support import factories
 
 LONE = "\ud800"
 # A value for every string field the JSON routes read, each a lone surrogate: whichever field a route reads first,

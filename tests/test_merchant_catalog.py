@@ -11,7 +11,7 @@ from billing.plan_changes import plan_options
 from merchants.portal_configurations import portal_features
 from models import Business, Customer, Discount, Product, ProductCollection, Subscription
 from models.enums import Interval, PriceType, SubscriptionStatus
-from tests.merchant_support import Merchant, call, merchant
+from tests.support.merchant import Merchant, call, merchant
 
 PRODUCT_FIELDS = """
   id name priceType price currency trialPeriodDays paymentFrequencyCount paymentFrequencyInterval

@@ -5,7 +5,7 @@ import asyncio
 
 from merchants.customers import CustomerFields, create_customer
 from models import Customer
-from tests.merchant_shop import Shop, merchant_graphql, open_shop
+from tests.support.shop import Shop, merchant_graphql, open_shop
 
 FIELDS = "id email emailVerified name phoneNumber taxId metadata billingAddress { country city }"
 CREATE = f"""

@@ -50,7 +50,7 @@ from models import (
 from models.enums import DiscountDuration, DiscountType, RefundStatus
 from models.ids import new_id
 from schema.merchant import schema as merchant_schema
-from tests.factories import Owned, customer_with_history
+from tests.support.factories import Owned, customer_with_history
 
 SETTINGS = Settings(base_url="https://portal.example", portal_name="Portal", secret_key="isolation-secret")
 # Tables whose rows change on every request whoever asks: the key's last use, rate-limit counters.

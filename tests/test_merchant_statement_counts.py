@@ -1,6 +1,6 @@
 """Every list of the merchant schema, with the fields its nodes resolve from other rows, costs a fixed number of SQL
 statements whatever the data: a business with six times the rows costs exactly the statements one with a single
-set costs. The business is seeded with `scale` customers, each with the history of tests.factories and one of
+set costs. The business is seeded with `scale` customers, each with the history of tests.support.factories and one of
 everything the merchant API lists."""
 
 from collections.abc import AsyncIterator
@@ -27,8 +27,8 @@ from models import (
     WebhookEndpoint,
 )
 from models.enums import DeliveryStatus, DiscountDuration, DiscountType, RefundStatus
-from tests.billing_support import BASE_URL
-from tests.factories import business, customer_with_history
+from tests.support.billing import BASE_URL
+from tests.support.factories import business, customer_with_history
 
 FEW, MANY = 1, 6
 LISTS = {

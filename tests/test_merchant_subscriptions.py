@@ -15,9 +15,9 @@ from billing.payments import complete_payment
 from billing.subscription_start import StartRequest, start_subscription
 from models import Event, Invoice, LicenseKey, Payment, PaymentMethod, ProductCollection, SandboxCharge, Subscription
 from models.enums import Interval, PaymentStatus, SubscriptionStatus
-from tests import factories
-from tests.billing_support import billing_context
-from tests.merchant_shop import Shop, merchant_graphql, open_shop
+from tests.support import factories
+from tests.support.billing import billing_context
+from tests.support.shop import Shop, merchant_graphql, open_shop
 
 SUBSCRIPTION_FIELDS = """
 id customerId productId status quantity recurringPreTaxAmount currency trialPeriodDays trialEndsAt

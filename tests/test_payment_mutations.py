@@ -6,9 +6,9 @@ import pytest
 
 from models import Invoice, Payment, PaymentMethod, SandboxCharge, Subscription
 from models.enums import SubscriptionStatus
-from tests.billing_support import add_card, subscriber
-from tests.factories import business_token, unified_token
+from tests.support.billing import add_card, subscriber
 from tests.support.customer_graphql import run
+from tests.support.factories import business_token, unified_token
 
 PAYMENT_FIELDS = """
   subscription { id status nextBillingDate }

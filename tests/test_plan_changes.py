@@ -43,7 +43,7 @@ from models.enums import (
     PriceType,
     SubscriptionStatus,
 )
-from tests.billing_support import Subscriber, subscriber
+from tests.support.billing import Subscriber, subscriber
 
 # Every instant of a test hangs off this one, whole seconds: 10 days into a 30-day period, two thirds of it remain.
 NOW = datetime.now(UTC).replace(microsecond=0)

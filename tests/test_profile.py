@@ -11,9 +11,9 @@ from access.sessions import viewer_for_token
 from core.i18n import SUPPORTED_LOCALES
 from models import Customer, Invoice, PortalConfiguration
 from schema.customer import build_context, schema
-from tests.billing_support import billing_context
-from tests.factories import POLICY, business, business_token, unified_token
-from tests.portal_support import create_shop, csrf_from
+from tests.support.billing import billing_context
+from tests.support.factories import POLICY, business, business_token, unified_token
+from tests.support.portal import create_shop, csrf_from
 
 PROFILE_FIELDS = "id name phoneNumber taxId locale billingAddress { line1 line2 city state postalCode country }"
 UPDATE = f"""mutation Update($input: UpdateProfileInput!) {{

@@ -14,7 +14,7 @@ from gateway.settings import Settings
 from gateway.worker.mailer import compose_email
 from models import EmailMessage, Event, Invoice, LicenseKey, Payment, Refund, SandboxCharge
 from models.enums import InvoiceStatus, LicenseKeyStatus, PaymentPurpose, PaymentStatus, RefundStatus
-from tests.billing_support import billing_context
+from tests.support.billing import billing_context
 from tests.support.sales import Sale
 
 

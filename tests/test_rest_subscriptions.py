@@ -3,7 +3,7 @@ status codes, the Idempotency-Key of the charging POSTs, and ids outside the key
 exactly like missing ones on every route, changing nothing."""
 
 from models import Customer, Event, Payment, SandboxCharge, Subscription
-from tests.merchant_shop import Shop, open_shop
+from tests.support.shop import Shop, open_shop
 
 CUSTOMER_FIELDS = {"customer_id", "business_id", "created_at", "email", "name", "phone_number", "metadata"}
 SUBSCRIPTION_FIELDS = {

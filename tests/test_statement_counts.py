@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from models.enums import SubscriptionStatus
-from tests.factories import Owned, business, business_token, customer_with_history, unified_token
+from tests.support.factories import Owned, business, business_token, customer_with_history, unified_token
 
 FEW, MANY = 1, 6
 PAGES = ["/", "/purchases", "/payment-methods?business={business}", "/profile", "/license-keys/{license_key}"]

@@ -4,9 +4,9 @@ import pytest
 
 from models import EmailMessage, Invoice, LicenseKey, Payment, PortalConfiguration, SandboxCharge, Subscription
 from models.enums import LicenseKeyStatus, SubscriptionStatus
-from tests.billing_support import subscriber, with_plans
-from tests.factories import business_token
+from tests.support.billing import subscriber, with_plans
 from tests.support.customer_graphql import run
+from tests.support.factories import business_token
 
 SUBSCRIPTION_FIELDS = """
   id status cancelAtNextBillingDate cancelledAt cancellationFeedback cancellationComment quantity

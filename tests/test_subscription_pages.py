@@ -21,10 +21,10 @@ from models import (
     Subscription,
 )
 from models.enums import DiscountDuration, DiscountType, LicenseKeyStatus, SubscriptionStatus
-from tests.billing_support import Subscriber, subscriber, with_plans
-from tests.factories import business_token, unified_token
-from tests.portal_support import csrf_from
+from tests.support.billing import Subscriber, subscriber, with_plans
+from tests.support.factories import business_token, unified_token
 from tests.support.pages import IDEMPOTENCY_KEY, alert, sign_in, without_noise
+from tests.support.portal import csrf_from
 
 # The billing pages' fixtures: the app with its BillingContext and the sandbox's hosted pages, and a sign-in.
 

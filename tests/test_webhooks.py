@@ -26,9 +26,9 @@ from merchants.webhooks import WebhookEndpointError, create_endpoint, new_secret
 from models import Business, EmailMessage, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from models.database import tortoise_config
 from models.enums import DeliveryStatus, SubscriptionStatus
-from tests.billing_support import FEATURES, Subscriber, billing_context, subscriber
-from tests.portal_support import Mailbox
+from tests.support.billing import FEATURES, Subscriber, billing_context, subscriber
 from tests.support.cli import portal
+from tests.support.portal import Mailbox
 from tests.support.webhooks import Receiver
 
 

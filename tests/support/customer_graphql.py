@@ -5,8 +5,8 @@ import httpx
 
 from access.sessions import viewer_for_token
 from schema.customer import build_context, schema
-from tests.billing_support import billing_context
-from tests.factories import POLICY
+from tests.support.billing import billing_context
+from tests.support.factories import POLICY
 
 
 async def run(session: str, query: str, locale: str = "en", **variables) -> dict:

@@ -10,7 +10,7 @@ from billing.reactivation import reactivate
 from merchants.api_keys import create_api_key
 from models import Business, LicenseKey, Payment
 from models.enums import LicenseKeyStatus, PaymentStatus
-from tests.billing_support import FEATURES, Subscriber, billing_context, subscriber
+from tests.support.billing import FEATURES, Subscriber, billing_context, subscriber
 
 
 @dataclass

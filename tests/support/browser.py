@@ -30,11 +30,11 @@ import httpx
 import pytest
 
 from gateway.demo.seed import DEMO_EMAIL
-from tests.portal_support import LINK, Mailbox, free_port, text_of
 from tests.support.databases import copy_sqlite
+from tests.support.portal import LINK, Mailbox, free_port, text_of
 
 CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMMITTED_SCREENSHOTS = ROOT / "docs" / "screenshots"
 REFRESH_SCREENSHOTS = "PORTAL_REFRESH_SCREENSHOTS"
 CHROMIUM_ARGS = [
@@ -198,7 +198,7 @@ class Merchants:
 
 @contextmanager
 def started_mailbox() -> Iterator[Mailbox]:
-    """A mailbox for a fixture that outlives one test (tests/portal_support.py's `mailbox` is per test)."""
+    """A mailbox for a fixture that outlives one test (tests/support/portal.py's `mailbox` is per test)."""
     box = Mailbox()
     box.start()
     try:
