@@ -25,9 +25,8 @@ from models import (
     Subscription,
 )
 from models.enums import PriceType, SubscriptionStatus
-from tests.support.billing import Subscriber, subscriber, with_plans
+from tests.support.billing import Subscriber, retention_offer, subscriber, with_plans
 from tests.support.portal import csrf_from
-from tests.test_subscription_pages import retention_offer
 
 RETURN_URL = "https://sakura.example/account"
 PERIOD_END = datetime(2031, 3, 5, 12, tzinfo=UTC)

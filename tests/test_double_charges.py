@@ -20,11 +20,10 @@ from core.clock import utcnow
 from models import Invoice, Payment, PaymentMethod, SandboxCharge, Subscription
 from models.enums import PaymentPurpose, PaymentStatus, SubscriptionStatus
 from tests.support.billing import FEATURES, add_card, billing_context, subscriber, with_plans
-from tests.support.customer_graphql import run
+from tests.support.customer_graphql import REACTIVATE, run
 from tests.support.factories import business_token, unified_token
+from tests.support.plans import UPDATES
 from tests.support.shop import open_shop
-from tests.test_payment_mutations import REACTIVATE
-from tests.test_plan_changes import UPDATES
 
 TWENTY = range(20)
 

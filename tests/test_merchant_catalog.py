@@ -2,27 +2,24 @@
 refused input that writes nothing, ids outside the key's scope answered like missing ones, and a plan change
 offering what the catalog says."""
 
-from datetime import UTC, datetime, timedelta
-
 import httpx
 import pytest
 
 from billing.plan_changes import plan_options
 from merchants.portal_configurations import portal_features
-from models import Business, Customer, Discount, Product, ProductCollection, Subscription
-from models.enums import Interval, PriceType, SubscriptionStatus
-from tests.support.merchant import Merchant, call, merchant
+from models import Business, Discount, Product, ProductCollection
+from models.enums import PriceType
+from tests.support.merchant import (
+    CREATE_PRODUCT,
+    MONTHLY,
+    PRODUCT_FIELDS,
+    Merchant,
+    call,
+    create_plan,
+    merchant,
+    subscribe,
+)
 
-PRODUCT_FIELDS = """
-  id name priceType price currency trialPeriodDays paymentFrequencyCount paymentFrequencyInterval
-  subscriptionPeriodCount subscriptionPeriodInterval licenseKeyEnabled licenseKeyActivationsLimit
-  licenseKeyDurationCount licenseKeyDurationInterval collectionId archived
-"""
-CREATE_PRODUCT = f"""
-mutation($input: CreateProductInput!) {{
-  createProduct(input: $input) {{ product {{ {PRODUCT_FIELDS} }} errors {{ code field message }} }}
-}}
-"""
 UPDATE_PRODUCT = f"""
 mutation($input: UpdateProductInput!) {{
   updateProduct(input: $input) {{ product {{ {PRODUCT_FIELDS} }} errors {{ code field message }} }}
@@ -65,25 +62,10 @@ mutation($input: UpdateDiscountInput!) {{
 DISCOUNT = f"query($id: ID!) {{ discount(id: $id) {{ {DISCOUNT_FIELDS} }} }}"
 DISCOUNTS = f"{{ discounts {{ totalCount nodes {{ {DISCOUNT_FIELDS} }} }} }}"
 
-MONTHLY = {
-    "priceType": "RECURRING",
-    "currency": "usd",
-    "paymentFrequencyCount": 1,
-    "paymentFrequencyInterval": "MONTH",
-    "subscriptionPeriodCount": 1,
-    "subscriptionPeriodInterval": "YEAR",
-}
-
 
 @pytest.fixture
 async def acme() -> Merchant:
     return await merchant("Acme")
-
-
-async def create_plan(client: httpx.AsyncClient, headers: dict, name: str, price: int, **extra: object) -> dict:
-    data = await call(client, headers, CREATE_PRODUCT, input={**MONTHLY, "name": name, "price": price, **extra})
-    assert data["createProduct"]["errors"] == []
-    return data["createProduct"]["product"]
 
 
 # --- products -----------------------------------------------------------------------------------------------------
@@ -425,17 +407,6 @@ async def test_a_collection_refuses_outside_products_like_missing_ones(
 
 
 # --- catalog and billing agree ------------------------------------------------------------------------------------
-
-
-async def subscribe(business: Business, product_id: str, amount: int) -> Subscription:
-    customer = await Customer.create(business=business, livemode=True, email="ada@example.com")
-    now = datetime.now(UTC)
-    return await Subscription.create(
-        business=business, livemode=True, customer=customer, product_id=product_id,
-        status=SubscriptionStatus.ACTIVE, recurring_pre_tax_amount=amount, currency="USD",
-        payment_frequency_interval=Interval.MONTH, previous_billing_date=now - timedelta(days=10),
-        next_billing_date=now + timedelta(days=20),
-    )  # fmt: skip
 
 
 async def test_a_plan_change_offers_the_collection_the_api_built(client: httpx.AsyncClient, acme: Merchant) -> None:

@@ -16,8 +16,7 @@ from merchants.portal_configurations import checked_features, portal_features
 from models import Business, Discount, PortalConfiguration
 from models.enums import SubscriptionStatus
 from schema.merchant.portal_configurations import CustomerUpdateField
-from tests.support.merchant import Merchant, call, merchant
-from tests.test_merchant_catalog import create_plan, subscribe
+from tests.support.merchant import Merchant, call, create_plan, merchant, subscribe
 
 BUSINESS_FIELDS = """
   id name supportEmail addressLine1 addressCity addressPostalCode addressCountry logoUrl iconUrl primaryColor

@@ -7,22 +7,9 @@ import pytest
 from models import Invoice, Payment, PaymentMethod, SandboxCharge, Subscription
 from models.enums import SubscriptionStatus
 from tests.support.billing import add_card, subscriber
-from tests.support.customer_graphql import run
+from tests.support.customer_graphql import PAYMENT_FIELDS, REACTIVATE, run
 from tests.support.factories import business_token, unified_token
 
-PAYMENT_FIELDS = """
-  subscription { id status nextBillingDate }
-  payment { id status errorCode errorMessage }
-  invoice { id number }
-  nextAction { url }
-  errors { code field message }
-"""
-REACTIVATE = f"""
-mutation Reactivate($subscription: ID!, $method: ID!, $key: String!) {{
-  reactivateSubscription(input: {{subscriptionId: $subscription, paymentMethodId: $method, idempotencyKey: $key}}) {{
-    {PAYMENT_FIELDS}
-  }}
-}}"""
 COMPLETE = (
     f"mutation Complete($payment: ID!) {{ completePayment(input: {{paymentId: $payment}}) {{ {PAYMENT_FIELDS} }} }}"
 )

@@ -16,7 +16,7 @@ from billing.plan_changes import change_plan, preview_plan_change
 from billing.proration import Proration, ProrationMode, prorate, remaining_share, round_half_up
 from models import Invoice, InvoiceLine, Payment, Product, SandboxCharge
 from models.enums import Interval, PaymentPurpose, PaymentStatus, PriceType
-from tests.test_plan_changes import NOW, PERIOD_END, PERIOD_START, configured, plan_shop
+from tests.support.plans import NOW, PERIOD_END, PERIOD_START, configured, plan_shop
 
 MICROSECOND = timedelta(microseconds=1)
 AMOUNTS = st.integers(min_value=0, max_value=10_000_000)

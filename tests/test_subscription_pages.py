@@ -13,15 +13,13 @@ import pytest
 from gateway.templating import environment
 from models import (
     CreditEntry,
-    Discount,
     LicenseKey,
     Payment,
-    PortalConfiguration,
     SandboxCharge,
     Subscription,
 )
-from models.enums import DiscountDuration, DiscountType, LicenseKeyStatus, SubscriptionStatus
-from tests.support.billing import Subscriber, subscriber, with_plans
+from models.enums import LicenseKeyStatus, SubscriptionStatus
+from tests.support.billing import Subscriber, configure, retention_offer, subscriber, with_plans
 from tests.support.factories import business_token, unified_token
 from tests.support.pages import IDEMPOTENCY_KEY, alert, sign_in, without_noise
 from tests.support.portal import csrf_from
@@ -49,11 +47,6 @@ async def signed_in(http: httpx.AsyncClient, shop: Subscriber) -> str:
     """Sign Ada in to the shop's portal; the subscription's path."""
     await sign_in(http, await business_token(shop.customer))
     return f"/subscriptions/{shop.subscription.id}"
-
-
-async def configure(shop: Subscriber, **changes: dict) -> None:
-    """A default portal configuration for the shop: the defaults, with the settings `changes` names."""
-    await PortalConfiguration.create(business=shop.business, livemode=True, is_default=True, features=changes)
 
 
 def yen(text: str) -> int:
@@ -114,14 +107,6 @@ async def test_an_immediate_cancellation_ends_today_and_disables_the_keys(http, 
     assert "It ended today." in (await http.get(done.headers["location"])).text
     assert (await Subscription.get(id=shop.subscription.id)).status == SubscriptionStatus.CANCELLED
     assert await LicenseKey.filter(status=LicenseKeyStatus.DISABLED).count() == 1
-
-
-async def retention_offer(shop: Subscriber) -> None:
-    coupon = await Discount.create(
-        business=shop.business, livemode=True, code="STAY20", name="20% off for three months",
-        type=DiscountType.PERCENTAGE, amount=2000, duration=DiscountDuration.REPEATING, duration_cycles=3,
-    )  # fmt: skip
-    await configure(shop, subscription_cancel={"retention_coupon_id": coupon.id})
 
 
 async def test_the_retention_offer_is_made_once_and_accepting_it_keeps_the_subscription(http, context) -> None:

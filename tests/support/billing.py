@@ -1,5 +1,6 @@
-"""What the billing tests share: the sandbox processor, a billing context, and a customer at a shop with a
-subscription and cards attached through the processor as a real customer's would be.
+"""What the billing tests share: the sandbox processor, a billing context, a customer at a shop with a subscription
+and cards attached through the processor as a real customer's would be, plans to change to, the shop's default portal
+configuration (`configure`) and a retention coupon offered on cancelling (`retention_offer`).
 
 tests/conftest.py loads it as a plugin, for its fixture `context` (a billing context on the sandbox processor).
 """
@@ -13,8 +14,18 @@ from billing.context import BillingContext
 from billing.payment_methods import add_payment_method
 from billing.processors.sandbox import SandboxProcessor
 from merchants.features import PortalFeatures
-from models import Business, Customer, LicenseKey, PaymentMethod, Product, ProductCollection, Subscription
-from models.enums import Interval, LicenseKeyStatus, PriceType, SubscriptionStatus
+from models import (
+    Business,
+    Customer,
+    Discount,
+    LicenseKey,
+    PaymentMethod,
+    PortalConfiguration,
+    Product,
+    ProductCollection,
+    Subscription,
+)
+from models.enums import DiscountDuration, DiscountType, Interval, LicenseKeyStatus, PriceType, SubscriptionStatus
 
 BASE_URL = "http://127.0.0.1:8000"
 FEATURES = PortalFeatures()
@@ -114,3 +125,16 @@ async def with_plans(shop: Subscriber, prices: tuple[int, ...] = (500, 980, 2980
     shop.business.allow_subscription_updates = True
     await shop.business.save()
     return plans
+
+
+async def configure(shop: Subscriber, **changes: dict) -> None:
+    """A default portal configuration for the shop: the defaults, with the settings `changes` names."""
+    await PortalConfiguration.create(business=shop.business, livemode=True, is_default=True, features=changes)
+
+
+async def retention_offer(shop: Subscriber) -> None:
+    coupon = await Discount.create(
+        business=shop.business, livemode=True, code="STAY20", name="20% off for three months",
+        type=DiscountType.PERCENTAGE, amount=2000, duration=DiscountDuration.REPEATING, duration_cycles=3,
+    )  # fmt: skip
+    await configure(shop, subscription_cancel={"retention_coupon_id": coupon.id})

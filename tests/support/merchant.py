@@ -1,12 +1,34 @@
-"""What the merchant API tests share: a business with an API key per mode, and one call of the merchant schema."""
+"""What the merchant API tests share: a business with an API key per mode, one call of the merchant schema, a monthly
+plan created through it (`create_plan`) and a customer subscribed to a product (`subscribe`)."""
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import httpx
 
 from merchants.api_keys import create_api_key
 from merchants.businesses import BusinessChanges, create_business
-from models import Business
+from models import Business, Customer, Subscription
+from models.enums import Interval, SubscriptionStatus
+
+PRODUCT_FIELDS = """
+  id name priceType price currency trialPeriodDays paymentFrequencyCount paymentFrequencyInterval
+  subscriptionPeriodCount subscriptionPeriodInterval licenseKeyEnabled licenseKeyActivationsLimit
+  licenseKeyDurationCount licenseKeyDurationInterval collectionId archived
+"""
+CREATE_PRODUCT = f"""
+mutation($input: CreateProductInput!) {{
+  createProduct(input: $input) {{ product {{ {PRODUCT_FIELDS} }} errors {{ code field message }} }}
+}}
+"""
+MONTHLY = {
+    "priceType": "RECURRING",
+    "currency": "usd",
+    "paymentFrequencyCount": 1,
+    "paymentFrequencyInterval": "MONTH",
+    "subscriptionPeriodCount": 1,
+    "subscriptionPeriodInterval": "YEAR",
+}
 
 
 @dataclass
@@ -36,3 +58,20 @@ async def call(client: httpx.AsyncClient, headers: dict[str, str], query: str, *
     body = response.json()
     assert response.status_code == 200 and "errors" not in body, body
     return body["data"]
+
+
+async def create_plan(client: httpx.AsyncClient, headers: dict, name: str, price: int, **extra: object) -> dict:
+    data = await call(client, headers, CREATE_PRODUCT, input={**MONTHLY, "name": name, "price": price, **extra})
+    assert data["createProduct"]["errors"] == []
+    return data["createProduct"]["product"]
+
+
+async def subscribe(business: Business, product_id: str, amount: int) -> Subscription:
+    customer = await Customer.create(business=business, livemode=True, email="ada@example.com")
+    now = datetime.now(UTC)
+    return await Subscription.create(
+        business=business, livemode=True, customer=customer, product_id=product_id,
+        status=SubscriptionStatus.ACTIVE, recurring_pre_tax_amount=amount, currency="USD",
+        payment_frequency_interval=Interval.MONTH, previous_billing_date=now - timedelta(days=10),
+        next_billing_date=now + timedelta(days=20),
+    )  # fmt: skip
