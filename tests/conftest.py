@@ -19,12 +19,13 @@ TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite://:memory:")
 
 # Plugins, for their fixtures (tests/support/__init__.py says what each module holds): the SMTP mailbox, settings
 # and HTTP client of the page, email and browser tests (portal); the billing context of the billing tests (billing);
-# the pages' client (pages); a webhook receiver (webhooks); a paid sale (sales); databases copied from a migrated or
-# seeded template (databases); the served portal, chromium and screenshot folder of the browser tests (browser) and
-# the demo data (demo).
+# the business Acme of the merchant API tests (merchant); the pages' client (pages); a webhook receiver (webhooks); a
+# paid sale (sales); databases copied from a migrated or seeded template (databases); the served portal, chromium and
+# screenshot folder of the browser tests (browser) and the demo data (demo).
 pytest_plugins = (
     "tests.support.portal",
     "tests.support.billing",
+    "tests.support.merchant",
     "tests.support.pages",
     "tests.support.webhooks",
     "tests.support.sales",
@@ -114,7 +115,8 @@ def settings() -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the app in-process (the database is the test database)."""
+    """An HTTP client talking to the app in-process at its base URL (the database is the test database); a module
+    whose app needs other settings overrides `settings`."""
     app = create_app(settings, manage_database=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.base_url) as http:
         yield http

@@ -63,11 +63,6 @@ DISCOUNT = f"query($id: ID!) {{ discount(id: $id) {{ {DISCOUNT_FIELDS} }} }}"
 DISCOUNTS = f"{{ discounts {{ totalCount nodes {{ {DISCOUNT_FIELDS} }} }} }}"
 
 
-@pytest.fixture
-async def acme() -> Merchant:
-    return await merchant("Acme")
-
-
 # --- products -----------------------------------------------------------------------------------------------------
 
 

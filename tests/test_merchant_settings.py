@@ -60,11 +60,6 @@ CONFIGURATION = f"query($id: ID!) {{ portalConfiguration(id: $id) {{ {CONFIGURAT
 CONFIGURATIONS = "{ portalConfigurations { totalCount nodes { id name isDefault } } }"
 
 
-@pytest.fixture
-async def acme() -> Merchant:
-    return await merchant("Acme")
-
-
 async def business_row(merchant: Merchant) -> tuple:
     return tuple((await Business.filter(id=merchant.business.id).values())[0].values())
 

@@ -1,17 +1,11 @@
 """The Dodo-compatible REST subset over payments, refunds, license keys and invoice PDFs: Dodo's field names, list
 shape and status codes, the Idempotency-Key rule, and ids outside the key's scope answering like missing ones."""
 
-from collections.abc import AsyncIterator
-
 import httpx
-import pytest
 
-from gateway.app import create_app
-from gateway.settings import Settings
 from models import LicenseKeyInstance, Refund, SandboxCharge
 from tests.support.sales import Sale, key_for_foreign, key_of, paid_sale
 
-SETTINGS = Settings(base_url="https://portal.example", secret_key="test-secret-key", run_worker_in_web=False)
 PAYMENT_FIELDS = {
     "payment_id", "business_id", "customer", "subscription_id", "total_amount", "tax", "currency", "status",
     "payment_method", "payment_method_id", "card_last_four", "card_network", "error_code", "error_message",
@@ -21,13 +15,6 @@ REFUND_FIELDS = {
     "refund_id", "payment_id", "business_id", "customer_id", "customer", "amount", "currency", "is_partial",
     "status", "reason", "credit_note_number", "metadata", "created_at",
 }  # fmt: skip
-
-
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(SETTINGS, manage_database=False))
-    async with httpx.AsyncClient(transport=transport, base_url="https://portal.example") as http:
-        yield http
 
 
 def answer(response: httpx.Response) -> tuple[int, dict]:

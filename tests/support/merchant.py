@@ -1,10 +1,12 @@
 """What the merchant API tests share: a business with an API key per mode, one call of the merchant schema, a monthly
-plan created through it (`create_plan`) and a customer subscribed to a product (`subscribe`)."""
+plan created through it (`create_plan`) and a customer subscribed to a product (`subscribe`). tests/conftest.py loads
+it as a plugin, for its fixture `acme` (the business Acme, made as an operator makes one)."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 
 from merchants.api_keys import create_api_key
 from merchants.businesses import BusinessChanges, create_business
@@ -50,6 +52,11 @@ async def merchant(name: str = "Acme") -> Merchant:
         secret, _ = await create_api_key(business, livemode=livemode)
         keys[livemode] = {"Authorization": f"Bearer {secret}"}
     return Merchant(business=business, live=keys[True], test=keys[False])
+
+
+@pytest.fixture
+async def acme() -> Merchant:
+    return await merchant("Acme")
 
 
 async def call(client: httpx.AsyncClient, headers: dict[str, str], query: str, **variables: object) -> dict:
