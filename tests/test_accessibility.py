@@ -42,7 +42,6 @@ from tests.support.browser import (
     serve_demo_portal,
     sign_in_by_email,
     sign_in_link,
-    started_mailbox,
 )
 from tests.support.portal import CHANGE_LINK, Mailbox
 
@@ -115,12 +114,6 @@ class Audit:
         for (rule, impact, target, why), places in sorted(self.violations.items()):
             lines.append(f"- {rule} ({impact}) at {target}\n    {why}\n    on {', '.join(places)}")
         pytest.fail("\n".join(lines), pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def mailbox_for_module() -> Iterator[Mailbox]:
-    with started_mailbox() as mailbox:
-        yield mailbox
 
 
 @pytest.fixture(scope="module")
