@@ -28,9 +28,15 @@ from tests.support.portal import csrf_from, free_port
 ACCESS_LOGGER = "uvicorn.access"
 # Path parameters that name rows a request must still be allowed to see: no secret, and worth reading in a log.
 NOT_SECRET = {
-    "business_id", "customer_id", "subscription_id", "payment_id", "invoice_id", "refund_id", "license_key_id",
+    "business_id",
+    "customer_id",
+    "subscription_id",
+    "payment_id",
+    "invoice_id",
+    "refund_id",
+    "license_key_id",
     "token_id",
-}  # fmt: skip
+}
 
 
 @dataclass

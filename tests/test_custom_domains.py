@@ -306,9 +306,16 @@ async def test_other_portals_are_not_served_on_the_custom_domain(client: httpx.A
     shop = await shop_with_domain()
     other = await create_shop("Other Shop")
     await request_sign_in(
-        email="ada@example.com", business=None, livemode=True, locale="en", client_ip="203.0.113.9",
-        base_url=PLATFORM, link_seconds=900, portal_name="Portal", secret_key=SETTINGS.secret_key,
-    )  # fmt: skip
+        email="ada@example.com",
+        business=None,
+        livemode=True,
+        locale="en",
+        client_ip="203.0.113.9",
+        base_url=PLATFORM,
+        link_seconds=900,
+        portal_name="Portal",
+        secret_key=SETTINGS.secret_key,
+    )
     unified_link = opened_context(await EmailMessage.get(template="sign_in"), SETTINGS.secret_key)["link"]
     token = unified_link.rsplit("/", 1)[1]
 
@@ -381,9 +388,16 @@ async def test_unified_sign_in_links_stay_on_the_platform() -> None:
     await shop_with_domain()
 
     await request_sign_in(
-        email="ada@example.com", business=None, livemode=True, locale="en", client_ip="203.0.113.9",
-        base_url=PLATFORM, link_seconds=900, portal_name="Portal", secret_key=SETTINGS.secret_key,
-    )  # fmt: skip
+        email="ada@example.com",
+        business=None,
+        livemode=True,
+        locale="en",
+        client_ip="203.0.113.9",
+        base_url=PLATFORM,
+        link_seconds=900,
+        portal_name="Portal",
+        secret_key=SETTINGS.secret_key,
+    )
 
     sign_in = await EmailMessage.get(template="sign_in")
     assert opened_context(sign_in, SETTINGS.secret_key)["link"].startswith(f"{PLATFORM}/session/cpl_")
@@ -483,9 +497,15 @@ async def test_the_cli_adds_and_removes_domains_all_or_nothing(migrated_database
         "business", "update", business_id, "--add-domain", "Billing.Example.com", database_url=url, cwd=tmp_path
     )
     refused = portal(
-        "business", "update", business_id, "--name", "Kumo Labs", "--remove-domain", CUSTOM_HOST,
-        "--add-domain", "192.0.2.1", database_url=url, cwd=tmp_path,
-    )  # fmt: skip
+        "business",
+        "update",
+        business_id,
+        "--name=Kumo Labs",
+        f"--remove-domain={CUSTOM_HOST}",
+        "--add-domain=192.0.2.1",
+        database_url=url,
+        cwd=tmp_path,
+    )
     listing = portal("business", "list", database_url=url, cwd=tmp_path)
     not_yours = portal("business", "verify-domain", business_id, OTHER_HOST, database_url=url, cwd=tmp_path)
     removed = portal("business", "update", business_id, "--remove-domain", CUSTOM_HOST, database_url=url, cwd=tmp_path)
@@ -675,9 +695,8 @@ async def test_an_expired_claim_is_not_verified_even_before_the_worker_drops_it(
 
     with pytest.raises(CustomDomainError) as refusal:
         await verify_custom_domain(
-            business, CUSTOM_HOST, platform_url=PLATFORM, livemode=True, lookup=txt,
-            now=start + PENDING_CLAIM_LIFETIME,
-        )  # fmt: skip
+            business, CUSTOM_HOST, platform_url=PLATFORM, livemode=True, lookup=txt, now=start + PENDING_CLAIM_LIFETIME
+        )
 
     assert refusal.value.code == CustomDomainErrorCode.DOMAIN_NOT_FOUND
     assert txt.lookups == []

@@ -75,19 +75,29 @@ async def test_a_recurring_product_is_created_and_read_back(client: httpx.AsyncC
     assert (await call(client, acme.live, PRODUCT, id=created["id"]))["product"] == created
     row = await Product.get(id=created["id"])
     assert (row.business_id, row.livemode, row.price, row.price_type) == (
-        acme.business.id, True, 1200, PriceType.RECURRING,
-    )  # fmt: skip
+        acme.business.id,
+        True,
+        1200,
+        PriceType.RECURRING,
+    )
 
 
 async def test_a_one_time_product_with_license_keys(client: httpx.AsyncClient, acme: Merchant) -> None:
     data = await call(
-        client, acme.test, CREATE_PRODUCT,
+        client,
+        acme.test,
+        CREATE_PRODUCT,
         input={
-            "name": "Font Pack", "priceType": "ONE_TIME", "price": 4900, "currency": "JPY",
-            "licenseKeyEnabled": True, "licenseKeyActivationsLimit": 3,
-            "licenseKeyDurationCount": 1, "licenseKeyDurationInterval": "YEAR",
+            "name": "Font Pack",
+            "priceType": "ONE_TIME",
+            "price": 4900,
+            "currency": "JPY",
+            "licenseKeyEnabled": True,
+            "licenseKeyActivationsLimit": 3,
+            "licenseKeyDurationCount": 1,
+            "licenseKeyDurationInterval": "YEAR",
         },
-    )  # fmt: skip
+    )
 
     product = data["createProduct"]["product"]
     assert product["paymentFrequencyInterval"] is None and product["trialPeriodDays"] == 0
@@ -180,15 +190,21 @@ async def test_archive_and_unarchive(client: httpx.AsyncClient, acme: Merchant) 
 
 
 async def test_a_collection_keeps_its_products_in_order(client: httpx.AsyncClient, acme: Merchant) -> None:
-    basic, pro, team = [await create_plan(client, acme.live, name, price) for name, price in
-                        (("Basic", 500), ("Pro", 1200), ("Team", 3000))]  # fmt: skip
+    basic, pro, team = [
+        await create_plan(client, acme.live, name, price)
+        for name, price in (("Basic", 500), ("Pro", 1200), ("Team", 3000))
+    ]
 
     created = await call(client, acme.live, CREATE_COLLECTION, name="Plans", productIds=[team["id"], basic["id"]])
     collection = created["createProductCollection"]["productCollection"]
     updated = await call(
-        client, acme.live, UPDATE_COLLECTION, id=collection["id"], name="All plans",
+        client,
+        acme.live,
+        UPDATE_COLLECTION,
+        id=collection["id"],
+        name="All plans",
         productIds=[basic["id"], pro["id"], team["id"]],
-    )  # fmt: skip
+    )
     listed = await call(client, acme.live, COLLECTIONS)
 
     assert [product["id"] for product in collection["products"]] == [team["id"], basic["id"]]
@@ -240,11 +256,25 @@ async def test_collection_rules_refuse_and_write_nothing(client: httpx.AsyncClie
 
 
 async def test_discounts_are_created_listed_and_updated(client: httpx.AsyncClient, acme: Merchant) -> None:
-    percentage = await call(client, acme.live, CREATE_DISCOUNT, input={
-        "code": "summer-25", "name": "Summer", "type": "PERCENTAGE", "amount": 1250, "duration": "REPEATING",
-        "durationCycles": 3})  # fmt: skip
-    fixed = await call(client, acme.live, CREATE_DISCOUNT, input={
-        "code": "WELCOME_5", "type": "FIXED", "amount": 500, "currency": "usd", "duration": "ONCE"})  # fmt: skip
+    percentage = await call(
+        client,
+        acme.live,
+        CREATE_DISCOUNT,
+        input={
+            "code": "summer-25",
+            "name": "Summer",
+            "type": "PERCENTAGE",
+            "amount": 1250,
+            "duration": "REPEATING",
+            "durationCycles": 3,
+        },
+    )
+    fixed = await call(
+        client,
+        acme.live,
+        CREATE_DISCOUNT,
+        input={"code": "WELCOME_5", "type": "FIXED", "amount": 500, "currency": "usd", "duration": "ONCE"},
+    )
     discount_id = percentage["createDiscount"]["discount"]["id"]
 
     changed = await call(client, acme.live, UPDATE_DISCOUNT, input={"discountId": discount_id, "duration": "FOREVER"})
@@ -274,11 +304,16 @@ async def test_discounts_are_created_listed_and_updated(client: httpx.AsyncClien
 async def test_bad_discount_input_is_refused_and_nothing_is_written(
     client: httpx.AsyncClient, acme: Merchant, changes: dict, code: str, field: str
 ) -> None:
-    await Discount.create(business=acme.business, livemode=True, code="TAKEN", type="fixed", amount=1, currency="USD",
-                          duration="once")  # fmt: skip
+    await Discount.create(
+        business=acme.business, livemode=True, code="TAKEN", type="fixed", amount=1, currency="USD", duration="once"
+    )
 
-    data = await call(client, acme.live, CREATE_DISCOUNT, input={
-        "code": "NEW", "type": "PERCENTAGE", "amount": 1000, "duration": "ONCE", **changes})  # fmt: skip
+    data = await call(
+        client,
+        acme.live,
+        CREATE_DISCOUNT,
+        input={"code": "NEW", "type": "PERCENTAGE", "amount": 1000, "duration": "ONCE", **changes},
+    )
 
     assert data["createDiscount"]["discount"] is None
     assert [(error["code"], error["field"]) for error in data["createDiscount"]["errors"]] == [(code, field)]
@@ -289,8 +324,9 @@ async def test_a_code_is_unique_per_business_and_mode_only(client: httpx.AsyncCl
     globex = await merchant("Globex")
     discount = {"code": "SAME", "type": "PERCENTAGE", "amount": 1000, "duration": "ONCE"}
 
-    answers = [await call(client, headers, CREATE_DISCOUNT, input=discount) for headers in
-               (acme.live, acme.test, globex.live)]  # fmt: skip
+    answers = [
+        await call(client, headers, CREATE_DISCOUNT, input=discount) for headers in (acme.live, acme.test, globex.live)
+    ]
 
     assert [answer["createDiscount"]["errors"] for answer in answers] == [[], [], []]
 
@@ -307,8 +343,12 @@ async def outsiders(client: httpx.AsyncClient, acme: Merchant) -> dict[str, list
     for headers in (globex.live, acme.test):
         plan = await create_plan(client, headers, "Pro", 1200)
         created = await call(client, headers, CREATE_COLLECTION, name="Plans", productIds=[plan["id"]])
-        discount = await call(client, headers, CREATE_DISCOUNT, input={
-            "code": "X", "type": "PERCENTAGE", "amount": 100, "duration": "ONCE"})  # fmt: skip
+        discount = await call(
+            client,
+            headers,
+            CREATE_DISCOUNT,
+            input={"code": "X", "type": "PERCENTAGE", "amount": 100, "duration": "ONCE"},
+        )
         ids["product"].append(plan["id"])
         ids["collection"].append(created["createProductCollection"]["productCollection"]["id"])
         ids["discount"].append(discount["createDiscount"]["discount"]["id"])
@@ -365,10 +405,14 @@ async def test_mutations_answer_outside_ids_like_missing_ones_and_change_nothing
     assert await snapshot() == before
 
 
-@pytest.mark.parametrize(("kind", "query", "name"), [
-    ("product", PRODUCT, "product"), ("collection", COLLECTION, "productCollection"),
-    ("discount", DISCOUNT, "discount"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kind", "query", "name"),
+    [
+        ("product", PRODUCT, "product"),
+        ("collection", COLLECTION, "productCollection"),
+        ("discount", DISCOUNT, "discount"),
+    ],
+)
 async def test_queries_answer_outside_ids_with_null(
     client: httpx.AsyncClient, acme: Merchant, outsiders: dict, kind: str, query: str, name: str
 ) -> None:
@@ -420,6 +464,7 @@ async def test_a_plan_change_offers_the_collection_the_api_built(client: httpx.A
     after_archive = await plan_options(subscription, business, features)
 
     assert [(option.product.id, option.direction) for option in offered] == [
-        (basic["id"], "current"), (pro["id"], "upgrade"),
-    ]  # fmt: skip
+        (basic["id"], "current"),
+        (pro["id"], "upgrade"),
+    ]
     assert [option.product.id for option in after_archive] == [basic["id"]]

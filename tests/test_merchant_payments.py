@@ -62,8 +62,11 @@ async def test_a_payment_reads_with_dodos_names_its_invoice_and_refunds(client, 
     assert refund["amount"] == 1000 and refund["status"] == "SUCCEEDED" and refund["creditNoteNumber"] == "SF-CN-0001"
     assert payment["id"] == sale.payment.id and payment["totalAmount"] == sale.payment.total_amount
     assert (payment["currency"], payment["status"], payment["cardLastFour"], payment["cardNetwork"]) == (
-        "USD", "SUCCEEDED", "4242", "visa",
-    )  # fmt: skip
+        "USD",
+        "SUCCEEDED",
+        "4242",
+        "visa",
+    )
     assert payment["subscriptionId"] == sale.shop.subscription.id and payment["customerId"] == sale.shop.customer.id
     assert payment["invoiceNumber"] == "SF-0001" and payment["errorCode"] is None
     assert payment["refunds"] == {
@@ -103,9 +106,14 @@ async def test_a_refund_retried_answers_the_first_and_an_over_refund_is_refused(
     assert retry["createRefund"]["refund"]["id"] == first["createRefund"]["refund"]["id"]
     assert over["createRefund"] == {
         "refund": None,
-        "errors": [{"code": "PAYMENT_NOT_REFUNDABLE", "field": "paymentId",
-                    "message": "Only a succeeded payment with money left to refund can be refunded."}],
-    }  # fmt: skip
+        "errors": [
+            {
+                "code": "PAYMENT_NOT_REFUNDABLE",
+                "field": "paymentId",
+                "message": "Only a succeeded payment with money left to refund can be refunded.",
+            }
+        ],
+    }
     assert reused["createRefund"]["errors"][0]["code"] == "IDEMPOTENCY_KEY_REUSED"
     assert await Refund.all().count() == 1
     assert (await LicenseKey.get(id=sale.key.id)).status == LicenseKeyStatus.DISABLED
@@ -128,9 +136,14 @@ async def test_foreign_payments_and_refunds_answer_like_missing_ones_and_change_
     for name, theirs in foreign.items():
         headers = await key_of(key_for_foreign(sale, name, theirs))
         their_refund = await Refund.create(
-            business=theirs.shop.business, livemode=theirs.payment.livemode, customer=theirs.shop.customer,
-            payment=theirs.payment, amount=1, currency="USD", status="failed",
-        )  # fmt: skip
+            business=theirs.shop.business,
+            livemode=theirs.payment.livemode,
+            customer=theirs.shop.customer,
+            payment=theirs.payment,
+            amount=1,
+            currency="USD",
+            status="failed",
+        )
         answers = []
         for payment_id in (theirs.payment.id, "pay_missing", "x" * 80):
             refund = await call(client, headers, CREATE_REFUND, paymentId=payment_id, key=f"k-{name}")
@@ -163,9 +176,11 @@ async def test_license_keys_list_read_and_update(client, sale: Sale) -> None:
     for name in ("Laptop", "Desktop"):
         await LicenseKeyInstance.create(license_key=sale.key, name=name)
     listed = await call(
-        client, headers, "query($c: ID) { licenseKeys(first: 5, customerId: $c, status: ACTIVE) { totalCount } }",
+        client,
+        headers,
+        "query($c: ID) { licenseKeys(first: 5, customerId: $c, status: ACTIVE) { totalCount } }",
         c=sale.shop.customer.id,
-    )  # fmt: skip
+    )
     read = (await call(client, headers, LICENSE_KEY, id=sale.key.id))["licenseKey"]
     expires = (datetime.now(UTC) + timedelta(days=30)).replace(microsecond=0)
 
@@ -176,8 +191,11 @@ async def test_license_keys_list_read_and_update(client, sale: Sale) -> None:
 
     assert listed["licenseKeys"]["totalCount"] == 2  # the payment's key and the subscription's
     assert (read["key"], read["status"], read["instancesCount"], read["paymentId"]) == (
-        sale.key.key, "ACTIVE", 2, sale.payment.id,
-    )  # fmt: skip
+        sale.key.key,
+        "ACTIVE",
+        2,
+        sale.payment.id,
+    )
     assert sorted(node["name"] for node in read["instances"]["nodes"]) == ["Desktop", "Laptop"]
     assert updated["updateLicenseKey"] == {
         "licenseKey": {"status": "DISABLED", "activationsLimit": 2, "expiresAt": expires.isoformat()},
@@ -328,9 +346,12 @@ async def test_an_update_rechecks_the_url_and_re_enabling_clears_the_failure_str
         "errors": [{"code": "INVALID_URL", "field": "url"}],
     }
     assert enabled["updateWebhookEndpoint"]["webhookEndpoint"] == {
-        "id": endpoint.id, "url": "https://example.com/hooks", "eventTypes": ["PAYMENT_FAILED"], "disabled": False,
+        "id": endpoint.id,
+        "url": "https://example.com/hooks",
+        "eventTypes": ["PAYMENT_FAILED"],
+        "disabled": False,
         "failingSince": None,
-    }  # fmt: skip
+    }
     stored = await WebhookEndpoint.get(id=endpoint.id)
     assert not stored.disabled and stored.failing_since is None and stored.disabled_at is None
 
@@ -341,9 +362,12 @@ async def test_foreign_endpoints_and_deliveries_answer_like_missing_ones_and_cha
     for name, theirs in foreign.items():
         headers = await key_of(key_for_foreign(sale, name, theirs))
         endpoint, secret = await create_endpoint(
-            theirs.shop.business, livemode=theirs.payment.livemode, url="https://example.com/hooks", event_types=[],
+            theirs.shop.business,
+            livemode=theirs.payment.livemode,
+            url="https://example.com/hooks",
+            event_types=[],
             allow_private=True,
-        )  # fmt: skip
+        )
         event = await theirs.shop.business.events.all().first()
         delivery = await WebhookDelivery.create(
             endpoint=endpoint, event=event, status=DeliveryStatus.FAILED, next_attempt_at=datetime.now(UTC)

@@ -84,9 +84,10 @@ async def test_a_mutation_costs_the_same_statements_for_six_times_the_history(ht
 
     async def mutate(owners: list[Owned], token: str) -> None:
         response = await http.post(
-            "/graphql", json={"query": query, "variables": variables_of(owners[0])},
+            "/graphql",
+            json={"query": query, "variables": variables_of(owners[0])},
             headers={"Authorization": f"Bearer {token}"},
-        )  # fmt: skip
+        )
         body = response.json()
         assert "errors" not in body, body
         assert not body["data"][name]["errors"], body

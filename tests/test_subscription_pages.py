@@ -79,8 +79,10 @@ async def test_cancel_at_the_period_end_then_resume(http, context) -> None:
     assert "You keep access until March 5, 2031." in confirmation.text
     row = await Subscription.get(id=shop.subscription.id)
     assert (row.cancel_at_next_billing_date, row.cancellation_feedback, row.cancellation_comment) == (
-        True, "too_expensive", "Pricey",
-    )  # fmt: skip
+        True,
+        "too_expensive",
+        "Pricey",
+    )
 
     page = await http.get(path)
     assert "Cancels on March 5, 2031" in page.text and f'action="{path}/resume"' in page.text
@@ -143,8 +145,10 @@ async def test_no_thanks_cancels_with_the_answers_of_the_first_step(http, contex
     assert declined.headers["location"] == f"{path}/cancelled"
     row = await Subscription.get(id=shop.subscription.id)
     assert (row.cancel_at_next_billing_date, row.cancellation_feedback, row.discount_id) == (
-        True, "switched_service", None,
-    )  # fmt: skip
+        True,
+        "switched_service",
+        None,
+    )
 
 
 async def test_an_unknown_reason_or_a_long_comment_is_refused(http, context) -> None:
@@ -411,8 +415,10 @@ async def test_foreign_and_malformed_ids_are_not_found_like_missing_ones(
     assert all(answer == answers[0] for answer in answers)
     row = await Subscription.get(id=theirs.subscription.id)
     assert (row.status, row.cancel_at_next_billing_date, row.pause_at_next_billing_date) == (
-        SubscriptionStatus.ACTIVE, False, False,
-    )  # fmt: skip
+        SubscriptionStatus.ACTIVE,
+        False,
+        False,
+    )
 
 
 @pytest.mark.parametrize("route", POST_ROUTES)
@@ -429,8 +435,11 @@ async def test_every_new_form_needs_the_csrf_token(http, context, route: str) ->
     assert answer.status_code == 403
     row = await Subscription.get(id=shop.subscription.id)
     assert (row.status, row.cancel_at_next_billing_date, row.pause_at_next_billing_date, row.product_id) == (
-        SubscriptionStatus.ACTIVE, False, False, shop.subscription.product_id,
-    )  # fmt: skip
+        SubscriptionStatus.ACTIVE,
+        False,
+        False,
+        shop.subscription.product_id,
+    )
     assert await Payment.all().count() == 0
 
 

@@ -82,21 +82,39 @@ async def subscriber(
     )
     saved = {token: await add_card(customer, token, context) for token in cards}
     product = await Product.create(
-        business=business, livemode=livemode, name="Library Personal", price_type=PriceType.RECURRING,
-        price=price, currency=currency, payment_frequency_interval=Interval.MONTH, payment_frequency_count=1,
-    )  # fmt: skip
+        business=business,
+        livemode=livemode,
+        name="Library Personal",
+        price_type=PriceType.RECURRING,
+        price=price,
+        currency=currency,
+        payment_frequency_interval=Interval.MONTH,
+        payment_frequency_count=1,
+    )
     subscription = await Subscription.create(
-        business=business, livemode=livemode, customer=customer, product=product, status=status,
-        recurring_pre_tax_amount=price, currency=currency, tax_inclusive=True,
+        business=business,
+        livemode=livemode,
+        customer=customer,
+        product=product,
+        status=status,
+        recurring_pre_tax_amount=price,
+        currency=currency,
+        tax_inclusive=True,
         previous_billing_date=now - timedelta(days=40),
         next_billing_date=next_billing_date or now - timedelta(days=10),
-        payment_method=saved[cards[0]] if cards else None, **subscription_fields,
-    )  # fmt: skip
+        payment_method=saved[cards[0]] if cards else None,
+        **subscription_fields,
+    )
     key_status = LicenseKeyStatus.DISABLED if status == SubscriptionStatus.ON_HOLD else LicenseKeyStatus.ACTIVE
     await LicenseKey.create(
-        business=business, livemode=livemode, customer=customer, product=product, subscription=subscription,
-        key=f"KEY-{subscription.id[-8:]}", status=key_status,
-    )  # fmt: skip
+        business=business,
+        livemode=livemode,
+        customer=customer,
+        product=product,
+        subscription=subscription,
+        key=f"KEY-{subscription.id[-8:]}",
+        status=key_status,
+    )
     return Subscriber(business, customer, subscription, saved)
 
 
@@ -116,12 +134,19 @@ async def with_plans(shop: Subscriber, prices: tuple[int, ...] = (500, 980, 2980
             continue
         plans.append(
             await Product.create(
-                business=shop.business, livemode=current.livemode, name=f"Plan {price}", price_type=PriceType.RECURRING,
-                price=price, currency=current.currency, tax_inclusive=current.tax_inclusive,
-                payment_frequency_interval=Interval.MONTH, payment_frequency_count=1, collection=collection,
+                business=shop.business,
+                livemode=current.livemode,
+                name=f"Plan {price}",
+                price_type=PriceType.RECURRING,
+                price=price,
+                currency=current.currency,
+                tax_inclusive=current.tax_inclusive,
+                payment_frequency_interval=Interval.MONTH,
+                payment_frequency_count=1,
+                collection=collection,
                 collection_position=position,
             )
-        )  # fmt: skip
+        )
     shop.business.allow_subscription_updates = True
     await shop.business.save()
     return plans
@@ -134,7 +159,13 @@ async def configure(shop: Subscriber, **changes: dict) -> None:
 
 async def retention_offer(shop: Subscriber) -> None:
     coupon = await Discount.create(
-        business=shop.business, livemode=True, code="STAY20", name="20% off for three months",
-        type=DiscountType.PERCENTAGE, amount=2000, duration=DiscountDuration.REPEATING, duration_cycles=3,
-    )  # fmt: skip
+        business=shop.business,
+        livemode=True,
+        code="STAY20",
+        name="20% off for three months",
+        type=DiscountType.PERCENTAGE,
+        amount=2000,
+        duration=DiscountDuration.REPEATING,
+        duration_cycles=3,
+    )
     await configure(shop, subscription_cancel={"retention_coupon_id": coupon.id})

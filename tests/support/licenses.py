@@ -30,9 +30,14 @@ async def licensed(
         business=business, livemode=livemode, email=email, email_verified=True, name="Ada Lovelace"
     )
     product = await Product.create(
-        business=business, livemode=livemode, name="Library Studio", price_type=PriceType.ONE_TIME, price=4900,
-        currency="USD", license_key_enabled=True,
-    )  # fmt: skip
+        business=business,
+        livemode=livemode,
+        name="Library Studio",
+        price_type=PriceType.ONE_TIME,
+        price=4900,
+        currency="USD",
+        license_key_enabled=True,
+    )
     return Licensed(business, customer, product, await key_of(customer, product, key, devices, **fields))
 
 
@@ -43,9 +48,13 @@ async def key_of(
     `devices`."""
     fields = {"status": LicenseKeyStatus.ACTIVE, "activations_limit": 3, **fields}
     row = await LicenseKey.create(
-        business_id=customer.business_id, livemode=customer.livemode, customer=customer, product=product, key=key,
+        business_id=customer.business_id,
+        livemode=customer.livemode,
+        customer=customer,
+        product=product,
+        key=key,
         **fields,
-    )  # fmt: skip
+    )
     for name in devices:
         await LicenseKeyInstance.create(license_key=row, name=name)
     return row

@@ -77,8 +77,14 @@ async def subscribe(business: Business, product_id: str, amount: int) -> Subscri
     customer = await Customer.create(business=business, livemode=True, email="ada@example.com")
     now = datetime.now(UTC)
     return await Subscription.create(
-        business=business, livemode=True, customer=customer, product_id=product_id,
-        status=SubscriptionStatus.ACTIVE, recurring_pre_tax_amount=amount, currency="USD",
-        payment_frequency_interval=Interval.MONTH, previous_billing_date=now - timedelta(days=10),
+        business=business,
+        livemode=True,
+        customer=customer,
+        product_id=product_id,
+        status=SubscriptionStatus.ACTIVE,
+        recurring_pre_tax_amount=amount,
+        currency="USD",
+        payment_frequency_interval=Interval.MONTH,
+        previous_billing_date=now - timedelta(days=10),
         next_billing_date=now + timedelta(days=20),
-    )  # fmt: skip
+    )

@@ -62,10 +62,18 @@ async def plan_shop(
 
     async def plan(name: str, price: int, position: int) -> Product:
         return await Product.create(
-            business=shop.business, livemode=True, name=name, price_type=PriceType.RECURRING, price=price,
-            currency="JPY", tax_inclusive=True, payment_frequency_interval=Interval.MONTH, payment_frequency_count=1,
-            collection=collection, collection_position=position,
-        )  # fmt: skip
+            business=shop.business,
+            livemode=True,
+            name=name,
+            price_type=PriceType.RECURRING,
+            price=price,
+            currency="JPY",
+            tax_inclusive=True,
+            payment_frequency_interval=Interval.MONTH,
+            payment_frequency_count=1,
+            collection=collection,
+            collection_position=position,
+        )
 
     personal, studio = await plan("Library Personal", 1000, 1), await plan("Library Studio", 4000, 3)
     start, end = period

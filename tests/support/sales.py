@@ -31,9 +31,14 @@ async def paid_sale(business_name: str = "Sakura Fonts", livemode: bool = True) 
     )
     assert payment.status == PaymentStatus.SUCCEEDED
     key = await LicenseKey.create(
-        business=shop.business, livemode=livemode, customer=shop.customer, product_id=shop.subscription.product_id,
-        payment=payment, key=f"KEY-{payment.id[-10:]}", status=LicenseKeyStatus.ACTIVE,
-    )  # fmt: skip
+        business=shop.business,
+        livemode=livemode,
+        customer=shop.customer,
+        product_id=shop.subscription.product_id,
+        payment=payment,
+        key=f"KEY-{payment.id[-10:]}",
+        status=LicenseKeyStatus.ACTIVE,
+    )
     return Sale(shop, payment, key)
 
 
