@@ -13,7 +13,6 @@ import pytest
 
 from access.login_links import consume_link
 from access.sessions import SessionPolicy
-from merchants.api_keys import create_api_key
 from models import (
     Business,
     Customer,
@@ -26,6 +25,7 @@ from models import (
 )
 from models.enums import PriceType, SubscriptionStatus
 from tests.support.billing import Subscriber, retention_offer, subscriber, with_plans
+from tests.support.merchant import bearer
 from tests.support.portal import csrf_from
 
 RETURN_URL = "https://sakura.example/account"
@@ -64,16 +64,11 @@ def filled(template: object, names: dict[str, str]) -> object:
     return names.get(template, template) if isinstance(template, str) else template
 
 
-async def api_key(business: Business, livemode: bool = True) -> dict[str, str]:
-    secret, _ = await create_api_key(business, livemode=livemode)
-    return {"Authorization": f"Bearer {secret}"}
-
-
 async def create(http: httpx.AsyncClient, shop: Subscriber, flow: dict | None, **variables) -> dict:
     response = await http.post(
         "/merchant/graphql",
         json={"query": CREATE, "variables": {"customerId": shop.customer.id, "flow": flow, **variables}},
-        headers=await api_key(shop.business, shop.customer.livemode),
+        headers=await bearer(shop.business, shop.customer.livemode),
     )
     return response.json()["data"]["createPortalSession"]
 
@@ -294,7 +289,7 @@ async def rest_session(http: httpx.AsyncClient, shop: Subscriber, body: object, 
         f"/customers/{shop.customer.id}/customer-portal/session",
         params=params,
         json=body,
-        headers=await api_key(shop.business),
+        headers=await bearer(shop.business),
     )
 
 
@@ -332,7 +327,7 @@ async def test_rest_without_a_body_still_opens_the_home(http, context) -> None:
     shop = await active_shop(context)
 
     response = await http.post(
-        f"/customers/{shop.customer.id}/customer-portal/session", headers=await api_key(shop.business)
+        f"/customers/{shop.customer.id}/customer-portal/session", headers=await bearer(shop.business)
     )
 
     assert response.status_code == 200

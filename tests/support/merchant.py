@@ -1,6 +1,7 @@
-"""What the merchant API tests share: a business with an API key per mode, one call of the merchant schema, a monthly
-plan created through it (`create_plan`) and a customer subscribed to a product (`subscribe`). tests/conftest.py loads
-it as a plugin, for its fixture `acme` (the business Acme, made as an operator makes one)."""
+"""What the merchant API tests share: a business with an API key per mode (`bearer` makes one), one call of the
+merchant schema, a monthly plan created through it (`create_plan`) and a customer subscribed to a product
+(`subscribe`). tests/conftest.py loads it as a plugin, for its fixture `acme` (the business Acme, made as an operator
+makes one)."""
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,11 +48,13 @@ class Merchant:
 
 async def merchant(name: str = "Acme") -> Merchant:
     business = await create_business(BusinessChanges(name=name, support_email=f"help@{name.lower()}.example"))
-    keys = {}
-    for livemode in (True, False):
-        secret, _ = await create_api_key(business, livemode=livemode)
-        keys[livemode] = {"Authorization": f"Bearer {secret}"}
-    return Merchant(business=business, live=keys[True], test=keys[False])
+    return Merchant(business=business, live=await bearer(business, True), test=await bearer(business, False))
+
+
+async def bearer(business: Business, livemode: bool = True) -> dict[str, str]:
+    """The Authorization header of a new API key of the business in the mode."""
+    secret, _ = await create_api_key(business, livemode=livemode)
+    return {"Authorization": f"Bearer {secret}"}
 
 
 @pytest.fixture
