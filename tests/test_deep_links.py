@@ -26,11 +26,11 @@ from models import (
 from models.enums import PriceType, SubscriptionStatus
 from tests.support.billing import Subscriber, retention_offer, subscriber, with_plans
 from tests.support.merchant import bearer
+from tests.support.pages import IDEMPOTENCY_KEY
 from tests.support.portal import csrf_from
 
 RETURN_URL = "https://sakura.example/account"
 PERIOD_END = datetime(2031, 3, 5, 12, tzinfo=UTC)
-IDEMPOTENCY_KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 
 CREATE = """
 mutation Create($customerId: ID!, $flow: PortalFlowInput, $returnUrl: String, $configurationId: ID, $locale: String) {
