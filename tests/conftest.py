@@ -17,20 +17,21 @@ from models.database import connect, disconnect
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "sqlite://:memory:")
 
-# Plugins, for their fixtures: the SMTP mailbox, settings and HTTP client of the page, email and browser tests
-# (tests/portal_support.py); the billing context of the billing tests (tests/billing_support.py); the served portal,
-# chromium and screenshot folder of the browser tests (tests/browser_support.py); the pages' client
-# (tests/support/pages.py); a webhook receiver (tests/support/webhooks.py); a paid sale (tests/support/sales.py);
-# databases copied from a migrated or seeded template (tests/support/databases.py), the demo data
-# (tests/support/demo.py) and the Stripe emulator (tests/support/localstripe.py).
+# Plugins, for their fixtures (tests/support/__init__.py says what each module holds): the SMTP mailbox, settings
+# and HTTP client of the page, email and browser tests (portal); the billing context of the billing tests (billing);
+# the business Acme of the merchant API tests (merchant); the pages' client (pages); a webhook receiver (webhooks); a
+# paid sale (sales); databases copied from a migrated or seeded template (databases); the served portal, chromium and
+# screenshot folder of the browser tests (browser), the demo data (demo) and the Stripe emulator
+# (localstripe).
 pytest_plugins = (
-    "tests.portal_support",
-    "tests.billing_support",
+    "tests.support.portal",
+    "tests.support.billing",
+    "tests.support.merchant",
     "tests.support.pages",
     "tests.support.webhooks",
     "tests.support.sales",
     "tests.support.databases",
-    "tests.browser_support",
+    "tests.support.browser",
     "tests.support.demo",
     "tests.support.localstripe",
 )
@@ -38,7 +39,7 @@ pytest_plugins = (
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     # Imported here, not above: pytest_plugins must load the module first, or its asserts are not rewritten.
-    from tests.browser_support import missing_browser
+    from tests.support.browser import missing_browser
 
     reason = missing_browser()
     skipped = terminalreporter.stats.get("skipped", [])
@@ -118,7 +119,8 @@ def settings() -> Settings:
 
 @pytest.fixture
 async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client talking to the app in-process (the database is the test database)."""
+    """An HTTP client talking to the app in-process at its base URL (the database is the test database); a module
+    whose app needs other settings overrides `settings`."""
     app = create_app(settings, manage_database=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://localhost") as http:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=settings.base_url) as http:
         yield http

@@ -21,16 +21,23 @@ from gateway.app import create_app
 from gateway.http.log_redaction import redact_secrets
 from gateway.pages import sandbox as sandbox_pages
 from gateway.settings import Settings
-from tests.billing_support import subscriber
-from tests.factories import business_token
-from tests.portal_support import csrf_from, free_port
+from tests.support.billing import subscriber
+from tests.support.factories import business_token
+from tests.support.portal import csrf_from, free_port
 
 ACCESS_LOGGER = "uvicorn.access"
 # Path parameters that name rows a request must still be allowed to see: no secret, and worth reading in a log.
 NOT_SECRET = {
-    "business_id", "customer_id", "subscription_id", "payment_id", "invoice_id", "refund_id", "license_key_id",
-    "token_id", "mode",
-}  # fmt: skip
+    "business_id",
+    "customer_id",
+    "subscription_id",
+    "payment_id",
+    "invoice_id",
+    "refund_id",
+    "license_key_id",
+    "token_id",
+    "mode",
+}
 
 
 @dataclass

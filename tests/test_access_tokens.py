@@ -13,8 +13,9 @@ from gateway.http.log_redaction import redact_secrets
 from gateway.http.request_auth import SESSION_COOKIE
 from gateway.settings import Settings
 from merchants.api_keys import create_api_key, revoke_api_key
-from models import ApiKey, Business, PortalSession
-from tests import factories
+from models import ApiKey, PortalSession
+from tests.support import factories
+from tests.support.merchant import bearer
 
 NOW = datetime(2026, 2, 1, 9, 0, tzinfo=UTC)
 POLICY = SessionPolicy()
@@ -67,11 +68,6 @@ async def shops() -> dict:
     }
 
 
-async def key(business: Business, livemode: bool = True) -> dict[str, str]:
-    secret, _ = await create_api_key(business, livemode=livemode)
-    return {"Authorization": f"Bearer {secret}"}
-
-
 async def merchant(client: httpx.AsyncClient, headers: dict, query: str, **variables: object) -> dict:
     response = await client.post("/merchant/graphql", json={"query": query, "variables": variables}, headers=headers)
     assert response.status_code == 200
@@ -93,7 +89,7 @@ def ids(rows: list) -> set[str]:
 
 
 async def test_a_minted_token_opens_only_that_customers_business_portal(client, shops) -> None:
-    minted = await mint(client, await key(shops["acme"]), shops["alice"].customer.id)
+    minted = await mint(client, await bearer(shops["acme"]), shops["alice"].customer.id)
 
     token = minted["customerAccessToken"]
     assert minted["errors"] == []
@@ -113,7 +109,7 @@ async def test_the_rest_endpoint_mints_the_same_kind_of_token(client, shops) -> 
     customer = shops["alice"].customer
 
     response = await client.post(
-        f"/customers/{customer.id}/access-tokens", json={"expires_in_seconds": 600}, headers=await key(shops["acme"])
+        f"/customers/{customer.id}/access-tokens", json={"expires_in_seconds": 600}, headers=await bearer(shops["acme"])
     )
 
     assert response.status_code == 200
@@ -150,7 +146,7 @@ def test_the_default_lifetime_setting_is_refused_out_of_bounds(monkeypatch, valu
 
 
 async def test_a_customer_outside_the_keys_business_and_mode_answers_like_a_missing_one(client, shops) -> None:
-    acme_live = await key(shops["acme"])
+    acme_live = await bearer(shops["acme"])
     answers = [
         await mint(client, acme_live, customer_id)
         for customer_id in (
@@ -170,7 +166,7 @@ async def test_a_customer_outside_the_keys_business_and_mode_answers_like_a_miss
 
 
 async def test_over_rest_a_foreign_customer_is_a_404_like_a_missing_one(client, shops) -> None:
-    acme_live = await key(shops["acme"])
+    acme_live = await bearer(shops["acme"])
     responses = [
         await client.post(f"/customers/{customer_id}/access-tokens", headers=acme_live)
         for customer_id in (shops["alice_bravo"].customer.id, shops["alice_test"].customer.id, "cus_missing")
@@ -183,7 +179,7 @@ async def test_over_rest_a_foreign_customer_is_a_404_like_a_missing_one(client, 
 
 @pytest.mark.parametrize("seconds", [59, 86401])
 async def test_a_lifetime_out_of_bounds_is_refused_and_nothing_minted(client, shops, seconds: int) -> None:
-    answer = await mint(client, await key(shops["acme"]), shops["alice"].customer.id, expiresInSeconds=seconds)
+    answer = await mint(client, await bearer(shops["acme"]), shops["alice"].customer.id, expiresInSeconds=seconds)
 
     assert answer["customerAccessToken"] is None
     assert [(e["code"], e["field"]) for e in answer["errors"]] == [("INVALID_EXPIRES_IN_SECONDS", "expiresInSeconds")]
@@ -193,7 +189,7 @@ async def test_a_lifetime_out_of_bounds_is_refused_and_nothing_minted(client, sh
 @pytest.mark.parametrize("body", [{"expires_in_seconds": "600"}, {"expires_in_seconds": True}, [600]])
 async def test_rest_refuses_a_lifetime_that_is_not_a_whole_number(client, shops, body: object) -> None:
     response = await client.post(
-        f"/customers/{shops['alice'].customer.id}/access-tokens", json=body, headers=await key(shops["acme"])
+        f"/customers/{shops['alice'].customer.id}/access-tokens", json=body, headers=await bearer(shops["acme"])
     )
 
     assert response.status_code == 422
@@ -218,7 +214,7 @@ async def test_a_token_dies_at_its_expiry_and_not_before_even_when_idle(shops) -
 
 
 async def test_a_minted_token_is_refused_as_a_browser_cookie(client, shops) -> None:
-    token = (await mint(client, await key(shops["acme"]), shops["alice"].customer.id))["customerAccessToken"]
+    token = (await mint(client, await bearer(shops["acme"]), shops["alice"].customer.id))["customerAccessToken"]
     query = {"query": "{ viewer { email } }"}
 
     as_bearer = await client.get("/graphql", params=query, headers={"Authorization": f"Bearer {token['accessToken']}"})
@@ -233,7 +229,7 @@ async def test_a_minted_token_is_refused_as_a_browser_cookie(client, shops) -> N
 
 
 async def test_revoking_ends_the_token(client, shops) -> None:
-    acme_live = await key(shops["acme"])
+    acme_live = await bearer(shops["acme"])
     token = (await mint(client, acme_live, shops["alice"].customer.id))["customerAccessToken"]
 
     revoked = (await merchant(client, acme_live, REVOKE, tokenId=token["tokenId"]))["revokeCustomerAccessToken"]
@@ -246,27 +242,27 @@ async def test_revoking_ends_the_token(client, shops) -> None:
 
 
 async def test_another_key_of_the_same_business_and_mode_may_revoke(client, shops) -> None:
-    token = (await mint(client, await key(shops["acme"]), shops["alice"].customer.id))["customerAccessToken"]
+    token = (await mint(client, await bearer(shops["acme"]), shops["alice"].customer.id))["customerAccessToken"]
 
-    revoked = await merchant(client, await key(shops["acme"]), REVOKE, tokenId=token["tokenId"])
+    revoked = await merchant(client, await bearer(shops["acme"]), REVOKE, tokenId=token["tokenId"])
 
     assert revoked["revokeCustomerAccessToken"]["errors"] == []
     assert await viewer(client, token["accessToken"]) is None
 
 
 async def test_only_the_same_business_and_mode_can_revoke_and_others_change_nothing(client, shops) -> None:
-    token = (await mint(client, await key(shops["acme"]), shops["alice"].customer.id))["customerAccessToken"]
+    token = (await mint(client, await bearer(shops["acme"]), shops["alice"].customer.id))["customerAccessToken"]
     browser_session = await factories.business_token(shops["bob"].customer)
     browser_session_id = (await PortalSession.get(customer_id=shops["bob"].customer.id)).id
 
     answers = [
         (await merchant(client, headers, REVOKE, tokenId=token_id))["revokeCustomerAccessToken"]
         for headers, token_id in (
-            (await key(shops["bravo"]), token["tokenId"]),  # another business
-            (await key(shops["acme"], livemode=False), token["tokenId"]),  # the test mode of the same business
-            (await key(shops["acme"]), browser_session_id),  # a customer's own sign-in is not the merchant's
-            (await key(shops["acme"]), "ps_doesnotexist00000000000"),
-            (await key(shops["acme"]), "nonsense"),
+            (await bearer(shops["bravo"]), token["tokenId"]),  # another business
+            (await bearer(shops["acme"], livemode=False), token["tokenId"]),  # the test mode of the same business
+            (await bearer(shops["acme"]), browser_session_id),  # a customer's own sign-in is not the merchant's
+            (await bearer(shops["acme"]), "ps_doesnotexist00000000000"),
+            (await bearer(shops["acme"]), "nonsense"),
         )
     ]
 
@@ -281,13 +277,13 @@ async def test_only_the_same_business_and_mode_can_revoke_and_others_change_noth
 
 
 async def test_rest_revokes_a_token_of_that_customer_only(client, shops) -> None:
-    acme_live = await key(shops["acme"])
+    acme_live = await bearer(shops["acme"])
     alice, bob = shops["alice"].customer, shops["bob"].customer
     minted = (await client.post(f"/customers/{alice.id}/access-tokens", headers=acme_live)).json()
 
     wrong_customer = await client.delete(f"/customers/{bob.id}/access-tokens/{minted['token_id']}", headers=acme_live)
     other_business = await client.delete(
-        f"/customers/{alice.id}/access-tokens/{minted['token_id']}", headers=await key(shops["bravo"])
+        f"/customers/{alice.id}/access-tokens/{minted['token_id']}", headers=await bearer(shops["bravo"])
     )
     assert (wrong_customer.status_code, other_business.status_code) == (404, 404)
     assert await viewer(client, minted["access_token"]) is not None
@@ -325,7 +321,7 @@ async def test_revoking_the_api_key_ends_the_tokens_it_minted(client, shops) -> 
     secret, api_key = await create_api_key(shops["acme"], livemode=True)
     alice = shops["alice"].customer.id
     doomed = (await mint(client, {"Authorization": f"Bearer {secret}"}, alice))["customerAccessToken"]
-    kept = (await mint(client, await key(shops["acme"]), alice))["customerAccessToken"]
+    kept = (await mint(client, await bearer(shops["acme"]), alice))["customerAccessToken"]
 
     await revoke_api_key(api_key.id)
 
@@ -347,7 +343,7 @@ async def test_revoking_the_api_key_ends_its_magic_links_and_the_sessions_they_o
         (await merchant(client, headers, PORTAL_LINK, customerId=alice))["createPortalSession"]["link"].rsplit("/")[-1],
     ]
     opened = await consume_link(await rest_link(headers), client_ip="203.0.113.5", policy=POLICY)
-    other_key_link = await rest_link(await key(shops["acme"]))
+    other_key_link = await rest_link(await bearer(shops["acme"]))
 
     await revoke_api_key(api_key.id)
 
@@ -361,7 +357,7 @@ async def test_revoking_the_api_key_ends_its_magic_links_and_the_sessions_they_o
 
 
 async def test_the_merchant_lists_the_live_tokens_minted_in_its_business_and_mode(client, shops) -> None:
-    acme_live = await key(shops["acme"])
+    acme_live = await bearer(shops["acme"])
     alice, bob = shops["alice"].customer.id, shops["bob"].customer.id
     live = [(await mint(client, acme_live, customer))["customerAccessToken"] for customer in (alice, bob)]
     revoked = (await mint(client, acme_live, alice))["customerAccessToken"]
@@ -398,15 +394,15 @@ async def test_the_merchant_lists_the_live_tokens_minted_in_its_business_and_mod
 
 
 async def test_another_business_or_mode_lists_none_of_the_tokens(client, shops) -> None:
-    acme_live = await key(shops["acme"])
+    acme_live = await bearer(shops["acme"])
     await mint(client, acme_live, shops["alice"].customer.id)
     nothing = {"customerAccessTokens": {"totalCount": 0, "nodes": []}}
 
     for headers, customer_id in (
-        (await key(shops["bravo"]), None),
-        (await key(shops["bravo"]), shops["alice"].customer.id),
-        (await key(shops["acme"], livemode=False), None),
-        (await key(shops["acme"], livemode=False), shops["alice"].customer.id),
+        (await bearer(shops["bravo"]), None),
+        (await bearer(shops["bravo"]), shops["alice"].customer.id),
+        (await bearer(shops["acme"], livemode=False), None),
+        (await bearer(shops["acme"], livemode=False), shops["alice"].customer.id),
         (acme_live, shops["alice_bravo"].customer.id),
         (acme_live, "cus_doesnotexist000000000000"),
         (acme_live, "nonsense"),

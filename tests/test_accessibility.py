@@ -3,7 +3,7 @@ and 390 px wide: all the rules axe runs by default and WCAG 2.2's, none turned o
 phone: the unified home's counts leave no hole, a card's name keeps to one line, each "Open" button says which
 business it opens, and a monogram's letter sits in the middle of its square.
 
-One demo portal (tests/browser_support.py) serves the module and Ada signs in once per scope (and once more through a
+One demo portal (tests/support/browser.py) serves the module and Ada signs in once per scope (and once more through a
 merchant's deep link); its sign-in links live ten seconds, so that one asked for as the first test starts has
 expired by its end. The business portal's pages that change something come last, in the order a customer meets
 them: the plan change, cancelling the new plan, then changing the email address (away and back); in the unified
@@ -29,7 +29,7 @@ from starlette.routing import Route
 from gateway.app import create_app
 from gateway.demo.seed import DEMO_EMAIL
 from gateway.settings import Settings
-from tests.browser_support import (
+from tests.support.browser import (
     CHALLENGED_CARD_NUMBER,
     DESKTOP,
     Merchants,
@@ -42,9 +42,8 @@ from tests.browser_support import (
     serve_demo_portal,
     sign_in_by_email,
     sign_in_link,
-    started_mailbox,
 )
-from tests.portal_support import CHANGE_LINK, Mailbox
+from tests.support.portal import CHANGE_LINK, Mailbox
 
 require_browser()
 
@@ -115,12 +114,6 @@ class Audit:
         for (rule, impact, target, why), places in sorted(self.violations.items()):
             lines.append(f"- {rule} ({impact}) at {target}\n    {why}\n    on {', '.join(places)}")
         pytest.fail("\n".join(lines), pytrace=False)
-
-
-@pytest.fixture(scope="module")
-def mailbox_for_module() -> Iterator[Mailbox]:
-    with started_mailbox() as mailbox:
-        yield mailbox
 
 
 @pytest.fixture(scope="module")

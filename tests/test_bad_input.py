@@ -19,8 +19,8 @@ from gateway.settings import Settings
 from merchants.api_keys import create_api_key
 from models import RateLimitBucket
 from schema.common import limits
-from tests import factories
-from tests.portal_support import csrf_from, free_port
+from tests.support import factories
+from tests.support.portal import csrf_from, free_port
 
 JSON = {"Content-Type": "application/json"}
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -135,53 +135,142 @@ def malformed_requests(path: str, credentials: str) -> list:
     modern = {"Accept": "application/graphql-response+json"}
     return [
         *[
-            row(f"{path}-{name}", "POST", path, 400, graphql_error("BAD_REQUEST"), credentials=credentials,
-                content=body, headers=JSON)
+            row(
+                f"{path}-{name}",
+                "POST",
+                path,
+                400,
+                graphql_error("BAD_REQUEST"),
+                credentials=credentials,
+                content=body,
+                headers=JSON,
+            )
             for name, body in bad_json
         ],
-        row(f"{path}-no-content-type", "POST", path, 400, graphql_error("BAD_REQUEST"), credentials=credentials,
-            content=typename),
-        row(f"{path}-text-plain", "POST", path, 400, graphql_error("BAD_REQUEST"), credentials=credentials,
-            content=typename, headers={"Content-Type": "text/plain"}),
-        row(f"{path}-mutation-over-get", "GET", f"{path}?query=mutation%20%7B%20x%20%7D", 405,
-            graphql_error("METHOD_NOT_ALLOWED"), credentials=credentials),
+        row(
+            f"{path}-no-content-type",
+            "POST",
+            path,
+            400,
+            graphql_error("BAD_REQUEST"),
+            credentials=credentials,
+            content=typename,
+        ),
+        row(
+            f"{path}-text-plain",
+            "POST",
+            path,
+            400,
+            graphql_error("BAD_REQUEST"),
+            credentials=credentials,
+            content=typename,
+            headers={"Content-Type": "text/plain"},
+        ),
+        row(
+            f"{path}-mutation-over-get",
+            "GET",
+            f"{path}?query=mutation%20%7B%20x%20%7D",
+            405,
+            graphql_error("METHOD_NOT_ALLOWED"),
+            credentials=credentials,
+        ),
         row(f"{path}-get-without-query", "GET", path, 400, graphql_error("BAD_REQUEST"), credentials=credentials),
-        row(f"{path}-ten-megabytes", "POST", path, 413, graphql_error("PAYLOAD_TOO_LARGE"), credentials=credentials,
-            content=TEN_MEGABYTES, headers=JSON),
-        row(f"{path}-ten-megabytes-chunked", "POST", path, 413, graphql_error("PAYLOAD_TOO_LARGE"),
-            credentials=credentials, content=chunked_ten_megabytes, headers=JSON),
-        row(f"{path}-syntax-error-answers-without-data", "POST", path, 400, refused_without_data,
-            credentials=credentials, json={"query": "{"}, headers=modern),
-        row(f"{path}-invalid-field-answers-without-data", "POST", path, 400, refused_without_data,
-            credentials=credentials, json={"query": "{ nope }"}, headers=modern),
-    ]  # fmt: skip
+        row(
+            f"{path}-ten-megabytes",
+            "POST",
+            path,
+            413,
+            graphql_error("PAYLOAD_TOO_LARGE"),
+            credentials=credentials,
+            content=TEN_MEGABYTES,
+            headers=JSON,
+        ),
+        row(
+            f"{path}-ten-megabytes-chunked",
+            "POST",
+            path,
+            413,
+            graphql_error("PAYLOAD_TOO_LARGE"),
+            credentials=credentials,
+            content=chunked_ten_megabytes,
+            headers=JSON,
+        ),
+        row(
+            f"{path}-syntax-error-answers-without-data",
+            "POST",
+            path,
+            400,
+            refused_without_data,
+            credentials=credentials,
+            json={"query": "{"},
+            headers=modern,
+        ),
+        row(
+            f"{path}-invalid-field-answers-without-data",
+            "POST",
+            path,
+            400,
+            refused_without_data,
+            credentials=credentials,
+            json={"query": "{ nope }"},
+            headers=modern,
+        ),
+    ]
 
 
 CUSTOMER_CASES = [
     # A business id or node id that cannot exist is one that does not exist.
     *[
-        row(f"lists-businessId-{bad[:12]!r}", "POST", "/graphql", 200, data({"viewer": EMPTY_LISTS}),
-            credentials="customer", json=graphql_request(LISTS, b=bad))
+        row(
+            f"lists-businessId-{bad[:12]!r}",
+            "POST",
+            "/graphql",
+            200,
+            data({"viewer": EMPTY_LISTS}),
+            credentials="customer",
+            json=graphql_request(LISTS, b=bad),
+        )
         for bad in BAD_BUSINESS_IDS
     ],
     *[
-        row(f"node-{bad[:12]!r}", "POST", "/graphql", 200, data({"node": None}), credentials="customer",
-            json=graphql_request("query($id: ID!) { node(id: $id) { id } }", id=bad))
+        row(
+            f"node-{bad[:12]!r}",
+            "POST",
+            "/graphql",
+            200,
+            data({"node": None}),
+            credentials="customer",
+            json=graphql_request("query($id: ID!) { node(id: $id) { id } }", id=bad),
+        )
         for bad in BAD_NODE_IDS
     ],
     *malformed_requests("/graphql", "customer"),
     row("graphql-put", "PUT", "/graphql", 405, credentials="customer", json={}),
-]  # fmt: skip
+]
 
 MERCHANT_CASES = [
     *[
-        row(f"createPortalSession-customerId-{bad[:12]!r}", "POST", "/merchant/graphql", 200,
-            user_error("CUSTOMER_NOT_FOUND"), credentials="merchant", json=graphql_request(CREATE_SESSION, c=bad))
+        row(
+            f"createPortalSession-customerId-{bad[:12]!r}",
+            "POST",
+            "/merchant/graphql",
+            200,
+            user_error("CUSTOMER_NOT_FOUND"),
+            credentials="merchant",
+            json=graphql_request(CREATE_SESSION, c=bad),
+        )
         for bad in ["", f"cus_{TOO_LONG}", "cus_é", "<other-customer>", "x" * 5000]
     ],
     *[
-        row(name, "POST", "/merchant/graphql", 200, user_error(code), credentials="merchant",
-            json=graphql_request(CREATE_SESSION, c="<customer>", **variables))
+        row(
+            name,
+            "POST",
+            "/merchant/graphql",
+            200,
+            user_error(code),
+            credentials="merchant",
+            json=graphql_request(CREATE_SESSION, c="<customer>", **variables),
+        )
         for name, code, variables in [
             ("configurationId-too-long", "CONFIGURATION_NOT_FOUND", {"config": f"bpc_{TOO_LONG}"}),
             ("configurationId-empty", "CONFIGURATION_NOT_FOUND", {"config": ""}),
@@ -190,22 +279,49 @@ MERCHANT_CASES = [
         ]
     ],
     *malformed_requests("/merchant/graphql", "merchant"),
-    row("merchant-graphql-put", "PUT", "/merchant/graphql", 405, graphql_error("METHOD_NOT_ALLOWED"),
-        credentials="merchant", json={}),
+    row(
+        "merchant-graphql-put",
+        "PUT",
+        "/merchant/graphql",
+        405,
+        graphql_error("METHOD_NOT_ALLOWED"),
+        credentials="merchant",
+        json={},
+    ),
     # The REST endpoint.
     *[
-        row(f"rest-customer-{bad[:12]!r}", "POST", f"/customers/{bad}/customer-portal/session", 404,
-            api_error("CUSTOMER_NOT_FOUND"), credentials="merchant")
+        row(
+            f"rest-customer-{bad[:12]!r}",
+            "POST",
+            f"/customers/{bad}/customer-portal/session",
+            404,
+            api_error("CUSTOMER_NOT_FOUND"),
+            credentials="merchant",
+        )
         for bad in [f"cus_{TOO_LONG}", "cus_%C3%A9", "cus_", "%00", "<other-customer>", "x" * 2000]
     ],
-    row("rest-customer-dot-dot", "POST", "/customers/..%2F..%2Fetc/customer-portal/session", 404,
-        credentials="merchant"),
-    row("rest-return-url-too-long", "POST",
-        "/customers/<customer>/customer-portal/session?return_url=https://a.example/" + "a" * 1000, 422,
-        api_error("INVALID_RETURN_URL"), credentials="merchant"),
-    row("rest-ten-megabytes", "POST", "/customers/<customer>/customer-portal/session", 413,
-        api_error("PAYLOAD_TOO_LARGE"), credentials="merchant", content=TEN_MEGABYTES, headers=JSON),
-]  # fmt: skip
+    row(
+        "rest-customer-dot-dot", "POST", "/customers/..%2F..%2Fetc/customer-portal/session", 404, credentials="merchant"
+    ),
+    row(
+        "rest-return-url-too-long",
+        "POST",
+        "/customers/<customer>/customer-portal/session?return_url=https://a.example/" + "a" * 1000,
+        422,
+        api_error("INVALID_RETURN_URL"),
+        credentials="merchant",
+    ),
+    row(
+        "rest-ten-megabytes",
+        "POST",
+        "/customers/<customer>/customer-portal/session",
+        413,
+        api_error("PAYLOAD_TOO_LARGE"),
+        credentials="merchant",
+        content=TEN_MEGABYTES,
+        headers=JSON,
+    ),
+]
 
 PAGE_CASES = [
     *[
@@ -214,10 +330,24 @@ PAGE_CASES = [
         for prefix in ("/login", "/test/login")
         for bad in [f"bus_{TOO_LONG}", "bus_%C3%A9", "bus_", "%00", "x" * 2000]
     ],
-    row("form-too-large", "POST", "/login", 413, page("shorten what you typed"), content=b"email=" + b"a" * 20_000,
-        headers=FORM),
-    row("form-too-large-in-swedish", "POST", "/login", 413, page("korta ner"), content=b"email=" + b"a" * 20_000,
-        headers={**FORM, "Accept-Language": "sv"}),
+    row(
+        "form-too-large",
+        "POST",
+        "/login",
+        413,
+        page("shorten what you typed"),
+        content=b"email=" + b"a" * 20_000,
+        headers=FORM,
+    ),
+    row(
+        "form-too-large-in-swedish",
+        "POST",
+        "/login",
+        413,
+        page("korta ner"),
+        content=b"email=" + b"a" * 20_000,
+        headers={**FORM, "Accept-Language": "sv"},
+    ),
     *[
         row(f"session-{bad[:12]}", "GET", f"/session/{bad}", 404, page("This link does not work"))
         for bad in ["garbage", "cpl_" + "a" * 5000, "%FF", "cpl_%00"]
@@ -229,12 +359,16 @@ PAGE_CASES = [
     *[
         row(f"{template}-{bad[:12]}", "GET", template.format(bad), 404, credentials="cookie")
         for template in [
-            "/subscriptions/{}", "/subscriptions/{}/payment-method", "/subscriptions/{}/reactivated",
-            "/payments/{}/complete", "/sandbox/setup/{}", "/sandbox/authenticate/{}",
+            "/subscriptions/{}",
+            "/subscriptions/{}/payment-method",
+            "/subscriptions/{}/reactivated",
+            "/payments/{}/complete",
+            "/sandbox/setup/{}",
+            "/sandbox/authenticate/{}",
         ]
         for bad in [f"sub_{TOO_LONG}", "sub_%C3%A9", "sub_", "%00", "x" * 2000]
     ],
-]  # fmt: skip
+]
 
 
 @pytest.fixture

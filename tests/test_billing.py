@@ -14,8 +14,8 @@ from gateway.worker import process_due_emails
 from merchants.features import FeatureSwitch, PortalFeatures
 from models import EmailMessage, Event, Invoice, InvoiceLine, LicenseKey, Payment, SandboxCharge, Subscription
 from models.enums import LicenseKeyStatus, PaymentStatus, SubscriptionStatus
-from tests.billing_support import FEATURES, subscriber
-from tests.portal_support import Mailbox, make_settings, text_of
+from tests.support.billing import FEATURES, subscriber
+from tests.support.portal import Mailbox, make_settings, text_of
 
 
 async def test_a_declined_reactivation_changes_nothing_but_a_failed_payment(context) -> None:
@@ -64,14 +64,24 @@ async def test_invoice_numbers_have_no_gaps_across_payments(context) -> None:
     second_subscription = await Subscription.create(
         **{
             field: getattr(first.subscription, field)
-            for field in ("business_id", "livemode", "customer_id", "product_id", "recurring_pre_tax_amount",
-                          "currency", "previous_billing_date", "next_billing_date", "payment_method_id")
+            for field in (
+                "business_id",
+                "livemode",
+                "customer_id",
+                "product_id",
+                "recurring_pre_tax_amount",
+                "currency",
+                "previous_billing_date",
+                "next_billing_date",
+                "payment_method_id",
+            )
         },
         status=SubscriptionStatus.ON_HOLD,
-    )  # fmt: skip
+    )
     visa = first.cards["pm_card_visa"]
-    await reactivate(first.subscription, first.cards["pm_card_chargeDeclined"], client_key="a", features=FEATURES,
-                     context=context)  # fmt: skip
+    await reactivate(
+        first.subscription, first.cards["pm_card_chargeDeclined"], client_key="a", features=FEATURES, context=context
+    )
     await reactivate(first.subscription, visa, client_key="b", features=FEATURES, context=context)
     await reactivate(second_subscription, visa, client_key="c", features=FEATURES, context=context)
 
@@ -115,8 +125,9 @@ async def test_the_same_key_with_another_method_is_refused(context) -> None:
     )
 
     with pytest.raises(BillingError) as refused:
-        await reactivate(shop.subscription, shop.cards["pm_card_visa"], client_key="k", features=FEATURES,
-                         context=context)  # fmt: skip
+        await reactivate(
+            shop.subscription, shop.cards["pm_card_visa"], client_key="k", features=FEATURES, context=context
+        )
 
     assert refused.value.code == "IDEMPOTENCY_KEY_REUSED"
     assert await Payment.all().count() == 1
@@ -203,8 +214,9 @@ async def test_a_method_of_another_business_cannot_pay(context) -> None:
     other = await subscriber(context, business_name="Northwind", cards=("pm_card_visa",))
 
     with pytest.raises(BillingError) as refused:
-        await reactivate(shop.subscription, other.cards["pm_card_visa"], client_key="x", features=FEATURES,
-                         context=context)  # fmt: skip
+        await reactivate(
+            shop.subscription, other.cards["pm_card_visa"], client_key="x", features=FEATURES, context=context
+        )
 
     assert (refused.value.code, refused.value.field) == ("NOT_ALLOWED", "paymentMethodId")
     assert await Payment.all().count() == 0
@@ -300,14 +312,16 @@ async def test_the_business_setting_for_payment_method_updates_is_honoured(conte
     locked = PortalFeatures(payment_method_update=FeatureSwitch(enabled=False))
 
     with pytest.raises(BillingError) as refused:
-        await reactivate(shop.subscription, shop.cards["pm_card_visa"], client_key="x", features=locked,
-                         context=context)  # fmt: skip
+        await reactivate(
+            shop.subscription, shop.cards["pm_card_visa"], client_key="x", features=locked, context=context
+        )
     with pytest.raises(BillingError):
         await add_payment_method(
             shop.customer, "pm_card_visa", set_as_default=False, processor=context.processor, features=locked
         )
-    same_card = await reactivate(shop.subscription, shop.cards["pm_card_chargeDeclined"], client_key="y",
-                                 features=locked, context=context)  # fmt: skip
+    same_card = await reactivate(
+        shop.subscription, shop.cards["pm_card_chargeDeclined"], client_key="y", features=locked, context=context
+    )
 
     assert refused.value.code == "NOT_ALLOWED"
     assert same_card.status == PaymentStatus.FAILED  # the card it already had may still be charged

@@ -13,10 +13,10 @@ from core.i18n import translations
 from models import Invoice, InvoiceLine, Payment, PaymentMethod, SandboxCharge, Subscription
 from models.enums import InvoiceStatus, SubscriptionStatus
 from schema.customer import build_context, schema
-from tests.billing_support import Subscriber, subscriber
-from tests.factories import POLICY, business_token, unified_token
-from tests.portal_support import csrf_from
+from tests.support.billing import Subscriber, subscriber
+from tests.support.factories import POLICY, business_token, unified_token
 from tests.support.pages import IDEMPOTENCY_KEY, alert, sign_in, without_noise
+from tests.support.portal import csrf_from
 
 RADIO = re.compile(r'name="payment_method_id" value="([^"]+)" required( checked)?')
 DECLINED = "Your card was declined. Try another card."
@@ -266,10 +266,16 @@ async def foreign_world(context) -> tuple[Subscriber, Subscriber]:
 
 async def their_payment(theirs: Subscriber) -> Payment:
     return await Payment.create(
-        business=theirs.business, livemode=True, customer=theirs.customer, subscription=theirs.subscription,
-        total_amount=1, currency="JPY", status="requires_customer_action", purpose="reactivation",
+        business=theirs.business,
+        livemode=True,
+        customer=theirs.customer,
+        subscription=theirs.subscription,
+        total_amount=1,
+        currency="JPY",
+        status="requires_customer_action",
+        purpose="reactivation",
         idempotency_key="theirs",
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize(
@@ -330,10 +336,15 @@ async def test_foreign_ids_posted_to_the_forms_change_nothing(http, context) -> 
     missing_card = await http.post("/payment-methods", data=change(csrf, "remove", "pm_missing"))
 
     assert {name: answer.status_code for name, answer in answers.items()} == {
-        "pay with their card": 422, "pay their subscription": 404, "use their card": 422,
-        "their subscription's card": 404, "make their card default": 404, "remove their card": 404,
-        "add at their business": 404, "attach at their business": 404,
-    }  # fmt: skip
+        "pay with their card": 422,
+        "pay their subscription": 404,
+        "use their card": 422,
+        "their subscription's card": 404,
+        "make their card default": 404,
+        "remove their card": 404,
+        "add at their business": 404,
+        "attach at their business": 404,
+    }
     assert (
         alert(answers["pay with their card"])
         == alert(answers["use their card"])
@@ -347,8 +358,9 @@ async def test_foreign_ids_posted_to_the_forms_change_nothing(http, context) -> 
     for shop in (mine, theirs):
         subscription = await Subscription.get(id=shop.subscription.id)
         assert (subscription.status, subscription.payment_method_id) == (
-            SubscriptionStatus.ON_HOLD, shop.subscription.payment_method_id
-        )  # fmt: skip
+            SubscriptionStatus.ON_HOLD,
+            shop.subscription.payment_method_id,
+        )
 
 
 @pytest.mark.parametrize(
@@ -373,8 +385,9 @@ async def test_every_form_needs_the_csrf_token(http, context, path: str, fields:
     assert answer.status_code == 403
     subscription = await Subscription.get(id=shop.subscription.id)
     assert (subscription.status, subscription.payment_method_id) == (
-        SubscriptionStatus.ON_HOLD, shop.cards["pm_card_chargeDeclined"].id
-    )  # fmt: skip
+        SubscriptionStatus.ON_HOLD,
+        shop.cards["pm_card_chargeDeclined"].id,
+    )
     assert await Payment.all().count() == 0 and not (await PaymentMethod.get(id=visa.id)).is_default
     assert await PaymentMethod.filter(detached_at__isnull=False).count() == 0
 
@@ -382,12 +395,19 @@ async def test_every_form_needs_the_csrf_token(http, context, path: str, fields:
 async def add_invoices(shop: Subscriber, numbers: range) -> None:
     invoices = [
         Invoice(
-            business=shop.business, livemode=True, customer=shop.customer, subscription=shop.subscription,
-            number=f"SF-{n:04d}", status=InvoiceStatus.PAID, currency="JPY", subtotal=980, total=980,
+            business=shop.business,
+            livemode=True,
+            customer=shop.customer,
+            subscription=shop.subscription,
+            number=f"SF-{n:04d}",
+            status=InvoiceStatus.PAID,
+            currency="JPY",
+            subtotal=980,
+            total=980,
             issued_at=datetime.now(UTC),
         )
         for n in numbers
-    ]  # fmt: skip
+    ]
     await Invoice.bulk_create(invoices)
     await InvoiceLine.bulk_create(
         [

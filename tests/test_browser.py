@@ -1,17 +1,18 @@
 """The portal in a real browser (Playwright driving Debian's chromium), served as an operator runs it
-(tests/browser_support.py): signing in with the emailed link, the on-hold subscription paid with a card added on the
+(tests/support/browser.py): signing in with the emailed link, the on-hold subscription paid with a card added on the
 processor's hosted page, cancelling and resuming, and a charged plan change.
 
-Screenshots go to a temporary folder; `PORTAL_REFRESH_SCREENSHOTS=1` writes them to docs/screenshots/ instead, with
-the main pages in six languages. Skipped when chromium or Playwright is missing (a failure under CI).
+The two tests that only sign in and read share one served portal; the three that change a subscription have one
+each. Screenshots go to a temporary folder; `PORTAL_REFRESH_SCREENSHOTS=1` writes them to docs/screenshots/ instead,
+with the main pages in six languages. Skipped when chromium or Playwright is missing (a failure under CI).
 """
 
 import asyncio
 
 import pytest
 
-from tests.browser_support import CARD_NUMBER, fill_in_test_card, require_browser, sign_in_by_email
-from tests.portal_support import Mailbox, html_of, text_of
+from tests.support.browser import CARD_NUMBER, fill_in_test_card, require_browser, sign_in_by_email
+from tests.support.portal import Mailbox, html_of, text_of
 
 require_browser()
 
@@ -21,8 +22,9 @@ SCREENSHOT_LOCALES = ("en", "ar", "he", "ja", "zh-Hans", "de")
 RIGHT_TO_LEFT = {"ar", "he"}
 
 
-async def test_a_customer_signs_in_with_the_emailed_link(portal_server, browser_page, mailbox, screenshots):
-    page, base_url = browser_page, portal_server.base_url
+async def test_a_customer_signs_in_with_the_emailed_link(reading_portal, browser_page, mailbox_for_module, screenshots):
+    page, base_url, mailbox = browser_page, reading_portal.base_url, mailbox_for_module
+    seen = len(mailbox.messages)
     console_errors = []  # a blocked stylesheet or inline style (CSP) shows up here
     page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
     await page.goto(f"{base_url}/login/{BUSINESS}")
@@ -51,18 +53,20 @@ async def test_a_customer_signs_in_with_the_emailed_link(portal_server, browser_
     # A blank page of its own, so the portal's CSP does not apply to the email's inline styles.
     email = await page.context.new_page()
     await email.set_viewport_size({"width": 720, "height": 640})
-    await email.set_content(html_of(mailbox.messages[0]))
+    await email.set_content(html_of(mailbox.messages[seen]))
     await screenshots.save(email, "email-sign-in-en.png")
 
-    served = portal_server.log.read_text()
+    served = reading_portal.log.read_text()
     assert "GET /session/[redacted]" in served
     assert not any(link.rsplit("/", 1)[1] in served for link in mailbox.links())
 
 
-async def test_the_main_pages_speak_each_language_in_its_direction(portal_server, browser_page, mailbox, screenshots):
+async def test_the_main_pages_speak_each_language_in_its_direction(
+    reading_portal, browser_page, mailbox_for_module, screenshots
+):
     """Sign-in, both portal homes, a subscription, the billing history and the profile in six languages: each page
     is in the language asked for and runs in its direction (and is the picture docs/screenshots/ shows)."""
-    page, base_url = browser_page, portal_server.base_url
+    page, base_url, mailbox = browser_page, reading_portal.base_url, mailbox_for_module
 
     async def in_each_language(name: str, path: str) -> None:
         for locale in SCREENSHOT_LOCALES:

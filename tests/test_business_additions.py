@@ -9,9 +9,9 @@ import httpx
 
 from gateway.worker import process_due_emails
 from models import Customer
-from tests.factories import business_token, unified_token
-from tests.merchant_support import merchant
-from tests.portal_support import ask_for_sign_in_link, create_shop, csrf_from, follow_link
+from tests.support.factories import business_token, unified_token
+from tests.support.merchant import merchant
+from tests.support.portal import ask_for_sign_in_link, create_shop, csrf_from, follow_link
 
 TO_ADD = "{ viewer { businesses { name } businessesToAdd { name } } }"
 ADD = """mutation Add($id: ID!) { addBusiness(input: {businessId: $id}) {

@@ -25,10 +25,17 @@ async def rows(database_url: str, model: type) -> list:
 
 async def test_create_prints_the_business_and_keys_that_open_its_api(migrated_database: str, tmp_path: Path) -> None:
     answer = portal(
-        "business", "create", "--name", "Kumo Labs", "--support-email", "Help@Kumo.example",
-        "--primary-color", "#0b3d91", "--tax-rate", "10.25", "--country", "JP", "--invoice-prefix", "KL",
-        database_url=migrated_database, cwd=tmp_path,
-    )  # fmt: skip
+        "business",
+        "create",
+        "--name=Kumo Labs",
+        "--support-email=Help@Kumo.example",
+        "--primary-color=#0b3d91",
+        "--tax-rate=10.25",
+        "--country=JP",
+        "--invoice-prefix=KL",
+        database_url=migrated_database,
+        cwd=tmp_path,
+    )
 
     assert answer.returncode == 0, answer.stderr
     business_id = CREATED.search(answer.stdout)[1]
@@ -42,8 +49,11 @@ async def test_create_prints_the_business_and_keys_that_open_its_api(migrated_da
         configurations = await PortalConfiguration.filter(business_id=business_id, is_default=True)
     assert sorted(keys) == ["live", "test"]
     assert (business.name, business.primary_color, business.tax_rate_bp, business.invoice_prefix) == (
-        "Kumo Labs", "#0b3d91", 1025, "KL",
-    )  # fmt: skip
+        "Kumo Labs",
+        "#0b3d91",
+        1025,
+        "KL",
+    )
     assert sorted(configuration.livemode for configuration in configurations) == [False, True]
     assert f"/login/{business_id}" in answer.stdout
 
@@ -95,9 +105,15 @@ async def test_list_and_update_a_business(migrated_database: str, tmp_path: Path
     business_id = create_kumo(migrated_database, tmp_path)
 
     renamed = portal(
-        "business", "update", business_id, "--name", "Kumo Labs", "--accent-color", "#f59e0b",
-        "--allow-plan-changes", database_url=migrated_database, cwd=tmp_path,
-    )  # fmt: skip
+        "business",
+        "update",
+        business_id,
+        "--name=Kumo Labs",
+        "--accent-color=#f59e0b",
+        "--allow-plan-changes",
+        database_url=migrated_database,
+        cwd=tmp_path,
+    )
     refused = portal(
         "business", "update", business_id, "--accent-color", "orange", database_url=migrated_database, cwd=tmp_path
     )

@@ -18,9 +18,9 @@ from gateway.cli.demo import EXAMPLE_QUERY
 from gateway.demo.seed import DEMO_EMAIL
 from models.database import tortoise_config
 from models.enums import Scope
-from tests.portal_support import free_port
 from tests.support.cli import PORTAL_COMMAND, ROOT, portal, portal_environment, portal_process
 from tests.support.databases import uses_postgres
+from tests.support.portal import free_port
 
 
 async def viewer_of(database_url: str, token: str) -> Viewer | None:
@@ -48,9 +48,13 @@ async def test_unified_session_opens_every_business_of_the_email(demo_database: 
 
 async def test_business_session_opens_one_customer_record(demo_database: str, tmp_path: Path) -> None:
     result = portal(
-        "session", "create", "--email", DEMO_EMAIL, "--business", "bus_demo_sakura",
-        database_url=demo_database, cwd=tmp_path,
-    )  # fmt: skip
+        "session",
+        "create",
+        f"--email={DEMO_EMAIL}",
+        "--business=bus_demo_sakura",
+        database_url=demo_database,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     viewer = await viewer_of(demo_database, result.stdout.splitlines()[-1])
     assert viewer is not None and viewer.scope == Scope.BUSINESS

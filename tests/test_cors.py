@@ -5,8 +5,8 @@ import httpx
 import pytest
 
 from models import Business, Customer
-from tests import factories
-from tests.merchant_support import merchant
+from tests.support import factories
+from tests.support.merchant import merchant
 
 LISTED = "https://app.acme.example"
 UNLISTED = "https://evil.example"
@@ -103,9 +103,10 @@ async def test_a_cors_origin_that_is_not_one_is_refused_with_the_reason(client, 
     acme = await merchant()
 
     response = await client.post(
-        "/merchant/graphql", json={"query": UPDATE_ORIGINS, "variables": {"input": {"corsOrigins": [origin]}}},
+        "/merchant/graphql",
+        json={"query": UPDATE_ORIGINS, "variables": {"input": {"corsOrigins": [origin]}}},
         headers=acme.live,
-    )  # fmt: skip
+    )
 
     payload = response.json()["data"]["updateBusiness"]
     [error] = payload["errors"]

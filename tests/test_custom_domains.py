@@ -28,7 +28,6 @@ from gateway.cli.database import migrate_database
 from gateway.settings import Settings
 from gateway.worker import run_worker
 from gateway.worker.mailer import compose_email
-from merchants.api_keys import create_api_key
 from merchants.custom_domains import (
     HOST_CACHE_SECONDS,
     MAX_DOMAINS_PER_BUSINESS,
@@ -46,10 +45,11 @@ from merchants.domain_verification import check_due_claims, dns_txt_lookup, veri
 from models import Business, CustomDomain, Customer, EmailMessage, LoginToken
 from models.database import tortoise_config
 from models.enums import CustomDomainStatus
-from tests.billing_support import billing_context
-from tests.portal_support import Shop, create_shop, csrf_from
+from tests.support.billing import billing_context
 from tests.support.cli import portal
 from tests.support.databases import scratch_database_url
+from tests.support.merchant import bearer
+from tests.support.portal import Shop, create_shop, csrf_from
 
 PLATFORM = "https://portal.example.net"
 CUSTOM_HOST = "billing.example.com"
@@ -133,11 +133,6 @@ async def shop_with_domain(name: str = "Acme Tools", hostname: str = CUSTOM_HOST
     shop = await create_shop(name)
     await verified_domain(shop.business, hostname)
     return shop
-
-
-async def key_of(business: Business, livemode: bool = True) -> dict[str, str]:
-    secret, _ = await create_api_key(business, livemode=livemode)
-    return {"Authorization": f"Bearer {secret}"}
 
 
 async def merchant(client: httpx.AsyncClient, key: dict, query: str, **variables: str) -> dict:
@@ -306,9 +301,16 @@ async def test_other_portals_are_not_served_on_the_custom_domain(client: httpx.A
     shop = await shop_with_domain()
     other = await create_shop("Other Shop")
     await request_sign_in(
-        email="ada@example.com", business=None, livemode=True, locale="en", client_ip="203.0.113.9",
-        base_url=PLATFORM, link_seconds=900, portal_name="Portal", secret_key=SETTINGS.secret_key,
-    )  # fmt: skip
+        email="ada@example.com",
+        business=None,
+        livemode=True,
+        locale="en",
+        client_ip="203.0.113.9",
+        base_url=PLATFORM,
+        link_seconds=900,
+        portal_name="Portal",
+        secret_key=SETTINGS.secret_key,
+    )
     unified_link = opened_context(await EmailMessage.get(template="sign_in"), SETTINGS.secret_key)["link"]
     token = unified_link.rsplit("/", 1)[1]
 
@@ -336,7 +338,7 @@ async def test_removing_a_domain_stops_serving_it(client: httpx.AsyncClient) -> 
     shop = await shop_with_domain()
     assert (await client.get(f"{CUSTOM}/login")).status_code == 200
 
-    removed = await merchant(client, await key_of(shop.business), REMOVE, hostname=CUSTOM_HOST)
+    removed = await merchant(client, await bearer(shop.business), REMOVE, hostname=CUSTOM_HOST)
 
     assert removed["removeCustomDomain"] == {"customDomain": {"hostname": CUSTOM_HOST}, "errors": []}
     assert (await client.get(f"{CUSTOM}/login")).status_code == 400
@@ -349,7 +351,7 @@ async def test_a_merchant_magic_link_opens_on_the_custom_domain(client: httpx.As
     shop = await shop_with_domain()
 
     response = await client.post(
-        f"/customers/{shop.customer.id}/customer-portal/session", headers=await key_of(shop.business)
+        f"/customers/{shop.customer.id}/customer-portal/session", headers=await bearer(shop.business)
     )
     link = response.json()["link"]
     confirm = await client.get(link)
@@ -381,9 +383,16 @@ async def test_unified_sign_in_links_stay_on_the_platform() -> None:
     await shop_with_domain()
 
     await request_sign_in(
-        email="ada@example.com", business=None, livemode=True, locale="en", client_ip="203.0.113.9",
-        base_url=PLATFORM, link_seconds=900, portal_name="Portal", secret_key=SETTINGS.secret_key,
-    )  # fmt: skip
+        email="ada@example.com",
+        business=None,
+        livemode=True,
+        locale="en",
+        client_ip="203.0.113.9",
+        base_url=PLATFORM,
+        link_seconds=900,
+        portal_name="Portal",
+        secret_key=SETTINGS.secret_key,
+    )
 
     sign_in = await EmailMessage.get(template="sign_in")
     assert opened_context(sign_in, SETTINGS.secret_key)["link"].startswith(f"{PLATFORM}/session/cpl_")
@@ -394,7 +403,7 @@ async def test_unified_sign_in_links_stay_on_the_platform() -> None:
 
 async def test_a_live_key_adds_lists_and_removes_its_domains(client: httpx.AsyncClient) -> None:
     business = await Business.create(name="Acme", support_email="help@acme.example")
-    key = await key_of(business)
+    key = await bearer(business)
 
     added = await merchant(client, key, ADD, hostname="Billing.Example.com")
     refused = await merchant(client, key, ADD, hostname="billing.example.com:443")
@@ -416,7 +425,7 @@ async def test_a_live_key_adds_lists_and_removes_its_domains(client: httpx.Async
 async def test_a_key_never_touches_another_business_domains(client: httpx.AsyncClient) -> None:
     owner = await shop_with_domain("Holder Inc")
     intruder = await Business.create(name="Intruder", support_email="help@intruder.example")
-    key = await key_of(intruder)
+    key = await bearer(intruder)
 
     removals = [
         (await merchant(client, key, REMOVE, hostname=hostname))["removeCustomDomain"]
@@ -436,7 +445,7 @@ async def test_a_key_never_touches_another_business_domains(client: httpx.AsyncC
 
 async def test_a_test_key_lists_but_does_not_change_domains(client: httpx.AsyncClient) -> None:
     shop = await shop_with_domain()
-    key = await key_of(shop.business, livemode=False)
+    key = await bearer(shop.business, livemode=False)
 
     await claim(shop.business, OTHER_HOST)
 
@@ -457,7 +466,7 @@ async def test_a_test_key_lists_but_does_not_change_domains(client: httpx.AsyncC
 
 async def test_the_merchant_api_answers_only_on_the_platform(client: httpx.AsyncClient) -> None:
     shop = await shop_with_domain()
-    key = await key_of(shop.business)
+    key = await bearer(shop.business)
 
     answer = await client.post(
         f"{CUSTOM}/merchant/graphql", json={"query": ADD, "variables": {"hostname": OTHER_HOST}}, headers=key
@@ -483,9 +492,15 @@ async def test_the_cli_adds_and_removes_domains_all_or_nothing(migrated_database
         "business", "update", business_id, "--add-domain", "Billing.Example.com", database_url=url, cwd=tmp_path
     )
     refused = portal(
-        "business", "update", business_id, "--name", "Kumo Labs", "--remove-domain", CUSTOM_HOST,
-        "--add-domain", "192.0.2.1", database_url=url, cwd=tmp_path,
-    )  # fmt: skip
+        "business",
+        "update",
+        business_id,
+        "--name=Kumo Labs",
+        f"--remove-domain={CUSTOM_HOST}",
+        "--add-domain=192.0.2.1",
+        database_url=url,
+        cwd=tmp_path,
+    )
     listing = portal("business", "list", database_url=url, cwd=tmp_path)
     not_yours = portal("business", "verify-domain", business_id, OTHER_HOST, database_url=url, cwd=tmp_path)
     removed = portal("business", "update", business_id, "--remove-domain", CUSTOM_HOST, database_url=url, cwd=tmp_path)
@@ -515,7 +530,7 @@ async def test_a_claim_without_proof_serves_nothing_and_leads_no_link(client: ht
 
     page = await client.get(f"{CUSTOM}/login")
     response = await client.post(
-        f"/customers/{squatter.customer.id}/customer-portal/session", headers=await key_of(squatter.business)
+        f"/customers/{squatter.customer.id}/customer-portal/session", headers=await bearer(squatter.business)
     )
     notifier = Notifier(billing_context(PLATFORM), squatter.business, squatter.customer, "en")
     await notifier.subscription_reactivated(squatter.subscription, "Pro plan")
@@ -531,7 +546,7 @@ async def test_a_pending_claim_never_blocks_the_domain_owner(client: httpx.Async
     squatter = await create_shop("Squatter")
     owner = await create_shop("Owner Tools")
     await claim(squatter.business)  # first, but without control of the domain's DNS
-    squatter_key, owner_key = await key_of(squatter.business), await key_of(owner.business)
+    squatter_key, owner_key = await bearer(squatter.business), await bearer(owner.business)
 
     added = (await merchant(client, owner_key, ADD, hostname=CUSTOM_HOST))["addCustomDomain"]
     txt.publish(await CustomDomain.get(id=added["customDomain"]["id"]))
@@ -556,7 +571,7 @@ async def test_the_merchant_api_answers_with_the_txt_record_to_create(client: ht
     business = await Business.create(name="Acme", support_email="help@acme.example")
     before = datetime.now(UTC)
 
-    added = (await merchant(client, await key_of(business), ADD, hostname=CUSTOM_HOST))["addCustomDomain"]
+    added = (await merchant(client, await bearer(business), ADD, hostname=CUSTOM_HOST))["addCustomDomain"]
 
     domain = await CustomDomain.get(business=business)
     node = added["customDomain"]
@@ -675,9 +690,8 @@ async def test_an_expired_claim_is_not_verified_even_before_the_worker_drops_it(
 
     with pytest.raises(CustomDomainError) as refusal:
         await verify_custom_domain(
-            business, CUSTOM_HOST, platform_url=PLATFORM, livemode=True, lookup=txt,
-            now=start + PENDING_CLAIM_LIFETIME,
-        )  # fmt: skip
+            business, CUSTOM_HOST, platform_url=PLATFORM, livemode=True, lookup=txt, now=start + PENDING_CLAIM_LIFETIME
+        )
 
     assert refusal.value.code == CustomDomainErrorCode.DOMAIN_NOT_FOUND
     assert txt.lookups == []
@@ -690,7 +704,7 @@ async def test_another_business_claim_cannot_be_seen_or_checked(
     owner = await Business.create(name="Owner", support_email="help@owner.example")
     intruder = await Business.create(name="Intruder", support_email="help@intruder.example")
     pending = await claim(owner)
-    key = await key_of(intruder)
+    key = await bearer(intruder)
 
     answers = [
         (await merchant(client, key, VERIFY, hostname=hostname))["verifyCustomDomain"]

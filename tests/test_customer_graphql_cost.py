@@ -3,7 +3,7 @@
 import pytest
 
 from schema.common.limits import MAX_ALIASES, MAX_DEPTH, MAX_PAGE_SIZE
-from tests import factories
+from tests.support import factories
 from tests.support.customer_graphql import graphql
 
 DASHBOARD = """

@@ -7,7 +7,7 @@ import json
 import httpx
 
 from models import PaymentMethod
-from tests.factories import Owned, business, business_token, customer_with_history, unified_token
+from tests.support.factories import Owned, business, business_token, customer_with_history, unified_token
 
 SECRETS = ("processor_token", "fingerprint", "idempotency_key", "request_fingerprint", "processor_reference")
 
@@ -82,8 +82,17 @@ async def test_the_export_holds_lines_items_and_instances_but_no_secret(client) 
 
     [method] = data["paymentMethods"]
     assert set(method) == {
-        "id", "businessId", "type", "brand", "last4", "expMonth", "expYear", "isDefault", "createdAt", "removedAt",
-    }  # fmt: skip
+        "id",
+        "businessId",
+        "type",
+        "brand",
+        "last4",
+        "expMonth",
+        "expYear",
+        "isDefault",
+        "createdAt",
+        "removedAt",
+    }
     assert (method["brand"], method["last4"], method["expMonth"], method["expYear"]) == ("visa", "4242", 12, 2030)
     assert all(len(invoice["lines"]) == 2 for invoice in data["invoices"])
     assert [item["amount"] for purchase in data["purchases"] for item in purchase["items"]] == [4900]

@@ -14,7 +14,7 @@ from tortoise import connections
 from tortoise.exceptions import DBConnectionError, IntegrityError, OperationalError
 
 from merchants.api_keys import create_api_key
-from tests import factories
+from tests.support import factories
 
 PAGE = {"Accept": "text/html"}
 

@@ -1,4 +1,4 @@
-"""Deep links in a real browser: the demo portal served as an operator runs it (tests/browser_support.py), a
+"""Deep links in a real browser: the demo portal served as an operator runs it (tests/support/browser.py), a
 merchant's link made through the REST session endpoint with API keys from `portal api-key create`, and the customer
 opening it in chromium. Each of the four flows opens on its task with the navigation hidden and is completed there;
 each of the three after-completion behaviours is observed.
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.browser_support import (
+from tests.support.browser import (
     Merchants,
     fill_in_test_card,
     require_browser,

@@ -13,7 +13,6 @@ import pytest
 
 from access.login_links import consume_link
 from access.sessions import SessionPolicy
-from merchants.api_keys import create_api_key
 from models import (
     Business,
     Customer,
@@ -25,13 +24,13 @@ from models import (
     Subscription,
 )
 from models.enums import PriceType, SubscriptionStatus
-from tests.billing_support import Subscriber, subscriber, with_plans
-from tests.portal_support import csrf_from
-from tests.test_subscription_pages import retention_offer
+from tests.support.billing import Subscriber, retention_offer, subscriber, with_plans
+from tests.support.merchant import bearer
+from tests.support.pages import IDEMPOTENCY_KEY
+from tests.support.portal import csrf_from
 
 RETURN_URL = "https://sakura.example/account"
 PERIOD_END = datetime(2031, 3, 5, 12, tzinfo=UTC)
-IDEMPOTENCY_KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 
 CREATE = """
 mutation Create($customerId: ID!, $flow: PortalFlowInput, $returnUrl: String, $configurationId: ID, $locale: String) {
@@ -65,16 +64,11 @@ def filled(template: object, names: dict[str, str]) -> object:
     return names.get(template, template) if isinstance(template, str) else template
 
 
-async def api_key(business: Business, livemode: bool = True) -> dict[str, str]:
-    secret, _ = await create_api_key(business, livemode=livemode)
-    return {"Authorization": f"Bearer {secret}"}
-
-
 async def create(http: httpx.AsyncClient, shop: Subscriber, flow: dict | None, **variables) -> dict:
     response = await http.post(
         "/merchant/graphql",
         json={"query": CREATE, "variables": {"customerId": shop.customer.id, "flow": flow, **variables}},
-        headers=await api_key(shop.business, shop.customer.livemode),
+        headers=await bearer(shop.business, shop.customer.livemode),
     )
     return response.json()["data"]["createPortalSession"]
 
@@ -141,40 +135,79 @@ async def test_configuration_and_locale_are_honoured_with_a_flow(http, context) 
     [
         ({"type": "SUBSCRIPTION_CANCEL"}, "INVALID_FLOW", "flow.subscriptionId"),
         ({"type": "PAYMENT_METHOD_UPDATE", "subscriptionId": "{sub}"}, "INVALID_FLOW", "flow.subscriptionId"),
-        ({"type": "SUBSCRIPTION_UPDATE", "subscriptionId": "{sub}", "productId": "{plan}"}, "INVALID_FLOW",
-         "flow.productId"),
+        (
+            {"type": "SUBSCRIPTION_UPDATE", "subscriptionId": "{sub}", "productId": "{plan}"},
+            "INVALID_FLOW",
+            "flow.productId",
+        ),
         ({"type": "SUBSCRIPTION_UPDATE_CONFIRM", "subscriptionId": "{sub}"}, "INVALID_FLOW", "flow.productId"),
-        ({"type": "SUBSCRIPTION_UPDATE_CONFIRM", "subscriptionId": "{sub}", "productId": "{plan}", "quantity": 0},
-         "INVALID_QUANTITY", "flow.quantity"),
-        ({"type": "SUBSCRIPTION_UPDATE_CONFIRM", "subscriptionId": "{sub}", "productId": "{other}"},
-         "PRODUCT_NOT_AVAILABLE", "flow.productId"),
-        ({"type": "SUBSCRIPTION_UPDATE_CONFIRM", "subscriptionId": "{sub}", "productId": "{current}"},
-         "PRODUCT_NOT_AVAILABLE", "flow.productId"),
-        ({"type": "PAYMENT_METHOD_UPDATE", "afterCompletion": {"type": "REDIRECT"}}, "INVALID_FLOW",
-         "flow.afterCompletion.returnUrl"),
-        ({"type": "PAYMENT_METHOD_UPDATE", "afterCompletion": {"type": "REDIRECT", "returnUrl": "ftp://x.example/"}},
-         "INVALID_RETURN_URL", "flow.afterCompletion.returnUrl"),
-        ({"type": "PAYMENT_METHOD_UPDATE", "afterCompletion": {"type": "PORTAL_HOMEPAGE", "returnUrl": RETURN_URL}},
-         "INVALID_FLOW", "flow.afterCompletion.returnUrl"),
-        ({"type": "PAYMENT_METHOD_UPDATE",
-          "afterCompletion": {"type": "HOSTED_CONFIRMATION", "customMessage": "x" * 501}},
-         "INVALID_CUSTOM_MESSAGE", "flow.afterCompletion.customMessage"),
-        ({"type": "PAYMENT_METHOD_UPDATE", "afterCompletion": {"type": "REDIRECT", "returnUrl": RETURN_URL,
-                                                               "customMessage": "Hi"}},
-         "INVALID_FLOW", "flow.afterCompletion.customMessage"),
+        (
+            {"type": "SUBSCRIPTION_UPDATE_CONFIRM", "subscriptionId": "{sub}", "productId": "{plan}", "quantity": 0},
+            "INVALID_QUANTITY",
+            "flow.quantity",
+        ),
+        (
+            {"type": "SUBSCRIPTION_UPDATE_CONFIRM", "subscriptionId": "{sub}", "productId": "{other}"},
+            "PRODUCT_NOT_AVAILABLE",
+            "flow.productId",
+        ),
+        (
+            {"type": "SUBSCRIPTION_UPDATE_CONFIRM", "subscriptionId": "{sub}", "productId": "{current}"},
+            "PRODUCT_NOT_AVAILABLE",
+            "flow.productId",
+        ),
+        (
+            {"type": "PAYMENT_METHOD_UPDATE", "afterCompletion": {"type": "REDIRECT"}},
+            "INVALID_FLOW",
+            "flow.afterCompletion.returnUrl",
+        ),
+        (
+            {"type": "PAYMENT_METHOD_UPDATE", "afterCompletion": {"type": "REDIRECT", "returnUrl": "ftp://x.example/"}},
+            "INVALID_RETURN_URL",
+            "flow.afterCompletion.returnUrl",
+        ),
+        (
+            {"type": "PAYMENT_METHOD_UPDATE", "afterCompletion": {"type": "PORTAL_HOMEPAGE", "returnUrl": RETURN_URL}},
+            "INVALID_FLOW",
+            "flow.afterCompletion.returnUrl",
+        ),
+        (
+            {
+                "type": "PAYMENT_METHOD_UPDATE",
+                "afterCompletion": {"type": "HOSTED_CONFIRMATION", "customMessage": "x" * 501},
+            },
+            "INVALID_CUSTOM_MESSAGE",
+            "flow.afterCompletion.customMessage",
+        ),
+        (
+            {
+                "type": "PAYMENT_METHOD_UPDATE",
+                "afterCompletion": {"type": "REDIRECT", "returnUrl": RETURN_URL, "customMessage": "Hi"},
+            },
+            "INVALID_FLOW",
+            "flow.afterCompletion.customMessage",
+        ),
     ],
-)  # fmt: skip
+)
 async def test_a_malformed_flow_is_refused_naming_its_field_and_writes_nothing(
     http, context, flow: dict, code: str, field: str
 ) -> None:
     shop = await active_shop(context)
     other_business = await Business.create(name="Other", support_email="o@other.example")
     other = await Product.create(
-        business=other_business, livemode=True, name="Elsewhere", price_type=PriceType.RECURRING, price=100,
+        business=other_business,
+        livemode=True,
+        name="Elsewhere",
+        price_type=PriceType.RECURRING,
+        price=100,
         currency="JPY",
-    )  # fmt: skip
-    names = {"{sub}": shop.subscription.id, "{plan}": shop.plans[2].id, "{other}": other.id,
-             "{current}": shop.subscription.product_id}  # fmt: skip
+    )
+    names = {
+        "{sub}": shop.subscription.id,
+        "{plan}": shop.plans[2].id,
+        "{other}": other.id,
+        "{current}": shop.subscription.product_id,
+    }
     flow = filled(flow, names)
 
     payload = await create(http, shop, flow)
@@ -203,9 +236,11 @@ async def test_a_configuration_without_the_feature_refuses_its_flow(http, contex
 
     cards = await create(http, shop, {"type": "PAYMENT_METHOD_UPDATE"}, configurationId=configuration.id)
     plans = await create(
-        http, shop, {"type": "SUBSCRIPTION_UPDATE", "subscriptionId": shop.subscription.id},
+        http,
+        shop,
+        {"type": "SUBSCRIPTION_UPDATE", "subscriptionId": shop.subscription.id},
         configurationId=configuration.id,
-    )  # fmt: skip
+    )
 
     assert [(e["code"], e["field"]) for e in cards["errors"]] == [("FLOW_NOT_AVAILABLE", "flow.type")]
     assert [(e["code"], e["field"]) for e in plans["errors"]] == [("FLOW_NOT_AVAILABLE", "flow.subscriptionId")]
@@ -216,10 +251,16 @@ async def test_subscriptions_of_another_customer_business_or_mode_answer_like_mi
     shop = await active_shop(context)
     neighbour = await Customer.create(business=shop.business, livemode=True, email="bob@example.com")
     neighbours = await Subscription.create(
-        business=shop.business, livemode=True, customer=neighbour, product_id=shop.subscription.product_id,
-        status=SubscriptionStatus.ACTIVE, recurring_pre_tax_amount=980, currency="JPY",
-        previous_billing_date=shop.subscription.previous_billing_date, next_billing_date=PERIOD_END,
-    )  # fmt: skip
+        business=shop.business,
+        livemode=True,
+        customer=neighbour,
+        product_id=shop.subscription.product_id,
+        status=SubscriptionStatus.ACTIVE,
+        recurring_pre_tax_amount=980,
+        currency="JPY",
+        previous_billing_date=shop.subscription.previous_billing_date,
+        next_billing_date=PERIOD_END,
+    )
     elsewhere = await active_shop(context, business_name="Globex", email="ada@example.com")
     test_mode = await active_shop(context, business_name="Sakura Test", livemode=False)
 
@@ -248,7 +289,7 @@ async def rest_session(http: httpx.AsyncClient, shop: Subscriber, body: object, 
         f"/customers/{shop.customer.id}/customer-portal/session",
         params=params,
         json=body,
-        headers=await api_key(shop.business),
+        headers=await bearer(shop.business),
     )
 
 
@@ -286,7 +327,7 @@ async def test_rest_without_a_body_still_opens_the_home(http, context) -> None:
     shop = await active_shop(context)
 
     response = await http.post(
-        f"/customers/{shop.customer.id}/customer-portal/session", headers=await api_key(shop.business)
+        f"/customers/{shop.customer.id}/customer-portal/session", headers=await bearer(shop.business)
     )
 
     assert response.status_code == 200
@@ -298,26 +339,63 @@ async def test_rest_without_a_body_still_opens_the_home(http, context) -> None:
     [
         ({"flow_data": {"type": "refund"}}, "INVALID_INPUT", "flow_data.type"),
         ({"flow": {"type": "payment_method_update"}}, "INVALID_INPUT", "flow"),
-        ({"flow_data": {"type": "subscription_cancel"}},
-         "INVALID_FLOW", "flow_data.subscription_cancel.subscription_id"),
-        ({"flow_data": {"type": "subscription_cancel", "subscription_cancel": {"subscription_id": "sub_nope"}}},
-         "SUBSCRIPTION_NOT_FOUND", "flow_data.subscription_cancel.subscription_id"),
-        ({"flow_data": {"type": "subscription_update_confirm", "subscription_update_confirm": {
-            "subscription_id": "{sub}", "product_id": "{plan}", "quantity": "2"}}},
-         "INVALID_INPUT", "flow_data.subscription_update_confirm.quantity"),
-        ({"flow_data": {"type": "subscription_update_confirm", "subscription_update_confirm": {
-            "subscription_id": "{sub}", "items": []}}},
-         "INVALID_INPUT", "flow_data.subscription_update_confirm.items"),
-        ({"flow_data": {"type": "payment_method_update", "after_completion": {"type": "redirect"}}},
-         "INVALID_FLOW", "flow_data.after_completion.redirect.return_url"),
-        ({"flow_data": {"type": "payment_method_update", "after_completion": {
-            "type": "hosted_confirmation", "hosted_confirmation": {"custom_message": "x" * 501}}}},
-         "INVALID_CUSTOM_MESSAGE", "flow_data.after_completion.hosted_confirmation.custom_message"),
+        (
+            {"flow_data": {"type": "subscription_cancel"}},
+            "INVALID_FLOW",
+            "flow_data.subscription_cancel.subscription_id",
+        ),
+        (
+            {"flow_data": {"type": "subscription_cancel", "subscription_cancel": {"subscription_id": "sub_nope"}}},
+            "SUBSCRIPTION_NOT_FOUND",
+            "flow_data.subscription_cancel.subscription_id",
+        ),
+        (
+            {
+                "flow_data": {
+                    "type": "subscription_update_confirm",
+                    "subscription_update_confirm": {
+                        "subscription_id": "{sub}",
+                        "product_id": "{plan}",
+                        "quantity": "2",
+                    },
+                }
+            },
+            "INVALID_INPUT",
+            "flow_data.subscription_update_confirm.quantity",
+        ),
+        (
+            {
+                "flow_data": {
+                    "type": "subscription_update_confirm",
+                    "subscription_update_confirm": {"subscription_id": "{sub}", "items": []},
+                }
+            },
+            "INVALID_INPUT",
+            "flow_data.subscription_update_confirm.items",
+        ),
+        (
+            {"flow_data": {"type": "payment_method_update", "after_completion": {"type": "redirect"}}},
+            "INVALID_FLOW",
+            "flow_data.after_completion.redirect.return_url",
+        ),
+        (
+            {
+                "flow_data": {
+                    "type": "payment_method_update",
+                    "after_completion": {
+                        "type": "hosted_confirmation",
+                        "hosted_confirmation": {"custom_message": "x" * 501},
+                    },
+                }
+            },
+            "INVALID_CUSTOM_MESSAGE",
+            "flow_data.after_completion.hosted_confirmation.custom_message",
+        ),
         ({"configuration_id": "bpc_nope"}, "CONFIGURATION_NOT_FOUND", "configuration_id"),
         ({"locale": 7}, "INVALID_INPUT", "locale"),
         ([1, 2], "INVALID_BODY", "body"),
     ],
-)  # fmt: skip
+)
 async def test_rest_refuses_a_bad_body_with_a_422_naming_the_field(http, context, body, code, field) -> None:
     shop = await active_shop(context)
     body = filled(body, {"{sub}": shop.subscription.id, "{plan}": shop.plans[2].id})
@@ -393,10 +471,12 @@ async def test_opening_a_deep_link_confirms_first_then_lands_on_the_task(http, c
     [
         ({"type": "PAYMENT_METHOD_UPDATE"}, "/payment-methods"),
         ({"type": "SUBSCRIPTION_UPDATE", "subscriptionId": "{sub}"}, "/subscriptions/{sub}/change-plan"),
-        ({"type": "SUBSCRIPTION_UPDATE_CONFIRM", "subscriptionId": "{sub}", "productId": "{plan}", "quantity": 2},
-         "/subscriptions/{sub}/change-plan?product={plan}&quantity=2"),
+        (
+            {"type": "SUBSCRIPTION_UPDATE_CONFIRM", "subscriptionId": "{sub}", "productId": "{plan}", "quantity": 2},
+            "/subscriptions/{sub}/change-plan?product={plan}&quantity=2",
+        ),
     ],
-)  # fmt: skip
+)
 async def test_every_flow_lands_on_its_task_with_the_navigation_hidden(http, context, flow, landing) -> None:
     shop = await active_shop(context)
     flow = filled(flow, {"{sub}": shop.subscription.id, "{plan}": shop.plans[2].id})
@@ -508,9 +588,14 @@ async def test_a_saved_card_ends_a_portal_homepage_flow_on_the_full_portal(http,
 
     saved = await http.get(
         "/payment-methods/added",
-        params={"business": shop.business.id, "processor_token": "pm_card_mastercard", "default": "1",
-                "state": state, "return_to": "/payment-methods"},
-    )  # fmt: skip
+        params={
+            "business": shop.business.id,
+            "processor_token": "pm_card_mastercard",
+            "default": "1",
+            "state": state,
+            "return_to": "/payment-methods",
+        },
+    )
 
     assert (saved.status_code, saved.headers["location"]) == (303, "/")
     assert await PaymentMethod.filter(customer_id=shop.customer.id, detached_at__isnull=True).count() == 2

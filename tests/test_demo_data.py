@@ -37,7 +37,7 @@ from models.enums import (
     Scope,
     SubscriptionStatus,
 )
-from tests.billing_support import FEATURES, billing_context
+from tests.support.billing import FEATURES, billing_context
 
 POLICY = SessionPolicy()
 

@@ -19,12 +19,11 @@ from billing.subscription_start import StartRequest, start_subscription
 from core.clock import utcnow
 from models import Invoice, Payment, PaymentMethod, SandboxCharge, Subscription
 from models.enums import PaymentPurpose, PaymentStatus, SubscriptionStatus
-from tests.billing_support import FEATURES, add_card, billing_context, subscriber, with_plans
-from tests.factories import business_token, unified_token
-from tests.merchant_shop import open_shop
-from tests.support.customer_graphql import run
-from tests.test_payment_mutations import REACTIVATE
-from tests.test_plan_changes import UPDATES
+from tests.support.billing import FEATURES, add_card, billing_context, subscriber, with_plans
+from tests.support.customer_graphql import REACTIVATE, run
+from tests.support.factories import business_token, unified_token
+from tests.support.plans import UPDATES
+from tests.support.shop import open_shop
 
 TWENTY = range(20)
 
@@ -105,14 +104,20 @@ async def test_a_payment_waiting_for_3ds_that_is_approved_after_another_tab_paid
     shop = await subscriber(context, cards=("pm_card_authenticationRequired", "pm_card_visa"))
     subscription = shop.subscription
     waiting = await reactivate(
-        subscription, shop.cards["pm_card_authenticationRequired"], client_key="tab-1", features=FEATURES,
+        subscription,
+        shop.cards["pm_card_authenticationRequired"],
+        client_key="tab-1",
+        features=FEATURES,
         context=context,
-    )  # fmt: skip
+    )
     assert waiting.status == PaymentStatus.REQUIRES_CUSTOMER_ACTION
     paid = await reactivate(
-        await Subscription.get(id=subscription.id), shop.cards["pm_card_visa"], client_key="tab-2",
-        features=FEATURES, context=context,
-    )  # fmt: skip
+        await Subscription.get(id=subscription.id),
+        shop.cards["pm_card_visa"],
+        client_key="tab-2",
+        features=FEATURES,
+        context=context,
+    )
     assert paid.status == PaymentStatus.SUCCEEDED
 
     charge = await context.processor.challenge(waiting.next_action_url.rsplit("/", 1)[1])
@@ -124,8 +129,12 @@ async def test_a_payment_waiting_for_3ds_that_is_approved_after_another_tab_paid
 
 
 async def test_twenty_plan_changes_with_twenty_keys_charge_once(context) -> None:
-    shop = await subscriber(context, status=SubscriptionStatus.ACTIVE, cards=("pm_card_visa",),
-                            next_billing_date=utcnow() + timedelta(days=20))  # fmt: skip
+    shop = await subscriber(
+        context,
+        status=SubscriptionStatus.ACTIVE,
+        cards=("pm_card_visa",),
+        next_billing_date=utcnow() + timedelta(days=20),
+    )
     plans = await with_plans(shop)
 
     await outcomes(changing_plan(shop.subscription.id, plans[-1].id, f"tab-{n}", context) for n in TWENTY)
@@ -240,11 +249,20 @@ async def test_the_billing_run_recovers_a_charged_payment_within_two_minutes(con
 async def test_a_stale_payment_whose_amounts_do_not_add_up_is_never_charged_or_invoiced(context) -> None:
     shop = await subscriber(context)
     await Payment.create(
-        business_id=shop.business.id, livemode=True, customer_id=shop.customer.id, subscription_id=shop.subscription.id,
-        total_amount=24000, tax=4000, subtotal=0, currency="JPY", status=PaymentStatus.PROCESSING,
-        purpose=PaymentPurpose.REACTIVATION, payment_method_id=shop.cards["pm_card_visa"].id,
-        idempotency_key="reactivation:broken", request_fingerprint="x",
-    )  # fmt: skip
+        business_id=shop.business.id,
+        livemode=True,
+        customer_id=shop.customer.id,
+        subscription_id=shop.subscription.id,
+        total_amount=24000,
+        tax=4000,
+        subtotal=0,
+        currency="JPY",
+        status=PaymentStatus.PROCESSING,
+        purpose=PaymentPurpose.REACTIVATION,
+        payment_method_id=shop.cards["pm_card_visa"].id,
+        idempotency_key="reactivation:broken",
+        request_fingerprint="x",
+    )
 
     await recover_stale_payments(context, utcnow() + timedelta(hours=1))
 

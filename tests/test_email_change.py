@@ -18,9 +18,9 @@ from core.i18n import translations
 from gateway.settings import Settings
 from gateway.worker import process_due_emails
 from models import Customer, EmailChangeToken, EmailMessage, PortalConfiguration
-from tests.factories import POLICY, business_token, unified_token
-from tests.merchant_support import merchant
-from tests.portal_support import (
+from tests.support.factories import POLICY, business_token, unified_token
+from tests.support.merchant import merchant
+from tests.support.portal import (
     CHANGE_LINK,
     LINK,
     Mailbox,
@@ -241,9 +241,12 @@ async def test_refusals_send_nothing(portal_http) -> None:
     assert [(e["code"], e["field"]) for e in malformed["errors"]] == [("INVALID_INPUT", "newEmail")]
     assert same["errors"][0]["message"] == "This is already your email address."
     assert not_allowed["errors"] == [
-        {"code": "NOT_ALLOWED", "field": "newEmail",
-         "message": "Acme Tools does not let you change this here. Contact them instead."},
-    ]  # fmt: skip
+        {
+            "code": "NOT_ALLOWED",
+            "field": "newEmail",
+            "message": "Acme Tools does not let you change this here. Contact them instead.",
+        }
+    ]
     assert await EmailMessage.all().count() == 0 and await EmailChangeToken.all().count() == 0
 
 

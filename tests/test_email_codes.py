@@ -295,9 +295,16 @@ async def test_the_owner_is_told_once_and_code_sign_in_resumes_after_a_day(setti
     assert mime["Subject"] == "Sign-in by code is paused"
     assert "paused until March 2, 2026, 12:09:00\u202fPM UTC" in mime.get_body(preferencelist=("plain",)).get_content()
     # While paused, asking for a code sends none: it could not be used.
-    await request_email_code(email="alice@example.com", business_id=None, livemode=True, locale="en",
-                             client_ip=ADDRESS, secret_key=SECRET, portal_name="Portal",
-                             now=paused_until - timedelta(minutes=1))  # fmt: skip
+    await request_email_code(
+        email="alice@example.com",
+        business_id=None,
+        livemode=True,
+        locale="en",
+        client_ip=ADDRESS,
+        secret_key=SECRET,
+        portal_name="Portal",
+        now=paused_until - timedelta(minutes=1),
+    )
     assert len(await emailed_codes()) == 1
 
     assert (await exchange_at(paused_until, await request_at(paused_until))).startswith("cps_")
@@ -332,13 +339,15 @@ async def test_the_code_is_stored_keyed_by_the_servers_secret(shops) -> None:
     code = await request_at(NOW, shops["acme"].id)
     stored = (await EmailCode.get()).code_hash
 
-    assert stored == code_hash(code, email="alice@example.com", business_id=shops["acme"].id, livemode=True,
-                               secret_key=SECRET)  # fmt: skip
+    assert stored == code_hash(
+        code, email="alice@example.com", business_id=shops["acme"].id, livemode=True, secret_key=SECRET
+    )
     assert code not in stored
     assert stored != hashlib.sha256(code.encode()).hexdigest()
     # Without the secret key, trying every code against the table finds nothing.
-    assert stored != code_hash(code, email="alice@example.com", business_id=shops["acme"].id, livemode=True,
-                               secret_key="")  # fmt: skip
+    assert stored != code_hash(
+        code, email="alice@example.com", business_id=shops["acme"].id, livemode=True, secret_key=""
+    )
 
 
 async def test_the_code_email_is_in_the_outbox_in_the_customers_language(client, settings, shops) -> None:

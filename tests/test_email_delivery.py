@@ -10,7 +10,7 @@ from access.login_links import create_magic_link, request_sign_in
 from gateway.worker import MAX_ATTEMPTS, RETRY_DELAYS, process_due_emails
 from models import EmailMessage
 from models.enums import DeliveryStatus
-from tests.portal_support import Mailbox, create_shop, html_of, text_of
+from tests.support.portal import Mailbox, create_shop, html_of, text_of
 
 
 async def ask(settings, email="ada@example.com", business=None, locale="en") -> None:

@@ -14,8 +14,8 @@ from core.email_outbox import branding_context, sender_name
 from gateway.settings import Settings
 from gateway.worker.mailer import compose_email
 from models import Business, EmailMessage
-from tests.portal_support import html_of, text_of
-from tests.test_billing_emails import DETAILS
+from tests.support.emails import DETAILS
+from tests.support.portal import html_of, text_of
 
 SETTINGS = Settings(base_url="https://portal.example", secret_key="test-secret-key", mail_from="portal@mail.example")
 MOMENT = datetime(2031, 3, 5, 12, tzinfo=UTC)

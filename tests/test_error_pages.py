@@ -11,8 +11,8 @@ from access.sessions import viewer_for_token
 from core.i18n import SUPPORTED_LOCALES, text_direction, translations
 from gateway.http.request_ids import REQUEST_ID_HEADER
 from gateway.pages import login
-from tests.factories import POLICY, unified_token
-from tests.portal_support import create_shop, csrf_from
+from tests.support.factories import POLICY, unified_token
+from tests.support.portal import create_shop, csrf_from
 
 BROWSER = {"accept": "text/html,application/xhtml+xml", "accept-language": "ja-JP,ja;q=0.9"}
 

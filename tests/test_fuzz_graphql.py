@@ -23,7 +23,7 @@ from hypothesis_graphql import mutations, queries
 from merchants.api_keys import create_api_key
 from schema.customer import schema as customer_schema
 from schema.merchant import schema as merchant_schema
-from tests import factories
+from tests.support import factories
 
 EXAMPLES = 120  # per kind of operation and schema: under a minute in all on a two-core machine
 REQUEST_SECONDS = 10

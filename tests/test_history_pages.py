@@ -11,8 +11,8 @@ import pytest
 from billing.refunds import record_refund
 from models import Invoice
 from models.enums import InvoiceStatus
-from tests.billing_support import billing_context
-from tests.factories import Owned, business, business_token, customer_with_history, unified_token
+from tests.support.billing import billing_context
+from tests.support.factories import Owned, business, business_token, customer_with_history, unified_token
 
 INVOICE_NUMBER = re.compile(r'<bdi class="title">([^<]+)</bdi>')
 OLDER = re.compile(r'href="(/billing-history\?[^"]*after=[^"]+)">Older<')
@@ -37,10 +37,18 @@ async def receipt_of(owned: Owned) -> Invoice:
     """The purchase's invoice, as billing issues one when a payment succeeds."""
     purchase = owned.purchases[0]
     return await Invoice.create(
-        business_id=purchase.business_id, livemode=True, customer=owned.customer, payment_id=purchase.id,
-        number=f"R-{purchase.id[-6:]}", status=InvoiceStatus.PAID, currency="USD", subtotal=4900, total=4900,
-        issued_at=NOW, created_at=NOW,
-    )  # fmt: skip
+        business_id=purchase.business_id,
+        livemode=True,
+        customer=owned.customer,
+        payment_id=purchase.id,
+        number=f"R-{purchase.id[-6:]}",
+        status=InvoiceStatus.PAID,
+        currency="USD",
+        subtotal=4900,
+        total=4900,
+        issued_at=NOW,
+        created_at=NOW,
+    )
 
 
 async def test_the_unified_history_pages_through_every_invoice_newest_first(http) -> None:

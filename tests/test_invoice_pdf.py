@@ -32,9 +32,9 @@ from core.i18n import SUPPORTED_LOCALES, translations
 from core.money import format_money
 from models import Business, Customer, Invoice, InvoiceLine, Payment, Refund
 from models.enums import InvoiceStatus, PaymentPurpose, PaymentStatus
-from tests.billing_support import billing_context
-from tests.factories import business_token, unified_token
+from tests.support.billing import billing_context
 from tests.support.customer_graphql import graphql
+from tests.support.factories import business_token, unified_token
 from tests.support.pages import without_noise
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -47,15 +47,25 @@ MAX_BYTES = 150_000
 SAKURA = {
     "name": "Sakura Fonts",
     "email": "help@sakura-fonts.example",
-    "address": {"line1": "神宮前1-2-3", "city": "渋谷区", "state": "東京都", "postal_code": "150-0001",
-                "country": "JP"},
-}  # fmt: skip
+    "address": {
+        "line1": "神宮前1-2-3",
+        "city": "渋谷区",
+        "state": "東京都",
+        "postal_code": "150-0001",
+        "country": "JP",
+    },
+}
 NORTHWIND = {
     "name": "Northwind Tools",
     "email": "help@northwind.example",
-    "address": {"line1": "500 Market Street", "city": "San Francisco", "state": "CA", "postal_code": "94105",
-                "country": "US"},
-}  # fmt: skip
+    "address": {
+        "line1": "500 Market Street",
+        "city": "San Francisco",
+        "state": "CA",
+        "postal_code": "94105",
+        "country": "US",
+    },
+}
 LUMIERE = {
     "name": "Atelier Lumière",
     "email": "bonjour@atelier-lumiere.example",
@@ -77,11 +87,19 @@ def sample_invoice(
     subtotal = sum(quantity * unit for _, quantity, unit in lines)
     discount, tax, credit = amounts.get("discount", 0), amounts.get("tax", 0), amounts.get("credit_applied", 0)
     invoice = Invoice(
-        id="inv_sample", business_id="bus_sample", number=amounts.get("number", "NW-0042"),
-        status=InvoiceStatus.PAID, currency=currency, subtotal=subtotal, discount=discount, tax=tax,
-        credit_applied=credit, total=subtotal - discount + tax - credit, issued_at=ISSUED,
+        id="inv_sample",
+        business_id="bus_sample",
+        number=amounts.get("number", "NW-0042"),
+        status=InvoiceStatus.PAID,
+        currency=currency,
+        subtotal=subtotal,
+        discount=discount,
+        tax=tax,
+        credit_applied=credit,
+        total=subtotal - discount + tax - credit,
+        issued_at=ISSUED,
         billing_details={**buyer_details, "seller": seller},
-    )  # fmt: skip
+    )
     rows = [
         InvoiceLine(description=text, position=n, quantity=quantity, unit_amount=unit, amount=quantity * unit)
         for n, (text, quantity, unit) in enumerate(lines)
@@ -215,18 +233,32 @@ def test_every_language_titles_its_invoice_and_draws_each_character(caplog, loca
 
 def test_every_amount_line_and_detail_is_on_the_invoice() -> None:
     invoice, lines = sample_invoice(
-        NORTHWIND, ADA, "USD", [("Team plan, monthly", 3, 1200), ("Extra seat", 2, 500)],
-        discount=460, tax=1610, credit_applied=250,
-    )  # fmt: skip
+        NORTHWIND,
+        ADA,
+        "USD",
+        [("Team plan, monthly", 3, 1200), ("Extra seat", 2, 500)],
+        discount=460,
+        tax=1610,
+        credit_applied=250,
+    )
 
     text = text_of(render_invoice(invoice, lines, visa(), "en"))
 
     for expected in (
-        "Team plan, monthly 3 $12.00 $36.00", "Extra seat 2 $5.00 $10.00", "Subtotal $46.00", "Discount -$4.60",
-        "Tax $16.10", "Credit applied -$2.50", "Total $55.00", "Invoice number NW-0042", "Issue date March 5, 2026",
-        "Status Paid", "Tax ID: SE556677889901", "Drottninggatan 1\n111 51 Stockholm\nSweden",
+        "Team plan, monthly 3 $12.00 $36.00",
+        "Extra seat 2 $5.00 $10.00",
+        "Subtotal $46.00",
+        "Discount -$4.60",
+        "Tax $16.10",
+        "Credit applied -$2.50",
+        "Total $55.00",
+        "Invoice number NW-0042",
+        "Issue date March 5, 2026",
+        "Status Paid",
+        "Tax ID: SE556677889901",
+        "Drottninggatan 1\n111 51 Stockholm\nSweden",
         "500 Market Street\nSan Francisco, CA 94105",
-    ):  # fmt: skip
+    ):
         assert expected in text
 
 
@@ -263,8 +295,9 @@ def test_mixed_scripts_render_with_a_glyph_for_every_character(caplog) -> None:
 
 
 def test_a_character_no_bundled_font_has_is_reported_and_found_missing(caplog) -> None:
-    invoice, lines = sample_invoice(NORTHWIND, buyer("ሰላም Abebe", "Bole Road", "Addis Ababa", "1000", "ET"), "USD",
-                                    [("Team plan", 1, 1200)])  # fmt: skip
+    invoice, lines = sample_invoice(
+        NORTHWIND, buyer("ሰላም Abebe", "Bole Road", "Addis Ababa", "1000", "ET"), "USD", [("Team plan", 1, 1200)]
+    )
     caplog.set_level(logging.WARNING)
 
     pdf = render_invoice(invoice, lines, None, "en")
@@ -316,9 +349,13 @@ def test_right_to_left_languages_mirror_the_layout(locale: str, labels_right_of_
 def sample_credit_note(locale_reason: str = "Bought twice by mistake") -> tuple[Refund, Invoice]:
     invoice, _ = sample_invoice(LUMIERE, ADA, "EUR", [("Nocturne, desktop licence", 1, 4900)], number="AL-0007")
     refund = Refund(
-        id="ref_sample", amount=4900, currency="EUR", reason=locale_reason, credit_note_number="AL-CN-0001",
+        id="ref_sample",
+        amount=4900,
+        currency="EUR",
+        reason=locale_reason,
+        credit_note_number="AL-CN-0001",
         issued_at=REFUNDED,
-    )  # fmt: skip
+    )
     return refund, invoice
 
 
@@ -342,25 +379,52 @@ async def issued_invoice(
 ) -> tuple[Customer, Invoice, Payment]:
     """A customer's paid invoice, issued the way a charge issues it."""
     business = await Business.create(
-        name=name, support_email=f"help@{prefix.lower()}.example", invoice_prefix=prefix, tax_rate_bp=2500,
-        address_line1="500 Market Street", address_city="San Francisco", address_state="CA",
-        address_postal_code="94105", address_country="US",
-    )  # fmt: skip
+        name=name,
+        support_email=f"help@{prefix.lower()}.example",
+        invoice_prefix=prefix,
+        tax_rate_bp=2500,
+        address_line1="500 Market Street",
+        address_city="San Francisco",
+        address_state="CA",
+        address_postal_code="94105",
+        address_country="US",
+    )
     customer = await Customer.create(
-        business=business, livemode=True, email=email, email_verified=True, name=customer_name,
-        billing_line1="Drottninggatan 1", billing_city="Stockholm", billing_postal_code="111 51", billing_country="SE",
-    )  # fmt: skip
+        business=business,
+        livemode=True,
+        email=email,
+        email_verified=True,
+        name=customer_name,
+        billing_line1="Drottninggatan 1",
+        billing_city="Stockholm",
+        billing_postal_code="111 51",
+        billing_country="SE",
+    )
     amounts = charge_amounts(4900, rate_bp=2500, inclusive=False)
     payment = await Payment.create(
-        business=business, livemode=True, customer=customer, total_amount=amounts.total, tax=amounts.tax,
-        subtotal=amounts.subtotal, currency="USD", status=PaymentStatus.SUCCEEDED, purpose=PaymentPurpose.PURCHASE,
-        card_network="visa", card_last_four="4242", idempotency_key=f"{prefix}-{email}",
-    )  # fmt: skip
+        business=business,
+        livemode=True,
+        customer=customer,
+        total_amount=amounts.total,
+        tax=amounts.tax,
+        subtotal=amounts.subtotal,
+        currency="USD",
+        status=PaymentStatus.SUCCEEDED,
+        purpose=PaymentPurpose.PURCHASE,
+        card_network="visa",
+        card_last_four="4242",
+        idempotency_key=f"{prefix}-{email}",
+    )
     async with in_transaction() as connection:
         invoice = await issue_invoice(
-            connection, payment=payment, customer=customer, business=business,
-            lines=[Line("Nocturne, desktop licence", 1, 4900)], amounts=amounts, now=ISSUED,
-        )  # fmt: skip
+            connection,
+            payment=payment,
+            customer=customer,
+            business=business,
+            lines=[Line("Nocturne, desktop licence", 1, 4900)],
+            amounts=amounts,
+            now=ISSUED,
+        )
     assert invoice.billing_details == billing_details(customer, business)
     return customer, invoice, payment
 
@@ -455,10 +519,15 @@ async def test_pdf_urls_in_graphql_lead_to_the_documents(client) -> None:
     assert data["pdfUrl"] == f"/invoices/{invoice.id}/pdf"
     assert (data["discount"]["formatted"], data["creditApplied"]["formatted"]) == ("$0.00", "$0.00")
     assert data["refunds"] == [
-        {"id": refund.id, "number": "NW-CN-0001", "amount": {"formatted": "$20.00"},
-         "reason": "Bought twice by mistake", "issuedAt": "2026-03-09T14:00:00+00:00",
-         "pdfUrl": f"/credit-notes/{refund.id}/pdf"},
-    ]  # fmt: skip
+        {
+            "id": refund.id,
+            "number": "NW-CN-0001",
+            "amount": {"formatted": "$20.00"},
+            "reason": "Bought twice by mistake",
+            "issuedAt": "2026-03-09T14:00:00+00:00",
+            "pdfUrl": f"/credit-notes/{refund.id}/pdf",
+        }
+    ]
     assert "NW-0001" in assert_pdf_download(await client.get(data["pdfUrl"], headers=bearer), "NW-0001.pdf")
     credit_note = await client.get(data["refunds"][0]["pdfUrl"], headers=bearer)
     assert "NW-CN-0001" in assert_pdf_download(credit_note, "NW-CN-0001.pdf")

@@ -16,7 +16,7 @@ from gateway.rest import license_keys as license_api
 from gateway.settings import Settings
 from models import LicenseKeyInstance
 from models.enums import LicenseKeyStatus
-from tests.test_license_keys import device_names, key_of, licensed
+from tests.support.licenses import device_names, key_of, licensed
 
 ACTIVATE, DEACTIVATE, VALIDATE = "/licenses/activate", "/licenses/deactivate", "/licenses/validate"
 # Three seconds into a 10-second window of the license rate limits.

@@ -4,20 +4,20 @@ or empty instance id answers identically and changes nothing), and the key's pag
 button and the Deactivate form (CSRF; a foreign key's page is the missing one's 404)."""
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from billing.billing_run import run_billing
 from billing.license_activation import LicenseError, LicenseErrorCode, activate
-from models import Business, Customer, LicenseKey, LicenseKeyInstance, Product
-from models.enums import LicenseKeyStatus, PriceType
-from tests.billing_support import billing_context
-from tests.factories import business_token, unified_token
-from tests.portal_support import csrf_from
+from models import Customer, LicenseKey, LicenseKeyInstance
+from models.enums import LicenseKeyStatus
+from tests.support.billing import billing_context
 from tests.support.customer_graphql import run
+from tests.support.factories import business_token, unified_token
+from tests.support.licenses import device_names, key_of, licensed
 from tests.support.pages import alert, sign_in, without_noise
+from tests.support.portal import csrf_from
 
 # The billing pages' fixtures: the app with its BillingContext, and a sign-in.
 
@@ -30,54 +30,6 @@ mutation Deactivate($id: ID!) {
 """
 NOW = datetime.now(UTC)
 BUTTON = re.compile(r'<button[^>]*aria-labelledby="(deactivate-\S+) (instance-\S+)"[^>]*>\s*Deactivate\s*</button>')
-
-
-@dataclass
-class Licensed:
-    business: Business
-    customer: Customer
-    product: Product
-    key: LicenseKey
-
-
-async def licensed(
-    key: str = "SAKURA-0001",
-    *,
-    business_name: str = "Sakura Fonts",
-    email: str = "ada@example.com",
-    livemode: bool = True,
-    devices: tuple[str, ...] = (),
-    **fields: object,
-) -> Licensed:
-    """A customer at a shop holding one license key (see `key_of`)."""
-    business = await Business.create(name=business_name, support_email="help@shop.example")
-    customer = await Customer.create(
-        business=business, livemode=livemode, email=email, email_verified=True, name="Ada Lovelace"
-    )
-    product = await Product.create(
-        business=business, livemode=livemode, name="Library Studio", price_type=PriceType.ONE_TIME, price=4900,
-        currency="USD", license_key_enabled=True,
-    )  # fmt: skip
-    return Licensed(business, customer, product, await key_of(customer, product, key, devices, **fields))
-
-
-async def key_of(
-    customer: Customer, product: Product, key: str, devices: tuple[str, ...] = (), **fields: object
-) -> LicenseKey:
-    """A key of the customer for the product (active, 3 activations unless `fields` say otherwise), activated on
-    `devices`."""
-    fields = {"status": LicenseKeyStatus.ACTIVE, "activations_limit": 3, **fields}
-    row = await LicenseKey.create(
-        business_id=customer.business_id, livemode=customer.livemode, customer=customer, product=product, key=key,
-        **fields,
-    )  # fmt: skip
-    for name in devices:
-        await LicenseKeyInstance.create(license_key=row, name=name)
-    return row
-
-
-async def device_names(key: LicenseKey) -> list[str]:
-    return sorted(await LicenseKeyInstance.filter(license_key_id=key.id).values_list("name", flat=True))
 
 
 # --- Activation rules ------------------------------------------------------------------------------------------------

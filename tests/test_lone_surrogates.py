@@ -13,16 +13,31 @@ from tortoise import Tortoise
 from gateway.app import create_app
 from gateway.settings import Settings
 from merchants.api_keys import create_api_key
-from tests import factories
+from tests.support import factories
 
 LONE = "\ud800"
 # A value for every string field the JSON routes read, each a lone surrogate: whichever field a route reads first,
 # it meets one. json.dumps writes each as the six characters `\ud800`, as a client's encoder would.
 STRING_FIELDS = (
-    "email", "code", "business_id", "name", "license_key", "license_key_instance_id", "payment_id", "reason",
-    "product_id", "phone_number", "tax_id", "locale", "configuration_id", "processor_token", "payment_method_id",
-    "discount_code", "effective_at", "proration_billing_mode",
-)  # fmt: skip
+    "email",
+    "code",
+    "business_id",
+    "name",
+    "license_key",
+    "license_key_instance_id",
+    "payment_id",
+    "reason",
+    "product_id",
+    "phone_number",
+    "tax_id",
+    "locale",
+    "configuration_id",
+    "processor_token",
+    "payment_method_id",
+    "discount_code",
+    "effective_at",
+    "proration_billing_mode",
+)
 BODY = json.dumps({**{name: LONE for name in STRING_FIELDS}, "customer": {"customer_id": LONE}}).encode()
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 GRAPHQL_PATHS = {"/graphql", "/merchant/graphql"}

@@ -42,10 +42,9 @@ mutation Create($customerId: ID!, $sendEmail: Boolean, $returnUrl: String, $loca
 
 
 @pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(SETTINGS, manage_database=False))
-    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as client:
-        yield client
+def settings() -> Settings:
+    """The app's settings for the conftest client: links in the emails and answers start with BASE_URL."""
+    return SETTINGS
 
 
 async def make_customer(business_name: str = "Acme", livemode: bool = True) -> Customer:

@@ -2,27 +2,24 @@
 refused input that writes nothing, ids outside the key's scope answered like missing ones, and a plan change
 offering what the catalog says."""
 
-from datetime import UTC, datetime, timedelta
-
 import httpx
 import pytest
 
 from billing.plan_changes import plan_options
 from merchants.portal_configurations import portal_features
-from models import Business, Customer, Discount, Product, ProductCollection, Subscription
-from models.enums import Interval, PriceType, SubscriptionStatus
-from tests.merchant_support import Merchant, call, merchant
+from models import Business, Discount, Product, ProductCollection
+from models.enums import PriceType
+from tests.support.merchant import (
+    CREATE_PRODUCT,
+    MONTHLY,
+    PRODUCT_FIELDS,
+    Merchant,
+    call,
+    create_plan,
+    merchant,
+    subscribe,
+)
 
-PRODUCT_FIELDS = """
-  id name priceType price currency trialPeriodDays paymentFrequencyCount paymentFrequencyInterval
-  subscriptionPeriodCount subscriptionPeriodInterval licenseKeyEnabled licenseKeyActivationsLimit
-  licenseKeyDurationCount licenseKeyDurationInterval collectionId archived
-"""
-CREATE_PRODUCT = f"""
-mutation($input: CreateProductInput!) {{
-  createProduct(input: $input) {{ product {{ {PRODUCT_FIELDS} }} errors {{ code field message }} }}
-}}
-"""
 UPDATE_PRODUCT = f"""
 mutation($input: UpdateProductInput!) {{
   updateProduct(input: $input) {{ product {{ {PRODUCT_FIELDS} }} errors {{ code field message }} }}
@@ -65,26 +62,6 @@ mutation($input: UpdateDiscountInput!) {{
 DISCOUNT = f"query($id: ID!) {{ discount(id: $id) {{ {DISCOUNT_FIELDS} }} }}"
 DISCOUNTS = f"{{ discounts {{ totalCount nodes {{ {DISCOUNT_FIELDS} }} }} }}"
 
-MONTHLY = {
-    "priceType": "RECURRING",
-    "currency": "usd",
-    "paymentFrequencyCount": 1,
-    "paymentFrequencyInterval": "MONTH",
-    "subscriptionPeriodCount": 1,
-    "subscriptionPeriodInterval": "YEAR",
-}
-
-
-@pytest.fixture
-async def acme() -> Merchant:
-    return await merchant("Acme")
-
-
-async def create_plan(client: httpx.AsyncClient, headers: dict, name: str, price: int, **extra: object) -> dict:
-    data = await call(client, headers, CREATE_PRODUCT, input={**MONTHLY, "name": name, "price": price, **extra})
-    assert data["createProduct"]["errors"] == []
-    return data["createProduct"]["product"]
-
 
 # --- products -----------------------------------------------------------------------------------------------------
 
@@ -98,19 +75,29 @@ async def test_a_recurring_product_is_created_and_read_back(client: httpx.AsyncC
     assert (await call(client, acme.live, PRODUCT, id=created["id"]))["product"] == created
     row = await Product.get(id=created["id"])
     assert (row.business_id, row.livemode, row.price, row.price_type) == (
-        acme.business.id, True, 1200, PriceType.RECURRING,
-    )  # fmt: skip
+        acme.business.id,
+        True,
+        1200,
+        PriceType.RECURRING,
+    )
 
 
 async def test_a_one_time_product_with_license_keys(client: httpx.AsyncClient, acme: Merchant) -> None:
     data = await call(
-        client, acme.test, CREATE_PRODUCT,
+        client,
+        acme.test,
+        CREATE_PRODUCT,
         input={
-            "name": "Font Pack", "priceType": "ONE_TIME", "price": 4900, "currency": "JPY",
-            "licenseKeyEnabled": True, "licenseKeyActivationsLimit": 3,
-            "licenseKeyDurationCount": 1, "licenseKeyDurationInterval": "YEAR",
+            "name": "Font Pack",
+            "priceType": "ONE_TIME",
+            "price": 4900,
+            "currency": "JPY",
+            "licenseKeyEnabled": True,
+            "licenseKeyActivationsLimit": 3,
+            "licenseKeyDurationCount": 1,
+            "licenseKeyDurationInterval": "YEAR",
         },
-    )  # fmt: skip
+    )
 
     product = data["createProduct"]["product"]
     assert product["paymentFrequencyInterval"] is None and product["trialPeriodDays"] == 0
@@ -203,15 +190,21 @@ async def test_archive_and_unarchive(client: httpx.AsyncClient, acme: Merchant) 
 
 
 async def test_a_collection_keeps_its_products_in_order(client: httpx.AsyncClient, acme: Merchant) -> None:
-    basic, pro, team = [await create_plan(client, acme.live, name, price) for name, price in
-                        (("Basic", 500), ("Pro", 1200), ("Team", 3000))]  # fmt: skip
+    basic, pro, team = [
+        await create_plan(client, acme.live, name, price)
+        for name, price in (("Basic", 500), ("Pro", 1200), ("Team", 3000))
+    ]
 
     created = await call(client, acme.live, CREATE_COLLECTION, name="Plans", productIds=[team["id"], basic["id"]])
     collection = created["createProductCollection"]["productCollection"]
     updated = await call(
-        client, acme.live, UPDATE_COLLECTION, id=collection["id"], name="All plans",
+        client,
+        acme.live,
+        UPDATE_COLLECTION,
+        id=collection["id"],
+        name="All plans",
         productIds=[basic["id"], pro["id"], team["id"]],
-    )  # fmt: skip
+    )
     listed = await call(client, acme.live, COLLECTIONS)
 
     assert [product["id"] for product in collection["products"]] == [team["id"], basic["id"]]
@@ -263,11 +256,25 @@ async def test_collection_rules_refuse_and_write_nothing(client: httpx.AsyncClie
 
 
 async def test_discounts_are_created_listed_and_updated(client: httpx.AsyncClient, acme: Merchant) -> None:
-    percentage = await call(client, acme.live, CREATE_DISCOUNT, input={
-        "code": "summer-25", "name": "Summer", "type": "PERCENTAGE", "amount": 1250, "duration": "REPEATING",
-        "durationCycles": 3})  # fmt: skip
-    fixed = await call(client, acme.live, CREATE_DISCOUNT, input={
-        "code": "WELCOME_5", "type": "FIXED", "amount": 500, "currency": "usd", "duration": "ONCE"})  # fmt: skip
+    percentage = await call(
+        client,
+        acme.live,
+        CREATE_DISCOUNT,
+        input={
+            "code": "summer-25",
+            "name": "Summer",
+            "type": "PERCENTAGE",
+            "amount": 1250,
+            "duration": "REPEATING",
+            "durationCycles": 3,
+        },
+    )
+    fixed = await call(
+        client,
+        acme.live,
+        CREATE_DISCOUNT,
+        input={"code": "WELCOME_5", "type": "FIXED", "amount": 500, "currency": "usd", "duration": "ONCE"},
+    )
     discount_id = percentage["createDiscount"]["discount"]["id"]
 
     changed = await call(client, acme.live, UPDATE_DISCOUNT, input={"discountId": discount_id, "duration": "FOREVER"})
@@ -297,11 +304,16 @@ async def test_discounts_are_created_listed_and_updated(client: httpx.AsyncClien
 async def test_bad_discount_input_is_refused_and_nothing_is_written(
     client: httpx.AsyncClient, acme: Merchant, changes: dict, code: str, field: str
 ) -> None:
-    await Discount.create(business=acme.business, livemode=True, code="TAKEN", type="fixed", amount=1, currency="USD",
-                          duration="once")  # fmt: skip
+    await Discount.create(
+        business=acme.business, livemode=True, code="TAKEN", type="fixed", amount=1, currency="USD", duration="once"
+    )
 
-    data = await call(client, acme.live, CREATE_DISCOUNT, input={
-        "code": "NEW", "type": "PERCENTAGE", "amount": 1000, "duration": "ONCE", **changes})  # fmt: skip
+    data = await call(
+        client,
+        acme.live,
+        CREATE_DISCOUNT,
+        input={"code": "NEW", "type": "PERCENTAGE", "amount": 1000, "duration": "ONCE", **changes},
+    )
 
     assert data["createDiscount"]["discount"] is None
     assert [(error["code"], error["field"]) for error in data["createDiscount"]["errors"]] == [(code, field)]
@@ -312,8 +324,9 @@ async def test_a_code_is_unique_per_business_and_mode_only(client: httpx.AsyncCl
     globex = await merchant("Globex")
     discount = {"code": "SAME", "type": "PERCENTAGE", "amount": 1000, "duration": "ONCE"}
 
-    answers = [await call(client, headers, CREATE_DISCOUNT, input=discount) for headers in
-               (acme.live, acme.test, globex.live)]  # fmt: skip
+    answers = [
+        await call(client, headers, CREATE_DISCOUNT, input=discount) for headers in (acme.live, acme.test, globex.live)
+    ]
 
     assert [answer["createDiscount"]["errors"] for answer in answers] == [[], [], []]
 
@@ -330,8 +343,12 @@ async def outsiders(client: httpx.AsyncClient, acme: Merchant) -> dict[str, list
     for headers in (globex.live, acme.test):
         plan = await create_plan(client, headers, "Pro", 1200)
         created = await call(client, headers, CREATE_COLLECTION, name="Plans", productIds=[plan["id"]])
-        discount = await call(client, headers, CREATE_DISCOUNT, input={
-            "code": "X", "type": "PERCENTAGE", "amount": 100, "duration": "ONCE"})  # fmt: skip
+        discount = await call(
+            client,
+            headers,
+            CREATE_DISCOUNT,
+            input={"code": "X", "type": "PERCENTAGE", "amount": 100, "duration": "ONCE"},
+        )
         ids["product"].append(plan["id"])
         ids["collection"].append(created["createProductCollection"]["productCollection"]["id"])
         ids["discount"].append(discount["createDiscount"]["discount"]["id"])
@@ -388,10 +405,14 @@ async def test_mutations_answer_outside_ids_like_missing_ones_and_change_nothing
     assert await snapshot() == before
 
 
-@pytest.mark.parametrize(("kind", "query", "name"), [
-    ("product", PRODUCT, "product"), ("collection", COLLECTION, "productCollection"),
-    ("discount", DISCOUNT, "discount"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kind", "query", "name"),
+    [
+        ("product", PRODUCT, "product"),
+        ("collection", COLLECTION, "productCollection"),
+        ("discount", DISCOUNT, "discount"),
+    ],
+)
 async def test_queries_answer_outside_ids_with_null(
     client: httpx.AsyncClient, acme: Merchant, outsiders: dict, kind: str, query: str, name: str
 ) -> None:
@@ -427,17 +448,6 @@ async def test_a_collection_refuses_outside_products_like_missing_ones(
 # --- catalog and billing agree ------------------------------------------------------------------------------------
 
 
-async def subscribe(business: Business, product_id: str, amount: int) -> Subscription:
-    customer = await Customer.create(business=business, livemode=True, email="ada@example.com")
-    now = datetime.now(UTC)
-    return await Subscription.create(
-        business=business, livemode=True, customer=customer, product_id=product_id,
-        status=SubscriptionStatus.ACTIVE, recurring_pre_tax_amount=amount, currency="USD",
-        payment_frequency_interval=Interval.MONTH, previous_billing_date=now - timedelta(days=10),
-        next_billing_date=now + timedelta(days=20),
-    )  # fmt: skip
-
-
 async def test_a_plan_change_offers_the_collection_the_api_built(client: httpx.AsyncClient, acme: Merchant) -> None:
     basic, pro = await create_plan(client, acme.live, "Basic", 500), await create_plan(client, acme.live, "Pro", 1200)
     await call(client, acme.live, CREATE_COLLECTION, name="Plans", productIds=[basic["id"], pro["id"]])
@@ -454,6 +464,7 @@ async def test_a_plan_change_offers_the_collection_the_api_built(client: httpx.A
     after_archive = await plan_options(subscription, business, features)
 
     assert [(option.product.id, option.direction) for option in offered] == [
-        (basic["id"], "current"), (pro["id"], "upgrade"),
-    ]  # fmt: skip
+        (basic["id"], "current"),
+        (pro["id"], "upgrade"),
+    ]
     assert [option.product.id for option in after_archive] == [basic["id"]]

@@ -5,7 +5,7 @@ import asyncio
 
 from merchants.customers import CustomerFields, create_customer
 from models import Customer
-from tests.merchant_shop import Shop, merchant_graphql, open_shop
+from tests.support.shop import Shop, merchant_graphql, open_shop
 
 FIELDS = "id email emailVerified name phoneNumber taxId metadata billingAddress { country city }"
 CREATE = f"""
@@ -122,8 +122,14 @@ async def test_an_invalid_tax_id_for_the_country_is_refused(client) -> None:
 
 async def test_metadata_must_be_a_small_flat_object_of_text(client) -> None:
     shop = await open_shop()
-    for metadata in ({"nested": {"a": "b"}}, {"n": 1}, {"k" * 41: "v"}, {"k": "v" * 501}, ["a"],
-                     {f"k{i}": "v" for i in range(51)}):  # fmt: skip
+    for metadata in (
+        {"nested": {"a": "b"}},
+        {"n": 1},
+        {"k" * 41: "v"},
+        {"k": "v" * 501},
+        ["a"],
+        {f"k{i}": "v" for i in range(51)},
+    ):
         answer = (
             await merchant_graphql(client, shop, CREATE, input={"email": "ada@example.com", "metadata": metadata})
         )["createCustomer"]
@@ -170,8 +176,10 @@ async def test_customers_are_listed_newest_first_in_pages_and_found_by_email(cli
 
     assert first["totalCount"] == 3 and first["pageInfo"]["hasNextPage"] is True
     assert [node["email"] for node in first["nodes"] + rest["nodes"]] == [
-        "c2@example.com", "c1@example.com", "c0@example.com"
-    ]  # fmt: skip
+        "c2@example.com",
+        "c1@example.com",
+        "c0@example.com",
+    ]
     assert [node["email"] for node in found["nodes"]] == ["c1@example.com"]
 
 

@@ -50,7 +50,7 @@ from models import (
 from models.enums import DiscountDuration, DiscountType, RefundStatus
 from models.ids import new_id
 from schema.merchant import schema as merchant_schema
-from tests.factories import Owned, customer_with_history
+from tests.support.factories import Owned, customer_with_history
 
 SETTINGS = Settings(base_url="https://portal.example", portal_name="Portal", secret_key="isolation-secret")
 # Tables whose rows change on every request whoever asks: the key's last use, rate-limit counters.
@@ -81,18 +81,35 @@ async def everything_owned_by(business: Business, livemode: bool, email: str) ->
     scope = {"business": business, "livemode": livemode}
     payment = owned.purchases[0]
     invoice = await Invoice.create(
-        **scope, customer=owned.customer, payment_id=payment.id, number=f"ISO-{payment.id[-6:]}", status="paid",
-        currency="USD", subtotal=4900, total=4900, issued_at=datetime.now(UTC),
-    )  # fmt: skip
+        **scope,
+        customer=owned.customer,
+        payment_id=payment.id,
+        number=f"ISO-{payment.id[-6:]}",
+        status="paid",
+        currency="USD",
+        subtotal=4900,
+        total=4900,
+        issued_at=datetime.now(UTC),
+    )
     refund = await Refund.create(
-        **scope, customer=owned.customer, payment_id=payment.id, invoice=invoice, amount=100, currency="USD",
-        status=RefundStatus.SUCCEEDED, credit_note_number=f"ISO-CN-{payment.id[-6:]}", issued_at=datetime.now(UTC),
-    )  # fmt: skip
+        **scope,
+        customer=owned.customer,
+        payment_id=payment.id,
+        invoice=invoice,
+        amount=100,
+        currency="USD",
+        status=RefundStatus.SUCCEEDED,
+        credit_note_number=f"ISO-CN-{payment.id[-6:]}",
+        issued_at=datetime.now(UTC),
+    )
     collection = await ProductCollection.create(**scope, name="Plans")
     discount = await Discount.create(
-        **scope, code=f"SAVE{int(livemode)}", type=DiscountType.PERCENTAGE, amount=1000,
+        **scope,
+        code=f"SAVE{int(livemode)}",
+        type=DiscountType.PERCENTAGE,
+        amount=1000,
         duration=DiscountDuration.FOREVER,
-    )  # fmt: skip
+    )
     configuration = await PortalConfiguration.create(**scope, is_default=False, name="Other")
     endpoint = await WebhookEndpoint.create(**scope, url="https://hooks.example/in", secret="whsec_" + "A" * 44)
     event = await Event.create(**scope, type="payment.succeeded", data={"payment_id": payment.id})
@@ -276,10 +293,22 @@ def _id_names(field: GraphQLField) -> list[str]:
 def relevant(field: GraphQLField, foreign: ForeignId) -> bool:
     """Whether the field might take this kind of id: `customerId` takes `cus_` ids, a plain `id` any kind."""
     hints = {
-        "customer": "cus", "subscription": "sub", "payment": "pay", "invoice": "inv", "refund": "ref",
-        "licenseKey": "lic", "instance": "lki", "paymentMethod": "pm", "product": "pdt", "collection": "pdc",
-        "discount": "dsc", "configuration": "bpc", "endpoint": "whk", "event": "evt", "delivery": "whd",
-    }  # fmt: skip
+        "customer": "cus",
+        "subscription": "sub",
+        "payment": "pay",
+        "invoice": "inv",
+        "refund": "ref",
+        "licenseKey": "lic",
+        "instance": "lki",
+        "paymentMethod": "pm",
+        "product": "pdt",
+        "collection": "pdc",
+        "discount": "dsc",
+        "configuration": "bpc",
+        "endpoint": "whk",
+        "event": "evt",
+        "delivery": "whd",
+    }
     named = [name for name in _id_names(field) if name != "id" and _ID_ARGUMENT.match(name)]
     if not named:
         return True

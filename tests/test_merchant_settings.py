@@ -16,8 +16,7 @@ from merchants.portal_configurations import checked_features, portal_features
 from models import Business, Discount, PortalConfiguration
 from models.enums import SubscriptionStatus
 from schema.merchant.portal_configurations import CustomerUpdateField
-from tests.merchant_support import Merchant, call, merchant
-from tests.test_merchant_catalog import create_plan, subscribe
+from tests.support.merchant import Merchant, call, create_plan, merchant, subscribe
 
 BUSINESS_FIELDS = """
   id name supportEmail addressLine1 addressCity addressPostalCode addressCountry logoUrl iconUrl primaryColor
@@ -61,11 +60,6 @@ CONFIGURATION = f"query($id: ID!) {{ portalConfiguration(id: $id) {{ {CONFIGURAT
 CONFIGURATIONS = "{ portalConfigurations { totalCount nodes { id name isDefault } } }"
 
 
-@pytest.fixture
-async def acme() -> Merchant:
-    return await merchant("Acme")
-
-
 async def business_row(merchant: Merchant) -> tuple:
     return tuple((await Business.filter(id=merchant.business.id).values())[0].values())
 
@@ -77,26 +71,42 @@ async def test_update_business_stores_settings_and_normalised_cors_origins(
     client: httpx.AsyncClient, acme: Merchant
 ) -> None:
     changes = {
-        "name": "Acme Labs", "supportEmail": "billing@acme.example", "addressLine1": "1 Main St",
-        "addressCity": "Springfield", "addressPostalCode": "12345", "addressCountry": "US",
-        "logoUrl": "https://acme.example/logo.png", "iconUrl": "https://acme.example/icon.png",
-        "primaryColor": "#0b3d91", "accentColor": "#f59e0b", "headline": "Tools for makers",
-        "websiteUrl": "https://acme.example", "defaultReturnUrl": "https://acme.example/account",
-        "allowSubscriptionUpdates": True, "allowSubscriptionCancellation": False, "invoicePrefix": "ACME",
+        "name": "Acme Labs",
+        "supportEmail": "billing@acme.example",
+        "addressLine1": "1 Main St",
+        "addressCity": "Springfield",
+        "addressPostalCode": "12345",
+        "addressCountry": "US",
+        "logoUrl": "https://acme.example/logo.png",
+        "iconUrl": "https://acme.example/icon.png",
+        "primaryColor": "#0b3d91",
+        "accentColor": "#f59e0b",
+        "headline": "Tools for makers",
+        "websiteUrl": "https://acme.example",
+        "defaultReturnUrl": "https://acme.example/account",
+        "allowSubscriptionUpdates": True,
+        "allowSubscriptionCancellation": False,
+        "invoicePrefix": "ACME",
         "taxRateBp": 1025,
         "corsOrigins": [
-            "HTTPS://App.Acme.Example", "https://app.acme.example:443", "https://app.acme.example:8443",
-            "http://localhost:3000", "http://127.0.0.1:5173",
+            "HTTPS://App.Acme.Example",
+            "https://app.acme.example:443",
+            "https://app.acme.example:8443",
+            "http://localhost:3000",
+            "http://127.0.0.1:5173",
         ],
-    }  # fmt: skip
+    }
 
     data = await call(client, acme.live, UPDATE_BUSINESS, input=changes)
 
     assert data["updateBusiness"]["errors"] == []
     business = data["updateBusiness"]["business"]
     assert business["corsOrigins"] == [
-        "https://app.acme.example", "https://app.acme.example:8443", "http://localhost:3000", "http://127.0.0.1:5173",
-    ]  # fmt: skip
+        "https://app.acme.example",
+        "https://app.acme.example:8443",
+        "http://localhost:3000",
+        "http://127.0.0.1:5173",
+    ]
     assert {key: business[key] for key in changes if key != "corsOrigins"} == {
         key: value for key, value in changes.items() if key != "corsOrigins"
     }
@@ -177,12 +187,21 @@ async def test_each_mode_lists_its_own_configurations(client: httpx.AsyncClient,
 
 
 async def test_a_configuration_keeps_the_defaults_it_was_not_given(client: httpx.AsyncClient, acme: Merchant) -> None:
-    data = await call(client, acme.live, CREATE_CONFIGURATION, input={
-        "name": "Retention", "headline": "Manage your plan", "privacyPolicyUrl": "https://acme.example/privacy",
-        "defaultReturnUrl": "http://localhost:3000/account",
-        "features": {"subscriptionCancel": {"mode": "IMMEDIATELY", "cancellationReason": {"options": ["OTHER"]}},
-                     "subscriptionPause": {"enabled": True, "maxCycles": 6}},
-    })  # fmt: skip
+    data = await call(
+        client,
+        acme.live,
+        CREATE_CONFIGURATION,
+        input={
+            "name": "Retention",
+            "headline": "Manage your plan",
+            "privacyPolicyUrl": "https://acme.example/privacy",
+            "defaultReturnUrl": "http://localhost:3000/account",
+            "features": {
+                "subscriptionCancel": {"mode": "IMMEDIATELY", "cancellationReason": {"options": ["OTHER"]}},
+                "subscriptionPause": {"enabled": True, "maxCycles": 6},
+            },
+        },
+    )
 
     payload = data["createPortalConfiguration"]
     assert payload["errors"] == []
@@ -191,8 +210,10 @@ async def test_a_configuration_keeps_the_defaults_it_was_not_given(client: httpx
     cancel = configuration["features"]["subscriptionCancel"]
     assert (cancel["mode"], cancel["cancellationReason"]) == ("IMMEDIATELY", {"enabled": True, "options": ["OTHER"]})
     assert configuration["features"]["subscriptionPause"] == {
-        "enabled": True, "maxCycles": 6, "keepLicenseKeysActive": True,
-    }  # fmt: skip
+        "enabled": True,
+        "maxCycles": 6,
+        "keepLicenseKeysActive": True,
+    }
     stored = (await PortalConfiguration.get(id=configuration["id"])).features
     defaults = stored_features(PortalFeatures())
     assert stored["subscription_update"] == defaults["subscription_update"]
@@ -205,17 +226,29 @@ async def test_a_configuration_keeps_the_defaults_it_was_not_given(client: httpx
 async def test_billing_and_access_follow_a_configuration_made_through_the_api(
     client: httpx.AsyncClient, acme: Merchant
 ) -> None:
-    coupon = await call(client, acme.live, "mutation { createDiscount(input: {code: \"STAY\", type: PERCENTAGE, "
-                        "amount: 2000, duration: ONCE}) { discount { id } } }")  # fmt: skip
+    coupon = await call(
+        client,
+        acme.live,
+        'mutation { createDiscount(input: {code: "STAY", type: PERCENTAGE, '
+        "amount: 2000, duration: ONCE}) { discount { id } } }",
+    )
     coupon_id = coupon["createDiscount"]["discount"]["id"]
-    data = await call(client, acme.live, CREATE_CONFIGURATION, input={
-        "features": {
-            "subscriptionCancel": {"mode": "IMMEDIATELY", "retentionCouponId": coupon_id,
-                                   "cancellationReason": {"enabled": True, "options": ["TOO_EXPENSIVE", "UNUSED"]}},
-            "subscriptionPause": {"enabled": True, "maxCycles": 2},
-            "customerUpdate": {"allowedUpdates": ["NAME", "ADDRESS"]},
+    data = await call(
+        client,
+        acme.live,
+        CREATE_CONFIGURATION,
+        input={
+            "features": {
+                "subscriptionCancel": {
+                    "mode": "IMMEDIATELY",
+                    "retentionCouponId": coupon_id,
+                    "cancellationReason": {"enabled": True, "options": ["TOO_EXPENSIVE", "UNUSED"]},
+                },
+                "subscriptionPause": {"enabled": True, "maxCycles": 2},
+                "customerUpdate": {"allowedUpdates": ["NAME", "ADDRESS"]},
+            }
         },
-    })  # fmt: skip
+    )
     configuration_id = data["createPortalConfiguration"]["portalConfiguration"]["id"]
     plan = await create_plan(client, acme.live, "Pro", 1200)
     subscription = await subscribe(acme.business, plan["id"], 1200)
@@ -322,15 +355,19 @@ async def test_a_retention_coupon_of_another_business_or_mode_is_not_found(
         ({"invoice_history": {"enabled": True, "pdf": True}}, "features.invoice_history.pdf"),
         ({"refunds": {"enabled": True}}, "features.refunds"),
         ({"subscription_cancel": {"mode": "never"}}, "features.subscription_cancel.mode"),
-        ({"subscription_cancel": {"cancellation_reason": {"options": ["bored"]}}},
-         "features.subscription_cancel.cancellation_reason.options"),
+        (
+            {"subscription_cancel": {"cancellation_reason": {"options": ["bored"]}}},
+            "features.subscription_cancel.cancellation_reason.options",
+        ),
         ({"subscription_update": {"quantity": {"maximum": "10"}}}, "features.subscription_update.quantity.maximum"),
         ({"subscription_pause": {"enabled": 1}}, "features.subscription_pause.enabled"),
-        ({"subscription_update": {"proration_billing_mode": "do_not_bill"}},
-         "features.subscription_update.proration_billing_mode"),
+        (
+            {"subscription_update": {"proration_billing_mode": "do_not_bill"}},
+            "features.subscription_update.proration_billing_mode",
+        ),
         ({"customer_update": []}, "features.customer_update"),
     ],
-)  # fmt: skip
+)
 async def test_features_refuse_unknown_keys_and_wrong_types_by_path(features: dict, path: str) -> None:
     business = await Business.create(name="Acme", support_email="help@acme.example")
 
@@ -400,9 +437,11 @@ async def test_two_concurrent_default_changes_leave_exactly_one_default(
     second = await create_configuration(client, acme.live, name="Second")
 
     answers = await asyncio.gather(
-        *(call(client, acme.live, UPDATE_CONFIGURATION, input={"portalConfigurationId": row["id"], "isDefault": True})
-          for row in (first, second))
-    )  # fmt: skip
+        *(
+            call(client, acme.live, UPDATE_CONFIGURATION, input={"portalConfigurationId": row["id"], "isDefault": True})
+            for row in (first, second)
+        )
+    )
 
     assert [answer["updatePortalConfiguration"]["errors"] for answer in answers] == [[], []]
     assert len(await defaults_of(acme)) == 1

@@ -1,17 +1,13 @@
 """Every list of the merchant schema, with the fields its nodes resolve from other rows, costs a fixed number of SQL
 statements whatever the data: a business with six times the rows costs exactly the statements one with a single
-set costs. The business is seeded with `scale` customers, each with the history of tests.factories and one of
+set costs. The business is seeded with `scale` customers, each with the history of tests.support.factories and one of
 everything the merchant API lists."""
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
-import httpx
 import pytest
 
 from access.access_tokens import mint_access_token
-from gateway.app import create_app
-from gateway.settings import Settings
 from merchants.api_keys import create_api_key
 from models import (
     CustomDomain,
@@ -27,8 +23,7 @@ from models import (
     WebhookEndpoint,
 )
 from models.enums import DeliveryStatus, DiscountDuration, DiscountType, RefundStatus
-from tests.billing_support import BASE_URL
-from tests.factories import business, customer_with_history
+from tests.support.factories import business, customer_with_history
 
 FEW, MANY = 1, 6
 LISTS = {
@@ -58,14 +53,6 @@ LISTS = {
     "customerAccessTokens": "{ customerAccessTokens(first: 50) { totalCount nodes { tokenId customerId scope } } }",
     "customDomains": "{ business { customDomains(first: 50) { totalCount nodes { id hostname status } } } }",
 }
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(base_url=BASE_URL, secret_key="test-secret-key", run_worker_in_web=False)
-    app = create_app(settings, manage_database=False)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL) as client:
-        yield client
 
 
 async def seeded_key(scale: int) -> dict[str, str]:

@@ -15,9 +15,9 @@ from billing.payments import complete_payment
 from billing.subscription_start import StartRequest, start_subscription
 from models import Event, Invoice, LicenseKey, Payment, PaymentMethod, ProductCollection, SandboxCharge, Subscription
 from models.enums import Interval, PaymentStatus, SubscriptionStatus
-from tests import factories
-from tests.billing_support import billing_context
-from tests.merchant_shop import Shop, merchant_graphql, open_shop
+from tests.support import factories
+from tests.support.billing import billing_context
+from tests.support.shop import Shop, merchant_graphql, open_shop
 
 SUBSCRIPTION_FIELDS = """
 id customerId productId status quantity recurringPreTaxAmount currency trialPeriodDays trialEndsAt
@@ -98,9 +98,11 @@ async def event_types() -> list[str]:
 
 async def test_without_a_trial_the_first_period_is_charged_invoiced_and_licensed(client) -> None:
     shop = await open_shop(
-        license_key_enabled=True, license_key_activations_limit=3,
-        license_key_duration_count=1, license_key_duration_interval=Interval.YEAR,
-    )  # fmt: skip
+        license_key_enabled=True,
+        license_key_activations_limit=3,
+        license_key_duration_count=1,
+        license_key_duration_interval=Interval.YEAR,
+    )
 
     answer = await create(client, shop, quantity=2, metadata={"order": "A-1"})
 
@@ -455,8 +457,11 @@ async def test_update_sets_metadata_and_the_cancellation_and_cancels_now(client)
     assert undone["cancelAtNextBillingDate"] is False
     assert ended["status"] == "CANCELLED"
     assert (await event_types())[-4:] == [
-        "subscription.updated", "subscription.updated", "subscription.updated", "subscription.cancelled"
-    ]  # fmt: skip
+        "subscription.updated",
+        "subscription.updated",
+        "subscription.updated",
+        "subscription.cancelled",
+    ]
 
 
 async def test_an_update_with_one_bad_part_changes_nothing(client) -> None:
@@ -593,10 +598,12 @@ async def test_a_subscription_created_through_the_api_is_seen_changed_and_cancel
     seen = (await portal(client, token, PORTAL_SUBSCRIPTIONS))["viewer"]["subscriptions"]["nodes"]
     changed = (
         await portal(
-            client, token, PORTAL_CHANGE,
+            client,
+            token,
+            PORTAL_CHANGE,
             input={"subscriptionId": created["id"], "productId": bigger.id, "idempotencyKey": "portal-1"},
         )
-    )["changePlan"]  # fmt: skip
+    )["changePlan"]
     cancelled = (await portal(client, token, PORTAL_CANCEL, input={"subscriptionId": created["id"]}))[
         "cancelSubscription"
     ]
@@ -606,9 +613,11 @@ async def test_a_subscription_created_through_the_api_is_seen_changed_and_cancel
     row = await Subscription.get(id=created["id"])
     assert row.product_id == bigger.id and row.cancel_at_next_billing_date is True
     assert await event_types() == [
-        "payment.succeeded", "subscription.active",
-        "payment.succeeded", "subscription.plan_changed",
+        "payment.succeeded",
+        "subscription.active",
+        "payment.succeeded",
+        "subscription.plan_changed",
         "subscription.updated",
-    ]  # fmt: skip
+    ]
     events = await Event.filter(business_id=shop.business.id, livemode=True).count()
     assert events == 5

@@ -11,8 +11,8 @@ from gateway.worker.mailer import compose_email
 from merchants.api_keys import create_api_key
 from models import EmailMessage
 from models.enums import DeliveryStatus
-from tests.factories import business_token
-from tests.portal_support import (
+from tests.support.factories import business_token
+from tests.support.portal import (
     CHANGE_LINK,
     LINK,
     Mailbox,

@@ -15,7 +15,7 @@ from gateway.http.csrf import csrf_header_valid
 from gateway.settings import Settings
 from gateway.worker import process_due_emails
 from models import EmailMessage, PortalSession
-from tests.portal_support import (
+from tests.support.portal import (
     Mailbox,
     ask_for_sign_in_link,
     create_shop,

@@ -6,23 +6,10 @@ import pytest
 
 from models import Invoice, Payment, PaymentMethod, SandboxCharge, Subscription
 from models.enums import SubscriptionStatus
-from tests.billing_support import add_card, subscriber
-from tests.factories import business_token, unified_token
-from tests.support.customer_graphql import run
+from tests.support.billing import add_card, subscriber
+from tests.support.customer_graphql import PAYMENT_FIELDS, REACTIVATE, run
+from tests.support.factories import business_token, unified_token
 
-PAYMENT_FIELDS = """
-  subscription { id status nextBillingDate }
-  payment { id status errorCode errorMessage }
-  invoice { id number }
-  nextAction { url }
-  errors { code field message }
-"""
-REACTIVATE = f"""
-mutation Reactivate($subscription: ID!, $method: ID!, $key: String!) {{
-  reactivateSubscription(input: {{subscriptionId: $subscription, paymentMethodId: $method, idempotencyKey: $key}}) {{
-    {PAYMENT_FIELDS}
-  }}
-}}"""
 COMPLETE = (
     f"mutation Complete($payment: ID!) {{ completePayment(input: {{paymentId: $payment}}) {{ {PAYMENT_FIELDS} }} }}"
 )
@@ -58,9 +45,11 @@ async def test_a_declined_card_leaves_the_subscription_on_hold_and_says_why(cont
     assert dues == {"status": "ON_HOLD", "dues": {"amount": 980, "currency": "JPY", "formatted": "¥980"}}
     assert answer["subscription"]["status"] == "ON_HOLD"
     assert answer["payment"] | {"id": None} == {
-        "id": None, "status": "FAILED", "errorCode": "card_declined",
+        "id": None,
+        "status": "FAILED",
+        "errorCode": "card_declined",
         "errorMessage": "Your card was declined. Try another card.",
-    }  # fmt: skip
+    }
     assert answer["invoice"] is None
     assert answer["errors"] == [
         {"code": "CARD_DECLINED", "field": "paymentMethodId", "message": "Your card was declined. Try another card."}
@@ -143,9 +132,13 @@ async def test_payment_methods_are_added_made_default_and_kept_while_needed(cont
     new_id = added["paymentMethod"]["id"]
     assert added["errors"] == []
     assert added["paymentMethod"] | {"id": None, "expYear": None} == {
-        "id": None, "brand": "mastercard", "last4": "4444", "expMonth": added["paymentMethod"]["expMonth"],
-        "expYear": None, "isDefault": True,
-    }  # fmt: skip
+        "id": None,
+        "brand": "mastercard",
+        "last4": "4444",
+        "expMonth": added["paymentMethod"]["expMonth"],
+        "expYear": None,
+        "isDefault": True,
+    }
     visa = shop.cards["pm_card_visa"]
     made_default = (await run(token, SET_DEFAULT, method=visa.id))["setDefaultPaymentMethod"]
     assert made_default == {"paymentMethod": {"id": visa.id, "isDefault": True}, "errors": []}
@@ -175,8 +168,10 @@ async def test_the_hosted_page_is_started_for_the_customer(context) -> None:
 
     assert started["errors"] == [] and "/sandbox/setup/seti_" in started["url"]
     assert bad["url"] is None and bad["errors"][0] | {"message": ""} == {
-        "code": "INVALID_INPUT", "field": "returnUrl", "message": ""
-    }  # fmt: skip
+        "code": "INVALID_INPUT",
+        "field": "returnUrl",
+        "message": "",
+    }
 
 
 async def test_a_method_of_one_business_cannot_pay_another_business(context) -> None:
@@ -212,12 +207,20 @@ async def foreign_and_missing(context) -> tuple[str, dict[str, str], dict[str, s
         "subscription": theirs.subscription.id,
         "method": theirs.cards["pm_card_visa"].id,
         "business": theirs.business.id,
-        "payment": (await Payment.create(
-            business=theirs.business, livemode=True, customer=theirs.customer, subscription=theirs.subscription,
-            total_amount=1, currency="JPY", status="requires_customer_action", purpose="reactivation",
-            idempotency_key="theirs",
-        )).id,
-    }  # fmt: skip
+        "payment": (
+            await Payment.create(
+                business=theirs.business,
+                livemode=True,
+                customer=theirs.customer,
+                subscription=theirs.subscription,
+                total_amount=1,
+                currency="JPY",
+                status="requires_customer_action",
+                purpose="reactivation",
+                idempotency_key="theirs",
+            )
+        ).id,
+    }
     missing = {"subscription": "sub_missing", "method": "pm_missing", "business": "bus_missing", "payment": "pay_x"}
     return await business_token(mine.customer), foreign, missing
 

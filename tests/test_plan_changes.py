@@ -2,8 +2,7 @@
 then carries them out: what is charged, what the invoice says, which plan the subscription ends up on."""
 
 import asyncio
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -18,7 +17,7 @@ from billing.periods import add_interval
 from billing.plan_changes import cancel_scheduled_change, change_plan, preview_plan_change
 from billing.proration import remaining_share, round_half_up
 from billing.reactivation import reactivate
-from merchants.features import PortalFeatures, parse_features, stored_features
+from merchants.features import PortalFeatures
 from models import (
     Discount,
     EmailMessage,
@@ -27,9 +26,7 @@ from models import (
     InvoiceLine,
     LicenseKey,
     Payment,
-    PortalConfiguration,
     Product,
-    ProductCollection,
     SandboxCharge,
     Subscription,
 )
@@ -43,12 +40,7 @@ from models.enums import (
     PriceType,
     SubscriptionStatus,
 )
-from tests.billing_support import Subscriber, subscriber
-
-# Every instant of a test hangs off this one, whole seconds: 10 days into a 30-day period, two thirds of it remain.
-NOW = datetime.now(UTC).replace(microsecond=0)
-PERIOD_START = NOW - timedelta(days=10)
-PERIOD_END = NOW + timedelta(days=20)
+from tests.support.plans import NOW, PERIOD_END, PERIOD_START, UPDATES, PlanShop, configured, plan_shop
 
 
 @pytest.fixture
@@ -56,68 +48,6 @@ def frozen(monkeypatch) -> datetime:
     """The plan-change clock stopped at NOW, so prorated amounts are exact."""
     monkeypatch.setattr(plan_changes, "utcnow", lambda: NOW)
     return NOW
-
-
-def configured(**blocks: dict) -> PortalFeatures:
-    """The default portal features with some of each named block's settings changed."""
-    return parse_features(blocks)
-
-
-UPDATES = configured(subscription_update={"enabled": True})
-
-
-@dataclass
-class PlanShop:
-    """A subscriber on Library Team (¥2,000 a month, 10 % tax included) in a collection of three plans."""
-
-    shop: Subscriber
-    personal: Product
-    team: Product
-    studio: Product
-
-    @property
-    def subscription(self) -> Subscription:
-        return self.shop.subscription
-
-    async def fresh(self) -> Subscription:
-        return await Subscription.get(id=self.shop.subscription.id)
-
-
-async def plan_shop(
-    context,
-    *,
-    cards: tuple[str, ...] = ("pm_card_visa",),
-    status: SubscriptionStatus = SubscriptionStatus.ACTIVE,
-    features: PortalFeatures | None = None,
-    updates: bool = True,
-    period: tuple[datetime, datetime] = (PERIOD_START, PERIOD_END),
-    **subscription_fields,
-) -> PlanShop:
-    """`features` become the business's default portal configuration (what the billing run reads)."""
-    shop = await subscriber(context, status=status, cards=cards, price=2000, **subscription_fields)
-    shop.business.allow_subscription_updates = updates
-    await shop.business.save()
-    collection = await ProductCollection.create(business=shop.business, livemode=True, name="Library")
-    team = await Product.get(id=shop.subscription.product_id)
-    team.name, team.collection, team.collection_position, team.tax_inclusive = "Library Team", collection, 2, True
-    await team.save()
-
-    async def plan(name: str, price: int, position: int) -> Product:
-        return await Product.create(
-            business=shop.business, livemode=True, name=name, price_type=PriceType.RECURRING, price=price,
-            currency="JPY", tax_inclusive=True, payment_frequency_interval=Interval.MONTH, payment_frequency_count=1,
-            collection=collection, collection_position=position,
-        )  # fmt: skip
-
-    personal, studio = await plan("Library Personal", 1000, 1), await plan("Library Studio", 4000, 3)
-    start, end = period
-    await Subscription.filter(id=shop.subscription.id).update(previous_billing_date=start, next_billing_date=end)
-    await shop.subscription.refresh_from_db()
-    if features is not None:
-        await PortalConfiguration.create(
-            business=shop.business, livemode=True, is_default=True, features=stored_features(features)
-        )
-    return PlanShop(shop, personal, team, studio)
 
 
 async def refused(action) -> BillingError:
@@ -143,9 +73,13 @@ async def test_a_cancellation_at_period_end_can_be_undone_and_the_subscription_t
     ps = await plan_shop(context)
 
     cancelled = await cancel_subscription(
-        ps.subscription, reason="too_expensive", comment="  Too pricey for me.  ", immediately=False,
-        features=UPDATES, context=context,
-    )  # fmt: skip
+        ps.subscription,
+        reason="too_expensive",
+        comment="  Too pricey for me.  ",
+        immediately=False,
+        features=UPDATES,
+        context=context,
+    )
 
     assert cancelled.status == SubscriptionStatus.ACTIVE and cancelled.cancel_at_next_billing_date
     assert (cancelled.cancellation_feedback, cancelled.cancellation_comment) == ("too_expensive", "Too pricey for me.")
@@ -205,14 +139,27 @@ CANCEL_WITH_CREDIT = configured(subscription_cancel={"mode": "immediately", "pro
 async def test_an_immediate_cancellation_configured_to_credit_gives_back_the_unused_time(context) -> None:
     ps = await plan_shop(context)
     await Invoice.create(
-        business=ps.shop.business, livemode=True, customer=ps.shop.customer, subscription=ps.subscription,
-        number="SF-0001", status="paid", currency="JPY", subtotal=2000, total=2000, issued_at=PERIOD_START,
-    )  # fmt: skip
+        business=ps.shop.business,
+        livemode=True,
+        customer=ps.shop.customer,
+        subscription=ps.subscription,
+        number="SF-0001",
+        status="paid",
+        currency="JPY",
+        subtotal=2000,
+        total=2000,
+        issued_at=PERIOD_START,
+    )
 
     await cancel_subscription(
-        ps.subscription, reason=None, comment=None, immediately=True, features=CANCEL_WITH_CREDIT, context=context,
+        ps.subscription,
+        reason=None,
+        comment=None,
+        immediately=True,
+        features=CANCEL_WITH_CREDIT,
+        context=context,
         now=NOW,
-    )  # fmt: skip
+    )
 
     assert await credit_balance(ps.shop.customer.id, "JPY") == 1333  # two thirds of the ¥2,000 paid
 
@@ -232,9 +179,14 @@ async def test_an_immediate_cancellation_never_credits_more_than_was_paid(contex
         assert paid == 1600
 
     await cancel_subscription(
-        await ps.fresh(), reason=None, comment=None, immediately=True, features=CANCEL_WITH_CREDIT, context=context,
+        await ps.fresh(),
+        reason=None,
+        comment=None,
+        immediately=True,
+        features=CANCEL_WITH_CREDIT,
+        context=context,
         now=NOW,
-    )  # fmt: skip
+    )
 
     period = await ps.fresh()
     unused = remaining_share(period.previous_billing_date, period.next_billing_date, NOW)
@@ -248,7 +200,7 @@ async def test_an_immediate_cancellation_is_refused_when_only_the_period_end_is_
     error = await refused(
         cancel_subscription(
             ps.subscription, reason=None, comment=None, immediately=True, features=features, context=context
-        )  # fmt: skip
+        )
     )
 
     assert (error.code, error.field) == ("NOT_ALLOWED", "immediately")
@@ -265,7 +217,7 @@ async def test_an_on_hold_subscription_may_always_be_cancelled_now_but_not_at_a_
     at_period_end = await refused(
         cancel_subscription(
             ps.subscription, reason=None, comment=None, immediately=False, features=features, context=context
-        )  # fmt: skip
+        )
     )
     cancelled = await cancel_subscription(
         ps.subscription, reason=None, comment=None, immediately=True, features=features, context=context
@@ -286,7 +238,7 @@ async def test_the_reason_must_be_one_of_those_offered(context) -> None:
         error = await refused(
             cancel_subscription(
                 ps.subscription, reason=reason, comment=None, immediately=False, features=features, context=context
-            )  # fmt: skip
+            )
         )
         assert (error.code, error.field) == ("INVALID_INPUT", "reason"), reason
     assert not (await ps.fresh()).cancel_at_next_billing_date
@@ -304,7 +256,7 @@ async def test_a_comment_may_hold_500_characters_and_no_more(context) -> None:
     error = await refused(
         cancel_subscription(
             ps.subscription, reason="other", comment="x" * 501, immediately=False, features=UPDATES, context=context
-        )  # fmt: skip
+        )
     )
     assert (error.code, error.field) == ("INVALID_INPUT", "comment")
     assert not (await ps.fresh()).cancel_at_next_billing_date
@@ -326,7 +278,7 @@ async def test_cancelling_is_refused_when_the_business_does_not_allow_it(context
         error = await refused(
             cancel_subscription(
                 ps.subscription, reason=None, comment=None, immediately=immediately, features=features, context=context
-            )  # fmt: skip
+            )
         )
         assert error.code == "NOT_ALLOWED"
     assert not (await cancellation_options(ps.subscription, ps.shop.business, features)).allowed
@@ -340,9 +292,15 @@ async def test_cancelling_is_refused_when_the_business_does_not_allow_it(context
 
 async def retention_coupon(ps: PlanShop) -> tuple[Discount, PortalFeatures]:
     coupon = await Discount.create(
-        business=ps.shop.business, livemode=True, code="STAY20", name="20 % off for 3 months",
-        type=DiscountType.PERCENTAGE, amount=2000, duration=DiscountDuration.REPEATING, duration_cycles=3,
-    )  # fmt: skip
+        business=ps.shop.business,
+        livemode=True,
+        code="STAY20",
+        name="20 % off for 3 months",
+        type=DiscountType.PERCENTAGE,
+        amount=2000,
+        duration=DiscountDuration.REPEATING,
+        duration_cycles=3,
+    )
     return coupon, configured(subscription_cancel={"retention_coupon_id": coupon.id})
 
 
@@ -446,8 +404,10 @@ async def test_a_declined_upgrade_changes_nothing(context, frozen) -> None:
     assert (change.payment.status, change.payment.error_code) == (PaymentStatus.FAILED, "card_declined")
     after = await ps.fresh()
     assert (after.product_id, after.recurring_pre_tax_amount, after.status) == (
-        ps.team.id, 2000, SubscriptionStatus.ACTIVE,
-    )  # fmt: skip
+        ps.team.id,
+        2000,
+        SubscriptionStatus.ACTIVE,
+    )
     assert await Invoice.all().count() == 0
     assert not await EmailMessage.filter(template="plan_changed").exists()
     assert await key_status(after) == LicenseKeyStatus.ACTIVE
@@ -498,8 +458,10 @@ async def test_a_downgrade_waits_for_the_period_end_and_the_renewal_charges_the_
     scheduled = await ps.fresh()
     assert scheduled.product_id == ps.team.id and scheduled.recurring_pre_tax_amount == 2000
     assert scheduled.scheduled_change == {
-        "product_id": ps.personal.id, "quantity": 1, "effective_at": PERIOD_END.isoformat(),
-    }  # fmt: skip
+        "product_id": ps.personal.id,
+        "quantity": 1,
+        "effective_at": PERIOD_END.isoformat(),
+    }
     assert await Payment.all().count() == 0 and await SandboxCharge.all().count() == 0
     assert await credit_balance(ps.shop.customer.id, "JPY") == 0
 
@@ -566,9 +528,16 @@ async def test_a_quantity_outside_the_configured_limits_is_refused_with_the_limi
     for quantity in (0, 1, 11):
         for action in (
             preview_plan_change(ps.subscription, ps.studio.id, quantity, features),
-            change_plan(ps.subscription, ps.studio.id, quantity, client_key=f"q-{quantity}", method=None,
-                        features=features, context=context),
-        ):  # fmt: skip
+            change_plan(
+                ps.subscription,
+                ps.studio.id,
+                quantity,
+                client_key=f"q-{quantity}",
+                method=None,
+                features=features,
+                context=context,
+            ),
+        ):
             error = await refused(action)
             assert (error.code, error.field, error.params) == (
                 "INVALID_INPUT",
@@ -594,9 +563,10 @@ async def test_plan_changes_are_refused_unless_the_business_and_its_configuratio
 
     for action in (
         preview_plan_change(ps.subscription, ps.studio.id, None, features),
-        change_plan(ps.subscription, ps.studio.id, None, client_key="k", method=None, features=features,
-                    context=context),
-    ):  # fmt: skip
+        change_plan(
+            ps.subscription, ps.studio.id, None, client_key="k", method=None, features=features, context=context
+        ),
+    ):
         assert (await refused(action)).code == "NOT_ALLOWED"
     assert await Payment.all().count() == 0
     assert (await ps.fresh()).product_id == ps.team.id
@@ -609,9 +579,8 @@ async def test_the_same_idempotency_key_twice_answers_the_first_payment(context,
         ps.subscription, ps.studio.id, None, client_key="double-click", method=None, features=UPDATES, context=context
     )
     again = await change_plan(
-        await ps.fresh(), ps.studio.id, None, client_key="double-click", method=None, features=UPDATES,
-        context=context,
-    )  # fmt: skip
+        await ps.fresh(), ps.studio.id, None, client_key="double-click", method=None, features=UPDATES, context=context
+    )
 
     assert again.payment.id == first.payment.id and again.payment.status == PaymentStatus.SUCCEEDED
     assert await SandboxCharge.all().count() == 1
@@ -629,7 +598,7 @@ async def test_a_key_reused_for_another_plan_is_refused(context, frozen) -> None
     error = await refused(
         change_plan(
             await ps.fresh(), ps.studio.id, 3, client_key="reused", method=None, features=UPDATES, context=context
-        )  # fmt: skip
+        )
     )
 
     assert error.code == "IDEMPOTENCY_KEY_REUSED"
@@ -701,10 +670,18 @@ async def test_an_upgrade_completed_after_3ds_is_invoiced_with_its_proration_lin
 async def test_an_upgrade_that_restarts_the_cycle_restarts_it_after_3ds_too(context, frozen, mode: str) -> None:
     ps = await plan_shop(context, cards=("pm_card_authenticationRequired",))
     yearly = await Product.create(
-        business=ps.shop.business, livemode=True, name="Library Studio yearly", price_type=PriceType.RECURRING,
-        price=60000, currency="JPY", tax_inclusive=True, payment_frequency_interval=Interval.YEAR,
-        payment_frequency_count=1, collection_id=ps.team.collection_id, collection_position=4,
-    )  # fmt: skip
+        business=ps.shop.business,
+        livemode=True,
+        name="Library Studio yearly",
+        price_type=PriceType.RECURRING,
+        price=60000,
+        currency="JPY",
+        tax_inclusive=True,
+        payment_frequency_interval=Interval.YEAR,
+        payment_frequency_count=1,
+        collection_id=ps.team.collection_id,
+        collection_position=4,
+    )
     features = configured(subscription_update={"enabled": True, "proration_billing_mode": mode})
     preview = await preview_plan_change(ps.subscription, yearly.id, None, features)
     assert preview.proration.restarts_cycle
@@ -731,9 +708,14 @@ async def test_approving_a_stale_3ds_upgrade_after_paying_it_with_another_card_d
         ps.subscription, ps.studio.id, None, client_key="tab-1", method=None, features=UPDATES, context=context
     )
     paid = await change_plan(
-        await ps.fresh(), ps.studio.id, None, client_key="tab-2", method=ps.shop.cards["pm_card_visa"],
-        features=UPDATES, context=context,
-    )  # fmt: skip
+        await ps.fresh(),
+        ps.studio.id,
+        None,
+        client_key="tab-2",
+        method=ps.shop.cards["pm_card_visa"],
+        features=UPDATES,
+        context=context,
+    )
     assert paid.payment.status == PaymentStatus.SUCCEEDED and (await ps.fresh()).product_id == ps.studio.id
 
     await authenticate(context, pending.payment)
@@ -758,9 +740,14 @@ async def test_two_concurrent_changes_charge_once_per_applied_change_and_lose_no
         subscription = await Subscription.get(id=ps.subscription.id)
         product = getattr(ps, name)
         return await change_plan(
-            subscription, product.id, quantity, client_key=f"tab-{index}", method=None, features=features,
+            subscription,
+            product.id,
+            quantity,
+            client_key=f"tab-{index}",
+            method=None,
+            features=features,
             context=context,
-        )  # fmt: skip
+        )
 
     results = await asyncio.gather(*(attempt(i, *target) for i, target in enumerate(targets)), return_exceptions=True)
 

@@ -11,9 +11,9 @@ from access.sessions import viewer_for_token
 from core.i18n import SUPPORTED_LOCALES
 from models import Customer, Invoice, PortalConfiguration
 from schema.customer import build_context, schema
-from tests.billing_support import billing_context
-from tests.factories import POLICY, business, business_token, unified_token
-from tests.portal_support import create_shop, csrf_from
+from tests.support.billing import billing_context
+from tests.support.factories import POLICY, business, business_token, unified_token
+from tests.support.portal import create_shop, csrf_from
 
 PROFILE_FIELDS = "id name phoneNumber taxId locale billingAddress { line1 line2 city state postalCode country }"
 UPDATE = f"""mutation Update($input: UpdateProfileInput!) {{
@@ -94,9 +94,13 @@ async def test_a_new_country_reads_the_phone_number_and_tax_id_given_with_it() -
     assert answer["errors"] == []
     assert (saved["phoneNumber"], saved["taxId"]) == ("+49301234567", "DE136695976")
     assert saved["billingAddress"] == {
-        "line1": "Unter den Linden 1", "line2": "", "city": "Berlin", "state": "", "postalCode": "10117",
+        "line1": "Unter den Linden 1",
+        "line2": "",
+        "city": "Berlin",
+        "state": "",
+        "postalCode": "10117",
         "country": "DE",
-    }  # fmt: skip
+    }
 
 
 LONG = "x" * 300
@@ -161,8 +165,9 @@ async def test_fields_the_business_does_not_allow_are_refused_and_nothing_change
     editable = (await run(session, EDITABLE))["viewer"]["businesses"][0]["customer"]["editableFields"]
 
     assert [(error["code"], error["field"]) for error in refused["errors"]] == [
-        ("NOT_ALLOWED", "phoneNumber"), ("NOT_ALLOWED", "taxId"),
-    ]  # fmt: skip
+        ("NOT_ALLOWED", "phoneNumber"),
+        ("NOT_ALLOWED", "taxId"),
+    ]
     assert refused["errors"][0]["message"] == "Acme does not let you change this here. Contact them instead."
     assert await snapshot(customer) == before
     assert editable == ["NAME", "LOCALE"]
@@ -195,8 +200,9 @@ async def test_the_unified_portal_changes_one_business_or_all_of_them() -> None:
     assert [customer["id"] for customer in one["customers"]] == [globex.id]
     assert {customer["id"] for customer in everywhere["customers"]} == {acme.id, globex.id}
     assert [(row.name, row.phone_number) for row in await Customer.all().order_by("created_at")] == [
-        ("Ada", "+442079460958"), ("Ada at Globex", "+442079460958"),
-    ]  # fmt: skip
+        ("Ada", "+442079460958"),
+        ("Ada at Globex", "+442079460958"),
+    ]
 
 
 async def test_applying_to_all_is_all_or_nothing() -> None:
@@ -307,9 +313,11 @@ async def test_a_refused_save_shows_the_error_beside_the_field_and_keeps_what_wa
 
     assert answer.status_code == 422
     assert FIELD_ERROR.findall(answer.text) == [
-        (f"{customer.business_id}-phone_number", "Enter a valid phone number. A number outside your billing country "
-         "starts with + and its country code."),
-    ]  # fmt: skip
+        (
+            f"{customer.business_id}-phone_number",
+            "Enter a valid phone number. A number outside your billing country starts with + and its country code.",
+        )
+    ]
     assert "Nothing was changed. Check the marked fields." in answer.text
     assert 'value="Ada King"' in answer.text and 'value="12"' in answer.text
     assert await snapshot(customer) == before
@@ -320,9 +328,19 @@ async def test_a_save_sends_what_changed_and_says_it_applies_to_future_invoices(
     await signed_in(client, await business_token(customer))
 
     saved = await save(
-        client, customer.business_id, name="Ada King", phone_number="030 1234567", line1="Unter den Linden 1",
-        line2="", city="Berlin", state="", postal_code="10117", country="DE", tax_id="kept as it was", locale="ja",
-    )  # fmt: skip
+        client,
+        customer.business_id,
+        name="Ada King",
+        phone_number="030 1234567",
+        line1="Unter den Linden 1",
+        line2="",
+        city="Berlin",
+        state="",
+        postal_code="10117",
+        country="DE",
+        tax_id="kept as it was",
+        locale="ja",
+    )
     page = await client.get(saved.headers["location"])
 
     assert saved.status_code == 303 and saved.headers["location"] == "/profile?updated=profile"

@@ -16,7 +16,7 @@ from billing.plan_changes import change_plan, preview_plan_change
 from billing.proration import Proration, ProrationMode, prorate, remaining_share, round_half_up
 from models import Invoice, InvoiceLine, Payment, Product, SandboxCharge
 from models.enums import Interval, PaymentPurpose, PaymentStatus, PriceType
-from tests.test_plan_changes import NOW, PERIOD_END, PERIOD_START, configured, plan_shop
+from tests.support.plans import NOW, PERIOD_END, PERIOD_START, configured, plan_shop
 
 MICROSECOND = timedelta(microseconds=1)
 AMOUNTS = st.integers(min_value=0, max_value=10_000_000)
@@ -230,10 +230,18 @@ async def test_the_change_charges_exactly_what_the_preview_showed_at_the_same_in
     ps = await plan_shop(context)
     await Product.filter(business_id=ps.shop.business.id).update(tax_inclusive=tax_inclusive)
     yearly = await Product.create(
-        business=ps.shop.business, livemode=True, name="Library Studio yearly", price_type=PriceType.RECURRING,
-        price=30000, currency="JPY", tax_inclusive=tax_inclusive, payment_frequency_interval=Interval.YEAR,
-        payment_frequency_count=1, collection_id=ps.team.collection_id, collection_position=4,
-    )  # fmt: skip
+        business=ps.shop.business,
+        livemode=True,
+        name="Library Studio yearly",
+        price_type=PriceType.RECURRING,
+        price=30000,
+        currency="JPY",
+        tax_inclusive=tax_inclusive,
+        payment_frequency_interval=Interval.YEAR,
+        payment_frequency_count=1,
+        collection_id=ps.team.collection_id,
+        collection_position=4,
+    )
     product = {"studio": ps.studio, "yearly": yearly}[target]
     await grant_credit(ps.shop.customer, "JPY", credit, GRANT_DOWNGRADE, None)
     features = configured(subscription_update={"enabled": True, "proration_billing_mode": mode})
@@ -246,8 +254,11 @@ async def test_the_change_charges_exactly_what_the_preview_showed_at_the_same_in
     payment = done.payment
     assert payment.status == PaymentStatus.SUCCEEDED and preview.charge.subtotal > 0
     assert (payment.total_amount, payment.tax, payment.subtotal, payment.credit_applied) == (
-        preview.charge.total, preview.charge.tax, preview.charge.subtotal, preview.charge.credit_applied,
-    )  # fmt: skip
+        preview.charge.total,
+        preview.charge.tax,
+        preview.charge.subtotal,
+        preview.charge.credit_applied,
+    )
     # The credit balance pays first, up to the whole (taxed) amount; the card pays the rest, if any.
     assert preview.charge.credit_applied == min(credit, preview.charge.total + preview.charge.credit_applied)
     charged = [charge.amount for charge in await SandboxCharge.all()]

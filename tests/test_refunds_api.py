@@ -14,7 +14,7 @@ from gateway.settings import Settings
 from gateway.worker.mailer import compose_email
 from models import EmailMessage, Event, Invoice, LicenseKey, Payment, Refund, SandboxCharge
 from models.enums import InvoiceStatus, LicenseKeyStatus, PaymentPurpose, PaymentStatus, RefundStatus
-from tests.billing_support import billing_context
+from tests.support.billing import billing_context
 from tests.support.sales import Sale
 
 
@@ -152,9 +152,15 @@ async def test_a_retry_answers_the_first_refund_without_calling_the_processor_ag
 
 async def test_the_same_key_for_another_amount_or_payment_is_refused(sale: Sale, context: BillingContext) -> None:
     other = await Payment.create(
-        business=sale.shop.business, livemode=True, customer=sale.shop.customer, total_amount=5000, currency="USD",
-        status=PaymentStatus.SUCCEEDED, purpose=PaymentPurpose.PURCHASE, idempotency_key="another-sale",
-    )  # fmt: skip
+        business=sale.shop.business,
+        livemode=True,
+        customer=sale.shop.customer,
+        total_amount=5000,
+        currency="USD",
+        status=PaymentStatus.SUCCEEDED,
+        purpose=PaymentPurpose.PURCHASE,
+        idempotency_key="another-sale",
+    )
     await refund_payment(sale.payment, 700, "", client_key="same", context=context)
 
     for payment, amount in ((sale.payment, 800), (other, 700)):

@@ -3,16 +3,34 @@ status codes, the Idempotency-Key of the charging POSTs, and ids outside the key
 exactly like missing ones on every route, changing nothing."""
 
 from models import Customer, Event, Payment, SandboxCharge, Subscription
-from tests.merchant_shop import Shop, open_shop
+from tests.support.shop import Shop, open_shop
 
 CUSTOMER_FIELDS = {"customer_id", "business_id", "created_at", "email", "name", "phone_number", "metadata"}
 SUBSCRIPTION_FIELDS = {
-    "subscription_id", "business_id", "customer", "product_id", "status", "quantity", "recurring_pre_tax_amount",
-    "currency", "tax_inclusive", "created_at", "previous_billing_date", "next_billing_date",
-    "cancel_at_next_billing_date", "payment_frequency_count", "payment_frequency_interval",
-    "subscription_period_count", "subscription_period_interval", "trial_period_days", "cancelled_at", "expires_at",
-    "discount_id", "metadata", "payment_method_id",
-}  # fmt: skip
+    "subscription_id",
+    "business_id",
+    "customer",
+    "product_id",
+    "status",
+    "quantity",
+    "recurring_pre_tax_amount",
+    "currency",
+    "tax_inclusive",
+    "created_at",
+    "previous_billing_date",
+    "next_billing_date",
+    "cancel_at_next_billing_date",
+    "payment_frequency_count",
+    "payment_frequency_interval",
+    "subscription_period_count",
+    "subscription_period_interval",
+    "trial_period_days",
+    "cancelled_at",
+    "expires_at",
+    "discount_id",
+    "metadata",
+    "payment_method_id",
+}
 
 
 async def post_subscription(client, shop: Shop, customer: Customer, key: str | None = "key-1", **body):
@@ -70,10 +88,17 @@ async def test_customer_input_errors_are_422_naming_the_field(client) -> None:
 
 
 async def test_without_a_key_every_route_answers_401(client) -> None:
-    for method, path in [("GET", "/customers"), ("POST", "/customers"), ("GET", "/customers/cus_x"),
-                         ("PATCH", "/customers/cus_x"), ("GET", "/subscriptions"), ("POST", "/subscriptions"),
-                         ("GET", "/subscriptions/sub_x"), ("PATCH", "/subscriptions/sub_x"),
-                         ("POST", "/subscriptions/sub_x/change-plan")]:  # fmt: skip
+    for method, path in [
+        ("GET", "/customers"),
+        ("POST", "/customers"),
+        ("GET", "/customers/cus_x"),
+        ("PATCH", "/customers/cus_x"),
+        ("GET", "/subscriptions"),
+        ("POST", "/subscriptions"),
+        ("GET", "/subscriptions/sub_x"),
+        ("PATCH", "/subscriptions/sub_x"),
+        ("POST", "/subscriptions/sub_x/change-plan"),
+    ]:
         response = await client.request(method, path, json={}, headers={"Authorization": "Bearer sk_test_nope"})
         assert response.status_code == 401, path
         assert response.json()["code"] == "UNAUTHENTICATED"
@@ -142,9 +167,13 @@ async def test_bad_subscription_input_is_422_and_writes_nothing(client) -> None:
     shop = await open_shop()
     customer = await shop.customer()
 
-    for body, field in [({"quantity": 0}, "quantity"), ({"quantity": "2"}, "quantity"),
-                        ({"trial_period_days": -1}, "trial_period_days"), ({"product_id": None}, "product_id"),
-                        ({"metadata": {"a": ["b"]}}, "metadata")]:  # fmt: skip
+    for body, field in [
+        ({"quantity": 0}, "quantity"),
+        ({"quantity": "2"}, "quantity"),
+        ({"trial_period_days": -1}, "trial_period_days"),
+        ({"product_id": None}, "product_id"),
+        ({"metadata": {"a": ["b"]}}, "metadata"),
+    ]:
         response = await post_subscription(client, shop, customer, **body)
         assert (response.status_code, response.json()["field"]) == (422, field), body
     assert not await Subscription.exists() and not await Payment.exists()
@@ -213,18 +242,22 @@ async def test_foreign_ids_answer_404_exactly_like_missing_ones_on_every_route_a
 
     answers = []
     for customer_id in [customer.id for customer in foreign_customers] + ["cus_missing", "x" * 50]:
-        answers.append([
-            await client.get(f"/customers/{customer_id}", headers=shop.headers),
-            await client.patch(f"/customers/{customer_id}", json={"name": "Mallory"}, headers=shop.headers),
-        ])  # fmt: skip
+        answers.append(
+            [
+                await client.get(f"/customers/{customer_id}", headers=shop.headers),
+                await client.patch(f"/customers/{customer_id}", json={"name": "Mallory"}, headers=shop.headers),
+            ]
+        )
     for subscription_id in foreign_subscriptions + ["sub_missing", "nope"]:
         path = f"/subscriptions/{subscription_id}"
-        answers.append([
-            await client.get(path, headers=shop.headers),
-            await client.patch(path, json={"status": "cancelled"}, headers=shop.headers),
-            await client.post(f"{path}/change-plan", json=plan, headers=keyed),
-            await client.post(f"{path}/change-plan/preview", json=plan, headers=shop.headers),
-        ])  # fmt: skip
+        answers.append(
+            [
+                await client.get(path, headers=shop.headers),
+                await client.patch(path, json={"status": "cancelled"}, headers=shop.headers),
+                await client.post(f"{path}/change-plan", json=plan, headers=keyed),
+                await client.post(f"{path}/change-plan/preview", json=plan, headers=shop.headers),
+            ]
+        )
 
     shapes = {(r.status_code, r.text.replace("customer", "X").replace("subscription", "X")) for a in answers for r in a}
     assert len(shapes) == 1 and next(iter(shapes))[0] == 404

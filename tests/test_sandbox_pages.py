@@ -18,7 +18,7 @@ from gateway.http.security_headers import SecurityHeadersMiddleware
 from gateway.pages.sandbox import routes
 from gateway.settings import Settings
 from models import SandboxCard
-from tests.portal_support import BASE_URL, csrf_from
+from tests.support.portal import BASE_URL, csrf_from
 
 RETURN_URL = f"{BASE_URL}/payment-methods/added?from=portal"
 PAYMENT_RETURN_URL = f"{BASE_URL}/payments/pay_1/complete"

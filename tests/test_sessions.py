@@ -10,7 +10,7 @@ from gateway.http.request_auth import SESSION_COOKIE
 from merchants.api_keys import create_api_key
 from models import Business, PortalSession
 from models.enums import Scope
-from tests import factories
+from tests.support import factories
 
 POLICY = SessionPolicy(idle_seconds=3600, max_seconds=86400)
 

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from models.enums import SubscriptionStatus
-from tests.factories import Owned, business, business_token, customer_with_history, unified_token
+from tests.support.factories import Owned, business, business_token, customer_with_history, unified_token
 
 FEW, MANY = 1, 6
 PAGES = ["/", "/purchases", "/payment-methods?business={business}", "/profile", "/license-keys/{license_key}"]
@@ -84,9 +84,10 @@ async def test_a_mutation_costs_the_same_statements_for_six_times_the_history(ht
 
     async def mutate(owners: list[Owned], token: str) -> None:
         response = await http.post(
-            "/graphql", json={"query": query, "variables": variables_of(owners[0])},
+            "/graphql",
+            json={"query": query, "variables": variables_of(owners[0])},
             headers={"Authorization": f"Bearer {token}"},
-        )  # fmt: skip
+        )
         body = response.json()
         assert "errors" not in body, body
         assert not body["data"][name]["errors"], body

@@ -4,7 +4,7 @@ the payment with her bank on the portal's Stripe.js page. The card number never 
 
 import subprocess
 
-from tests.browser_support import PORTAL_CLI, require_browser, serve_demo_portal, sign_in_by_email
+from tests.support.browser import PORTAL_CLI, require_browser, serve_demo_portal, sign_in_by_email
 
 require_browser()
 

@@ -1,12 +1,7 @@
 """Events from a business's Stripe account (localstripe's objects, in events built and signed the way Stripe signs
 them): verified, recorded once, and handled by the worker's pass."""
 
-import json
-import time
-import uuid
-
 import pytest
-import stripe
 
 from billing.reactivation import reactivate
 from billing.refunds import refund_payment
@@ -14,25 +9,9 @@ from billing.stripe_events import StripeEventRefused, handle_stripe_events, rece
 from core.event_types import EventType
 from models import Event, Payment, PaymentMethod, Refund, StripeEvent, Subscription
 from models.enums import PaymentStatus, RefundStatus, SubscriptionStatus
-from tests.billing_support import FEATURES
-from tests.stripe_support import ALWAYS_3DS, StripeShop, stripe_shop
+from tests.support.billing import FEATURES
 from tests.support.localstripe import WEBHOOK_SECRET
-
-
-def signed(event_type: str, data: dict, *, secret: str = WEBHOOK_SECRET, livemode: bool = False, event_id: str = ""):
-    """An event delivery as Stripe makes it: the JSON body and its `Stripe-Signature` header."""
-    body = json.dumps(
-        {
-            "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
-            "object": "event",
-            "type": event_type,
-            "livemode": livemode,
-            "created": int(time.time()),
-            "api_version": "2024-06-20",
-            "data": {"object": data},
-        }
-    )
-    return body.encode(), stripe.WebhookSignature.generate_signature_header(body, secret)
+from tests.support.stripe import ALWAYS_3DS, StripeShop, signed, stripe_shop
 
 
 async def deliver(connected: StripeShop, event_type: str, data: dict, **options) -> bool:

@@ -17,11 +17,10 @@ from gateway.payments import build_billing_context
 from gateway.settings import Settings
 from merchants.stripe_accounts import StripeKeys, connect_stripe
 from models import StripeAccount, StripeEvent
-from tests.billing_support import FEATURES
-from tests.merchant_support import call, merchant
-from tests.stripe_support import ALWAYS_3DS, StripeShop, stripe_shop
+from tests.support.billing import FEATURES
 from tests.support.localstripe import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET
-from tests.test_stripe_events import signed
+from tests.support.merchant import call, merchant
+from tests.support.stripe import ALWAYS_3DS, StripeShop, signed, stripe_shop
 
 BASE_URL = "http://localhost"
 RETURN_URL = f"{BASE_URL}/payment-methods/added?business=b&state=s"

@@ -20,10 +20,10 @@ from core.secret_box import SecretBox
 from merchants.stripe_accounts import StripeKeyError, StripeKeys, connect_stripe, stripe_credentials
 from models import Invoice, Payment, Refund, StripeAccount, StripeIntent, Subscription
 from models.enums import InvoiceStatus, PaymentStatus, RefundStatus, SubscriptionStatus
-from tests.billing_support import FEATURES, subscriber, with_plans
-from tests.stripe_support import ALWAYS_3DS, BOX, DECLINED_ON_CHARGE, stripe_context, stripe_shop
+from tests.support.billing import FEATURES, subscriber, with_plans
 from tests.support.localstripe import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET
-from tests.test_plan_changes import UPDATES
+from tests.support.plans import UPDATES
+from tests.support.stripe import ALWAYS_3DS, BOX, DECLINED_ON_CHARGE, stripe_context, stripe_shop
 
 
 async def reactivating(connected, method, key: str = "retry-1") -> Payment:

@@ -4,9 +4,9 @@ import pytest
 
 from models import EmailMessage, Invoice, LicenseKey, Payment, PortalConfiguration, SandboxCharge, Subscription
 from models.enums import LicenseKeyStatus, SubscriptionStatus
-from tests.billing_support import subscriber, with_plans
-from tests.factories import business_token
+from tests.support.billing import subscriber, with_plans
 from tests.support.customer_graphql import run
+from tests.support.factories import business_token
 
 SUBSCRIPTION_FIELDS = """
   id status cancelAtNextBillingDate cancelledAt cancellationFeedback cancellationComment quantity
@@ -75,8 +75,9 @@ async def test_cancel_at_the_period_end_then_resume(context) -> None:
     assert cancelled["errors"] == []
     assert cancelled["subscription"]["cancelAtNextBillingDate"] is True
     assert (cancelled["subscription"]["cancellationFeedback"], cancelled["subscription"]["cancellationComment"]) == (
-        "TOO_EXPENSIVE", "Pricey",
-    )  # fmt: skip
+        "TOO_EXPENSIVE",
+        "Pricey",
+    )
     assert await EmailMessage.filter(template="cancellation_confirmed").count() == 1
     assert resumed == {"subscription": resumed["subscription"], "errors": []}
     assert resumed["subscription"]["cancelAtNextBillingDate"] is False
@@ -147,8 +148,11 @@ async def test_a_quantity_outside_the_limits_is_refused(context) -> None:
     shop, session = await active_shop(context)
     await with_plans(shop)
 
-    answer = (await run(session, CHANGE, id=shop.subscription.id, product=shop.subscription.product_id,
-                        quantity=101, key="seats"))["changePlan"]  # fmt: skip
+    answer = (
+        await run(
+            session, CHANGE, id=shop.subscription.id, product=shop.subscription.product_id, quantity=101, key="seats"
+        )
+    )["changePlan"]
 
     assert answer["errors"] == [
         {"code": "INVALID_INPUT", "field": "quantity", "message": "Choose a quantity between 1 and 100."}
@@ -202,8 +206,10 @@ async def test_foreign_ids_answer_exactly_like_missing_ones(context, mutation: s
     query, extra = MUTATIONS[mutation]
     before = await Subscription.all().values_list("id", "status", "cancel_at_next_billing_date", "product_id")
 
-    answers = [(await run(session, query, id=subscription_id, **extra)) for subscription_id in
-               (foreign, "sub_missing", "sub_" + "x" * 60, "")]  # fmt: skip
+    answers = [
+        (await run(session, query, id=subscription_id, **extra))
+        for subscription_id in (foreign, "sub_missing", "sub_" + "x" * 60, "")
+    ]
 
     assert all(answer == answers[0] for answer in answers)
     (payload,) = answers[0].values()

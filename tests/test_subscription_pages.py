@@ -13,18 +13,16 @@ import pytest
 from gateway.templating import environment
 from models import (
     CreditEntry,
-    Discount,
     LicenseKey,
     Payment,
-    PortalConfiguration,
     SandboxCharge,
     Subscription,
 )
-from models.enums import DiscountDuration, DiscountType, LicenseKeyStatus, SubscriptionStatus
-from tests.billing_support import Subscriber, subscriber, with_plans
-from tests.factories import business_token, unified_token
-from tests.portal_support import csrf_from
+from models.enums import LicenseKeyStatus, SubscriptionStatus
+from tests.support.billing import Subscriber, configure, retention_offer, subscriber, with_plans
+from tests.support.factories import business_token, unified_token
 from tests.support.pages import IDEMPOTENCY_KEY, alert, sign_in, without_noise
+from tests.support.portal import csrf_from
 
 # The billing pages' fixtures: the app with its BillingContext and the sandbox's hosted pages, and a sign-in.
 
@@ -49,11 +47,6 @@ async def signed_in(http: httpx.AsyncClient, shop: Subscriber) -> str:
     """Sign Ada in to the shop's portal; the subscription's path."""
     await sign_in(http, await business_token(shop.customer))
     return f"/subscriptions/{shop.subscription.id}"
-
-
-async def configure(shop: Subscriber, **changes: dict) -> None:
-    """A default portal configuration for the shop: the defaults, with the settings `changes` names."""
-    await PortalConfiguration.create(business=shop.business, livemode=True, is_default=True, features=changes)
 
 
 def yen(text: str) -> int:
@@ -86,8 +79,10 @@ async def test_cancel_at_the_period_end_then_resume(http, context) -> None:
     assert "You keep access until March 5, 2031." in confirmation.text
     row = await Subscription.get(id=shop.subscription.id)
     assert (row.cancel_at_next_billing_date, row.cancellation_feedback, row.cancellation_comment) == (
-        True, "too_expensive", "Pricey",
-    )  # fmt: skip
+        True,
+        "too_expensive",
+        "Pricey",
+    )
 
     page = await http.get(path)
     assert "Cancels on March 5, 2031" in page.text and f'action="{path}/resume"' in page.text
@@ -114,14 +109,6 @@ async def test_an_immediate_cancellation_ends_today_and_disables_the_keys(http, 
     assert "It ended today." in (await http.get(done.headers["location"])).text
     assert (await Subscription.get(id=shop.subscription.id)).status == SubscriptionStatus.CANCELLED
     assert await LicenseKey.filter(status=LicenseKeyStatus.DISABLED).count() == 1
-
-
-async def retention_offer(shop: Subscriber) -> None:
-    coupon = await Discount.create(
-        business=shop.business, livemode=True, code="STAY20", name="20% off for three months",
-        type=DiscountType.PERCENTAGE, amount=2000, duration=DiscountDuration.REPEATING, duration_cycles=3,
-    )  # fmt: skip
-    await configure(shop, subscription_cancel={"retention_coupon_id": coupon.id})
 
 
 async def test_the_retention_offer_is_made_once_and_accepting_it_keeps_the_subscription(http, context) -> None:
@@ -158,8 +145,10 @@ async def test_no_thanks_cancels_with_the_answers_of_the_first_step(http, contex
     assert declined.headers["location"] == f"{path}/cancelled"
     row = await Subscription.get(id=shop.subscription.id)
     assert (row.cancel_at_next_billing_date, row.cancellation_feedback, row.discount_id) == (
-        True, "switched_service", None,
-    )  # fmt: skip
+        True,
+        "switched_service",
+        None,
+    )
 
 
 async def test_an_unknown_reason_or_a_long_comment_is_refused(http, context) -> None:
@@ -426,8 +415,10 @@ async def test_foreign_and_malformed_ids_are_not_found_like_missing_ones(
     assert all(answer == answers[0] for answer in answers)
     row = await Subscription.get(id=theirs.subscription.id)
     assert (row.status, row.cancel_at_next_billing_date, row.pause_at_next_billing_date) == (
-        SubscriptionStatus.ACTIVE, False, False,
-    )  # fmt: skip
+        SubscriptionStatus.ACTIVE,
+        False,
+        False,
+    )
 
 
 @pytest.mark.parametrize("route", POST_ROUTES)
@@ -444,8 +435,11 @@ async def test_every_new_form_needs_the_csrf_token(http, context, route: str) ->
     assert answer.status_code == 403
     row = await Subscription.get(id=shop.subscription.id)
     assert (row.status, row.cancel_at_next_billing_date, row.pause_at_next_billing_date, row.product_id) == (
-        SubscriptionStatus.ACTIVE, False, False, shop.subscription.product_id,
-    )  # fmt: skip
+        SubscriptionStatus.ACTIVE,
+        False,
+        False,
+        shop.subscription.product_id,
+    )
     assert await Payment.all().count() == 0
 
 

@@ -26,9 +26,9 @@ from merchants.webhooks import WebhookEndpointError, create_endpoint, new_secret
 from models import Business, EmailMessage, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from models.database import tortoise_config
 from models.enums import DeliveryStatus, SubscriptionStatus
-from tests.billing_support import FEATURES, Subscriber, billing_context, subscriber
-from tests.portal_support import Mailbox
+from tests.support.billing import FEATURES, Subscriber, billing_context, subscriber
 from tests.support.cli import portal
+from tests.support.portal import Mailbox
 from tests.support.webhooks import Receiver
 
 
@@ -433,8 +433,13 @@ async def test_the_cli_creates_lists_rotates_and_replays(
     def run(*args: str, allow_private: str = "true") -> subprocess.CompletedProcess:
         return portal("webhook", *args, database_url=url, cwd=tmp_path, PORTAL_WEBHOOKS_ALLOW_PRIVATE=allow_private)
 
-    created = run("create", "--business", business.id, "--mode", "test", "--url", receiver.url,
-                  "--events", "subscription.updated, payment.failed")  # fmt: skip
+    created = run(
+        "create",
+        f"--business={business.id}",
+        "--mode=test",
+        f"--url={receiver.url}",
+        "--events=subscription.updated, payment.failed",
+    )
     assert created.returncode == 0, created.stderr
     endpoint_id, secret = re.search(r"(whk_\S+)", created.stdout)[1], created.stdout.splitlines()[-1]
     assert secret.startswith("whsec_")
@@ -464,10 +469,15 @@ async def test_an_endpoint_that_hangs_does_not_hold_up_email(
             await asyncio.sleep(0.05)
         link = {"link": f"{settings.base_url}/session/cpl_x", "expires_at": "2030-01-01T00:00:00+00:00"}
         await enqueue_email(
-            to_email="ada@example.com", template="sign_in", locale="en", business=None, livemode=False,
+            to_email="ada@example.com",
+            template="sign_in",
+            locale="en",
+            business=None,
+            livemode=False,
             context={**branding_context(None, "Portal", False), **link, "expires_minutes": 15},
-            from_name="Portal", reply_to="",
-        )  # fmt: skip
+            from_name="Portal",
+            reply_to="",
+        )
         for _ in range(100):
             if mailbox.messages:
                 break

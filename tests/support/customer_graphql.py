@@ -1,12 +1,27 @@
 """Asking the customer schema as a test does: `run` executes it directly as the bearer of a session, `graphql`
-posts to /graphql through an app client."""
+posts to /graphql through an app client; `REACTIVATE` pays an on-hold subscription with a saved card, answering the
+`PAYMENT_FIELDS`."""
 
 import httpx
 
 from access.sessions import viewer_for_token
 from schema.customer import build_context, schema
-from tests.billing_support import billing_context
-from tests.factories import POLICY
+from tests.support.billing import billing_context
+from tests.support.factories import POLICY
+
+PAYMENT_FIELDS = """
+  subscription { id status nextBillingDate }
+  payment { id status errorCode errorMessage }
+  invoice { id number }
+  nextAction { url }
+  errors { code field message }
+"""
+REACTIVATE = f"""
+mutation Reactivate($subscription: ID!, $method: ID!, $key: String!) {{
+  reactivateSubscription(input: {{subscriptionId: $subscription, paymentMethodId: $method, idempotencyKey: $key}}) {{
+    {PAYMENT_FIELDS}
+  }}
+}}"""
 
 
 async def run(session: str, query: str, locale: str = "en", **variables) -> dict:

@@ -10,7 +10,7 @@ import pytest
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from tests.billing_support import BASE_URL
+from tests.support.billing import BASE_URL
 
 IDEMPOTENCY_KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 ALERT = re.compile(r'role="alert">([^<]*)<')

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 import pytest
 
 from billing.reactivation import reactivate
-from merchants.api_keys import create_api_key
 from models import Business, LicenseKey, Payment
 from models.enums import LicenseKeyStatus, PaymentStatus
-from tests.billing_support import FEATURES, Subscriber, billing_context, subscriber
+from tests.support.billing import FEATURES, Subscriber, billing_context, subscriber
+from tests.support.merchant import bearer
 
 
 @dataclass
@@ -31,9 +31,14 @@ async def paid_sale(business_name: str = "Sakura Fonts", livemode: bool = True) 
     )
     assert payment.status == PaymentStatus.SUCCEEDED
     key = await LicenseKey.create(
-        business=shop.business, livemode=livemode, customer=shop.customer, product_id=shop.subscription.product_id,
-        payment=payment, key=f"KEY-{payment.id[-10:]}", status=LicenseKeyStatus.ACTIVE,
-    )  # fmt: skip
+        business=shop.business,
+        livemode=livemode,
+        customer=shop.customer,
+        product_id=shop.subscription.product_id,
+        payment=payment,
+        key=f"KEY-{payment.id[-10:]}",
+        status=LicenseKeyStatus.ACTIVE,
+    )
     return Sale(shop, payment, key)
 
 
@@ -43,8 +48,7 @@ async def sale() -> Sale:
 
 
 async def key_of(business_id: str, livemode: bool = True) -> dict[str, str]:
-    secret, _ = await create_api_key(await Business.get(id=business_id), livemode=livemode)
-    return {"Authorization": f"Bearer {secret}"}
+    return await bearer(await Business.get(id=business_id), livemode)
 
 
 def key_for_foreign(sale: Sale, name: str, foreign_sale: Sale) -> str:

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 from standardwebhooks import Webhook
 
-from tests.portal_support import free_port
+from tests.support.portal import free_port
 
 
 @dataclasses.dataclass

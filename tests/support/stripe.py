@@ -1,6 +1,10 @@
 """What the Stripe tests share: a billing context that opens the businesses' sealed Stripe keys and talks to the
-emulator, a test-mode shop connected to it, and cards made the way Stripe.js makes them."""
+emulator, a test-mode shop connected to it, cards made the way Stripe.js makes them, and event deliveries signed as
+Stripe signs them."""
 
+import json
+import time
+import uuid
 from dataclasses import dataclass
 
 import stripe
@@ -12,7 +16,7 @@ from core.secret_box import SecretBox
 from merchants.stripe_accounts import StripeKeys, connect_stripe
 from models import PaymentMethod, Subscription
 from models.enums import SubscriptionStatus
-from tests.billing_support import BASE_URL, Subscriber, add_card, subscriber
+from tests.support.billing import BASE_URL, Subscriber, add_card, subscriber
 from tests.support.localstripe import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET
 
 BOX = SecretBox(["credentials-key-for-tests"])
@@ -64,3 +68,19 @@ async def stripe_shop(
     await shop.subscription.refresh_from_db()
     shop.cards["visa"] = visa
     return connected
+
+
+def signed(event_type: str, data: dict, *, secret: str = WEBHOOK_SECRET, livemode: bool = False, event_id: str = ""):
+    """An event delivery as Stripe makes it: the JSON body and its `Stripe-Signature` header."""
+    body = json.dumps(
+        {
+            "id": event_id or f"evt_{uuid.uuid4().hex[:24]}",
+            "object": "event",
+            "type": event_type,
+            "livemode": livemode,
+            "created": int(time.time()),
+            "api_version": "2024-06-20",
+            "data": {"object": data},
+        }
+    )
+    return body.encode(), stripe.WebhookSignature.generate_signature_header(body, secret)

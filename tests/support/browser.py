@@ -4,9 +4,10 @@ inside the web process, sign-in emails sent to a real SMTP server), the demo bus
 chromium for the whole run, signing Ada in by email, and where screenshots go.
 
 tests/conftest.py loads it as a plugin, for its fixtures: `browser` (chromium, once per run), `browser_page` (a fresh
-page of it), `portal_server` (a portal of one's own for one test) and `screenshots` (the folder screenshots are saved
-in: docs/screenshots/ when PORTAL_REFRESH_SCREENSHOTS is set, and then only with fonts for every language pictured,
-else a temporary folder, so a test run leaves the committed pictures alone).
+page of it), `portal_server` (a portal of one's own for one test), `reading_portal` (one portal for a module's tests
+that only read, sending to `mailbox_for_module`) and `screenshots` (the folder screenshots are saved in:
+docs/screenshots/ when PORTAL_REFRESH_SCREENSHOTS is set, and then only with fonts for every language pictured, else a
+temporary folder, so a test run leaves the committed pictures alone).
 
 A browser test module calls `require_browser()` first: without chromium or Playwright it is skipped on a developer's
 machine, and fails under CI, whose run must include it. Playwright is imported only by the fixtures, so loading this
@@ -30,11 +31,11 @@ import httpx
 import pytest
 
 from gateway.demo.seed import DEMO_EMAIL
-from tests.portal_support import LINK, Mailbox, free_port, text_of
 from tests.support.databases import copy_sqlite
+from tests.support.portal import LINK, Mailbox, free_port, text_of
 
 CHROMIUM = Path("/usr/bin/chromium")
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMMITTED_SCREENSHOTS = ROOT / "docs" / "screenshots"
 REFRESH_SCREENSHOTS = "PORTAL_REFRESH_SCREENSHOTS"
 CHROMIUM_ARGS = [
@@ -200,7 +201,7 @@ class Merchants:
 
 @contextmanager
 def started_mailbox() -> Iterator[Mailbox]:
-    """A mailbox for a fixture that outlives one test (tests/portal_support.py's `mailbox` is per test)."""
+    """A mailbox for a fixture that outlives one test (tests/support/portal.py's `mailbox` is per test)."""
     box = Mailbox()
     box.start()
     try:
@@ -213,6 +214,23 @@ def started_mailbox() -> Iterator[Mailbox]:
 def portal_server(tmp_path: Path, mailbox: Mailbox, demo_sqlite_template: Path) -> Iterator[PortalServer]:
     """A demo portal of this test's own, free to change."""
     with serve_demo_portal(tmp_path, mailbox, demo_sqlite_template) as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+def mailbox_for_module() -> Iterator[Mailbox]:
+    with started_mailbox() as mailbox:
+        yield mailbox
+
+
+@pytest.fixture(scope="module")
+def reading_portal(
+    tmp_path_factory: pytest.TempPathFactory, mailbox_for_module: Mailbox, demo_sqlite_template: Path
+) -> Iterator[PortalServer]:
+    """A demo portal shared by the tests of a module that only read the demo data (signing in and out changes no
+    data), sending to `mailbox_for_module`. Each test reads only the emails that arrive after it starts, so the tests
+    pass in any order; together they stay under the five sign-in emails an address may ask for in 15 minutes."""
+    with serve_demo_portal(tmp_path_factory.mktemp("reading"), mailbox_for_module, demo_sqlite_template) as server:
         yield server
 
 

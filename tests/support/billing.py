@@ -1,5 +1,6 @@
-"""What the billing tests share: the sandbox processor, a billing context, and a customer at a shop with a
-subscription and cards attached through the processor as a real customer's would be.
+"""What the billing tests share: the sandbox processor, a billing context, a customer at a shop with a subscription
+and cards attached through the processor as a real customer's would be, plans to change to, the shop's default portal
+configuration (`configure`) and a retention coupon offered on cancelling (`retention_offer`).
 
 tests/conftest.py loads it as a plugin, for its fixture `context` (a billing context on the sandbox processor).
 """
@@ -13,8 +14,18 @@ from billing.context import BillingContext
 from billing.payment_methods import add_payment_method
 from billing.processors.sandbox import SandboxProcessor
 from merchants.features import PortalFeatures
-from models import Business, Customer, LicenseKey, PaymentMethod, Product, ProductCollection, Subscription
-from models.enums import Interval, LicenseKeyStatus, PriceType, SubscriptionStatus
+from models import (
+    Business,
+    Customer,
+    Discount,
+    LicenseKey,
+    PaymentMethod,
+    PortalConfiguration,
+    Product,
+    ProductCollection,
+    Subscription,
+)
+from models.enums import DiscountDuration, DiscountType, Interval, LicenseKeyStatus, PriceType, SubscriptionStatus
 
 BASE_URL = "http://127.0.0.1:8000"
 FEATURES = PortalFeatures()
@@ -77,21 +88,39 @@ async def subscriber(
     )
     saved = {token: await add_card(customer, token, context) for token in cards}
     product = await Product.create(
-        business=business, livemode=livemode, name="Library Personal", price_type=PriceType.RECURRING,
-        price=price, currency=currency, payment_frequency_interval=Interval.MONTH, payment_frequency_count=1,
-    )  # fmt: skip
+        business=business,
+        livemode=livemode,
+        name="Library Personal",
+        price_type=PriceType.RECURRING,
+        price=price,
+        currency=currency,
+        payment_frequency_interval=Interval.MONTH,
+        payment_frequency_count=1,
+    )
     subscription = await Subscription.create(
-        business=business, livemode=livemode, customer=customer, product=product, status=status,
-        recurring_pre_tax_amount=price, currency=currency, tax_inclusive=True,
+        business=business,
+        livemode=livemode,
+        customer=customer,
+        product=product,
+        status=status,
+        recurring_pre_tax_amount=price,
+        currency=currency,
+        tax_inclusive=True,
         previous_billing_date=now - timedelta(days=40),
         next_billing_date=next_billing_date or now - timedelta(days=10),
-        payment_method=saved[cards[0]] if cards else None, **subscription_fields,
-    )  # fmt: skip
+        payment_method=saved[cards[0]] if cards else None,
+        **subscription_fields,
+    )
     key_status = LicenseKeyStatus.DISABLED if status == SubscriptionStatus.ON_HOLD else LicenseKeyStatus.ACTIVE
     await LicenseKey.create(
-        business=business, livemode=livemode, customer=customer, product=product, subscription=subscription,
-        key=f"KEY-{subscription.id[-8:]}", status=key_status,
-    )  # fmt: skip
+        business=business,
+        livemode=livemode,
+        customer=customer,
+        product=product,
+        subscription=subscription,
+        key=f"KEY-{subscription.id[-8:]}",
+        status=key_status,
+    )
     return Subscriber(business, customer, subscription, saved)
 
 
@@ -111,12 +140,38 @@ async def with_plans(shop: Subscriber, prices: tuple[int, ...] = (500, 980, 2980
             continue
         plans.append(
             await Product.create(
-                business=shop.business, livemode=current.livemode, name=f"Plan {price}", price_type=PriceType.RECURRING,
-                price=price, currency=current.currency, tax_inclusive=current.tax_inclusive,
-                payment_frequency_interval=Interval.MONTH, payment_frequency_count=1, collection=collection,
+                business=shop.business,
+                livemode=current.livemode,
+                name=f"Plan {price}",
+                price_type=PriceType.RECURRING,
+                price=price,
+                currency=current.currency,
+                tax_inclusive=current.tax_inclusive,
+                payment_frequency_interval=Interval.MONTH,
+                payment_frequency_count=1,
+                collection=collection,
                 collection_position=position,
             )
-        )  # fmt: skip
+        )
     shop.business.allow_subscription_updates = True
     await shop.business.save()
     return plans
+
+
+async def configure(shop: Subscriber, **changes: dict) -> None:
+    """A default portal configuration for the shop: the defaults, with the settings `changes` names."""
+    await PortalConfiguration.create(business=shop.business, livemode=True, is_default=True, features=changes)
+
+
+async def retention_offer(shop: Subscriber) -> None:
+    coupon = await Discount.create(
+        business=shop.business,
+        livemode=True,
+        code="STAY20",
+        name="20% off for three months",
+        type=DiscountType.PERCENTAGE,
+        amount=2000,
+        duration=DiscountDuration.REPEATING,
+        duration_cycles=3,
+    )
+    await configure(shop, subscription_cancel={"retention_coupon_id": coupon.id})

@@ -22,10 +22,15 @@ class Shop:
 
     async def product_at(self, price: int, **fields) -> Product:
         return await Product.create(
-            business=self.business, livemode=self.livemode, name=f"Plan {price}", price=price,
-            price_type=PriceType.RECURRING, payment_frequency_interval=Interval.MONTH, payment_frequency_count=1,
+            business=self.business,
+            livemode=self.livemode,
+            name=f"Plan {price}",
+            price=price,
+            price_type=PriceType.RECURRING,
+            payment_frequency_interval=Interval.MONTH,
+            payment_frequency_count=1,
             **{"currency": "USD", **fields},
-        )  # fmt: skip
+        )
 
 
 async def open_shop(

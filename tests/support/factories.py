@@ -58,13 +58,22 @@ async def customer_with_history(
     owned = Owned(customer=customer)
     common = {"business": business, "livemode": livemode, "customer": customer}
     plan = await Product.create(
-        business=business, livemode=livemode, name=f"{business.name} Pro", price_type=PriceType.RECURRING,
-        price=1200, currency=currency,
-    )  # fmt: skip
+        business=business,
+        livemode=livemode,
+        name=f"{business.name} Pro",
+        price_type=PriceType.RECURRING,
+        price=1200,
+        currency=currency,
+    )
     app = await Product.create(
-        business=business, livemode=livemode, name=f"{business.name} App", price_type=PriceType.ONE_TIME,
-        price=4900, currency=currency, license_key_enabled=True,
-    )  # fmt: skip
+        business=business,
+        livemode=livemode,
+        name=f"{business.name} App",
+        price_type=PriceType.ONE_TIME,
+        price=4900,
+        currency=currency,
+        license_key_enabled=True,
+    )
     card = await PaymentMethod.create(
         **common, brand="visa", last4="4242", exp_month=12, exp_year=2030, is_default=True
     )
@@ -72,20 +81,32 @@ async def customer_with_history(
     when = _clock()
     owned.subscriptions = [
         Subscription(
-            **common, product=plan, status=_STATUSES[i % len(_STATUSES)], recurring_pre_tax_amount=1200,
-            currency=currency, previous_billing_date=EPOCH, next_billing_date=EPOCH + timedelta(days=30),
-            payment_method=card, created_at=next(when),
+            **common,
+            product=plan,
+            status=_STATUSES[i % len(_STATUSES)],
+            recurring_pre_tax_amount=1200,
+            currency=currency,
+            previous_billing_date=EPOCH,
+            next_billing_date=EPOCH + timedelta(days=30),
+            payment_method=card,
+            created_at=next(when),
         )
         for i in range(2 * scale)
-    ]  # fmt: skip
+    ]
     await Subscription.bulk_create(owned.subscriptions)
     owned.invoices = [
         Invoice(
-            **common, number=f"{customer.id[-6:]}-{i:04d}", status=InvoiceStatus.PAID, currency=currency,
-            subtotal=2400, total=2400, issued_at=EPOCH, created_at=next(when),
+            **common,
+            number=f"{customer.id[-6:]}-{i:04d}",
+            status=InvoiceStatus.PAID,
+            currency=currency,
+            subtotal=2400,
+            total=2400,
+            issued_at=EPOCH,
+            created_at=next(when),
         )
         for i in range(3 * scale)
-    ]  # fmt: skip
+    ]
     await Invoice.bulk_create(owned.invoices)
     await InvoiceLine.bulk_create(
         [
@@ -96,21 +117,33 @@ async def customer_with_history(
     )
     owned.purchases = [
         Payment(
-            **common, total_amount=4900, currency=currency, status=PaymentStatus.SUCCEEDED,
-            purpose=PaymentPurpose.PURCHASE, payment_method=card, card_last_four="4242", card_network="visa",
-            idempotency_key=f"{customer.id}-purchase-{i}", created_at=next(when),
+            **common,
+            total_amount=4900,
+            currency=currency,
+            status=PaymentStatus.SUCCEEDED,
+            purpose=PaymentPurpose.PURCHASE,
+            payment_method=card,
+            card_last_four="4242",
+            card_network="visa",
+            idempotency_key=f"{customer.id}-purchase-{i}",
+            created_at=next(when),
         )
         for i in range(scale)
-    ]  # fmt: skip
+    ]
     await Payment.bulk_create(owned.purchases)
     await PaymentItem.bulk_create([PaymentItem(payment_id=p.id, product=app, amount=4900) for p in owned.purchases])
     owned.license_keys = [
         LicenseKey(
-            **common, product=app, payment_id=p.id, key=f"KEY-{p.id[-12:]}", status=LicenseKeyStatus.ACTIVE,
-            activations_limit=3, created_at=next(when),
+            **common,
+            product=app,
+            payment_id=p.id,
+            key=f"KEY-{p.id[-12:]}",
+            status=LicenseKeyStatus.ACTIVE,
+            activations_limit=3,
+            created_at=next(when),
         )
         for p in owned.purchases
-    ]  # fmt: skip
+    ]
     await LicenseKey.bulk_create(owned.license_keys)
     owned.license_key_instances = [
         LicenseKeyInstance(license_key_id=key.id, name=f"Laptop {n}") for key in owned.license_keys for n in range(2)
