@@ -1,0 +1,214 @@
+"""Dodo Payments' own Python SDK (`dodopayments`) against the merchant API, in-process, with strict response
+validation: each method the portal covers answers Dodo's object (a required field missing from a shape fails here),
+and every webhook event the portal sends unwraps into the SDK's typed event."""
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from dodopayments import AsyncDodoPayments, UnprocessableEntityError
+from dodopayments._models import validate_type
+from dodopayments.types import Customer as DodoCustomer
+from dodopayments.types import LicenseKeyInstance as DodoInstance
+from dodopayments.types import UnwrapWebhookEvent
+
+from billing.events import record_payment_event, record_refund_event, record_subscription_event
+from core.event_types import EventType
+from gateway.app import create_app
+from gateway.settings import Settings
+from gateway.worker.webhook_delivery import process_due_webhooks
+from merchants.webhooks import create_endpoint
+from models import Event, LicenseKey, Payment, Refund, Subscription
+from models.enums import PaymentStatus, RefundStatus
+from tests.merchant_shop import Shop, open_shop
+from tests.support.webhooks import Receiver
+
+SETTINGS = Settings(
+    base_url="http://portal.test", secret_key="test-secret-key", run_worker_in_web=False, webhooks_allow_private=True
+)
+# The SDK marks subscriptions.create and license_keys.* deprecated (for checkout sessions); Dodo still serves them.
+pytestmark = pytest.mark.filterwarnings("ignore:deprecated:DeprecationWarning")
+BILLING = {"country": "US", "city": "Springfield", "state": "IL", "street": "1 Main St", "zipcode": "62701"}
+
+
+@pytest.fixture
+async def shop() -> Shop:
+    return await open_shop(license_key_enabled=True, license_key_activations_limit=3)
+
+
+@pytest.fixture
+async def dodo(shop: Shop) -> AsyncIterator[AsyncDodoPayments]:
+    app = create_app(SETTINGS, manage_database=False)
+    http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app))
+    bearer = shop.headers["Authorization"].removeprefix("Bearer ")
+    async with AsyncDodoPayments(
+        bearer_token=bearer,
+        base_url="http://portal.test",
+        http_client=http,
+        max_retries=0,
+        _strict_response_validation=True,
+    ) as client:
+        yield client
+
+
+async def _subscribe(dodo: AsyncDodoPayments, shop: Shop, email: str = "ada@example.com"):
+    customer = await dodo.customers.create(email=email, name="Ada")
+    created = await dodo.subscriptions.create(
+        customer={"customer_id": customer.customer_id},
+        billing=BILLING,
+        product_id=shop.product.id,
+        quantity=1,
+        extra_body={"processor_token": "pm_card_visa"},
+    )
+    return customer, created
+
+
+async def test_customers(dodo: AsyncDodoPayments) -> None:
+    created = await dodo.customers.create(email="ada@example.com", name="Ada", preferred_locale="ja")
+    await dodo.customers.create(email="bob@example.com", name="Bob")
+
+    fetched = await dodo.customers.retrieve(created.customer_id)
+    updated = await dodo.customers.update(created.customer_id, email="ada@lovelace.example", name="Ada L.")
+    by_email = [c.customer_id async for c in dodo.customers.list(email="ada@lovelace.example")]
+    by_name = [c.name for c in (await dodo.customers.list(name="Bob")).items]
+    none_before = (await dodo.customers.list(created_at_lte=datetime.now(UTC) - timedelta(days=1))).items
+    portal = await dodo.customers.customer_portal.create(created.customer_id)
+
+    assert isinstance(fetched, DodoCustomer) and fetched.preferred_locale == "ja"
+    assert (updated.email, updated.name) == ("ada@lovelace.example", "Ada L.")
+    assert updated.model_extra and updated.model_extra["email_verified"] is False
+    assert by_email == [created.customer_id] and by_name == ["Bob"] and none_before == []
+    assert portal.link.startswith("http://portal.test/")
+    with pytest.raises(UnprocessableEntityError, match="tax_id"):
+        await dodo.customers.list(extra_query={"tax_id": "x"})
+
+
+async def test_subscriptions(dodo: AsyncDodoPayments, shop: Shop) -> None:
+    bigger = await shop.product_at(3000)
+    customer, created = await _subscribe(dodo, shop)
+    subscription_id = created.subscription_id
+
+    fetched = await dodo.subscriptions.retrieve(subscription_id)
+    listed = [s.subscription_id async for s in dodo.subscriptions.list(customer_id=customer.customer_id)]
+    by_product = (await dodo.subscriptions.list(product_id=bigger.id)).items
+    preview = await dodo.subscriptions.preview_change_plan(
+        subscription_id, product_id=bigger.id, quantity=1, proration_billing_mode="full_immediately"
+    )
+    changed = await dodo.subscriptions.change_plan(
+        subscription_id, product_id=bigger.id, quantity=1, proration_billing_mode="full_immediately"
+    )
+    updated = await dodo.subscriptions.update(
+        subscription_id,
+        cancel_at_next_billing_date=True,
+        cancellation_feedback="too_expensive",
+        cancellation_comment="Over budget",
+        cancel_reason="cancelled_by_customer",
+        metadata={"team": "blue"},
+    )
+
+    assert created.payment_id.startswith("pay_") and created.customer.customer_id == customer.customer_id
+    assert (fetched.status, fetched.billing.country, fetched.brand_id) == ("active", "US", shop.business.id)
+    assert listed == [subscription_id] and by_product == []
+    assert preview.new_plan.product_id == bigger.id and preview.immediate_charge.summary.total_amount == 3300
+    assert changed.payment_id and changed.payment_id.startswith("pay_")
+    assert (updated.cancel_at_next_billing_date, updated.cancellation_feedback) == (True, "too_expensive")
+    assert (updated.cancellation_comment, updated.metadata) == ("Over budget", {"team": "blue"})
+    with pytest.raises(UnprocessableEntityError, match="next_billing_date"):
+        await dodo.subscriptions.update(subscription_id, next_billing_date=datetime.now(UTC) + timedelta(days=90))
+    with pytest.raises(UnprocessableEntityError, match="payment_link"):
+        await dodo.subscriptions.create(
+            customer={"customer_id": customer.customer_id},
+            billing=BILLING,
+            product_id=bigger.id,
+            quantity=1,
+            payment_link=True,
+        )
+
+
+async def test_payments_refunds_and_invoices(dodo: AsyncDodoPayments, shop: Shop) -> None:
+    customer, created = await _subscribe(dodo, shop)
+
+    payments = [p async for p in dodo.payments.list(customer_id=customer.customer_id)]
+    payment = await dodo.payments.retrieve(created.payment_id)
+    refund = await dodo.refunds.create(
+        payment_id=payment.payment_id, items=[{"item_id": shop.product.id, "amount": 500, "tax_inclusive": True}]
+    )
+    fetched_refund = await dodo.refunds.retrieve(refund.refund_id)
+    refunds = [r.refund_id async for r in dodo.refunds.list(customer_id=customer.customer_id)]
+    pdf = await dodo.invoices.payments.retrieve(payment.payment_id)
+
+    assert [p.payment_id for p in payments] == [payment.payment_id] and payments[0].has_license_key
+    assert (payment.status, payment.total_amount, payment.billing.country) == ("succeeded", 1320, "US")
+    assert (refund.amount, refund.is_partial, refund.status) == (500, True, "succeeded")
+    assert fetched_refund == refund and refunds == [refund.refund_id]
+    assert (await pdf.read()).startswith(b"%PDF")
+    after = await dodo.payments.retrieve(payment.payment_id)
+    assert [r.refund_id for r in after.refunds] == [refund.refund_id] and after.refund_status == "partial"
+
+
+async def test_license_keys_instances_and_licenses(dodo: AsyncDodoPayments, shop: Shop) -> None:
+    customer, _ = await _subscribe(dodo, shop)
+
+    [key] = [k async for k in dodo.license_keys.list(customer_id=customer.customer_id)]
+    activation = await dodo.licenses.with_raw_response.activate(license_key=key.key, name="Laptop")
+    instance = validate_type(type_=DodoInstance, value=await activation.json())
+    valid = await dodo.licenses.validate(license_key=key.key, license_key_instance_id=instance.id)
+    renamed = await dodo.license_key_instances.update(instance.id, name="Work laptop")
+    instances = [i.name async for i in dodo.license_key_instances.list(license_key_id=key.id)]
+    fetched_instance = await dodo.license_key_instances.retrieve(instance.id)
+    fetched = await dodo.license_keys.retrieve(key.id)
+    limited = await dodo.license_keys.update(key.id, activations_limit=5)
+    await dodo.licenses.deactivate(license_key=key.key, license_key_instance_id=instance.id)
+    disabled = await dodo.license_keys.update(key.id, disabled=True)
+
+    assert (key.status, key.source, key.activations_limit) == ("active", "auto", 3)
+    assert activation.status_code == 201 and valid.valid is True
+    assert renamed.name == "Work laptop" == fetched_instance.name and instances == ["Work laptop"]
+    assert fetched.instances_count == 1 and limited.activations_limit == 5
+    assert (disabled.status, disabled.instances_count) == ("disabled", 0)
+
+
+async def test_every_webhook_event_unwraps_into_the_sdks_typed_event(
+    dodo: AsyncDodoPayments, shop: Shop, receiver: Receiver
+) -> None:
+    _, secret = await create_endpoint(
+        shop.business, livemode=False, url=receiver.url, event_types=[], allow_private=True
+    )
+    _, created = await _subscribe(dodo, shop)
+    await dodo.refunds.create(payment_id=created.payment_id, items=[{"item_id": shop.product.id, "amount": 100}])
+    subscription = await Subscription.get(id=created.subscription_id)
+    sent = {str(event.type) for event in await Event.all()}
+    for event_type in EventType:  # every type the portal sends, on the rows it sends them about
+        if event_type.startswith("subscription.") and event_type not in sent:
+            await record_subscription_event(event_type, subscription)
+    declined = await dodo.customers.create(email="bob@example.com", name="Bob")
+    with pytest.raises(Exception, match="402"):
+        await dodo.subscriptions.create(
+            customer={"customer_id": declined.customer_id},
+            billing=BILLING,
+            product_id=shop.product.id,
+            quantity=1,
+            extra_body={"processor_token": "pm_card_chargeDeclined"},
+        )
+    paid = await Payment.get(id=created.payment_id)
+    failed = await Refund.create(
+        business=shop.business, livemode=False, customer_id=paid.customer_id, payment=paid, amount=1, currency="USD",
+        status=RefundStatus.FAILED,
+    )  # fmt: skip
+    await record_refund_event(failed)
+    paid.status = PaymentStatus.REQUIRES_CUSTOMER_ACTION  # as a 3-D Secure charge waits: payment.processing
+    await record_payment_event(paid)
+
+    await process_due_webhooks(SETTINGS)
+
+    types = set()
+    for request in receiver.requests:
+        body = request.body.decode()
+        event = dodo.webhooks.unwrap(body, headers=request.headers, key=secret)
+        validate_type(type_=UnwrapWebhookEvent, value=json.loads(body))  # unwrap itself does not validate
+        assert event.business_id == shop.business.id
+        types.add(event.type)
+    assert types == {str(event_type) for event_type in EventType}
+    assert await LicenseKey.exists(subscription_id=created.subscription_id)
