@@ -74,7 +74,8 @@ def customer_object(customer: Customer) -> dict[str, Any]:
         **customer_details(customer),
         "business_id": customer.business_id,
         "created_at": moment(customer.created_at),
-        "preferred_locale": customer.locale or None,
+        # Dodo's locales are languages: `pt-BR` is `pt`.
+        "preferred_locale": customer.locale.split("-")[0] or None,
         "email_verified": customer.email_verified,
         "billing_address": {
             "line1": customer.billing_line1,

@@ -31,7 +31,15 @@ from gateway.http.security_headers import SecurityHeadersMiddleware
 from gateway.pages import errors
 from gateway.pages import sandbox as sandbox_pages
 from gateway.payments import build_billing_context
-from gateway.rest import access_tokens, customers, license_keys, payments, portal_sessions, subscriptions
+from gateway.rest import (
+    access_tokens,
+    customers,
+    license_keys,
+    payments,
+    portal_sessions,
+    subscriptions,
+    webhook_endpoints,
+)
 from gateway.settings import Settings
 from gateway.worker import run_worker
 from merchants.domain_verification import TxtLookup, dns_txt_lookup
@@ -98,6 +106,7 @@ def create_app(
         *customers.routes(),
         *subscriptions.routes(),
         *license_keys.routes(),
+        *webhook_endpoints.routes(settings),
         *pages.routes(settings),
     ]
     if isinstance(billing.processor, SandboxProcessor):

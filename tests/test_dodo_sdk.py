@@ -212,3 +212,20 @@ async def test_every_webhook_event_unwraps_into_the_sdks_typed_event(
         types.add(event.type)
     assert types == {str(event_type) for event_type in EventType}
     assert await LicenseKey.exists(subscription_id=created.subscription_id)
+
+
+async def test_webhook_endpoints(dodo: AsyncDodoPayments) -> None:
+    created = await dodo.webhooks.create(url="https://hooks.example/dodo", filter_types=["payment.succeeded"])
+
+    fetched = await dodo.webhooks.retrieve(created.id)
+    updated = await dodo.webhooks.update(created.id, disabled=True, filter_types=[])
+    listed = [endpoint.id async for endpoint in dodo.webhooks.list()]
+    secret = await dodo.webhooks.retrieve_secret(created.id)
+    await dodo.webhooks.delete(created.id)
+
+    assert fetched == created and created.filter_types == ["payment.succeeded"]
+    assert (updated.disabled, updated.filter_types) == (True, [])
+    assert listed == [created.id] and secret.secret.startswith("whsec_")
+    assert [endpoint async for endpoint in dodo.webhooks.list()] == []
+    with pytest.raises(UnprocessableEntityError, match="description"):
+        await dodo.webhooks.create(url="https://hooks.example/other", description="Orders")

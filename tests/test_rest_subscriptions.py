@@ -52,6 +52,24 @@ async def test_customers_have_dodos_shape_and_an_existing_email_answers_that_cus
     assert [item["customer_id"] for item in listed.json()["items"]] == [body["customer_id"]]
 
 
+async def test_a_merchant_changed_email_is_unverified_and_may_not_be_another_customers(client) -> None:
+    shop = await open_shop()
+    ada = await shop.customer()
+    await Customer.filter(id=ada.id).update(email_verified=True)
+    await shop.customer("bob@example.com")
+
+    same = await client.patch(f"/customers/{ada.id}", json={"email": "ADA@example.com"}, headers=shop.headers)
+    changed = await client.patch(f"/customers/{ada.id}", json={"email": "Ada@New.example"}, headers=shop.headers)
+    taken = await client.patch(f"/customers/{ada.id}", json={"email": "bob@example.com"}, headers=shop.headers)
+    ignored = await client.patch(f"/customers/{ada.id}", json={"blocked": True}, headers=shop.headers)
+
+    assert same.json()["email_verified"] is True
+    assert (changed.json()["email"], changed.json()["email_verified"]) == ("ada@new.example", False)
+    assert (taken.status_code, taken.json()["field"]) == (422, "email")
+    assert (ignored.status_code, ignored.json()["field"]) == (422, "blocked")
+    assert (await Customer.get(id=ada.id)).email == "ada@new.example"
+
+
 async def test_customer_input_errors_are_422_naming_the_field(client) -> None:
     shop = await open_shop()
 
