@@ -138,12 +138,13 @@ async def test_payments_refunds_and_invoices(dodo: AsyncDodoPayments, shop: Shop
     fetched_refund = await dodo.refunds.retrieve(refund.refund_id)
     refunds = [r.refund_id async for r in dodo.refunds.list(customer_id=customer.customer_id)]
     pdf = await dodo.invoices.payments.retrieve(payment.payment_id)
+    credit_note = await dodo.invoices.payments.retrieve_refund(refund.refund_id)
 
     assert [p.payment_id for p in payments] == [payment.payment_id] and payments[0].has_license_key
     assert (payment.status, payment.total_amount, payment.billing.country) == ("succeeded", 1320, "US")
     assert (refund.amount, refund.is_partial, refund.status) == (500, True, "succeeded")
     assert fetched_refund == refund and refunds == [refund.refund_id]
-    assert (await pdf.read()).startswith(b"%PDF")
+    assert (await pdf.read()).startswith(b"%PDF") and (await credit_note.read()).startswith(b"%PDF")
     after = await dodo.payments.retrieve(payment.payment_id)
     assert [r.refund_id for r in after.refunds] == [refund.refund_id] and after.refund_status == "partial"
 

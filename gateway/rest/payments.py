@@ -1,7 +1,8 @@
 """Dodo-compatible REST over payments, refunds and license keys, for integrations written for Dodo Payments:
 `GET /payments`, `GET /payments/{payment_id}`, `POST|GET /refunds`, `GET /refunds/{refund_id}`,
 `GET /license_keys`, `GET|PATCH /license_keys/{id}`, `GET /license_key_instances`,
-`GET|PATCH /license_key_instances/{id}` and `GET /invoices/payments/{payment_id}`. Dodo's field names and objects
+`GET|PATCH /license_key_instances/{id}`, `GET /invoices/payments/{payment_id}` and
+`GET /invoices/refunds/{refund_id}` (the credit note). Dodo's field names and objects
 (billing.resources), list shape and status codes, over the same domain functions as the merchant GraphQL schema.
 
 Where we differ from Dodo:
@@ -10,8 +11,8 @@ Where we differ from Dodo:
   left); `metadata` is not stored. With an `Idempotency-Key` header a retry answers the first refund and the key
   reused for another refund answers 409; without one, the request runs once as sent. A refund that cannot be made
   answers 422 with a code (REFUND_AMOUNT_INVALID, PAYMENT_NOT_REFUNDABLE), where Dodo answers 400.
-- `GET /invoices/payments/{payment_id}` wants the API key (Dodo's link is open to anyone holding it), answers 404
-  while the payment has no invoice, and is never cached.
+- The PDFs want the API key (Dodo's links are open to anyone holding them), answer 404 while the payment has no
+  invoice (the refund no credit note), and are never cached.
 - License keys cannot be created by hand (every key is issued by a purchase); `PATCH /license_keys/{id}` takes
   `activations_limit`, `disabled` and `expires_at`, an instance's PATCH its `name`.
 """
@@ -23,7 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from billing.errors import BillingError
-from billing.invoice_pdf import invoice_pdf
+from billing.invoice_pdf import credit_note_pdf, invoice_pdf
 from billing.license_keys import UNCHANGED, Unchanged, rename_instance, update_license_key
 from billing.refunds import refund_payment
 from billing.resources import (
@@ -214,22 +215,38 @@ async def patch_license_key_instance(call: MerchantCall) -> Response:
     return JSONResponse(license_key_instance_object(instance, call.business_id))
 
 
+def _pdf(number: str, pdf: bytes) -> Response:
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'attachment; filename="{attachment_name(number)}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+def _locale(call: MerchantCall) -> str:
+    return supported_locale(call.request.query_params.get("locale", "")) or DEFAULT_LOCALE
+
+
 @merchant_endpoint
 async def payment_invoice(call: MerchantCall) -> Response:
     payment = await call.scoped(Payment, call.request.path_params["payment_id"], "payment")
     invoice = await Invoice.get_or_none(payment_id=payment.id)
     if invoice is None:
         raise not_found("invoice")
-    locale = supported_locale(call.request.query_params.get("locale", "")) or DEFAULT_LOCALE
-    pdf = await invoice_pdf(invoice, payment, locale)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{attachment_name(invoice.number)}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+    return _pdf(invoice.number, await invoice_pdf(invoice, payment, _locale(call)))
+
+
+@merchant_endpoint
+async def refund_credit_note(call: MerchantCall) -> Response:
+    refund = await call.scoped(Refund, call.request.path_params["refund_id"], "refund")
+    invoice = await Invoice.get_or_none(id=refund.invoice_id) if refund.invoice_id else None
+    if invoice is None or refund.credit_note_number is None:
+        raise not_found("credit note")
+    payment = await Payment.get(id=refund.payment_id)
+    return _pdf(refund.credit_note_number, await credit_note_pdf(refund, invoice, payment, _locale(call)))
 
 
 def routes() -> list[BaseRoute]:
@@ -246,4 +263,5 @@ def routes() -> list[BaseRoute]:
         Route("/license_key_instances/{id}", get_license_key_instance, methods=["GET"]),
         Route("/license_key_instances/{id}", patch_license_key_instance, methods=["PATCH"]),
         Route("/invoices/payments/{payment_id}", payment_invoice, methods=["GET"]),
+        Route("/invoices/refunds/{refund_id}", refund_credit_note, methods=["GET"]),
     ]
