@@ -40,6 +40,7 @@ from gateway.rest import (
     subscriptions,
     webhook_endpoints,
 )
+from gateway.rest.common import unknown_endpoint_route
 from gateway.settings import Settings
 from gateway.worker import run_worker
 from merchants.domain_verification import TxtLookup, dns_txt_lookup
@@ -107,6 +108,7 @@ def create_app(
         *subscriptions.routes(),
         *license_keys.routes(),
         *webhook_endpoints.routes(settings),
+        unknown_endpoint_route(),
         *pages.routes(settings),
     ]
     if isinstance(billing.processor, SandboxProcessor):

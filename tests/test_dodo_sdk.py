@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from dodopayments import AsyncDodoPayments, UnprocessableEntityError
+from dodopayments import AsyncDodoPayments, NotFoundError, UnprocessableEntityError
 from dodopayments._models import validate_type
 from dodopayments.types import Customer as DodoCustomer
 from dodopayments.types import LicenseKeyInstance as DodoInstance
@@ -230,3 +230,14 @@ async def test_webhook_endpoints(dodo: AsyncDodoPayments) -> None:
     assert [endpoint async for endpoint in dodo.webhooks.list()] == []
     with pytest.raises(UnprocessableEntityError, match="description"):
         await dodo.webhooks.create(url="https://hooks.example/other", description="Orders")
+
+
+async def test_a_method_the_portal_does_not_have_is_a_json_404(dodo: AsyncDodoPayments, shop: Shop) -> None:
+    customer, created = await _subscribe(dodo, shop)
+
+    with pytest.raises(NotFoundError, match="POST /license_keys"):
+        await dodo.license_keys.create(customer_id=customer.customer_id, key="MY-KEY", product_id=shop.product.id)
+    with pytest.raises(NotFoundError, match="/charge"):
+        await dodo.subscriptions.charge(created.subscription_id, product_price=100)
+    with pytest.raises(NotFoundError, match="GET /brands"):
+        await dodo.brands.list()
