@@ -104,6 +104,8 @@ async def test_a_subscription_is_created_once_per_idempotency_key_in_dodos_shape
     first = await post_subscription(client, shop, customer, metadata={"plan": "pro"})
     retry = await post_subscription(client, shop, customer, metadata={"plan": "pro"})
     other_body = await post_subscription(client, shop, customer, quantity=2)
+    amex = {"processor_token": "pm_card_amex"}
+    other_card = await post_subscription(client, shop, customer, metadata={"plan": "pro"}, **amex)
     fetched = await client.get(f"/subscriptions/{first.json()['subscription_id']}", headers=shop.headers)
 
     assert first.status_code == 200 and set(first.json()) >= SUBSCRIPTION_FIELDS
@@ -116,6 +118,7 @@ async def test_a_subscription_is_created_once_per_idempotency_key_in_dodos_shape
     assert body["payment_frequency_interval"] == "Month" and isinstance(body["next_billing_date"], str)
     assert retry.json() == body
     assert (other_body.status_code, other_body.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
+    assert (other_card.status_code, other_card.headers["x-should-retry"]) == (409, "false")
     assert fetched.json() == {
         key: value
         for key, value in body.items()
