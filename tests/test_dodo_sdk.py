@@ -195,9 +195,14 @@ async def test_every_webhook_event_unwraps_into_the_sdks_typed_event(
         )
     paid = await Payment.get(id=created.payment_id)
     failed = await Refund.create(
-        business=shop.business, livemode=False, customer_id=paid.customer_id, payment=paid, amount=1, currency="USD",
+        business=shop.business,
+        livemode=False,
+        customer_id=paid.customer_id,
+        payment=paid,
+        amount=1,
+        currency="USD",
         status=RefundStatus.FAILED,
-    )  # fmt: skip
+    )
     await record_refund_event(failed)
     paid.status = PaymentStatus.REQUIRES_CUSTOMER_ACTION  # as a 3-D Secure charge waits: payment.processing
     await record_payment_event(paid)

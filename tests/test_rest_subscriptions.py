@@ -112,9 +112,8 @@ async def test_a_subscription_is_created_once_per_idempotency_key_in_dodos_shape
     body = first.json()
     assert body["status"] == "active" and body["payment_id"].startswith("pay_") and body["payment_link"] is None
     assert (body["recurring_pre_tax_amount"], body["currency"], body["quantity"]) == (1200, "USD", 1)
-    assert body["customer"] == {
-        "customer_id": customer.id, "email": "ada@example.com", "name": "Ada", "phone_number": None, "metadata": {}
-    }  # fmt: skip
+    expected_customer = {"customer_id": customer.id, "email": "ada@example.com", "name": "Ada"}
+    assert body["customer"] == expected_customer | {"phone_number": None, "metadata": {}}
     assert body["payment_frequency_interval"] == "Month" and isinstance(body["next_billing_date"], str)
     assert retry.json() == body
     assert (other_body.status_code, other_body.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")

@@ -53,13 +53,26 @@ from models import Customer, Payment, Product, Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
 
 _CREATE_FIELDS = (
-    "customer", "product_id", "quantity", "billing", "processor_token", "payment_method_id", "discount_code",
-    "trial_period_days", "metadata", "payment_link",
-)  # fmt: skip
+    "customer",
+    "product_id",
+    "quantity",
+    "billing",
+    "processor_token",
+    "payment_method_id",
+    "discount_code",
+    "trial_period_days",
+    "metadata",
+    "payment_link",
+)
 _UPDATE_FIELDS = (
-    "metadata", "status", "cancel_at_next_billing_date", "cancel_reason", "cancellation_feedback",
-    "cancellation_comment", "payment_method_id",
-)  # fmt: skip
+    "metadata",
+    "status",
+    "cancel_at_next_billing_date",
+    "cancel_reason",
+    "cancellation_feedback",
+    "cancellation_comment",
+    "payment_method_id",
+)
 _PLAN_FIELDS = ("product_id", "quantity", "proration_billing_mode", "effective_at")
 # Dodo's `cancel_reason`: who asked for the cancellation.
 _CANCEL_REASONS = ("cancelled_by_customer", "cancelled_by_merchant")
