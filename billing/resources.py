@@ -27,7 +27,7 @@ from models import (
     Refund,
     Subscription,
 )
-from models.enums import DiscountType, PaymentPurpose
+from models.enums import DiscountDuration, DiscountType, PaymentPurpose
 
 
 def moment(value: Any) -> str | None:
@@ -90,9 +90,13 @@ def customer_object(customer: Customer) -> dict[str, Any]:
     }
 
 
-async def _discount_detail(discount: Discount, cycles_remaining: int | None) -> dict[str, Any]:
-    """Dodo's DiscountDetail of a subscription's one discount: no usage limit or product restriction, kept through
-    plan changes, used as often as subscriptions carry it."""
+_CYCLES = {DiscountDuration.ONCE: 1, DiscountDuration.FOREVER: None}
+
+
+async def discount_object(discount: Discount) -> dict[str, Any]:
+    """Dodo's Discount: open to any customer, for every product, without a usage limit or validity window, kept
+    through plan changes; used as often as subscriptions carry it. A fixed one also has the portal's `currency`."""
+    cycles = _CYCLES.get(discount.duration, discount.duration_cycles)
     return {
         "discount_id": discount.id,
         "business_id": discount.business_id,
@@ -100,17 +104,28 @@ async def _discount_detail(discount: Discount, cycles_remaining: int | None) -> 
         "name": discount.name or None,
         "type": "flat" if discount.type == DiscountType.FIXED else "percentage",
         "amount": discount.amount,
+        "currency": discount.currency,
         "created_at": moment(discount.created_at),
         "metadata": {},
-        "position": 0,
+        "customer_eligibility": "any",
         "preserve_on_plan_change": True,
         "restricted_to": [],
         "times_used": await Subscription.filter(discount_id=discount.id).count(),
-        "subscription_cycles": discount.duration_cycles,
+        "subscription_cycles": cycles,
+        "usage_limit": None,
+        "per_customer_usage_limit": None,
+        "starts_at": None,
+        "expires_at": None,
+    }
+
+
+async def _discount_detail(discount: Discount, cycles_remaining: int | None) -> dict[str, Any]:
+    """Dodo's DiscountDetail: a subscription's one discount with the renewals it has left."""
+    return {
+        **await discount_object(discount),
+        "position": 0,
         "cycles_remaining": cycles_remaining,
         "discount_cycles_remaining": cycles_remaining,
-        "usage_limit": None,
-        "expires_at": None,
     }
 
 

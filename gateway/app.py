@@ -34,6 +34,7 @@ from gateway.payments import build_billing_context
 from gateway.rest import (
     access_tokens,
     customers,
+    discounts,
     license_keys,
     payments,
     portal_sessions,
@@ -108,6 +109,7 @@ def create_app(
         *subscriptions.routes(),
         *license_keys.routes(),
         *webhook_endpoints.routes(settings),
+        *discounts.routes(),
         unknown_endpoint_route(),
         *pages.routes(settings),
     ]

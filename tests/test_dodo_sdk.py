@@ -246,3 +246,53 @@ async def test_a_method_the_portal_does_not_have_is_a_json_404(dodo: AsyncDodoPa
         await dodo.subscriptions.charge(created.subscription_id, product_price=100)
     with pytest.raises(NotFoundError, match="GET /brands"):
         await dodo.brands.list()
+
+
+async def test_discounts(dodo: AsyncDodoPayments, shop: Shop) -> None:
+    created = await dodo.discounts.create(
+        amount=1500, type="percentage", code="launch", name="Launch", preserve_on_plan_change=True
+    )
+    await dodo.discounts.create(
+        amount=300,
+        type="flat",
+        code="WELCOME",
+        subscription_cycles=3,
+        preserve_on_plan_change=True,
+        extra_body={"currency": "USD"},
+    )
+
+    fetched = await dodo.discounts.retrieve(created.discount_id)
+    by_code = await dodo.discounts.retrieve_by_code("LAUNCH")
+    updated = await dodo.discounts.update(created.discount_id, amount=2000, subscription_cycles=6)
+    flat = [d.code async for d in dodo.discounts.list(discount_type="flat")]
+    listed = [d.code async for d in dodo.discounts.list()]
+
+    assert (created.code, created.type, created.subscription_cycles, created.times_used) == (
+        "LAUNCH",
+        "percentage",
+        None,
+        0,
+    )
+    assert fetched == created == by_code
+    assert (updated.amount, updated.subscription_cycles) == (2000, 6)
+    assert flat == ["WELCOME"] and listed == ["WELCOME", "LAUNCH"]
+    with pytest.raises(UnprocessableEntityError, match="restricted_to"):
+        await dodo.discounts.create(
+            amount=5, type="percentage", code="X", preserve_on_plan_change=True, restricted_to=[shop.product.id]
+        )
+    with pytest.raises(NotFoundError, match="DELETE"):
+        await dodo.discounts.delete(created.discount_id)
+
+    customer = await dodo.customers.create(email="ada@example.com", name="Ada")
+    subscribed = await dodo.subscriptions.create(
+        customer={"customer_id": customer.customer_id},
+        billing=BILLING,
+        product_id=shop.product.id,
+        quantity=1,
+        discount_code="LAUNCH",
+        extra_body={"processor_token": "pm_card_visa"},
+    )
+    subscription = await dodo.subscriptions.retrieve(subscribed.subscription_id)
+    assert subscription.discounts and subscription.discounts[0].code == "LAUNCH"
+    assert (subscription.discount_id, subscription.discount_cycles_remaining) == (created.discount_id, 5)
+    assert (await dodo.discounts.retrieve(created.discount_id)).times_used == 1
