@@ -36,13 +36,15 @@ def moment(value: Any) -> str | None:
 
 
 async def _related(row: Model, name: str) -> Any:
-    """The row's `name` relation, fetched unless the query that loaded the row already did."""
+    """The row's `name` relation, fetched unless the query that loaded the row already did (for the id it has now)."""
+    related_id = getattr(row, f"{name}_id")
+    if related_id is None:
+        return None
     value = getattr(row, name)
-    if value is None or isinstance(value, Model):
-        return value
-    loaded = await value
-    setattr(row, name, loaded)
-    return loaded
+    if not (isinstance(value, Model) and value.pk == related_id):
+        await row.fetch_related(name)
+        value = getattr(row, name)
+    return value
 
 
 def customer_details(customer: Customer) -> dict[str, Any]:
