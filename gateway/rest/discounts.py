@@ -1,5 +1,5 @@
 """Dodo-compatible REST for discounts: `GET|POST /discounts`, `GET|PATCH /discounts/{discount_id}` and
-`GET /discounts/code/{code}`, over merchants.discounts; the discount is billing.resources' `discount_object`.
+`GET /discounts/code/{discount_code}`, over merchants.discounts; the discount is billing.resources' `discount_object`.
 
 Where we differ from Dodo Payments:
 - `code` is required (no generated codes); a `flat` discount names its `currency` (the portal's own field), a
@@ -111,7 +111,7 @@ async def get_discount(call: MerchantCall) -> Response:
 
 @merchant_endpoint
 async def get_discount_by_code(call: MerchantCall) -> Response:
-    code = call.request.path_params["code"].upper()
+    code = call.request.path_params["discount_code"].upper()
     discount = await discounts_of(call.business_id, call.livemode).filter(code=code).first()
     if discount is None:
         raise RestError(MerchantErrorCode.NOT_FOUND, "No discount with that code.")
@@ -129,7 +129,7 @@ def routes() -> list[BaseRoute]:
     return [
         Route("/discounts", list_discounts, methods=["GET"]),
         Route("/discounts", post_discount, methods=["POST"]),
-        Route("/discounts/code/{code}", get_discount_by_code, methods=["GET"]),
+        Route("/discounts/code/{discount_code}", get_discount_by_code, methods=["GET"]),
         Route("/discounts/{discount_id}", get_discount, methods=["GET"]),
         Route("/discounts/{discount_id}", patch_discount, methods=["PATCH"]),
     ]

@@ -1,7 +1,7 @@
 """Dodo-compatible REST over payments, refunds and license keys, for integrations written for Dodo Payments:
 `GET /payments`, `GET /payments/{payment_id}`, `POST|GET /refunds`, `GET /refunds/{refund_id}`,
-`GET /license_keys`, `GET|PATCH /license_keys/{id}`, `GET /license_key_instances`,
-`GET|PATCH /license_key_instances/{id}`, `GET /invoices/payments/{payment_id}` and
+`GET /license_keys`, `GET|PATCH /license_keys/{license_key_id}`, `GET /license_key_instances`,
+`GET|PATCH /license_key_instances/{instance_id}`, `GET /invoices/payments/{payment_id}` and
 `GET /invoices/refunds/{refund_id}` (the credit note). Dodo's field names and objects
 (billing.resources), list shape and status codes, over the same domain functions as the merchant GraphQL schema.
 
@@ -149,7 +149,7 @@ async def list_license_keys(call: MerchantCall) -> Response:
 
 @merchant_endpoint
 async def get_license_key(call: MerchantCall) -> Response:
-    key = await call.scoped(LicenseKey, call.request.path_params["id"], "license key")
+    key = await call.scoped(LicenseKey, call.request.path_params["license_key_id"], "license key")
     return JSONResponse(await license_key_object(key))
 
 
@@ -165,7 +165,7 @@ def _expiry(body: dict[str, Any]) -> datetime | None | Unchanged:
 
 @merchant_endpoint
 async def patch_license_key(call: MerchantCall) -> Response:
-    key = await call.scoped(LicenseKey, call.request.path_params["id"], "license key")
+    key = await call.scoped(LicenseKey, call.request.path_params["license_key_id"], "license key")
     body = await call.json_body(_LICENSE_KEY_FIELDS)
     disabled = flag(body, "disabled")
     status = None if disabled is None else LicenseKeyStatus.DISABLED if disabled else LicenseKeyStatus.ACTIVE
@@ -185,7 +185,7 @@ def _instances(call: MerchantCall) -> Any:
 
 
 async def _scoped_instance(call: MerchantCall) -> LicenseKeyInstance:
-    instance = await _instances(call).filter(id=call.request.path_params["id"]).first()
+    instance = await _instances(call).filter(id=call.request.path_params["instance_id"]).first()
     if instance is None:
         raise not_found("license key instance")
     return instance
@@ -257,11 +257,11 @@ def routes() -> list[BaseRoute]:
         Route("/refunds", list_refunds, methods=["GET"]),
         Route("/refunds/{refund_id}", get_refund, methods=["GET"]),
         Route("/license_keys", list_license_keys, methods=["GET"]),
-        Route("/license_keys/{id}", get_license_key, methods=["GET"]),
-        Route("/license_keys/{id}", patch_license_key, methods=["PATCH"]),
+        Route("/license_keys/{license_key_id}", get_license_key, methods=["GET"]),
+        Route("/license_keys/{license_key_id}", patch_license_key, methods=["PATCH"]),
         Route("/license_key_instances", list_license_key_instances, methods=["GET"]),
-        Route("/license_key_instances/{id}", get_license_key_instance, methods=["GET"]),
-        Route("/license_key_instances/{id}", patch_license_key_instance, methods=["PATCH"]),
+        Route("/license_key_instances/{instance_id}", get_license_key_instance, methods=["GET"]),
+        Route("/license_key_instances/{instance_id}", patch_license_key_instance, methods=["PATCH"]),
         Route("/invoices/payments/{payment_id}", payment_invoice, methods=["GET"]),
         Route("/invoices/refunds/{refund_id}", refund_credit_note, methods=["GET"]),
     ]
