@@ -41,7 +41,6 @@ from gateway.rest import (
     subscriptions,
     webhook_endpoints,
 )
-from gateway.rest.common import unknown_endpoint_route
 from gateway.settings import Settings
 from gateway.worker import run_worker
 from merchants.domain_verification import TxtLookup, dns_txt_lookup
@@ -110,7 +109,6 @@ def create_app(
         *license_keys.routes(),
         *webhook_endpoints.routes(settings),
         *discounts.routes(),
-        unknown_endpoint_route(),
         *pages.routes(settings),
     ]
     if isinstance(billing.processor, SandboxProcessor):

@@ -30,9 +30,6 @@ ACCESS_LOGGER = "uvicorn.access"
 NOT_SECRET = {
     "business_id", "customer_id", "subscription_id", "payment_id", "invoice_id", "refund_id", "license_key_id",
     "token_id", "instance_id", "discount_id", "webhook_id",
-    # The merchant API's answer to an endpoint it does not have: the address as asked (secrets in it are redacted by
-    # their own routes' patterns and prefixes).
-    "path",
 }  # fmt: skip
 
 

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Match, Route
+from starlette.routing import Match, Route
 from starlette.types import Scope
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -190,14 +190,3 @@ def merchant_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Respons
             return rest_error(error).response()
 
     return endpoint
-
-
-async def _no_such_endpoint(request: Request) -> Response:
-    message = f"The portal's API has no {request.method} {request.url.path} (Dodo's API has more than the portal does)."
-    return error_response(MerchantErrorCode.NOT_FOUND, message)
-
-
-def unknown_endpoint_route() -> BaseRoute:
-    """Last among the API's routes: any other call with an API key answers a JSON 404, never a page or a 405."""
-    methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-    return ApiKeyRoute("/{path:path}", _no_such_endpoint, methods=methods)

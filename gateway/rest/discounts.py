@@ -8,7 +8,7 @@ Where we differ from Dodo Payments:
 - a discount applies to any customer and product, without usage limits or validity window, and stays through plan
   changes: `customer_eligibility` other than `any`, a non-empty `restricted_to`, `preserve_on_plan_change: false`
   and the limits and dates are refused by name (422), as is `metadata`;
-- there is no delete (subscriptions carrying a discount keep it): `DELETE` answers a JSON 404;
+- there is no delete (subscriptions carrying a discount keep it): `DELETE` answers 405;
 - `GET /discounts` filters by `code`, `discount_type`, `active` (every discount is) and `product_id` (every discount
   applies to every product).
 """
