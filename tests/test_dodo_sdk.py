@@ -131,6 +131,8 @@ async def test_payments_refunds_and_invoices(dodo: AsyncDodoPayments, shop: Shop
     customer, created = await _subscribe(dodo, shop)
 
     payments = [p async for p in dodo.payments.list(customer_id=customer.customer_id)]
+    of_product = [p.payment_id async for p in dodo.payments.list(product_id=shop.product.id)]
+    of_other = (await dodo.payments.list(product_id=(await shop.product_at(1)).id)).items
     payment = await dodo.payments.retrieve(created.payment_id)
     refund = await dodo.refunds.create(
         payment_id=payment.payment_id, items=[{"item_id": shop.product.id, "amount": 500, "tax_inclusive": True}]
@@ -140,7 +142,8 @@ async def test_payments_refunds_and_invoices(dodo: AsyncDodoPayments, shop: Shop
     pdf = await dodo.invoices.payments.retrieve(payment.payment_id)
     credit_note = await dodo.invoices.payments.retrieve_refund(refund.refund_id)
 
-    assert [p.payment_id for p in payments] == [payment.payment_id] and payments[0].has_license_key
+    assert [p.payment_id for p in payments] == [payment.payment_id] == of_product and of_other == []
+    assert payments[0].has_license_key
     assert (payment.status, payment.total_amount, payment.billing.country) == ("succeeded", 1320, "US")
     assert (refund.amount, refund.is_partial, refund.status) == (500, True, "succeeded")
     assert fetched_refund == refund and refunds == [refund.refund_id]

@@ -8,7 +8,7 @@
 Where we differ from Dodo:
 - `POST /refunds` takes `amount` (minor units; absent: all that is left) or Dodo's `items` (`item_id`: a product
   the payment bought; `amount`: what to give back for it, which only a lone item may leave out for all that is
-  left); `metadata` is not stored. With an `Idempotency-Key` header a retry answers the first refund and the key
+  left); `metadata` is refused (422: not stored). With an `Idempotency-Key` header a retry answers the first refund and the key
   reused for another refund answers 409; without one, the request runs once as sent. A refund that cannot be made
   answers 422 with a code (REFUND_AMOUNT_INVALID, PAYMENT_NOT_REFUNDABLE), where Dodo answers 400.
 - The PDFs want the API key (Dodo's links are open to anyone holding them), answer 404 while the payment has no
@@ -22,6 +22,8 @@ from typing import Any
 
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
+from tortoise.expressions import Q, Subquery
+from tortoise.queryset import QuerySet
 
 from billing.errors import BillingError
 from billing.invoice_pdf import credit_note_pdf, invoice_pdf
@@ -48,13 +50,14 @@ from models import (
     LicenseKey,
     LicenseKeyInstance,
     Payment,
+    PaymentItem,
     Product,
     Refund,
     Subscription,
 )
 from models.enums import LicenseKeyStatus, PaymentStatus, RefundStatus
 
-_REFUND_FIELDS = ("payment_id", "amount", "items", "reason", "metadata")
+_REFUND_FIELDS = ("payment_id", "amount", "items", "reason")
 _LICENSE_KEY_FIELDS = ("activations_limit", "disabled", "expires_at")
 
 
@@ -62,9 +65,18 @@ def _invalid(message: str, field: str) -> RestError:
     return RestError(MerchantErrorCode.INVALID_INPUT, message, field)
 
 
+def _bought(query: QuerySet, product_id: str) -> QuerySet:
+    """The payments whose `product_cart` (billing.resources.product_cart) holds the product."""
+    with_product = Subquery(PaymentItem.filter(product_id=product_id).values("payment_id"))
+    itemised = Subquery(PaymentItem.all().values("payment_id"))
+    by_plan = Q(subscription__product_id=product_id) & ~Q(id__in=itemised)
+    return query.filter(Q(id__in=with_product) | by_plan)
+
+
 @merchant_endpoint
 async def list_payments(call: MerchantCall) -> Response:
     filters = {
+        "product_id": _bought,
         "customer_id": by_id("customer_id", Customer),
         "subscription_id": by_id("subscription_id", Subscription),
         "status": by_status(PaymentStatus),
