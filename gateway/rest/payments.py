@@ -8,12 +8,13 @@
 Where we differ from Dodo:
 - `POST /refunds` takes `amount` (minor units; absent: all that is left) or Dodo's `items` (`item_id`: a product
   the payment bought; `amount`: what to give back for it, which only a lone item may leave out for all that is
-  left); `metadata` is refused (422: not stored). With an `Idempotency-Key` header a retry answers the first refund and the key
-  reused for another refund answers 409; without one, the request runs once as sent. A refund that cannot be made
-  answers 422 with a code (REFUND_AMOUNT_INVALID, PAYMENT_NOT_REFUNDABLE), where Dodo answers 400.
+  left); `metadata` is refused (422: not stored). With an `Idempotency-Key` header a retry answers the first refund
+  and the key reused for another refund answers 409; without one, the request runs once as sent. A refund that
+  cannot be made answers 422 with a code (REFUND_AMOUNT_INVALID, PAYMENT_NOT_REFUNDABLE), where Dodo answers 400.
+- `GET /payments` filters by `customer_id`, `subscription_id`, `product_id`, `status`, `currency` and creation time.
 - The PDFs want the API key (Dodo's links are open to anyone holding them), answer 404 while the payment has no
   invoice (the refund no credit note), and are never cached.
-- License keys cannot be created by hand (every key is issued by a purchase); `PATCH /license_keys/{id}` takes
+- License keys cannot be created by hand (every key is issued by a purchase); a key's PATCH takes
   `activations_limit`, `disabled` and `expires_at`, an instance's PATCH its `name`.
 """
 
