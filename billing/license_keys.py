@@ -1,6 +1,6 @@
 """When license keys work: a subscription's keys are disabled while it is on hold, cancelled or expired, and enabled
 again when it is paid for; any key whose own expiry has passed becomes expired. A merchant may change a key's status
-(active or disabled), activation limit and expiry (`update_license_key`).
+(active or disabled), activation limit and expiry (`update_license_key`), and rename a device's instance.
 
 Dodo Payments announces only `license_key.created`, so a merchant's own change writes no event.
 """
@@ -12,6 +12,7 @@ from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
 from billing.errors import ACTIVATIONS_BELOW_INSTANCES, EXPIRY_PASSED, BillingError, BillingErrorCode
+from billing.license_activation import instance_name
 from models import LicenseKey, LicenseKeyInstance
 from models.enums import LicenseKeyStatus
 
@@ -92,3 +93,10 @@ async def update_license_key(
             raise BillingError(BillingErrorCode.INVALID_INPUT, field="status", message=EXPIRY_PASSED)
         await locked.save(update_fields=["status", "activations_limit", "expires_at"], using_db=connection)
     return locked
+
+
+async def rename_instance(instance: LicenseKeyInstance, name: str) -> LicenseKeyInstance:
+    """Give a device's instance another name; raises LicenseError for an empty or overlong one."""
+    instance.name = instance_name(name)
+    await instance.save(update_fields=["name"])
+    return instance

@@ -132,7 +132,9 @@ class SubscriptionUpdate:
     # Only "cancelled" (end now) may be asked for.
     status: str | None = None
     payment_method_id: str | None = None
+    # The churn reason (a CancellationFeedback) and comment a cancellation records.
     cancel_reason: str | None = None
+    cancel_comment: str | None = None
 
 
 async def _checked_method(subscription: Subscription, method_id: str | None) -> PaymentMethod | None:
@@ -180,11 +182,11 @@ async def _apply_cancellation(subscription: Subscription, update: SubscriptionUp
     ends_later = update.cancel_at_next_billing_date
     if update.status == SubscriptionStatus.CANCELLED and subscription.status != SubscriptionStatus.CANCELLED:
         await cancel_by_merchant(
-            subscription, immediately=True, reason=update.cancel_reason, comment=None, context=context
+            subscription, immediately=True, reason=update.cancel_reason, comment=update.cancel_comment, context=context
         )
     elif ends_later and not subscription.cancel_at_next_billing_date:
         await cancel_by_merchant(
-            subscription, immediately=False, reason=update.cancel_reason, comment=None, context=context
+            subscription, immediately=False, reason=update.cancel_reason, comment=update.cancel_comment, context=context
         )
     elif ends_later is False and subscription.cancel_at_next_billing_date:
         await resume_subscription(subscription)

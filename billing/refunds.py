@@ -152,7 +152,8 @@ async def _settle(refund: Refund, status: RefundStatus, context: BillingContext 
                 await _issue_credit_note(connection, refund, payment, now)
                 if context is not None:
                     await _notify(refund, payment, context)
-            await record_refund_event(refund, is_partial=refund.amount < payment.total_amount)
+            refund.payment = payment
+            await record_refund_event(refund)
     return await Refund.get(id=refund.id)
 
 

@@ -35,11 +35,13 @@ from gateway.payments import build_billing_context
 from gateway.rest import (
     access_tokens,
     customers,
+    discounts,
     license_keys,
     payments,
     portal_sessions,
     stripe_webhooks,
     subscriptions,
+    webhook_endpoints,
 )
 from gateway.settings import Settings
 from gateway.worker import run_worker
@@ -111,6 +113,8 @@ def create_app(
         *customers.routes(),
         *subscriptions.routes(),
         *license_keys.routes(),
+        *webhook_endpoints.routes(settings),
+        *discounts.routes(),
         *pages.routes(settings),
         # A business may connect Stripe at any time: its pages and its event route are always there.
         *stripe_pages.routes(settings),

@@ -9,7 +9,8 @@ inside one business and one mode.
 - A merchant-created record is not verified: the portal trusts an email for a record only once its reader signs in
   with a link or code asked for in this business's portal (access.login_links, access.email_codes) or adds the
   business in their unified portal (access.business_additions), so the unified portal does not join this record
-  until then.
+  until then. An email the merchant changes is unverified again, for the same reason; it may not be another
+  customer's of the business and mode.
 - `metadata` is the merchant's own flat object of text (core.inputs.metadata_problem).
 
 Uses access.profile and core.inputs for the checks.
@@ -41,6 +42,7 @@ class CustomerFields:
     """What a merchant sets on a customer; None leaves a field as it is (an empty string clears it)."""
 
     name: str | None = None
+    email: str | None = None
     phone_number: str | None = None
     billing_address: AddressChanges | None = None
     tax_id: str | None = None
@@ -73,8 +75,11 @@ def customers_of(business_id: str, livemode: bool, email: str | None = None) -> 
     """The business's customers in the mode, optionally only those with this email (compared normalised); a text
     that could not be an address (core.inputs) finds nobody without reaching the database's column limit."""
     query = Customer.filter(business_id=business_id, livemode=livemode)
-    if email is None:
-        return query
+    return query if email is None else with_email(query, email)
+
+
+def with_email(query: QuerySet[Customer], email: str) -> QuerySet[Customer]:
+    """The customers of `query` with this email (compared normalised)."""
     email = normalize_email(email)
     return query.filter(email=email) if not email_problem(email, "en") else query.filter(pk__in=[])
 
@@ -112,10 +117,27 @@ async def create_customer(business_id: str, livemode: bool, email: str, fields: 
     return CustomerCreation(draft)
 
 
+def _new_email(customer: Customer, email: str | None) -> Columns:
+    """The columns a change of email sets: the address, normalised, and unverified."""
+    if email is None or normalize_email(email) == customer.email:
+        return {}
+    email = normalize_email(email)
+    if problem := email_problem(email, MERCHANT_LOCALE):
+        raise refusal("email", problem)
+    return {"email": email, "email_verified": False}
+
+
 async def update_customer(customer: Customer, fields: CustomerFields) -> Customer:
     """Change what `fields` names; raises ProfileError, changing nothing, when any value is refused."""
-    values = _checked(customer, fields)
-    if values:
+    values = {**_checked(customer, fields), **_new_email(customer, fields.email)}
+    if not values:
+        return customer
+    async with in_transaction():
+        if "email" in values:
+            # The business row's lock, as in create_customer: one record per email, even against a concurrent create.
+            await Business.filter(id=customer.business_id).select_for_update().first()
+            if await customers_of(customer.business_id, customer.livemode, values["email"]).exists():
+                raise refusal("email", "Another customer of the business has this email.")
         for column, value in values.items():
             setattr(customer, column, value)
         await customer.save(update_fields=list(values))

@@ -37,6 +37,9 @@ NOT_SECRET = {
     "license_key_id",
     "token_id",
     "mode",
+    "instance_id",
+    "discount_id",
+    "webhook_id",
 }
 
 

@@ -13,6 +13,8 @@ from tortoise import Tortoise
 from gateway.app import create_app
 from gateway.settings import Settings
 from merchants.api_keys import create_api_key
+from models import Discount, LicenseKeyInstance, WebhookEndpoint
+from models.enums import DiscountDuration, DiscountType
 from tests.support import factories
 
 LONE = "\ud800"
@@ -50,12 +52,19 @@ async def world() -> dict[str, str]:
     northwind = await factories.business("Northwind")
     ada = await factories.customer_with_history(northwind, "ada@example.com")
     secret, _ = await create_api_key(northwind, livemode=True)
+    percent = {"type": DiscountType.PERCENTAGE, "amount": 1000, "duration": DiscountDuration.FOREVER}
+    discount = await Discount.create(business=northwind, livemode=True, code="WELCOME", **percent)
+    instance = await LicenseKeyInstance.create(license_key_id=ada.license_keys[0].id, name="Laptop")
+    endpoint = await WebhookEndpoint.create(business=northwind, livemode=True, url="https://hooks.example", secret="s")
     return {
         "business_id": northwind.id,
         "customer_id": ada.customer.id,
         "subscription_id": ada.subscriptions[0].id,
         "payment_id": ada.purchases[0].id,
         "license_key_id": ada.license_keys[0].id,
+        "discount_id": discount.id,
+        "instance_id": instance.id,
+        "webhook_id": endpoint.id,
         "setup_id": "seti_unknown",
         "charge_id": "ch_unknown",
         "mode": "live",

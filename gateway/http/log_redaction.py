@@ -24,9 +24,9 @@ from merchants.api_keys import LIVE_KEY_PREFIX, TEST_KEY_PREFIX
 
 REDACTED = "[redacted]"
 # Path parameters that are bearer secrets: an emailed link's token; the sandbox's hosted card page and 3-D Secure
-# challenge, which anyone holding the address could fill in or answer; and the Stripe pages' SetupIntent and
-# PaymentIntent, whose client secrets those pages carry.
-SECRET_PATH_PARAMETERS = frozenset({"token", "setup_id", "charge_id", "intent_id"})
+# challenge, which anyone holding the address could fill in or answer; the Stripe pages' SetupIntent and
+# PaymentIntent, whose client secrets those pages carry; and a discount's code (a private promotion's).
+SECRET_PATH_PARAMETERS = frozenset({"token", "setup_id", "charge_id", "intent_id", "discount_code"})
 # Query parameters that are: the CSRF token a processor round trip carries as `state` and the card token it brings
 # back; and the names a client may put a token, a CSRF token or a one-time code under, which no route reads.
 SECRET_QUERY_PARAMETERS = frozenset({"state", "processor_token", "csrf_token", "token", "access_token", "code"})

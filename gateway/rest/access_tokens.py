@@ -75,7 +75,7 @@ async def _body_of(request: Request, fields: tuple[StringField, ...]) -> Body:
 
 async def _optional_json(call: MerchantCall) -> dict:
     """The JSON object body, or nothing at all (every field is optional)."""
-    return await call.json_body() if (await call.request.body()).strip() else {}
+    return await call.json_body({"expires_in_seconds"}) if (await call.request.body()).strip() else {}
 
 
 def merchant_routes(settings: Settings) -> list[BaseRoute]:

@@ -1,11 +1,12 @@
 """Dodo-compatible REST for customers: `GET|POST /customers`, `GET|PATCH /customers/{customer_id}`, over
 merchants.customers; and the body readers the subscription routes share.
 
-Where we differ from Dodo Payments:
-- a customer also carries `billing_address`, `tax_id`, `locale` and `email_verified` (false until the customer signs
-  in with a link or code they asked for in the business's portal, or adds the business in their unified portal);
+The customer is billing.resources' `customer_object`. Where we differ from Dodo Payments:
+- a customer also carries `billing_address`, `tax_id`, `locale` (the same as Dodo's `preferred_locale`, which is
+  taken too) and `email_verified` (false until the customer signs in with a link or code they asked for in the
+  business's portal, or adds the business in their unified portal; false again after the merchant changes the email);
   `name` may be omitted on create;
-- `GET /customers` filters by `email` only;
+- `GET /customers` filters by `email`, `name` (exact) and creation time;
 - values go through the portal's checks (phone numbers stored in E.164, tax IDs validated for the billing country);
   a refusal is a 422 naming the first field refused.
 """
@@ -14,15 +15,18 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
+from tortoise.queryset import QuerySet
 
+from billing.resources import customer_object
 from core.customer_fields import AddressChanges
 from gateway.rest.common import MerchantCall, list_response, merchant_endpoint
 from gateway.rest.errors import RestError
-from merchants.customers import CustomerFields, create_customer, customers_of, update_customer
+from merchants.customers import CustomerFields, create_customer, customers_of, update_customer, with_email
 from merchants.inputs import MerchantErrorCode
 from models import Customer
 
 _ADDRESS_PARTS = ("line1", "line2", "city", "state", "postal_code", "country")
+_FIELDS = ("email", "name", "phone_number", "billing_address", "tax_id", "locale", "preferred_locale", "metadata")
 
 
 def _invalid(name: str, kind: str) -> RestError:
@@ -65,63 +69,50 @@ def _address(body: dict[str, Any]) -> AddressChanges | None:
 
 
 def customer_fields(body: dict[str, Any]) -> CustomerFields:
+    locale = text(body, "preferred_locale")
     return CustomerFields(
         name=text(body, "name"),
+        email=text(body, "email"),
         phone_number=text(body, "phone_number"),
         billing_address=_address(body),
         tax_id=text(body, "tax_id"),
-        locale=text(body, "locale"),
+        locale=text(body, "locale") if locale is None else locale,
         metadata=body.get("metadata"),
     )
 
 
-def customer_json(customer: Customer) -> dict:
-    return {
-        "customer_id": customer.id,
-        "business_id": customer.business_id,
-        "created_at": customer.created_at.isoformat(),
-        "email": customer.email,
-        "name": customer.name,
-        "phone_number": customer.phone_number or None,
-        "metadata": customer.metadata,
-        "email_verified": customer.email_verified,
-        "billing_address": {
-            "line1": customer.billing_line1,
-            "line2": customer.billing_line2,
-            "city": customer.billing_city,
-            "state": customer.billing_state,
-            "postal_code": customer.billing_postal_code,
-            "country": customer.billing_country,
-        },
-        "tax_id": customer.tax_id,
-        "locale": customer.locale,
-    }
+async def _customer_json(customer: Customer) -> dict[str, Any]:
+    return customer_object(customer)
+
+
+def _by_name(query: QuerySet, name: str) -> QuerySet:
+    return query.filter(name=name)
 
 
 async def list_customers(call: MerchantCall) -> JSONResponse:
-    query = customers_of(call.business_id, call.livemode, call.request.query_params.get("email"))
-    return await list_response(call, query, customer_json)
+    query = customers_of(call.business_id, call.livemode)
+    return await list_response(call, query, _customer_json, {"email": with_email, "name": _by_name})
 
 
 async def post_customer(call: MerchantCall) -> JSONResponse:
-    body = await call.json_body()
+    body = await call.json_body(_FIELDS)
     email = text(body, "email")
     if email is None:
         raise RestError(MerchantErrorCode.INVALID_INPUT, "email is required.", "email")
     creation = await create_customer(call.business_id, call.livemode, email, customer_fields(body))
-    return JSONResponse(customer_json(creation.customer))
+    return JSONResponse(customer_object(creation.customer))
 
 
 async def get_customer(call: MerchantCall) -> JSONResponse:
     customer = await call.scoped(Customer, call.request.path_params["customer_id"], "customer")
-    return JSONResponse(customer_json(customer))
+    return JSONResponse(customer_object(customer))
 
 
 async def patch_customer(call: MerchantCall) -> JSONResponse:
     customer = await call.scoped(Customer, call.request.path_params["customer_id"], "customer")
-    body = await call.json_body()
+    body = await call.json_body(_FIELDS)
     customer = await update_customer(customer, customer_fields(body))
-    return JSONResponse(customer_json(customer))
+    return JSONResponse(customer_object(customer))
 
 
 def routes() -> list[BaseRoute]:

@@ -25,7 +25,6 @@ class RestErrorCode(StrEnum):
     INVALID_BODY = "INVALID_BODY"
     INVALID_QUERY = "INVALID_QUERY"
     INVALID_UNICODE = "INVALID_UNICODE"
-    IDEMPOTENCY_KEY_REQUIRED = "IDEMPOTENCY_KEY_REQUIRED"
     ITEMS_NOT_SUPPORTED = "ITEMS_NOT_SUPPORTED"
     INVALID_CODE = "INVALID_CODE"
     # An inbound processor event whose signature is not its account's: refused before its body is read.
@@ -41,7 +40,6 @@ _DECLINES = ("CARD_DECLINED", "INSUFFICIENT_FUNDS", "EXPIRED_CARD", "INCORRECT_C
 # Every code not named here is a 422: the request was understood and refused as it was.
 STATUS_OF: dict[str, int] = {
     "INVALID_UNICODE": 400,
-    "IDEMPOTENCY_KEY_REQUIRED": 400,
     "INVALID_CODE": 400,
     "INVALID_SIGNATURE": 400,
     "UNAUTHENTICATED": 401,
@@ -62,6 +60,9 @@ STATUS_OF: dict[str, int] = {
     "UNAVAILABLE": 503,
 }
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="merchant-api"'}
+# The refusals a retry may cure; every other answers `x-should-retry: false`, which Dodo's SDK obeys (it would retry a
+# 409 twice otherwise).
+_RETRYABLE = {"CHANGE_IN_PROGRESS", "RATE_LIMITED", "UNAVAILABLE"}
 # Domain fields that are headers in this API.
 _HEADERS = {"idempotency_key": "Idempotency-Key"}
 
@@ -115,7 +116,9 @@ def error_response(
 ) -> JSONResponse:
     status_code = status_of(code)
     headers = dict(_CHALLENGE) if status_code == 401 else {}
+    if code not in _RETRYABLE:
+        headers["x-should-retry"] = "false"
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     body = {"code": code.value, "message": message, "field": field}
-    return JSONResponse(body, status_code=status_code, headers=headers or None)
+    return JSONResponse(body, status_code=status_code, headers=headers)

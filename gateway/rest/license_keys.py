@@ -1,6 +1,7 @@
 """The public license API, called by the software a key unlocks, without an API key, in Dodo Payments' shapes:
 `POST /licenses/activate`, `/licenses/deactivate` and `/licenses/validate` for live keys, the same paths under
-`/test/` for test keys (billing/license_activation.py says why a key answers in its own mode only).
+`/test/` for test keys (billing/license_activation.py says why a key answers in its own mode only). A call to the
+unprefixed paths that presents a business's test API key (as Dodo's SDK does, at the one base URL) is a test call.
 
 Answers: 201 with the new instance; 200 for a deactivation (`{}`) and a validation (`{"valid": …}` and the key's
 facts); 404 for an unknown key or an instance that is not that key's; 403 for a disabled or expired key; 422 at the
@@ -30,6 +31,7 @@ from billing.license_activation import (
 )
 from core.clock import utcnow
 from gateway.http.json_body import BadBody, Body, StringField, string_fields
+from gateway.http.request_auth import presented_api_key
 from gateway.pages.common import client_address
 from gateway.rest.errors import RestErrorCode, bad_body, error_response, rest_error
 from models import Product
@@ -44,8 +46,16 @@ def _too_many(rate_limit: rate_limits.RateLimit, now: datetime) -> JSONResponse:
     return error_response(RestErrorCode.RATE_LIMITED, message, retry_after=seconds)
 
 
+async def _livemode(request: Request, livemode: bool) -> bool:
+    """The mode of the call: the path's, unless a live path is called with a test API key."""
+    if not livemode:
+        return False
+    api_key = await presented_api_key(request)
+    return api_key is None or api_key.livemode
+
+
 def _endpoint(
-    fields: tuple[StringField, ...], action: Action, livemode: bool
+    fields: tuple[StringField, ...], action: Action, path_livemode: bool
 ) -> Callable[[Request], Awaitable[Response]]:
     """A license call: counted against the client's address, its body read, counted against its key, then done."""
 
@@ -60,7 +70,7 @@ def _endpoint(
         if not await rate_limits.hit(rate_limits.LICENSE_CALLS_PER_KEY, body["license_key"], now):
             return _too_many(rate_limits.LICENSE_CALLS_PER_KEY, now)
         try:
-            return await action(body, livemode)
+            return await action(body, await _livemode(request, path_livemode))
         except LicenseError as error:
             return rest_error(error).response()
 

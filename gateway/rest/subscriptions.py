@@ -2,17 +2,22 @@
 `POST /subscriptions/{subscription_id}/change-plan` and `…/change-plan/preview`, over billing.subscription_start and
 billing.merchant_changes.
 
-Where we differ from Dodo Payments:
+The subscription is billing.resources' `subscription_object`. Where we differ from Dodo Payments:
 - `POST /subscriptions` charges a card the processor already tokenised (`processor_token`) or a saved
-  `payment_method_id` of the customer instead of answering a checkout link; `customer` must name an existing
-  `customer_id` (no inline customer); `billing` is not taken (the customer's billing address applies). It requires an
-  `Idempotency-Key` header, and so does change-plan, since both may charge: the same key with the same body answers
-  the first result and never charges twice, with another body it is a 409.
-- `payment_link` is the 3-D Secure page when the first charge waits for the customer (the subscription is then
-  `pending`); a declined charge answers 402 with the decline code (the subscription is `failed`, Dodo's terminal
-  creation failure).
-- change-plan takes `effective_at` (`immediately` | `next_billing_date`) and answers the subscription.
-- `GET /subscriptions` filters by `customer_id` and one `status`.
+  `payment_method_id` of the customer instead of answering a checkout link (`payment_link: true` is refused);
+  `customer` must name an existing `customer_id` (no inline customer); `billing` becomes the customer's billing
+  address. With an `Idempotency-Key` header, the same key and body answer the first result and never charge twice,
+  another body is a 409; without one, the request runs once as sent. The same holds for change-plan.
+- `payment_link` in the answer is the 3-D Secure page when the first charge waits for the customer (the subscription
+  is then `pending`); a declined charge answers 402 with the decline code (the subscription is `failed`, Dodo's
+  terminal creation failure). `payment_id` is null when nothing was charged (a trial).
+- PATCH takes `metadata`, `status: cancelled`, `cancel_at_next_billing_date` (with `cancellation_feedback` and
+  `cancellation_comment` for the cancellation; Dodo's `cancel_reason`, who asked, is checked but not stored) and
+  `payment_method_id`; `next_billing_date`, `billing`, `tax_id` and the rest are refused by name (422).
+- change-plan answers the subscription with Dodo's `payment_id` and `payment_link`; it takes no addons, discount
+  codes or payment links.
+- `GET /subscriptions` filters by `customer_id`, `product_id`, `status`, `cancel_at_next_billing_date` and
+  creation time.
 
 `GET /subscriptions/{subscription_id}` and `POST …/change-plan` are also the portal's own pages (cookie session):
 those two routes take only requests that present an API key (`Authorization: Bearer sk_…`); a browser's request
@@ -23,6 +28,7 @@ from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
+from tortoise.queryset import QuerySet
 
 from billing.errors import BillingError, decline_error_code
 from billing.merchant_changes import (
@@ -33,57 +39,43 @@ from billing.merchant_changes import (
     preview_change,
     update_subscription,
 )
+from billing.plan_changes import PlanChangeQuote
+from billing.resources import moment, subscription_object
 from billing.subscription_start import StartRequest, start_subscription
+from core.customer_fields import AddressChanges
 from gateway.payments import billing_of
-from gateway.rest.common import (
-    ApiKeyRoute,
-    MerchantCall,
-    list_response,
-    merchant_endpoint,
-    moment,
-)
+from gateway.rest.common import ApiKeyRoute, MerchantCall, by_id, by_status, list_response, merchant_endpoint
 from gateway.rest.customers import flag, mapping, text, whole_number
 from gateway.rest.errors import RestError, RestErrorCode, not_found, rest_error
-from merchants.customers import find_customer
+from merchants.customers import CustomerFields, find_customer, update_customer
 from merchants.inputs import MerchantErrorCode
-from models import Customer, Payment, Subscription
+from models import Customer, Payment, Product, Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
-from models.ids import matching_id
 
-
-def subscription_json(subscription: Subscription) -> dict:
-    """Dodo's Subscription; `customer` needs the subscription's customer fetched."""
-    customer = subscription.customer
-    return {
-        "subscription_id": subscription.id,
-        "business_id": subscription.business_id,
-        "customer": {"customer_id": customer.id, "email": customer.email, "name": customer.name},
-        "product_id": subscription.product_id,
-        "status": str(subscription.status),
-        "quantity": subscription.quantity,
-        "recurring_pre_tax_amount": subscription.recurring_pre_tax_amount,
-        "currency": subscription.currency,
-        "tax_inclusive": subscription.tax_inclusive,
-        "created_at": moment(subscription.created_at),
-        "previous_billing_date": moment(subscription.previous_billing_date),
-        "next_billing_date": moment(subscription.next_billing_date),
-        "cancel_at_next_billing_date": subscription.cancel_at_next_billing_date,
-        "payment_frequency_count": subscription.payment_frequency_count,
-        "payment_frequency_interval": str(subscription.payment_frequency_interval),
-        "subscription_period_count": subscription.subscription_period_count,
-        "subscription_period_interval": str(subscription.subscription_period_interval),
-        "trial_period_days": subscription.trial_period_days,
-        "cancelled_at": moment(subscription.cancelled_at),
-        "expires_at": moment(subscription.expires_at),
-        "discount_id": subscription.discount_id,
-        "discount_cycles_remaining": subscription.discount_cycles_remaining,
-        "payment_method_id": subscription.payment_method_id,
-        "scheduled_change": subscription.scheduled_change,
-        "cancellation_feedback": subscription.cancellation_feedback and str(subscription.cancellation_feedback),
-        "cancellation_comment": subscription.cancellation_comment,
-        "metadata": subscription.metadata,
-        "on_demand": False,
-    }
+_CREATE_FIELDS = (
+    "customer",
+    "product_id",
+    "quantity",
+    "billing",
+    "processor_token",
+    "payment_method_id",
+    "discount_code",
+    "trial_period_days",
+    "metadata",
+    "payment_link",
+)
+_UPDATE_FIELDS = (
+    "metadata",
+    "status",
+    "cancel_at_next_billing_date",
+    "cancel_reason",
+    "cancellation_feedback",
+    "cancellation_comment",
+    "payment_method_id",
+)
+_PLAN_FIELDS = ("product_id", "quantity", "proration_billing_mode", "effective_at")
+# Dodo's `cancel_reason`: who asked for the cancellation.
+_CANCEL_REASONS = ("cancelled_by_customer", "cancelled_by_merchant")
 
 
 async def _scoped_subscription(call: MerchantCall) -> Subscription:
@@ -98,28 +90,56 @@ def _declined(payment: Payment | None) -> None:
         raise rest_error(BillingError(decline_error_code(payment.error_code), message=payment.error_message or None))
 
 
+def _by_flag(column: str) -> Any:
+    def narrow(query: QuerySet, value: str) -> QuerySet:
+        if value not in ("true", "false"):
+            raise RestError(RestErrorCode.INVALID_QUERY, f"{column} must be true or false.", column)
+        return query.filter(**{column: value == "true"})
+
+    return narrow
+
+
 async def list_subscriptions(call: MerchantCall) -> JSONResponse:
-    params = call.request.query_params
-    query = call.scope(Subscription).prefetch_related("customer")
-    query = matching_id(query, "customer_id", params.get("customer_id"), Customer)
-    if "status" in params:
-        if params["status"] not in set(SubscriptionStatus):
-            raise RestError(RestErrorCode.INVALID_QUERY, "status is not a subscription status.", "status")
-        query = query.filter(status=params["status"])
-    return await list_response(call, query, subscription_json)
+    filters = {
+        "customer_id": by_id("customer_id", Customer),
+        "product_id": by_id("product_id", Product),
+        "status": by_status(SubscriptionStatus),
+        "cancel_at_next_billing_date": _by_flag("cancel_at_next_billing_date"),
+    }
+    query = call.scope(Subscription).prefetch_related("customer", "discount")
+    return await list_response(call, query, subscription_object, filters)
 
 
 def _customer_id(body: dict[str, Any]) -> str:
     customer = mapping(body, "customer") or {}
     customer_id = text(customer, "customer_id")
     if customer_id is None:
-        raise RestError(MerchantErrorCode.INVALID_INPUT, "customer.customer_id is required.", "customer.customer_id")
+        message = "customer.customer_id is required: the portal has no checkout for a new customer."
+        raise RestError(MerchantErrorCode.INVALID_INPUT, message, "customer.customer_id")
     return customer_id
+
+
+async def _apply_billing(customer: Customer, body: dict[str, Any]) -> None:
+    """Dodo's `billing` is the customer's billing address in the portal."""
+    billing = mapping(body, "billing")
+    if billing is None:
+        return
+    address = AddressChanges(
+        line1=text(billing, "street"),
+        city=text(billing, "city"),
+        state=text(billing, "state"),
+        postal_code=text(billing, "zipcode"),
+        country=text(billing, "country"),
+    )
+    await update_customer(customer, CustomerFields(billing_address=address))
 
 
 async def post_subscription(call: MerchantCall) -> JSONResponse:
     client_key = call.idempotency_key()
-    body = await call.json_body()
+    body = await call.json_body(_CREATE_FIELDS)
+    if flag(body, "payment_link"):
+        message = "The portal has no hosted checkout: send processor_token or payment_method_id."
+        raise RestError(MerchantErrorCode.INVALID_INPUT, message, "payment_link")
     customer = await find_customer(call.business_id, call.livemode, _customer_id(body))
     if customer is None:
         raise not_found("customer")
@@ -127,6 +147,7 @@ async def post_subscription(call: MerchantCall) -> JSONResponse:
     if product_id is None:
         raise RestError(MerchantErrorCode.INVALID_INPUT, "product_id is required.", "product_id")
     quantity = whole_number(body, "quantity")
+    await _apply_billing(customer, body)
     request = StartRequest(
         customer=customer,
         product_id=product_id,
@@ -140,32 +161,41 @@ async def post_subscription(call: MerchantCall) -> JSONResponse:
     )
     start = await start_subscription(request, billing_of(call.request))
     _declined(start.payment)
-    await start.subscription.fetch_related("customer")
     answer = {
-        **subscription_json(start.subscription),
+        **await subscription_object(start.subscription),
         "payment_id": start.payment.id if start.payment else None,
         "payment_link": start.next_action_url or None,
+        "payment_method_required": False,
     }
     return JSONResponse(answer)
 
 
 async def get_subscription(call: MerchantCall) -> JSONResponse:
-    return JSONResponse(subscription_json(await _scoped_subscription(call)))
+    return JSONResponse(await subscription_object(await _scoped_subscription(call)))
+
+
+def _cancellation_feedback(body: dict[str, Any]) -> str | None:
+    """The churn reason; Dodo's `cancel_reason` (who asked) must be one a merchant can state, and is not stored."""
+    cancel_reason = text(body, "cancel_reason")
+    if cancel_reason is not None and cancel_reason not in _CANCEL_REASONS:
+        message = f"cancel_reason must be one of {', '.join(_CANCEL_REASONS)}."
+        raise RestError(MerchantErrorCode.INVALID_INPUT, message, "cancel_reason")
+    return text(body, "cancellation_feedback")
 
 
 async def patch_subscription(call: MerchantCall) -> JSONResponse:
     subscription = await _scoped_subscription(call)
-    body = await call.json_body()
+    body = await call.json_body(_UPDATE_FIELDS)
     update = SubscriptionUpdate(
         metadata=body.get("metadata"),
         cancel_at_next_billing_date=flag(body, "cancel_at_next_billing_date"),
         status=text(body, "status"),
         payment_method_id=text(body, "payment_method_id"),
-        cancel_reason=text(body, "cancel_reason"),
+        cancel_reason=_cancellation_feedback(body),
+        cancel_comment=text(body, "cancellation_comment"),
     )
     subscription = await update_subscription(subscription, update, billing_of(call.request))
-    await subscription.fetch_related("customer")
-    return JSONResponse(subscription_json(subscription))
+    return JSONResponse(await subscription_object(subscription))
 
 
 def _plan_request(body: dict[str, Any]) -> PlanRequest:
@@ -187,29 +217,61 @@ def _plan_request(body: dict[str, Any]) -> PlanRequest:
 async def change_plan(call: MerchantCall) -> JSONResponse:
     subscription = await _scoped_subscription(call)
     client_key = call.idempotency_key()
-    request = _plan_request(await call.json_body())
+    request = _plan_request(await call.json_body(_PLAN_FIELDS))
     context = billing_of(call.request)
     change = await change_by_merchant(subscription, request, client_key=client_key, context=context)
     _declined(change.payment)
-    await change.subscription.fetch_related("customer")
-    return JSONResponse(subscription_json(change.subscription))
+    answer = {
+        **await subscription_object(change.subscription),
+        "payment_id": change.payment.id if change.payment else None,
+        "payment_link": change.payment.next_action_url or None if change.payment else None,
+    }
+    return JSONResponse(answer)
+
+
+def _line_items(subscription: Subscription, quote: PlanChangeQuote) -> list[dict[str, Any]]:
+    """Dodo's subscription line items: the current plan's unused time credited, the new plan's time charged."""
+    items = []
+    for line in quote.lines:
+        credited = line.amount < 0
+        product_id = subscription.product_id if credited else quote.product.id
+        full = subscription.recurring_pre_tax_amount if credited else quote.new_amount
+        items.append(
+            {
+                "type": "subscription",
+                "id": product_id,
+                "product_id": product_id,
+                "name": line.description,
+                "description": line.description,
+                "quantity": line.quantity,
+                "unit_price": line.unit_amount,
+                "proration_factor": abs(line.amount) / full if full else 0.0,
+                "tax_inclusive": subscription.tax_inclusive,
+                "currency": subscription.currency,
+            }
+        )
+    return items
 
 
 async def preview_plan_change(call: MerchantCall) -> JSONResponse:
     subscription = await _scoped_subscription(call)
-    quote = await preview_change(subscription, _plan_request(await call.json_body()))
+    quote = await preview_change(subscription, _plan_request(await call.json_body(_PLAN_FIELDS)))
     charge, currency = quote.charge, subscription.currency
-    items = [{"description": line.description, "amount": line.amount, "currency": currency} for line in quote.lines]
     summary = {
         "currency": currency,
         "total_amount": charge.total,
         "tax": charge.tax,
         "customer_credits": charge.credit_applied,
+        "customer_credits_currency": currency,
+        "settlement_amount": charge.total,
+        "settlement_tax": charge.tax,
+        "settlement_currency": currency,
     }
+    immediate = {"line_items": _line_items(subscription, quote), "summary": summary}
     return JSONResponse(
         {
-            "immediate_charge": {"line_items": items, "summary": summary, "effective_at": moment(quote.effective_at)},
-            "new_plan": subscription_json(planned_subscription(subscription, quote)),
+            "immediate_charge": {**immediate, "effective_at": moment(quote.effective_at)},
+            "new_plan": await subscription_object(planned_subscription(subscription, quote)),
         }
     )
 

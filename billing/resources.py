@@ -1,0 +1,331 @@
+"""Dodo Payments' objects for the merchant API, written once: the REST answers and the webhook payloads (built here, in
+the transaction that changed the row) are both these shapes, so a field added here appears everywhere at once.
+
+Each shape is Dodo's documented object field for field (`dodopayments` types `Customer`, `Subscription`, `Payment`,
+`Refund`, `LicenseKey`, `LicenseKeyInstance`), a superset where Dodo's list item differs from its single object.
+Fields Dodo has and the portal does not model carry honest values: no addons, meters, credit entitlements, disputes
+or custom fields (empty lists); `brand_id` is the business id (a business is its own one brand); settlement happens in
+the charge's currency; `payment_provider` is `dodo` (the portal collected it; which processor it used is not recorded
+per payment); `retry_attempt` is 0 (the portal does not count retries). A customer with no billing country has
+`billing.country` null, which Dodo, always knowing one, never sends.
+
+Builders take a row and load what they show; a relation the query already fetched is not loaded again.
+"""
+
+from typing import Any
+
+from tortoise.models import Model
+
+from models import (
+    Customer,
+    Discount,
+    Invoice,
+    LicenseKey,
+    LicenseKeyInstance,
+    Payment,
+    PaymentItem,
+    Refund,
+    Subscription,
+)
+from models.enums import DiscountDuration, DiscountType, PaymentPurpose
+
+
+def moment(value: Any) -> str | None:
+    """A time as Dodo writes it (ISO 8601), or None."""
+    return value.isoformat() if value else None
+
+
+async def _related(row: Model, name: str) -> Any:
+    """The row's `name` relation, fetched unless the query that loaded the row already did (for the id it has now)."""
+    related_id = getattr(row, f"{name}_id")
+    if related_id is None:
+        return None
+    value = getattr(row, name)
+    if not (isinstance(value, Model) and value.pk == related_id):
+        await row.fetch_related(name)
+        value = getattr(row, name)
+    return value
+
+
+def customer_details(customer: Customer) -> dict[str, Any]:
+    """Dodo's CustomerLimitedDetails, the customer inside a subscription, payment or refund."""
+    return {
+        "customer_id": customer.id,
+        "email": customer.email,
+        "name": customer.name,
+        "phone_number": customer.phone_number or None,
+        "metadata": customer.metadata,
+    }
+
+
+def billing_address(customer: Customer) -> dict[str, Any]:
+    """Dodo's BillingAddress, from the customer's (the portal keeps one address per customer)."""
+    street = ", ".join(line for line in (customer.billing_line1, customer.billing_line2) if line)
+    return {
+        "country": customer.billing_country or None,
+        "city": customer.billing_city or None,
+        "state": customer.billing_state or None,
+        "street": street or None,
+        "zipcode": customer.billing_postal_code or None,
+    }
+
+
+def customer_object(customer: Customer) -> dict[str, Any]:
+    """Dodo's Customer, with the portal's own `billing_address`, `tax_id`, `locale` and `email_verified`."""
+    return {
+        **customer_details(customer),
+        "business_id": customer.business_id,
+        "created_at": moment(customer.created_at),
+        # Dodo's locales are languages: `pt-BR` is `pt`.
+        "preferred_locale": customer.locale.split("-")[0] or None,
+        "email_verified": customer.email_verified,
+        "billing_address": {
+            "line1": customer.billing_line1,
+            "line2": customer.billing_line2,
+            "city": customer.billing_city,
+            "state": customer.billing_state,
+            "postal_code": customer.billing_postal_code,
+            "country": customer.billing_country,
+        },
+        "tax_id": customer.tax_id,
+        "locale": customer.locale,
+    }
+
+
+_CYCLES = {DiscountDuration.ONCE: 1, DiscountDuration.FOREVER: None}
+
+
+async def discount_object(discount: Discount) -> dict[str, Any]:
+    """Dodo's Discount: open to any customer, for every product, without a usage limit or validity window, kept
+    through plan changes; used as often as subscriptions carry it. A fixed one also has the portal's `currency`."""
+    cycles = _CYCLES.get(discount.duration, discount.duration_cycles)
+    return {
+        "discount_id": discount.id,
+        "business_id": discount.business_id,
+        "code": discount.code,
+        "name": discount.name or None,
+        "type": "flat" if discount.type == DiscountType.FIXED else "percentage",
+        "amount": discount.amount,
+        "currency": discount.currency,
+        "created_at": moment(discount.created_at),
+        "metadata": {},
+        "customer_eligibility": "any",
+        "preserve_on_plan_change": True,
+        "restricted_to": [],
+        "times_used": await Subscription.filter(discount_id=discount.id).count(),
+        "subscription_cycles": cycles,
+        "usage_limit": None,
+        "per_customer_usage_limit": None,
+        "starts_at": None,
+        "expires_at": None,
+    }
+
+
+async def _discount_detail(discount: Discount, cycles_remaining: int | None) -> dict[str, Any]:
+    """Dodo's DiscountDetail: a subscription's one discount with the renewals it has left."""
+    return {
+        **await discount_object(discount),
+        "position": 0,
+        "cycles_remaining": cycles_remaining,
+        "discount_cycles_remaining": cycles_remaining,
+    }
+
+
+def _scheduled_change(change: dict[str, Any] | None, subscription: Subscription) -> dict[str, Any] | None:
+    if not change:
+        return None
+    return {
+        "id": subscription.id,
+        "product_id": change["product_id"],
+        "quantity": change["quantity"],
+        "effective_at": change["effective_at"],
+        "created_at": change.get("created_at") or moment(subscription.updated_at),
+        "addons": [],
+    }
+
+
+async def subscription_object(subscription: Subscription) -> dict[str, Any]:
+    """Dodo's Subscription (also its list item and its webhook payload)."""
+    customer: Customer = await _related(subscription, "customer")
+    discount: Discount | None = await _related(subscription, "discount")
+    cycles = subscription.discount_cycles_remaining
+    return {
+        "subscription_id": subscription.id,
+        "business_id": subscription.business_id,
+        "brand_id": subscription.business_id,
+        "customer": customer_details(customer),
+        "billing": billing_address(customer),
+        "product_id": subscription.product_id,
+        "status": str(subscription.status),
+        "quantity": subscription.quantity,
+        "recurring_pre_tax_amount": subscription.recurring_pre_tax_amount,
+        "currency": subscription.currency,
+        "tax_inclusive": subscription.tax_inclusive,
+        "tax_id": customer.tax_id or None,
+        "created_at": moment(subscription.created_at),
+        "previous_billing_date": moment(subscription.previous_billing_date),
+        "next_billing_date": moment(subscription.next_billing_date),
+        "cancel_at_next_billing_date": subscription.cancel_at_next_billing_date,
+        "payment_frequency_count": subscription.payment_frequency_count,
+        "payment_frequency_interval": str(subscription.payment_frequency_interval),
+        "subscription_period_count": subscription.subscription_period_count,
+        "subscription_period_interval": str(subscription.subscription_period_interval),
+        "trial_period_days": subscription.trial_period_days,
+        "cancelled_at": moment(subscription.cancelled_at),
+        "expires_at": moment(subscription.expires_at),
+        "discount_id": subscription.discount_id,
+        "discount_cycles_remaining": cycles,
+        "discounts": [await _discount_detail(discount, cycles)] if discount else [],
+        "payment_method_id": subscription.payment_method_id,
+        "has_payment_method": subscription.payment_method_id is not None,
+        "scheduled_change": _scheduled_change(subscription.scheduled_change, subscription),
+        "cancellation_feedback": subscription.cancellation_feedback and str(subscription.cancellation_feedback),
+        "cancellation_comment": subscription.cancellation_comment,
+        "metadata": subscription.metadata,
+        "on_demand": False,
+        "addons": [],
+        "meters": [],
+        "credit_entitlement_cart": [],
+        "meter_credit_entitlement_cart": [],
+    }
+
+
+def _refund_item(refund: Refund, payment: Payment) -> dict[str, Any]:
+    """Dodo's RefundListItem: a refund without its customer."""
+    return {
+        "refund_id": refund.id,
+        "payment_id": refund.payment_id,
+        "business_id": refund.business_id,
+        "amount": refund.amount,
+        "currency": refund.currency,
+        "is_partial": refund.amount < payment.total_amount,
+        "status": str(refund.status),
+        "reason": refund.reason or None,
+        "credit_note_number": refund.credit_note_number,
+        "created_at": moment(refund.created_at),
+    }
+
+
+async def refund_object(refund: Refund) -> dict[str, Any]:
+    """Dodo's Refund (also its list item and its webhook payload), with its credit note's number."""
+    payment: Payment = await _related(refund, "payment")
+    customer: Customer = await _related(refund, "customer")
+    return {
+        **_refund_item(refund, payment),
+        "brand_id": refund.business_id,
+        "customer": customer_details(customer),
+        "metadata": {},
+    }
+
+
+_CHARGE_TYPES = {
+    PaymentPurpose.SUBSCRIPTION_CREATE: "new",
+    PaymentPurpose.PURCHASE: "new",
+    PaymentPurpose.RENEWAL: "renewal",
+    PaymentPurpose.REACTIVATION: "renewal",
+    PaymentPurpose.PLAN_CHANGE: "plan_change",
+}
+
+
+async def product_cart(payment: Payment) -> list[dict[str, Any]]:
+    """What the payment bought, as Dodo's `product_cart`: its items, or else its subscription's plan."""
+    items = await PaymentItem.filter(payment_id=payment.id).order_by("id").values("product_id", "quantity")
+    if items or payment.subscription_id is None:
+        return items
+    return await Subscription.filter(id=payment.subscription_id).values("product_id", "quantity")
+
+
+async def payment_object(payment: Payment) -> dict[str, Any]:
+    """Dodo's Payment (also its list item and its webhook payload), with its refunds and invoice."""
+    customer: Customer = await _related(payment, "customer")
+    refunds = await Refund.filter(payment_id=payment.id).order_by("-created_at", "-id")
+    invoice_ids = await Invoice.filter(payment_id=payment.id).values_list("id", flat=True)
+    refunded = sum(refund.amount for refund in refunds if str(refund.status) == "succeeded")
+    return {
+        "payment_id": payment.id,
+        "business_id": payment.business_id,
+        "brand_id": payment.business_id,
+        "customer": customer_details(customer),
+        "billing": billing_address(customer),
+        "subscription_id": payment.subscription_id,
+        "subscription_ids": [payment.subscription_id] if payment.subscription_id else [],
+        "product_cart": await product_cart(payment),
+        "is_multi_subscription": False,
+        "charge_type": _CHARGE_TYPES.get(payment.purpose),
+        "total_amount": payment.total_amount,
+        "tax": payment.tax,
+        "currency": payment.currency,
+        "settlement_amount": payment.total_amount,
+        "settlement_tax": payment.tax,
+        "settlement_currency": payment.currency,
+        "status": str(payment.status),
+        "payment_provider": "dodo",
+        "payment_method": "card" if payment.card_network else None,
+        "payment_method_type": "card" if payment.card_network else None,
+        "payment_method_id": payment.payment_method_id,
+        "card_last_four": payment.card_last_four or None,
+        "card_network": payment.card_network or None,
+        "error_code": payment.error_code,
+        "error_message": payment.error_message,
+        "payment_link": payment.next_action_url or None,
+        "invoice_id": invoice_ids[0] if invoice_ids else None,
+        "refunds": [_refund_item(refund, payment) for refund in refunds],
+        "refund_status": ("full" if refunded >= payment.total_amount else "partial") if refunded else None,
+        "has_license_key": await LicenseKey.exists(payment_id=payment.id),
+        "disputes": [],
+        "service_periods": [],
+        "retry_attempt": 0,
+        "digital_products_delivered": False,
+        "includes_usage": False,
+        "is_update_payment_method": False,
+        "metadata": {},
+        "created_at": moment(payment.created_at),
+        "updated_at": moment(payment.updated_at),
+    }
+
+
+def dispute_object(payment: Payment, dispute_id: str, amount: int, currency: str, reason: str) -> dict[str, Any]:
+    """Dodo's Dispute, for a dispute the processor announced (the id is the processor's; Dodo writes the amount as a
+    string)."""
+    return {
+        "dispute_id": dispute_id,
+        "payment_id": payment.id,
+        "business_id": payment.business_id,
+        "amount": str(amount),
+        "currency": currency,
+        "dispute_stage": "dispute",
+        "dispute_status": "dispute_opened",
+        "remarks": reason or None,
+        "created_at": moment(payment.disputed_at),
+    }
+
+
+async def license_key_object(license_key: LicenseKey) -> dict[str, Any]:
+    """Dodo's LicenseKey (also its webhook payload); every key is issued by a purchase (`source: auto`)."""
+    return {
+        "id": license_key.id,
+        "business_id": license_key.business_id,
+        "brand_id": license_key.business_id,
+        "customer_id": license_key.customer_id,
+        "product_id": license_key.product_id,
+        "payment_id": license_key.payment_id,
+        "subscription_id": license_key.subscription_id,
+        "key": license_key.key,
+        "status": str(license_key.status),
+        "source": "auto",
+        "activations_limit": license_key.activations_limit,
+        "instances_count": await LicenseKeyInstance.filter(license_key_id=license_key.id).count(),
+        "expires_at": moment(license_key.expires_at),
+        "created_at": moment(license_key.created_at),
+    }
+
+
+def license_key_instance_object(instance: LicenseKeyInstance, business_id: str) -> dict[str, Any]:
+    """Dodo's LicenseKeyInstance: a device a key was activated on."""
+    return {
+        "id": instance.id,
+        "business_id": business_id,
+        "license_key_id": instance.license_key_id,
+        "name": instance.name,
+        "created_at": moment(instance.created_at),
+    }
