@@ -30,6 +30,7 @@ from functools import partial
 import orjson
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -53,13 +54,24 @@ from billing.license_issuance import issue_license_key
 from billing.notifications import Notifier
 from billing.payment_methods import add_payment_method
 from billing.periods import add_interval, period_end
-from billing.subscription_claims import CLAIM, claim_subscription, release_subscription, try_claim
+from billing.subscription_claims import CLAIM, claim_subscription, claimed, release_subscription, try_claim
 from billing.tax import Amounts, charge_amounts
 from core.clock import utcnow
 from core.event_types import EventType
 from core.inputs import MAX_TRIAL_DAYS, metadata_problem
 from merchants.features import MAX_QUANTITY, merchant_features
-from models import Business, Customer, Discount, Invoice, Payment, PaymentItem, PaymentMethod, Product, Subscription
+from models import (
+    Business,
+    CheckoutSession,
+    Customer,
+    Discount,
+    Invoice,
+    Payment,
+    PaymentItem,
+    PaymentMethod,
+    Product,
+    Subscription,
+)
 from models.enums import DiscountType, Interval, PaymentPurpose, PaymentStatus, PriceType, SubscriptionStatus
 from models.ids import find_by_client_id
 
@@ -82,6 +94,8 @@ class StartRequest:
     trial_period_days: int | None = None
     # Any JSON value the API was given: check_start refuses all but a flat object of text.
     metadata: object = None
+    # The customer gives the way to pay on a checkout page (billing.checkout) instead: neither of the two above.
+    payment_link: bool = False
 
 
 @dataclass(frozen=True)
@@ -130,6 +144,10 @@ async def _checked_product(customer: Customer, product_id: str) -> Product:
 
 
 async def _checked_method(request: StartRequest) -> PaymentMethod | None:
+    if request.payment_link:
+        if request.processor_token is not None or request.payment_method_id is not None:
+            raise _refuse(Code.INVALID_INPUT, "paymentLink", "A payment link asks the customer for their card.")
+        return None
     if (request.processor_token is None) == (request.payment_method_id is None):
         raise _refuse(Code.INVALID_INPUT, "paymentMethodId", "Give either a processor token or a payment method id.")
     if request.processor_token is not None:
@@ -278,6 +296,8 @@ async def start_subscription(request: StartRequest, context: BillingContext) -> 
     try:
         if not _asks_the_same(subscription, request, checked):
             raise BillingError(Code.IDEMPOTENCY_KEY_REUSED, field="idempotencyKey")
+        if request.payment_link:
+            return SubscriptionStart(subscription, None)
         if subscription.status == SubscriptionStatus.PENDING and subscription.payment_method_id is None:
             await _attach(subscription, request, context)
         if subscription.trial_ends_at is not None:
@@ -293,18 +313,46 @@ async def start_subscription(request: StartRequest, context: BillingContext) -> 
 async def _attach(subscription: Subscription, request: StartRequest, context: BillingContext) -> None:
     """Save the token's card as the subscription's method; a token the processor refuses leaves no subscription."""
     try:
-        method = await add_payment_method(
-            request.customer,
-            request.processor_token or "",
-            set_as_default=False,
-            processor=await context.processor_for(subscription.business_id, subscription.livemode),
-            features=merchant_features(),
-        )
+        await _save_method(subscription, request.customer, request.processor_token or "", context)
     except BillingError:
         await Subscription.filter(id=subscription.id, status=SubscriptionStatus.PENDING).delete()
         raise
+
+
+async def _save_method(subscription: Subscription, customer: Customer, token: str, context: BillingContext) -> None:
+    method = await add_payment_method(
+        customer,
+        token,
+        set_as_default=False,
+        processor=await context.processor_for(subscription.business_id, subscription.livemode),
+        features=merchant_features(),
+    )
     await Subscription.filter(id=subscription.id).update(payment_method_id=method.id)
     subscription.payment_method_id = method.id
+
+
+async def pay_pending_start(
+    subscription: Subscription, processor_token: str, client_key: str, context: BillingContext, return_url: str
+) -> SubscriptionStart:
+    """Start a subscription created with a payment link, once its customer gave a card on the checkout page: the
+    card is saved, then the trial starts or the first period is charged under `client_key`, as a create would.
+
+    Under the subscription's claim, so two tabs take turns: the second finds the subscription started, or the
+    first one's payment (under the same key) and never charges again; a card is saved only while nothing was
+    charged. Raises BillingError for a card the processor refuses (the subscription stays pending)."""
+    async with claimed(subscription):
+        key = client_idempotency_key(PaymentPurpose.SUBSCRIPTION_CREATE, subscription, client_key)
+        earlier = await Payment.get_or_none(idempotency_key=key)
+        if subscription.status != SubscriptionStatus.PENDING:
+            return SubscriptionStart(subscription, earlier)
+        if earlier is None:
+            await _save_method(subscription, await Customer.get(id=subscription.customer_id), processor_token, context)
+        if subscription.trial_ends_at is not None:
+            await _start_trial(subscription)
+            return SubscriptionStart(subscription, None)
+        payment = await _charge_first_period(subscription, client_key, context, return_url)
+        await subscription.refresh_from_db()
+        return SubscriptionStart(subscription, payment)
 
 
 async def _start_trial(subscription: Subscription) -> None:
@@ -373,7 +421,9 @@ async def first_period_charge(subscription: Subscription, business: Business) ->
     )
 
 
-async def _charge_first_period(subscription: Subscription, client_key: str, context: BillingContext) -> Payment:
+async def _charge_first_period(
+    subscription: Subscription, client_key: str, context: BillingContext, return_url: str = ""
+) -> Payment:
     key = client_idempotency_key(PaymentPurpose.SUBSCRIPTION_CREATE, subscription, client_key)
     earlier = await Payment.get_or_none(idempotency_key=key)
     outcome = await start_outcome(subscription, context)
@@ -384,7 +434,7 @@ async def _charge_first_period(subscription: Subscription, client_key: str, cont
         method=method,
         amounts=amounts,
         idempotency_key=key,
-        return_url=context.portal_url("/payments/{payment_id}/complete"),
+        return_url=return_url or context.portal_url("/payments/{payment_id}/complete"),
     )
     processor = await context.processor_for(subscription.business_id, subscription.livemode)
     payment = await charge_once(intent, outcome, processor)
@@ -403,8 +453,13 @@ async def finish_abandoned_starts(context: BillingContext, now: datetime, limit:
     """Finish, as their retry would, the creates whose request died before charging and was never retried, once
     their claim has lapsed: a trial starts, a saved card is charged under the request's own key, and a create that
     died before its card was saved fails with nothing charged."""
+    # A create with a payment link waits for its customer while the link lives; once it has expired, it fails.
+    waiting = CheckoutSession.filter(expires_at__gt=now).values("subscription_id")
     abandoned = Subscription.filter(
-        status=SubscriptionStatus.PENDING, idempotency_key__isnull=False, updated_at__lt=now - CLAIM
+        status=SubscriptionStatus.PENDING,
+        idempotency_key__isnull=False,
+        updated_at__lt=now - CLAIM,
+        id__not_in=Subquery(waiting),
     )
     finished = 0
     for subscription in await abandoned.order_by("updated_at").limit(limit):

@@ -9,6 +9,7 @@ import secrets
 
 SESSION_PREFIX = "cps_"
 LINK_PREFIX = "cpl_"
+CHECKOUT_PREFIX = "cpc_"
 
 
 def new_token(prefix: str) -> tuple[str, str]:

@@ -24,6 +24,7 @@ from models.billing import (
 )
 from models.business import Business, CustomDomain, PortalConfiguration
 from models.catalog import Discount, Product, ProductCollection
+from models.checkout import CheckoutSession
 from models.customer import Customer, normalize_email
 from models.license import LicenseKey, LicenseKeyInstance
 from models.outbox import EmailMessage, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -33,6 +34,7 @@ from models.stripe import StripeAccount, StripeCustomer, StripeEvent, StripeInte
 __all__ = [
     "ApiKey",
     "Business",
+    "CheckoutSession",
     "CreditEntry",
     "CreditNoteSequence",
     "Customer",

@@ -19,7 +19,7 @@ from urllib.parse import unquote_plus
 from starlette.routing import BaseRoute, Route
 from stdnum import luhn
 
-from core.tokens import LINK_PREFIX, SESSION_PREFIX
+from core.tokens import CHECKOUT_PREFIX, LINK_PREFIX, SESSION_PREFIX
 from merchants.api_keys import LIVE_KEY_PREFIX, TEST_KEY_PREFIX
 
 REDACTED = "[redacted]"
@@ -35,6 +35,7 @@ _WEBHOOK_SECRET_PREFIX = "whsec_"
 # Stripe's restricted keys (its secret keys share the prefixes of the portal's own API keys).
 _STRIPE_RESTRICTED_PREFIXES = ("rk_live_", "rk_test_")
 _PREFIXES = (
+    CHECKOUT_PREFIX,
     LINK_PREFIX,
     SESSION_PREFIX,
     LIVE_KEY_PREFIX,

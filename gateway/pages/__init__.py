@@ -2,9 +2,9 @@
 itself (`home`), adding a business to the unified portal (`business_additions`), a subscription's page
 (`subscriptions`) and the changes made from it (`subscription_changes`: cancel, resume, change plan, pause), saved
 cards (`payment_methods`), a license key's devices (`license_keys`), invoice and credit-note PDFs (`documents`), the
-profile and "Download my data" (`profile`), the link that confirms a new email address (`email_change`), the
-confirmation a deep link's task ends on (`flows`), and the stylesheet under `/static`. Shared page machinery is in
-`common`, and what the billing pages share in `signed_in`."""
+profile and "Download my data" (`profile`), the hosted checkout a payment link opens (`checkout`), the link that
+confirms a new email address (`email_change`), the confirmation a deep link's task ends on (`flows`), and the
+stylesheet under `/static`. Shared page machinery is in `common`, and what the billing pages share in `signed_in`."""
 
 from pathlib import Path
 
@@ -14,6 +14,7 @@ from starlette.staticfiles import StaticFiles
 from gateway.pages import (
     billing_history,
     business_additions,
+    checkout,
     documents,
     email_change,
     flows,
@@ -48,5 +49,6 @@ def routes(settings: Settings) -> list[BaseRoute]:
         *documents.routes(settings),
         *purchases.routes(settings),
         *license_keys.routes(settings),
+        *checkout.routes(settings),
         Mount("/static", StaticFiles(directory=STATIC_DIR), name="static"),
     ]

@@ -3,14 +3,19 @@
 billing.merchant_changes.
 
 The subscription is billing.resources' `subscription_object`. Where we differ from Dodo Payments:
-- `POST /subscriptions` charges a card the processor already tokenised (`processor_token`) or a saved
-  `payment_method_id` of the customer instead of answering a checkout link (`payment_link: true` is refused);
-  `customer` must name an existing `customer_id` (no inline customer); `billing` becomes the customer's billing
-  address. With an `Idempotency-Key` header, the same key and body answer the first result and never charge twice,
-  another body is a 409; without one, the request runs once as sent. The same holds for change-plan.
-- `payment_link` in the answer is the 3-D Secure page when the first charge waits for the customer (the subscription
-  is then `pending`); a declined charge answers 402 with the decline code (the subscription is `failed`, Dodo's
-  terminal creation failure). `payment_id` is null when nothing was charged (a trial).
+- `POST /subscriptions` charges a card the processor already tokenised (`processor_token`), a saved
+  `payment_method_id` of the customer, or, with `payment_link: true`, answers the link to the hosted checkout
+  (billing.checkout, gateway.pages.checkout) where the customer adds a card and pays; the subscription is `pending`
+  until then, `payment_id` is `""` (the SDK requires a string and nothing is charged yet) and `expires_on` says when
+  the link expires, after which the subscription fails. `return_url` is where the checkout lands the customer (else
+  the business's portal). `customer` names an existing `customer_id` or is an inline `{email, name, phone_number}`
+  (the business's customer with that email, else a new one); `billing` becomes the customer's billing address.
+  With an `Idempotency-Key` header, the same key and body answer the first result (the same link) and never charge
+  twice, another body is a 409; without one, the request runs once as sent. The same holds for change-plan.
+- Without `payment_link`, `payment_link` in the answer is the 3-D Secure page when the first charge waits for the
+  customer (the subscription is then `pending`); a declined charge answers 402 with the decline code (the
+  subscription is `failed`, Dodo's terminal creation failure). `payment_id` is null when nothing was charged (a
+  trial).
 - PATCH takes `metadata`, `status: cancelled`, `cancel_at_next_billing_date` (with `cancellation_feedback` and
   `cancellation_comment` for the cancellation; Dodo's `cancel_reason`, who asked, is checked but not stored) and
   `payment_method_id`; `next_billing_date`, `billing`, `tax_id` and the rest are refused by name (422).
@@ -30,6 +35,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 from tortoise.queryset import QuerySet
 
+from access.login_links import checked_return_url
+from billing.checkout import open_checkout
+from billing.context import BillingContext
 from billing.errors import BillingError, decline_error_code
 from billing.merchant_changes import (
     PlanRequest,
@@ -47,7 +55,7 @@ from gateway.payments import billing_of
 from gateway.rest.common import ApiKeyRoute, MerchantCall, by_id, by_status, list_response, merchant_endpoint
 from gateway.rest.customers import flag, mapping, text, whole_number
 from gateway.rest.errors import RestError, RestErrorCode, not_found, rest_error
-from merchants.customers import CustomerFields, find_customer, update_customer
+from merchants.customers import CustomerFields, create_customer, find_customer, update_customer
 from merchants.inputs import MerchantErrorCode
 from models import Customer, Payment, Product, Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
@@ -63,6 +71,7 @@ _CREATE_FIELDS = (
     "trial_period_days",
     "metadata",
     "payment_link",
+    "return_url",
 )
 _UPDATE_FIELDS = (
     "metadata",
@@ -110,13 +119,21 @@ async def list_subscriptions(call: MerchantCall) -> JSONResponse:
     return await list_response(call, query, subscription_object, filters)
 
 
-def _customer_id(body: dict[str, Any]) -> str:
-    customer = mapping(body, "customer") or {}
-    customer_id = text(customer, "customer_id")
-    if customer_id is None:
-        message = "customer.customer_id is required: the portal has no checkout for a new customer."
+async def _customer(call: MerchantCall, body: dict[str, Any]) -> Customer:
+    """Dodo's `customer`: an existing `customer_id`, or a new customer's `email` (with `name`, `phone_number`)."""
+    given = mapping(body, "customer") or {}
+    customer_id = text(given, "customer_id")
+    if customer_id is not None:
+        customer = await find_customer(call.business_id, call.livemode, customer_id)
+        if customer is None:
+            raise not_found("customer")
+        return customer
+    email = text(given, "email")
+    if email is None:
+        message = "customer needs a customer_id or a new customer's email."
         raise RestError(MerchantErrorCode.INVALID_INPUT, message, "customer.customer_id")
-    return customer_id
+    fields = CustomerFields(name=text(given, "name"), phone_number=text(given, "phone_number"))
+    return (await create_customer(call.business_id, call.livemode, email, fields)).customer
 
 
 async def _apply_billing(customer: Customer, body: dict[str, Any]) -> None:
@@ -137,12 +154,9 @@ async def _apply_billing(customer: Customer, body: dict[str, Any]) -> None:
 async def post_subscription(call: MerchantCall) -> JSONResponse:
     client_key = call.idempotency_key()
     body = await call.json_body(_CREATE_FIELDS)
-    if flag(body, "payment_link"):
-        message = "The portal has no hosted checkout: send processor_token or payment_method_id."
-        raise RestError(MerchantErrorCode.INVALID_INPUT, message, "payment_link")
-    customer = await find_customer(call.business_id, call.livemode, _customer_id(body))
-    if customer is None:
-        raise not_found("customer")
+    payment_link = bool(flag(body, "payment_link"))
+    return_url = checked_return_url(text(body, "return_url") or "")
+    customer = await _customer(call, body)
     product_id = text(body, "product_id")
     if product_id is None:
         raise RestError(MerchantErrorCode.INVALID_INPUT, "product_id is required.", "product_id")
@@ -158,8 +172,12 @@ async def post_subscription(call: MerchantCall) -> JSONResponse:
         discount_code=text(body, "discount_code"),
         trial_period_days=whole_number(body, "trial_period_days"),
         metadata=mapping(body, "metadata"),
+        payment_link=payment_link,
     )
-    start = await start_subscription(request, billing_of(call.request))
+    context = billing_of(call.request)
+    start = await start_subscription(request, context)
+    if payment_link:
+        return JSONResponse(await _checkout_answer(start.subscription, return_url, context))
     _declined(start.payment)
     answer = {
         **await subscription_object(start.subscription),
@@ -168,6 +186,18 @@ async def post_subscription(call: MerchantCall) -> JSONResponse:
         "payment_method_required": False,
     }
     return JSONResponse(answer)
+
+
+async def _checkout_answer(subscription: Subscription, return_url: str, context: BillingContext) -> dict[str, Any]:
+    """The answer of a create with `payment_link`: the pending subscription and its checkout's link."""
+    checkout = await open_checkout(subscription, return_url, context)
+    return {
+        **await subscription_object(subscription),
+        "payment_id": "",
+        "payment_link": checkout.link,
+        "expires_on": moment(checkout.expires_at),
+        "payment_method_required": True,
+    }
 
 
 async def get_subscription(call: MerchantCall) -> JSONResponse:

@@ -1,0 +1,190 @@
+"""Payment links: `POST /subscriptions` with `payment_link: true` answers a hosted checkout where the customer adds a
+card on the sandbox's page, answers 3-D Secure if their bank asks, pays the first period and lands on the merchant's
+return URL; the link expires, cannot be paid twice, and opens nothing for anyone who has not got it."""
+
+import asyncio
+from datetime import timedelta
+
+import httpx
+
+from models import CheckoutSession, Invoice, Payment, Subscription
+from models.enums import PaymentStatus, SubscriptionStatus
+from tests.support.portal import csrf_from
+from tests.support.shop import Shop, open_shop
+
+RETURN_URL = "https://merchant.example/thanks"
+BILLING = {"country": "US", "city": "Springfield", "state": "IL", "street": "1 Main St", "zipcode": "62701"}
+VISA = "4242424242424242"
+CHALLENGED = "4000002760003184"
+
+
+async def create_link(client: httpx.AsyncClient, shop: Shop, **body) -> httpx.Response:
+    body = {
+        "customer": {"email": "New@Example.com", "name": "Nia"},
+        "billing": BILLING,
+        "product_id": shop.product.id,
+        "quantity": 1,
+        "payment_link": True,
+        "return_url": RETURN_URL,
+    } | body
+    return await client.post("/subscriptions", json=body, headers=shop.headers)
+
+
+async def card_return(client: httpx.AsyncClient, link: str, number: str = VISA) -> str:
+    """Open the checkout, go to the sandbox's card page, add the card: the address the sandbox sends back to."""
+    page = await client.get(link)
+    to_sandbox = await client.post(link, data={"csrf_token": csrf_from(page)})
+    setup = await client.get(to_sandbox.headers["location"])
+    card = {"number": number, "expiry": "12/34", "cvc": "123", "csrf_token": csrf_from(setup)}
+    added = await client.post(to_sandbox.headers["location"], data=card)
+    return added.headers["location"]
+
+
+async def test_a_new_customer_pays_through_the_link_and_lands_on_the_return_url(client) -> None:
+    shop = await open_shop()
+
+    created = await create_link(client, shop)
+    link = created.json()["payment_link"]
+    page = await client.get(link)
+    paid = await client.get(await card_return(client, link))
+
+    assert created.status_code == 200, created.text
+    answer = created.json()
+    assert answer["status"] == "pending" and answer["payment_id"] == "" and answer["payment_method_required"]
+    assert answer["customer"]["email"] == "new@example.com" and answer["expires_on"]
+    assert link.startswith("http://localhost/checkout/cpc_")
+    assert page.status_code == 200 and shop.product.name in page.text and "every month" in page.text
+    assert "$13.20" in page.text  # $12.00 a month and 10 % tax, due today
+    assert paid.status_code == 303 and paid.headers["location"] == RETURN_URL
+    subscription = await Subscription.get(id=answer["subscription_id"]).prefetch_related("customer")
+    assert subscription.status == SubscriptionStatus.ACTIVE
+    assert subscription.customer.billing_city == "Springfield"
+    payments = await Payment.filter(subscription_id=subscription.id)
+    assert [(p.status, p.total_amount) for p in payments] == [(PaymentStatus.SUCCEEDED, 1320)]
+    assert await Invoice.filter(payment_id=payments[0].id).count() == 1
+
+
+async def test_a_used_link_and_a_reload_never_charge_again(client) -> None:
+    shop = await open_shop()
+    link = (await create_link(client, shop)).json()["payment_link"]
+    back = await card_return(client, link)
+
+    await client.get(back)
+    reloaded = await client.get(back)
+    reopened = await client.get(link)
+
+    assert reloaded.status_code == 200 and "already been used" in reloaded.text
+    assert reopened.status_code == 200 and "already been used" in reopened.text
+    assert await Payment.all().count() == 1
+
+
+async def test_two_tabs_paying_at_once_charge_once(client) -> None:
+    shop = await open_shop()
+    link = (await create_link(client, shop)).json()["payment_link"]
+    first, second = await card_return(client, link), await card_return(client, link, "5555555555554444")
+
+    answers = await asyncio.gather(client.get(first), client.get(second))
+
+    # Whichever tab waited for the other lands too, or is told the link is used: neither is charged again.
+    assert all(a.headers.get("location") == RETURN_URL or "already been used" in a.text for a in answers)
+    payments = await Payment.all()
+    assert len(payments) == 1 and payments[0].status == PaymentStatus.SUCCEEDED
+    assert (await Subscription.get()).status == SubscriptionStatus.ACTIVE
+
+
+async def test_a_card_asking_for_3d_secure_is_confirmed_with_the_bank_then_lands(client) -> None:
+    shop = await open_shop()
+    link = (await create_link(client, shop)).json()["payment_link"]
+
+    to_bank = await client.get(await card_return(client, link, CHALLENGED))
+    challenge = await client.get(to_bank.headers["location"])
+    answered = await client.post(
+        to_bank.headers["location"], data={"csrf_token": csrf_from(challenge), "decision": "approve"}
+    )
+    landed = await client.get(answered.headers["location"])
+
+    assert "/sandbox/authenticate/" in to_bank.headers["location"]
+    assert "/checkout/payments/" in answered.headers["location"]
+    assert landed.status_code == 303 and landed.headers["location"] == RETURN_URL
+    assert (await Subscription.get()).status == SubscriptionStatus.ACTIVE
+    assert [p.status for p in await Payment.all()] == [PaymentStatus.SUCCEEDED]
+
+
+async def test_a_declined_card_fails_the_link_and_says_so(client) -> None:
+    shop = await open_shop()
+    link = (await create_link(client, shop)).json()["payment_link"]
+
+    declined = await client.get(await card_return(client, link, "4000000000000341"))
+
+    assert declined.status_code == 200 and "did not go through" in declined.text
+    assert (await Subscription.get()).status == SubscriptionStatus.FAILED
+
+
+async def test_a_trial_starts_through_the_link_without_a_charge(client) -> None:
+    shop = await open_shop()
+    link = (await create_link(client, shop, trial_period_days=14)).json()["payment_link"]
+
+    page = await client.get(link)
+    landed = await client.get(await card_return(client, link))
+
+    assert "$0.00" in page.text and "Free trial until" in page.text
+    assert landed.headers["location"] == RETURN_URL
+    subscription = await Subscription.get()
+    assert subscription.status == SubscriptionStatus.ACTIVE and subscription.payment_method_id
+    assert await Payment.all().count() == 0
+
+
+async def test_an_expired_link_says_so_and_takes_no_card(client) -> None:
+    shop = await open_shop()
+    link = (await create_link(client, shop)).json()["payment_link"]
+    page = await client.get(link)
+    session = await CheckoutSession.get()
+    session.expires_at -= timedelta(days=2)
+    await session.save()
+
+    expired = await client.get(link)
+    posted = await client.post(link, data={"csrf_token": csrf_from(page)})
+
+    assert expired.status_code == 410 and "expired" in expired.text
+    assert posted.status_code == 410
+    assert (await Subscription.get()).payment_method_id is None
+
+
+async def test_a_retried_create_answers_the_same_link(client) -> None:
+    shop = await open_shop()
+    headers = {**shop.headers, "Idempotency-Key": "link-1"}
+    body = {"customer": {"email": "nia@example.com"}, "product_id": shop.product.id, "payment_link": True}
+
+    first = await client.post("/subscriptions", json=body, headers=headers)
+    again = await client.post("/subscriptions", json=body, headers=headers)
+
+    assert first.json()["payment_link"] == again.json()["payment_link"]
+    assert await CheckoutSession.all().count() == 1
+
+
+async def test_links_and_their_subscriptions_open_nothing_for_others(client) -> None:
+    shop, other = await open_shop(), await open_shop("Globex")
+    created = (await create_link(client, shop)).json()
+    link = created["payment_link"]
+    session = await CheckoutSession.get()
+
+    altered = await client.get(link[:-1] + ("0" if link[-1] != "0" else "1"))
+    foreign = await client.get(f"/subscriptions/{created['subscription_id']}", headers=other.headers)
+    unknown = await client.get("/checkout/cpc_nothing")
+    # Someone holding only the session's id (no link, so no state for it) cannot pay it.
+    forged = await client.get(f"/checkout/sessions/{session.id}/card", params={"processor_token": "pm_card_visa"})
+
+    assert altered.status_code == unknown.status_code == foreign.status_code == 404
+    assert forged.status_code == 403
+    assert await Payment.all().count() == 0
+
+
+async def test_payment_link_with_a_card_token_or_a_bad_return_url_is_refused(client) -> None:
+    shop = await open_shop()
+
+    with_token = await create_link(client, shop, processor_token="pm_card_visa")
+    bad_url = await create_link(client, shop, return_url="javascript:alert(1)")
+    nobody = await create_link(client, shop, customer={"name": "No email"})
+
+    assert with_token.status_code == bad_url.status_code == nobody.status_code == 422
+    assert await Subscription.all().count() == 0
