@@ -17,6 +17,9 @@ metadata, under the client's idempotency key.
    billing.charges under a key derived from the client's (`client_idempotency_key`): success makes it active (invoice,
    license key, receipt), a decline makes it `failed` (terminal, as Dodo's creation failure), and a card asking for
    3-D Secure leaves it `pending` with the payment's challenge URL until the customer answers their bank.
+5. With a payment link (`payment_link`) there is no way to pay yet: the subscription stays `pending` while its
+   checkout (billing.checkout) waits for the customer, whose card `pay_pending_start` saves before step 4 runs
+   under the checkout's own key. A link that expires unpaid leaves the create abandoned: it fails.
 
 No transaction or row lock is held across a processor call (attach, charge). Uses merchants.portal_configurations
 for the merchant's policy when saving the card.

@@ -7,8 +7,11 @@ from datetime import timedelta
 
 import httpx
 
+from billing.subscription_start import finish_abandoned_starts
+from core.clock import utcnow
 from models import CheckoutSession, Invoice, Payment, Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
+from tests.support.billing import billing_context
 from tests.support.portal import csrf_from
 from tests.support.shop import Shop, open_shop
 
@@ -148,6 +151,20 @@ async def test_an_expired_link_says_so_and_takes_no_card(client) -> None:
     assert expired.status_code == 410 and "expired" in expired.text
     assert posted.status_code == 410
     assert (await Subscription.get()).payment_method_id is None
+
+
+async def test_the_billing_run_leaves_an_open_link_waiting_and_fails_an_expired_one(client) -> None:
+    shop = await open_shop()
+    await create_link(client, shop)
+    session = await CheckoutSession.get()
+
+    await finish_abandoned_starts(billing_context(), utcnow() + timedelta(hours=1))
+    while_open = (await Subscription.get()).status
+    await finish_abandoned_starts(billing_context(), session.expires_at + timedelta(minutes=5))
+
+    assert while_open == SubscriptionStatus.PENDING
+    assert (await Subscription.get()).status == SubscriptionStatus.FAILED
+    assert await Payment.all().count() == 0
 
 
 async def test_a_retried_create_answers_the_same_link(client) -> None:

@@ -117,14 +117,22 @@ async def test_subscriptions(dodo: AsyncDodoPayments, shop: Shop) -> None:
     assert (updated.cancellation_comment, updated.metadata) == ("Over budget", {"team": "blue"})
     with pytest.raises(UnprocessableEntityError, match="next_billing_date"):
         await dodo.subscriptions.update(subscription_id, next_billing_date=datetime.now(UTC) + timedelta(days=90))
-    with pytest.raises(UnprocessableEntityError, match="payment_link"):
-        await dodo.subscriptions.create(
-            customer={"customer_id": customer.customer_id},
-            billing=BILLING,
-            product_id=bigger.id,
-            quantity=1,
-            payment_link=True,
-        )
+
+
+async def test_subscriptions_create_with_a_payment_link_for_a_new_customer(dodo: AsyncDodoPayments, shop: Shop) -> None:
+    created = await dodo.subscriptions.create(
+        customer={"email": "nia@example.com", "name": "Nia"},
+        billing=BILLING,
+        product_id=shop.product.id,
+        quantity=1,
+        payment_link=True,
+        return_url="https://merchant.example/thanks",
+    )
+
+    assert created.payment_link and created.payment_link.startswith("http://portal.test/checkout/cpc_")
+    assert created.customer.email == "nia@example.com" and created.customer.name == "Nia"
+    assert created.payment_id == "" and created.payment_method_required and created.expires_on
+    assert (await dodo.subscriptions.retrieve(created.subscription_id)).status == "pending"
 
 
 async def test_payments_refunds_and_invoices(dodo: AsyncDodoPayments, shop: Shop) -> None:
