@@ -3,6 +3,7 @@ created with `payment_link` gives a card and pays the first period (or starts th
 
 The link's token is derived from the session id under the deployment's secret key, so a retried create (the same
 idempotency key) answers the same link; only its SHA-256 is stored, and a lookup finds the session by that hash.
+The portal's "subscribe again" on an ended subscription opens one the same way (`subscribe_again`).
 A session expires after `CHECKOUT_LIFETIME` (its pending subscription then fails, billing.subscription_start) and
 is used once: the charge runs under a key derived from the session through billing.subscription_start's
 `pay_pending_start`, under the subscription's claim, so a double submit or a second tab never charges twice.
@@ -15,8 +16,15 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from billing.context import BillingContext
+from billing.errors import BillingError, BillingErrorCode
 from billing.payments import complete_payment
-from billing.subscription_start import SubscriptionStart, first_period_charge, pay_pending_start
+from billing.subscription_start import (
+    StartRequest,
+    SubscriptionStart,
+    first_period_charge,
+    pay_pending_start,
+    start_subscription,
+)
 from billing.tax import Amounts
 from core.clock import utcnow
 from core.tokens import CHECKOUT_PREFIX, hash_token
@@ -29,10 +37,13 @@ CHECKOUT_PATH = "/checkout/"
 # Where the processor's 3-D Secure page sends the customer back, `{payment_id}` filled in by billing.charges.
 CHECKOUT_COMPLETE_PATH = "/checkout/payments/{payment_id}/complete"
 _TOKEN_LENGTH = len(CHECKOUT_PREFIX) + 64
+# What a customer may subscribe to again from the portal.
+ENDED = (SubscriptionStatus.CANCELLED, SubscriptionStatus.EXPIRED)
 
 
 class CheckoutState(StrEnum):
     OPEN = "open"
+    # Past its life, or its subscription ended another way: a new link is needed.
     EXPIRED = "expired"
     # The subscription started (this link or another way): nothing is left to pay.
     PAID = "paid"
@@ -54,11 +65,14 @@ class Checkout:
 
     def state(self, now: datetime) -> CheckoutState:
         status = self.subscription.status
+        if self.session.completed_at is not None or status == SubscriptionStatus.ACTIVE:
+            return CheckoutState.PAID
         if status == SubscriptionStatus.FAILED:
             return CheckoutState.FAILED
-        if self.session.completed_at is not None or status != SubscriptionStatus.PENDING:
-            return CheckoutState.PAID
-        return CheckoutState.EXPIRED if self.session.expires_at <= now else CheckoutState.OPEN
+        # A pending subscription past its link's life, or one ended another way (cancelled by the merchant).
+        if status != SubscriptionStatus.PENDING or self.session.expires_at <= now:
+            return CheckoutState.EXPIRED
+        return CheckoutState.OPEN
 
 
 def _token(session_id: str, secret_key: str) -> str:
@@ -97,6 +111,28 @@ async def open_checkout(subscription: Subscription, return_url: str, context: Bi
 def checkout_path(session: CheckoutSession, context: BillingContext) -> str:
     """The path of the session's checkout page, its token included."""
     return CHECKOUT_PATH + _token(session.id, context.secret_key)
+
+
+async def subscribe_again(
+    ended: Subscription, client_key: str, return_url: str, context: BillingContext
+) -> CheckoutLink:
+    """A new subscription to an ended one's product and quantity, pending at a checkout where its customer pays.
+
+    No second trial. Raises BillingError(NOT_ALLOWED) for a subscription that has not ended or a product the business
+    no longer sells; the same key answers the same checkout."""
+    product = await Product.get(id=ended.product_id)
+    if ended.status not in ENDED or product.archived:
+        raise BillingError(BillingErrorCode.NOT_ALLOWED, field="subscriptionId")
+    request = StartRequest(
+        customer=await Customer.get(id=ended.customer_id),
+        product_id=product.id,
+        client_key=client_key,
+        quantity=ended.quantity,
+        trial_period_days=0,
+        payment_link=True,
+    )
+    start = await start_subscription(request, context)
+    return await open_checkout(start.subscription, return_url, context)
 
 
 async def _checkout_of(session: CheckoutSession) -> Checkout:

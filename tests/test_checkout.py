@@ -1,6 +1,7 @@
 """Payment links: `POST /subscriptions` with `payment_link: true` answers a hosted checkout where the customer adds a
 card on the sandbox's page, answers 3-D Secure if their bank asks, pays the first period and lands on the merchant's
-return URL; the link expires, cannot be paid twice, and opens nothing for anyone who has not got it."""
+return URL; the link expires, cannot be paid twice, and opens nothing for anyone who has not got it. The portal's
+"Subscribe again" on an ended subscription goes through the same checkout."""
 
 import asyncio
 from datetime import timedelta
@@ -11,7 +12,9 @@ from billing.subscription_start import finish_abandoned_starts
 from core.clock import utcnow
 from models import CheckoutSession, Invoice, Payment, Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
-from tests.support.billing import billing_context
+from tests.support.billing import billing_context, subscriber
+from tests.support.factories import business_token
+from tests.support.pages import IDEMPOTENCY_KEY, sign_in
 from tests.support.portal import csrf_from
 from tests.support.shop import Shop, open_shop
 
@@ -205,3 +208,39 @@ async def test_payment_link_with_a_card_token_or_a_bad_return_url_is_refused(cli
 
     assert with_token.status_code == bad_url.status_code == nobody.status_code == 422
     assert await Subscription.all().count() == 0
+
+
+async def test_an_ended_subscription_is_subscribed_to_again_through_the_checkout(http, context) -> None:
+    shop = await subscriber(context, status=SubscriptionStatus.CANCELLED, cards=())
+    await sign_in(http, await business_token(shop.customer))
+    path = f"/subscriptions/{shop.subscription.id}"
+    page = await http.get(path)
+    form = {"csrf_token": csrf_from(page), "idempotency_key": IDEMPOTENCY_KEY.search(page.text)[1]}
+
+    to_checkout = await http.post(f"{path}/subscribe-again", data=form)
+    again = await http.post(f"{path}/subscribe-again", data=form)
+    landed = await http.get(await card_return(http, to_checkout.headers["location"]))
+
+    assert "Subscribe again" in page.text
+    assert "/checkout/cpc_" in to_checkout.headers["location"]
+    assert again.headers["location"] == to_checkout.headers["location"]
+    assert landed.status_code == 303 and landed.headers["location"] == "http://127.0.0.1:8000/"
+    new = await Subscription.get(status=SubscriptionStatus.ACTIVE)
+    assert new.id != shop.subscription.id and new.trial_ends_at is None
+    # The product's price today, ¥980, with the business's 10 % tax on top.
+    assert [(p.subscription_id, p.total_amount) for p in await Payment.all()] == [(new.id, 1078)]
+
+
+async def test_only_an_ended_subscription_is_subscribed_to_again(http, context) -> None:
+    shop = await subscriber(context, status=SubscriptionStatus.ACTIVE, cards=("pm_card_visa",))
+    other = await subscriber(context, status=SubscriptionStatus.CANCELLED, cards=(), email="bob@example.com")
+    await sign_in(http, await business_token(shop.customer))
+    page = await http.get(f"/subscriptions/{shop.subscription.id}")
+    form = {"csrf_token": csrf_from(page), "idempotency_key": "again-1"}
+
+    active = await http.post(f"/subscriptions/{shop.subscription.id}/subscribe-again", data=form)
+    foreign = await http.post(f"/subscriptions/{other.subscription.id}/subscribe-again", data=form)
+
+    assert "Subscribe again" not in page.text
+    assert active.status_code == 422 and foreign.status_code == 404
+    assert await Subscription.all().count() == 2 and await CheckoutSession.all().count() == 0

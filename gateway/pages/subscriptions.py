@@ -1,10 +1,12 @@
 """A subscription's own page (`/subscriptions/{id}`) and what the customer does there: pay an on-hold
-subscription's dues and reactivate it (with the confirmation page and the return from 3-D Secure), and choose the
-saved card that pays it (`/subscriptions/{id}/payment-method`). The page, the receipt of a payment and the return
+subscription's dues and reactivate it (with the confirmation page and the return from 3-D Secure), choose the
+saved card that pays it (`/subscriptions/{id}/payment-method`), and subscribe again once it ended (on to the checkout,
+gateway.pages.checkout). The page, the receipt of a payment and the return
 from 3-D Secure serve the changes of `subscription_changes` (cancel, change plan, pause) as well.
 
 Every read and write is the customer GraphQL schema's (`node`, `reactivateSubscription`, `completePayment`,
-`updateSubscriptionPaymentMethod`), so an id outside the session's scope answers like one that does not exist.
+`updateSubscriptionPaymentMethod`, `subscribeAgain`), so an id outside the session's scope answers like one that
+does not exist.
 """
 
 import secrets
@@ -18,6 +20,7 @@ from access.deep_links import PLAN_CHANGE_FLOWS
 from gateway.pages.signed_in import (
     BUSINESS_FIELDS,
     METHOD_FIELDS,
+    NOT_FOUND,
     Visit,
     back_to_page,
     form_field,
@@ -63,6 +66,11 @@ query Receipt($id: ID!, $invoice: ID!) {{
 }}
 """
 _PAYMENT_ANSWER = "subscription { id } payment { id } invoice { id } nextAction { url } errors { code message }"
+SUBSCRIBE_AGAIN = """
+mutation SubscribeAgain($subscription: ID!, $key: String!) {
+  subscribeAgain(input: {subscriptionId: $subscription, idempotencyKey: $key}) { checkoutUrl errors { code message } }
+}
+"""
 REACTIVATE = f"""
 mutation Reactivate($subscription: ID!, $method: ID!, $key: String!) {{
   reactivateSubscription(input: {{subscriptionId: $subscription, paymentMethodId: $method, idempotencyKey: $key}}) {{
@@ -180,6 +188,19 @@ async def reactivate(visit: Visit, form: FormData) -> Response:
 back_to_subscription = back_to_page(subscription_path, "subscription_id")
 
 
+@signed_in_form
+async def subscribe_again(visit: Visit, form: FormData) -> Response:
+    """An ended subscription's "Subscribe again": on to the checkout where the new one is paid for."""
+    subscription_id = visit.request.path_params["subscription_id"]
+    key = form_field(form, "idempotency_key")
+    answer = (await visit.run(SUBSCRIBE_AGAIN, subscription=subscription_id, key=key))["subscribeAgain"]
+    if answer["checkoutUrl"]:
+        return redirect(answer["checkoutUrl"])
+    if answer["errors"][0]["code"] == NOT_FOUND:
+        return visit.not_found()
+    return await render_subscription(visit, subscription_id, status=422, error=_first_error(answer))
+
+
 @signed_in
 async def complete_payment(visit: Visit) -> Response:
     """Where the processor's 3-D Secure page sends the customer back.
@@ -246,6 +267,8 @@ def routes(settings: Settings) -> list[BaseRoute]:
         route("/subscriptions/{subscription_id}/reactivate", reactivate, settings, "POST"),
         route("/subscriptions/{subscription_id}/reactivate", back_to_subscription, settings),
         route("/subscriptions/{subscription_id}/reactivated", reactivated_page, settings),
+        route("/subscriptions/{subscription_id}/subscribe-again", subscribe_again, settings, "POST"),
+        route("/subscriptions/{subscription_id}/subscribe-again", back_to_subscription, settings),
         route("/subscriptions/{subscription_id}/payment-method", choose_payment_method_page, settings),
         route("/subscriptions/{subscription_id}/payment-method", use_payment_method, settings, "POST"),
         route("/payments/{payment_id}/complete", complete_payment, settings),

@@ -1,12 +1,14 @@
 """Mutations that change a subscription's course: cancel (with a reason, a comment and the retention offer), resume,
 change plan or quantity (charged through the payment path), keep the current plan instead of a scheduled change,
-pause and unpause. Every id goes through the Viewer; the rules are billing's."""
+pause and unpause, and subscribe again after a subscription ended (through a checkout). Every id goes through the
+Viewer; the rules are billing's."""
 
 from collections.abc import Awaitable, Callable
 
 import strawberry
 
 from billing.cancellation import accept_retention_offer, cancel_subscription, resume_subscription
+from billing.checkout import subscribe_again
 from billing.errors import BillingError
 from billing.pauses import pause_subscription, unpause_subscription
 from billing.plan_changes import cancel_scheduled_change, change_plan
@@ -80,6 +82,23 @@ def _ignoring_features(change: Callable[[SubscriptionRow], Awaitable[Subscriptio
     return changed
 
 
+@strawberry.input
+class SubscribeAgainInput:
+    subscription_id: strawberry.ID
+    idempotency_key: str = strawberry.field(
+        description="Unique per attempt (1–64 printable characters): a retry with the same key answers the same "
+        "checkout."
+    )
+
+
+@strawberry.type
+class SubscribeAgainPayload:
+    checkout_url: str | None = strawberry.field(
+        description="The hosted checkout where the customer adds a card and pays the first period."
+    )
+    errors: list[UserError]
+
+
 @strawberry.type
 class SubscriptionMutations:
     @strawberry.mutation(description="Cancel at the period end (or now, where allowed), with a reason and a comment.")
@@ -144,3 +163,19 @@ class SubscriptionMutations:
             return PaymentPayload(subscription=subscription, payment=None, invoice=None, next_action=None, errors=[])
         invoice = await InvoiceRow.get_or_none(payment_id=change.payment.id)
         return await payment_payload(info, change.payment, change.subscription, invoice)
+
+    @strawberry.mutation(
+        description="Start a new subscription to a CANCELLED or EXPIRED one's plan and quantity (no trial): answers "
+        "the checkout where the customer pays; it starts once paid, and the portal's home is where they land."
+    )
+    async def subscribe_again(self, info: strawberry.Info, input: SubscribeAgainInput) -> SubscribeAgainPayload:
+        viewer = info.context.signed_in_viewer()
+        row = await viewer.get_subscription(str(input.subscription_id))
+        if row is None:
+            return SubscribeAgainPayload(checkout_url=None, errors=[not_found(info, "subscriptionId")])
+        billing = info.context.billing
+        try:
+            checkout = await subscribe_again(row, input.idempotency_key, billing.portal_url("/"), billing)
+        except BillingError as error:
+            return SubscribeAgainPayload(checkout_url=None, errors=[user_error(info, error)])
+        return SubscribeAgainPayload(checkout_url=checkout.link, errors=[])
