@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from tortoise.exceptions import IntegrityError
+
 from billing.context import BillingContext
 from billing.errors import BillingError, BillingErrorCode
 from billing.payments import complete_payment
@@ -104,7 +106,11 @@ async def open_checkout(subscription: Subscription, return_url: str, context: Bi
             expires_at=utcnow() + CHECKOUT_LIFETIME,
         )
         session.token_hash = hash_token(_token(session.id, context.secret_key))
-        await session.save()
+        try:
+            await session.save()
+        except IntegrityError:
+            # A concurrent retry of the same create made it first.
+            session = await CheckoutSession.get(subscription_id=subscription.id)
     return CheckoutLink(context.portal_url(checkout_path(session, context)), session.expires_at)
 
 

@@ -22,8 +22,9 @@ class CheckoutSession(Timestamped):
     )
     business_id: str
     livemode = fields.BooleanField()
-    subscription: fields.ForeignKeyRelation["Subscription"] = fields.ForeignKeyField(
-        "portal.Subscription", related_name="checkout_sessions"
+    # One checkout per subscription: a retried create answers the first one's link.
+    subscription: fields.OneToOneRelation["Subscription"] = fields.OneToOneField(
+        "portal.Subscription", related_name="checkout_session"
     )
     subscription_id: str
     token_hash = fields.CharField(max_length=64, unique=True)

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import httpx
 
+from billing.checkout import find_checkout, pay_checkout, subscribe_again
 from billing.subscription_start import finish_abandoned_starts
 from core.clock import utcnow
 from models import CheckoutSession, Invoice, Payment, Subscription
@@ -17,6 +18,7 @@ from tests.support.factories import business_token
 from tests.support.pages import IDEMPOTENCY_KEY, sign_in
 from tests.support.portal import csrf_from
 from tests.support.shop import Shop, open_shop
+from tests.support.stripe import stripe_shop
 
 RETURN_URL = "https://merchant.example/thanks"
 BILLING = {"country": "US", "city": "Springfield", "state": "IL", "street": "1 Main St", "zipcode": "62701"}
@@ -244,3 +246,24 @@ async def test_only_an_ended_subscription_is_subscribed_to_again(http, context) 
     assert "Subscribe again" not in page.text
     assert active.status_code == 422 and foreign.status_code == 404
     assert await Subscription.all().count() == 2 and await CheckoutSession.all().count() == 0
+
+
+async def test_a_business_on_stripe_takes_the_card_and_the_payment_through_stripe(stripe_server, stripe_api) -> None:
+    connected = await stripe_shop(stripe_server, stripe_api, status=SubscriptionStatus.CANCELLED)
+    context = connected.context
+
+    link = await subscribe_again(connected.shop.subscription, "again-1", "https://merchant.example/", context)
+    checkout = await find_checkout(link.link.rsplit("/", 1)[-1])
+    assert checkout is not None
+    processor = await context.processor_for(checkout.business.id, livemode=False)
+    card_page = await processor.start_setup(customer_reference=checkout.customer.id, return_url=RETURN_URL)
+    typed = await stripe_api.v1.payment_methods.create_async(
+        params={"type": "card", "card": {"number": VISA, "exp_month": 12, "exp_year": 2031, "cvc": "123"}}
+    )
+    start = await pay_checkout(checkout, typed.id, context)
+
+    assert "/stripe/setup/" in card_page
+    assert start.subscription.status == SubscriptionStatus.ACTIVE
+    [intent] = await connected.intents()
+    assert start.payment is not None and intent.id == start.payment.processor_reference
+    assert (intent.status, intent.amount) == ("succeeded", 1078)

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
                 ('id', fields.CharField(primary_key=True, default=new_cks_id, unique=True, db_index=True, max_length=40)),
                 ('business', fields.ForeignKeyField('portal.Business', source_field='business_id', db_constraint=True, to_field='id', related_name='checkout_sessions', on_delete=OnDelete.CASCADE)),
                 ('livemode', fields.BooleanField()),
-                ('subscription', fields.ForeignKeyField('portal.Subscription', source_field='subscription_id', db_constraint=True, to_field='id', related_name='checkout_sessions', on_delete=OnDelete.CASCADE)),
+                ('subscription', fields.OneToOneField('portal.Subscription', source_field='subscription_id', db_constraint=True, to_field='id', related_name='checkout_session', on_delete=OnDelete.CASCADE)),
                 ('token_hash', fields.CharField(unique=True, max_length=64)),
                 ('return_url', fields.CharField(default='', max_length=1000)),
                 ('expires_at', fields.DatetimeField(auto_now=False, auto_now_add=False)),
