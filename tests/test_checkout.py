@@ -267,3 +267,27 @@ async def test_a_business_on_stripe_takes_the_card_and_the_payment_through_strip
     [intent] = await connected.intents()
     assert start.payment is not None and intent.id == start.payment.processor_reference
     assert (intent.status, intent.amount) == ("succeeded", 1078)
+
+
+async def test_the_page_speaks_the_customers_language_and_its_form_needs_the_csrf_token(client) -> None:
+    shop = await open_shop()
+    customer = await shop.customer()
+    customer.locale = "fr"
+    await customer.save()
+    link = (await create_link(client, shop, customer={"customer_id": customer.id}, return_url=None)).json()
+
+    page = await client.get(link["payment_link"])
+    forged = await client.post(link["payment_link"], data={})
+
+    assert '<html lang="fr"' in page.text and "12,00" in page.text
+    assert forged.status_code == 403
+    assert await CheckoutSession.filter(subscription_id=link["subscription_id"]).exists()
+
+
+async def test_without_a_return_url_the_customer_lands_in_the_business_portal(client) -> None:
+    shop = await open_shop()
+    link = (await create_link(client, shop, return_url=None)).json()["payment_link"]
+
+    landed = await client.get(await card_return(client, link))
+
+    assert landed.status_code == 303 and landed.headers["location"].endswith(f"/login/{shop.business.id}")
