@@ -6,7 +6,8 @@ idempotency key) answers the same link; only its SHA-256 is stored, and a lookup
 The portal's "subscribe again" on an ended subscription opens one the same way (`subscribe_again`).
 A session expires after `CHECKOUT_LIFETIME` (its pending subscription then fails, billing.subscription_start) and
 is used once: the charge runs under a key derived from the session through billing.subscription_start's
-`pay_pending_start`, under the subscription's claim, so a double submit or a second tab never charges twice.
+`pay_pending_start`, under the subscription's claim, so a double submit or a second tab never charges twice. A
+declined card leaves the checkout open for another one.
 """
 
 import hashlib
@@ -49,8 +50,6 @@ class CheckoutState(StrEnum):
     EXPIRED = "expired"
     # The subscription started (this link or another way): nothing is left to pay.
     PAID = "paid"
-    # The first charge was declined: the subscription failed, as a create's declined charge does.
-    FAILED = "failed"
 
 
 @dataclass(frozen=True)
@@ -69,9 +68,7 @@ class Checkout:
         status = self.subscription.status
         if self.session.completed_at is not None or status == SubscriptionStatus.ACTIVE:
             return CheckoutState.PAID
-        if status == SubscriptionStatus.FAILED:
-            return CheckoutState.FAILED
-        # A pending subscription past its link's life, or one ended another way (cancelled by the merchant).
+        # A pending subscription past its link's life, or one that ended unpaid (failed, cancelled by the merchant).
         if status != SubscriptionStatus.PENDING or self.session.expires_at <= now:
             return CheckoutState.EXPIRED
         return CheckoutState.OPEN
@@ -83,7 +80,8 @@ def _token(session_id: str, secret_key: str) -> str:
 
 
 def _client_key(session: CheckoutSession) -> str:
-    """The key the first period is charged under: one per session, whatever the tabs and submits."""
+    """The key the first period is charged under (with the attempt's number): one per session and attempt, whatever
+    the tabs and submits."""
     return f"checkout:{session.id}"
 
 
@@ -202,16 +200,17 @@ async def _complete(session: CheckoutSession) -> None:
     await session.refresh_from_db()
 
 
-async def finish_authenticated_payment(payment_id: str, context: BillingContext) -> Checkout | None:
-    """Record the bank's answer for a checkout's first charge (3-D Secure); None for a payment no checkout made.
+async def finish_authenticated_payment(payment_id: str, context: BillingContext) -> tuple[Checkout, Payment] | None:
+    """Record the bank's answer for a checkout's first charge (3-D Secure): the checkout and the payment as settled;
+    None for a payment no checkout made.
 
     Decides nothing: the customer answered their bank on the processor's page, and asking again never charges."""
     payment = await find_by_client_id(Payment.filter(purpose=PaymentPurpose.SUBSCRIPTION_CREATE), payment_id)
     session = await CheckoutSession.get_or_none(subscription_id=payment.subscription_id) if payment else None
     if payment is None or session is None:
         return None
-    await complete_payment(payment, context)
+    payment = await complete_payment(payment, context)
     checkout = await _checkout_of(session)
     if checkout.subscription.status == SubscriptionStatus.ACTIVE:
         await _complete(session)
-    return checkout
+    return checkout, payment

@@ -19,7 +19,8 @@ metadata, under the client's idempotency key.
    3-D Secure leaves it `pending` with the payment's challenge URL until the customer answers their bank.
 5. With a payment link (`payment_link`) there is no way to pay yet: the subscription stays `pending` while its
    checkout (billing.checkout) waits for the customer, whose card `pay_pending_start` saves before step 4 runs
-   under the checkout's own key. A link that expires unpaid leaves the create abandoned: it fails.
+   under the checkout's own key. A decline there leaves it pending for another card while the link lives; a link
+   that expires unpaid leaves the create abandoned: it fails, its saved card never charged.
 
 No transaction or row lock is held across a processor call (attach, charge). Uses merchants.portal_configurations
 for the merchant's policy when saving the card.
@@ -38,6 +39,7 @@ from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
 from billing.charges import (
+    UNSETTLED,
     ChargeIntent,
     SubscriptionOutcome,
     charge_once,
@@ -338,24 +340,29 @@ async def pay_pending_start(
     subscription: Subscription, processor_token: str, client_key: str, context: BillingContext, return_url: str
 ) -> SubscriptionStart:
     """Start a subscription created with a payment link, once its customer gave a card on the checkout page: the
-    card is saved, then the trial starts or the first period is charged under `client_key`, as a create would.
+    card is saved, then the trial starts or the first period is charged, as a create would. Each attempt is charged
+    under `client_key` and the number of declined attempts before it, so a card declined while the checkout is open
+    leaves the subscription pending for another card (StartOutcome.failed).
 
     Under the subscription's claim, so two tabs take turns: the second finds the subscription started, or the
-    first one's payment (under the same key) and never charges again; a card is saved only while nothing was
-    charged. Raises BillingError for a card the processor refuses (the subscription stays pending)."""
+    first one's payment still open (waiting for 3-D Secure) and never charges again. Raises BillingError for a card
+    the processor refuses (the subscription stays pending)."""
     async with claimed(subscription):
-        key = client_idempotency_key(PaymentPurpose.SUBSCRIPTION_CREATE, subscription, client_key)
-        earlier = await Payment.get_or_none(idempotency_key=key)
-        if subscription.status != SubscriptionStatus.PENDING:
-            return SubscriptionStart(subscription, earlier)
-        if earlier is None:
-            await _save_method(subscription, await Customer.get(id=subscription.customer_id), processor_token, context)
+        latest = await Payment.filter(subscription_id=subscription.id).order_by("-created_at").first()
+        if subscription.status != SubscriptionStatus.PENDING or (latest and latest.status in UNSETTLED):
+            return SubscriptionStart(subscription, latest)
+        await _save_method(subscription, await Customer.get(id=subscription.customer_id), processor_token, context)
         if subscription.trial_ends_at is not None:
             await _start_trial(subscription)
             return SubscriptionStart(subscription, None)
-        payment = await _charge_first_period(subscription, client_key, context, return_url)
+        declined = await Payment.filter(subscription_id=subscription.id, status=PaymentStatus.FAILED).count()
+        payment = await _charge_first_period(subscription, f"{client_key}:{declined}", context, return_url)
         await subscription.refresh_from_db()
         return SubscriptionStart(subscription, payment)
+
+
+async def _checkout_open(subscription: Subscription, now: datetime) -> bool:
+    return await CheckoutSession.exists(subscription_id=subscription.id, expires_at__gt=now)
 
 
 async def _start_trial(subscription: Subscription) -> None:
@@ -400,6 +407,8 @@ class StartOutcome(SubscriptionOutcome):
         await self.notifier.payment_receipt(payment, invoice, self.product_name)
 
     async def failed(self, payment: Payment, now: datetime) -> None:
+        if await _checkout_open(self.subscription, now):
+            return  # The customer is at the checkout and may try another card.
         if await self._pending().update(status=SubscriptionStatus.FAILED):
             await self.subscription.refresh_from_db()
             await record_subscription_event(EventType.SUBSCRIPTION_FAILED, self.subscription)
@@ -455,7 +464,7 @@ async def _charge_first_period(
 async def finish_abandoned_starts(context: BillingContext, now: datetime, limit: int = 100) -> int:
     """Finish, as their retry would, the creates whose request died before charging and was never retried, once
     their claim has lapsed: a trial starts, a saved card is charged under the request's own key, and a create that
-    died before its card was saved fails with nothing charged."""
+    died before its card was saved fails with nothing charged, as does a payment link that expired unpaid."""
     # A create with a payment link waits for its customer while the link lives; once it has expired, it fails.
     waiting = CheckoutSession.filter(expires_at__gt=now).values("subscription_id")
     abandoned = Subscription.filter(
@@ -466,8 +475,9 @@ async def finish_abandoned_starts(context: BillingContext, now: datetime, limit:
     )
     finished = 0
     for subscription in await abandoned.order_by("updated_at").limit(limit):
-        if await Payment.exists(subscription_id=subscription.id) or not await try_claim(subscription):
-            continue  # A payment is the stale-payment recovery's (billing.payments) or waits for the customer.
+        open_payment = Payment.exists(subscription_id=subscription.id, status__in=UNSETTLED)
+        if await open_payment or not await try_claim(subscription):
+            continue  # An open payment is the stale-payment recovery's (billing.payments) or waits for the customer.
         try:
             await _finish(subscription, context)
         finally:
@@ -477,7 +487,8 @@ async def finish_abandoned_starts(context: BillingContext, now: datetime, limit:
 
 
 async def _finish(subscription: Subscription, context: BillingContext) -> None:
-    if subscription.payment_method_id is None:
+    # A checkout's card is charged only while its customer is there to see the outcome.
+    if subscription.payment_method_id is None or await CheckoutSession.exists(subscription_id=subscription.id):
         async with in_transaction():
             if await Subscription.filter(id=subscription.id, status=SubscriptionStatus.PENDING).update(
                 status=SubscriptionStatus.FAILED

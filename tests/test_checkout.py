@@ -118,14 +118,21 @@ async def test_a_card_asking_for_3d_secure_is_confirmed_with_the_bank_then_lands
     assert [p.status for p in await Payment.all()] == [PaymentStatus.SUCCEEDED]
 
 
-async def test_a_declined_card_fails_the_link_and_says_so(client) -> None:
+async def test_a_declined_card_comes_back_to_the_checkout_and_another_card_pays(client) -> None:
     shop = await open_shop()
     link = (await create_link(client, shop)).json()["payment_link"]
 
     declined = await client.get(await card_return(client, link, "4000000000000341"))
+    still_pending = (await Subscription.get()).status
+    paid = await client.get(await card_return(client, link))
 
-    assert declined.status_code == 200 and "did not go through" in declined.text
-    assert (await Subscription.get()).status == SubscriptionStatus.FAILED
+    assert declined.status_code == 422 and "Your card was declined. Try another card." in declined.text
+    assert still_pending == SubscriptionStatus.PENDING
+    assert paid.headers["location"] == RETURN_URL
+    assert (await Subscription.get()).status == SubscriptionStatus.ACTIVE
+    payments = await Payment.all().order_by("created_at")
+    assert [p.status for p in payments] == [PaymentStatus.FAILED, PaymentStatus.SUCCEEDED]
+    assert await Invoice.all().count() == 1
 
 
 async def test_a_trial_starts_through_the_link_without_a_charge(client) -> None:
@@ -160,7 +167,8 @@ async def test_an_expired_link_says_so_and_takes_no_card(client) -> None:
 
 async def test_the_billing_run_leaves_an_open_link_waiting_and_fails_an_expired_one(client) -> None:
     shop = await open_shop()
-    await create_link(client, shop)
+    link = (await create_link(client, shop)).json()["payment_link"]
+    await client.get(await card_return(client, link, "4000000000009995"))  # declined: insufficient funds
     session = await CheckoutSession.get()
 
     await finish_abandoned_starts(billing_context(), utcnow() + timedelta(hours=1))
@@ -169,7 +177,8 @@ async def test_the_billing_run_leaves_an_open_link_waiting_and_fails_an_expired_
 
     assert while_open == SubscriptionStatus.PENDING
     assert (await Subscription.get()).status == SubscriptionStatus.FAILED
-    assert await Payment.all().count() == 0
+    # The card saved at the checkout is never charged again once its customer has gone.
+    assert [p.status for p in await Payment.all()] == [PaymentStatus.FAILED]
 
 
 async def test_a_retried_create_answers_the_same_link(client) -> None:
@@ -291,3 +300,18 @@ async def test_without_a_return_url_the_customer_lands_in_the_business_portal(cl
     landed = await client.get(await card_return(client, link))
 
     assert landed.status_code == 303 and landed.headers["location"].endswith(f"/login/{shop.business.id}")
+
+
+async def test_a_payment_the_bank_refuses_comes_back_to_the_checkout(client) -> None:
+    shop = await open_shop()
+    link = (await create_link(client, shop)).json()["payment_link"]
+
+    to_bank = await client.get(await card_return(client, link, CHALLENGED))
+    challenge = await client.get(to_bank.headers["location"])
+    answered = await client.post(
+        to_bank.headers["location"], data={"csrf_token": csrf_from(challenge), "decision": "fail"}
+    )
+    back = await client.get(answered.headers["location"])
+
+    assert back.status_code == 422 and "The payment was not confirmed with your bank." in back.text
+    assert (await Subscription.get()).status == SubscriptionStatus.PENDING

@@ -3,7 +3,8 @@ language: the product, its price and interval, what is due now, and a button tha
 processor's hosted "add a card" page (the sandbox's, or Stripe's when the business connected Stripe). The processor
 sends them back to `/checkout/sessions/{session_id}/card`, which pays through billing.checkout: on to the bank's
 3-D Secure page when it asks (which comes back to `/checkout/payments/{payment_id}/complete`), then to the merchant's
-return URL or the business's portal. An expired, used or failed link shows a page that says so.
+return URL or the business's portal. A declined card comes back to the checkout, which says why; an expired or used
+link shows a page that says so.
 
 The link is not signed in: its token is the customer's only credential, as a sign-in link's is, and is kept out of
 the logs (its path parameter is `token`). The return from the processor carries a `state` made from this visitor's
@@ -30,7 +31,7 @@ from billing.checkout import (
     pay_checkout,
     session_checkout,
 )
-from billing.errors import BillingError
+from billing.errors import BillingError, decline_error_code
 from core.clock import utcnow
 from core.tokens import same_secret
 from gateway.http.csrf import csrf_form_valid, csrf_token
@@ -38,6 +39,7 @@ from gateway.pages.common import business_brand, not_found_page, page_locale, re
 from gateway.pages.messages import page_message
 from gateway.payments import billing_of
 from gateway.settings import Settings
+from models import Payment
 from models.enums import PaymentStatus, SubscriptionStatus
 
 
@@ -79,7 +81,7 @@ def _refused(request: Request, settings: Settings, checkout: Checkout, refused: 
 
 
 async def _closed(request: Request, settings: Settings, checkout: Checkout, state: CheckoutState) -> Response:
-    """The page of a link that takes no payment: expired, already paid or failed."""
+    """The page of a link that takes no payment: expired (or ended unpaid) or already paid."""
     status = 410 if state == CheckoutState.EXPIRED else 200
     portal_url = await billing_of(request).sign_in_url(checkout.business, checkout.session.livemode)
     return _page(
@@ -87,12 +89,16 @@ async def _closed(request: Request, settings: Settings, checkout: Checkout, stat
     )
 
 
-async def _after_payment(request: Request, settings: Settings, checkout: Checkout) -> Response:
-    """Where a customer goes once their checkout's charge (or trial) has an outcome."""
-    subscription = checkout.subscription
-    if subscription.status == SubscriptionStatus.ACTIVE:
+async def _after_payment(request: Request, settings: Settings, checkout: Checkout, payment: Payment | None) -> Response:
+    """Where a customer goes once their checkout's charge (or trial) has an outcome: on, or back to the checkout
+    saying why the card was declined, while the link lives."""
+    state = checkout.state(utcnow())
+    if state == CheckoutState.PAID and checkout.subscription.status == SubscriptionStatus.ACTIVE:
         return RedirectResponse(await landing_url(checkout, billing_of(request)), status_code=303)
-    return await _closed(request, settings, checkout, checkout.state(utcnow()))
+    if state == CheckoutState.OPEN and payment is not None and payment.status == PaymentStatus.FAILED:
+        declined = BillingError(decline_error_code(payment.error_code), message=payment.error_message or None)
+        return _refused(request, settings, checkout, declined)
+    return await _closed(request, settings, checkout, state)
 
 
 async def checkout_page(request: Request, *, settings: Settings) -> Response:
@@ -146,16 +152,17 @@ async def card_added(request: Request, *, settings: Settings) -> Response:
     payment = start.payment
     if payment is not None and payment.status == PaymentStatus.REQUIRES_CUSTOMER_ACTION:
         return RedirectResponse(payment.next_action_url, status_code=303)
-    return await _after_payment(request, settings, await session_checkout(session_id) or checkout)
+    return await _after_payment(request, settings, await session_checkout(session_id) or checkout, payment)
 
 
 async def payment_authenticated(request: Request, *, settings: Settings) -> Response:
     """Where the bank's 3-D Secure page sends the customer back; records the answer (see
     billing.checkout.finish_authenticated_payment) and lands them."""
-    checkout = await finish_authenticated_payment(request.path_params["payment_id"], billing_of(request))
-    if checkout is None:
+    finished = await finish_authenticated_payment(request.path_params["payment_id"], billing_of(request))
+    if finished is None:
         return not_found_page(request, settings)
-    return await _after_payment(request, settings, checkout)
+    checkout, payment = finished
+    return await _after_payment(request, settings, checkout, payment)
 
 
 def routes(settings: Settings) -> list[BaseRoute]:
