@@ -8,8 +8,8 @@ merchant's deep link); its sign-in links live ten seconds, so that one asked for
 expired by its end. The business portal's pages that change something come last, in the order a customer meets
 them: the plan change, cancelling the new plan, then changing the email address (away and back); in the unified
 portal, paying the on-hold subscription with a card added on the processor's page that asks for 3-D Secure, failed
-once and then approved. A failure names each violation's rule, impact and target, axe's words, and every page,
-language and width it was found on.
+once and then approved. A merchant's payment link opens the hosted checkout. A failure names each violation's rule,
+impact and target, axe's words, and every page, language and width it was found on.
 Skipped when chromium or Playwright is missing (a failure under CI).
 """
 
@@ -332,6 +332,23 @@ async def test_a_deep_links_task_and_its_ending(audit: Audit, demo_portal: Porta
     await page.click("button.danger")
     await page.wait_for_url("**/done")
     await audit.here("a deep link's hosted confirmation")
+    audit.assert_no_violations()
+
+
+async def test_a_payment_links_checkout(audit: Audit, demo_portal: PortalServer):
+    """A merchant's payment link for a new customer opens the hosted checkout in the business's branding."""
+    merchants = Merchants.with_keys(demo_portal, (SAKURA,))
+    created = httpx.post(
+        f"{audit.base_url}/subscriptions",
+        json={
+            "customer": {"email": "new-buyer@example.com", "name": "New Buyer"},
+            "product_id": merchants.product(SAKURA, "Library Pro"),
+            "payment_link": True,
+        },
+        headers={"Authorization": f"Bearer {merchants.api_keys[SAKURA]}"},
+    )
+    assert created.status_code == 200, created.text
+    await audit.path("a payment link's checkout", urlsplit(created.json()["payment_link"]).path)
     audit.assert_no_violations()
 
 
