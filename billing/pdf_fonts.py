@@ -96,3 +96,9 @@ def install_fonts(pdf: FPDF, locale: str, text: Iterable[str]) -> Face:
     pdf.set_fallback_fonts([face.family for face in faces[1:]], exact_match=False)
     pdf.set_text_shaping(True)
     return faces[0]
+
+
+def warm() -> None:
+    """Do once, in a process that will render many documents, what every document would otherwise pay for first."""
+    for face in FACES:
+        coverage(face)

@@ -25,6 +25,7 @@ from models.billing import (
 from models.business import Business, CustomDomain, PortalConfiguration
 from models.catalog import Discount, Product, ProductCollection
 from models.customer import Customer, normalize_email
+from models.documents import StoredDocument
 from models.license import LicenseKey, LicenseKeyInstance
 from models.outbox import EmailMessage, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from models.sandbox import SandboxCard, SandboxCharge, SandboxSetup
@@ -61,6 +62,7 @@ __all__ = [
     "SandboxCard",
     "SandboxCharge",
     "SandboxSetup",
+    "StoredDocument",
     "StripeAccount",
     "StripeCustomer",
     "StripeEvent",
