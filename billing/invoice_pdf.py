@@ -18,10 +18,9 @@ from typing import Any, cast
 from babel.numbers import format_decimal
 from fpdf import FPDF
 from fpdf.enums import Align, MethodReturnValue, XPos, YPos
-from fpdf.fonts import TTFFont
 
 from billing.line_wording import line_text
-from billing.pdf_fonts import install_fonts
+from billing.pdf_fonts import forget_glyphs, install_fonts, reduce_fonts
 from core.display import card_network_name, readable_phone
 from core.errors import N_
 from core.i18n import format_day, text_direction, translations
@@ -290,12 +289,6 @@ class _Sheet:
         left = self.x(offset, width)
         self.pdf.line(left, y, left + width, y)
 
-    def close(self) -> None:
-        """Close the font files fpdf2 keeps open (it reads them lazily)."""
-        for font in self.pdf.fonts.values():
-            if isinstance(font, TTFFont):  # the core fonts are built in, with no file
-                font.close()
-
     def room_for(self, y: float, height: float) -> float:
         """`y`, or the top of a new page when `height` would not fit above the bottom margin."""
         if y + height <= self.pdf.h - _MARGIN:
@@ -387,9 +380,10 @@ def render(document: Document, locale: str) -> bytes:
         y = _draw_bill_to(sheet, document, y)
         y = _draw_table(sheet, document, y)
         _draw_totals(sheet, document, y)
+        reduce_fonts(sheet.pdf)
         return bytes(sheet.pdf.output())
     finally:
-        sheet.close()
+        forget_glyphs()
 
 
 def render_invoice(invoice: Invoice, lines: list[InvoiceLine], payment: Payment | None, locale: str) -> bytes:
