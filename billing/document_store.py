@@ -27,6 +27,8 @@ from models.leases import lease_due
 LOGGER = logging.getLogger(__name__)
 # Renders a document in a locale to PDF bytes, off the caller's thread.
 Renderer = Callable[[Document, str], Awaitable[bytes]]
+# The payment a document prints, read only when the document has to be rendered (a stored one needs none).
+PaymentOf = Callable[[], Awaitable[Payment | None]]
 RENDER_BATCH = 10
 # Longer than a render takes, so a live worker's claim never lapses mid-render.
 RENDER_LEASE = timedelta(minutes=2)
@@ -122,25 +124,25 @@ async def _document(key: DocumentKey) -> Document:
     return invoice_document(invoice, lines, payment, key.locale)
 
 
-async def invoice_pdf(invoice: Invoice, payment: Payment | None, locale: str, renderer: Renderer) -> StoredPdf:
+async def invoice_pdf(invoice: Invoice, payment_of: PaymentOf, locale: str, renderer: Renderer) -> StoredPdf:
     """The PDF of an invoice the caller may see: the stored one, else rendered now and stored."""
     key = invoice_key(invoice, locale)
     found = await find_stored(key)
     if found is not None:
         return found
     lines = await InvoiceLine.filter(invoice_id=invoice.id).order_by("position", "id")
-    return await _keep(key, await renderer(invoice_document(invoice, lines, payment, locale), locale))
+    return await _keep(key, await renderer(invoice_document(invoice, lines, await payment_of(), locale), locale))
 
 
 async def credit_note_pdf(
-    refund: Refund, invoice: Invoice, payment: Payment | None, locale: str, renderer: Renderer
+    refund: Refund, invoice: Invoice, payment_of: PaymentOf, locale: str, renderer: Renderer
 ) -> StoredPdf:
     """The PDF of a credit note the caller may see: the stored one, else rendered now and stored."""
     key = credit_note_key(refund, locale)
     found = await find_stored(key)
     if found is not None:
         return found
-    return await _keep(key, await renderer(credit_note_document(refund, invoice, payment, locale), locale))
+    return await _keep(key, await renderer(credit_note_document(refund, invoice, await payment_of(), locale), locale))
 
 
 async def queue_render(connection: BaseDBAsyncClient, key: DocumentKey, now: datetime) -> None:
@@ -182,6 +184,8 @@ async def render_due(renderer: Renderer, now: datetime) -> int:
             retry = now + RENDER_LEASE * attempts if attempts < MAX_RENDER_ATTEMPTS else None
             await StoredDocument.filter(id=row.id).update(attempts=attempts, next_attempt_at=retry)
         else:
+            # Owed under an older template version (a deploy in between), the row is settled by the new rendering.
+            await StoredDocument.filter(id=row.id, content__isnull=True).delete()
             stored += 1
     return stored
 

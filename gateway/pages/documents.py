@@ -12,6 +12,7 @@ A document is served from billing.document_store with a strong ETag (`If-None-Ma
 app's render pool when not stored yet; a pool with every slot taken answers 503 with Retry-After.
 """
 
+import functools
 import re
 from collections.abc import Awaitable, Callable
 
@@ -28,6 +29,7 @@ from gateway.pages.common import error_page, not_found_page, page_locale, sign_i
 from gateway.pages.signed_in import route
 from gateway.pdf_rendering import RETRY_AFTER_SECONDS
 from gateway.settings import Settings
+from models import Payment
 from schema.customer.invoices import CREDIT_NOTE_PDF_PATH, INVOICE_PDF_PATH
 
 # A document's number as a file name: ASCII letters, digits, dot, dash and underscore.
@@ -42,7 +44,10 @@ async def _invoice(viewer: Viewer, invoice_id: str, locale: str, renderer: Rende
     invoice = await viewer.get_invoice(invoice_id)
     if invoice is None:
         return None
-    payment = await viewer.get_payment(invoice.payment_id) if invoice.payment_id else None
+
+    async def payment() -> Payment | None:
+        return await viewer.get_payment(invoice.payment_id) if invoice.payment_id else None
+
     return invoice.number, await invoice_pdf(invoice, payment, locale, renderer)
 
 
@@ -52,7 +57,7 @@ async def _credit_note(viewer: Viewer, refund_id: str, locale: str, renderer: Re
     invoice = await viewer.get_invoice(refund.invoice_id) if refund and refund.invoice_id else None
     if refund is None or invoice is None:
         return None
-    payment = await viewer.get_payment(refund.payment_id)
+    payment = functools.partial(viewer.get_payment, refund.payment_id)
     return refund.credit_note_number or "", await credit_note_pdf(refund, invoice, payment, locale, renderer)
 
 

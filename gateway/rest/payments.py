@@ -19,6 +19,7 @@ Where we differ from Dodo:
   `activations_limit`, `disabled` and `expires_at`, an instance's PATCH its `name`.
 """
 
+import functools
 from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
@@ -249,7 +250,11 @@ async def payment_invoice(call: MerchantCall) -> Response:
     invoice = await Invoice.get_or_none(payment_id=payment.id)
     if invoice is None:
         raise not_found("invoice")
-    pdf = await _stored(invoice_pdf(invoice, payment, _locale(call), renderer_of(call.request)))
+
+    async def paid_with() -> Payment:
+        return payment
+
+    pdf = await _stored(invoice_pdf(invoice, paid_with, _locale(call), renderer_of(call.request)))
     return pdf_response(call.request, invoice.number, pdf)
 
 
@@ -259,7 +264,7 @@ async def refund_credit_note(call: MerchantCall) -> Response:
     invoice = await Invoice.get_or_none(id=refund.invoice_id) if refund.invoice_id else None
     if invoice is None or refund.credit_note_number is None:
         raise not_found("credit note")
-    payment = await Payment.get(id=refund.payment_id)
+    payment = functools.partial(Payment.get_or_none, id=refund.payment_id)
     pdf = await _stored(credit_note_pdf(refund, invoice, payment, _locale(call), renderer_of(call.request)))
     return pdf_response(call.request, refund.credit_note_number, pdf)
 
