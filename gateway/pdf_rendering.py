@@ -57,6 +57,6 @@ class RenderPool:
 
 
 def close_pools() -> None:
-    """Stop the render processes (the web or worker process is stopping)."""
+    """Stop the render processes (the web or worker process is stopping), after the render in hand."""
     while _EXECUTORS:
-        _EXECUTORS.popitem()[1].shutdown(wait=False, cancel_futures=True)
+        _EXECUTORS.popitem()[1].shutdown(cancel_futures=True)
