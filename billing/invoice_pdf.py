@@ -4,14 +4,13 @@ A document is first put into words (`Document`: every string it prints, translat
 money with core.money, days with core.i18n), then laid out with fpdf2 on A4. Right-to-left languages mirror the
 layout: the seller and the labels on the right, amounts on the left. The fonts are billing.pdf_fonts's.
 
-The output is byte-for-byte the same for the same document and locale: the PDF's creation date is the document's
-issue date, and fpdf2 derives the file id from the content. Rendering is CPU work (under a tenth of a second, about
-three tenths with the CJK face): `invoice_pdf` and `credit_note_pdf` run it in a worker thread.
+The output is byte-for-byte the same for the same document, locale and TEMPLATE_VERSION (and catalogs): the PDF's
+creation date is the document's issue date, and fpdf2 derives the file id from the content. Rendering is CPU work:
+billing.document_store keeps each rendered document, and `render` runs in the gateway's process pool.
 
 Depends on core.i18n for the catalogs and the date format, like every other customer-facing text of billing.
 """
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -19,16 +18,19 @@ from typing import Any, cast
 from babel.numbers import format_decimal
 from fpdf import FPDF
 from fpdf.enums import Align, MethodReturnValue, XPos, YPos
-from fpdf.fonts import TTFFont
 
 from billing.line_wording import line_text
-from billing.pdf_fonts import install_fonts
+from billing.pdf_fonts import forget_glyphs, install_fonts, reduce_fonts
 from core.display import card_network_name, readable_phone
 from core.errors import N_
 from core.i18n import format_day, text_direction, translations
 from core.money import format_money, parse_locale
 from models import Invoice, InvoiceLine, Payment, Refund
 from models.enums import InvoiceStatus
+
+# Raise it with any change to what a rendered document looks like (layout, wording, fonts): stored documents keep
+# the version they were rendered with until `portal documents rerender` renders them again.
+TEMPLATE_VERSION = 1
 
 STATUS_LABELS = {
     InvoiceStatus.PAID: N_("Paid"),
@@ -287,12 +289,6 @@ class _Sheet:
         left = self.x(offset, width)
         self.pdf.line(left, y, left + width, y)
 
-    def close(self) -> None:
-        """Close the font files fpdf2 keeps open (it reads them lazily)."""
-        for font in self.pdf.fonts.values():
-            if isinstance(font, TTFFont):  # the core fonts are built in, with no file
-                font.close()
-
     def room_for(self, y: float, height: float) -> float:
         """`y`, or the top of a new page when `height` would not fit above the bottom margin."""
         if y + height <= self.pdf.h - _MARGIN:
@@ -384,9 +380,10 @@ def render(document: Document, locale: str) -> bytes:
         y = _draw_bill_to(sheet, document, y)
         y = _draw_table(sheet, document, y)
         _draw_totals(sheet, document, y)
+        reduce_fonts(sheet.pdf)
         return bytes(sheet.pdf.output())
     finally:
-        sheet.close()
+        forget_glyphs()
 
 
 def render_invoice(invoice: Invoice, lines: list[InvoiceLine], payment: Payment | None, locale: str) -> bytes:
@@ -395,14 +392,3 @@ def render_invoice(invoice: Invoice, lines: list[InvoiceLine], payment: Payment 
 
 def render_credit_note(refund: Refund, invoice: Invoice, payment: Payment | None, locale: str) -> bytes:
     return render(credit_note_document(refund, invoice, payment, locale), locale)
-
-
-async def invoice_pdf(invoice: Invoice, payment: Payment | None, locale: str) -> bytes:
-    """The PDF of an invoice the caller may see (its lines are loaded here), rendered off the event loop."""
-    lines = await InvoiceLine.filter(invoice_id=invoice.id).order_by("position", "id")
-    return await asyncio.to_thread(render_invoice, invoice, lines, payment, locale)
-
-
-async def credit_note_pdf(refund: Refund, invoice: Invoice, payment: Payment | None, locale: str) -> bytes:
-    """The PDF of a credit note the caller may see, rendered off the event loop."""
-    return await asyncio.to_thread(render_credit_note, refund, invoice, payment, locale)

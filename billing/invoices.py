@@ -6,6 +6,7 @@ from datetime import datetime
 
 from tortoise.backends.base.client import BaseDBAsyncClient
 
+from billing.document_store import invoice_key, preferred_locale, queue_render
 from billing.line_wording import Wording
 from billing.tax import Amounts
 from models import Business, CreditNoteSequence, Customer, Invoice, InvoiceLine, InvoiceSequence, Payment
@@ -139,4 +140,5 @@ async def issue_invoice(
         ],
         using_db=connection,
     )
+    await queue_render(connection, invoice_key(invoice, preferred_locale(customer.locale)), now)
     return invoice

@@ -24,6 +24,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from billing.context import BillingContext
+from billing.document_store import credit_note_key, preferred_locale, queue_render
 from billing.errors import BillingError, BillingErrorCode
 from billing.events import record_refund_event
 from billing.invoices import credit_note_number, next_sequence_number
@@ -170,6 +171,8 @@ async def _issue_credit_note(connection: BaseDBAsyncClient, refund: Refund, paym
     if invoice is not None:
         invoice.status = InvoiceStatus.REFUNDED if fully_refunded else InvoiceStatus.PARTIALLY_REFUNDED
         await invoice.save(update_fields=["status"], using_db=connection)
+        customer = await Customer.get(id=refund.customer_id, using_db=connection)
+        await queue_render(connection, credit_note_key(refund, preferred_locale(customer.locale)), now)
     if fully_refunded:
         await (
             LicenseKey.filter(payment_id=payment.id, status=LicenseKeyStatus.ACTIVE)

@@ -32,6 +32,7 @@ from gateway.pages import errors
 from gateway.pages import sandbox as sandbox_pages
 from gateway.pages import stripe as stripe_pages
 from gateway.payments import build_billing_context
+from gateway.pdf_rendering import RenderPool, close_pools
 from gateway.rest import (
     access_tokens,
     customers,
@@ -90,7 +91,7 @@ def create_app(
         background: list[asyncio.Task] = []
         stop = asyncio.Event()
         if settings.run_worker_in_web:
-            background.append(asyncio.create_task(run_worker(settings, stop, txt_lookup)))
+            background.append(asyncio.create_task(run_worker(settings, stop, txt_lookup, pdf_renderer)))
         try:
             yield
         finally:
@@ -100,10 +101,12 @@ def create_app(
                 await asyncio.wait(background, timeout=WORKER_STOP_SECONDS)
             for task in background:
                 task.cancel()
+            close_pools()
             if manage_database:
                 await disconnect()
 
     billing = build_billing_context(settings)
+    pdf_renderer = RenderPool(settings)
     routes = [
         *customer_graphql.routes(settings),
         *portal_sessions.routes(settings),
@@ -151,4 +154,5 @@ def create_app(
     app.state.settings = settings
     app.state.billing = billing
     app.state.txt_lookup = txt_lookup
+    app.state.pdf_renderer = pdf_renderer
     return app

@@ -102,6 +102,10 @@ class Settings:
     # Emails a merchant may have sent on demand (a portal link's email) in an hour: to one customer, and in all.
     merchant_emails_per_recipient: int = 5
     merchant_emails_per_business: int = 1000
+    # Billing PDFs render in a pool of this many processes per web (or worker) process; past this many renders
+    # waiting besides, a download is answered 503 with Retry-After.
+    pdf_render_processes: int = 1
+    pdf_render_queue: int = 4
     # `sandbox`: the built-in sandbox charges test mode (and the businesses' own Stripe accounts where connected);
     # `stripe`: no sandbox at all, every charge goes to the business's own Stripe account.
     payment_processor: str = "sandbox"
@@ -154,6 +158,8 @@ class Settings:
                 os.environ.get("PORTAL_BILLING_INTERVAL_SECONDS", cls.billing_interval_seconds)
             ),
             log_level=os.environ.get("PORTAL_LOG_LEVEL", cls.log_level).upper(),
+            pdf_render_processes=max(1, _env_int("PORTAL_PDF_RENDER_PROCESSES", cls.pdf_render_processes)),
+            pdf_render_queue=max(0, _env_int("PORTAL_PDF_RENDER_QUEUE", cls.pdf_render_queue)),
             max_body_bytes=_env_int("PORTAL_MAX_BODY_BYTES", cls.max_body_bytes),
             max_form_bytes=_env_int("PORTAL_MAX_FORM_BYTES", cls.max_form_bytes),
             trusted_proxies=_env_networks("PORTAL_TRUSTED_PROXIES"),

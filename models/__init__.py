@@ -26,6 +26,7 @@ from models.business import Business, CustomDomain, PortalConfiguration
 from models.catalog import Discount, Product, ProductCollection
 from models.checkout import CheckoutSession
 from models.customer import Customer, normalize_email
+from models.documents import StoredDocument
 from models.license import LicenseKey, LicenseKeyInstance
 from models.outbox import EmailMessage, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from models.sandbox import SandboxCard, SandboxCharge, SandboxSetup
@@ -63,6 +64,7 @@ __all__ = [
     "SandboxCard",
     "SandboxCharge",
     "SandboxSetup",
+    "StoredDocument",
     "StripeAccount",
     "StripeCustomer",
     "StripeEvent",

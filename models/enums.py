@@ -103,3 +103,8 @@ class DeliveryStatus(StrEnum):
 class CustomDomainStatus(StrEnum):
     PENDING = "pending"
     VERIFIED = "verified"
+
+
+class DocumentKind(StrEnum):
+    INVOICE = "invoice"
+    CREDIT_NOTE = "credit_note"

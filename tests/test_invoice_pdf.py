@@ -20,26 +20,23 @@ from urllib.parse import unquote
 import pytest
 from fontTools.ttLib import TTFont
 from pypdf import PdfReader
-from tortoise.transactions import in_transaction
 
 from access.rate_limits import PDF_RENDERS_PER_SESSION
 from billing.invoice_pdf import render_credit_note, render_invoice
-from billing.invoices import Line, billing_details, issue_invoice
 from billing.pdf_fonts import FONT_DIR
 from billing.refunds import record_refund
-from billing.tax import charge_amounts
 from core.i18n import SUPPORTED_LOCALES, translations
 from core.money import format_money
-from models import Business, Customer, Invoice, InvoiceLine, Payment, Refund
-from models.enums import InvoiceStatus, PaymentPurpose, PaymentStatus
+from models import Invoice, InvoiceLine, Payment, Refund
+from models.enums import InvoiceStatus
 from tests.support.billing import billing_context
 from tests.support.customer_graphql import graphql
 from tests.support.factories import business_token, unified_token
+from tests.support.invoices import ISSUED, issued_invoice
 from tests.support.pages import without_noise
 
 ROOT = Path(__file__).resolve().parent.parent
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-ISSUED = datetime(2026, 3, 5, 9, 30, tzinfo=UTC)
 REFUNDED = datetime(2026, 3, 9, 14, 0, tzinfo=UTC)
 # Small enough to mail and to keep: fpdf2 embeds only the glyphs a document uses.
 MAX_BYTES = 150_000
@@ -372,61 +369,6 @@ def test_the_credit_note_names_the_invoice_it_corrects_the_amount_and_why(caplog
 
 
 # The download routes, with rows in the database.
-
-
-async def issued_invoice(
-    name: str = "Northwind Tools", prefix: str = "NW", email: str = "ada@example.com", customer_name: str = "Ada"
-) -> tuple[Customer, Invoice, Payment]:
-    """A customer's paid invoice, issued the way a charge issues it."""
-    business = await Business.create(
-        name=name,
-        support_email=f"help@{prefix.lower()}.example",
-        invoice_prefix=prefix,
-        tax_rate_bp=2500,
-        address_line1="500 Market Street",
-        address_city="San Francisco",
-        address_state="CA",
-        address_postal_code="94105",
-        address_country="US",
-    )
-    customer = await Customer.create(
-        business=business,
-        livemode=True,
-        email=email,
-        email_verified=True,
-        name=customer_name,
-        billing_line1="Drottninggatan 1",
-        billing_city="Stockholm",
-        billing_postal_code="111 51",
-        billing_country="SE",
-    )
-    amounts = charge_amounts(4900, rate_bp=2500, inclusive=False)
-    payment = await Payment.create(
-        business=business,
-        livemode=True,
-        customer=customer,
-        total_amount=amounts.total,
-        tax=amounts.tax,
-        subtotal=amounts.subtotal,
-        currency="USD",
-        status=PaymentStatus.SUCCEEDED,
-        purpose=PaymentPurpose.PURCHASE,
-        card_network="visa",
-        card_last_four="4242",
-        idempotency_key=f"{prefix}-{email}",
-    )
-    async with in_transaction() as connection:
-        invoice = await issue_invoice(
-            connection,
-            payment=payment,
-            customer=customer,
-            business=business,
-            lines=[Line("Nocturne, desktop licence", 1, 4900)],
-            amounts=amounts,
-            now=ISSUED,
-        )
-    assert invoice.billing_details == billing_details(customer, business)
-    return customer, invoice, payment
 
 
 def assert_pdf_download(answer, filename: str) -> str:

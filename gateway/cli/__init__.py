@@ -1,5 +1,5 @@
-"""The `portal` command line: migrations, demo data, portal sessions, API keys, webhook endpoints, magic links and
-the web server.
+"""The `portal` command line: migrations, demo data, portal sessions, API keys, webhook endpoints, magic links, stored
+documents and the web server.
 
 Each noun is a module of this package with one public `add_…_parser` function per subcommand (listed in
 `_SUBCOMMANDS`) that registers its arguments and its handler; a handler takes the parsed arguments and the settings
@@ -10,7 +10,19 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from gateway.cli import api_keys, billing, businesses, database, demo, links, serve, sessions, webhooks, worker
+from gateway.cli import (
+    api_keys,
+    billing,
+    businesses,
+    database,
+    demo,
+    documents,
+    links,
+    serve,
+    sessions,
+    webhooks,
+    worker,
+)
 from gateway.cli.common import CommandError
 from gateway.settings import Settings
 
@@ -23,6 +35,7 @@ _SUBCOMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     serve.add_serve_parser,
     worker.add_worker_parser,
     billing.add_billing_parser,
+    documents.add_documents_parser,
     demo.add_demo_parser,
     sessions.add_session_parser,
     businesses.add_business_parser,

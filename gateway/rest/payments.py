@@ -13,11 +13,14 @@ Where we differ from Dodo:
   cannot be made answers 422 with a code (REFUND_AMOUNT_INVALID, PAYMENT_NOT_REFUNDABLE), where Dodo answers 400.
 - `GET /payments` filters by `customer_id`, `subscription_id`, `product_id`, `status`, `currency` and creation time.
 - The PDFs want the API key (Dodo's links are open to anyone holding them), answer 404 while the payment has no
-  invoice (the refund no credit note), and are never cached.
+  invoice (the refund no credit note), and are never cached; each is stored once rendered and carries a strong
+  ETag (`If-None-Match` answers 304); while every renderer is busy, 503 UNAVAILABLE with Retry-After.
 - License keys cannot be created by hand (every key is issued by a purchase); a key's PATCH takes
   `activations_limit`, `disabled` and `expires_at`, an instance's PATCH its `name`.
 """
 
+import functools
+from collections.abc import Awaitable
 from datetime import datetime
 from typing import Any
 
@@ -26,8 +29,8 @@ from starlette.routing import BaseRoute, Route
 from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
+from billing.document_store import RendererBusy, StoredPdf, credit_note_pdf, invoice_pdf
 from billing.errors import BillingError
-from billing.invoice_pdf import credit_note_pdf, invoice_pdf
 from billing.license_keys import UNCHANGED, Unchanged, rename_instance, update_license_key
 from billing.refunds import refund_payment
 from billing.resources import (
@@ -39,11 +42,12 @@ from billing.resources import (
 )
 from core.clock import utcnow
 from core.i18n import DEFAULT_LOCALE, supported_locale
-from gateway.pages.documents import attachment_name
+from gateway.pages.documents import pdf_response, renderer_of
 from gateway.payments import billing_of
+from gateway.pdf_rendering import RETRY_AFTER_SECONDS
 from gateway.rest.common import MerchantCall, by_id, by_status, list_response, merchant_endpoint
 from gateway.rest.customers import flag, text, whole_number
-from gateway.rest.errors import RestError, not_found, rest_error
+from gateway.rest.errors import RestError, RestErrorCode, not_found, rest_error
 from merchants.inputs import MerchantErrorCode
 from models import (
     Customer,
@@ -228,15 +232,12 @@ async def patch_license_key_instance(call: MerchantCall) -> Response:
     return JSONResponse(license_key_instance_object(instance, call.business_id))
 
 
-def _pdf(number: str, pdf: bytes) -> Response:
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'attachment; filename="{attachment_name(number)}"',
-            "Cache-Control": "private, no-store",
-        },
-    )
+async def _stored(pdf: Awaitable[StoredPdf]) -> StoredPdf:
+    try:
+        return await pdf
+    except RendererBusy:
+        message = "Every PDF renderer is busy; try again shortly."
+        raise RestError(RestErrorCode.UNAVAILABLE, message, retry_after=RETRY_AFTER_SECONDS) from None
 
 
 def _locale(call: MerchantCall) -> str:
@@ -249,7 +250,12 @@ async def payment_invoice(call: MerchantCall) -> Response:
     invoice = await Invoice.get_or_none(payment_id=payment.id)
     if invoice is None:
         raise not_found("invoice")
-    return _pdf(invoice.number, await invoice_pdf(invoice, payment, _locale(call)))
+
+    async def paid_with() -> Payment:
+        return payment
+
+    pdf = await _stored(invoice_pdf(invoice, paid_with, _locale(call), renderer_of(call.request)))
+    return pdf_response(call.request, invoice.number, pdf)
 
 
 @merchant_endpoint
@@ -258,8 +264,9 @@ async def refund_credit_note(call: MerchantCall) -> Response:
     invoice = await Invoice.get_or_none(id=refund.invoice_id) if refund.invoice_id else None
     if invoice is None or refund.credit_note_number is None:
         raise not_found("credit note")
-    payment = await Payment.get(id=refund.payment_id)
-    return _pdf(refund.credit_note_number, await credit_note_pdf(refund, invoice, payment, _locale(call)))
+    payment = functools.partial(Payment.get_or_none, id=refund.payment_id)
+    pdf = await _stored(credit_note_pdf(refund, invoice, payment, _locale(call), renderer_of(call.request)))
+    return pdf_response(call.request, refund.credit_note_number, pdf)
 
 
 def routes() -> list[BaseRoute]:

@@ -1,7 +1,8 @@
 """The worker: sends the emails that are due (retrying failures with exponential backoff), delivers webhooks in a
 loop of its own (gateway/worker/webhook_delivery.py, so a slow endpoint never holds up email), runs the billing run
 every PORTAL_BILLING_INTERVAL_SECONDS (renewals, trial ends, period-end cancellations, expiries), handles the events
-businesses' Stripe accounts sent (billing.stripe_events) at every pass and, every
+businesses' Stripe accounts sent (billing.stripe_events) and renders the billing PDFs owed since their documents were
+issued (billing.document_store, in the render pool) at every pass and, every
 DOMAIN_CHECK_SECONDS, looks for the TXT records of pending custom domains that are due a check and drops the claims
 that expired (merchants.domain_verification). It runs either inside the web process (PORTAL_WORKER_IN_WEB) or as
 its own process (`portal worker`).
@@ -21,10 +22,12 @@ from datetime import datetime, timedelta
 
 from billing.billing_run import run_billing
 from billing.context import BillingContext
+from billing.document_store import RENDER_BATCH, Renderer, render_due
 from billing.stripe_events import BATCH_SIZE as STRIPE_BATCH_SIZE
 from billing.stripe_events import handle_stripe_events
 from core.clock import utcnow
 from gateway.payments import build_billing_context
+from gateway.pdf_rendering import RenderPool, close_pools
 from gateway.settings import Settings
 from gateway.worker.mailer import send_email
 from gateway.worker.webhook_delivery import run_webhook_loop
@@ -134,11 +137,26 @@ async def _check_domains_safely(txt_lookup: TxtLookup) -> None:
         logger.exception("Custom domain checks failed; trying again at the next interval")
 
 
-async def run_worker(settings: Settings, stop: asyncio.Event, txt_lookup: TxtLookup = dns_txt_lookup) -> None:
+async def _render_documents_safely(renderer: Renderer) -> int:
+    try:
+        return await render_due(renderer, utcnow())
+    except Exception:
+        logger.exception("Document rendering pass failed; trying again shortly")
+        return 0
+
+
+async def run_worker(
+    settings: Settings,
+    stop: asyncio.Event,
+    txt_lookup: TxtLookup = dns_txt_lookup,
+    renderer: Renderer | None = None,
+) -> None:
     """Pass over the outbox every `worker_poll_seconds` until `stop` is set (a full batch is followed at once), run
     the billing run every `billing_interval_seconds` and the custom domain checks every DOMAIN_CHECK_SECONDS;
-    webhooks go out meanwhile in their own task."""
+    webhooks go out meanwhile in their own task. PDFs render with `renderer`, the web app's pool when the worker
+    runs inside it."""
     logger.info("Worker started")
+    renderer = renderer or RenderPool(settings)
     webhooks = asyncio.create_task(run_webhook_loop(settings, stop))
     try:
         billing = build_billing_context(settings)
@@ -151,12 +169,13 @@ async def run_worker(settings: Settings, stop: asyncio.Event, txt_lookup: TxtLoo
                 await _check_domains_safely(txt_lookup)
                 next_domain_checks = time.monotonic() + DOMAIN_CHECK_SECONDS
             handled = await _handle_stripe_events_safely(billing)
+            rendered = await _render_documents_safely(renderer)
             try:
                 sent = await process_due_emails(settings)
             except Exception:
                 logger.exception("Outbox pass failed; trying again shortly")
                 sent = 0
-            if sent < BATCH_SIZE and handled < STRIPE_BATCH_SIZE:
+            if sent < BATCH_SIZE and handled < STRIPE_BATCH_SIZE and rendered < RENDER_BATCH:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), settings.worker_poll_seconds)
         await webhooks
@@ -172,4 +191,7 @@ async def run_worker_process(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await run_worker(settings, stop)
+    try:
+        await run_worker(settings, stop)
+    finally:
+        close_pools()
