@@ -7,7 +7,7 @@ from tortoise import fields
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('portal', '0012_stripe')]
+    dependencies = [('portal', '0013_checkout_sessions')]
 
     initial = False
 
