@@ -107,7 +107,7 @@ async def update_collection(
     async with in_transaction():
         if new_name is not None:
             collection.name = new_name
-            await collection.save(update_fields=["name"])
+            await collection.save(update_fields=["name", "updated_at"])
         if plans is not None:
             await _place(collection, plans)
     return collection

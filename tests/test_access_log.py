@@ -40,6 +40,8 @@ NOT_SECRET = {
     "instance_id",
     "discount_id",
     "webhook_id",
+    "product_id",
+    "collection_id",
 }
 
 
