@@ -107,9 +107,10 @@ def _metadata(value: object) -> dict[str, str]:
     """The merchant's own flat object of text (core.inputs.metadata_problem), none by default."""
     if value is None:
         return {}
-    if problem := metadata_problem(value):
+    # metadata_problem refuses every value but a dict; the isinstance says so to the type checker.
+    if (problem := metadata_problem(value)) or not isinstance(value, dict):
         raise MerchantInputError(problem, "metadata")
-    return dict(value)  # type: ignore[call-overload]  # metadata_problem made sure it is a dict of text
+    return dict(value)
 
 
 def _checked(given: Mapping[str, object], current: Mapping[str, object]) -> Columns:

@@ -361,6 +361,8 @@ async def test_products(dodo: AsyncDodoPayments, shop: Shop) -> None:
         await dodo.products.update(plan.product_id, price={"type": "one_time_price", "currency": "USD", "price": 1})
     with pytest.raises(NotFoundError):
         await dodo.products.retrieve("pdt_missing")
+    with pytest.raises(NotFoundError):
+        await dodo.products.update_files(plan.product_id, file_name="manual.pdf")
 
 
 async def test_product_collections(dodo: AsyncDodoPayments, shop: Shop) -> None:

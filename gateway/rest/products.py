@@ -20,7 +20,7 @@ from tortoise.queryset import QuerySet
 
 from billing.resources import product_list_item, product_object
 from core.errors import DomainError
-from gateway.rest.common import Filter, MerchantCall, list_response, merchant_endpoint
+from gateway.rest.common import MerchantCall, list_response, merchant_endpoint
 from gateway.rest.customers import flag, mapping, text, whole_number
 from gateway.rest.errors import RestError, RestErrorCode, rest_error
 from merchants.inputs import MerchantErrorCode
@@ -139,17 +139,19 @@ async def _scoped(call: MerchantCall) -> Product:
     return await call.scoped(Product, call.request.path_params["product_id"], "product")
 
 
-def _boolean(name: str) -> Filter:
-    def narrow(query: QuerySet, value: str) -> QuerySet:
-        if value not in ("true", "false"):
-            raise RestError(RestErrorCode.INVALID_QUERY, f"{name} must be true or false.", name)
-        wanted = value == "true"
-        if name == "archived":
-            return query.filter(archived=wanted)
-        recurring = {"price_type": PriceType.RECURRING}
-        return query.filter(**recurring) if wanted else query.exclude(**recurring)
+def _truth(name: str, value: str) -> bool:
+    if value not in ("true", "false"):
+        raise RestError(RestErrorCode.INVALID_QUERY, f"{name} must be true or false.", name)
+    return value == "true"
 
-    return narrow
+
+def _archived(query: QuerySet, value: str) -> QuerySet:
+    return query.filter(archived=_truth("archived", value))
+
+
+def _recurring(query: QuerySet, value: str) -> QuerySet:
+    recurring = {"price_type": PriceType.RECURRING}
+    return query.filter(**recurring) if _truth("recurring", value) else query.exclude(**recurring)
 
 
 async def _list_item(product: Product) -> dict[str, Any]:
@@ -161,7 +163,7 @@ async def list_products(call: MerchantCall) -> Response:
     query = products_of(call.business_id, call.livemode)
     if "archived" not in call.request.query_params:
         query = query.filter(archived=False)
-    filters = {"archived": _boolean("archived"), "recurring": _boolean("recurring")}
+    filters = {"archived": _archived, "recurring": _recurring}
     return await list_response(call, query, _list_item, filters)
 
 
