@@ -3,6 +3,7 @@
 from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
+from tortoise.fields.db_defaults import SqlDefault
 
 from models.base import Timestamped, currency_field, id_field
 from models.enums import DiscountDuration, DiscountType, Interval, PriceType, TaxCategory
@@ -21,7 +22,7 @@ class ProductCollection(Timestamped):
     business_id: str
     livemode = fields.BooleanField()
     name = fields.CharField(max_length=200)
-    # Nullable only so that the migration adding it could fill existing rows (from created_at); every save sets it.
+    # Nullable only for migration 0014, which fills the rows made before it (SQLite adds no column defaulting to now).
     updated_at = fields.DatetimeField(auto_now=True, null=True)
 
     class Meta:
@@ -56,9 +57,12 @@ class Product(Timestamped):
     collection_id: str | None
     collection_position = fields.IntField(default=0)
     archived = fields.BooleanField(default=False)
-    tax_category = fields.CharEnumField(TaxCategory, max_length=16, default=TaxCategory.DIGITAL_PRODUCTS)
-    metadata: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
-    # Nullable only so that the migration adding it could fill existing rows (from created_at); every save sets it.
+    # The database defaults fill the rows made before these columns (migration 0014).
+    tax_category = fields.CharEnumField(
+        TaxCategory, max_length=16, default=TaxCategory.DIGITAL_PRODUCTS, db_default=TaxCategory.DIGITAL_PRODUCTS
+    )
+    metadata: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict, db_default=SqlDefault("'{}'"))
+    # Nullable only for migration 0014, which fills the rows made before it (SQLite adds no column defaulting to now).
     updated_at = fields.DatetimeField(auto_now=True, null=True)
 
     class Meta:

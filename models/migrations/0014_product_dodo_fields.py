@@ -3,6 +3,7 @@ from tortoise.migrations import operations as ops
 from models.enums import TaxCategory
 from orjson import loads
 from tortoise.fields.data import JSON_DUMPS
+from tortoise.fields.db_defaults import SqlDefault
 from tortoise import fields
 
 class Migration(migrations.Migration):
@@ -18,12 +19,12 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Product',
             name='metadata',
-            field=fields.JSONField(default=dict, encoder=JSON_DUMPS, decoder=loads),
+            field=fields.JSONField(default=dict, db_default=SqlDefault("'{}'"), encoder=JSON_DUMPS, decoder=loads),
         ),
         ops.AddField(
             model_name='Product',
             name='tax_category',
-            field=fields.CharEnumField(default=TaxCategory.DIGITAL_PRODUCTS, description='DIGITAL_PRODUCTS: digital_products\nSAAS: saas\nE_BOOK: e_book\nEDTECH: edtech\nLIVE_TUTORING: live_tutoring', enum_type=TaxCategory, max_length=16),
+            field=fields.CharEnumField(default=TaxCategory.DIGITAL_PRODUCTS, description='DIGITAL_PRODUCTS: digital_products\nSAAS: saas\nE_BOOK: e_book\nEDTECH: edtech\nLIVE_TUTORING: live_tutoring', db_default=TaxCategory.DIGITAL_PRODUCTS, enum_type=TaxCategory, max_length=16),
         ),
         ops.AddField(
             model_name='Product',
