@@ -119,17 +119,23 @@ def _price(product: Product) -> dict[str, Any]:
     }
     if product.price_type == PriceType.ONE_TIME:
         return {**price, "price": product.price, "pay_what_you_want": False, "suggested_price": None}
+    if product.price_type == PriceType.USAGE_BASED:
+        # The portal sells no usage-based product (it does not meter usage), so there is no cycle to tell: the cycle
+        # fields are null, which Dodo, always having one, never sends.
+        cycle = ("payment_frequency_count", "payment_frequency_interval")
+        term = ("subscription_period_count", "subscription_period_interval")
+        return {**price, **dict.fromkeys((*cycle, *term)), "fixed_price": product.price, "meters": []}
     # What a subscription to it gets (models.Product: a product made without a cycle bills monthly for a year).
     (count, interval), (term_count, term_interval) = product.billing_cycle(), product.subscription_term()
-    cycle = {
+    return {
+        **price,
+        "price": product.price,
         "payment_frequency_count": count,
         "payment_frequency_interval": str(interval),
         "subscription_period_count": term_count,
         "subscription_period_interval": str(term_interval),
+        "trial_period_days": product.trial_period_days,
     }
-    if product.price_type == PriceType.USAGE_BASED:
-        return {**price, **cycle, "fixed_price": product.price, "meters": []}
-    return {**price, **cycle, "price": product.price, "trial_period_days": product.trial_period_days}
 
 
 def _license_key_duration(product: Product) -> dict[str, Any] | None:
