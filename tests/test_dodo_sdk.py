@@ -334,7 +334,7 @@ async def test_products(dodo: AsyncDodoPayments, shop: Shop) -> None:
     await dodo.products.update(plan.product_id, name="Pro+", price={**MONTHLY, "price": 1900}, metadata={})
     updated = await dodo.products.retrieve(plan.product_id)
     recurring = [p.product_id async for p in dodo.products.list(recurring=True)]
-    one_time = [p.name async for p in dodo.products.list(recurring=False)]
+    one_time = [p.name async for p in dodo.products.list(recurring=False, locale="fr")]
     await dodo.products.archive(ebook.product_id)
     archived = [p.product_id async for p in dodo.products.list(archived=True)]
     listed = [p.product_id async for p in dodo.products.list()]

@@ -10,7 +10,8 @@ Where we differ from Dodo Payments:
   decides how plan changes bill): those fields are refused by name when given a value;
 - PATCH renames (it answers the collection; Dodo answers nothing); the groups API (`/product-collections/{id}/groups`)
   and translations are not served (404), and there is no archive: `DELETE` answers 405;
-- `GET /product-collections` lists every collection (`archived=true` lists none: none is archived).
+- `GET /product-collections` lists every collection (`archived=true` lists none: none is archived); there are no
+  translations, so `locale` shows the base text.
 """
 
 from typing import Any
@@ -85,7 +86,8 @@ def _archived(query: QuerySet, value: str) -> QuerySet:
 @merchant_endpoint
 async def list_collections(call: MerchantCall) -> Response:
     query = collections_of(call.business_id, call.livemode)
-    return await list_response(call, query, product_collection_object, {"archived": _archived})
+    filters = {"archived": _archived, "locale": lambda query, _locale: query}  # no translations: the base text
+    return await list_response(call, query, product_collection_object, filters)
 
 
 @merchant_endpoint

@@ -9,7 +9,8 @@ Where we differ from Dodo Payments:
 - images, files, addons, entitlements, credit entitlements, digital product delivery, localized pricing and a
   license key activation message are refused by name when given a value;
 - PATCH, DELETE and unarchive answer the product as it now is (Dodo answers nothing; its SDK reads nothing);
-- `GET /products` lists products that are not archived unless `archived=true`, and filters by `recurring`.
+- `GET /products` lists products that are not archived unless `archived=true`, and filters by `recurring`; there
+  are no translations, so `locale` shows the base text (as Dodo does for an untranslated field).
 """
 
 from typing import Any
@@ -163,7 +164,8 @@ async def list_products(call: MerchantCall) -> Response:
     query = products_of(call.business_id, call.livemode)
     if "archived" not in call.request.query_params:
         query = query.filter(archived=False)
-    filters = {"archived": _archived, "recurring": _recurring}
+    # No product has translations, so every `locale` shows the base text, as Dodo shows an untranslated field.
+    filters = {"archived": _archived, "recurring": _recurring, "locale": lambda query, _locale: query}
     return await list_response(call, query, _list_item, filters)
 
 
