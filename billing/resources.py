@@ -2,12 +2,15 @@
 the transaction that changed the row) are both these shapes, so a field added here appears everywhere at once.
 
 Each shape is Dodo's documented object field for field (`dodopayments` types `Customer`, `Subscription`, `Payment`,
-`Refund`, `LicenseKey`, `LicenseKeyInstance`), a superset where Dodo's list item differs from its single object.
+`Refund`, `LicenseKey`, `LicenseKeyInstance`, `Product`, `ProductCollection`), a superset where Dodo's list item
+differs from its single object.
 Fields Dodo has and the portal does not model carry honest values: no addons, meters, credit entitlements, disputes
 or custom fields (empty lists); `brand_id` is the business id (a business is its own one brand); settlement happens in
 the charge's currency; `payment_provider` is `dodo` (the portal collected it; which processor it used is not recorded
 per payment); `retry_attempt` is 0 (the portal does not count retries). A customer with no billing country has
-`billing.country` null, which Dodo, always knowing one, never sends.
+`billing.country` null, which Dodo, always knowing one, never sends. Products have no images, addons, entitlements,
+localized pricing, price discounts, pay-what-you-want or purchasing power parity; a collection is one group of its
+products, without description, image or plan-change defaults of its own (the business's portal configuration decides).
 
 Builders take a row and load what they show; a relation the query already fetched is not loaded again.
 """
@@ -24,10 +27,12 @@ from models import (
     LicenseKeyInstance,
     Payment,
     PaymentItem,
+    Product,
+    ProductCollection,
     Refund,
     Subscription,
 )
-from models.enums import DiscountDuration, DiscountType, PaymentPurpose
+from models.enums import DiscountDuration, DiscountType, PaymentPurpose, PriceType
 
 
 def moment(value: Any) -> str | None:
@@ -93,6 +98,146 @@ def customer_object(customer: Customer) -> dict[str, Any]:
 
 
 _CYCLES = {DiscountDuration.ONCE: 1, DiscountDuration.FOREVER: None}
+
+
+_PRICE_TYPES = {
+    PriceType.ONE_TIME: "one_time_price",
+    PriceType.RECURRING: "recurring_price",
+    PriceType.USAGE_BASED: "usage_based_price",
+}
+
+
+def _price(product: Product) -> dict[str, Any]:
+    """Dodo's Price: one-time, recurring (with its trial) or usage-based (whose fixed part is the price)."""
+    price: dict[str, Any] = {
+        "type": _PRICE_TYPES[product.price_type],
+        "currency": product.currency,
+        "tax_inclusive": product.tax_inclusive,
+        "discount": 0,
+        "discount_bps": 0,
+        "purchasing_power_parity": False,
+    }
+    if product.price_type == PriceType.ONE_TIME:
+        return {**price, "price": product.price, "pay_what_you_want": False, "suggested_price": None}
+    if product.price_type == PriceType.USAGE_BASED:
+        # The portal sells no usage-based product (it does not meter usage), so there is no cycle to tell: the cycle
+        # fields are null, which Dodo, always having one, never sends.
+        cycle = ("payment_frequency_count", "payment_frequency_interval")
+        term = ("subscription_period_count", "subscription_period_interval")
+        return {**price, **dict.fromkeys((*cycle, *term)), "fixed_price": product.price, "meters": []}
+    # What a subscription to it gets (models.Product: a product made without a cycle bills monthly for a year).
+    (count, interval), (term_count, term_interval) = product.billing_cycle(), product.subscription_term()
+    return {
+        **price,
+        "price": product.price,
+        "payment_frequency_count": count,
+        "payment_frequency_interval": str(interval),
+        "subscription_period_count": term_count,
+        "subscription_period_interval": str(term_interval),
+        "trial_period_days": product.trial_period_days,
+    }
+
+
+def _license_key_duration(product: Product) -> dict[str, Any] | None:
+    if product.license_key_duration_count is None or product.license_key_duration_interval is None:
+        return None
+    return {"count": product.license_key_duration_count, "interval": str(product.license_key_duration_interval)}
+
+
+def product_object(product: Product) -> dict[str, Any]:
+    """Dodo's Product, with the fields of its list item (`price` there is the amount; the price is `price_detail`)."""
+    price = _price(product)
+    return {
+        "product_id": product.id,
+        "business_id": product.business_id,
+        "brand_id": product.business_id,
+        "name": product.name,
+        "description": product.description or None,
+        "image": None,
+        "is_recurring": product.price_type == PriceType.RECURRING,
+        "price": price,
+        "tax_category": str(product.tax_category),
+        "license_key_enabled": product.license_key_enabled,
+        "license_key_activations_limit": product.license_key_activations_limit,
+        "license_key_duration": _license_key_duration(product),
+        "license_key_activation_message": None,
+        "product_collection_id": product.collection_id,
+        "archived": product.archived,
+        "metadata": product.metadata,
+        "addons": [],
+        "entitlements": [],
+        "credit_entitlements": [],
+        "digital_product_delivery": None,
+        "pricing_mode": None,
+        "created_at": moment(product.created_at),
+        "updated_at": moment(product.updated_at),
+    }
+
+
+def product_list_item(product: Product) -> dict[str, Any]:
+    """Dodo's ProductListResponse: the product with its price flattened (`price` the amount, `price_detail` the
+    price object), as Dodo's list answers it."""
+    whole = product_object(product)
+    price = whole.pop("price")
+    return {
+        **whole,
+        "price": product.price,
+        "currency": product.currency,
+        "tax_inclusive": product.tax_inclusive,
+        "price_detail": price,
+    }
+
+
+def _collection_product(product: Product) -> dict[str, Any]:
+    """Dodo's ProductCollectionProduct: a product in its group (the portal has no id for the membership but the
+    product's; an archived product stays in but is inactive)."""
+    return {
+        "id": product.id,
+        "product_id": product.id,
+        "name": product.name,
+        "description": product.description or None,
+        "status": not product.archived,
+        "is_recurring": product.price_type == PriceType.RECURRING,
+        "price": product.price,
+        "currency": product.currency,
+        "tax_inclusive": product.tax_inclusive,
+        "price_detail": _price(product),
+        "tax_category": str(product.tax_category),
+        "license_key_enabled": product.license_key_enabled,
+        "addons_count": 0,
+        "files_count": 0,
+        "meters_count": 0,
+        "has_credit_entitlements": False,
+    }
+
+
+async def product_collection_object(collection: ProductCollection) -> dict[str, Any]:
+    """Dodo's ProductCollection: one active, unnamed group (its id the collection's) of its products, lowest plan
+    first; with `products_count`, the field of Dodo's list item."""
+    products = await Product.filter(collection_id=collection.id).order_by("collection_position", "id")
+    return {
+        "id": collection.id,
+        "brand_id": collection.business_id,
+        "name": collection.name,
+        "description": None,
+        "image": None,
+        "groups": [
+            {
+                "group_id": collection.id,
+                "group_name": None,
+                "status": True,
+                "products": [_collection_product(product) for product in products],
+            }
+        ],
+        "products_count": len(products),
+        "effective_at_on_downgrade": None,
+        "effective_at_on_upgrade": None,
+        "on_payment_failure": None,
+        "proration_billing_mode_on_downgrade": None,
+        "proration_billing_mode_on_upgrade": None,
+        "created_at": moment(collection.created_at),
+        "updated_at": moment(collection.updated_at),
+    }
 
 
 async def discount_object(discount: Discount) -> dict[str, Any]:

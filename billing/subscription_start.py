@@ -77,7 +77,7 @@ from models import (
     Product,
     Subscription,
 )
-from models.enums import DiscountType, Interval, PaymentPurpose, PaymentStatus, PriceType, SubscriptionStatus
+from models.enums import DiscountType, PaymentPurpose, PaymentStatus, PriceType, SubscriptionStatus
 from models.ids import find_by_client_id
 
 # A second create for the same customer and product within this window, under another key, is a duplicate.
@@ -206,8 +206,8 @@ def _first_cycles(discount: Discount | None, trial_days: int) -> int | None:
 
 def _new_subscription(request: StartRequest, checked: CheckedStart, key: str, now: datetime) -> Subscription:
     product, customer = checked.product, request.customer
-    interval = product.payment_frequency_interval or Interval.MONTH
-    count = product.payment_frequency_count or 1
+    count, interval = product.billing_cycle()
+    term_count, term_interval = product.subscription_term()
     trial_ends_at = now + timedelta(days=checked.trial_days) if checked.trial_days else None
     return Subscription(
         business_id=customer.business_id,
@@ -221,8 +221,8 @@ def _new_subscription(request: StartRequest, checked: CheckedStart, key: str, no
         tax_inclusive=product.tax_inclusive,
         payment_frequency_interval=interval,
         payment_frequency_count=count,
-        subscription_period_interval=product.subscription_period_interval or Interval.YEAR,
-        subscription_period_count=product.subscription_period_count or 1,
+        subscription_period_interval=term_interval,
+        subscription_period_count=term_count,
         trial_period_days=checked.trial_days,
         trial_ends_at=trial_ends_at,
         previous_billing_date=now,

@@ -40,6 +40,8 @@ from gateway.rest import (
     license_keys,
     payments,
     portal_sessions,
+    product_collections,
+    products,
     stripe_webhooks,
     subscriptions,
     webhook_endpoints,
@@ -118,6 +120,8 @@ def create_app(
         *license_keys.routes(),
         *webhook_endpoints.routes(settings),
         *discounts.routes(),
+        *products.routes(),
+        *product_collections.routes(),
         *pages.routes(settings),
         # A business may connect Stripe at any time: its pages and its event route are always there.
         *stripe_pages.routes(settings),

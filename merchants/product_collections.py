@@ -13,6 +13,7 @@ from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
+from core.clock import utcnow
 from merchants import inputs
 from merchants.inputs import MerchantErrorCode, MerchantInputError
 from merchants.products import products_of
@@ -70,16 +71,17 @@ async def _plans(collection: ProductCollection, product_ids: Sequence[str]) -> l
 
 async def _place(collection: ProductCollection, plans: list[Product]) -> None:
     """Make `plans` the collection's products in this order; call inside the transaction of the change."""
+    now = utcnow()  # a product's collection is part of it (Dodo's `product_collection_id`): it was updated
     await (
         Product.filter(collection_id=collection.id)
         .exclude(id__in=[plan.id for plan in plans])
-        .update(collection_id=None, collection_position=0)
+        .update(collection_id=None, collection_position=0, updated_at=now)
     )
     for position, plan in enumerate(plans):
         joined = (
             await Product.filter(id=plan.id)
             .filter(Q(collection_id__isnull=True) | Q(collection_id=collection.id))
-            .update(collection_id=collection.id, collection_position=position)
+            .update(collection_id=collection.id, collection_position=position, updated_at=now)
         )
         if not joined:
             raise _in_another_collection(plan.id)
@@ -107,7 +109,7 @@ async def update_collection(
     async with in_transaction():
         if new_name is not None:
             collection.name = new_name
-            await collection.save(update_fields=["name"])
+            await collection.save(update_fields=["name", "updated_at"])
         if plans is not None:
             await _place(collection, plans)
     return collection

@@ -11,12 +11,12 @@ from collections.abc import Mapping
 
 from tortoise.queryset import QuerySet
 
-from core.inputs import MAX_TRIAL_DAYS
+from core.inputs import MAX_TRIAL_DAYS, metadata_problem
 from merchants import inputs
 from merchants.inputs import MerchantInputError
 from models import Product
 from models.base import Columns
-from models.enums import Interval, PriceType
+from models.enums import Interval, PriceType, TaxCategory
 from models.ids import find_by_client_id
 
 MAX_PRICE = 10**12
@@ -44,6 +44,8 @@ FIELDS = frozenset(
         "license_key_activations_limit",
         "license_key_duration_count",
         "license_key_duration_interval",
+        "tax_category",
+        "metadata",
     }
 )
 
@@ -101,6 +103,16 @@ def _license_keys(merged: Mapping[str, object]) -> dict[str, object]:
     }
 
 
+def _metadata(value: object) -> dict[str, str]:
+    """The merchant's own flat object of text (core.inputs.metadata_problem), none by default."""
+    if value is None:
+        return {}
+    # metadata_problem refuses every value but a dict; the isinstance says so to the type checker.
+    if (problem := metadata_problem(value)) or not isinstance(value, dict):
+        raise MerchantInputError(problem, "metadata")
+    return dict(value)
+
+
 def _checked(given: Mapping[str, object], current: Mapping[str, object]) -> Columns:
     """The whole product as `given` over `current` would make it, normalised; the first bad value raises."""
     unknown = sorted(set(given) - FIELDS)
@@ -117,6 +129,10 @@ def _checked(given: Mapping[str, object], current: Mapping[str, object]) -> Colu
         "tax_inclusive": inputs.flag("tax_inclusive", merged.get("tax_inclusive", False)),
         **_cycle(price_type, merged),
         **_license_keys(merged),
+        "tax_category": inputs.choice(
+            "tax_category", merged.get("tax_category", TaxCategory.DIGITAL_PRODUCTS), TaxCategory
+        ),
+        "metadata": _metadata(merged.get("metadata")),
     }
 
 
@@ -136,7 +152,7 @@ async def update_product(product: Product, values: Mapping[str, object]) -> Prod
     changed = {field: value for field, value in checked.items() if value != current[field]}
     if changed:
         product.update_from_dict(changed)
-        await product.save(update_fields=list(changed))
+        await product.save(update_fields=[*changed, "updated_at"])
     return product
 
 
@@ -144,5 +160,5 @@ async def set_archived(product: Product, archived: bool) -> Product:
     """Archive or unarchive; doing it twice changes nothing more."""
     if product.archived != archived:
         product.archived = archived
-        await product.save(update_fields=["archived"])
+        await product.save(update_fields=["archived", "updated_at"])
     return product

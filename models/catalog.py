@@ -1,11 +1,12 @@
 """What a business sells: products, the collections that order them for plan changes, and discounts."""
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
+from tortoise.fields.db_defaults import SqlDefault
 
 from models.base import Timestamped, currency_field, id_field
-from models.enums import DiscountDuration, DiscountType, Interval, PriceType
+from models.enums import DiscountDuration, DiscountType, Interval, PriceType, TaxCategory
 
 if TYPE_CHECKING:
     from models.business import Business
@@ -21,12 +22,16 @@ class ProductCollection(Timestamped):
     business_id: str
     livemode = fields.BooleanField()
     name = fields.CharField(max_length=200)
+    # Nullable only for migration 0014, which fills the rows made before it (SQLite adds no column defaulting to now).
+    updated_at = fields.DatetimeField(auto_now=True, null=True)
 
     class Meta:
         table = "product_collection"
 
 
 class Product(Timestamped):
+    """Something a business sells; without a tax category (GraphQL, the demo) it has Dodo's general one."""
+
     id = id_field("pdt")
     business: fields.ForeignKeyRelation["Business"] = fields.ForeignKeyField("portal.Business", related_name="products")
     business_id: str
@@ -52,9 +57,24 @@ class Product(Timestamped):
     collection_id: str | None
     collection_position = fields.IntField(default=0)
     archived = fields.BooleanField(default=False)
+    # The database defaults fill the rows made before these columns (migration 0014).
+    tax_category = fields.CharEnumField(
+        TaxCategory, max_length=16, default=TaxCategory.DIGITAL_PRODUCTS, db_default=TaxCategory.DIGITAL_PRODUCTS
+    )
+    metadata: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict, db_default=SqlDefault("'{}'"))
+    # Nullable only for migration 0014, which fills the rows made before it (SQLite adds no column defaulting to now).
+    updated_at = fields.DatetimeField(auto_now=True, null=True)
 
     class Meta:
         table = "product"
+
+    def billing_cycle(self) -> tuple[int, Interval]:
+        """How often a subscription to it is charged: its payment frequency, else monthly (a product made without)."""
+        return self.payment_frequency_count or 1, self.payment_frequency_interval or Interval.MONTH
+
+    def subscription_term(self) -> tuple[int, Interval]:
+        """How long a subscription to it lasts: its subscription period, else a year (a product made without one)."""
+        return self.subscription_period_count or 1, self.subscription_period_interval or Interval.YEAR
 
 
 class Discount(Timestamped):

@@ -14,6 +14,16 @@ class PriceType(StrEnum):
     USAGE_BASED = "usage_based"
 
 
+class TaxCategory(StrEnum):
+    """Dodo's tax categories; the merchant's label for a product (the portal's tax does not depend on it)."""
+
+    DIGITAL_PRODUCTS = "digital_products"
+    SAAS = "saas"
+    E_BOOK = "e_book"
+    EDTECH = "edtech"
+    LIVE_TUTORING = "live_tutoring"
+
+
 class Interval(StrEnum):
     DAY = "Day"
     WEEK = "Week"

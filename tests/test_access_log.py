@@ -40,6 +40,8 @@ NOT_SECRET = {
     "instance_id",
     "discount_id",
     "webhook_id",
+    "product_id",
+    "collection_id",
     # A checkout's return from the processor: paying there needs the `state` only its link's visitor has.
     "session_id",
 }

@@ -126,7 +126,7 @@ class RunningDemo:
 @pytest.fixture(scope="module")
 def running_demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
     """`portal demo` as a process in an empty directory, after it printed its instructions; the tests of this module
-    share it and only read."""
+    share it: they read, or add what no other reads."""
     directory = tmp_path_factory.mktemp("demo")
     port, log = free_port(), directory / "demo.log"
     with log.open("w") as errors:
@@ -164,6 +164,33 @@ def test_demo_prints_a_curl_that_answers_for_ada(running_demo: RunningDemo) -> N
     assert viewer["invoices"]["totalCount"] >= 30
     business_viewer = running_demo.post(business, EXAMPLE_QUERY).json()["data"]["viewer"]
     assert len(business_viewer["businesses"]) == 1
+
+
+@pytest.mark.skipif(uses_postgres(), reason="the demo always runs on its own SQLite file")
+def test_demo_takes_a_webhook_endpoint_on_this_machine_as_the_readme_does(running_demo: RunningDemo) -> None:
+    running_demo.post("cps_wait_until_serving", EXAMPLE_QUERY)
+    directory = running_demo.log.parent
+    created = portal_process(
+        "api-key",
+        "create",
+        "--business",
+        "bus_demo_northwind",
+        "--mode",
+        "test",
+        database_url="sqlite://portal.db",
+        cwd=directory,
+    )
+    key = re.search(r"sk_test_\S+", created.stdout)
+
+    response = httpx.post(
+        f"http://127.0.0.1:{running_demo.port}/webhooks",
+        headers={"Authorization": f"Bearer {key[0] if key else ''}"},
+        json={"url": "http://127.0.0.1:9000/hooks"},
+        timeout=10,
+    )
+
+    assert response.status_code == 200, response.text
+    assert "http://127.0.0.1:9000/hooks" in (ROOT / "README.md").read_text()
 
 
 def test_readme_shows_the_query_the_demo_prints() -> None:

@@ -311,3 +311,92 @@ async def test_discounts(dodo: AsyncDodoPayments, shop: Shop) -> None:
     assert subscription.discounts and subscription.discounts[0].code == "LAUNCH"
     assert (subscription.discount_id, subscription.discount_cycles_remaining) == (created.discount_id, 5)
     assert (await dodo.discounts.retrieve(created.discount_id)).times_used == 1
+
+
+MONTHLY = {
+    "type": "recurring_price",
+    "currency": "USD",
+    "price": 900,
+    "payment_frequency_count": 1,
+    "payment_frequency_interval": "Month",
+    "subscription_period_count": 20,
+    "subscription_period_interval": "Year",
+    "trial_period_days": 7,
+}
+
+
+async def test_products(dodo: AsyncDodoPayments, shop: Shop) -> None:
+    plan = await dodo.products.create(
+        name="Pro", price=MONTHLY, tax_category="saas", metadata={"tier": "pro"}, description="For teams"
+    )
+    ebook = await dodo.products.create(
+        name="Guide",
+        price={"type": "one_time_price", "currency": "EUR", "price": 1500, "tax_inclusive": True},
+        tax_category="e_book",
+        license_key_enabled=True,
+        license_key_activations_limit=2,
+        license_key_duration={"count": 1, "interval": "Year"},
+    )
+
+    fetched = await dodo.products.retrieve(plan.product_id)
+    await dodo.products.update(plan.product_id, name="Pro+", price={**MONTHLY, "price": 1900}, metadata={})
+    updated = await dodo.products.retrieve(plan.product_id)
+    recurring = [p.product_id async for p in dodo.products.list(recurring=True)]
+    one_time = [p.name async for p in dodo.products.list(recurring=False, locale="fr")]
+    await dodo.products.archive(ebook.product_id)
+    archived = [p.product_id async for p in dodo.products.list(archived=True)]
+    listed = [p.product_id async for p in dodo.products.list()]
+    await dodo.products.unarchive(ebook.product_id)
+
+    assert fetched == plan and (plan.is_recurring, plan.tax_category, plan.metadata) == (True, "saas", {"tier": "pro"})
+    assert plan.price.type == "recurring_price" and plan.price.trial_period_days == 7
+    assert (plan.brand_id, plan.description) == (shop.business.id, "For teams")
+    assert (updated.name, updated.price.price, updated.metadata) == ("Pro+", 1900, {})
+    assert updated.updated_at >= updated.created_at
+    assert (ebook.price.type, ebook.price.currency, ebook.is_recurring) == ("one_time_price", "EUR", False)
+    assert ebook.license_key_duration and (ebook.license_key_duration.count, ebook.license_key_activations_limit) == (
+        1,
+        2,
+    )
+    assert recurring == [plan.product_id, shop.product.id] and one_time == ["Guide"]
+    assert archived == [ebook.product_id] and ebook.product_id not in listed
+    assert (await dodo.products.retrieve(ebook.product_id)).model_extra == {"archived": False}
+    with pytest.raises(UnprocessableEntityError, match="price.discount_bps"):
+        await dodo.products.create(name="Off", price={**MONTHLY, "discount_bps": 500}, tax_category="saas")
+    with pytest.raises(UnprocessableEntityError, match="trial period days"):
+        await dodo.products.update(plan.product_id, price={**MONTHLY, "trial_period_days": 10_000})
+    with pytest.raises(UnprocessableEntityError, match="price.type"):
+        await dodo.products.update(plan.product_id, price={"type": "one_time_price", "currency": "USD", "price": 1})
+    with pytest.raises(NotFoundError):
+        await dodo.products.retrieve("pdt_missing")
+    with pytest.raises(NotFoundError):
+        await dodo.products.update_files(plan.product_id, file_name="manual.pdf")
+
+
+async def test_product_collections(dodo: AsyncDodoPayments, shop: Shop) -> None:
+    bigger = await shop.product_at(3000)
+    created = await dodo.product_collections.create(
+        name="Plans",
+        groups=[{"products": [{"product_id": shop.product.id}, {"product_id": bigger.id}]}],
+    )
+
+    fetched = await dodo.product_collections.retrieve(created.id)
+    await dodo.product_collections.update(created.id, name="All plans")
+    listed = [(c.id, c.name, c.products_count) async for c in dodo.product_collections.list()]
+    product = await dodo.products.retrieve(bigger.id)
+
+    assert fetched == created and created.brand_id == shop.business.id
+    [group] = created.groups
+    assert [p.product_id for p in group.products] == [shop.product.id, bigger.id]
+    assert group.products[1].price_detail and group.products[1].price_detail.price == 3000
+    assert listed == [(created.id, "All plans", 2)] and product.product_collection_id == created.id
+    with pytest.raises(UnprocessableEntityError, match="groups"):
+        await dodo.product_collections.create(
+            name="Two", groups=[{"products": [{"product_id": bigger.id}]}, {"products": []}]
+        )
+    with pytest.raises(UnprocessableEntityError, match="another collection"):
+        await dodo.product_collections.create(name="Again", groups=[{"products": [{"product_id": bigger.id}]}])
+    with pytest.raises(APIStatusError, match="405"):
+        await dodo.product_collections.delete(created.id)
+    with pytest.raises(NotFoundError):
+        await dodo.product_collections.groups.create(created.id, products=[{"product_id": bigger.id}])

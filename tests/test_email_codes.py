@@ -76,6 +76,18 @@ async def test_a_code_for_one_business_opens_that_customers_portal(client, shops
     assert (await Customer.get(id=shops["alice"].id)).email_verified is True
 
 
+async def test_a_code_token_lives_the_access_token_lifetime_not_a_browser_sessions(client, shops, settings) -> None:
+    await ask(client, {"email": "alice@example.com", "business_id": shops["acme"].id})
+    [code] = await emailed_codes()
+
+    body = (await trade(client, {"email": "alice@example.com", "business_id": shops["acme"].id, "code": code})).json()
+
+    session = await PortalSession.get(customer_id=shops["alice"].id)
+    assert settings.access_token_seconds != settings.session_max_seconds
+    assert session.expires_at - session.last_seen_at == timedelta(seconds=settings.access_token_seconds)
+    assert datetime.fromisoformat(body["expires_at"]) == session.expires_at
+
+
 async def test_a_code_without_a_business_opens_the_unified_portal(client, shops) -> None:
     await Customer.filter(id=shops["alice_bravo"].id).update(email_verified=True)
     await ask(client, {"email": "alice@example.com"})

@@ -13,7 +13,7 @@ from tortoise import Tortoise
 from gateway.app import create_app
 from gateway.settings import Settings
 from merchants.api_keys import create_api_key
-from models import Discount, LicenseKeyInstance, WebhookEndpoint
+from models import Discount, LicenseKeyInstance, ProductCollection, Subscription, WebhookEndpoint
 from models.enums import DiscountDuration, DiscountType
 from tests.support import factories
 
@@ -56,6 +56,8 @@ async def world() -> dict[str, str]:
     discount = await Discount.create(business=northwind, livemode=True, code="WELCOME", **percent)
     instance = await LicenseKeyInstance.create(license_key_id=ada.license_keys[0].id, name="Laptop")
     endpoint = await WebhookEndpoint.create(business=northwind, livemode=True, url="https://hooks.example", secret="s")
+    collection = await ProductCollection.create(business=northwind, livemode=True, name="Plans")
+    plan = await Subscription.get(id=ada.subscriptions[0].id)
     return {
         "business_id": northwind.id,
         "customer_id": ada.customer.id,
@@ -65,6 +67,8 @@ async def world() -> dict[str, str]:
         "discount_id": discount.id,
         "instance_id": instance.id,
         "webhook_id": endpoint.id,
+        "product_id": plan.product_id,
+        "collection_id": collection.id,
         "setup_id": "seti_unknown",
         "charge_id": "ch_unknown",
         "mode": "live",

@@ -1,13 +1,18 @@
 """The committed migrations build exactly the schema the models describe, on SQLite and on PostgreSQL."""
 
+from datetime import UTC, datetime
+from pathlib import Path
+
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.context import TortoiseContext
+from tortoise.migrations.api.migrate import migrate as apply_migrations
 
 from gateway.cli.database import migrate_database, pending_migrations
-from models import Business
+from models import Business, Product, ProductCollection
 from models.database import tortoise_config
-from tests.support.databases import uses_postgres
+from models.enums import TaxCategory
+from tests.support.databases import scratch_database_url, uses_postgres
 
 _BOOKKEEPING_TABLES = {"tortoise_migrations", "sqlite_sequence"}
 
@@ -75,3 +80,33 @@ async def test_migrating_again_keeps_the_data(migrated_database: str) -> None:
     async with TortoiseContext() as context:
         await context.init(config=tortoise_config(migrated_database))
         assert await Business.filter(name="Kept").count() == 1
+
+
+async def test_products_made_before_dodos_product_fields_get_honest_values(tmp_path: Path) -> None:
+    """Migration 0015 on a database that has products: Dodo's general tax category, no metadata, and their creation
+    as their last update."""
+    made = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    async with scratch_database_url(tmp_path) as url:
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(url))
+            await apply_migrations(config=tortoise_config(url), target="portal.0014_stored_documents")
+            business = await Business.create(name="Kept", support_email="kept@example.com")
+            await connections.get("default").execute_query(
+                'INSERT INTO "product_collection" ("id", "created_at", "business_id", "livemode", "name") '
+                f"VALUES ('pdc_old', '{made.isoformat()}', '{business.id}', true, 'Plans')"
+            )
+            await connections.get("default").execute_query(
+                'INSERT INTO "product" ("id", "created_at", "business_id", "livemode", "name", "description", '
+                '"price_type", "price", "currency", "tax_inclusive", "trial_period_days", "license_key_enabled", '
+                '"collection_position", "archived") '
+                f"VALUES ('pdt_old', '{made.isoformat()}', '{business.id}', true, 'Old', '', 'one_time', 100, 'USD', "
+                "false, 0, false, 0, false)"
+            )
+        await migrate_database(url)
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(url))
+            product = await Product.get(id="pdt_old")
+            collection = await ProductCollection.get(id="pdc_old")
+
+    assert (product.tax_category, product.metadata) == (TaxCategory.DIGITAL_PRODUCTS, {})
+    assert product.updated_at == made == collection.updated_at

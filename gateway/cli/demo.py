@@ -55,8 +55,11 @@ def add_demo_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
-    # The demo's shops are live-mode ones, charged by the sandbox: the one deployment allowed to.
-    demo_settings = dataclasses.replace(settings, database_url=DEMO_DATABASE_URL, sandbox_in_live_mode=True)
+    # The demo's shops are live-mode ones, charged by the sandbox: the one deployment allowed to. It runs on one's own
+    # machine, so its webhooks may go to a receiver there (the README's walkthrough starts one on 127.0.0.1).
+    demo_settings = dataclasses.replace(
+        settings, database_url=DEMO_DATABASE_URL, sandbox_in_live_mode=True, webhooks_allow_private=True
+    )
     settings = with_address(demo_settings, DEMO_HOST, args.port)
     asyncio.run(migrate_database(settings.database_url))
 

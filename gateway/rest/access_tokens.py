@@ -19,6 +19,7 @@ A token is only ever in a response body (with `Cache-Control: no-store`), never 
 """
 
 import functools
+from dataclasses import replace
 
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -137,7 +138,8 @@ async def token(request: Request, *, settings: Settings, livemode: bool) -> Resp
             livemode=livemode,
             client_ip=client_address(request),
             secret_key=settings.secret_key,
-            policy=session_policy(settings),
+            # A token a script or app holds lives as a merchant-minted one does (and idles out as any session).
+            policy=replace(session_policy(settings), max_seconds=settings.access_token_seconds),
             portal_name=settings.portal_name,
         )
     except EmailCodeRefused as refusal:
