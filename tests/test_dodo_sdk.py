@@ -119,6 +119,25 @@ async def test_subscriptions(dodo: AsyncDodoPayments, shop: Shop) -> None:
         await dodo.subscriptions.update(subscription_id, next_billing_date=datetime.now(UTC) + timedelta(days=90))
 
 
+async def test_a_trial_is_created_without_a_payment_and_says_so_in_dodos_shape(
+    dodo: AsyncDodoPayments, shop: Shop
+) -> None:
+    customer = await dodo.customers.create(email="ada@example.com", name="Ada")
+
+    created = await dodo.subscriptions.create(
+        customer={"customer_id": customer.customer_id},
+        billing=BILLING,
+        product_id=shop.product.id,
+        quantity=1,
+        trial_period_days=14,
+        extra_body={"processor_token": "pm_card_visa"},
+    )
+
+    assert created.payment_id == "" and created.payment_link is None
+    assert (await dodo.subscriptions.retrieve(created.subscription_id)).status == "active"
+    assert not await Payment.exists()
+
+
 async def test_subscriptions_create_with_a_payment_link_for_a_new_customer(dodo: AsyncDodoPayments, shop: Shop) -> None:
     created = await dodo.subscriptions.create(
         customer={"email": "nia@example.com", "name": "Nia"},

@@ -14,8 +14,8 @@ The subscription is billing.resources' `subscription_object`. Where we differ fr
   twice, another body is a 409; without one, the request runs once as sent. The same holds for change-plan.
 - Without `payment_link`, `payment_link` in the answer is the 3-D Secure page when the first charge waits for the
   customer (the subscription is then `pending`); a declined charge answers 402 with the decline code (the
-  subscription is `failed`, Dodo's terminal creation failure). `payment_id` is null when nothing was charged (a
-  trial).
+  subscription is `failed`, Dodo's terminal creation failure). `payment_id` is `""` when nothing was charged (a
+  trial), as for a payment link.
 - PATCH takes `metadata`, `status: cancelled`, `cancel_at_next_billing_date` (with `cancellation_feedback` and
   `cancellation_comment` for the cancellation; Dodo's `cancel_reason`, who asked, is checked but not stored) and
   `payment_method_id`; `next_billing_date`, `billing`, `tax_id` and the rest are refused by name (422).
@@ -181,7 +181,8 @@ async def post_subscription(call: MerchantCall) -> JSONResponse:
     _declined(start.payment)
     answer = {
         **await subscription_object(start.subscription),
-        "payment_id": start.payment.id if start.payment else None,
+        # Dodo's answer always names a payment; a trial has none yet, as a payment link's subscription has none.
+        "payment_id": start.payment.id if start.payment else "",
         "payment_link": start.next_action_url or None,
         "payment_method_required": False,
     }
