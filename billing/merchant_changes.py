@@ -22,7 +22,7 @@ from billing.context import BillingContext
 from billing.errors import BillingError
 from billing.errors import BillingErrorCode as Code
 from billing.events import record_subscription_event
-from billing.payment_methods import use_for_subscription
+from billing.payment_methods import check_can_pay, use_for_subscription
 from billing.plan_changes import PlanChange, PlanChangeQuote, applied_fields, change_plan, preview_plan_change
 from core.event_types import EventType
 from core.inputs import metadata_problem
@@ -145,6 +145,7 @@ async def _checked_method(subscription: Subscription, method_id: str | None) -> 
     if method is None:
         message = "The customer has no saved payment method with that id."
         raise BillingError(Code.NOT_FOUND, field="paymentMethodId", message=message)
+    check_can_pay(method)
     return method
 
 

@@ -30,11 +30,20 @@ MAX_URL_LENGTH = 1000
 CHARGEABLE = (SubscriptionStatus.ACTIVE, SubscriptionStatus.ON_HOLD)
 
 
+def expired(method: PaymentMethod, now: datetime) -> bool:
+    """Past the last day of its expiry month (UTC): a card without an expiry never expires here."""
+    return method.exp_year is not None and (method.exp_year, method.exp_month or 12) < (now.year, now.month)
+
+
 def usable(method: PaymentMethod, now: datetime) -> bool:
-    """Saved and not past its expiry month."""
-    if method.detached_at is not None:
-        return False
-    return method.exp_year is None or (method.exp_year, method.exp_month or 12) >= (now.year, now.month)
+    """Saved and not expired."""
+    return method.detached_at is None and not expired(method, now)
+
+
+def check_can_pay(method: PaymentMethod) -> None:
+    """Refuse an expired card for anything that would charge it later (default, a subscription's card, dues)."""
+    if expired(method, utcnow()):
+        raise BillingError(Code.EXPIRED_CARD, field="paymentMethodId")
 
 
 def _saved(customer_id: str) -> QuerySet[PaymentMethod]:
@@ -102,6 +111,7 @@ async def start_setup(
 
 async def set_default_payment_method(method: PaymentMethod, features: PortalFeatures) -> PaymentMethod:
     _require_updates(features)
+    check_can_pay(method)
     await _make_default(method)
     return method
 
@@ -148,6 +158,7 @@ async def use_for_subscription(
     _require_updates(features)
     if method.customer_id != subscription.customer_id:
         raise BillingError(Code.NOT_ALLOWED, field="paymentMethodId", message=NOT_ALLOWED_ELSEWHERE)
+    check_can_pay(method)
     if subscription.payment_method_id == method.id:
         return subscription
     async with in_transaction():

@@ -16,6 +16,7 @@ from billing.events import record_subscription_event
 from billing.invoices import Line
 from billing.license_keys import enable_subscription_keys
 from billing.notifications import Notifier
+from billing.payment_methods import check_can_pay
 from billing.periods import period_end
 from billing.subscription_claims import claimed
 from billing.tax import Amounts
@@ -69,9 +70,11 @@ async def dues(subscription: Subscription, business: Business) -> Amounts | None
 
 
 def check_method(subscription: Subscription, method: PaymentMethod, features: PortalFeatures) -> None:
-    """The method may pay this subscription: the same customer record, and a change the business allows."""
+    """The method may pay this subscription: the same customer record, not expired, and a change the business
+    allows."""
     if method.customer_id != subscription.customer_id:
         raise BillingError(Code.NOT_ALLOWED, field="paymentMethodId", message=NOT_ALLOWED_ELSEWHERE)
+    check_can_pay(method)
     if method.id != subscription.payment_method_id and not features.payment_method_update.enabled:
         raise BillingError(Code.NOT_ALLOWED, field="paymentMethodId", message=PAYMENT_METHOD_UPDATE_OFF)
 

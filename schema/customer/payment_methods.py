@@ -1,9 +1,12 @@
-"""Saved payment methods as the customer sees them: brand, last four digits, expiry — never more."""
+"""Saved payment methods as the customer sees them: brand, last four digits, expiry and whether it has expired —
+never more."""
 
 from typing import Self
 
 import strawberry
 
+from billing.payment_methods import expired
+from core.clock import utcnow
 from models import PaymentMethod as PaymentMethodRow
 from schema.customer.node import Node
 from schema.customer.owned import OwnedByBusiness
@@ -17,6 +20,9 @@ class PaymentMethod(Node, OwnedByBusiness):
     exp_month: int | None
     exp_year: int | None
     is_default: bool
+    expired: bool = strawberry.field(
+        description="Past the last day of its expiry month: it cannot be the default nor pay a subscription."
+    )
 
     @classmethod
     async def build(cls, _context: object, rows: list[PaymentMethodRow], _selection: object) -> list[Self]:
@@ -32,6 +38,7 @@ class PaymentMethod(Node, OwnedByBusiness):
             exp_month=row.exp_month,
             exp_year=row.exp_year,
             is_default=row.is_default,
+            expired=expired(row, utcnow()),
             business_id=row.business_id,
         )
 
