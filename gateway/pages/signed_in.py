@@ -47,7 +47,7 @@ from schema.customer import build_context, schema
 NOT_FOUND = "NOT_FOUND"
 # What a page needs of a business to wear its brand (see common.graphql_brand).
 BUSINESS_FIELDS = "id name supportEmail branding { logoUrl primaryColor accentColor headline }"
-METHOD_FIELDS = "id brand last4 expMonth expYear isDefault"
+METHOD_FIELDS = "id brand last4 expMonth expYear isDefault expired"
 # A path on this site: one leading slash, never `//host` or `/\host` (browsers read both as another host), and
 # nothing a browser would strip or reinterpret (whitespace, control characters, backslashes).
 _SAME_SITE_PATH = re.compile(r"/(?![/\\])[^\s\\\x00-\x1f\x7f]*")

@@ -109,26 +109,47 @@ def subscription_path(subscription_id: str) -> str:
 
 
 def _methods_in_order(subscription: dict) -> list[dict]:
-    """The business's saved cards, the one paying this subscription first (then as GraphQL lists them)."""
+    """The business's saved cards that can pay (not expired), the one paying this subscription first (then as
+    GraphQL lists them)."""
     current = (subscription["paymentMethod"] or {}).get("id")
-    return sorted(subscription["business"]["paymentMethods"], key=lambda method: method["id"] != current)
+    payable = [method for method in subscription["business"]["paymentMethods"] if not method["expired"]]
+    return sorted(payable, key=lambda method: method["id"] != current)
 
 
-def _preselected(methods: list[dict], *wanted: str) -> str:
-    """The first wanted card that is listed, else the default card, else the first."""
-    listed = [method["id"] for method in methods]
-    default = next((method["id"] for method in methods if method["isDefault"]), listed[0] if listed else "")
-    return next((method_id for method_id in wanted if method_id in listed), default)
+def _failed_card(subscription: dict, methods: list[dict]) -> str:
+    """The card an on-hold subscription's renewal failed on: its own card, else the default that renewals use."""
+    if subscription["paymentMethod"]:
+        return str(subscription["paymentMethod"]["id"])
+    return next((method["id"] for method in methods if method["isDefault"]), "")
+
+
+def _preselected(methods: list[dict], *wanted: str, avoid: str = "") -> str:
+    """The first wanted card that is listed, else the default card, else the first; never the card to avoid (the
+    one that just failed), so that a second try does not go to it by default."""
+    listed = [method["id"] for method in methods if method["id"] != avoid]
+    default = next((method["id"] for method in methods if method["isDefault"] and method["id"] != avoid), "")
+    return next((method_id for method_id in wanted if method_id in listed), default or next(iter(listed), ""))
 
 
 async def _render(
-    visit: Visit, view: _View, subscription_id: str, *, status: int = 200, error: str = "", chosen: str = ""
+    visit: Visit,
+    view: _View,
+    subscription_id: str,
+    *,
+    status: int = 200,
+    error: str = "",
+    chosen: str = "",
+    declined: str = "",
 ) -> Response:
+    """`chosen` is the card the customer picked (kept selected); `declined` the one a payment just failed on."""
     subscription = (await visit.run(SUBSCRIPTION_QUERY, id=subscription_id, invoices=view.invoices))["node"]
     if not subscription:
         return visit.not_found()
     methods = _methods_in_order(subscription)
     current = (subscription["paymentMethod"] or {}).get("id", "") if view.select_current else ""
+    on_hold = subscription["dues"] is not None
+    avoid = declined or (_failed_card(subscription, methods) if on_hold and not view.select_current else "")
+    added = visit.request.query_params.get("added", "")
     return visit.page(
         view.template,
         subscription["business"],
@@ -136,7 +157,7 @@ async def _render(
         error=error,
         subscription=subscription,
         methods=methods,
-        selected=_preselected(methods, chosen, visit.request.query_params.get("added", ""), current),
+        selected=_preselected(methods, chosen, added, current, avoid=avoid),
         notice=visit.notice(methods),
         # Made once per rendering: submitting this form twice is one charge; a new attempt gets a new page.
         idempotency_key=secrets.token_urlsafe(16),
@@ -182,7 +203,7 @@ async def reactivate(visit: Visit, form: FormData) -> Response:
     if answer["invoice"]:
         return redirect(receipt_path(answer))
     error = _first_error(answer)
-    return await _render(visit, SUBSCRIPTION_VIEW, subscription_id, status=422, error=error, chosen=method)
+    return await _render(visit, SUBSCRIPTION_VIEW, subscription_id, status=422, error=error, declined=method)
 
 
 back_to_subscription = back_to_page(subscription_path, "subscription_id")
