@@ -153,6 +153,18 @@ async def test_pages_offer_neither_the_expired_nor_the_failed_card(http, context
     assert (await Subscription.get(id=shop.subscription.id)).status == SubscriptionStatus.ON_HOLD
 
 
+async def test_a_subscription_paid_by_an_expired_card_says_so_and_offers_the_others(http, context) -> None:
+    shop, card = await with_expired_card(context)
+    await Subscription.filter(id=shop.subscription.id).update(payment_method_id=card.id)
+    await sign_in(http, await business_token(shop.customer))
+
+    page = await http.get(f"/subscriptions/{shop.subscription.id}")
+
+    paying = page.text.split('id="payment-method-label"')[1].split("</dd>")[0]
+    assert "Mastercard •••• 4444" in paying and '<span class="badge bad">Expired</span>' in paying
+    assert card.id not in [method_id for method_id, _ in radios(page)]
+
+
 async def test_after_a_decline_on_the_only_usable_card_nothing_is_preselected(http, context) -> None:
     shop = await subscriber(context, cards=("pm_card_visa", "pm_card_chargeDeclined"))
     declined = shop.cards["pm_card_chargeDeclined"]
