@@ -14,6 +14,7 @@ from core.clock import utcnow
 from models import CheckoutSession, Invoice, Payment, Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
 from tests.support.billing import billing_context, subscriber
+from tests.support.customer_graphql import run
 from tests.support.factories import business_token
 from tests.support.pages import IDEMPOTENCY_KEY, sign_in
 from tests.support.portal import csrf_from
@@ -255,6 +256,33 @@ async def test_only_an_ended_subscription_is_subscribed_to_again(http, context) 
     assert "Subscribe again" not in page.text
     assert active.status_code == 422 and foreign.status_code == 404
     assert await Subscription.all().count() == 2 and await CheckoutSession.all().count() == 0
+
+
+SUBSCRIBE_AGAIN = """
+mutation Again($subscription: ID!, $key: String!) {
+  subscribeAgain(input: {subscriptionId: $subscription, idempotencyKey: $key}) { checkoutUrl errors { code field } }
+}"""
+
+
+async def test_subscribe_again_in_the_schema_answers_a_checkout_and_a_foreign_id_like_a_missing_one(context) -> None:
+    ended = await subscriber(context, status=SubscriptionStatus.CANCELLED, cards=())
+    other = await subscriber(context, status=SubscriptionStatus.CANCELLED, cards=(), email="bob@example.com")
+    session = await business_token(ended.customer)
+
+    own = await run(session, SUBSCRIBE_AGAIN, subscription=ended.subscription.id, key="again-1")
+    second_tab = await run(session, SUBSCRIBE_AGAIN, subscription=ended.subscription.id, key="again-tab-2")
+    foreign = await run(session, SUBSCRIBE_AGAIN, subscription=other.subscription.id, key="again-2")
+    missing = await run(session, SUBSCRIBE_AGAIN, subscription="sub_missing", key="again-3")
+
+    assert "/checkout/cpc_" in own["subscribeAgain"]["checkoutUrl"] and own["subscribeAgain"]["errors"] == []
+    assert (
+        foreign
+        == missing
+        == {"subscribeAgain": {"checkoutUrl": None, "errors": [{"code": "NOT_FOUND", "field": "subscriptionId"}]}}
+    )
+    # Another tab with its own key cannot open a second subscription to pay.
+    assert second_tab["subscribeAgain"]["errors"] == [{"code": "DUPLICATE_SUBSCRIPTION", "field": "productId"}]
+    assert await CheckoutSession.all().count() == 1
 
 
 async def test_a_business_on_stripe_takes_the_card_and_the_payment_through_stripe(stripe_server, stripe_api) -> None:

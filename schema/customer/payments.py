@@ -28,7 +28,7 @@ class ReactivateSubscriptionInput:
     subscription_id: strawberry.ID
     payment_method_id: strawberry.ID
     idempotency_key: str = strawberry.field(
-        description="Unique per attempt (1–64 printable characters): a retry with the same key never charges again."
+        description="Unique per attempt (1–255 printable characters): a retry with the same key never charges again."
     )
 
 

@@ -86,7 +86,7 @@ def _ignoring_features(change: Callable[[SubscriptionRow], Awaitable[Subscriptio
 class SubscribeAgainInput:
     subscription_id: strawberry.ID
     idempotency_key: str = strawberry.field(
-        description="Unique per attempt (1–64 printable characters): a retry with the same key answers the same "
+        description="Unique per attempt (1–255 printable characters): a retry with the same key answers the same "
         "checkout."
     )
 
