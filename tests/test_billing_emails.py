@@ -182,10 +182,10 @@ def test_a_charged_plan_change_gives_the_new_plan_its_price_and_the_receipt():
     text, html = text_of(message), html_of(message)
     for line in [
         "Your plan is now Studio plan × 3.",
-        "From April 5, 2031 you pay ¥2,940 per billing period.",
+        "From April 5, 2031 you pay ¥2,940 / month + tax, ¥3,234 with tax.",
         "We charged ¥1,960 for the change.",
         "Quantity: 3",
-        "Price per billing period: ¥2,940",
+        "Price: ¥2,940 / month + tax",
         "Amount charged: ¥1,960",
         "Paid with: Visa •••• 4242",
         "Invoice number: SF-0043",
@@ -200,7 +200,7 @@ def test_a_plan_change_with_nothing_charged_has_no_receipt():
     message = billing_email("plan_changed", quantity=1, amount=0, invoice_number="", card_brand="", card_last4="")
     text, html = text_of(message), html_of(message)
     assert "Your plan is now Studio plan." in text and "×" not in text and "Quantity" not in text
-    assert "From April 5, 2031 you pay ¥2,940 per billing period." in text
+    assert "From April 5, 2031 you pay ¥2,940 / month + tax, ¥3,234 with tax." in text
     assert "Nothing was charged for the change." in text and "Nothing was charged for the change." in html
     for absent in ("We charged", "Amount charged", "Paid with", "Invoice number", "••••", "¥0", "See your invoices"):
         assert absent not in text and absent not in html

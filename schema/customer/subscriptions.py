@@ -5,7 +5,10 @@ from typing import Self
 
 import strawberry
 
+from billing.periods import in_trial
+from billing.prices import subscription_price
 from billing.reactivation import dues
+from core.clock import utcnow
 from models import PaymentMethod as PaymentMethodRow
 from models import Product as ProductRow
 from models import Subscription as SubscriptionRow
@@ -20,6 +23,7 @@ from schema.customer.money import Money
 from schema.customer.node import Node
 from schema.customer.owned import OwnedByBusiness
 from schema.customer.payment_methods import PaymentMethod
+from schema.customer.prices import RecurringPrice
 from schema.customer.products import Product
 from schema.customer.subscription_options import (
     CancellationOptions,
@@ -35,6 +39,14 @@ from schema.customer.subscription_options import (
     plan_change_preview_of,
     scheduled_change_of,
 )
+
+
+@strawberry.type(description="A free trial under way: when it ends, and whether the card it will charge then failed.")
+class SubscriptionTrial:
+    ends_at: datetime = strawberry.field(description="When the trial ends and the first charge is made.")
+    card_declined: bool = strawberry.field(
+        description="The card that will be charged failed its most recent charge: choose another before the trial ends."
+    )
 
 
 @strawberry.type
@@ -60,6 +72,21 @@ class Subscription(Node, OwnedByBusiness):
     product: Product | None
     payment_method: PaymentMethod | None
     row: strawberry.Private[SubscriptionRow]
+
+    @strawberry.field(description="What each billing period costs, with its interval and tax, before discounts.")
+    def price(self, info: strawberry.Info) -> RecurringPrice:
+        business = info.context.signed_in_viewer().business(self.business_id)
+        assert business is not None, "a viewer sees a subscription only at one of its businesses"
+        return RecurringPrice.of(subscription_price(self.row, business), info.context.locale)
+
+    @strawberry.field(description="The free trial, while it lasts; null otherwise.")
+    async def trial(self, info: strawberry.Info) -> SubscriptionTrial | None:
+        row = self.row
+        if row.trial_ends_at is None or not in_trial(row, utcnow()):
+            return None
+        method_id = row.payment_method_id
+        declined = bool(method_id) and await info.context.loaders.declined_last.load(method_id)
+        return SubscriptionTrial(ends_at=row.trial_ends_at, card_declined=declined)
 
     @strawberry.field(description="What reactivation will charge, tax included; null unless ON_HOLD.")
     async def dues(self, info: strawberry.Info) -> Money | None:
