@@ -13,7 +13,7 @@ from models import Business, EmailMessage, Payment, Product, ProductCollection, 
 from models.enums import Interval, PaymentPurpose, PaymentStatus, PriceType, SubscriptionStatus
 from tests.support.billing import Subscriber, retention_offer, subscriber
 from tests.support.customer_graphql import run
-from tests.support.factories import business_token, unified_token
+from tests.support.factories import business, business_token, customer_with_history, unified_token
 from tests.support.pages import sign_in
 from tests.support.plans import UPDATES, plan_shop
 from tests.support.portal import csrf_from
@@ -236,6 +236,21 @@ async def test_a_trial_that_ended_is_no_longer_called_one(http, context) -> None
     assert ">Trial<" not in page and "Trial ends" not in page and "Renews on March 5, 2031" in page
 
 
+async def test_the_trials_of_every_business_cost_the_unified_home_one_statement(http, count_statements) -> None:
+    found = {}
+    for scale in (1, 6):
+        email = f"trials-{scale}@example.com"
+        owners = [await customer_with_history(await business(f"{name} {email}"), email, scale=scale) for name in "AB"]
+        trials = [subscription.id for owned in owners for subscription in owned.subscriptions]
+        await Subscription.filter(id__in=trials).update(status=SubscriptionStatus.ACTIVE, trial_ends_at=PERIOD_END)
+        http.cookies.set("portal_session", await unified_token(email))
+        with count_statements() as counter:
+            page = await http.get("/")
+        assert page.text.count('<span class="badge info">Trial</span>') == 2 * min(2 * scale, 10)
+        found[scale] = counter.count
+    assert found[1] == found[6], found
+
+
 # --- the retention offer and the checkout -----------------------------------------------------------------------
 
 
@@ -252,6 +267,9 @@ async def test_the_retention_offer_says_the_discounted_price_and_for_how_many_re
 
     assert "Stay and get 20% off for three months" in offer.text
     assert "$39.20 / month + tax instead of $49.00, for your next 3 renewals" in offer.text
+    accepted = await http.post(f"{path}/retention-offer", data={"csrf_token": csrf_from(offer)})
+    page = (await http.get(accepted.headers["location"])).text
+    assert "<bdi>$39.20 / month + tax</bdi>" in page and "3 renewals left" in page
 
 
 async def test_a_plan_change_email_says_the_price_with_its_interval_and_the_amount_with_tax(context) -> None:

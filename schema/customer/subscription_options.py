@@ -91,6 +91,7 @@ class SubscriptionDiscount:
     percent_off: float | None
     amount_off: Money | None
     remaining_cycles: int | None = strawberry.field(description="Renewals it still applies to; null for every one.")
+    discounted_price: RecurringPrice = strawberry.field(description="The subscription's price on those renewals.")
 
 
 @strawberry.type
@@ -105,10 +106,14 @@ def _offer_amounts(discount: Discount, currency: str, locale: str) -> tuple[floa
     return None, Money.of(discount.amount, discount.currency or currency, locale)
 
 
-def discount_of(discount: Discount, remaining: int | None, currency: str, locale: str) -> SubscriptionDiscount:
-    percent, amount = _offer_amounts(discount, currency, locale)
+def discount_of(discount: Discount, row: SubscriptionRow, business: Business, locale: str) -> SubscriptionDiscount:
+    percent, amount = _offer_amounts(discount, row.currency, locale)
     return SubscriptionDiscount(
-        name=discount.name or discount.code, percent_off=percent, amount_off=amount, remaining_cycles=remaining
+        name=discount.name or discount.code,
+        percent_off=percent,
+        amount_off=amount,
+        remaining_cycles=row.discount_cycles_remaining,
+        discounted_price=RecurringPrice.of(discounted_price(subscription_price(row, business), discount), locale),
     )
 
 

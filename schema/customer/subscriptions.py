@@ -9,6 +9,7 @@ from billing.periods import in_trial
 from billing.prices import subscription_price
 from billing.reactivation import dues
 from core.clock import utcnow
+from models import Business as BusinessRow
 from models import PaymentMethod as PaymentMethodRow
 from models import Product as ProductRow
 from models import Subscription as SubscriptionRow
@@ -73,11 +74,14 @@ class Subscription(Node, OwnedByBusiness):
     payment_method: PaymentMethod | None
     row: strawberry.Private[SubscriptionRow]
 
-    @strawberry.field(description="What each billing period costs, with its interval and tax, before discounts.")
-    def price(self, info: strawberry.Info) -> RecurringPrice:
+    def _business(self, info: strawberry.Info) -> BusinessRow:
         business = info.context.signed_in_viewer().business(self.business_id)
         assert business is not None, "a viewer sees a subscription only at one of its businesses"
-        return RecurringPrice.of(subscription_price(self.row, business), info.context.locale)
+        return business
+
+    @strawberry.field(description="What each billing period costs, with its interval and tax, before discounts.")
+    def price(self, info: strawberry.Info) -> RecurringPrice:
+        return RecurringPrice.of(subscription_price(self.row, self._business(info)), info.context.locale)
 
     @strawberry.field(description="The free trial, while it lasts; null otherwise.")
     async def trial(self, info: strawberry.Info) -> SubscriptionTrial | None:
@@ -102,7 +106,7 @@ class Subscription(Node, OwnedByBusiness):
         discount = await info.context.loaders.discounts.load(row.discount_id)
         if discount is None:
             return None
-        return discount_of(discount, row.discount_cycles_remaining, row.currency, info.context.locale)
+        return discount_of(discount, row, self._business(info), info.context.locale)
 
     @strawberry.field(description="A plan change waiting for the period end.")
     async def scheduled_change(self, info: strawberry.Info) -> ScheduledChange | None:
