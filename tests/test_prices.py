@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from billing.plan_changes import change_plan
+from billing.plan_changes import change_plan, monthly_equivalent
 from core.prices import PriceTax, RecurringPrice
 from models import Business, EmailMessage, Payment, Product, ProductCollection, Subscription
 from models.enums import Interval, PaymentPurpose, PaymentStatus, PriceType, SubscriptionStatus
@@ -124,6 +124,20 @@ async def test_the_customer_schema_gives_each_price_its_interval_and_tax(context
 # --- plans compared by their monthly equivalent -----------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("amount", "interval", "count", "monthly"),
+    [
+        (24000, Interval.YEAR, 1, 2000),
+        (3000, Interval.MONTH, 3, 1000),
+        (2400, Interval.MONTH, 1, 2400),
+        (500, Interval.WEEK, 1, 2167),
+        (100, Interval.DAY, 1, 3042),
+    ],
+)
+def test_a_price_per_month_is_its_amount_spread_over_the_months_of_its_interval(amount, interval, count, monthly):
+    assert monthly_equivalent(amount, interval, count) == monthly
+
+
 async def test_plans_of_other_intervals_are_compared_by_their_monthly_equivalent(http, context) -> None:
     """€24 a month against €240 a year (€20 a month: cheaper, a downgrade) and €300 a year (€25: an upgrade)."""
     shop = await priced_shop(context, currency="EUR", price=2400, tax_inclusive=True)
@@ -161,8 +175,11 @@ async def test_plans_of_other_intervals_are_compared_by_their_monthly_equivalent
     page = (await http.get(f"/subscriptions/{shop.subscription.id}/change-plan")).text
     downgrade, upgrade = page.index("Studio annuel"), page.index("Studio plus annuel")
     assert "Downgrade" in page[downgrade:upgrade] and "€240.00 / year incl. tax" in page[downgrade:upgrade]
+    assert "That is €20.00 a month." in page[downgrade:upgrade]
     assert "Upgrade" in page[upgrade:] and "€300.00 / year incl. tax" in page[upgrade:]
-    assert "€24.00 / month incl. tax" in page[:downgrade]
+    assert "That is €25.00 a month." in page[upgrade:]
+    # The current plan is billed like the subscription: its price needs no monthly figure beside it.
+    assert "€24.00 / month incl. tax" in page[:downgrade] and page[:downgrade].count("That is") == 0
 
 
 # --- trials -----------------------------------------------------------------------------------------------------

@@ -72,7 +72,9 @@ query ChangePlanPage($id: ID!, $product: ID!, $quantity: Int, $preview: Boolean!
     ... on Subscription {{
       id status quantity price {{ {PRICE_FIELDS} }} nextBillingDate trialEndsAt product {{ id name }}
       paymentMethod {{ {METHOD_FIELDS} }} business {{ {BUSINESS_FIELDS} }}
-      planChangeOptions {{ product {{ id name description }} price {{ {PRICE_FIELDS} }} direction }}
+      planChangeOptions {{
+        product {{ id name description }} price {{ {PRICE_FIELDS} }} monthlyEquivalent {{ formatted }} direction
+      }}
       planChangePreview(productId: $product, quantity: $quantity) @include(if: $preview) {{
         immediateCharge {{ amount formatted }} credit {{ amount formatted }} creditApplied {{ amount formatted }}
         tax {{ amount formatted }} newPrice {{ {PRICE_FIELDS} }} effectiveAt direction scheduled trialContinues

@@ -53,6 +53,9 @@ class PlanChangeOption:
     product: Product
     amount: Money = strawberry.field(description="The plan's recurring price for the subscription's quantity.")
     price: RecurringPrice = strawberry.field(description="The same price with its interval and tax.")
+    monthly_equivalent: Money = strawberry.field(
+        description="That price per month, before tax: what `direction` compares across billing intervals."
+    )
     direction: PlanDirection
 
 
@@ -154,6 +157,7 @@ async def plan_change_options_of(info: strawberry.Info, row: SubscriptionRow) ->
             product=Product.from_row(option.product),
             amount=Money.of(option.amount, row.currency, info.context.locale),
             price=RecurringPrice.of(plan_price(option.product, row.quantity, business), info.context.locale),
+            monthly_equivalent=Money.of(option.monthly_amount, row.currency, info.context.locale),
             direction=PlanDirection(option.direction.value),
         )
         for option in await plan_options(row, business, features)
