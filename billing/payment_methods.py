@@ -8,6 +8,7 @@ detached, not deleted: old payments and invoices still name it.
 
 from datetime import datetime
 from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
 from tortoise.backends.base.client import BaseDBAsyncClient
@@ -18,7 +19,7 @@ from billing.customer_locks import for_customer
 from billing.errors import NOT_ALLOWED_ELSEWHERE, PAYMENT_METHOD_UPDATE_OFF, BillingError
 from billing.errors import BillingErrorCode as Code
 from billing.events import record_subscription_event
-from billing.processors.protocol import PaymentProcessor, ProcessorError
+from billing.processors.protocol import CardDetails, PaymentProcessor, ProcessorError
 from core.clock import utcnow
 from core.event_types import EventType
 from merchants.features import PortalFeatures
@@ -96,21 +97,35 @@ async def add_payment_method(
         raise BillingError(Code.INVALID_PAYMENT_METHOD, field="processorToken") from None
     method = await _saved(customer.id).get_or_none(processor_token=card.token)
     if method is None:
-        method = await PaymentMethod.create(
+        method = await _save_card(customer, card)
+    if set_as_default or not await _saved(customer.id).filter(is_default=True).exists():
+        await _make_default(method)
+    return method
+
+
+async def _save_card(customer: Customer, card: CardDetails) -> PaymentMethod:
+    """A new row for the card, or, when the customer saved the same card before (the same fingerprint), that row
+    with the newest attachment's token and expiry: one card is one row however often it is given, and the
+    subscriptions it pays keep it."""
+    details: dict[str, Any] = {
+        "brand": card.brand,
+        "last4": card.last4,
+        "exp_month": card.exp_month,
+        "exp_year": card.exp_year,
+        "processor_token": card.token,
+    }
+    same = await _saved(customer.id).filter(fingerprint=card.fingerprint).first() if card.fingerprint else None
+    if same is None:
+        return await PaymentMethod.create(
             business_id=customer.business_id,
             livemode=customer.livemode,
             customer_id=customer.id,
             type="card",
-            brand=card.brand,
-            last4=card.last4,
-            exp_month=card.exp_month,
-            exp_year=card.exp_year,
             fingerprint=card.fingerprint,
-            processor_token=card.token,
+            **details,
         )
-    if set_as_default or not await _saved(customer.id).filter(is_default=True).exists():
-        await _make_default(method)
-    return method
+    await PaymentMethod.filter(id=same.id).update(**details)
+    return await PaymentMethod.get(id=same.id)
 
 
 async def start_setup(

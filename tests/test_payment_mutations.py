@@ -149,6 +149,21 @@ async def test_payment_methods_are_added_made_default_and_kept_while_needed(cont
     assert await PaymentMethod.filter(detached_at__isnull=True).count() == 1
 
 
+async def test_the_same_card_saved_twice_is_one_payment_method(context) -> None:
+    shop = await subscriber(context, status=SubscriptionStatus.ACTIVE, cards=("pm_card_visa",))
+    token = await business_token(shop.customer)
+    visa = shop.cards["pm_card_visa"]
+
+    again = (await run(token, ADD, business=shop.business.id, card="pm_card_visa"))["addPaymentMethod"]
+
+    assert again["errors"] == []
+    assert again["paymentMethod"]["id"] == visa.id
+    assert await PaymentMethod.filter(customer_id=shop.customer.id, detached_at__isnull=True).count() == 1
+    # The card's newest attachment is the one charged from now on.
+    saved = await PaymentMethod.get(id=visa.id)
+    assert saved.processor_token != visa.processor_token
+
+
 async def test_an_unknown_processor_token_is_refused(context) -> None:
     shop = await subscriber(context, cards=())
     token = await business_token(shop.customer)
