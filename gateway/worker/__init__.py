@@ -29,6 +29,7 @@ from core.clock import utcnow
 from gateway.payments import build_billing_context
 from gateway.pdf_rendering import RenderPool, close_pools
 from gateway.settings import Settings
+from gateway.worker.heartbeat import Heartbeat
 from gateway.worker.mailer import send_email
 from gateway.worker.webhook_delivery import run_webhook_loop
 from merchants.domain_verification import TxtLookup, check_due_claims, dns_txt_lookup
@@ -157,11 +158,14 @@ async def run_worker(
     runs inside it."""
     logger.info("Worker started")
     renderer = renderer or RenderPool(settings)
-    webhooks = asyncio.create_task(run_webhook_loop(settings, stop))
+    heartbeat = Heartbeat(settings.worker_poll_seconds)
+    await heartbeat.start()
+    webhooks = asyncio.create_task(run_webhook_loop(settings, stop, heartbeat))
     try:
         billing = build_billing_context(settings)
         next_billing_run = next_domain_checks = 0.0
         while not stop.is_set():
+            await heartbeat()
             if time.monotonic() >= next_billing_run:
                 await _run_billing_safely(billing)
                 next_billing_run = time.monotonic() + settings.billing_interval_seconds

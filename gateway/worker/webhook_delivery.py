@@ -21,6 +21,7 @@ from standardwebhooks import Webhook
 
 from core.clock import utcnow
 from gateway.settings import Settings
+from gateway.worker.heartbeat import Heartbeat
 from gateway.worker.webhook_transport import PinnedTransport
 from merchants.webhooks import (
     WebhookEndpointError,
@@ -196,9 +197,12 @@ async def process_due_webhooks(settings: Settings, now: datetime | None = None) 
     return len(deliveries)
 
 
-async def run_webhook_loop(settings: Settings, stop: asyncio.Event) -> None:
-    """Pass over the deliveries every `worker_poll_seconds` until `stop` is set (a full batch is followed at once)."""
+async def run_webhook_loop(settings: Settings, stop: asyncio.Event, heartbeat: Heartbeat | None = None) -> None:
+    """Pass over the deliveries every `worker_poll_seconds` until `stop` is set (a full batch is followed at once),
+    stamping the worker's `heartbeat` at every pass."""
     while not stop.is_set():
+        if heartbeat is not None:
+            await heartbeat()
         try:
             attempted = await process_due_webhooks(settings)
         except Exception:
