@@ -39,6 +39,7 @@ from billing.processors.protocol import (
 from billing.tax import Amounts
 from core.clock import utcnow
 from core.inputs import is_idempotency_key
+from core.observations import Observed, report
 from models import Business, Customer, Invoice, Payment, PaymentMethod, Product, Subscription
 from models.enums import PaymentPurpose, PaymentStatus
 
@@ -287,6 +288,8 @@ async def settle(
             )
             if waiting:
                 await record_payment_event(await Payment.get(id=payment.id))
+        if waiting:
+            report(Observed.CHARGE, status)
         return await Payment.get(id=payment.id)
     now = now or utcnow()
     failed = status == PaymentStatus.FAILED
@@ -315,4 +318,6 @@ async def settle(
                     now=now,
                 )
                 await outcome.succeeded(payment, invoice, now)
+    if won:
+        report(Observed.CHARGE, status)
     return await Payment.get(id=payment.id)

@@ -20,6 +20,7 @@ import httpx
 from standardwebhooks import Webhook
 
 from core.clock import utcnow
+from gateway.metrics.instruments import count_webhook_delivery
 from gateway.settings import Settings
 from gateway.worker.heartbeat import Heartbeat
 from gateway.worker.webhook_transport import PinnedTransport
@@ -168,10 +169,12 @@ async def deliver(delivery: WebhookDelivery, http: httpx.AsyncClient, settings: 
         await WebhookDelivery.filter(id=delivery.id).update(
             status=DeliveryStatus.FAILED, last_error="endpoint disabled"
         )
+        count_webhook_delivery("endpoint_disabled")
         return False
     started = time.monotonic()
     outcome = await _post(delivery, http, settings, now)
     await _record(delivery, outcome, round((time.monotonic() - started) * 1000), now, settings)
+    count_webhook_delivery("delivered" if outcome.delivered else "failed")
     return outcome.delivered
 
 
