@@ -9,6 +9,7 @@ import dataclasses
 import os
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -33,6 +34,8 @@ from gateway.worker.webhook_delivery import process_due_webhooks
 from merchants.webhooks import create_endpoint
 from models import EmailMessage
 from tests.support.billing import FEATURES, subscriber
+from tests.support.cli import PORTAL_COMMAND, portal_environment
+from tests.support.databases import uses_postgres
 from tests.support.factories import business_token
 from tests.support.merchant import CREATE_PRODUCT, MONTHLY, Merchant
 from tests.support.portal import free_port
@@ -281,6 +284,38 @@ def test_several_processes_count_into_one_scrape(tmp_path: Path) -> None:
         ).stdout
     os.environ.pop(ENVIRONMENT_VARIABLE)
     assert 'portal_http_requests_total{method="GET",route="/healthz",status="200"} 2.0' in scraped
+
+
+@pytest.mark.skipif(not uses_postgres(), reason="several workers need PostgreSQL")
+def test_serve_with_two_workers_sums_both_processes_in_every_scrape(migrated_database: str, tmp_path: Path) -> None:
+    port, log = free_port(), tmp_path / "serve.log"
+    environment = portal_environment(DATABASE_URL=migrated_database, PORTAL_SECRET_KEY="x", PORTAL_METRICS_TOKEN=TOKEN)
+    with log.open("w") as output:
+        server = subprocess.Popen(
+            [*PORTAL_COMMAND, "serve", "--workers", "2", "--port", str(port)],
+            cwd=tmp_path,
+            env=environment,
+            stderr=output,
+        )
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as http:
+            deadline = time.monotonic() + 60
+            while True:
+                assert server.poll() is None and time.monotonic() < deadline, log.read_text()
+                try:
+                    http.get("/login")
+                    break
+                except httpx.TransportError:
+                    time.sleep(0.2)
+            for _ in range(20):
+                assert http.get("/healthz").status_code == 200
+            scrapes = [http.get("/metrics", headers=SCRAPE).text for _ in range(6)]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    counted = 'portal_http_requests_total{method="GET",route="/healthz",status="200"} 20.0'
+    # Whichever process answered the scrape, it counted the other's requests too.
+    assert all(counted in scrape for scrape in scrapes), scrapes[0]
 
 
 def test_serve_makes_a_fresh_directory_and_removes_it_afterwards() -> None:
