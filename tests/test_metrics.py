@@ -35,7 +35,7 @@ from merchants.webhooks import create_endpoint
 from models import EmailMessage
 from tests.support.billing import FEATURES, subscriber
 from tests.support.cli import PORTAL_COMMAND, portal_environment
-from tests.support.databases import uses_postgres
+from tests.support.databases import copy_sqlite, uses_postgres
 from tests.support.factories import business_token
 from tests.support.merchant import CREATE_PRODUCT, MONTHLY, Merchant
 from tests.support.portal import free_port
@@ -316,6 +316,34 @@ def test_serve_with_two_workers_sums_both_processes_in_every_scrape(migrated_dat
     counted = 'portal_http_requests_total{method="GET",route="/healthz",status="200"} 20.0'
     # Whichever process answered the scrape, it counted the other's requests too.
     assert all(counted in scrape for scrape in scrapes), scrapes[0]
+
+
+def test_a_worker_serves_its_metrics_on_the_metrics_port(tmp_path: Path, migrated_sqlite_template: Path) -> None:
+    database, port = tmp_path / "portal.db", free_port()
+    copy_sqlite(migrated_sqlite_template, database)
+    environment = portal_environment(
+        DATABASE_URL=f"sqlite://{database}", PORTAL_SECRET_KEY="x", PORTAL_METRICS_PORT=str(port)
+    )
+    log = tmp_path / "worker.log"
+    with log.open("w") as output:
+        worker = subprocess.Popen([*PORTAL_COMMAND, "worker"], cwd=tmp_path, env=environment, stderr=output)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            assert worker.poll() is None and time.monotonic() < deadline, log.read_text()
+            try:
+                scraped = httpx.get(f"http://127.0.0.1:{port}/metrics").text
+            except httpx.TransportError:
+                time.sleep(0.2)
+                continue
+            if "portal_billing_run_duration_seconds_count 1.0" in scraped:
+                break
+            time.sleep(0.2)
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)
+    assert worker.returncode == 0, log.read_text()
+    assert "portal_outbox_pending 0.0" in scraped and "process_resident_memory_bytes" in scraped
 
 
 def test_serve_makes_a_fresh_directory_and_removes_it_afterwards() -> None:
