@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from graphql import GraphQLError
 from prometheus_client.parser import text_string_to_metric_families
 
 from billing.document_store import RendererBusy
@@ -26,6 +27,8 @@ from core.clock import utcnow
 from core.email_outbox import enqueue_email
 from core.event_types import EventType
 from gateway.app import create_app
+from gateway.graphql import operations
+from gateway.metrics import instruments
 from gateway.metrics.multiprocess import ENVIRONMENT_VARIABLE, shared_metrics_directory
 from gateway.pdf_rendering import RenderPool
 from gateway.settings import Settings
@@ -357,3 +360,38 @@ async def test_metrics_answer_while_the_scrape_counts_itself(client: httpx.Async
     await asyncio.gather(scrape(client), scrape(client))
     samples = await scrape(client)
     assert value(samples, "portal_http_requests_total", method="GET", route="/metrics", status="200") >= 2
+
+
+@pytest.mark.parametrize(
+    ("query", "requested", "name"),
+    [
+        ("query Catalog { products { totalCount } }", None, "Catalog"),
+        ("# a comment naming query Wrong\nmutation Add($x: Int) { a }", None, "Add"),
+        ("fragment F on Product { id } query WithFragment { products { ...F } }", None, "WithFragment"),
+        ("{ viewer { email } }", None, None),
+        ("query { viewer { email } }", None, None),
+        ("query Broken {", None, "Broken"),
+        ('query "not a name" {', None, None),
+        ("query One { a } query Two { b }", "Two", "Two"),
+        (None, None, None),
+    ],
+)
+def test_an_operation_is_named_by_its_request_or_its_document(query, requested, name) -> None:
+    assert operations.operation_name(query, requested) == name
+
+
+def test_an_operations_outcome() -> None:
+    masked = GraphQLError("Unexpected error.", extensions={"code": "INTERNAL_SERVER_ERROR"})
+    refused = GraphQLError("Cannot query field.", extensions={"code": "GRAPHQL_VALIDATION_FAILED"})
+    assert operations.outcome(None, {"viewer": {"email": "a@example.com"}}) == "ok"
+    assert operations.outcome(None, {"cancel": {"subscription": None, "errors": [{"code": "NOT_ALLOWED"}]}}) == (
+        "user_error"
+    )
+    assert operations.outcome([refused], None) == "user_error"
+    assert operations.outcome([refused, masked], {"viewer": None}) == "error"
+
+
+def test_graphql_operation_names_are_bounded() -> None:
+    assert instruments.operation_label(None) == "anonymous"
+    assert instruments.operation_label("x" * 65) == "other"
+    assert instruments.operation_label("not a name") == "other"
