@@ -10,8 +10,8 @@
    is still asking it) leaves the payment `processing`, for the retry or the billing run.
 3. Settle: one transaction moves the payment out of `processing` with a conditional UPDATE whose row count decides
    who settles it, and, with it, issues the invoice, applies the outcome (the subscription reactivated, renewed, put
-   on hold), and writes the events and emails. Of twenty concurrent identical requests, one settles; all answer the
-   same payment.
+   on hold), and writes the events and emails; the settling request alone reports the outcome (core.observations,
+   counted in the metrics). Of twenty concurrent identical requests, one settles; all answer the same payment.
 """
 
 import hashlib
