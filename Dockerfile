@@ -16,4 +16,8 @@ USER portal
 WORKDIR /home/portal
 
 EXPOSE 8000
+# `portal serve` answers /healthz without touching the database (README: Health and readiness); a container running
+# `portal worker` has no web port and turns this off (docker-compose.yml).
+HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:${PORTAL_PORT:-8000}/healthz', timeout=4)"
 CMD ["portal", "serve", "--host", "0.0.0.0"]

@@ -10,8 +10,8 @@
    is still asking it) leaves the payment `processing`, for the retry or the billing run.
 3. Settle: one transaction moves the payment out of `processing` with a conditional UPDATE whose row count decides
    who settles it, and, with it, issues the invoice, applies the outcome (the subscription reactivated, renewed, put
-   on hold), and writes the events and emails. Of twenty concurrent identical requests, one settles; all answer the
-   same payment.
+   on hold), and writes the events and emails; the settling request alone reports the outcome (core.observations,
+   counted in the metrics). Of twenty concurrent identical requests, one settles; all answer the same payment.
 """
 
 import hashlib
@@ -39,6 +39,7 @@ from billing.processors.protocol import (
 from billing.tax import Amounts
 from core.clock import utcnow
 from core.inputs import is_idempotency_key
+from core.observations import Observed, report
 from models import Business, Customer, Invoice, Payment, PaymentMethod, Product, Subscription
 from models.enums import PaymentPurpose, PaymentStatus
 
@@ -287,6 +288,8 @@ async def settle(
             )
             if waiting:
                 await record_payment_event(await Payment.get(id=payment.id))
+        if waiting:
+            report(Observed.CHARGE, status)
         return await Payment.get(id=payment.id)
     now = now or utcnow()
     failed = status == PaymentStatus.FAILED
@@ -315,4 +318,6 @@ async def settle(
                     now=now,
                 )
                 await outcome.succeeded(payment, invoice, now)
+    if won:
+        report(Observed.CHARGE, status)
     return await Payment.get(id=payment.id)

@@ -32,6 +32,7 @@ from billing.notifications import Notifier
 from billing.processors.protocol import ProcessorError
 from core.clock import utcnow
 from core.inputs import is_idempotency_key
+from core.observations import Observed, report
 from models import Business, CreditNoteSequence, Customer, Invoice, LicenseKey, Payment, Refund
 from models.base import column_length, column_values
 from models.enums import InvoiceStatus, LicenseKeyStatus, PaymentStatus, RefundStatus
@@ -155,6 +156,8 @@ async def _settle(refund: Refund, status: RefundStatus, context: BillingContext 
                     await _notify(refund, payment, context)
             refund.payment = payment
             await record_refund_event(refund)
+    if won:
+        report(Observed.REFUND, status)
     return await Refund.get(id=refund.id)
 
 

@@ -1,9 +1,9 @@
 """The composition root: builds the Starlette application from the settings and wires every part.
 
-Around the routes, outermost first: the client's real address (forwarded headers, believed only from
-PORTAL_TRUSTED_PROXIES), the security headers, the request id (and the 500 of an unexpected error, the 503 of an
-unreachable database), the host (the
-platform or a business's custom domain, else 400), CORS for the customer API, the body limits.
+Around the routes, outermost first: the request log and metrics, the client's real address (forwarded headers,
+believed only from PORTAL_TRUSTED_PROXIES), the security headers, the request id (and the 500 of an unexpected error,
+the 503 of an unreachable database), the host (the platform or a business's custom domain, else 400; the operator's
+paths, the health probes and the metrics, on any host), CORS for the customer API, the body limits.
 """
 
 import asyncio
@@ -14,20 +14,24 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, Route
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from billing.processors.sandbox import SandboxProcessor
-from gateway import pages
+from gateway import health, pages
 from gateway.graphql import customer as customer_graphql
 from gateway.graphql import merchant as merchant_graphql
-from gateway.http import request_ids
+from gateway.http import access_log, request_ids
+from gateway.http.access_log import AccessLogMiddleware
 from gateway.http.body_limits import BodyLimitMiddleware
 from gateway.http.cors import CorsMiddleware
 from gateway.http.hosts import HostMiddleware
 from gateway.http.log_redaction import ACCESS_LOGGER, redact_secrets_in
 from gateway.http.request_ids import RequestIdMiddleware
 from gateway.http.security_headers import SecurityHeadersMiddleware
+from gateway.metrics import exposition
+from gateway.metrics.exposition import metrics_listener
+from gateway.metrics.instruments import watch_domain_outcomes
 from gateway.pages import errors
 from gateway.pages import sandbox as sandbox_pages
 from gateway.pages import stripe as stripe_pages
@@ -66,7 +70,9 @@ def _refuse_all(record: logging.LogRecord) -> bool:
 def configure_logs(routes: list[BaseRoute]) -> None:
     """Secrets out of every logger that writes request data (the secret path segments named by `routes`);
     strawberry's own error log off; no line per outgoing request."""
-    redact_secrets_in(routes, ACCESS_LOGGER, "uvicorn.error", request_ids.logger.name, limits.logger.name)
+    redact_secrets_in(
+        routes, ACCESS_LOGGER, access_log.logger.name, "uvicorn.error", request_ids.logger.name, limits.logger.name
+    )
     for name in OUTGOING_REQUEST_LOGGERS:
         # Their lines name Stripe's SetupIntents and PaymentIntents, whose ids open the portal's Stripe pages.
         logging.getLogger(name).setLevel(max(logging.getLogger(name).getEffectiveLevel(), logging.WARNING))
@@ -95,7 +101,8 @@ def create_app(
         if settings.run_worker_in_web:
             background.append(asyncio.create_task(run_worker(settings, stop, txt_lookup, pdf_renderer)))
         try:
-            yield
+            async with metrics_listener(settings):
+                yield
         finally:
             stop.set()
             if background:
@@ -109,7 +116,10 @@ def create_app(
 
     billing = build_billing_context(settings)
     pdf_renderer = RenderPool(settings)
+    watch_domain_outcomes()
+    operator_routes = [*health.routes(settings), *exposition.routes(settings)]
     routes = [
+        *operator_routes,
         *customer_graphql.routes(settings),
         *portal_sessions.routes(settings),
         *merchant_graphql.routes(settings),
@@ -132,9 +142,11 @@ def create_app(
         routes.extend(sandbox_pages.routes(settings, billing.processor))
     configure_logs(routes)
     graphql_paths = (customer_graphql.GRAPHQL_PATH, merchant_graphql.GRAPHQL_PATH)
+    operator_paths = frozenset(route.path for route in operator_routes if isinstance(route, Route))
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(AccessLogMiddleware, quiet_paths=operator_paths),
             Middleware(ProxyHeadersMiddleware, trusted_hosts=list(settings.trusted_proxies)),
             Middleware(SecurityHeadersMiddleware),
             Middleware(
@@ -142,7 +154,7 @@ def create_app(
                 server_error=functools.partial(errors.server_error, settings),
                 unavailable=functools.partial(errors.unavailable, settings, graphql_paths),
             ),
-            Middleware(HostMiddleware, base_url=settings.base_url),
+            Middleware(HostMiddleware, base_url=settings.base_url, open_paths=operator_paths),
             Middleware(CorsMiddleware),
             Middleware(
                 BodyLimitMiddleware,

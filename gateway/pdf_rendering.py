@@ -8,12 +8,14 @@ imported the renderer; each pool process warms the fonts once (billing.pdf_fonts
 
 import asyncio
 import multiprocessing
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
 from billing.document_store import RendererBusy
 from billing.invoice_pdf import Document, render
 from billing.pdf_fonts import warm
+from gateway.metrics.instruments import observe_pdf_render
 from gateway.settings import Settings
 
 # What a client is told to wait before trying a busy renderer again: about one render.
@@ -44,16 +46,24 @@ class RenderPool:
 
     async def __call__(self, document: Document, locale: str) -> bytes:
         if self.in_flight >= self.limit:
+            observe_pdf_render("busy")
             raise RendererBusy
         self.in_flight += 1
+        started = time.monotonic()
         try:
-            return await asyncio.get_running_loop().run_in_executor(_executor(self.processes), render, document, locale)
-        except BrokenProcessPool:
-            # A pool process died (killed, out of memory): the next render starts a fresh pool.
-            _EXECUTORS.pop(self.processes, None)
+            rendered = await asyncio.get_running_loop().run_in_executor(
+                _executor(self.processes), render, document, locale
+            )
+        except Exception as error:
+            if isinstance(error, BrokenProcessPool):
+                # A pool process died (killed, out of memory): the next render starts a fresh pool.
+                _EXECUTORS.pop(self.processes, None)
+            observe_pdf_render("error")
             raise
         finally:
             self.in_flight -= 1
+        observe_pdf_render("ok", time.monotonic() - started)
+        return rendered
 
 
 def close_pools() -> None:

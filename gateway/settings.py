@@ -70,6 +70,7 @@ def _env_keys(name: str) -> tuple[str, ...]:
 
 
 PAYMENT_PROCESSORS = ("sandbox", "stripe")
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,16 @@ class Settings:
     stripe_js_url: str = "https://js.stripe.com/v3/"
     # What seals the businesses' Stripe keys at rest, newest first; empty: a key derived from `secret_key`.
     credentials_keys: tuple[str, ...] = field(default=(), repr=False)
+    # `text`, or `json`: one JSON object per line (gateway/logs.py).
+    log_format: str = "text"
+    # /readyz also asks for a fresh worker heartbeat; by default when the worker runs in processes of its own.
+    ready_requires_worker: bool = False
+    # A port of its own that serves /metrics (0: none); /metrics on the portal's own port needs the token.
+    metrics_port: int = 0
+    metrics_token: str = field(default="", repr=False)
+    # Where the processes of `portal serve --workers N` keep their metrics (prometheus-client's multiprocess mode);
+    # empty: a fresh temporary directory.
+    metrics_multiprocess_dir: str = ""
 
     @property
     def sealing_keys(self) -> tuple[str, ...]:
@@ -136,6 +147,7 @@ class Settings:
     def from_env(cls) -> "Settings":
         host = os.environ.get("PORTAL_HOST", cls.host)
         port = _env_int("PORTAL_PORT", cls.port)
+        worker_in_web = _env_bool("PORTAL_WORKER_IN_WEB", cls.run_worker_in_web)
         return cls(
             database_url=os.environ.get("DATABASE_URL", cls.database_url),
             host=host,
@@ -154,7 +166,7 @@ class Settings:
             smtp_password=os.environ.get("SMTP_PASSWORD", ""),
             smtp_tls=os.environ.get("SMTP_TLS", cls.smtp_tls).lower(),
             mail_from=os.environ.get("MAIL_FROM", cls.mail_from),
-            run_worker_in_web=_env_bool("PORTAL_WORKER_IN_WEB", cls.run_worker_in_web),
+            run_worker_in_web=worker_in_web,
             worker_poll_seconds=float(os.environ.get("PORTAL_WORKER_POLL_SECONDS", cls.worker_poll_seconds)),
             billing_interval_seconds=float(
                 os.environ.get("PORTAL_BILLING_INTERVAL_SECONDS", cls.billing_interval_seconds)
@@ -178,4 +190,9 @@ class Settings:
             stripe_api_base=os.environ.get("PORTAL_STRIPE_API_BASE", cls.stripe_api_base).strip().rstrip("/"),
             stripe_js_url=os.environ.get("PORTAL_STRIPE_JS_URL", cls.stripe_js_url).strip(),
             credentials_keys=_env_keys("PORTAL_CREDENTIALS_KEYS"),
+            log_format=_env_choice("PORTAL_LOG_FORMAT", cls.log_format, LOG_FORMATS),
+            ready_requires_worker=_env_bool("PORTAL_READY_REQUIRES_WORKER", not worker_in_web),
+            metrics_port=_env_int("PORTAL_METRICS_PORT", cls.metrics_port),
+            metrics_token=os.environ.get("PORTAL_METRICS_TOKEN", "").strip(),
+            metrics_multiprocess_dir=os.environ.get("PROMETHEUS_MULTIPROC_DIR", "").strip(),
         )

@@ -31,6 +31,7 @@ from models.license import LicenseKey, LicenseKeyInstance
 from models.outbox import EmailMessage, Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from models.sandbox import SandboxCard, SandboxCharge, SandboxSetup
 from models.stripe import StripeAccount, StripeCustomer, StripeEvent, StripeIntent
+from models.workers import WorkerHeartbeat
 
 __all__ = [
     "ApiKey",
@@ -73,5 +74,6 @@ __all__ = [
     "WebhookAttempt",
     "WebhookDelivery",
     "WebhookEndpoint",
+    "WorkerHeartbeat",
     "normalize_email",
 ]

@@ -2,7 +2,6 @@
 
 import argparse
 import dataclasses
-import logging
 import os
 import sys
 from typing import Any
@@ -10,6 +9,8 @@ from typing import Any
 import uvicorn
 
 from gateway.app import app_from_environment, create_app
+from gateway.logs import configure_logging, logging_config
+from gateway.metrics.multiprocess import shared_metrics_directory
 from gateway.settings import Settings
 from models.database import is_sqlite
 
@@ -26,13 +27,16 @@ def with_address(settings: Settings, host: str | None, port: int | None) -> Sett
 def serve(settings: Settings, workers: int = 1) -> None:
     """Serve the portal; with `workers` > 1, from that many processes sharing the port (one per core uses the
     machine: a process runs its requests on one core)."""
-    # Our own loggers (the emails written to the log when no SMTP server is set, the worker) need a handler;
-    # uvicorn configures only its own.
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Every logger, uvicorn's included, writes through one handler in PORTAL_LOG_FORMAT; uvicorn applies the same
+    # configuration in each of its worker processes.
+    configure_logging(settings)
     options: dict[str, Any] = {
         "host": settings.host,
         "port": settings.port,
         "log_level": settings.log_level.lower(),
+        "log_config": logging_config(settings),
+        # The portal's own request log (gateway.http.access_log) has the request id, the route and the duration.
+        "access_log": False,
         # uvicorn would believe X-Forwarded-For from any loopback peer; the app believes PORTAL_TRUSTED_PROXIES only.
         "proxy_headers": False,
         # SIGTERM: stop accepting at once, let the requests in flight finish, but not for ever.
@@ -42,11 +46,15 @@ def serve(settings: Settings, workers: int = 1) -> None:
         uvicorn.run(create_app(settings), **options)
         return
     # Each worker process builds the app from the environment (the secret key file is written by now), so the
-    # address this command was given travels there too.
+    # address this command was given travels there too, and so does the directory the processes count metrics in.
     os.environ.update(PORTAL_HOST=settings.host, PORTAL_PORT=str(settings.port), PORTAL_BASE_URL=settings.base_url)
-    uvicorn.run(
-        f"{app_from_environment.__module__}:{app_from_environment.__name__}", factory=True, workers=workers, **options
-    )
+    with shared_metrics_directory(settings):
+        uvicorn.run(
+            f"{app_from_environment.__module__}:{app_from_environment.__name__}",
+            factory=True,
+            workers=workers,
+            **options,
+        )
 
 
 def add_serve_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -1,9 +1,9 @@
 """`portal worker`: the outbox, webhook and billing worker as a process of its own."""
 
 import argparse
-import logging
 
 from gateway.cli.common import run_with_database
+from gateway.logs import configure_logging
 from gateway.settings import Settings
 from gateway.worker import run_worker_process
 
@@ -14,6 +14,6 @@ def add_worker_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     run_with_database(settings, lambda: run_worker_process(settings))
     return 0

@@ -26,6 +26,8 @@ class CustomerGraphQL(SpecGraphQL):
     """The customer schema over HTTP. A POST authenticated by the session cookie must carry the page's CSRF token
     in `X-CSRF-Token` (only POST can write; a Bearer token is never sent by a browser on its own)."""
 
+    metrics_name = "customer"
+
     def __init__(self, settings: Settings) -> None:
         super().__init__(schema, graphql_ide=None, allow_queries_via_get=True)
         self.settings = settings

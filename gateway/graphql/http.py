@@ -22,10 +22,13 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 from strawberry.types.unset import UNSET
 
+from gateway.graphql import operations
 from gateway.http.browsers import wants_page
 from gateway.http.json_body import LoneSurrogate, decode_json
+from gateway.metrics.instruments import observe_graphql
 from schema.common.limits import INTERNAL_SERVER_ERROR, UNAVAILABLE
 
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -85,7 +88,10 @@ def refusal_of(request: Request, refused: HTTPException) -> JSONResponse:
 
 
 class SpecGraphQL(GraphQL):
-    """Strawberry's view, plus the `application/graphql-response+json` media type and GraphQL-shaped refusals."""
+    """Strawberry's view, plus the `application/graphql-response+json` media type, GraphQL-shaped refusals and the
+    count of operations by name and outcome (gateway.graphql.operations) under the schema's `metrics_name`."""
+
+    metrics_name = "graphql"
 
     # Served over HTTP only (no websocket subscriptions), so the request is always an HTTP one.
     async def get_context(self, request: Request, response: Response | Any) -> Any:  # type: ignore[override]
@@ -110,6 +116,29 @@ class SpecGraphQL(GraphQL):
             return await super().run(request, context, root_value)
         except HTTPException as refused:
             return refusal_of(request, refused)
+
+    async def execute_single(
+        self,
+        request: Request,
+        request_adapter: Any,
+        sub_response: Response,
+        context: Any,
+        root_value: Any,
+        request_data: Any,
+    ) -> ExecutionResult:
+        name = operations.operation_name(request_data.query, request_data.operation_name)
+        try:
+            result = await super().execute_single(
+                request, request_adapter, sub_response, context, root_value, request_data
+            )
+        except HTTPException:
+            observe_graphql(self.metrics_name, name, operations.USER_ERROR)
+            raise
+        except Exception:
+            observe_graphql(self.metrics_name, name, operations.ERROR)
+            raise
+        observe_graphql(self.metrics_name, name, operations.outcome(result.errors, result.data))
+        return result
 
     def parse_json(self, data: str | bytes) -> Any:
         """The request (or its `variables`/`extensions` parameter) as a JSON object; anything else is a 400."""

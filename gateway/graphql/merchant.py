@@ -19,6 +19,8 @@ _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="merchant-api"'}
 class MerchantGraphQL(SpecGraphQL):
     """The merchant schema over HTTP; a request without a valid API key is refused before GraphQL sees it."""
 
+    metrics_name = "merchant"
+
     def __init__(self, settings: Settings) -> None:
         super().__init__(merchant_schema, graphql_ide=None)
         self.settings = settings

@@ -9,6 +9,10 @@ On a custom domain `request.state.custom_business` is that business (None on the
 business's portal only: its `/login` is the business's sign-in page, and only sessions of that business open there
 (`serves_viewer`). The merchant API answers only on the platform: an API key sent to a custom domain is refused,
 so no integration is ever set up against a merchant's hostname, whose DNS may one day point somewhere else.
+
+The operator's paths (`open_paths`: the health probes and the metrics, gateway.health and gateway.metrics) answer on
+any host without looking one up: a load balancer or a scraper asks by an internal address, and a probe must not
+depend on the custom domains' table.
 """
 
 from urllib.parse import urlsplit
@@ -54,14 +58,15 @@ def _looks_like_hostname(host: str) -> bool:
 class HostMiddleware(HttpMiddleware):
     """Refuses unknown hosts and marks requests to a custom domain with its business."""
 
-    def __init__(self, app: ASGIApp, *, base_url: str) -> None:
+    def __init__(self, app: ASGIApp, *, base_url: str, open_paths: frozenset[str] = frozenset()) -> None:
         super().__init__(app)
         self.platform_hosts = DEVELOPMENT_HOSTS | {(urlsplit(base_url).hostname or "").lower()}
+        self.open_paths = open_paths
 
     async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = Headers(scope=scope)
         host = host_of(headers)
-        if host in self.platform_hosts:
+        if host in self.platform_hosts or scope["path"] in self.open_paths:
             await self.app(scope, receive, send)
             return
         business = await business_for_host(host) if _looks_like_hostname(host) else None

@@ -4,7 +4,8 @@ every PORTAL_BILLING_INTERVAL_SECONDS (renewals, trial ends, period-end cancella
 businesses' Stripe accounts sent (billing.stripe_events) and renders the billing PDFs owed since their documents were
 issued (billing.document_store, in the render pool) at every pass and, every
 DOMAIN_CHECK_SECONDS, looks for the TXT records of pending custom domains that are due a check and drops the claims
-that expired (merchants.domain_verification). It runs either inside the web process (PORTAL_WORKER_IN_WEB) or as
+that expired (merchants.domain_verification). Both of its loops stamp its heartbeat (gateway/worker/heartbeat.py),
+which `/readyz` looks at. It runs either inside the web process (PORTAL_WORKER_IN_WEB) or as
 its own process (`portal worker`).
 
 Several workers may run side by side. A worker claims due rows in a short transaction (`SELECT … FOR UPDATE SKIP
@@ -15,6 +16,7 @@ dies mid-send only delays its rows by the lease.
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import signal
 import time
@@ -26,9 +28,12 @@ from billing.document_store import RENDER_BATCH, Renderer, render_due
 from billing.stripe_events import BATCH_SIZE as STRIPE_BATCH_SIZE
 from billing.stripe_events import handle_stripe_events
 from core.clock import utcnow
+from gateway.metrics.exposition import metrics_listener
+from gateway.metrics.instruments import observe_billing_run, watch_domain_outcomes
 from gateway.payments import build_billing_context
 from gateway.pdf_rendering import RenderPool, close_pools
 from gateway.settings import Settings
+from gateway.worker.heartbeat import Heartbeat
 from gateway.worker.mailer import send_email
 from gateway.worker.webhook_delivery import run_webhook_loop
 from merchants.domain_verification import TxtLookup, check_due_claims, dns_txt_lookup
@@ -121,10 +126,13 @@ async def process_due_emails(settings: Settings, now: datetime | None = None, st
 
 
 async def _run_billing_safely(billing: BillingContext) -> None:
+    started = time.monotonic()
     try:
-        await run_billing(billing)
+        report = await run_billing(billing)
     except Exception:
         logger.exception("Billing run failed; trying again at the next interval")
+    else:
+        observe_billing_run(time.monotonic() - started, dataclasses.asdict(report))
 
 
 async def _handle_stripe_events_safely(billing: BillingContext) -> int:
@@ -162,11 +170,14 @@ async def run_worker(
     runs inside it."""
     logger.info("Worker started")
     renderer = renderer or RenderPool(settings)
-    webhooks = asyncio.create_task(run_webhook_loop(settings, stop))
+    heartbeat = Heartbeat(settings.worker_poll_seconds)
+    await heartbeat.start()
+    webhooks = asyncio.create_task(run_webhook_loop(settings, stop, heartbeat))
     try:
         billing = build_billing_context(settings)
         next_billing_run = next_domain_checks = 0.0
         while not stop.is_set():
+            await heartbeat()
             if time.monotonic() >= next_billing_run:
                 await _run_billing_safely(billing)
                 next_billing_run = time.monotonic() + settings.billing_interval_seconds
@@ -191,12 +202,15 @@ async def run_worker(
 
 
 async def run_worker_process(settings: Settings) -> None:
-    """The `portal worker` process: run until SIGINT or SIGTERM, finishing the email in hand."""
+    """The `portal worker` process: run until SIGINT or SIGTERM, finishing the email in hand; its metrics on
+    PORTAL_METRICS_PORT, when set."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    watch_domain_outcomes()
     try:
-        await run_worker(settings, stop)
+        async with metrics_listener(settings):
+            await run_worker(settings, stop)
     finally:
         close_pools()

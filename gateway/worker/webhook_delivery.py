@@ -20,7 +20,9 @@ import httpx
 from standardwebhooks import Webhook
 
 from core.clock import utcnow
+from gateway.metrics.instruments import count_webhook_delivery
 from gateway.settings import Settings
+from gateway.worker.heartbeat import Heartbeat
 from gateway.worker.webhook_transport import PinnedTransport
 from merchants.webhooks import (
     WebhookEndpointError,
@@ -168,10 +170,12 @@ async def deliver(delivery: WebhookDelivery, http: httpx.AsyncClient, settings: 
         await WebhookDelivery.filter(id=delivery.id).update(
             status=DeliveryStatus.FAILED, last_error="endpoint disabled"
         )
+        count_webhook_delivery("endpoint_disabled")
         return False
     started = time.monotonic()
     outcome = await _post(delivery, http, settings, now)
     await _record(delivery, outcome, round((time.monotonic() - started) * 1000), now, settings)
+    count_webhook_delivery("delivered" if outcome.delivered else "failed")
     return outcome.delivered
 
 
@@ -203,9 +207,12 @@ async def process_due_webhooks(
     return len(deliveries)
 
 
-async def run_webhook_loop(settings: Settings, stop: asyncio.Event) -> None:
-    """Pass over the deliveries every `worker_poll_seconds` until `stop` is set (a full batch is followed at once)."""
+async def run_webhook_loop(settings: Settings, stop: asyncio.Event, heartbeat: Heartbeat | None = None) -> None:
+    """Pass over the deliveries every `worker_poll_seconds` until `stop` is set (a full batch is followed at once),
+    stamping the worker's `heartbeat` at every pass."""
     while not stop.is_set():
+        if heartbeat is not None:
+            await heartbeat()
         try:
             attempted = await process_due_webhooks(settings, stop=stop)
         except Exception:
