@@ -20,8 +20,8 @@ from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.worker.webhook_delivery import process_due_webhooks
 from merchants.webhooks import create_endpoint
-from models import Event, LicenseKey, Payment, Refund, Subscription
-from models.enums import PaymentStatus, RefundStatus
+from models import Discount, Event, LicenseKey, Payment, Refund, Subscription
+from models.enums import DiscountDuration, DiscountType, PaymentStatus, RefundStatus
 from tests.support.shop import Shop, open_shop
 from tests.support.webhooks import Receiver
 
@@ -314,8 +314,6 @@ async def test_discounts(dodo: AsyncDodoPayments, shop: Shop) -> None:
         await dodo.discounts.create(
             amount=5, type="percentage", code="X", preserve_on_plan_change=True, restricted_to=[shop.product.id]
         )
-    with pytest.raises(APIStatusError, match="405"):
-        await dodo.discounts.delete(created.discount_id)
 
     customer = await dodo.customers.create(email="ada@example.com", name="Ada")
     subscribed = await dodo.subscriptions.create(
@@ -330,6 +328,55 @@ async def test_discounts(dodo: AsyncDodoPayments, shop: Shop) -> None:
     assert subscription.discounts and subscription.discounts[0].code == "LAUNCH"
     assert (subscription.discount_id, subscription.discount_cycles_remaining) == (created.discount_id, 5)
     assert (await dodo.discounts.retrieve(created.discount_id)).times_used == 1
+
+    await dodo.discounts.delete(created.discount_id)  # a subscription carries it: it keeps it
+
+    kept = await dodo.subscriptions.retrieve(subscribed.subscription_id)
+    assert (kept.discount_id, kept.discount_cycles_remaining) == (created.discount_id, 5)
+    assert [d.code async for d in dodo.discounts.list()] == ["WELCOME"]
+    with pytest.raises(NotFoundError):
+        await dodo.discounts.retrieve(created.discount_id)
+    with pytest.raises(NotFoundError):
+        await dodo.discounts.retrieve_by_code("LAUNCH")
+    with pytest.raises(NotFoundError):
+        await dodo.discounts.update(created.discount_id, amount=100)
+    with pytest.raises(NotFoundError):
+        await dodo.discounts.delete(created.discount_id)
+    with pytest.raises(NotFoundError, match="discount_code"):
+        await dodo.subscriptions.create(
+            customer={"customer_id": customer.customer_id},
+            billing=BILLING,
+            product_id=shop.product.id,
+            quantity=1,
+            discount_code="LAUNCH",
+            extra_body={"processor_token": "pm_card_visa"},
+        )
+
+
+async def test_a_deleted_discount_nothing_carries_is_gone_and_a_foreign_one_is_missing(
+    dodo: AsyncDodoPayments, shop: Shop
+) -> None:
+    unused = await dodo.discounts.create(amount=500, type="percentage", code="SPRING", preserve_on_plan_change=True)
+    other = await open_shop("Globex")
+    foreign = await Discount.create(
+        business=other.business,
+        livemode=False,
+        code="SPRING",
+        type=DiscountType.PERCENTAGE,
+        amount=500,
+        duration=DiscountDuration.FOREVER,
+    )
+
+    await dodo.discounts.delete(unused.discount_id)
+
+    assert not await Discount.exists(id=unused.discount_id)
+    assert [d async for d in dodo.discounts.list()] == []
+    with pytest.raises(NotFoundError) as missing:
+        await dodo.discounts.delete("dsc_missing")
+    with pytest.raises(NotFoundError) as foreign_answer:
+        await dodo.discounts.delete(foreign.id)
+    assert foreign_answer.value.body == missing.value.body
+    assert await Discount.exists(id=foreign.id)
 
 
 MONTHLY = {
