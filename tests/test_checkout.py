@@ -185,7 +185,12 @@ async def test_the_billing_run_leaves_an_open_link_waiting_and_fails_an_expired_
 async def test_a_retried_create_answers_the_same_link(client) -> None:
     shop = await open_shop()
     headers = {**shop.headers, "Idempotency-Key": "link-1"}
-    body = {"customer": {"email": "nia@example.com"}, "product_id": shop.product.id, "payment_link": True}
+    body = {
+        "customer": {"email": "nia@example.com"},
+        "billing": BILLING,
+        "product_id": shop.product.id,
+        "payment_link": True,
+    }
 
     first = await client.post("/subscriptions", json=body, headers=headers)
     again = await client.post("/subscriptions", json=body, headers=headers)

@@ -154,6 +154,49 @@ async def test_subscriptions_create_with_a_payment_link_for_a_new_customer(dodo:
     assert (await dodo.subscriptions.retrieve(created.subscription_id)).status == "pending"
 
 
+async def test_a_create_needs_a_billing_country_as_every_dodo_object_has_one(
+    dodo: AsyncDodoPayments, shop: Shop
+) -> None:
+    customer = await dodo.customers.create(email="ada@example.com", name="Ada")  # Dodo's customers have no address
+
+    for billing in ({"city": "Springfield"}, None):
+        with pytest.raises(UnprocessableEntityError, match="billing.country"):
+            await dodo.subscriptions.create(
+                customer={"customer_id": customer.customer_id},
+                product_id=shop.product.id,
+                quantity=1,
+                billing=billing,  # what the SDK's types would not let through, sent anyway
+                extra_body={"processor_token": "pm_card_visa"},
+            )
+    with pytest.raises(UnprocessableEntityError, match="billing.country"):
+        await dodo.subscriptions.create(
+            customer={"email": "nia@example.com", "name": "Nia"},
+            product_id=shop.product.id,
+            quantity=1,
+            billing={},
+            payment_link=True,
+        )
+    with pytest.raises(UnprocessableEntityError, match="billing"):
+        await dodo.subscriptions.create(
+            customer={"email": "nia@example.com", "name": "Nia"},
+            billing={"country": "ZZ"},
+            product_id=shop.product.id,
+            quantity=1,
+            payment_link=True,
+        )
+    assert not await Subscription.exists() and [c.email async for c in dodo.customers.list()] == ["ada@example.com"]
+
+    await _subscribe(dodo, shop, email="ada@example.com")  # gives the country; then it is known
+    again = await dodo.subscriptions.create(
+        customer={"customer_id": customer.customer_id},
+        product_id=(await shop.product_at(3000)).id,
+        billing=None,
+        quantity=1,
+        extra_body={"processor_token": "pm_card_visa"},
+    )
+    assert (await dodo.subscriptions.retrieve(again.subscription_id)).billing.country == "US"
+
+
 async def test_payments_refunds_and_invoices(dodo: AsyncDodoPayments, shop: Shop) -> None:
     customer, created = await _subscribe(dodo, shop)
 
