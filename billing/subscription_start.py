@@ -467,7 +467,8 @@ async def finish_abandoned_starts(context: BillingContext, now: datetime, limit:
     their claim has lapsed: a trial starts, a saved card is charged under the request's own key, and a create that
     died before its card was saved fails with nothing charged, as does a payment link that expired unpaid."""
     # A create with a payment link waits for its customer while the link lives; once it has expired, it fails.
-    waiting = CheckoutSession.filter(expires_at__gt=now).values("subscription_id")
+    # (A purchase's session has no subscription: a NULL in NOT IN would match nothing at all.)
+    waiting = CheckoutSession.filter(expires_at__gt=now, subscription_id__isnull=False).values("subscription_id")
     abandoned = Subscription.filter(
         status=SubscriptionStatus.PENDING,
         idempotency_key__isnull=False,

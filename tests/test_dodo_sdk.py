@@ -14,14 +14,16 @@ from dodopayments.types import Customer as DodoCustomer
 from dodopayments.types import LicenseKeyInstance as DodoInstance
 from dodopayments.types import UnwrapWebhookEvent
 
+from billing.checkout import find_checkout, pay_checkout
 from billing.events import record_dispute_event, record_payment_event, record_refund_event, record_subscription_event
 from core.event_types import EventType
 from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.worker.webhook_delivery import process_due_webhooks
 from merchants.webhooks import create_endpoint
-from models import Discount, Event, LicenseKey, Payment, Refund, Subscription
+from models import CheckoutSession, Discount, Event, LicenseKey, Payment, Refund, Subscription
 from models.enums import DiscountDuration, DiscountType, PaymentStatus, RefundStatus
+from tests.support.billing import billing_context
 from tests.support.shop import Shop, open_shop
 from tests.support.webhooks import Receiver
 
@@ -195,6 +197,69 @@ async def test_a_create_needs_a_billing_country_as_every_dodo_object_has_one(
         extra_body={"processor_token": "pm_card_visa"},
     )
     assert (await dodo.subscriptions.retrieve(again.subscription_id)).billing.country == "US"
+
+
+async def test_payments_create_answers_a_link_to_pay_one_time_products_and_the_paid_payment_is_dodos(
+    dodo: AsyncDodoPayments, shop: Shop, receiver: Receiver
+) -> None:
+    _, secret = await create_endpoint(
+        shop.business, livemode=False, url=receiver.url, event_types=["payment.succeeded"], allow_private=True
+    )
+    guide = await shop.one_time_product(1500, name="Guide", license_key_enabled=True)
+    fonts = await shop.one_time_product(500, name="Fonts")
+
+    created = await dodo.payments.create(
+        customer={"email": "nia@example.com", "name": "Nia"},
+        billing=BILLING,
+        product_cart=[{"product_id": guide.id, "quantity": 2}, {"product_id": fonts.id, "quantity": 1}],
+        payment_link=True,
+        return_url="https://merchant.example/thanks",
+    )
+    checkout = await find_checkout(created.payment_link.rsplit("/", 1)[-1])
+    paid = await pay_checkout(checkout, "pm_card_visa", billing_context())
+    payment = await dodo.payments.retrieve(paid.id)
+    await process_due_webhooks(SETTINGS)
+    [delivery] = receiver.requests
+    event = dodo.webhooks.unwrap(delivery.body.decode(), headers=delivery.headers, key=secret)
+    validate_type(type_=UnwrapWebhookEvent, value=json.loads(delivery.body))
+
+    assert created.payment_link.startswith("http://portal.test/checkout/cpc_") and created.expires_on
+    assert (created.payment_id, created.total_amount, created.customer.email) == ("", 3850, "nia@example.com")
+    assert [(line.product_id, line.quantity) for line in created.product_cart] == [(guide.id, 2), (fonts.id, 1)]
+    assert (payment.status, payment.total_amount, payment.subscription_id) == ("succeeded", 3850, None)
+    assert payment.has_license_key and payment.billing.country == "US" and payment.invoice_id
+    assert {(line.product_id, line.quantity) for line in payment.product_cart} == {(guide.id, 2), (fonts.id, 1)}
+    assert (event.type, event.data.payment_id) == ("payment.succeeded", paid.id)
+    assert [p.payment_id async for p in dodo.payments.list(product_id=fonts.id)] == [paid.id]
+
+
+async def test_payments_create_refuses_what_it_cannot_sell_and_writes_nothing(
+    dodo: AsyncDodoPayments, shop: Shop
+) -> None:
+    guide = await shop.one_time_product(1500)
+    other = await open_shop("Globex")
+    foreign = await other.one_time_product(1500)
+    ask = {"customer": {"email": "nia@example.com", "name": "Nia"}, "billing": BILLING, "payment_link": True}
+
+    with pytest.raises(UnprocessableEntityError, match="payment_link"):
+        await dodo.payments.create(
+            **{**ask, "payment_link": False}, product_cart=[{"product_id": guide.id, "quantity": 1}]
+        )
+    with pytest.raises(NotFoundError, match="product_cart.0.product_id") as missing:
+        await dodo.payments.create(**ask, product_cart=[{"product_id": "pdt_missing", "quantity": 1}])
+    with pytest.raises(NotFoundError) as of_another_business:
+        await dodo.payments.create(**ask, product_cart=[{"product_id": foreign.id, "quantity": 1}])
+    with pytest.raises(NotFoundError):  # a recurring product is bought through subscriptions.create
+        await dodo.payments.create(**ask, product_cart=[{"product_id": shop.product.id, "quantity": 1}])
+    with pytest.raises(UnprocessableEntityError, match="product_cart.0.quantity"):
+        await dodo.payments.create(**ask, product_cart=[{"product_id": guide.id, "quantity": 0}])
+    with pytest.raises(UnprocessableEntityError, match="discount_code"):
+        await dodo.payments.create(
+            **ask, product_cart=[{"product_id": guide.id, "quantity": 1}], discount_code="LAUNCH"
+        )
+
+    assert of_another_business.value.body == missing.value.body
+    assert not await CheckoutSession.exists() and [c async for c in dodo.customers.list()] == []
 
 
 async def test_payments_refunds_and_invoices(dodo: AsyncDodoPayments, shop: Shop) -> None:
