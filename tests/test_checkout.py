@@ -470,3 +470,16 @@ async def test_a_retried_purchase_create_answers_the_same_link_and_another_cart_
     assert first.json()["payment_link"] == again.json()["payment_link"]
     assert other.status_code == 409 and other.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
     assert await CheckoutSession.all().count() == 1
+
+
+async def test_an_open_purchase_link_does_not_keep_an_expired_subscription_link_pending(client) -> None:
+    shop = await open_shop()
+    await create_link(client, shop)
+    subscription_session = await CheckoutSession.get()
+    await purchase_link(client, shop)
+    later = subscription_session.expires_at + timedelta(minutes=5)
+    await CheckoutSession.exclude(id=subscription_session.id).update(expires_at=later + timedelta(hours=1))
+
+    await finish_abandoned_starts(billing_context(), later)
+
+    assert (await Subscription.get()).status == SubscriptionStatus.FAILED

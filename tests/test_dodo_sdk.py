@@ -258,7 +258,16 @@ async def test_payments_create_refuses_what_it_cannot_sell_and_writes_nothing(
             **ask, product_cart=[{"product_id": guide.id, "quantity": 1}], discount_code="LAUNCH"
         )
 
+    cart = [{"product_id": guide.id, "quantity": 1}]
+    with pytest.raises(NotFoundError) as foreign_customer:
+        await dodo.payments.create(
+            **{**ask, "customer": {"customer_id": (await other.customer()).id}}, product_cart=cart
+        )
+    with pytest.raises(NotFoundError) as missing_customer:
+        await dodo.payments.create(**{**ask, "customer": {"customer_id": "cus_missing"}}, product_cart=cart)
+
     assert of_another_business.value.body == missing.value.body
+    assert foreign_customer.value.body == missing_customer.value.body
     assert not await CheckoutSession.exists() and [c async for c in dodo.customers.list()] == []
 
 
