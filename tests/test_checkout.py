@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import httpx
 
-from billing.checkout import find_checkout, pay_checkout, subscribe_again
+from billing.checkout import find_checkout, open_purchase, pay_checkout, subscribe_again
+from billing.purchases import CartLine, checked_cart
 from billing.subscription_start import finish_abandoned_starts
 from core.clock import utcnow
-from models import CheckoutSession, Invoice, LicenseKey, Payment, Subscription
+from models import CheckoutSession, Invoice, LicenseKey, Payment, Product, Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
 from tests.support.billing import billing_context, subscriber
 from tests.support.customer_graphql import run
@@ -309,6 +310,27 @@ async def test_a_business_on_stripe_takes_the_card_and_the_payment_through_strip
     [intent] = await connected.intents()
     assert payment is not None and intent.id == payment.processor_reference
     assert (intent.status, intent.amount) == ("succeeded", 1078)
+
+
+async def test_a_purchase_at_a_business_on_stripe_is_paid_through_stripe(stripe_server, stripe_api) -> None:
+    connected = await stripe_shop(stripe_server, stripe_api)
+    context, shop = connected.context, connected.shop
+    guide = await Product.create(
+        business=shop.business, livemode=False, name="Guide", price=1500, currency="USD", price_type="one_time"
+    )
+    lines = await checked_cart(shop.business.id, False, [CartLine(guide.id, 1)])
+    link = await open_purchase(shop.customer, lines, "order-1", RETURN_URL, context)
+    checkout = await find_checkout(link.link.link.rsplit("/", 1)[-1])
+    typed = await stripe_api.v1.payment_methods.create_async(
+        params={"type": "card", "card": {"number": VISA, "exp_month": 12, "exp_year": 2031, "cvc": "123"}}
+    )
+
+    payment = await pay_checkout(checkout, typed.id, context)
+
+    [intent] = await connected.intents()
+    assert payment.status == PaymentStatus.SUCCEEDED and intent.id == payment.processor_reference
+    assert (intent.status, intent.amount) == ("succeeded", payment.total_amount)
+    assert (await CheckoutSession.get()).payment_id == payment.id
 
 
 async def test_the_page_speaks_the_customers_language_and_its_form_needs_the_csrf_token(client) -> None:
