@@ -33,6 +33,7 @@ from billing.proration import remaining_share, round_half_up
 from core.clock import utcnow
 from core.event_types import EventType
 from core.inputs import CANCELLATION_COMMENT
+from merchants.discounts import find_discount
 from merchants.features import CancelMode, CancelProrationBehavior, PortalFeatures
 from models import Business, Discount, Invoice, Subscription
 from models.enums import CancellationFeedback, SubscriptionStatus
@@ -76,9 +77,7 @@ async def _retention_offer(subscription: Subscription, coupon_id: str | None) ->
     """The business's retention coupon, unless this subscription already saw it or has a discount."""
     if not coupon_id or subscription.retention_offer_at or subscription.discount_id:
         return None
-    return await Discount.get_or_none(
-        id=coupon_id, business_id=subscription.business_id, livemode=subscription.livemode
-    )
+    return await find_discount(subscription.business_id, subscription.livemode, coupon_id)
 
 
 def _checked_feedback(options: CancellationOptions, reason: str | None, comment: str | None) -> tuple[str | None, str]:

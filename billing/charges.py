@@ -92,31 +92,32 @@ async def parties_of(subscription: Subscription) -> Parties:
     return Parties(customer, business, product.name if product else "")
 
 
-class SubscriptionOutcome(ABC):
-    """What a settled charge for a subscription changes, applied inside the settling transaction."""
+class ChargeOutcome(ABC):
+    """What a settled charge changes, applied inside the settling transaction: for a subscription
+    (SubscriptionOutcome) or for a purchase of one-time products (billing.purchases)."""
 
     purpose: PaymentPurpose
     # A charge made while the customer is away cannot be authenticated by them: it fails instead of waiting.
     off_session: bool = False
-
-    def __init__(self, subscription: Subscription, parties: Parties, notifier: Notifier) -> None:
-        self.subscription = subscription
-        self.customer = parties.customer
-        self.business = parties.business
-        self.product_name = parties.product_name
-        self.notifier = notifier
+    customer: Customer
+    business: Business
+    notifier: Notifier
+    currency: str
+    # The subscription the payment is for; None for a purchase.
+    subscription_id: str | None = None
 
     @staticmethod
     def amounts(payment: Payment) -> Amounts:
         return Amounts(payment.subtotal, payment.tax, payment.total_amount, payment.discount, payment.credit_applied)
 
-    def period_line(self, start: datetime, end: datetime, subtotal: int) -> Line:
-        """The invoice line of one billing period."""
-        return period_line(self.product_name, self.subscription.quantity, start, end, subtotal)
-
     async def still_applies(self) -> bool:
         """Whether the change this payment pays for can still be made (checked when it settles late)."""
         return True
+
+    async def recorded(self, payment: Payment) -> None:
+        """The payment row was just made, before any charge: record what it is for beside it (nothing, by
+        default: a subscription's payment says it through its subscription)."""
+        return None
 
     @abstractmethod
     def lines(self, payment: Payment, now: datetime) -> list[Line]:
@@ -127,6 +128,23 @@ class SubscriptionOutcome(ABC):
 
     @abstractmethod
     async def failed(self, payment: Payment, now: datetime) -> None: ...
+
+
+class SubscriptionOutcome(ChargeOutcome):
+    """What a settled charge for a subscription changes."""
+
+    def __init__(self, subscription: Subscription, parties: Parties, notifier: Notifier) -> None:
+        self.subscription = subscription
+        self.subscription_id = subscription.id
+        self.currency = subscription.currency
+        self.customer = parties.customer
+        self.business = parties.business
+        self.product_name = parties.product_name
+        self.notifier = notifier
+
+    def period_line(self, start: datetime, end: datetime, subtotal: int) -> Line:
+        """The invoice line of one billing period."""
+        return period_line(self.product_name, self.subscription.quantity, start, end, subtotal)
 
 
 @dataclass(frozen=True)
@@ -143,16 +161,15 @@ class ChargeIntent:
     # Kept on the payment for whoever settles it later (a plan change's target, lines and cycle).
     details: dict | None = None
 
-    def fingerprint(self, outcome: SubscriptionOutcome) -> str:
-        subscription = outcome.subscription
+    def fingerprint(self, outcome: ChargeOutcome) -> str:
         request = (
-            f"{outcome.purpose}|{subscription.customer_id}|{subscription.id}|{self.method.id if self.method else ''}|"
-            f"{self.amounts.total}|{subscription.currency}|{self.request}"
+            f"{outcome.purpose}|{outcome.customer.id}|{outcome.subscription_id or ''}|"
+            f"{self.method.id if self.method else ''}|{self.amounts.total}|{outcome.currency}|{self.request}"
         )
         return hashlib.sha256(request.encode()).hexdigest()
 
 
-async def charge_once(intent: ChargeIntent, outcome: SubscriptionOutcome, processor: PaymentProcessor) -> Payment:
+async def charge_once(intent: ChargeIntent, outcome: ChargeOutcome, processor: PaymentProcessor) -> Payment:
     """Charge once for the intent's key and settle the outcome; a retry answers the first charge's payment.
 
     Raises BillingError(IDEMPOTENCY_KEY_REUSED) when the key was used for another request. A processor that fails
@@ -167,7 +184,7 @@ async def charge_once(intent: ChargeIntent, outcome: SubscriptionOutcome, proces
 async def drive(
     payment: Payment,
     method: PaymentMethod | None,
-    outcome: SubscriptionOutcome,
+    outcome: ChargeOutcome,
     processor: PaymentProcessor,
     *,
     return_url: str = "",
@@ -199,7 +216,7 @@ async def drive(
     return await settle(payment, await _unless_superseded(payment, result, outcome, processor), outcome)
 
 
-async def complete(payment: Payment, outcome: SubscriptionOutcome, processor: PaymentProcessor) -> Payment:
+async def complete(payment: Payment, outcome: ChargeOutcome, processor: PaymentProcessor) -> Payment:
     """Settle a payment that waited for the customer's authentication, once the processor knows the answer."""
     if payment.status != PaymentStatus.REQUIRES_CUSTOMER_ACTION:
         return payment
@@ -213,7 +230,7 @@ async def complete(payment: Payment, outcome: SubscriptionOutcome, processor: Pa
 
 
 async def _unless_superseded(
-    payment: Payment, result: ChargeResult, outcome: SubscriptionOutcome, processor: PaymentProcessor
+    payment: Payment, result: ChargeResult, outcome: ChargeOutcome, processor: PaymentProcessor
 ) -> ChargeResult:
     """A charge that succeeded after what it paid for happened another way (another tab paid, a recovered charge
     finished late) is given back and settles as failed, so the same dues are never kept twice."""
@@ -227,7 +244,7 @@ def _failure(code: DeclineCode) -> ChargeResult:
     return ChargeResult(status=ChargeStatus.FAILED, reference="", decline_code=code)
 
 
-async def _claim(intent: ChargeIntent, outcome: SubscriptionOutcome) -> Payment:
+async def _claim(intent: ChargeIntent, outcome: ChargeOutcome) -> Payment:
     fingerprint = intent.fingerprint(outcome)
     payment = await Payment.get_or_none(idempotency_key=intent.idempotency_key)
     if payment is None:
@@ -241,20 +258,20 @@ async def _claim(intent: ChargeIntent, outcome: SubscriptionOutcome) -> Payment:
     return payment
 
 
-async def _new_payment(intent: ChargeIntent, outcome: SubscriptionOutcome, fingerprint: str) -> Payment:
-    subscription, method = outcome.subscription, intent.method
-    return await Payment.create(
-        business_id=subscription.business_id,
-        livemode=subscription.livemode,
-        customer_id=subscription.customer_id,
-        subscription_id=subscription.id,
+async def _new_payment(intent: ChargeIntent, outcome: ChargeOutcome, fingerprint: str) -> Payment:
+    method = intent.method
+    payment = await Payment.create(
+        business_id=outcome.customer.business_id,
+        livemode=outcome.customer.livemode,
+        customer_id=outcome.customer.id,
+        subscription_id=outcome.subscription_id,
         total_amount=intent.amounts.total,
         tax=intent.amounts.tax,
         subtotal=intent.amounts.subtotal,
         discount=intent.amounts.discount,
         credit_applied=intent.amounts.credit_applied,
         details=intent.details,
-        currency=subscription.currency,
+        currency=outcome.currency,
         status=PaymentStatus.PROCESSING,
         purpose=outcome.purpose,
         payment_method_id=method.id if method else None,
@@ -263,9 +280,11 @@ async def _new_payment(intent: ChargeIntent, outcome: SubscriptionOutcome, finge
         idempotency_key=intent.idempotency_key,
         request_fingerprint=fingerprint,
     )
+    await outcome.recorded(payment)
+    return payment
 
 
-def _settled_status(result: ChargeResult, outcome: SubscriptionOutcome) -> tuple[PaymentStatus, ChargeResult]:
+def _settled_status(result: ChargeResult, outcome: ChargeOutcome) -> tuple[PaymentStatus, ChargeResult]:
     if result.status == ChargeStatus.SUCCEEDED:
         return PaymentStatus.SUCCEEDED, result
     if result.status == ChargeStatus.REQUIRES_ACTION and not outcome.off_session:
@@ -276,7 +295,7 @@ def _settled_status(result: ChargeResult, outcome: SubscriptionOutcome) -> tuple
 
 
 async def settle(
-    payment: Payment, result: ChargeResult, outcome: SubscriptionOutcome, *, now: datetime | None = None
+    payment: Payment, result: ChargeResult, outcome: ChargeOutcome, *, now: datetime | None = None
 ) -> Payment:
     """Record the processor's answer once; the request whose conditional UPDATE wins applies the outcome. `now` is
     the clock's (a recorded history, such as the demo's, passes its own)."""

@@ -6,10 +6,11 @@ the payment's outcome from its purpose, then settles it through billing.charges.
 
 from datetime import datetime, timedelta
 
-from billing.charges import SubscriptionOutcome, complete, drive
+from billing.charges import ChargeOutcome, complete, drive
 from billing.context import BillingContext
 from billing.errors import BillingError
 from billing.plan_changes import plan_change_outcome
+from billing.purchases import payment_session, purchase_outcome
 from billing.reactivation import reactivation_outcome
 from billing.renewals import renewal_outcome
 from billing.subscription_start import start_outcome
@@ -25,10 +26,14 @@ RECOVERABLE = (
     PaymentPurpose.RENEWAL,
     PaymentPurpose.PLAN_CHANGE,
     PaymentPurpose.SUBSCRIPTION_CREATE,
+    PaymentPurpose.PURCHASE,
 )
 
 
-async def outcome_for(payment: Payment, context: BillingContext, locale: str = "") -> SubscriptionOutcome | None:
+async def outcome_for(payment: Payment, context: BillingContext, locale: str = "") -> ChargeOutcome | None:
+    if payment.purpose == PaymentPurpose.PURCHASE:
+        session = await payment_session(payment)
+        return await purchase_outcome(session, context, locale) if session else None
     subscription = await Subscription.get_or_none(id=payment.subscription_id) if payment.subscription_id else None
     if subscription is None:
         return None

@@ -8,9 +8,12 @@ Fields Dodo has and the portal does not model carry honest values: no addons, me
 or custom fields (empty lists); `brand_id` is the business id (a business is its own one brand); settlement happens in
 the charge's currency; `payment_provider` is `dodo` (the portal collected it; which processor it used is not recorded
 per payment); `retry_attempt` is 0 (the portal does not count retries). A customer with no billing country has
-`billing.country` null, which Dodo, always knowing one, never sends. Products have no images, addons, entitlements,
-localized pricing, price discounts, pay-what-you-want or purchasing power parity; a collection is one group of its
-products, without description, image or plan-change defaults of its own (the business's portal configuration decides).
+`billing.country` null, which Dodo, always knowing one, never sends, and which fails the SDK's validation: the REST
+creates therefore require one (gateway.rest.orders), so only a subscription or payment made another way (the
+merchant GraphQL API, the portal) for a customer without an address answers it. Products have no images, addons,
+entitlements, localized pricing, price discounts, pay-what-you-want or purchasing power parity; a collection is one
+group of its products, without description, image or plan-change defaults of its own (the business's portal
+configuration decides).
 
 Builders take a row and load what they show; a relation the query already fetched is not loaded again.
 """

@@ -64,6 +64,7 @@ from billing.tax import Amounts, charge_amounts
 from core.clock import utcnow
 from core.event_types import EventType
 from core.inputs import MAX_TRIAL_DAYS, metadata_problem
+from merchants.discounts import discounts_of
 from merchants.features import MAX_QUANTITY, merchant_features
 from models import (
     Business,
@@ -169,7 +170,7 @@ async def _checked_method(request: StartRequest) -> PaymentMethod | None:
 async def _checked_discount(customer: Customer, code: str | None, product: Product) -> Discount | None:
     if code is None:
         return None
-    discount = await Discount.get_or_none(business_id=customer.business_id, livemode=customer.livemode, code=code)
+    discount = await discounts_of(customer.business_id, customer.livemode).get_or_none(code=code)
     if discount is None:
         raise _refuse(Code.NOT_FOUND, "discountCode", "No discount with that code.")
     if discount.type == DiscountType.FIXED and discount.currency not in (None, product.currency):
@@ -466,7 +467,8 @@ async def finish_abandoned_starts(context: BillingContext, now: datetime, limit:
     their claim has lapsed: a trial starts, a saved card is charged under the request's own key, and a create that
     died before its card was saved fails with nothing charged, as does a payment link that expired unpaid."""
     # A create with a payment link waits for its customer while the link lives; once it has expired, it fails.
-    waiting = CheckoutSession.filter(expires_at__gt=now).values("subscription_id")
+    # (A purchase's session has no subscription: a NULL in NOT IN would match nothing at all.)
+    waiting = CheckoutSession.filter(expires_at__gt=now, subscription_id__isnull=False).values("subscription_id")
     abandoned = Subscription.filter(
         status=SubscriptionStatus.PENDING,
         idempotency_key__isnull=False,

@@ -3,6 +3,10 @@
 A code is unique per business and mode, upper case, of A–Z, 0–9, `-` and `_`. A percentage is given in basis
 points (1250 is 12.5 %), never as a fraction, so no rounding happens on the way in; a fixed amount is in the minor
 unit of its currency. Create and update check the whole discount as it would be before anything is written.
+
+Deleting a discount no subscription carries removes it; one that subscriptions carry is marked deleted instead, and
+they keep it for the renewals it has left. A deleted discount is gone for everything else: lists, look-ups by id or
+code, new subscriptions and retention offers (every one of them starts from `discounts_of`). Its code stays taken.
 """
 
 import re
@@ -11,9 +15,10 @@ from collections.abc import Mapping
 from tortoise.exceptions import IntegrityError
 from tortoise.queryset import QuerySet
 
+from core.clock import utcnow
 from merchants import inputs
 from merchants.inputs import MerchantErrorCode, MerchantInputError
-from models import Discount
+from models import Discount, Subscription
 from models.base import Columns
 from models.enums import DiscountDuration, DiscountType
 from models.ids import find_by_client_id
@@ -26,11 +31,20 @@ FIELDS = frozenset({"code", "name", "type", "amount", "currency", "duration", "d
 
 
 def discounts_of(business_id: str, livemode: bool) -> QuerySet[Discount]:
-    return Discount.filter(business_id=business_id, livemode=livemode)
+    """The business's discounts in this mode that are not deleted."""
+    return Discount.filter(business_id=business_id, livemode=livemode, deleted_at__isnull=True)
 
 
 async def find_discount(business_id: str, livemode: bool, discount_id: object) -> Discount | None:
     return await find_by_client_id(discounts_of(business_id, livemode), discount_id)
+
+
+async def delete_discount(discount: Discount) -> None:
+    """Delete the discount: the row when no subscription carries it, else only its mark (see the module's
+    docstring). The mark comes first, so a subscription starting meanwhile cannot pick the discount up."""
+    await Discount.filter(id=discount.id).update(deleted_at=utcnow())
+    if not await Subscription.exists(discount_id=discount.id):
+        await Discount.filter(id=discount.id).delete()
 
 
 def _code(value: object) -> str:

@@ -93,6 +93,8 @@ class Discount(Timestamped):
     currency = fields.CharField(max_length=3, null=True)
     duration = fields.CharEnumField(DiscountDuration, max_length=16)
     duration_cycles = fields.IntField(null=True)
+    # Set when the merchant deleted a discount subscriptions still carry: they keep it, nothing new gets it.
+    deleted_at = fields.DatetimeField(null=True)
 
     class Meta:
         table = "discount"

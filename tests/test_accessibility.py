@@ -342,6 +342,7 @@ async def test_a_payment_links_checkout(audit: Audit, demo_portal: PortalServer)
         f"{audit.base_url}/subscriptions",
         json={
             "customer": {"email": "new-buyer@example.com", "name": "New Buyer"},
+            "billing": {"country": "JP"},
             "product_id": merchants.product(SAKURA, "Library Pro"),
             "payment_link": True,
         },

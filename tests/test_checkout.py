@@ -8,10 +8,11 @@ from datetime import timedelta
 
 import httpx
 
-from billing.checkout import find_checkout, pay_checkout, subscribe_again
+from billing.checkout import find_checkout, open_purchase, pay_checkout, subscribe_again
+from billing.purchases import CartLine, checked_cart
 from billing.subscription_start import finish_abandoned_starts
 from core.clock import utcnow
-from models import CheckoutSession, Invoice, Payment, Subscription
+from models import CheckoutSession, Invoice, LicenseKey, Payment, Product, Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
 from tests.support.billing import billing_context, subscriber
 from tests.support.customer_graphql import run
@@ -185,7 +186,12 @@ async def test_the_billing_run_leaves_an_open_link_waiting_and_fails_an_expired_
 async def test_a_retried_create_answers_the_same_link(client) -> None:
     shop = await open_shop()
     headers = {**shop.headers, "Idempotency-Key": "link-1"}
-    body = {"customer": {"email": "nia@example.com"}, "product_id": shop.product.id, "payment_link": True}
+    body = {
+        "customer": {"email": "nia@example.com"},
+        "billing": BILLING,
+        "product_id": shop.product.id,
+        "payment_link": True,
+    }
 
     first = await client.post("/subscriptions", json=body, headers=headers)
     again = await client.post("/subscriptions", json=body, headers=headers)
@@ -297,13 +303,34 @@ async def test_a_business_on_stripe_takes_the_card_and_the_payment_through_strip
     typed = await stripe_api.v1.payment_methods.create_async(
         params={"type": "card", "card": {"number": VISA, "exp_month": 12, "exp_year": 2031, "cvc": "123"}}
     )
-    start = await pay_checkout(checkout, typed.id, context)
+    payment = await pay_checkout(checkout, typed.id, context)
 
     assert "/stripe/setup/" in card_page
-    assert start.subscription.status == SubscriptionStatus.ACTIVE
+    assert (await Subscription.get(id=checkout.subscription.id)).status == SubscriptionStatus.ACTIVE
     [intent] = await connected.intents()
-    assert start.payment is not None and intent.id == start.payment.processor_reference
+    assert payment is not None and intent.id == payment.processor_reference
     assert (intent.status, intent.amount) == ("succeeded", 1078)
+
+
+async def test_a_purchase_at_a_business_on_stripe_is_paid_through_stripe(stripe_server, stripe_api) -> None:
+    connected = await stripe_shop(stripe_server, stripe_api)
+    context, shop = connected.context, connected.shop
+    guide = await Product.create(
+        business=shop.business, livemode=False, name="Guide", price=1500, currency="USD", price_type="one_time"
+    )
+    lines = await checked_cart(shop.business.id, False, [CartLine(guide.id, 1)])
+    link = await open_purchase(shop.customer, lines, "order-1", RETURN_URL, context)
+    checkout = await find_checkout(link.link.link.rsplit("/", 1)[-1])
+    typed = await stripe_api.v1.payment_methods.create_async(
+        params={"type": "card", "card": {"number": VISA, "exp_month": 12, "exp_year": 2031, "cvc": "123"}}
+    )
+
+    payment = await pay_checkout(checkout, typed.id, context)
+
+    [intent] = await connected.intents()
+    assert payment.status == PaymentStatus.SUCCEEDED and intent.id == payment.processor_reference
+    assert (intent.status, intent.amount) == ("succeeded", payment.total_amount)
+    assert (await CheckoutSession.get()).payment_id == payment.id
 
 
 async def test_the_page_speaks_the_customers_language_and_its_form_needs_the_csrf_token(client) -> None:
@@ -343,3 +370,138 @@ async def test_a_payment_the_bank_refuses_comes_back_to_the_checkout(client) -> 
 
     assert back.status_code == 422 and "The payment was not confirmed with your bank." in back.text
     assert (await Subscription.get()).status == SubscriptionStatus.PENDING
+
+
+# --- one-time purchases ------------------------------------------------------------------------------------------
+
+
+async def purchase_link(client: httpx.AsyncClient, shop: Shop, **body) -> str:
+    """A payment link for two copies of a $15.00 download that issues license keys, for a new customer."""
+    guide = await shop.one_time_product(1500, name="Field Guide", license_key_enabled=True)
+    body = {
+        "customer": {"email": "New@Example.com", "name": "Nia"},
+        "billing": BILLING,
+        "product_cart": [{"product_id": guide.id, "quantity": 2}],
+        "payment_link": True,
+        "return_url": RETURN_URL,
+    } | body
+    created = await client.post("/payments", json=body, headers=shop.headers)
+    assert created.status_code == 200, created.text
+    return created.json()["payment_link"]
+
+
+async def test_a_purchase_is_paid_through_its_link_with_its_invoice_and_license_keys(client) -> None:
+    shop = await open_shop()
+    link = await purchase_link(client, shop)
+
+    page = await client.get(link)
+    paid = await client.get(await card_return(client, link))
+
+    assert page.status_code == 200 and "Field Guide" in page.text and "2 × $15.00" in page.text
+    assert "$33.00" in page.text  # two at $15.00 and 10 % tax
+    assert paid.status_code == 303 and paid.headers["location"] == RETURN_URL
+    [payment] = await Payment.all().prefetch_related("items")
+    assert (payment.status, payment.purpose, payment.total_amount) == (PaymentStatus.SUCCEEDED, "purchase", 3300)
+    assert [(item.quantity, item.amount) for item in payment.items] == [(2, 3000)]
+    assert await Invoice.filter(payment_id=payment.id).count() == 1
+    assert await LicenseKey.filter(payment_id=payment.id).count() == 1
+    assert (await CheckoutSession.get()).payment_id == payment.id
+    assert not await Subscription.exists()
+
+
+async def test_a_purchase_reloaded_or_paid_from_two_tabs_is_charged_once(client) -> None:
+    shop = await open_shop()
+    link = await purchase_link(client, shop)
+    first, second = await card_return(client, link), await card_return(client, link, "5555555555554444")
+
+    answers = await asyncio.gather(client.get(first), client.get(second))
+    reloaded = await client.get(first)
+    reopened = await client.get(link)
+
+    assert all(a.headers.get("location") == RETURN_URL or "already been used" in a.text for a in answers)
+    assert "already been used" in reloaded.text and "Your order is paid." in reopened.text
+    payments = await Payment.all()
+    assert len(payments) == 1 and payments[0].status == PaymentStatus.SUCCEEDED
+    assert await Invoice.all().count() == 1 and await LicenseKey.all().count() == 1
+
+
+async def test_a_declined_card_leaves_the_purchase_open_for_another_card(client) -> None:
+    shop = await open_shop()
+    link = await purchase_link(client, shop)
+
+    declined = await client.get(await card_return(client, link, "4000000000000341"))
+    paid = await client.get(await card_return(client, link))
+
+    assert declined.status_code == 422 and "Your card was declined. Try another card." in declined.text
+    assert paid.headers["location"] == RETURN_URL
+    payments = await Payment.all().order_by("created_at")
+    assert [p.status for p in payments] == [PaymentStatus.FAILED, PaymentStatus.SUCCEEDED]
+    assert await Invoice.all().count() == 1
+
+
+async def test_a_purchase_asking_for_3d_secure_is_confirmed_with_the_bank_then_lands(client) -> None:
+    shop = await open_shop()
+    link = await purchase_link(client, shop)
+
+    to_bank = await client.get(await card_return(client, link, CHALLENGED))
+    challenge = await client.get(to_bank.headers["location"])
+    answered = await client.post(
+        to_bank.headers["location"], data={"csrf_token": csrf_from(challenge), "decision": "approve"}
+    )
+    landed = await client.get(answered.headers["location"])
+
+    assert "/sandbox/authenticate/" in to_bank.headers["location"]
+    assert landed.status_code == 303 and landed.headers["location"] == RETURN_URL
+    assert [p.status for p in await Payment.all()] == [PaymentStatus.SUCCEEDED]
+    assert (await CheckoutSession.get()).completed_at is not None
+
+
+async def test_an_expired_purchase_link_says_so_and_charges_nothing(client) -> None:
+    shop = await open_shop()
+    link = await purchase_link(client, shop)
+    page = await client.get(link)
+    back = await card_return(client, link)
+    await CheckoutSession.all().update(expires_at=utcnow() - timedelta(minutes=1))
+
+    expired = await client.get(link)
+    posted = await client.post(link, data={"csrf_token": csrf_from(page)})
+    returned = await client.get(back)
+
+    assert expired.status_code == 410 and "expired" in expired.text
+    assert posted.status_code == 410 and returned.status_code == 410
+    assert not await Payment.exists()
+
+
+async def test_a_retried_purchase_create_answers_the_same_link_and_another_cart_is_refused(client) -> None:
+    shop = await open_shop()
+    guide = await shop.one_time_product(1500)
+    headers = {**shop.headers, "Idempotency-Key": "order-1"}
+    body = {
+        "customer": {"email": "nia@example.com"},
+        "billing": BILLING,
+        "product_cart": [{"product_id": guide.id, "quantity": 1}],
+        "payment_link": True,
+    }
+
+    first = await client.post("/payments", json=body, headers=headers)
+    again = await client.post("/payments", json=body, headers=headers)
+    other = await client.post(
+        "/payments", json=body | {"product_cart": [{"product_id": guide.id, "quantity": 2}]}, headers=headers
+    )
+
+    assert first.json()["payment_link"] == again.json()["payment_link"]
+    assert other.status_code == 409 and other.json()["code"] == "IDEMPOTENCY_KEY_REUSED"
+    assert await CheckoutSession.all().count() == 1
+
+
+async def test_an_open_purchase_link_does_not_keep_an_expired_subscription_link_pending(client) -> None:
+    shop = await open_shop()
+    await create_link(client, shop)
+    subscription_session = await CheckoutSession.get()
+    await purchase_link(client, shop)
+    later = subscription_session.expires_at + timedelta(minutes=5)
+    await CheckoutSession.exclude(id=subscription_session.id).update(expires_at=later + timedelta(hours=1))
+
+    await finish_abandoned_starts(billing_context(), later)
+
+    assert (await Subscription.get()).status == SubscriptionStatus.FAILED

@@ -14,14 +14,16 @@ from dodopayments.types import Customer as DodoCustomer
 from dodopayments.types import LicenseKeyInstance as DodoInstance
 from dodopayments.types import UnwrapWebhookEvent
 
+from billing.checkout import find_checkout, pay_checkout
 from billing.events import record_dispute_event, record_payment_event, record_refund_event, record_subscription_event
 from core.event_types import EventType
 from gateway.app import create_app
 from gateway.settings import Settings
 from gateway.worker.webhook_delivery import process_due_webhooks
 from merchants.webhooks import create_endpoint
-from models import Event, LicenseKey, Payment, Refund, Subscription
-from models.enums import PaymentStatus, RefundStatus
+from models import CheckoutSession, Discount, Event, LicenseKey, Payment, Refund, Subscription
+from models.enums import DiscountDuration, DiscountType, PaymentStatus, RefundStatus
+from tests.support.billing import billing_context
 from tests.support.shop import Shop, open_shop
 from tests.support.webhooks import Receiver
 
@@ -152,6 +154,121 @@ async def test_subscriptions_create_with_a_payment_link_for_a_new_customer(dodo:
     assert created.customer.email == "nia@example.com" and created.customer.name == "Nia"
     assert created.payment_id == "" and created.payment_method_required and created.expires_on
     assert (await dodo.subscriptions.retrieve(created.subscription_id)).status == "pending"
+
+
+async def test_a_create_needs_a_billing_country_as_every_dodo_object_has_one(
+    dodo: AsyncDodoPayments, shop: Shop
+) -> None:
+    customer = await dodo.customers.create(email="ada@example.com", name="Ada")  # Dodo's customers have no address
+
+    for billing in ({"city": "Springfield"}, None):
+        with pytest.raises(UnprocessableEntityError, match="billing.country"):
+            await dodo.subscriptions.create(
+                customer={"customer_id": customer.customer_id},
+                product_id=shop.product.id,
+                quantity=1,
+                billing=billing,  # what the SDK's types would not let through, sent anyway
+                extra_body={"processor_token": "pm_card_visa"},
+            )
+    with pytest.raises(UnprocessableEntityError, match="billing.country"):
+        await dodo.subscriptions.create(
+            customer={"email": "nia@example.com", "name": "Nia"},
+            product_id=shop.product.id,
+            quantity=1,
+            billing={},
+            payment_link=True,
+        )
+    with pytest.raises(UnprocessableEntityError, match="billing"):
+        await dodo.subscriptions.create(
+            customer={"email": "nia@example.com", "name": "Nia"},
+            billing={"country": "ZZ"},
+            product_id=shop.product.id,
+            quantity=1,
+            payment_link=True,
+        )
+    assert not await Subscription.exists() and [c.email async for c in dodo.customers.list()] == ["ada@example.com"]
+
+    await _subscribe(dodo, shop, email="ada@example.com")  # gives the country; then it is known
+    again = await dodo.subscriptions.create(
+        customer={"customer_id": customer.customer_id},
+        product_id=(await shop.product_at(3000)).id,
+        billing=None,
+        quantity=1,
+        extra_body={"processor_token": "pm_card_visa"},
+    )
+    assert (await dodo.subscriptions.retrieve(again.subscription_id)).billing.country == "US"
+
+
+async def test_payments_create_answers_a_link_to_pay_one_time_products_and_the_paid_payment_is_dodos(
+    dodo: AsyncDodoPayments, shop: Shop, receiver: Receiver
+) -> None:
+    _, secret = await create_endpoint(
+        shop.business, livemode=False, url=receiver.url, event_types=["payment.succeeded"], allow_private=True
+    )
+    guide = await shop.one_time_product(1500, name="Guide", license_key_enabled=True)
+    fonts = await shop.one_time_product(500, name="Fonts")
+
+    created = await dodo.payments.create(
+        customer={"email": "nia@example.com", "name": "Nia"},
+        billing=BILLING,
+        product_cart=[{"product_id": guide.id, "quantity": 2}, {"product_id": fonts.id, "quantity": 1}],
+        payment_link=True,
+        return_url="https://merchant.example/thanks",
+    )
+    checkout = await find_checkout(created.payment_link.rsplit("/", 1)[-1])
+    paid = await pay_checkout(checkout, "pm_card_visa", billing_context())
+    payment = await dodo.payments.retrieve(paid.id)
+    await process_due_webhooks(SETTINGS)
+    [delivery] = receiver.requests
+    event = dodo.webhooks.unwrap(delivery.body.decode(), headers=delivery.headers, key=secret)
+    validate_type(type_=UnwrapWebhookEvent, value=json.loads(delivery.body))
+
+    assert created.payment_link.startswith("http://portal.test/checkout/cpc_") and created.expires_on
+    assert (created.payment_id, created.total_amount, created.customer.email) == ("", 3850, "nia@example.com")
+    assert [(line.product_id, line.quantity) for line in created.product_cart] == [(guide.id, 2), (fonts.id, 1)]
+    assert (payment.status, payment.total_amount, payment.subscription_id) == ("succeeded", 3850, None)
+    assert payment.has_license_key and payment.billing.country == "US" and payment.invoice_id
+    assert {(line.product_id, line.quantity) for line in payment.product_cart} == {(guide.id, 2), (fonts.id, 1)}
+    assert (event.type, event.data.payment_id) == ("payment.succeeded", paid.id)
+    assert [p.payment_id async for p in dodo.payments.list(product_id=fonts.id)] == [paid.id]
+
+
+async def test_payments_create_refuses_what_it_cannot_sell_and_writes_nothing(
+    dodo: AsyncDodoPayments, shop: Shop
+) -> None:
+    guide = await shop.one_time_product(1500)
+    other = await open_shop("Globex")
+    foreign = await other.one_time_product(1500)
+    ask = {"customer": {"email": "nia@example.com", "name": "Nia"}, "billing": BILLING, "payment_link": True}
+
+    with pytest.raises(UnprocessableEntityError, match="payment_link"):
+        await dodo.payments.create(
+            **{**ask, "payment_link": False}, product_cart=[{"product_id": guide.id, "quantity": 1}]
+        )
+    with pytest.raises(NotFoundError, match="product_cart.0.product_id") as missing:
+        await dodo.payments.create(**ask, product_cart=[{"product_id": "pdt_missing", "quantity": 1}])
+    with pytest.raises(NotFoundError) as of_another_business:
+        await dodo.payments.create(**ask, product_cart=[{"product_id": foreign.id, "quantity": 1}])
+    with pytest.raises(NotFoundError):  # a recurring product is bought through subscriptions.create
+        await dodo.payments.create(**ask, product_cart=[{"product_id": shop.product.id, "quantity": 1}])
+    with pytest.raises(UnprocessableEntityError, match="product_cart.0.quantity"):
+        await dodo.payments.create(**ask, product_cart=[{"product_id": guide.id, "quantity": 0}])
+    with pytest.raises(UnprocessableEntityError, match="discount_code"):
+        await dodo.payments.create(
+            **ask, product_cart=[{"product_id": guide.id, "quantity": 1}], discount_code="LAUNCH"
+        )
+
+    cart = [{"product_id": guide.id, "quantity": 1}]
+    with pytest.raises(NotFoundError) as foreign_customer:
+        await dodo.payments.create(
+            **{**ask, "customer": {"customer_id": (await other.customer()).id}}, product_cart=cart
+        )
+    with pytest.raises(NotFoundError) as missing_customer:
+        await dodo.payments.create(**{**ask, "customer": {"customer_id": "cus_missing"}}, product_cart=cart)
+
+    assert of_another_business.value.body == missing.value.body
+    assert foreign_customer.value.body == missing_customer.value.body
+    assert not await CheckoutSession.exists() and [c async for c in dodo.customers.list()] == []
 
 
 async def test_payments_refunds_and_invoices(dodo: AsyncDodoPayments, shop: Shop) -> None:
@@ -314,8 +431,6 @@ async def test_discounts(dodo: AsyncDodoPayments, shop: Shop) -> None:
         await dodo.discounts.create(
             amount=5, type="percentage", code="X", preserve_on_plan_change=True, restricted_to=[shop.product.id]
         )
-    with pytest.raises(APIStatusError, match="405"):
-        await dodo.discounts.delete(created.discount_id)
 
     customer = await dodo.customers.create(email="ada@example.com", name="Ada")
     subscribed = await dodo.subscriptions.create(
@@ -330,6 +445,55 @@ async def test_discounts(dodo: AsyncDodoPayments, shop: Shop) -> None:
     assert subscription.discounts and subscription.discounts[0].code == "LAUNCH"
     assert (subscription.discount_id, subscription.discount_cycles_remaining) == (created.discount_id, 5)
     assert (await dodo.discounts.retrieve(created.discount_id)).times_used == 1
+
+    await dodo.discounts.delete(created.discount_id)  # a subscription carries it: it keeps it
+
+    kept = await dodo.subscriptions.retrieve(subscribed.subscription_id)
+    assert (kept.discount_id, kept.discount_cycles_remaining) == (created.discount_id, 5)
+    assert [d.code async for d in dodo.discounts.list()] == ["WELCOME"]
+    with pytest.raises(NotFoundError):
+        await dodo.discounts.retrieve(created.discount_id)
+    with pytest.raises(NotFoundError):
+        await dodo.discounts.retrieve_by_code("LAUNCH")
+    with pytest.raises(NotFoundError):
+        await dodo.discounts.update(created.discount_id, amount=100)
+    with pytest.raises(NotFoundError):
+        await dodo.discounts.delete(created.discount_id)
+    with pytest.raises(NotFoundError, match="discount_code"):
+        await dodo.subscriptions.create(
+            customer={"customer_id": customer.customer_id},
+            billing=BILLING,
+            product_id=shop.product.id,
+            quantity=1,
+            discount_code="LAUNCH",
+            extra_body={"processor_token": "pm_card_visa"},
+        )
+
+
+async def test_a_deleted_discount_nothing_carries_is_gone_and_a_foreign_one_is_missing(
+    dodo: AsyncDodoPayments, shop: Shop
+) -> None:
+    unused = await dodo.discounts.create(amount=500, type="percentage", code="SPRING", preserve_on_plan_change=True)
+    other = await open_shop("Globex")
+    foreign = await Discount.create(
+        business=other.business,
+        livemode=False,
+        code="SPRING",
+        type=DiscountType.PERCENTAGE,
+        amount=500,
+        duration=DiscountDuration.FOREVER,
+    )
+
+    await dodo.discounts.delete(unused.discount_id)
+
+    assert not await Discount.exists(id=unused.discount_id)
+    assert [d async for d in dodo.discounts.list()] == []
+    with pytest.raises(NotFoundError) as missing:
+        await dodo.discounts.delete("dsc_missing")
+    with pytest.raises(NotFoundError) as foreign_answer:
+        await dodo.discounts.delete(foreign.id)
+    assert foreign_answer.value.body == missing.value.body
+    assert await Discount.exists(id=foreign.id)
 
 
 MONTHLY = {

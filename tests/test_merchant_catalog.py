@@ -320,6 +320,29 @@ async def test_bad_discount_input_is_refused_and_nothing_is_written(
     assert await Discount.all().count() == 1
 
 
+DELETE_DISCOUNT = """mutation($id: ID!) {
+  deleteDiscount(input: {discountId: $id}) { deletedId errors { code field message } } }"""
+
+
+async def test_a_deleted_discount_is_gone_and_a_foreign_one_is_missing(
+    client: httpx.AsyncClient, acme: Merchant
+) -> None:
+    globex = await merchant("Globex")
+    ask = {"code": "GONE", "type": "PERCENTAGE", "amount": 1000, "duration": "ONCE"}
+    mine = (await call(client, acme.live, CREATE_DISCOUNT, input=ask))["createDiscount"]["discount"]["id"]
+    theirs = (await call(client, globex.live, CREATE_DISCOUNT, input=ask))["createDiscount"]["discount"]["id"]
+
+    deleted = await call(client, acme.live, DELETE_DISCOUNT, id=mine)
+    again = await call(client, acme.live, DELETE_DISCOUNT, id=mine)
+    foreign = await call(client, acme.live, DELETE_DISCOUNT, id=theirs)
+
+    assert deleted["deleteDiscount"] == {"deletedId": mine, "errors": []}
+    assert (await call(client, acme.live, DISCOUNT, id=mine))["discount"] is None
+    assert again["deleteDiscount"]["deletedId"] is None and again["deleteDiscount"]["errors"][0]["code"] == "NOT_FOUND"
+    assert foreign["deleteDiscount"] == again["deleteDiscount"]
+    assert await Discount.exists(id=theirs)
+
+
 async def test_a_code_is_unique_per_business_and_mode_only(client: httpx.AsyncClient, acme: Merchant) -> None:
     globex = await merchant("Globex")
     discount = {"code": "SAME", "type": "PERCENTAGE", "amount": 1000, "duration": "ONCE"}

@@ -17,6 +17,7 @@ from billing.periods import add_interval
 from billing.plan_changes import cancel_scheduled_change, change_plan, preview_plan_change
 from billing.proration import remaining_share, round_half_up
 from billing.reactivation import reactivate
+from merchants.discounts import delete_discount
 from merchants.features import PortalFeatures
 from models import (
     Discount,
@@ -344,6 +345,21 @@ async def test_a_retention_offer_passed_over_by_cancelling_is_not_made_again(con
     assert (await refused(accept_retention_offer(resumed, features))).code == "NOT_ALLOWED"
     await bill_at_period_end(context, resumed)
     assert (await Payment.get()).total_amount == 2000
+
+
+async def test_a_deleted_retention_coupon_is_kept_by_who_took_it_and_offered_to_no_one_else(context) -> None:
+    ps = await plan_shop(context)
+    coupon, features = await retention_coupon(ps)
+    await accept_retention_offer(ps.subscription, features)
+
+    await delete_discount(coupon)
+    assert (await bill_at_period_end(context, ps.subscription)).renewed == 1
+    # As a subscription that never saw the offer would ask.
+    await Subscription.filter(id=ps.subscription.id).update(discount_id=None, retention_offer_at=None)
+
+    assert (await Invoice.all().order_by("-issued_at").first()).discount == 400
+    assert (await cancellation_options(await ps.fresh(), ps.shop.business, features)).retention_offer is None
+    assert (await refused(accept_retention_offer(await ps.fresh(), features))).code == "NOT_ALLOWED"
 
 
 async def test_a_reactivation_paid_with_the_retention_discount_uses_up_one_of_its_cycles(context) -> None:

@@ -37,6 +37,7 @@ async def post_subscription(client, shop: Shop, customer: Customer, key: str | N
     headers = {**shop.headers, **({"Idempotency-Key": key} if key else {})}
     body = {
         "customer": {"customer_id": customer.id},
+        "billing": {"country": "US"},
         "product_id": shop.product.id,
         "processor_token": "pm_card_visa",
     } | body

@@ -1,6 +1,7 @@
 """The hosted checkout page a payment link opens (`/checkout/{token}`), in the business's branding and the customer's
-language: the product, its price and interval, what is due now, and a button that takes the customer to the
-processor's hosted "add a card" page (the sandbox's, or Stripe's when the business connected Stripe). The processor
+language: the product, its price and interval (or a purchase's products and quantities), what is due now, and a
+button that takes the customer to the processor's hosted "add a card" page (the sandbox's, or Stripe's when the
+business connected Stripe). The processor
 sends them back to `/checkout/sessions/{session_id}/card`, which pays through billing.checkout: on to the bank's
 3-D Secure page when it asks (which comes back to `/checkout/payments/{payment_id}/complete`), then to the merchant's
 return URL or the business's portal. A declined card comes back to the checkout, which says why; an expired or used
@@ -40,7 +41,7 @@ from gateway.pages.messages import page_message
 from gateway.payments import billing_of
 from gateway.settings import Settings
 from models import Payment
-from models.enums import PaymentStatus, SubscriptionStatus
+from models.enums import PaymentStatus
 
 
 def _state(request: Request, settings: Settings, session_id: str) -> str:
@@ -93,7 +94,7 @@ async def _after_payment(request: Request, settings: Settings, checkout: Checkou
     """Where a customer goes once their checkout's charge (or trial) has an outcome: on, or back to the checkout
     saying why the card was declined, while the link lives."""
     state = checkout.state(utcnow())
-    if state == CheckoutState.PAID and checkout.subscription.status == SubscriptionStatus.ACTIVE:
+    if state == CheckoutState.PAID and checkout.started:
         return RedirectResponse(await landing_url(checkout, billing_of(request)), status_code=303)
     if state == CheckoutState.OPEN and payment is not None and payment.status == PaymentStatus.FAILED:
         declined = BillingError(decline_error_code(payment.error_code), message=payment.error_message or None)
@@ -146,10 +147,9 @@ async def card_added(request: Request, *, settings: Settings) -> Response:
     if request.query_params.get("setup_error") or not token:
         return _checkout_form(request, settings, checkout)
     try:
-        start = await pay_checkout(checkout, token, billing_of(request))
+        payment = await pay_checkout(checkout, token, billing_of(request))
     except BillingError as refused:
         return _refused(request, settings, checkout, refused)
-    payment = start.payment
     if payment is not None and payment.status == PaymentStatus.REQUIRES_CUSTOMER_ACTION:
         return RedirectResponse(payment.next_action_url, status_code=303)
     return await _after_payment(request, settings, await session_checkout(session_id) or checkout, payment)

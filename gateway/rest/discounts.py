@@ -1,4 +1,4 @@
-"""Dodo-compatible REST for discounts: `GET|POST /discounts`, `GET|PATCH /discounts/{discount_id}` and
+"""Dodo-compatible REST for discounts: `GET|POST /discounts`, `GET|PATCH|DELETE /discounts/{discount_id}` and
 `GET /discounts/code/{discount_code}`, over merchants.discounts; the discount is billing.resources' `discount_object`.
 
 Where we differ from Dodo Payments:
@@ -8,7 +8,8 @@ Where we differ from Dodo Payments:
 - a discount applies to any customer and product, without usage limits or validity window, and stays through plan
   changes: `customer_eligibility` other than `any`, a non-empty `restricted_to`, `preserve_on_plan_change: false`
   and the limits and dates are refused by name (422), as is `metadata`;
-- there is no delete (subscriptions carrying a discount keep it): `DELETE` answers 405;
+- `DELETE` answers 204; subscriptions carrying the discount keep it for the renewals it has left, and its code stays
+  taken (merchants.discounts);
 - `GET /discounts` filters by `code`, `discount_type`, `active` (every discount is) and `product_id` (every discount
   applies to every product).
 """
@@ -22,8 +23,8 @@ from tortoise.queryset import QuerySet
 from billing.resources import discount_object
 from gateway.rest.common import MerchantCall, list_response, merchant_endpoint
 from gateway.rest.customers import flag, text, whole_number
-from gateway.rest.errors import RestError, RestErrorCode
-from merchants.discounts import create_discount, discounts_of, update_discount
+from gateway.rest.errors import RestError, RestErrorCode, not_found
+from merchants.discounts import create_discount, delete_discount, discounts_of, find_discount, update_discount
 from merchants.inputs import MerchantErrorCode
 from models import Discount
 from models.enums import DiscountDuration, DiscountType
@@ -70,7 +71,11 @@ def _values(body: dict[str, Any]) -> dict[str, object]:
 
 
 async def _scoped(call: MerchantCall) -> Discount:
-    return await call.scoped(Discount, call.request.path_params["discount_id"], "discount")
+    """The key's discount with the path's id; a deleted one is answered like a missing one."""
+    discount = await find_discount(call.business_id, call.livemode, call.request.path_params["discount_id"])
+    if discount is None:
+        raise not_found("discount")
+    return discount
 
 
 def _active(query: QuerySet, value: str) -> QuerySet:
@@ -125,6 +130,12 @@ async def patch_discount(call: MerchantCall) -> Response:
     return JSONResponse(await discount_object(discount))
 
 
+@merchant_endpoint
+async def delete_discount_route(call: MerchantCall) -> Response:
+    await delete_discount(await _scoped(call))
+    return Response(status_code=204)
+
+
 def routes() -> list[BaseRoute]:
     return [
         Route("/discounts", list_discounts, methods=["GET"]),
@@ -132,4 +143,5 @@ def routes() -> list[BaseRoute]:
         Route("/discounts/code/{discount_code}", get_discount_by_code, methods=["GET"]),
         Route("/discounts/{discount_id}", get_discount, methods=["GET"]),
         Route("/discounts/{discount_id}", patch_discount, methods=["PATCH"]),
+        Route("/discounts/{discount_id}", delete_discount_route, methods=["DELETE"]),
     ]

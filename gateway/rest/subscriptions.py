@@ -9,7 +9,8 @@ The subscription is billing.resources' `subscription_object`. Where we differ fr
   until then, `payment_id` is `""` (the SDK requires a string and nothing is charged yet) and `expires_on` says when
   the link expires, after which the subscription fails. `return_url` is where the checkout lands the customer (else
   the business's portal). `customer` names an existing `customer_id` or is an inline `{email, name, phone_number}`
-  (the business's customer with that email, else a new one); `billing` becomes the customer's billing address.
+  (the business's customer with that email, else a new one); `billing` becomes the customer's billing address, and
+  a billing country is required (gateway.rest.orders).
   With an `Idempotency-Key` header, the same key and body answer the first result (the same link) and never charge
   twice, another body is a 409; without one, the request runs once as sent. The same holds for change-plan.
 - Without `payment_link`, `payment_link` in the answer is the 3-D Secure page when the first charge waits for the
@@ -50,12 +51,11 @@ from billing.merchant_changes import (
 from billing.plan_changes import PlanChangeQuote
 from billing.resources import moment, subscription_object
 from billing.subscription_start import StartRequest, start_subscription
-from core.customer_fields import AddressChanges
 from gateway.payments import billing_of
 from gateway.rest.common import ApiKeyRoute, MerchantCall, by_id, by_status, list_response, merchant_endpoint
 from gateway.rest.customers import flag, mapping, text, whole_number
-from gateway.rest.errors import RestError, RestErrorCode, not_found, rest_error
-from merchants.customers import CustomerFields, create_customer, find_customer, update_customer
+from gateway.rest.errors import RestError, RestErrorCode, rest_error
+from gateway.rest.orders import order_customer
 from merchants.inputs import MerchantErrorCode
 from models import Customer, Payment, Product, Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
@@ -119,49 +119,16 @@ async def list_subscriptions(call: MerchantCall) -> JSONResponse:
     return await list_response(call, query, subscription_object, filters)
 
 
-async def _customer(call: MerchantCall, body: dict[str, Any]) -> Customer:
-    """Dodo's `customer`: an existing `customer_id`, or a new customer's `email` (with `name`, `phone_number`)."""
-    given = mapping(body, "customer") or {}
-    customer_id = text(given, "customer_id")
-    if customer_id is not None:
-        customer = await find_customer(call.business_id, call.livemode, customer_id)
-        if customer is None:
-            raise not_found("customer")
-        return customer
-    email = text(given, "email")
-    if email is None:
-        message = "customer needs a customer_id or a new customer's email."
-        raise RestError(MerchantErrorCode.INVALID_INPUT, message, "customer.customer_id")
-    fields = CustomerFields(name=text(given, "name"), phone_number=text(given, "phone_number"))
-    return (await create_customer(call.business_id, call.livemode, email, fields)).customer
-
-
-async def _apply_billing(customer: Customer, body: dict[str, Any]) -> None:
-    """Dodo's `billing` is the customer's billing address in the portal."""
-    billing = mapping(body, "billing")
-    if billing is None:
-        return
-    address = AddressChanges(
-        line1=text(billing, "street"),
-        city=text(billing, "city"),
-        state=text(billing, "state"),
-        postal_code=text(billing, "zipcode"),
-        country=text(billing, "country"),
-    )
-    await update_customer(customer, CustomerFields(billing_address=address))
-
-
 async def post_subscription(call: MerchantCall) -> JSONResponse:
     client_key = call.idempotency_key()
     body = await call.json_body(_CREATE_FIELDS)
     payment_link = bool(flag(body, "payment_link"))
     return_url = checked_return_url(text(body, "return_url") or "")
-    customer = await _customer(call, body)
     product_id = text(body, "product_id")
     if product_id is None:
         raise RestError(MerchantErrorCode.INVALID_INPUT, "product_id is required.", "product_id")
     quantity = whole_number(body, "quantity")
-    await _apply_billing(customer, body)
+    customer = await order_customer(call, body)
     request = StartRequest(
         customer=customer,
         product_id=product_id,

@@ -5,7 +5,7 @@ from datetime import datetime
 
 import strawberry
 
-from merchants.discounts import create_discount, discounts_of, find_discount, update_discount
+from merchants.discounts import create_discount, delete_discount, discounts_of, find_discount, update_discount
 from merchants.product_collections import (
     collection_products,
     collections_of,
@@ -211,6 +211,17 @@ class UpdateDiscountInput(DiscountChangesInput):
     discount_id: strawberry.ID
 
 
+@strawberry.input(description="The discount to delete.")
+class DeleteDiscountInput:
+    discount_id: strawberry.ID
+
+
+@strawberry.type
+class DeleteDiscountPayload:
+    deleted_id: strawberry.ID | None = strawberry.field(description="Null when errors is not empty.")
+    errors: list[UserError]
+
+
 @strawberry.type
 class ProductPayload:
     product: MerchantProduct | None = strawberry.field(description="Null when errors is not empty.")
@@ -349,6 +360,17 @@ class CatalogMutations:
         if row is None:
             return _discount_payload(None, [not_found("discount", field="discountId")])
         return _discount_payload(*await attempt(update_discount(row, changes(input, "discount_id"))))
+
+    @strawberry.mutation(
+        description="Delete a discount: no list, code or new subscription finds it again; the subscriptions that have "
+        "it keep it for the renewals it has left, and its code stays taken."
+    )
+    async def delete_discount(self, info: Info, input: DeleteDiscountInput) -> DeleteDiscountPayload:
+        row = await find_discount(info.context.business_id, info.context.livemode, input.discount_id)
+        if row is None:
+            return DeleteDiscountPayload(deleted_id=None, errors=[not_found("discount", field="discountId")])
+        await delete_discount(row)
+        return DeleteDiscountPayload(deleted_id=strawberry.ID(row.id), errors=[])
 
 
 async def _archived(info: Info, product_id: strawberry.ID, *, archived: bool) -> ProductPayload:

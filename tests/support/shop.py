@@ -32,6 +32,16 @@ class Shop:
             **{"currency": "USD", **fields},
         )
 
+    async def one_time_product(self, price: int, **fields) -> Product:
+        """A product sold once (a download, a license), in USD unless `fields` say otherwise."""
+        return await Product.create(
+            business=self.business,
+            livemode=self.livemode,
+            price=price,
+            price_type=PriceType.ONE_TIME,
+            **{"name": f"Download {price}", "currency": "USD", **fields},
+        )
+
 
 async def open_shop(
     name: str = "Acme", livemode: bool = False, business: Business | None = None, **product_fields
