@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
+from models import Subscription
 from models.enums import SubscriptionStatus
 from tests.support.factories import Owned, business, business_token, customer_with_history, unified_token
 
@@ -46,8 +47,20 @@ def active(owned: Owned):
 
 
 async def histories(email: str, scale: int) -> list[Owned]:
-    """The same email at two businesses, each with `scale` times the history."""
-    return [await customer_with_history(await business(f"{name} {email}"), email, scale=scale) for name in "AB"]
+    """The same email at two businesses, each with `scale` times the history and, whatever the scale, what the
+    homes put first (a subscription on hold and one whose first payment failed), so both scales ask for it."""
+    owners = [await customer_with_history(await business(f"{name} {email}"), email, scale=scale) for name in "AB"]
+    for owned in owners:
+        for status in (SubscriptionStatus.ON_HOLD, SubscriptionStatus.FAILED):
+            first = owned.subscriptions[0]
+            fields = ("business_id", "livemode", "customer_id", "product_id", "currency", "recurring_pre_tax_amount")
+            await Subscription.create(
+                **{name: getattr(first, name) for name in fields},
+                status=status,
+                previous_billing_date=first.previous_billing_date,
+                next_billing_date=first.next_billing_date,
+            )
+    return owners
 
 
 async def costs(http: httpx.AsyncClient, count_statements, send: Callable[[list[Owned], str], Awaitable]) -> dict:

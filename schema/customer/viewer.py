@@ -6,6 +6,7 @@ from typing import Any
 import strawberry
 
 from access.business_additions import businesses_to_add
+from billing.attention import needing_action
 from schema.common.connections import Connection
 from schema.customer.businesses import Business
 from schema.customer.connections import load_connection
@@ -66,6 +67,17 @@ class Viewer:
             business_id=business_id,
             statuses=status,
         )
+
+    @strawberry.field(
+        description="What needs the customer first, at most 20: ON_HOLD subscriptions (their dues are owed), then "
+        "FAILED ones (the first payment failed, nothing is owed) that no live subscription to the product replaced."
+    )
+    async def subscriptions_needing_action(
+        self, info: strawberry.Info, business_id: strawberry.ID | None = None
+    ) -> list[Subscription]:
+        viewer = info.context.signed_in_viewer()
+        rows = await needing_action(viewer.subscriptions(None if business_id is None else [str(business_id)]))
+        return await Subscription.build(info.context, rows, selection_of(info))
 
     @strawberry.field(description="Payments for one-time products.")
     async def purchases(
