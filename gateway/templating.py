@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from jinja2.runtime import Context, Macro
 
 from core.display import card_network_name
-from core.i18n import format_day, format_moment, language_name, text_direction, translations
+from core.i18n import format_count, format_day, format_moment, language_name, text_direction, translations
 from core.money import format_money
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
@@ -55,7 +55,7 @@ class _Environment(Environment):
 @functools.cache
 def environment(locale: str) -> Environment:
     """The environment for one supported locale; templates see `locale`, `direction`, and the `day`, `moment`,
-    `money` (`amount|money(currency)`, minor units) and `card_brand` filters."""
+    `money` (`amount|money(currency)`, minor units), `number` and `card_brand` filters."""
     env = _Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(["html"]),
@@ -71,6 +71,7 @@ def environment(locale: str) -> Environment:
     env.filters["moment"] = functools.partial(_moment, locale=locale)
     env.filters["money"] = functools.partial(format_money, locale=locale)
     env.filters["card_brand"] = card_network_name
+    env.filters["number"] = functools.partial(format_count, locale=locale)
     return env
 
 

@@ -8,9 +8,15 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from models import Subscription
 from models.enums import SubscriptionStatus
-from tests.support.factories import Owned, business, business_token, customer_with_history, unified_token
+from tests.support.factories import (
+    Owned,
+    business,
+    business_token,
+    customer_with_history,
+    unified_token,
+    with_problems,
+)
 
 FEW, MANY = 1, 6
 PAGES = ["/", "/purchases", "/payment-methods?business={business}", "/profile", "/license-keys/{license_key}"]
@@ -51,15 +57,7 @@ async def histories(email: str, scale: int) -> list[Owned]:
     homes put first (a subscription on hold and one whose first payment failed), so both scales ask for it."""
     owners = [await customer_with_history(await business(f"{name} {email}"), email, scale=scale) for name in "AB"]
     for owned in owners:
-        for status in (SubscriptionStatus.ON_HOLD, SubscriptionStatus.FAILED):
-            first = owned.subscriptions[0]
-            fields = ("business_id", "livemode", "customer_id", "product_id", "currency", "recurring_pre_tax_amount")
-            await Subscription.create(
-                **{name: getattr(first, name) for name in fields},
-                status=status,
-                previous_billing_date=first.previous_billing_date,
-                next_billing_date=first.next_billing_date,
-            )
+        await with_problems(owned)
     return owners
 
 

@@ -17,6 +17,10 @@ Node = TypeVar("Node")
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+    has_previous_page: bool = strawberry.field(
+        default=False, description="Whether entries come before this page; lists paged forward only answer false."
+    )
+    start_cursor: str | None = None
 
 
 @strawberry.type
@@ -50,7 +54,11 @@ def connection(page: Page, nodes: list) -> Connection:
     edges = [Edge(cursor=Cursor.of(row).encode(), node=node) for row, node in zip(page.rows, nodes, strict=True)]
     return Connection(
         total_count=page.total,
-        page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=edges[0].cursor if edges else None,
+        ),
         edges=edges,
     )
 

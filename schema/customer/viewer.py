@@ -7,7 +7,9 @@ import strawberry
 
 from access.business_additions import businesses_to_add
 from billing.attention import needing_action
+from billing.history import BillingHistoryStatus
 from schema.common.connections import Connection
+from schema.customer.billing_history import BillingHistoryConnection, billing_history_connection
 from schema.customer.businesses import Business
 from schema.customer.connections import load_connection
 from schema.customer.customers import Customer
@@ -114,6 +116,30 @@ class Viewer:
             first=first,
             after=after,
             business_id=business_id,
+            statuses=status,
+        )
+
+    @strawberry.field(
+        description="Invoices, failed payments and amounts owed now, newest first; page forward with `first`/`after` "
+        "or back with `last`/`before`."
+    )
+    async def billing_history(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        business_id: strawberry.ID | None = None,
+        status: list[BillingHistoryStatus] | None = None,
+    ) -> BillingHistoryConnection:
+        return await billing_history_connection(
+            info,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            business_id=None if business_id is None else str(business_id),
             statuses=status,
         )
 
