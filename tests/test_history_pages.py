@@ -11,7 +11,7 @@ import pytest
 from access.sessions import viewer_for_token
 from billing.refunds import record_refund
 from core.i18n import format_count, format_day
-from models import Invoice, Payment
+from models import Business, Invoice, Payment
 from models.enums import InvoiceStatus, PaymentPurpose, PaymentStatus, SubscriptionStatus
 from schema.customer import build_context, schema
 from tests.support.billing import Subscriber, billing_context, subscriber
@@ -187,8 +187,10 @@ async def test_the_history_page_costs_the_same_statements_whatever_the_rows(http
 
 ENTRY = re.compile(r'<li class="row document">.*?</li>', re.S)
 HISTORY = """
-query($status: [BillingHistoryStatus!], $first: Int, $after: String, $last: Int, $before: String) {
-  viewer { billingHistory(status: $status, first: $first, after: $after, last: $last, before: $before) {
+query($status: [BillingHistoryStatus!], $first: Int, $after: String, $last: Int, $before: String, $business: ID) {
+  viewer { billingHistory(
+    status: $status, first: $first, after: $after, last: $last, before: $before, businessId: $business
+  ) {
     totalCount offset pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
     nodes { id status amount { formatted } payment { errorMessage } subscription { id status } }
   } }
@@ -265,6 +267,7 @@ async def test_failed_payments_and_what_is_owed_are_listed_beside_invoices_and_p
     assert [row.split(" ")[0] for row in entries(everything)] == ["Library", "Library", "Library", paid.number]
     assert PAGE_COUNT.search(everything.text)[1] == "1–4 of 4"
     assert "Bob" not in everything.text
+    assert (await http.get("/billing-history", params={"before": "not-a-cursor"})).status_code == 404
 
 
 async def test_the_schema_pages_the_history_back_from_a_cursor_and_refuses_both_directions(context) -> None:
@@ -300,6 +303,10 @@ async def test_the_schema_pages_the_history_back_from_a_cursor_and_refuses_both_
         context_value=build_context(viewer, "en", "req_test"),
     )
     assert both.errors and "not both" in both.errors[0].message
+    bad = await schema.execute(
+        HISTORY, variable_values={"before": "nope"}, context_value=build_context(viewer, "en", "req_test")
+    )
+    assert bad.errors and bad.errors[0].message == "`before` is not a cursor this API handed out."
 
 
 def test_the_count_is_written_as_the_reader_writes_numbers() -> None:
@@ -308,3 +315,15 @@ def test_the_count_is_written_as_the_reader_writes_numbers() -> None:
         "1.234",
         "1\u202f234",
     )
+
+
+async def test_the_schema_answers_a_foreign_business_like_a_missing_one(context) -> None:
+    await troubles(context)
+    session = await unified_token("ada@example.com")
+    bobs = await Business.get(name="Bob's")
+
+    foreign = (await run(session, HISTORY, business=bobs.id))["viewer"]["billingHistory"]
+    missing = (await run(session, HISTORY, business="bus_missing"))["viewer"]["billingHistory"]
+
+    assert foreign == missing
+    assert foreign["totalCount"] == 0 and foreign["nodes"] == []

@@ -40,13 +40,14 @@ class Connection(Generic[Node]):
         return [edge.node for edge in self.edges]
 
 
-def parse_after(after: str | None) -> Cursor | None:
+def parse_after(after: str | None, argument: str = "after") -> Cursor | None:
+    """The cursor passed as `argument` (`after`, or `before`)."""
     if after is None:
         return None
     try:
         return Cursor.decode(after)
     except InvalidCursor:
-        raise PublicError("`after` is not a cursor this API handed out.") from None
+        raise PublicError(f"`{argument}` is not a cursor this API handed out.") from None
 
 
 def connection(page: Page, nodes: list) -> Connection:

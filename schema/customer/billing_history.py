@@ -134,7 +134,11 @@ async def billing_history_connection(
     business_ids = None if business_id is None else [business_id]
     rows = HistoryRows(viewer.invoices(business_ids), viewer.payments(business_ids), viewer.subscriptions(business_ids))
     page: HistoryPage = await history_page(
-        rows, set(statuses or ()), size=size, cursor=parse_after(cursor), backwards=backwards
+        rows,
+        set(statuses or ()),
+        size=size,
+        cursor=parse_after(cursor, "before" if backwards else "after"),
+        backwards=backwards,
     )
     nodes = await BillingHistoryEntry.build(info.context, page.entries, selection_of(info).nodes)
     edges = [Edge(cursor=entry.cursor.encode(), node=node) for entry, node in zip(page.entries, nodes, strict=True)]
