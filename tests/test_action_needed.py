@@ -10,7 +10,7 @@ import httpx
 
 from models import CreditEntry, Payment, Subscription
 from models.enums import SubscriptionStatus
-from tests.support.billing import subscriber
+from tests.support.billing import failed_payment, subscriber
 from tests.support.customer_graphql import run
 from tests.support.factories import business_token, unified_token
 from tests.support.pages import sign_in
@@ -75,6 +75,7 @@ async def test_nothing_shows_when_nothing_is_wrong(http, context) -> None:
 async def test_the_unified_home_names_each_business_and_a_failed_first_payment_offers_try_again(http, context) -> None:
     sakura = await subscriber(context, status=SubscriptionStatus.ON_HOLD)
     northwind = await subscriber(context, status=SubscriptionStatus.FAILED, business_name="Northwind")
+    await failed_payment(northwind)
     await sign_in(http, await unified_token("ada@example.com"))
 
     page = await http.get("/")
@@ -96,16 +97,18 @@ async def test_the_unified_home_names_each_business_and_a_failed_first_payment_o
 
 async def test_try_again_goes_to_a_checkout_that_charges_nothing_before_the_customer_confirms(http, context) -> None:
     shop = await subscriber(context, status=SubscriptionStatus.FAILED)
+    await failed_payment(shop)
     await sign_in(http, await business_token(shop.customer))
     path = f"/subscriptions/{shop.subscription.id}"
 
+    assert links(await http.get("/")) == [f"{path}#again-title"]
     page = await http.get(path)
     form = {"csrf_token": csrf_from(page), "idempotency_key": "try-again-1"}
     to_checkout = await http.post(f"{path}/subscribe-again", data=form)
 
     assert 'id="again-title">Try again</h2>' in page.text and "nothing is owed" in page.text
     assert to_checkout.status_code == 303 and "/checkout/cpc_" in to_checkout.headers["location"]
-    assert await Payment.filter(customer_id=shop.customer.id).count() == 0
+    assert await Payment.filter(customer_id=shop.customer.id).count() == 1, "only the first, declined one"
     # Once the new subscription pays, the failed one is no longer a problem.
     await Subscription.filter(customer_id=shop.customer.id, status=SubscriptionStatus.PENDING).update(
         status=SubscriptionStatus.ACTIVE
@@ -115,7 +118,8 @@ async def test_try_again_goes_to_a_checkout_that_charges_nothing_before_the_cust
 
 async def test_another_customers_problems_never_show(http, context) -> None:
     await subscriber(context, status=SubscriptionStatus.ON_HOLD, email="bob@example.com")
-    await subscriber(context, status=SubscriptionStatus.FAILED, email="bob@example.com", business_name="Northwind")
+    bobs = await subscriber(context, status=SubscriptionStatus.FAILED, email="bob@example.com", business_name="North")
+    await failed_payment(bobs)
     mine = await subscriber(
         context, status=SubscriptionStatus.ACTIVE, next_billing_date=datetime.now(UTC) + timedelta(days=20)
     )
@@ -129,6 +133,7 @@ async def test_another_customers_problems_never_show(http, context) -> None:
 async def test_the_schema_lists_what_needs_the_customer_with_the_dues_and_nothing_of_others(context) -> None:
     on_hold = await subscriber(context, status=SubscriptionStatus.ON_HOLD)
     failed = await subscriber(context, status=SubscriptionStatus.FAILED, business_name="Northwind")
+    await failed_payment(failed)
     bobs = await subscriber(context, status=SubscriptionStatus.ON_HOLD, email="bob@example.com", business_name="Bob's")
     session = await unified_token("ada@example.com")
 
@@ -147,3 +152,11 @@ async def test_the_schema_lists_what_needs_the_customer_with_the_dues_and_nothin
     ]
     assert [row["id"] for row in narrowed["subscriptionsNeedingAction"]] == [failed.subscription.id]
     assert foreign["subscriptionsNeedingAction"] == []
+
+
+async def test_a_checkout_left_unpaid_is_not_a_failed_payment(http, context) -> None:
+    # A payment link nobody paid ends FAILED too, without any payment: there is nothing to try again.
+    shop = await subscriber(context, status=SubscriptionStatus.FAILED, cards=())
+    await sign_in(http, await business_token(shop.customer))
+
+    assert banner(await http.get("/")) == ""

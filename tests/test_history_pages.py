@@ -11,10 +11,10 @@ import pytest
 from access.sessions import viewer_for_token
 from billing.refunds import record_refund
 from core.i18n import format_count, format_day
-from models import Business, Invoice, Payment
-from models.enums import InvoiceStatus, PaymentPurpose, PaymentStatus, SubscriptionStatus
+from models import Business, Invoice
+from models.enums import InvoiceStatus, PaymentPurpose, SubscriptionStatus
 from schema.customer import build_context, schema
-from tests.support.billing import Subscriber, billing_context, subscriber
+from tests.support.billing import Subscriber, billing_context, failed_payment, subscriber
 from tests.support.customer_graphql import run
 from tests.support.factories import (
     POLICY,
@@ -200,23 +200,6 @@ query($status: [BillingHistoryStatus!], $first: Int, $after: String, $last: Int,
 def entries(page: httpx.Response) -> list[str]:
     """Each row of the history, as its text without tags and runs of spaces."""
     return [" ".join(re.sub(r"<[^>]+>", " ", row).split()) for row in ENTRY.findall(page.text)]
-
-
-async def failed_payment(shop: Subscriber, purpose: PaymentPurpose, when: datetime) -> Payment:
-    return await Payment.create(
-        business=shop.business,
-        livemode=True,
-        customer=shop.customer,
-        subscription=shop.subscription,
-        total_amount=980,
-        currency="JPY",
-        status=PaymentStatus.FAILED,
-        purpose=purpose,
-        error_code="card_declined",
-        error_message="Your card was declined.",
-        idempotency_key=f"{shop.subscription.id}-{purpose}",
-        created_at=when,
-    )
 
 
 async def troubles(context) -> tuple[Subscriber, Subscriber, Invoice]:

@@ -72,7 +72,8 @@ class Viewer:
 
     @strawberry.field(
         description="What needs the customer first, at most 20: ON_HOLD subscriptions (their dues are owed), then "
-        "FAILED ones (the first payment failed, nothing is owed) that no live subscription to the product replaced."
+        "FAILED ones whose first payment was declined (nothing is owed) that no live subscription to the product "
+        "replaced."
     )
     async def subscriptions_needing_action(
         self, info: strawberry.Info, business_id: strawberry.ID | None = None
