@@ -11,7 +11,7 @@ import pytest
 from access.sessions import viewer_for_token
 from billing.refunds import record_refund
 from core.i18n import format_count, format_day
-from models import Business, Invoice
+from models import Business, Invoice, Subscription
 from models.enums import InvoiceStatus, PaymentPurpose, SubscriptionStatus
 from schema.customer import build_context, schema
 from tests.support.billing import Subscriber, billing_context, failed_payment, subscriber
@@ -310,3 +310,25 @@ async def test_the_schema_answers_a_foreign_business_like_a_missing_one(context)
 
     assert foreign == missing
     assert foreign["totalCount"] == 0 and foreign["nodes"] == []
+
+
+async def test_a_failed_first_payment_is_not_tried_again_once_a_new_subscription_replaced_it(http, context) -> None:
+    _, northwind, _ = await troubles(context)
+    http.cookies.set("portal_session", await unified_token("ada@example.com"))
+    try_again = f'href="/subscriptions/{northwind.subscription.id}#again-title"'
+    assert try_again in (await http.get("/billing-history", params={"status": "failed"})).text
+
+    await Subscription.create(
+        business=northwind.business,
+        livemode=True,
+        customer=northwind.customer,
+        product_id=northwind.subscription.product_id,
+        status=SubscriptionStatus.ACTIVE,
+        recurring_pre_tax_amount=980,
+        currency="JPY",
+        previous_billing_date=NOW,
+        next_billing_date=NOW + timedelta(days=30),
+    )
+    page = await http.get("/billing-history", params={"status": "failed"})
+
+    assert len(entries(page)) == 2 and try_again not in page.text and "Try again" not in page.text

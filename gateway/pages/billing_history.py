@@ -37,6 +37,7 @@ query BillingHistory($business: ID, $status: [BillingHistoryStatus!], $first: In
         subscription {{ {_SUBSCRIPTION} }}
       }} }}
     }}
+    subscriptionsNeedingAction(businessId: $business) {{ id }}
   }}
 }}
 """
@@ -84,6 +85,8 @@ async def billing_history_page(visit: Visit) -> Response:
         data["businesses"],
         business_id,
         history=data["billingHistory"],
+        # A failed first payment is tried again only while nothing has replaced it (billing.attention).
+        retryable={subscription["id"] for subscription in data["subscriptionsNeedingAction"]},
         chosen_business=business_id or "",
         chosen_status=chosen_status,
         statuses=[status.value for status in BillingHistoryStatus],
