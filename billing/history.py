@@ -8,6 +8,8 @@ whatever the history. An entry's moment orders it: an invoice's creation, a paym
 subscription's unpaid period fell due.
 """
 
+import heapq
+import itertools
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -106,13 +108,19 @@ async def history_page(
     """`size` entries after `cursor` (older ones), or with `backwards` the `size` entries before it (newer ones),
     newest first either way; without a cursor the newest page (or, backwards, the oldest)."""
     sources = _sources(rows, statuses)
-    found = [
-        Entry(row, getattr(row, source.column))
+    per_source = [
+        [
+            Entry(row, getattr(row, source.column))
+            for row in await rows_beside(
+                source.query, column=source.column, cursor=cursor, backwards=backwards, limit=size
+            )
+        ]
         for source in sources
-        for row in await rows_beside(source.query, column=source.column, cursor=cursor, backwards=backwards, limit=size)
     ]
-    found.sort(key=lambda entry: (entry.at, entry.row.id), reverse=not backwards)
-    entries = found[:size]
+    # Merged keeping each table's own order, which its database collation decided (and its cursor filters follow);
+    # across tables the id prefixes (inv_, pay_, sub_) break a tie the same way in any collation.
+    merged = heapq.merge(*per_source, key=lambda entry: (entry.at, entry.row.id), reverse=not backwards)
+    entries = list(itertools.islice(merged, size))
     if backwards:
         entries.reverse()
     total = sum([await source.query.count() for source in sources])
