@@ -21,6 +21,7 @@ from tortoise.exceptions import IntegrityError
 from billing.context import BillingContext
 from billing.errors import BillingError, BillingErrorCode
 from billing.payments import complete_payment
+from billing.prices import subscription_price
 from billing.subscription_start import (
     StartRequest,
     SubscriptionStart,
@@ -30,6 +31,7 @@ from billing.subscription_start import (
 )
 from billing.tax import Amounts
 from core.clock import utcnow
+from core.prices import RecurringPrice
 from core.tokens import CHECKOUT_PREFIX, hash_token
 from models import Business, CheckoutSession, Customer, Payment, Product, Subscription
 from models.enums import PaymentPurpose, SubscriptionStatus
@@ -64,6 +66,11 @@ class Checkout:
     product: Product
     # What is charged now: the first period, or nothing while a trial runs.
     due_now: Amounts
+
+    @property
+    def price(self) -> RecurringPrice:
+        """What each billing period will cost, with its interval and tax."""
+        return subscription_price(self.subscription, self.business)
 
     def state(self, now: datetime) -> CheckoutState:
         status = self.subscription.status

@@ -10,6 +10,8 @@ renders each email in the customer's language and formats them for it. Uses core
 from datetime import datetime
 
 from billing.context import BillingContext
+from billing.prices import subscription_price
+from billing.tax import period_amounts
 from core.email_outbox import branding_context, enqueue_email, sender_name
 from models import Business, Customer, Invoice, Payment, Refund, Subscription
 
@@ -99,6 +101,8 @@ class Notifier:
             quantity=subscription.quantity,
             recurring_amount=subscription.recurring_pre_tax_amount,
             currency=subscription.currency,
+            price=subscription_price(subscription, self._business).as_context(),
+            price_with_tax=period_amounts(subscription, self._business).total,
             next_billing_date=_iso(subscription.next_billing_date),
             amount=payment.total_amount if payment else 0,
             invoice_number=invoice.number if invoice else "",

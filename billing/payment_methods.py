@@ -22,8 +22,8 @@ from billing.processors.protocol import PaymentProcessor, ProcessorError
 from core.clock import utcnow
 from core.event_types import EventType
 from merchants.features import PortalFeatures
-from models import Customer, PaymentMethod, Subscription
-from models.enums import SubscriptionStatus
+from models import Customer, Payment, PaymentMethod, Subscription
+from models.enums import PaymentStatus, SubscriptionStatus
 
 MAX_URL_LENGTH = 1000
 # Subscriptions that will be charged again, so their customer must keep a way to pay.
@@ -38,6 +38,21 @@ def expired(method: PaymentMethod, now: datetime) -> bool:
 def usable(method: PaymentMethod, now: datetime) -> bool:
     """Saved and not expired."""
     return method.detached_at is None and not expired(method, now)
+
+
+async def declined_last(method_ids: list[str]) -> set[str]:
+    """The methods among `method_ids` whose most recent charge failed: the next charge to them will likely fail too."""
+    charges = (
+        await Payment.filter(
+            payment_method_id__in=method_ids, status__in=(PaymentStatus.SUCCEEDED, PaymentStatus.FAILED)
+        )
+        .order_by("-created_at", "-id")
+        .values_list("payment_method_id", "status")
+    )
+    latest: dict[str, str] = {}
+    for method_id, status in charges:
+        latest.setdefault(method_id, status)
+    return {method_id for method_id, status in latest.items() if status == PaymentStatus.FAILED}
 
 
 def check_can_pay(method: PaymentMethod) -> None:

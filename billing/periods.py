@@ -1,10 +1,11 @@
-"""Billing periods: moving a date by a subscription's interval, the way calendars and customers expect."""
+"""Billing periods: moving a date by a subscription's interval, the way calendars and customers expect, and whether
+a subscription is still in its free trial."""
 
 import calendar
 from datetime import datetime, timedelta
 
 from models import Subscription
-from models.enums import Interval
+from models.enums import Interval, SubscriptionStatus
 
 
 def add_interval(moment: datetime, interval: Interval, count: int) -> datetime:
@@ -21,3 +22,9 @@ def add_interval(moment: datetime, interval: Interval, count: int) -> datetime:
 def period_end(subscription: Subscription, start: datetime) -> datetime:
     """When a billing period of the subscription that starts at `start` ends."""
     return add_interval(start, subscription.payment_frequency_interval, subscription.payment_frequency_count)
+
+
+def in_trial(subscription: Subscription, at: datetime) -> bool:
+    """Active and its free trial not over yet: the first charge comes when the trial ends."""
+    ends = subscription.trial_ends_at
+    return subscription.status == SubscriptionStatus.ACTIVE and ends is not None and ends > at

@@ -52,7 +52,7 @@ from billing.line_wording import FROM_TODAY, REMAINING_TIME, UNUSED_TIME, Wordin
 from billing.notifications import Notifier
 from billing.periods import add_interval
 from billing.processors.protocol import DeclineCode
-from billing.proration import Proration, ProrationMode, prorate
+from billing.proration import Proration, ProrationMode, prorate, round_half_up
 from billing.subscription_claims import claimed
 from billing.tax import Amounts, charge_amounts, split_tax
 from core.clock import utcnow
@@ -82,6 +82,8 @@ class PlanOption:
     product: Product
     amount: int
     direction: Direction
+    # The amount per month, which plans billed at different intervals are compared by.
+    monthly_amount: int
 
 
 @dataclass(frozen=True)
@@ -108,6 +110,12 @@ def updates_allowed(business: Business, features: PortalFeatures) -> bool:
 
 def _per_month(amount: int, interval: Interval | None, count: int | None) -> Fraction:
     return Fraction(amount) / (_MONTHS[interval or Interval.MONTH] * (count or 1))
+
+
+def monthly_equivalent(amount: int, interval: Interval | None, count: int | None) -> int:
+    """What `amount` every `count` `interval`s comes to a month, rounded half up to the minor unit: €240 a year is
+    €20 a month."""
+    return round_half_up(_per_month(amount, interval, count))
 
 
 def direction_of(subscription: Subscription, product: Product, quantity: int) -> Direction:
@@ -140,8 +148,14 @@ async def plan_options(subscription: Subscription, business: Business, features:
     """The plans the customer may move to, each marked as an upgrade, a downgrade or the current plan."""
     if not updates_allowed(business, features) or subscription.status != SubscriptionStatus.ACTIVE:
         return []
+    quantity = subscription.quantity
     return [
-        PlanOption(plan, plan.price * subscription.quantity, direction_of(subscription, plan, subscription.quantity))
+        PlanOption(
+            plan,
+            plan.price * quantity,
+            direction_of(subscription, plan, quantity),
+            monthly_equivalent(plan.price * quantity, plan.payment_frequency_interval, plan.payment_frequency_count),
+        )
         for plan in await collection_plans(subscription)
     ]
 

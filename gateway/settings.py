@@ -95,6 +95,8 @@ class Settings:
     worker_poll_seconds: float = 1.0
     billing_interval_seconds: float = 60.0
     log_level: str = "INFO"
+    # After SIGTERM, how long requests in flight may take to finish before the process stops anyway.
+    shutdown_seconds: int = 30
     max_body_bytes: int = 1024 * 1024
     max_form_bytes: int = 16 * 1024
     trusted_proxies: tuple[str, ...] = ()
@@ -158,6 +160,7 @@ class Settings:
                 os.environ.get("PORTAL_BILLING_INTERVAL_SECONDS", cls.billing_interval_seconds)
             ),
             log_level=os.environ.get("PORTAL_LOG_LEVEL", cls.log_level).upper(),
+            shutdown_seconds=max(1, _env_int("PORTAL_SHUTDOWN_SECONDS", cls.shutdown_seconds)),
             pdf_render_processes=max(1, _env_int("PORTAL_PDF_RENDER_PROCESSES", cls.pdf_render_processes)),
             pdf_render_queue=max(0, _env_int("PORTAL_PDF_RENDER_QUEUE", cls.pdf_render_queue)),
             max_body_bytes=_env_int("PORTAL_MAX_BODY_BYTES", cls.max_body_bytes),

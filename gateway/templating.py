@@ -6,7 +6,7 @@ plain-text email templates are not, and what a plain-text macro returns is escap
 """
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from jinja2.runtime import Context, Macro
 from core.display import card_network_name
 from core.i18n import format_count, format_day, format_moment, language_name, text_direction, translations
 from core.money import format_money
+from core.prices import RecurringPrice
 
 TEMPLATE_DIR = Path(__file__).parent / "templates"
 
@@ -32,6 +33,13 @@ def _day(value: str | datetime | None, locale: str) -> str:
 def _moment(value: str, locale: str) -> str:
     """An ISO 8601 moment (as an email's context keeps it), in UTC in the reader's language."""
     return format_moment(datetime.fromisoformat(value), locale)
+
+
+def _recurring_price(price: RecurringPrice | Mapping[str, Any], locale: str) -> str:
+    """A recurring price (of the customer schema's shape, as a page's query or an email's context has it) as the
+    reader reads it: `$49.00 / month + tax`."""
+    recurring = price if isinstance(price, RecurringPrice) else RecurringPrice.from_context(price)
+    return recurring.text(locale)
 
 
 class _MacroContext(Context):
@@ -55,7 +63,8 @@ class _Environment(Environment):
 @functools.cache
 def environment(locale: str) -> Environment:
     """The environment for one supported locale; templates see `locale`, `direction`, and the `day`, `moment`,
-    `money` (`amount|money(currency)`, minor units), `number` and `card_brand` filters."""
+    `money` (`amount|money(currency)`, minor units), `recurring_price` (core.prices), `number` and `card_brand`
+    filters."""
     env = _Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(["html"]),
@@ -70,6 +79,7 @@ def environment(locale: str) -> Environment:
     env.filters["day"] = functools.partial(_day, locale=locale)
     env.filters["moment"] = functools.partial(_moment, locale=locale)
     env.filters["money"] = functools.partial(format_money, locale=locale)
+    env.filters["recurring_price"] = functools.partial(_recurring_price, locale=locale)
     env.filters["card_brand"] = card_network_name
     env.filters["number"] = functools.partial(format_count, locale=locale)
     return env

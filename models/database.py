@@ -1,12 +1,20 @@
 """Connecting tortoise to the database named by a URL (`sqlite://…` or `postgres://…`), and telling a database that
-cannot be reached right now from a statement it refused."""
+cannot be reached right now from a statement it refused.
+
+A PostgreSQL URL ending in `?pgbouncer=true` (Prisma's spelling of the same thing) names a connection pooler in
+transaction mode, such as PgBouncer: every transaction may run on another server connection, so nothing may outlive
+a transaction on the server. asyncpg's cache of prepared statements is then off; the portal holds no session
+state otherwise (no `SET`, no `LISTEN`; `portal migrate`'s lock is transaction-scoped, see models/migration_lock.py).
+"""
 
 import socket
 import sqlite3
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.exceptions import DBConnectionError
 
 APP_LABEL = "portal"
@@ -32,7 +40,7 @@ _SQLITE_UNREACHABLE = frozenset(
 def tortoise_config(database_url: str) -> dict[str, Any]:
     """The tortoise configuration for our one app, its models and its migrations."""
     return {
-        "connections": {"default": database_url},
+        "connections": {"default": _connection(database_url)},
         "apps": {
             APP_LABEL: {
                 "models": ["models"],
@@ -43,6 +51,27 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+def behind_pooler(database_url: str) -> tuple[str, bool]:
+    """The URL without its `pgbouncer` flag, and whether the flag says a transaction-mode pooler is in between."""
+    parts = urlsplit(database_url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    flags = [value.lower() for name, value in query if name == "pgbouncer"]
+    if not flags:
+        return database_url, False
+    rest = urlencode([(name, value) for name, value in query if name != "pgbouncer"])
+    return urlunsplit(parts._replace(query=rest)), flags[-1] in {"true", "1"}
+
+
+def _connection(database_url: str) -> str | dict[str, Any]:
+    url, pooled = behind_pooler(database_url)
+    if not pooled:
+        return url
+    connection = expand_db_url(url)
+    # A statement prepared in one transaction may be looked up on another server connection in the next one.
+    connection["credentials"]["statement_cache_size"] = 0
+    return connection
 
 
 def is_sqlite(database_url: str) -> bool:

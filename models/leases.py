@@ -1,5 +1,6 @@
 """Work shared by any number of workers: a worker takes a batch of due rows under a lease, so no other worker takes
-them until it ends, and a worker that dies mid-batch loses nothing (its lease lapses and the rows are due again).
+them until it ends, and a worker that dies mid-batch loses nothing (its lease lapses and the rows are due again); a
+worker told to stop hands back the rows it has not started (`hand_back`), so another worker takes them at once.
 Rows another worker is taking at the same moment are skipped (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite runs one
 transaction at a time)."""
 
@@ -21,3 +22,9 @@ async def lease_due(due: QuerySet[M], *, order_by: tuple[str, ...], limit: int, 
         if rows:
             await due.model.filter(pk__in=[row.pk for row in rows]).using_db(connection).update(**lease)
     return rows
+
+
+async def hand_back(rows: list[M], due: dict[str, datetime]) -> None:
+    """Give rows taken under a lease back before the lease ends: `due` sets when they are due again (now)."""
+    if rows:
+        await type(rows[0]).filter(pk__in=[row.pk for row in rows]).update(**due)

@@ -6,6 +6,8 @@ import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from functools import cache
+from graphlib import TopologicalSorter
 
 import httpx
 import pytest
@@ -55,17 +57,23 @@ async def database() -> AsyncIterator[None]:
     await disconnect()
 
 
+@cache
+def _tables_children_first() -> list[str]:
+    """Every table, each before the tables it references, so plain DELETEs empty them without tripping a foreign
+    key: far cheaper than TRUNCATE on PostgreSQL, which makes new files for every table it empties."""
+    references: dict[str, set[str]] = {}
+    for model in Tortoise.apps["portal"].values():
+        meta = model._meta
+        related = [meta.fields_map[name].related_model._meta.db_table for name in meta.fk_fields | meta.o2o_fields]
+        references[meta.db_table] = set(related)
+    return list(reversed(list(TopologicalSorter(references).static_order())))
+
+
 @pytest.fixture(autouse=True)
 async def empty_tables(database: None) -> AsyncIterator[None]:
     yield
-    connection = connections.get("default")
-    tables = [model._meta.db_table for model in Tortoise.apps["portal"].values()]
-    if TEST_DATABASE_URL.startswith("sqlite"):
-        await connection.execute_script(
-            "PRAGMA foreign_keys = OFF;" + "".join(f'DELETE FROM "{t}";' for t in tables) + "PRAGMA foreign_keys = ON;"
-        )
-    else:
-        await connection.execute_script("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " CASCADE")
+    statements = "".join(f'DELETE FROM "{table}";' for table in _tables_children_first())
+    await connections.get("default").execute_script(statements)
 
 
 class StatementCounter(logging.Handler):

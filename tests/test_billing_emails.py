@@ -18,8 +18,11 @@ from tests.support.portal import html_of, text_of
 SIGN_IN_LINK = "http://127.0.0.1:8000/login/bus_sakura"
 
 
-def billing_email(template: str, locale: str = "en", *, livemode: bool = True, **changes: object) -> MimeMessage:
-    """The email as the worker would send it, from a context shaped as billing.notifications.Notifier makes it."""
+def billing_email(
+    template: str, locale: str = "en", *, livemode: bool = True, without: tuple[str, ...] = (), **changes: object
+) -> MimeMessage:
+    """The email as the worker would send it, from a context shaped as billing.notifications.Notifier makes it
+    (less the details named in `without`, as an older Notifier made it)."""
     business = Business(
         id="bus_sakura",
         name="Sakura Fonts",
@@ -31,7 +34,7 @@ def billing_email(template: str, locale: str = "en", *, livemode: bool = True, *
         **branding_context(business, "Customer Portal", livemode),
         "customer_name": "Ada Lovelace",
         "link": SIGN_IN_LINK,
-        **DETAILS[template],
+        **{key: value for key, value in DETAILS[template].items() if key not in without},
         **changes,
     }
     message = EmailMessage(
@@ -182,10 +185,10 @@ def test_a_charged_plan_change_gives_the_new_plan_its_price_and_the_receipt():
     text, html = text_of(message), html_of(message)
     for line in [
         "Your plan is now Studio plan × 3.",
-        "From April 5, 2031 you pay ¥2,940 per billing period.",
+        "From April 5, 2031 you pay ¥2,940 / month + tax, ¥3,234 with tax.",
         "We charged ¥1,960 for the change.",
         "Quantity: 3",
-        "Price per billing period: ¥2,940",
+        "Price: ¥2,940 / month + tax",
         "Amount charged: ¥1,960",
         "Paid with: Visa •••• 4242",
         "Invoice number: SF-0043",
@@ -200,11 +203,29 @@ def test_a_plan_change_with_nothing_charged_has_no_receipt():
     message = billing_email("plan_changed", quantity=1, amount=0, invoice_number="", card_brand="", card_last4="")
     text, html = text_of(message), html_of(message)
     assert "Your plan is now Studio plan." in text and "×" not in text and "Quantity" not in text
-    assert "From April 5, 2031 you pay ¥2,940 per billing period." in text
+    assert "From April 5, 2031 you pay ¥2,940 / month + tax, ¥3,234 with tax." in text
     assert "Nothing was charged for the change." in text and "Nothing was charged for the change." in html
     for absent in ("We charged", "Amount charged", "Paid with", "Invoice number", "••••", "¥0", "See your invoices"):
         assert absent not in text and absent not in html
     assert f"Open your account:\n{SIGN_IN_LINK}" in text
+
+
+@pytest.mark.parametrize(
+    ("tax", "interval", "count", "says"),
+    [
+        ("INCLUDED", "YEAR", 1, "From April 5, 2031 you pay ¥2,940 / year incl. tax."),
+        ("NONE", "MONTH", 3, "From April 5, 2031 you pay ¥2,940 every 3 months."),
+    ],
+)
+def test_a_plan_change_says_the_price_with_its_interval_and_only_the_tax_there_is(tax, interval, count, says):
+    price = {"amount": {"amount": 2940, "currency": "JPY"}, "intervalCount": count, "interval": interval, "tax": tax}
+    text = text_of(billing_email("plan_changed", price=price, price_with_tax=2940))
+    assert says in text and "with tax" not in text
+
+
+def test_a_plan_change_email_queued_before_prices_had_their_interval_still_says_its_amount():
+    message = billing_email("plan_changed", without=("price", "price_with_tax"))
+    assert "From April 5, 2031 you pay ¥2,940 per billing period." in text_of(message)
 
 
 def test_arabic_cancellation_and_plan_change_read_right_to_left_with_arabic_dates_and_amounts():

@@ -151,3 +151,16 @@ async def test_workers_side_by_side_send_each_email_once(portal_settings, mailbo
         "customer1@example.com",
         "customer2@example.com",
     ]
+
+
+async def test_a_stopping_worker_hands_back_the_emails_it_has_not_sent(portal_settings, mailbox: Mailbox):
+    for index in range(3):
+        await create_shop(f"Shop {index}", email=f"customer{index}@example.com")
+        await ask(portal_settings, email=f"customer{index}@example.com")
+    stop = asyncio.Event()
+    stop.set()
+
+    assert await process_due_emails(portal_settings, stop=stop) == 0
+    assert mailbox.messages == []
+    # Another worker sends them at once, not when the stopped worker's lease would have ended.
+    assert await process_due_emails(portal_settings) == 3

@@ -1,8 +1,10 @@
 """The committed migrations build exactly the schema the models describe, on SQLite and on PostgreSQL."""
 
+import asyncio
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
 from tortoise import Tortoise, connections
 from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.context import TortoiseContext
@@ -12,6 +14,7 @@ from gateway.cli.database import migrate_database, pending_migrations
 from models import Business, Product, ProductCollection
 from models.database import tortoise_config
 from models.enums import TaxCategory
+from tests.support.cli import start_portal_process
 from tests.support.databases import scratch_database_url, uses_postgres
 
 _BOOKKEEPING_TABLES = {"tortoise_migrations", "sqlite_sequence"}
@@ -110,3 +113,18 @@ async def test_products_made_before_dodos_product_fields_get_honest_values(tmp_p
 
     assert (product.tax_category, product.metadata) == (TaxCategory.DIGITAL_PRODUCTS, {})
     assert product.updated_at == made == collection.updated_at
+
+
+@pytest.mark.skipif(not uses_postgres(), reason="containers share a PostgreSQL database; SQLite is one machine's file")
+async def test_containers_starting_together_migrate_once(tmp_path: Path) -> None:
+    async with scratch_database_url(tmp_path) as url:
+        commands = [start_portal_process("migrate", database_url=url, cwd=tmp_path) for _ in range(2)]
+        outputs = [await asyncio.to_thread(command.communicate, timeout=120) for command in commands]
+        assert [command.returncode for command in commands] == [0, 0], [stderr for _, stderr in outputs]
+        async with TortoiseContext() as context:
+            await context.init(config=tortoise_config(url))
+            applied = await connections.get("default").execute_query_dict(
+                "SELECT name, count(*) AS times FROM tortoise_migrations GROUP BY name"
+            )
+    assert {row["times"] for row in applied} == {1}
+    assert len(applied) == len(list(Path("models/migrations").glob("0*.py")))

@@ -464,7 +464,7 @@ def test_a_subscriptions_date_line_says_what_its_status_means(status, extra, exp
         "nextBillingDate": "2026-12-17T09:00:00+00:00",
         "cancelAtNextBillingDate": False,
         "cancelledAt": None,
-        "trialEndsAt": None,
+        "trial": None,
         "pausedUntil": None,
         **extra,
     }

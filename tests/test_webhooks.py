@@ -411,6 +411,21 @@ async def test_two_workers_at_once_deliver_each_event_once(
     assert await WebhookAttempt.all().count() == 3
 
 
+async def test_a_stopping_worker_hands_back_the_deliveries_it_has_not_started(
+    shop: Subscriber, receiver: Receiver, webhook_settings: Settings
+) -> None:
+    await _endpoint(shop, receiver.url)
+    for _ in range(3):
+        await _event(shop)
+    stop = asyncio.Event()
+    stop.set()
+    await process_due_webhooks(webhook_settings, stop=stop)
+    assert receiver.requests == []
+    # Another worker delivers them at once, not when the stopped worker's lease would have ended.
+    await process_due_webhooks(webhook_settings)
+    assert len(receiver.requests) == 3
+
+
 async def test_a_disabled_endpoint_receives_nothing(
     shop: Subscriber, receiver: Receiver, webhook_settings: Settings
 ) -> None:

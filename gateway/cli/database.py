@@ -10,11 +10,13 @@ from tortoise.migrations.writer import MigrationWriter
 
 from gateway.settings import Settings
 from models.database import tortoise_config
+from models.migration_lock import migration_lock
 
 
 async def migrate_database(database_url: str) -> None:
-    """Apply every pending migration; creates a missing SQLite file."""
-    async with TortoiseContext() as context:
+    """Apply every pending migration, under the lock that makes processes starting together migrate one at a time;
+    creates a missing SQLite file."""
+    async with migration_lock(database_url), TortoiseContext() as context:
         await context.init(config=tortoise_config(database_url))
         await apply_migrations(config=tortoise_config(database_url))
 

@@ -35,6 +35,8 @@ def serve(settings: Settings, workers: int = 1) -> None:
         "log_level": settings.log_level.lower(),
         # uvicorn would believe X-Forwarded-For from any loopback peer; the app believes PORTAL_TRUSTED_PROXIES only.
         "proxy_headers": False,
+        # SIGTERM: stop accepting at once, let the requests in flight finish, but not for ever.
+        "timeout_graceful_shutdown": settings.shutdown_seconds,
     }
     if workers == 1:
         uvicorn.run(create_app(settings), **options)

@@ -21,6 +21,8 @@ from gateway.templating import render
 from models import Business
 
 LOCALE_COOKIE = "portal_locale"
+# A RecurringPrice as the pages ask the customer schema for it and the `recurring_price` filter reads it.
+PRICE_FIELDS = "amount { amount currency } intervalCount interval tax"
 # The request-state attribute a deep-link session's pages find their `focus` in (gateway.pages.flows).
 FOCUS = "focus"
 LOCALE_PARAMETER = "locale"

@@ -24,6 +24,7 @@ from gateway.http.request_auth import bearer_token, viewer_from_request
 from gateway.http.request_ids import request_id_of
 from gateway.pages import flows
 from gateway.pages.common import (
+    PRICE_FIELDS,
     Brand,
     chosen_locale,
     clear_session_cookie,
@@ -42,11 +43,12 @@ from models.enums import Scope
 from schema.customer import build_context, schema
 
 _BRANDING = "id name supportEmail branding { logoUrl primaryColor accentColor headline }"
-_SUBSCRIPTIONS = """totalCount edges { node {
-  id status quantity product { id name } amount { formatted }
-  previousBillingDate nextBillingDate cancelAtNextBillingDate cancelledAt trialEndsAt pausedUntil
-  paymentMethod { brand last4 }
-} }"""
+_SUBSCRIPTIONS = f"""totalCount edges {{ node {{
+  id status quantity product {{ id name }} price {{ {PRICE_FIELDS} }}
+  previousBillingDate nextBillingDate cancelAtNextBillingDate cancelledAt trial {{ endsAt cardDeclined }}
+  pausedUntil
+  paymentMethod {{ id brand last4 }}
+}} }}"""
 _INVOICES = "totalCount edges { node { id number issuedAt status total { formatted } pdfUrl lines { description } } }"
 _NEEDING_ACTION = "id status product { name } dues { formatted } business { name }"
 _LICENSE_KEYS = "totalCount edges { node { id key status activationsLimit instancesCount expiresAt product { name } } }"

@@ -24,6 +24,7 @@ from access.deep_links import PLAN_CHANGE_FLOWS, FlowType
 from billing.errors import UNKNOWN_REASON, BillingError, BillingErrorCode
 from core.clock import utcnow
 from core.inputs import CANCELLATION_COMMENT
+from gateway.pages.common import PRICE_FIELDS
 from gateway.pages.messages import page_message
 from gateway.pages.signed_in import (
     BUSINESS_FIELDS,
@@ -51,7 +52,9 @@ query CancelPage($id: ID!) {{
   node(id: $id) {{
     ... on Subscription {{
       id status nextBillingDate cancelAtNextBillingDate cancelledAt product {{ name }} business {{ {BUSINESS_FIELDS} }}
-      cancellationOptions {{ allowed immediately atPeriodEnd reasons retentionOffer {{ description }} }}
+      cancellationOptions {{ allowed immediately atPeriodEnd reasons retentionOffer {{
+        description cycles regularPrice {{ {PRICE_FIELDS} }} discountedPrice {{ {PRICE_FIELDS} }}
+      }} }}
     }}
   }}
 }}
@@ -67,12 +70,14 @@ CHANGE_PLAN_QUERY = f"""
 query ChangePlanPage($id: ID!, $product: ID!, $quantity: Int, $preview: Boolean!) {{
   node(id: $id) {{
     ... on Subscription {{
-      id status quantity amount {{ formatted }} nextBillingDate trialEndsAt product {{ id name }}
+      id status quantity price {{ {PRICE_FIELDS} }} nextBillingDate trialEndsAt product {{ id name }}
       paymentMethod {{ {METHOD_FIELDS} }} business {{ {BUSINESS_FIELDS} }}
-      planChangeOptions {{ product {{ id name description }} amount {{ formatted }} direction }}
+      planChangeOptions {{
+        product {{ id name description }} price {{ {PRICE_FIELDS} }} monthlyEquivalent {{ formatted }} direction
+      }}
       planChangePreview(productId: $product, quantity: $quantity) @include(if: $preview) {{
         immediateCharge {{ amount formatted }} credit {{ amount formatted }} creditApplied {{ amount formatted }}
-        tax {{ amount formatted }} newRecurringAmount {{ formatted }} effectiveAt direction scheduled trialContinues
+        tax {{ amount formatted }} newPrice {{ {PRICE_FIELDS} }} effectiveAt direction scheduled trialContinues
         lines {{ description amount {{ formatted }} }}
       }}
     }}

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from access.deep_links import PLAN_CHANGE_FLOWS
+from gateway.pages.common import PRICE_FIELDS
 from gateway.pages.signed_in import (
     BUSINESS_FIELDS,
     METHOD_FIELDS,
@@ -37,13 +38,13 @@ SUBSCRIPTION_QUERY = f"""
 query SubscriptionPage($id: ID!, $invoices: Boolean!) {{
   node(id: $id) {{
     ... on Subscription {{
-      id status quantity amount {{ formatted }} dues {{ formatted }}
-      previousBillingDate nextBillingDate cancelAtNextBillingDate cancelledAt trialEndsAt
+      id status quantity price {{ {PRICE_FIELDS} }} dues {{ formatted }}
+      previousBillingDate nextBillingDate cancelAtNextBillingDate cancelledAt trial {{ endsAt cardDeclined }}
       pauseAtNextBillingDate pauseCycles pausedUntil
       product {{ name }}
       paymentMethod {{ {METHOD_FIELDS} }}
       business {{ {BUSINESS_FIELDS} paymentMethods {{ {METHOD_FIELDS} }} }}
-      discount {{ name remainingCycles }}
+      discount {{ name remainingCycles discountedPrice {{ {PRICE_FIELDS} }} }}
       scheduledChange {{ product {{ name }} quantity effectiveAt }}
       cancellationOptions {{ allowed }}
       planChangeOptions {{ direction }}
@@ -59,7 +60,7 @@ RECEIPT_QUERY = f"""
 query Receipt($id: ID!, $invoice: ID!) {{
   subscription: node(id: $id) {{
     ... on Subscription {{
-      id status quantity amount {{ formatted }} nextBillingDate product {{ name }} business {{ {BUSINESS_FIELDS} }}
+      id status quantity price {{ {PRICE_FIELDS} }} nextBillingDate product {{ name }} business {{ {BUSINESS_FIELDS} }}
     }}
   }}
   invoice: node(id: $invoice) {{ ... on Invoice {{ id number total {{ formatted }} }} }}

@@ -34,7 +34,7 @@ from gateway.worker.webhook_delivery import run_webhook_loop
 from merchants.domain_verification import TxtLookup, check_due_claims, dns_txt_lookup
 from models import EmailMessage
 from models.enums import DeliveryStatus
-from models.leases import lease_due
+from models.leases import hand_back, lease_due
 
 logger = logging.getLogger(__name__)
 
@@ -100,11 +100,16 @@ async def _record_failure(message: EmailMessage, error: Exception, now: datetime
     )
 
 
-async def process_due_emails(settings: Settings, now: datetime | None = None) -> int:
-    """One pass over the outbox: send every email due at `now`; returns how many were sent."""
+async def process_due_emails(settings: Settings, now: datetime | None = None, stop: asyncio.Event | None = None) -> int:
+    """One pass over the outbox: send every email due at `now`, or, once `stop` is set, hand the ones not yet sent
+    back to the other workers; returns how many were sent."""
     now = now or utcnow()
     sent = 0
-    for message in await claim_due_emails(now):
+    messages = await claim_due_emails(now)
+    for position, message in enumerate(messages):
+        if stop is not None and stop.is_set():
+            await hand_back(messages[position:], {"next_attempt_at": now})
+            break
         try:
             await send_email(message, settings)
         except Exception as error:  # noqa: BLE001 -- any failure of one email is retried; the others still go
@@ -171,7 +176,7 @@ async def run_worker(
             handled = await _handle_stripe_events_safely(billing)
             rendered = await _render_documents_safely(renderer)
             try:
-                sent = await process_due_emails(settings)
+                sent = await process_due_emails(settings, stop=stop)
             except Exception:
                 logger.exception("Outbox pass failed; trying again shortly")
                 sent = 0

@@ -31,6 +31,7 @@ from merchants.webhooks import (
 )
 from models import Event, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from models.enums import DeliveryStatus
+from models.leases import hand_back
 
 logger = logging.getLogger(__name__)
 
@@ -174,9 +175,12 @@ async def deliver(delivery: WebhookDelivery, http: httpx.AsyncClient, settings: 
     return outcome.delivered
 
 
-async def process_due_webhooks(settings: Settings, now: datetime | None = None) -> int:
-    """One pass: fan new events out into deliveries, then attempt every due delivery, CONCURRENCY at a time;
-    returns how many deliveries were attempted."""
+async def process_due_webhooks(
+    settings: Settings, now: datetime | None = None, stop: asyncio.Event | None = None
+) -> int:
+    """One pass: fan new events out into deliveries, then attempt every due delivery, CONCURRENCY at a time (once
+    `stop` is set, the ones not yet started are handed back to the other workers); returns how many deliveries were
+    claimed."""
     now = now or utcnow()
     await fan_out_events(now)
     deliveries = await claim_due_deliveries(now)
@@ -186,7 +190,10 @@ async def process_due_webhooks(settings: Settings, now: datetime | None = None) 
 
     async def attempt(delivery: WebhookDelivery, client: httpx.AsyncClient) -> None:
         async with semaphore:
-            await deliver(delivery, client, settings, now)
+            if stop is not None and stop.is_set():
+                await hand_back([delivery], {"next_attempt_at": now})
+            else:
+                await deliver(delivery, client, settings, now)
 
     # A redirect is a failed attempt, not followed. trust_env=False: a proxy from the environment would be a way out
     # that the pinned transport does not check.
@@ -200,7 +207,7 @@ async def run_webhook_loop(settings: Settings, stop: asyncio.Event) -> None:
     """Pass over the deliveries every `worker_poll_seconds` until `stop` is set (a full batch is followed at once)."""
     while not stop.is_set():
         try:
-            attempted = await process_due_webhooks(settings)
+            attempted = await process_due_webhooks(settings, stop=stop)
         except Exception:
             logger.exception("Webhook pass failed; trying again shortly")
             attempted = 0

@@ -19,6 +19,7 @@ from strawberry.dataloader import DataLoader
 from tortoise.queryset import QuerySet
 
 from access.viewer import Viewer
+from billing.payment_methods import declined_last
 from billing.reactivation import dues_of
 from billing.tax import Amounts
 from models import Discount, Invoice, InvoiceLine, LicenseKeyInstance, PaymentItem, Product, Subscription
@@ -87,6 +88,7 @@ class CustomerLoaders:
         self.discounts: DataLoader[str, Discount | None] = DataLoader(self._load_discounts)
         self.payment_methods = _by_page(self._load_payment_methods)
         self.saved_payment_methods = DataLoader(self._load_saved_payment_methods)
+        self.declined_last: DataLoader[str, bool] = DataLoader(self._load_declined_last)
         self.invoice_lines = _by_page(self._children(InvoiceLine, "invoice_id", order=("position", "id")))
         self.license_key_instances = _by_page(
             self._children(LicenseKeyInstance, "license_key_id", order=("created_at", "id"))
@@ -178,6 +180,11 @@ class CustomerLoaders:
         rows = await self.viewer.payment_methods(scoped).order_by("-is_default", "-created_at", "-id")
         grouped = dict(zip(named, _grouped(rows, "business_id", named), strict=True))
         return [rows if key is None else grouped[key] for key in business_ids]
+
+    async def _load_declined_last(self, method_ids: list[str]) -> list[bool]:
+        """Whether each (already scoped) payment method's most recent charge failed, in one statement."""
+        declined = await declined_last(method_ids)
+        return [method_id in declined for method_id in method_ids]
 
     @staticmethod
     def _children(model: Any, parent: str, order: tuple[str, ...], related: tuple[str, ...] = ()) -> Callable:

@@ -11,12 +11,14 @@ from billing.cancellation import cancellation_options
 from billing.errors import BillingError
 from billing.pauses import pause_allowed
 from billing.plan_changes import PlanChangeQuote, plan_options, preview_plan_change
-from models import Discount
+from billing.prices import discounted_price, plan_price, subscription_price
+from models import Business, Discount
 from models import Subscription as SubscriptionRow
 from models.enums import DiscountType
 from schema.customer.actions import features_for
 from schema.customer.enums import CancellationReason
 from schema.customer.money import Money
+from schema.customer.prices import RecurringPrice
 from schema.customer.products import Product, product_of
 
 
@@ -33,6 +35,8 @@ class RetentionOffer:
     percent_off: float | None
     amount_off: Money | None
     cycles: int | None = strawberry.field(description="How many renewals it applies to; null for every one.")
+    regular_price: RecurringPrice = strawberry.field(description="The subscription's price without the offer.")
+    discounted_price: RecurringPrice = strawberry.field(description="Its price on the renewals the offer applies to.")
 
 
 @strawberry.type
@@ -48,6 +52,10 @@ class CancellationOptions:
 class PlanChangeOption:
     product: Product
     amount: Money = strawberry.field(description="The plan's recurring price for the subscription's quantity.")
+    price: RecurringPrice = strawberry.field(description="The same price with its interval and tax.")
+    monthly_equivalent: Money = strawberry.field(
+        description="That price per month, before tax: what `direction` compares across billing intervals."
+    )
     direction: PlanDirection
 
 
@@ -64,6 +72,7 @@ class PlanChangePreview:
     credit_applied: Money = strawberry.field(description="Paid today from the credit balance.")
     tax: Money
     new_recurring_amount: Money = strawberry.field(description="The new price of each billing period, before tax.")
+    new_price: RecurringPrice = strawberry.field(description="The new price with its interval and tax.")
     effective_at: datetime
     proration_mode: str
     direction: PlanDirection
@@ -85,6 +94,7 @@ class SubscriptionDiscount:
     percent_off: float | None
     amount_off: Money | None
     remaining_cycles: int | None = strawberry.field(description="Renewals it still applies to; null for every one.")
+    discounted_price: RecurringPrice = strawberry.field(description="The subscription's price on those renewals.")
 
 
 @strawberry.type
@@ -99,10 +109,14 @@ def _offer_amounts(discount: Discount, currency: str, locale: str) -> tuple[floa
     return None, Money.of(discount.amount, discount.currency or currency, locale)
 
 
-def discount_of(discount: Discount, remaining: int | None, currency: str, locale: str) -> SubscriptionDiscount:
-    percent, amount = _offer_amounts(discount, currency, locale)
+def discount_of(discount: Discount, row: SubscriptionRow, business: Business, locale: str) -> SubscriptionDiscount:
+    percent, amount = _offer_amounts(discount, row.currency, locale)
     return SubscriptionDiscount(
-        name=discount.name or discount.code, percent_off=percent, amount_off=amount, remaining_cycles=remaining
+        name=discount.name or discount.code,
+        percent_off=percent,
+        amount_off=amount,
+        remaining_cycles=row.discount_cycles_remaining,
+        discounted_price=RecurringPrice.of(discounted_price(subscription_price(row, business), discount), locale),
     )
 
 
@@ -113,10 +127,17 @@ async def cancellation_options_of(info: strawberry.Info, row: SubscriptionRow) -
     offer = options.retention_offer
     retention = None
     if offer is not None:
-        percent, amount = _offer_amounts(offer, row.currency, info.context.locale)
+        locale = info.context.locale
+        percent, amount = _offer_amounts(offer, row.currency, locale)
         cycles = offer.duration_cycles if offer.duration == "repeating" else (1 if offer.duration == "once" else None)
+        regular = subscription_price(row, business)
         retention = RetentionOffer(
-            description=offer.name or offer.code, percent_off=percent, amount_off=amount, cycles=cycles
+            description=offer.name or offer.code,
+            percent_off=percent,
+            amount_off=amount,
+            cycles=cycles,
+            regular_price=RecurringPrice.of(regular, locale),
+            discounted_price=RecurringPrice.of(discounted_price(regular, offer), locale),
         )
     return CancellationOptions(
         allowed=options.allowed,
@@ -130,17 +151,20 @@ async def cancellation_options_of(info: strawberry.Info, row: SubscriptionRow) -
 async def plan_change_options_of(info: strawberry.Info, row: SubscriptionRow) -> list[PlanChangeOption]:
     viewer = info.context.signed_in_viewer()
     features = await features_for(viewer, row.business_id)
+    business = viewer.business(row.business_id)
     return [
         PlanChangeOption(
             product=Product.from_row(option.product),
             amount=Money.of(option.amount, row.currency, info.context.locale),
+            price=RecurringPrice.of(plan_price(option.product, row.quantity, business), info.context.locale),
+            monthly_equivalent=Money.of(option.monthly_amount, row.currency, info.context.locale),
             direction=PlanDirection(option.direction.value),
         )
-        for option in await plan_options(row, viewer.business(row.business_id), features)
+        for option in await plan_options(row, business, features)
     ]
 
 
-def _preview(quote: PlanChangeQuote, currency: str, locale: str) -> PlanChangePreview:
+def _preview(quote: PlanChangeQuote, business: Business, currency: str, locale: str) -> PlanChangePreview:
     def money(amount: int) -> Money:
         return Money.of(amount, currency, locale)
 
@@ -150,6 +174,7 @@ def _preview(quote: PlanChangeQuote, currency: str, locale: str) -> PlanChangePr
         credit_applied=money(quote.charge.credit_applied),
         tax=money(quote.charge.tax),
         new_recurring_amount=money(quote.new_amount),
+        new_price=RecurringPrice.of(plan_price(quote.product, quote.quantity, business), locale),
         effective_at=quote.effective_at,
         proration_mode=quote.proration.mode.value,
         direction=PlanDirection(quote.direction.value),
@@ -163,12 +188,15 @@ async def plan_change_preview_of(
     info: strawberry.Info, row: SubscriptionRow, product_id: str, quantity: int | None
 ) -> PlanChangePreview | None:
     """The preview, or null when the change is not allowed (the mutation says why)."""
-    features = await features_for(info.context.signed_in_viewer(), row.business_id)
+    viewer = info.context.signed_in_viewer()
+    features = await features_for(viewer, row.business_id)
     try:
         quote = await preview_plan_change(row, product_id, quantity, features)
     except BillingError:
         return None
-    return _preview(quote, row.currency, info.context.locale)
+    business = viewer.business(row.business_id)
+    assert business is not None, "a viewer sees a subscription only at one of its businesses"
+    return _preview(quote, business, row.currency, info.context.locale)
 
 
 async def scheduled_change_of(info: strawberry.Info, row: SubscriptionRow) -> ScheduledChange | None:

@@ -5,6 +5,10 @@ from typing import Self
 
 import strawberry
 
+from billing.periods import in_trial
+from billing.prices import subscription_price
+from core.clock import utcnow
+from models import Business as BusinessRow
 from models import PaymentMethod as PaymentMethodRow
 from models import Product as ProductRow
 from models import Subscription as SubscriptionRow
@@ -19,6 +23,7 @@ from schema.customer.money import Money
 from schema.customer.node import Node
 from schema.customer.owned import OwnedByBusiness
 from schema.customer.payment_methods import PaymentMethod
+from schema.customer.prices import RecurringPrice
 from schema.customer.products import Product
 from schema.customer.subscription_options import (
     CancellationOptions,
@@ -34,6 +39,14 @@ from schema.customer.subscription_options import (
     plan_change_preview_of,
     scheduled_change_of,
 )
+
+
+@strawberry.type(description="A free trial under way: when it ends, and whether the card it will charge then failed.")
+class SubscriptionTrial:
+    ends_at: datetime = strawberry.field(description="When the trial ends and the first charge is made.")
+    card_declined: bool = strawberry.field(
+        description="The card that will be charged failed its most recent charge: choose another before the trial ends."
+    )
 
 
 @strawberry.type
@@ -60,6 +73,24 @@ class Subscription(Node, OwnedByBusiness):
     payment_method: PaymentMethod | None
     row: strawberry.Private[SubscriptionRow]
 
+    def _business(self, info: strawberry.Info) -> BusinessRow:
+        business = info.context.signed_in_viewer().business(self.business_id)
+        assert business is not None, "a viewer sees a subscription only at one of its businesses"
+        return business
+
+    @strawberry.field(description="What each billing period costs, with its interval and tax, before discounts.")
+    def price(self, info: strawberry.Info) -> RecurringPrice:
+        return RecurringPrice.of(subscription_price(self.row, self._business(info)), info.context.locale)
+
+    @strawberry.field(description="The free trial, while it lasts; null otherwise.")
+    async def trial(self, info: strawberry.Info) -> SubscriptionTrial | None:
+        row = self.row
+        if row.trial_ends_at is None or not in_trial(row, utcnow()):
+            return None
+        method_id = row.payment_method_id
+        declined = bool(method_id) and await info.context.loaders.declined_last.load(method_id)
+        return SubscriptionTrial(ends_at=row.trial_ends_at, card_declined=declined)
+
     @strawberry.field(description="What reactivation will charge, tax included; null unless ON_HOLD.")
     async def dues(self, info: strawberry.Info) -> Money | None:
         amounts = await info.context.loaders.dues.load(self.row)
@@ -73,7 +104,7 @@ class Subscription(Node, OwnedByBusiness):
         discount = await info.context.loaders.discounts.load(row.discount_id)
         if discount is None:
             return None
-        return discount_of(discount, row.discount_cycles_remaining, row.currency, info.context.locale)
+        return discount_of(discount, row, self._business(info), info.context.locale)
 
     @strawberry.field(description="A plan change waiting for the period end.")
     async def scheduled_change(self, info: strawberry.Info) -> ScheduledChange | None:

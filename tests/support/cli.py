@@ -2,7 +2,7 @@
 loop and database connection, DATABASE_URL and more variables set, the working directory, output captured, a
 traceback printed and exit code 1 for an uncaught exception): a fresh interpreter importing the whole app costs a
 second or two per command. `portal_process` runs it as a real process, for the few smoke tests of the entry point
-and for a database of another kind than the test database."""
+and for a database of another kind than the test database; `start_portal_process` starts one and leaves it running."""
 
 import contextlib
 import io
@@ -39,6 +39,18 @@ def portal_process(*args: str, database_url: str, cwd: Path, **environment: str)
         capture_output=True,
         text=True,
         timeout=120,
+    )
+
+
+def start_portal_process(*args: str, database_url: str, cwd: Path, **environment: str) -> subprocess.Popen:
+    """`portal *args` started in a process of its own, left running: for commands that run side by side."""
+    return subprocess.Popen(
+        [*PORTAL_COMMAND, *args],
+        cwd=cwd,
+        env=portal_environment(DATABASE_URL=database_url, **environment),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
 
 

@@ -29,6 +29,13 @@ DETAILS: dict[str, dict] = {
         "quantity": 3,
         "recurring_amount": 2940,
         "currency": "JPY",
+        "price": {
+            "amount": {"amount": 2940, "currency": "JPY"},
+            "intervalCount": 1,
+            "interval": "MONTH",
+            "tax": "ADDED",
+        },
+        "price_with_tax": 3234,
         "next_billing_date": "2031-04-05T12:00:00+00:00",
         "amount": 1960,
         "invoice_number": "SF-0043",
