@@ -97,6 +97,10 @@ class Viewer:
         """Payments for one-time products."""
         return self._owned(Payment, business_ids).filter(purpose=PaymentPurpose.PURCHASE)
 
+    def payments(self, business_ids: Iterable[str] | None = None) -> QuerySet:
+        """Every payment: purchases, first periods, renewals, plan changes, reactivations."""
+        return self._owned(Payment, business_ids)
+
     def license_keys(self, business_ids: Iterable[str] | None = None) -> QuerySet:
         return self._owned(LicenseKey, business_ids)
 
@@ -134,7 +138,7 @@ class Viewer:
 
     async def get_payment(self, payment_id: str) -> Payment | None:
         """Any payment of the viewer's (a purchase, a renewal, a reactivation)."""
-        return await find_by_client_id(self._owned(Payment), payment_id)
+        return await find_by_client_id(self.payments(), payment_id)
 
 
 async def customers_in_scope(session: PortalSession) -> tuple[Customer, ...]:

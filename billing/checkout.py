@@ -56,8 +56,9 @@ CHECKOUT_COMPLETE_PATH = "/checkout/payments/{payment_id}/complete"
 _TOKEN_LENGTH = len(CHECKOUT_PREFIX) + 64
 # The payments a checkout makes.
 _CHECKOUT_PURPOSES = (PaymentPurpose.SUBSCRIPTION_CREATE, PaymentPurpose.PURCHASE)
-# What a customer may subscribe to again from the portal.
-ENDED = (SubscriptionStatus.CANCELLED, SubscriptionStatus.EXPIRED)
+# What a customer may subscribe to again from the portal: an ended subscription, or one whose first payment failed
+# (it never started and nothing is owed, so trying again with another card is a new checkout).
+ENDED = (SubscriptionStatus.CANCELLED, SubscriptionStatus.EXPIRED, SubscriptionStatus.FAILED)
 
 
 class CheckoutState(StrEnum):
@@ -203,7 +204,8 @@ def checkout_path(session: CheckoutSession, context: BillingContext) -> str:
 async def subscribe_again(
     ended: Subscription, client_key: str, return_url: str, context: BillingContext
 ) -> CheckoutLink:
-    """A new subscription to an ended one's product and quantity, pending at a checkout where its customer pays.
+    """A new subscription to an ended (or failed) one's product and quantity, pending at a checkout where its
+    customer gives a card and confirms the payment: nothing is charged before.
 
     No second trial. Raises BillingError(NOT_ALLOWED) for a subscription that has not ended or a product the business
     no longer sells; the same key answers the same checkout."""

@@ -32,6 +32,17 @@ async def credit_balances(customer_id: str) -> dict[str, int]:
     return {currency: int(balance) for currency, balance in rows if balance}
 
 
+async def customers_credit_balances(customer_ids: list[str]) -> dict[tuple[str, str], int]:
+    """The credit of several customers, keyed (customer id, currency), in one statement."""
+    rows = await (
+        CreditEntry.filter(customer_id__in=customer_ids)
+        .annotate(balance=Sum("amount"))
+        .group_by("customer_id", "currency")
+        .values_list("customer_id", "currency", "balance")
+    )
+    return {(customer_id, currency): int(balance) for customer_id, currency, balance in rows if balance}
+
+
 async def grant_credit(
     customer: Customer, currency: str, amount: int, reason: str, subscription_id: str | None
 ) -> None:

@@ -9,7 +9,7 @@ from datetime import datetime
 from billing.charges import ChargeIntent, SubscriptionOutcome, charge_once, client_idempotency_key, parties_of
 from billing.context import BillingContext
 from billing.discounts import spend_cycle
-from billing.dues import period_charge
+from billing.dues import period_charge, period_charges
 from billing.errors import NOT_ALLOWED_ELSEWHERE, NOTHING_DUE, PAYMENT_METHOD_UPDATE_OFF, BillingError
 from billing.errors import BillingErrorCode as Code
 from billing.events import record_subscription_event
@@ -62,11 +62,11 @@ async def reactivation_outcome(subscription: Subscription, context: BillingConte
     return ReactivationOutcome(subscription, parties, notifier)
 
 
-async def dues(subscription: Subscription, business: Business) -> Amounts | None:
-    """What reactivating the subscription would charge: one period, tax included; None unless it is on hold."""
-    if subscription.status != SubscriptionStatus.ON_HOLD:
-        return None
-    return await period_charge(subscription, business)
+async def dues_of(subscriptions: list[Subscription], businesses: dict[str, Business]) -> dict[str, Amounts]:
+    """What reactivating each subscription would charge (one period, tax included), keyed by id: only the on-hold
+    ones owe anything."""
+    on_hold = [row for row in subscriptions if row.status == SubscriptionStatus.ON_HOLD]
+    return await period_charges(on_hold, businesses)
 
 
 def check_method(subscription: Subscription, method: PaymentMethod, features: PortalFeatures) -> None:

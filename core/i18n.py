@@ -19,6 +19,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
 from babel.support import NullTranslations, Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -142,3 +143,8 @@ def format_day(value: date | datetime, locale: str) -> str:
 def format_moment(value: datetime, locale: str) -> str:
     """A moment in UTC, saying so, as the reader writes it: `March 5, 2025, 2:30:00 PM UTC`."""
     return format_datetime(value, format="long", tzinfo=UTC, locale=babel_locale(locale))
+
+
+def format_count(value: int, locale: str) -> str:
+    """A whole number as the reader writes it: `1,234`, `1.234`, `١٬٢٣٤`."""
+    return format_decimal(value, locale=babel_locale(locale))

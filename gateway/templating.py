@@ -15,7 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from jinja2.runtime import Context, Macro
 
 from core.display import card_network_name
-from core.i18n import format_day, format_moment, language_name, text_direction, translations
+from core.i18n import format_count, format_day, format_moment, language_name, text_direction, translations
 from core.money import format_money
 from core.prices import RecurringPrice
 
@@ -63,7 +63,8 @@ class _Environment(Environment):
 @functools.cache
 def environment(locale: str) -> Environment:
     """The environment for one supported locale; templates see `locale`, `direction`, and the `day`, `moment`,
-    `money` (`amount|money(currency)`, minor units), `recurring_price` (core.prices) and `card_brand` filters."""
+    `money` (`amount|money(currency)`, minor units), `recurring_price` (core.prices), `number` and `card_brand`
+    filters."""
     env = _Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(["html"]),
@@ -80,6 +81,7 @@ def environment(locale: str) -> Environment:
     env.filters["money"] = functools.partial(format_money, locale=locale)
     env.filters["recurring_price"] = functools.partial(_recurring_price, locale=locale)
     env.filters["card_brand"] = card_network_name
+    env.filters["number"] = functools.partial(format_count, locale=locale)
     return env
 
 

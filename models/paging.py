@@ -56,9 +56,31 @@ class Page:
     has_next: bool = False
 
 
-def after(cursor: Cursor) -> Q:
-    """Rows that come after the cursor, newest first."""
-    return Q(created_at__lt=cursor.created_at) | Q(created_at=cursor.created_at, id__lt=cursor.id)
+def after(cursor: Cursor, column: str = "created_at") -> Q:
+    """Rows that come after the cursor, newest first (by `column`, then id)."""
+    return _beside(cursor, column, "lt")
+
+
+def before(cursor: Cursor, column: str = "created_at") -> Q:
+    """Rows that come before the cursor, newest first (by `column`, then id)."""
+    return _beside(cursor, column, "gt")
+
+
+def _beside(cursor: Cursor, column: str, comparison: str) -> Q:
+    further: dict[str, Any] = {f"{column}__{comparison}": cursor.created_at}
+    level: dict[str, Any] = {column: cursor.created_at, f"id__{comparison}": cursor.id}
+    return Q(**further) | Q(**level)
+
+
+async def rows_beside(
+    query: QuerySet[M], *, column: str, cursor: Cursor | None, backwards: bool, limit: int
+) -> list[M]:
+    """Up to `limit` rows of `query` next to `cursor` in newest-first order by `column`: the older ones after it,
+    or (`backwards`) the newer ones before it, nearest first either way. Without a cursor, the newest (or oldest)."""
+    if cursor is not None:
+        query = query.filter(before(cursor, column) if backwards else after(cursor, column))
+    order = (column, "id") if backwards else (f"-{column}", "-id")
+    return await query.order_by(*order).limit(limit)
 
 
 async def fetch_pages(query: QuerySet[M], *, partition: str | None, first: int) -> dict[Any, Page]:

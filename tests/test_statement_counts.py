@@ -9,7 +9,14 @@ import httpx
 import pytest
 
 from models.enums import SubscriptionStatus
-from tests.support.factories import Owned, business, business_token, customer_with_history, unified_token
+from tests.support.factories import (
+    Owned,
+    business,
+    business_token,
+    customer_with_history,
+    unified_token,
+    with_problems,
+)
 
 FEW, MANY = 1, 6
 PAGES = ["/", "/purchases", "/payment-methods?business={business}", "/profile", "/license-keys/{license_key}"]
@@ -46,8 +53,12 @@ def active(owned: Owned):
 
 
 async def histories(email: str, scale: int) -> list[Owned]:
-    """The same email at two businesses, each with `scale` times the history."""
-    return [await customer_with_history(await business(f"{name} {email}"), email, scale=scale) for name in "AB"]
+    """The same email at two businesses, each with `scale` times the history and, whatever the scale, what the
+    homes put first (a subscription on hold and one whose first payment failed), so both scales ask for it."""
+    owners = [await customer_with_history(await business(f"{name} {email}"), email, scale=scale) for name in "AB"]
+    for owned in owners:
+        await with_problems(owned)
+    return owners
 
 
 async def costs(http: httpx.AsyncClient, count_statements, send: Callable[[list[Owned], str], Awaitable]) -> dict:

@@ -1,10 +1,12 @@
 """The portal home (`/`) and signing out (`POST /logout`; with `Authorization: Bearer …`, that token's session).
 
 The page is a client of the customer GraphQL schema like any other: it runs its query in-process with the
-session's Viewer, so it sees exactly what the API would show. A BUSINESS session (or a unified one narrowed with
-`?business=bus_…`) sees one business's subscriptions, recent invoices and license keys under that business's
-brand; a UNIFIED session sees them grouped by business, each group linking to its narrowed view, and below them the
-businesses that have a record of its email not yet added (gateway.pages.business_additions adds one).
+session's Viewer, so it sees exactly what the API would show. Both views start with what needs the customer
+(subscriptions on hold or whose first payment failed, billing.attention), each with its button. A BUSINESS session
+(or a unified one narrowed with `?business=bus_…`) sees one business's subscriptions, recent invoices and license
+keys under that business's brand; a UNIFIED session sees them grouped by business, each group linking to its
+narrowed view, and below them the businesses that have a record of its email not yet added
+(gateway.pages.business_additions adds one).
 """
 
 import functools
@@ -48,6 +50,7 @@ _SUBSCRIPTIONS = f"""totalCount edges {{ node {{
   paymentMethod {{ id brand last4 }}
 }} }}"""
 _INVOICES = "totalCount edges { node { id number issuedAt status total { formatted } pdfUrl lines { description } } }"
+_NEEDING_ACTION = "id status product { name } dues { formatted } business { name }"
 _LICENSE_KEYS = "totalCount edges { node { id key status activationsLimit instancesCount expiresAt product { name } } }"
 
 BUSINESS_QUERY = f"""
@@ -58,6 +61,7 @@ query BusinessPortal($businessId: ID!) {{
     subscriptions(first: 50, businessId: $businessId) {{ {_SUBSCRIPTIONS} }}
     invoices(first: 6, businessId: $businessId) {{ {_INVOICES} }}
     licenseKeys(first: 50, businessId: $businessId) {{ {_LICENSE_KEYS} }}
+    subscriptionsNeedingAction(businessId: $businessId) {{ {_NEEDING_ACTION} }}
   }}
   business: node(id: $businessId) {{ ... on Business {{ creditBalance {{ formatted }} }} }}
 }}
@@ -74,6 +78,7 @@ query UnifiedPortal {{
       licenseKeys(first: 10) {{ {_LICENSE_KEYS} }}
     }}
     businessesToAdd {{ id name }}
+    subscriptionsNeedingAction {{ {_NEEDING_ACTION} }}
   }}
 }}
 """
@@ -121,6 +126,7 @@ async def _business_view(
         subscriptions=data["subscriptions"],
         invoices=data["invoices"],
         license_keys=data["licenseKeys"],
+        needing_action=data["subscriptionsNeedingAction"],
         return_url=data["returnUrl"] or "",
         all_businesses_url="/" if unified else "",
     )
@@ -145,6 +151,7 @@ async def _unified_view(request: Request, settings: Settings, viewer: Viewer, lo
         email=data["email"],
         businesses=businesses,
         businesses_to_add=data["businessesToAdd"],
+        needing_action=data["subscriptionsNeedingAction"],
     )
 
 

@@ -17,6 +17,10 @@ Node = TypeVar("Node")
 class PageInfo:
     has_next_page: bool
     end_cursor: str | None
+    has_previous_page: bool = strawberry.field(
+        default=False, description="Whether entries come before this page; lists paged forward only answer false."
+    )
+    start_cursor: str | None = None
 
 
 @strawberry.type
@@ -36,13 +40,14 @@ class Connection(Generic[Node]):
         return [edge.node for edge in self.edges]
 
 
-def parse_after(after: str | None) -> Cursor | None:
+def parse_after(after: str | None, argument: str = "after") -> Cursor | None:
+    """The cursor passed as `argument` (`after`, or `before`)."""
     if after is None:
         return None
     try:
         return Cursor.decode(after)
     except InvalidCursor:
-        raise PublicError("`after` is not a cursor this API handed out.") from None
+        raise PublicError(f"`{argument}` is not a cursor this API handed out.") from None
 
 
 def connection(page: Page, nodes: list) -> Connection:
@@ -50,7 +55,11 @@ def connection(page: Page, nodes: list) -> Connection:
     edges = [Edge(cursor=Cursor.of(row).encode(), node=node) for row, node in zip(page.rows, nodes, strict=True)]
     return Connection(
         total_count=page.total,
-        page_info=PageInfo(has_next_page=page.has_next, end_cursor=edges[-1].cursor if edges else None),
+        page_info=PageInfo(
+            has_next_page=page.has_next,
+            end_cursor=edges[-1].cursor if edges else None,
+            start_cursor=edges[0].cursor if edges else None,
+        ),
         edges=edges,
     )
 

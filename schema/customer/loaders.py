@@ -20,7 +20,9 @@ from tortoise.queryset import QuerySet
 
 from access.viewer import Viewer
 from billing.payment_methods import declined_last
-from models import Discount, Invoice, InvoiceLine, LicenseKeyInstance, PaymentItem, Product
+from billing.reactivation import dues_of
+from billing.tax import Amounts
+from models import Discount, Invoice, InvoiceLine, LicenseKeyInstance, PaymentItem, Product, Subscription
 from models.enums import SubscriptionStatus
 from models.paging import Cursor, Page, fetch_pages_after
 
@@ -96,6 +98,7 @@ class CustomerLoaders:
         self.invoice_refunds = _by_page(self._load_invoice_refunds)
         self.payment_invoices = _by_page(self._children(Invoice, "payment_id", order=("id",)))
         self.subscription_invoices: DataLoader[SubscriptionPageKey, Page] = DataLoader(self._load_subscription_invoices)
+        self.dues: DataLoader[Subscription, Amounts | None] = DataLoader(self._load_dues)
 
     @property
     def viewer(self) -> Viewer:
@@ -150,6 +153,12 @@ class CustomerLoaders:
             pages = await fetch_pages_after(query, partition="subscription_id", first=first, cursor=cursor)
             found.update({key: pages.get(key.subscription_id, Page()) for key in batch})
         return [found[key] for key in keys]
+
+    async def _load_dues(self, subscriptions: list[Subscription]) -> list[Amounts | None]:
+        """What every on-hold subscription asked about owes, in a constant number of statements."""
+        businesses = {row.id: row for row in self.viewer.businesses}
+        owed = await dues_of(subscriptions, businesses)
+        return [owed.get(row.id) for row in subscriptions]
 
     async def _load_products(self, ids: list[str]) -> list[Product | None]:
         products = {product.id: product for product in await Product.filter(id__in=ids)}

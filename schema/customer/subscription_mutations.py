@@ -165,8 +165,9 @@ class SubscriptionMutations:
         return await payment_payload(info, change.payment, change.subscription, invoice)
 
     @strawberry.mutation(
-        description="Start a new subscription to a CANCELLED or EXPIRED one's plan and quantity (no trial): answers "
-        "the checkout where the customer pays; it starts once paid, and the portal's home is where they land."
+        description="Start a new subscription to a CANCELLED, EXPIRED or FAILED one's plan and quantity (no trial): "
+        "answers the checkout where the customer gives a card and pays; it starts once paid, and the portal's home is "
+        "where they land."
     )
     async def subscribe_again(self, info: strawberry.Info, input: SubscribeAgainInput) -> SubscribeAgainPayload:
         viewer = info.context.signed_in_viewer()

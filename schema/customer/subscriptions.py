@@ -7,7 +7,6 @@ import strawberry
 
 from billing.periods import in_trial
 from billing.prices import subscription_price
-from billing.reactivation import dues
 from core.clock import utcnow
 from models import Business as BusinessRow
 from models import PaymentMethod as PaymentMethodRow
@@ -94,8 +93,7 @@ class Subscription(Node, OwnedByBusiness):
 
     @strawberry.field(description="What reactivation will charge, tax included; null unless ON_HOLD.")
     async def dues(self, info: strawberry.Info) -> Money | None:
-        business = info.context.signed_in_viewer().business(self.business_id)
-        amounts = await dues(self.row, business) if business else None
+        amounts = await info.context.loaders.dues.load(self.row)
         return Money.of(amounts.total, self.row.currency, info.context.locale) if amounts else None
 
     @strawberry.field(description="The discount its next renewals get (a retention offer it accepted).")

@@ -6,7 +6,10 @@ from typing import Any
 import strawberry
 
 from access.business_additions import businesses_to_add
+from billing.attention import needing_action
+from billing.history import BillingHistoryStatus
 from schema.common.connections import Connection
+from schema.customer.billing_history import BillingHistoryConnection, billing_history_connection
 from schema.customer.businesses import Business
 from schema.customer.connections import load_connection
 from schema.customer.customers import Customer
@@ -67,6 +70,18 @@ class Viewer:
             statuses=status,
         )
 
+    @strawberry.field(
+        description="What needs the customer first, at most 20: ON_HOLD subscriptions (their dues are owed), then "
+        "FAILED ones whose first payment was declined (nothing is owed) that no live subscription to the product "
+        "replaced."
+    )
+    async def subscriptions_needing_action(
+        self, info: strawberry.Info, business_id: strawberry.ID | None = None
+    ) -> list[Subscription]:
+        viewer = info.context.signed_in_viewer()
+        rows = await needing_action(viewer.subscriptions(None if business_id is None else [str(business_id)]))
+        return await Subscription.build(info.context, rows, selection_of(info))
+
     @strawberry.field(description="Payments for one-time products.")
     async def purchases(
         self,
@@ -102,6 +117,30 @@ class Viewer:
             first=first,
             after=after,
             business_id=business_id,
+            statuses=status,
+        )
+
+    @strawberry.field(
+        description="Invoices, failed payments and amounts owed now, newest first; page forward with `first`/`after` "
+        "or back with `last`/`before`."
+    )
+    async def billing_history(
+        self,
+        info: strawberry.Info,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        business_id: strawberry.ID | None = None,
+        status: list[BillingHistoryStatus] | None = None,
+    ) -> BillingHistoryConnection:
+        return await billing_history_connection(
+            info,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            business_id=None if business_id is None else str(business_id),
             statuses=status,
         )
 

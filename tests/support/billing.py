@@ -1,6 +1,7 @@
 """What the billing tests share: the sandbox processor, a billing context, a customer at a shop with a subscription
 and cards attached through the processor as a real customer's would be, plans to change to, the shop's default portal
-configuration (`configure`) and a retention coupon offered on cancelling (`retention_offer`).
+configuration (`configure`), a retention coupon offered on cancelling (`retention_offer`) and a declined payment of
+the subscription (`failed_payment`).
 
 tests/conftest.py loads it as a plugin, for its fixture `context` (a billing context on the sandbox processor).
 """
@@ -19,13 +20,23 @@ from models import (
     Customer,
     Discount,
     LicenseKey,
+    Payment,
     PaymentMethod,
     PortalConfiguration,
     Product,
     ProductCollection,
     Subscription,
 )
-from models.enums import DiscountDuration, DiscountType, Interval, LicenseKeyStatus, PriceType, SubscriptionStatus
+from models.enums import (
+    DiscountDuration,
+    DiscountType,
+    Interval,
+    LicenseKeyStatus,
+    PaymentPurpose,
+    PaymentStatus,
+    PriceType,
+    SubscriptionStatus,
+)
 
 BASE_URL = "http://127.0.0.1:8000"
 FEATURES = PortalFeatures()
@@ -175,3 +186,25 @@ async def retention_offer(shop: Subscriber) -> None:
         duration_cycles=3,
     )
     await configure(shop, subscription_cancel={"retention_coupon_id": coupon.id})
+
+
+async def failed_payment(
+    shop: Subscriber, purpose: PaymentPurpose = PaymentPurpose.SUBSCRIPTION_CREATE, when: datetime | None = None
+) -> Payment:
+    """A payment of the shop's subscription, for one period of it, that its card declined: its first payment by
+    default (what makes a subscription FAILED), or a renewal."""
+    subscription = shop.subscription
+    return await Payment.create(
+        business=shop.business,
+        livemode=subscription.livemode,
+        customer=shop.customer,
+        subscription=subscription,
+        total_amount=subscription.recurring_pre_tax_amount,
+        currency=subscription.currency,
+        status=PaymentStatus.FAILED,
+        purpose=purpose,
+        error_code="card_declined",
+        error_message="Your card was declined.",
+        idempotency_key=f"{subscription.id}-{purpose}",
+        created_at=when or datetime.now(UTC),
+    )

@@ -152,6 +152,39 @@ async def customer_with_history(
     return owned
 
 
+async def with_problems(owned: Owned) -> Subscription:
+    """Give the customer what the homes and the billing history put first: a subscription on hold after its renewal
+    failed (the failed payment kept) and one whose first payment failed."""
+    first = owned.subscriptions[0]
+    common = {
+        "business_id": first.business_id,
+        "livemode": first.livemode,
+        "customer_id": first.customer_id,
+        "product_id": first.product_id,
+        "currency": first.currency,
+        "recurring_pre_tax_amount": first.recurring_pre_tax_amount,
+        "previous_billing_date": first.previous_billing_date,
+        "next_billing_date": first.next_billing_date,
+    }
+    on_hold = await Subscription.create(**common, status=SubscriptionStatus.ON_HOLD)
+    await Subscription.create(**common, status=SubscriptionStatus.FAILED)
+    await Payment.create(
+        business_id=first.business_id,
+        livemode=first.livemode,
+        customer_id=first.customer_id,
+        subscription=on_hold,
+        total_amount=first.recurring_pre_tax_amount,
+        currency=first.currency,
+        status=PaymentStatus.FAILED,
+        purpose=PaymentPurpose.RENEWAL,
+        error_code="card_declined",
+        error_message="Your card was declined.",
+        idempotency_key=f"{on_hold.id}-renewal",
+        created_at=first.next_billing_date,
+    )
+    return on_hold
+
+
 def _clock():
     """Distinct, increasing creation times so newest-first order is known."""
     moment = EPOCH
