@@ -209,7 +209,7 @@ def _confirm_endpoint(action: _Action) -> Endpoint:
 
     @signed_in
     async def confirm(visit: Visit) -> Response:
-        form = FormData(visit.request.query_params.multi_items())
+        form = FormData(visit.request.query_params)
         subscription, kind, confirmation = await _confirmation(visit, action, form)
         if subscription is None:
             return visit.not_found()
