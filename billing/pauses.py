@@ -1,7 +1,8 @@
 """Pausing a subscription, where the portal configuration allows it (`subscription_pause`, off by default): the pause
 starts at the period end and lasts 1 to `max_cycles` billing periods, or until the customer unpauses. A paused
 subscription is not charged; its license keys keep working unless the configuration says otherwise. The billing run
-starts and ends pauses.
+starts and ends pauses. Also when a pause would end, and when billing goes on for a customer who keeps a subscription
+going (what the portal's confirmations say before anything changes).
 """
 
 from datetime import datetime
@@ -30,6 +31,41 @@ def pause_allowed(subscription: Subscription, features: PortalFeatures) -> bool:
     )
 
 
+def cycles_allowed(cycles: int | None, features: PortalFeatures) -> bool:
+    """Whether a pause of `cycles` periods (None: until unpaused) is one the business allows."""
+    return cycles is None or 1 <= cycles <= features.subscription_pause.max_cycles
+
+
+def cycles_refused(features: PortalFeatures) -> BillingError:
+    maximum = features.subscription_pause.max_cycles
+    return BillingError(Code.INVALID_INPUT, field="cycles", message=PAUSE_CYCLES, params={"maximum": maximum})
+
+
+def pause_end(subscription: Subscription, start: datetime, cycles: int | None) -> datetime | None:
+    """When a pause of `cycles` billing periods from `start` ends and billing resumes; None for one until unpaused."""
+    if not cycles:
+        return None
+    interval, count = subscription.payment_frequency_interval, subscription.payment_frequency_count
+    return add_interval(start, interval, count * cycles)
+
+
+def pause_ends_at(subscription: Subscription) -> datetime | None:
+    """When the subscription's pause, waiting for the period end or under way, ends; None without one or for one
+    until unpaused."""
+    if subscription.pause_at_next_billing_date:
+        return pause_end(subscription, subscription.next_billing_date, subscription.pause_cycles)
+    return subscription.paused_until if subscription.status == SubscriptionStatus.PAUSED else None
+
+
+def billing_continues_at(subscription: Subscription, now: datetime) -> datetime | None:
+    """When the next charge falls if the customer keeps the subscription going (resumes a cancellation, calls off a
+    pause, or unpauses): today for a paused one (unpausing bills from now), else its next billing date. None once it
+    ended, before it started, or on hold (its dues are what it owes)."""
+    if subscription.status == SubscriptionStatus.PAUSED:
+        return now
+    return subscription.next_billing_date if subscription.status == SubscriptionStatus.ACTIVE else None
+
+
 async def _changed(subscription: Subscription, event: EventType, **changes: Any) -> Subscription:
     async with in_transaction():
         await Subscription.filter(id=subscription.id).update(**changes)
@@ -44,9 +80,8 @@ async def pause_subscription(subscription: Subscription, cycles: int | None, fea
         raise BillingError(Code.NOT_ALLOWED, field="subscriptionId", message=PAUSE_OFF)
     if not pause_allowed(subscription, features):
         raise BillingError(Code.NOT_ALLOWED, field="subscriptionId", message=NOT_PAUSABLE)
-    maximum = features.subscription_pause.max_cycles
-    if cycles is not None and not 1 <= cycles <= maximum:
-        raise BillingError(Code.INVALID_INPUT, field="cycles", message=PAUSE_CYCLES, params={"maximum": maximum})
+    if not cycles_allowed(cycles, features):
+        raise cycles_refused(features)
     return await _changed(
         subscription, EventType.SUBSCRIPTION_UPDATED, pause_at_next_billing_date=True, pause_cycles=cycles
     )
@@ -76,12 +111,7 @@ async def _resume(subscription: Subscription, at: datetime) -> Subscription:
 
 async def start_pause(subscription: Subscription, features: PortalFeatures) -> bool:
     """The billing run's part at the period end of a subscription asked to pause."""
-    start = subscription.next_billing_date
-    cycles = subscription.pause_cycles
-    until = None
-    if cycles:
-        interval, count = subscription.payment_frequency_interval, subscription.payment_frequency_count
-        until = add_interval(start, interval, count * cycles)
+    until = pause_ends_at(subscription)
     async with in_transaction():
         started = await Subscription.filter(
             id=subscription.id, status=SubscriptionStatus.ACTIVE, pause_at_next_billing_date=True

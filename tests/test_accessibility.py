@@ -8,8 +8,9 @@ merchant's deep link); its sign-in links live ten seconds, so that one asked for
 expired by its end. The business portal's pages that change something come last, in the order a customer meets
 them: the plan change, cancelling the new plan, then changing the email address (away and back); in the unified
 portal, paying the on-hold subscription with a card added on the processor's page that asks for 3-D Secure, failed
-once and then approved. A merchant's payment link opens the hosted checkout. A failure names each violation's rule,
-impact and target, axe's words, and every page, language and width it was found on.
+once and then approved. A merchant's payment link opens the hosted checkout. Last, the confirmations before a change
+of money or access (unpause, resume, pause, don't pause, remove a card, deactivate a device). A failure names each
+violation's rule, impact and target, axe's words, and every page, language and width it was found on.
 Skipped when chromium or Playwright is missing (a failure under CI).
 """
 
@@ -404,3 +405,37 @@ async def counts_coverage(page) -> list[float]:
           return filled / (box.width * box.height);
         })"""
     )
+
+
+async def test_the_confirmations(audit: Audit, mailbox_for_module: Mailbox):
+    """In the unified portal, the step before each change of money or access: unpausing a paused subscription,
+    resuming one that ends with its period, pausing it then (where the business allows it) and calling that pause
+    off, removing a card, deactivating a device; and the subscription page with the pause scheduled. Last in the
+    module: it resumes and pauses the demo's subscription at Atelier Lumière."""
+    page, base_url = audit.page, audit.base_url
+
+    async def confirmation(name: str, path: str) -> None:
+        await audit.path(name, path)
+        assert await page.locator("form input[name=confirmed]").count() == 1, f"{path} shows no confirmation"
+
+    await sign_in(audit, mailbox_for_module, "/login")
+    await page.goto(with_locale(f"{base_url}/", "en"))
+    paused, studio, license_key = [
+        await href(page, name) for name in ("Warehouse sync add-on", "Studio", "Desktop Connector")
+    ]
+    await confirmation("confirm: unpause", f"{paused}/unpause")
+    await page.goto(with_locale(f"{base_url}/payment-methods?business={NORTHWIND}", "en"))
+    await confirmation("confirm: remove a card", await href(page, "Remove"))
+    await page.goto(with_locale(f"{base_url}{license_key}", "en"))
+    device = await page.get_attribute("input[name=instance_id]", "value")
+    await confirmation("confirm: deactivate a device", f"{license_key}/deactivate?instance_id={device}")
+
+    await confirmation("confirm: resume", f"{studio}/resume")
+    await page.click("form:has(input[name=confirmed]) button[type=submit]")
+    await page.wait_for_url("**updated=resumed*")
+    await confirmation("confirm: pause", f"{studio}/pause?cycles=2")
+    await page.click("form:has(input[name=confirmed]) button[type=submit]")
+    await page.wait_for_url("**updated=pause_scheduled*")
+    await audit.path("a subscription with a pause scheduled", studio)
+    await confirmation("confirm: don't pause", f"{studio}/unpause")
+    audit.assert_no_violations()

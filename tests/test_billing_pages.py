@@ -190,8 +190,9 @@ async def test_cancelling_the_hosted_page_and_foreign_return_paths(http, context
 
 
 def change(csrf: str, button: str, method_id: str) -> dict[str, str]:
-    """What a saved card's Make default or Remove button posts."""
-    return {"csrf_token": csrf, "change": button, "payment_method_id": method_id}
+    """What a saved card's Make default button, or the confirmation of its Remove button, posts."""
+    confirmed = {"confirmed": "remove_card"} if button == "remove" else {}
+    return {"csrf_token": csrf, "change": button, "payment_method_id": method_id, **confirmed}
 
 
 async def test_saved_cards_are_made_default_removed_and_the_last_one_kept(http, context) -> None:

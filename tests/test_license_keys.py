@@ -16,7 +16,7 @@ from tests.support.billing import billing_context
 from tests.support.customer_graphql import run
 from tests.support.factories import business_token, unified_token
 from tests.support.licenses import device_names, key_of, licensed
-from tests.support.pages import alert, sign_in, without_noise
+from tests.support.pages import alert, confirm, sign_in, without_noise
 from tests.support.portal import csrf_from
 
 # The billing pages' fixtures: the app with its BillingContext, and a sign-in.
@@ -210,9 +210,8 @@ async def test_deactivating_from_the_page_frees_the_device_and_says_so(http) -> 
     laptop = await LicenseKeyInstance.get(license_key_id=shop.key.id, name="Laptop")
     path = f"/license-keys/{shop.key.id}"
     await sign_in(http, await business_token(shop.customer))
-    page = await http.get(path)
 
-    answer = await http.post(f"{path}/deactivate", data={"csrf_token": csrf_from(page), "instance_id": laptop.id})
+    _, answer = await confirm(http, f"{path}/deactivate?instance_id={laptop.id}")
     after = await http.get(answer.headers["location"])
 
     assert (answer.status_code, answer.headers["location"]) == (303, f"{path}?updated=instance_deactivated")
@@ -242,7 +241,9 @@ async def test_a_device_already_gone_is_refused_on_the_key_page(http) -> None:
     await sign_in(http, await business_token(shop.customer))
     page = await http.get(path)
 
-    answer = await http.post(f"{path}/deactivate", data={"csrf_token": csrf_from(page), "instance_id": "lki_gone"})
+    # Gone between the confirmation and its button (deactivated in another tab).
+    confirmed = {"csrf_token": csrf_from(page), "instance_id": "lki_gone", "confirmed": "deactivate_device"}
+    answer = await http.post(f"{path}/deactivate", data=confirmed)
     back = await http.get(f"{path}/deactivate?locale=sv")
 
     assert answer.status_code == 422 and alert(answer) == "There is nothing with that id here."

@@ -1,9 +1,13 @@
-"""Cancelling, resuming, changing plan and pausing through the customer GraphQL API, as a client sees it."""
+"""Cancelling, resuming, changing plan and pausing through the customer GraphQL API, as a client sees it; and what
+keeping a subscription going would charge, and when, and when a pause ends."""
+
+from datetime import UTC, datetime
 
 import pytest
 
+from billing.periods import add_interval
 from models import EmailMessage, Invoice, LicenseKey, Payment, PortalConfiguration, SandboxCharge, Subscription
-from models.enums import LicenseKeyStatus, SubscriptionStatus
+from models.enums import Interval, LicenseKeyStatus, SubscriptionStatus
 from tests.support.billing import subscriber, with_plans
 from tests.support.customer_graphql import run
 from tests.support.factories import business_token
@@ -180,6 +184,51 @@ async def test_pausing_is_refused_unless_the_business_allows_it(context) -> None
     refused = (await run(session, PAUSE, id=shop.subscription.id, cycles=2))["pauseSubscription"]
 
     assert [error["code"] for error in refused["errors"]] == ["NOT_ALLOWED"]
+
+
+COMING = """query Coming($id: ID!, $cycles: Int) { node(id: $id) { ... on Subscription {
+  nextBillingDate pauseEndsAt upcomingCharge { amount { amount currency } at }
+  pauseOptions { allowed startsAt resumesAt(cycles: $cycles) }
+} } }"""
+
+
+async def test_what_going_on_charges_and_when_a_pause_ends(context) -> None:
+    shop, session = await active_shop(context)
+    await PortalConfiguration.create(
+        business=shop.business,
+        livemode=True,
+        is_default=True,
+        features={"subscription_pause": {"enabled": True, "max_cycles": 3}},
+    )
+    sid, period_end = shop.subscription.id, shop.subscription.next_billing_date
+    two_periods_later = add_interval(period_end, Interval.MONTH, 2)
+
+    offered = {cycles: (await run(session, COMING, id=sid, cycles=cycles))["node"] for cycles in (2, None, 4)}
+    await run(session, PAUSE, id=sid, cycles=2)
+    scheduled = (await run(session, COMING, id=sid))["node"]
+    await Subscription.filter(id=sid).update(
+        status=SubscriptionStatus.PAUSED, pause_at_next_billing_date=False, paused_until=two_periods_later
+    )
+    paused = (await run(session, COMING, id=sid))["node"]
+    await Subscription.filter(id=sid).update(status=SubscriptionStatus.CANCELLED)
+    cancelled = (await run(session, COMING, id=sid))["node"]
+
+    def moment(value: str) -> datetime:
+        return datetime.fromisoformat(value)
+
+    # ¥980 a month, its tax included, at the period end; a pause asked now starts then.
+    assert offered[2]["upcomingCharge"]["amount"] == {"amount": 980, "currency": "JPY"}
+    assert moment(offered[2]["upcomingCharge"]["at"]) == period_end == moment(offered[2]["pauseOptions"]["startsAt"])
+    assert moment(offered[2]["pauseOptions"]["resumesAt"]) == two_periods_later
+    # Until resumed, or a number of periods the business does not allow: no end.
+    assert offered[None]["pauseOptions"]["resumesAt"] is None and offered[4]["pauseOptions"]["resumesAt"] is None
+    assert offered[2]["pauseEndsAt"] is None
+    assert moment(scheduled["pauseEndsAt"]) == two_periods_later
+    assert moment(scheduled["upcomingCharge"]["at"]) == period_end
+    # Unpausing bills from today.
+    assert moment(paused["pauseEndsAt"]) == two_periods_later
+    assert moment(paused["upcomingCharge"]["at"]).date() == datetime.now(UTC).date()
+    assert cancelled["upcomingCharge"] is None
 
 
 async def foreign_and_missing(context) -> tuple[str, str]:

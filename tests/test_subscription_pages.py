@@ -21,7 +21,7 @@ from models import (
 from models.enums import LicenseKeyStatus, SubscriptionStatus
 from tests.support.billing import Subscriber, configure, retention_offer, subscriber, with_plans
 from tests.support.factories import business_token, unified_token
-from tests.support.pages import IDEMPOTENCY_KEY, alert, sign_in, without_noise
+from tests.support.pages import IDEMPOTENCY_KEY, alert, confirm, sign_in, without_noise
 from tests.support.portal import csrf_from
 
 # The billing pages' fixtures: the app with its BillingContext and the sandbox's hosted pages, and a sign-in.
@@ -85,9 +85,9 @@ async def test_cancel_at_the_period_end_then_resume(http, context) -> None:
     )
 
     page = await http.get(path)
-    assert "Cancels on March 5, 2031" in page.text and f'action="{path}/resume"' in page.text
+    assert "Cancels on March 5, 2031" in page.text and f'href="{path}/resume"' in page.text
     assert f'href="{path}/cancel"' not in page.text
-    resumed = await post_form(http, path, f"{path}/resume")
+    _, resumed = await confirm(http, f"{path}/resume")
     assert resumed.headers["location"] == f"{path}?updated=resumed"
     assert "Your subscription continues." in (await http.get(resumed.headers["location"])).text
     assert (await Subscription.get(id=shop.subscription.id)).cancel_at_next_billing_date is False
@@ -307,7 +307,7 @@ async def test_pausing_where_the_business_allows_it(http, context) -> None:
 
     page = await http.get(path)
     refused = await post_form(http, path, f"{path}/pause", cycles="4")
-    paused = await post_form(http, path, f"{path}/pause", cycles="2")
+    _, paused = await confirm(http, f"{path}/pause?cycles=2")
 
     pause_choices = page.text.partition('<select id="pause-cycles"')[2].partition("</select>")[0]
     assert pause_choices.count('<option value="') == 4 and 'value="until_resumed"' in pause_choices
@@ -315,13 +315,13 @@ async def test_pausing_where_the_business_allows_it(http, context) -> None:
     assert alert(refused) == "Pause for between 1 and 3 billing periods, or until you resume."
     assert paused.headers["location"] == f"{path}?updated=pause_scheduled"
     pausing = await http.get(paused.headers["location"])
-    assert "Pauses on March 5, 2031 for 2 billing periods" in pausing.text
+    assert "Pauses on March 5, 2031; resumes on May 5, 2031" in pausing.text
     assert f'action="{path}/pause"' not in pausing.text
-    unpaused = await post_form(http, path, f"{path}/unpause")
-    assert unpaused.headers["location"] == f"{path}?updated=unpaused"
+    _, called_off = await confirm(http, f"{path}/unpause")
+    assert called_off.headers["location"] == f"{path}?updated=pause_called_off"
     assert (await Subscription.get(id=shop.subscription.id)).pause_at_next_billing_date is False
 
-    until = await post_form(http, path, f"{path}/pause", cycles="until_resumed")
+    _, until = await confirm(http, f"{path}/pause?cycles=until_resumed")
     assert until.status_code == 303
     assert "Pauses on March 5, 2031 until you resume" in (await http.get(path)).text
 
@@ -332,10 +332,10 @@ async def test_a_paused_subscription_says_until_when_and_unpauses(http, context)
     path = await signed_in(http, shop)
 
     page = await http.get(path)
-    unpaused = await post_form(http, path, f"{path}/unpause")
+    _, unpaused = await confirm(http, f"{path}/unpause")
 
     assert "Paused until March 5, 2031" in page.text
-    assert unpaused.status_code == 303
+    assert (unpaused.status_code, unpaused.headers["location"]) == (303, f"{path}?updated=unpaused")
     assert (await Subscription.get(id=shop.subscription.id)).status == SubscriptionStatus.ACTIVE
 
 
@@ -448,6 +448,12 @@ async def test_every_new_form_needs_the_csrf_token(http, context, route: str) ->
     [
         ("ACTIVE", {}, "Renews on December 17, 2026"),
         ("ACTIVE", {"cancelAtNextBillingDate": True}, "Ends on December 17, 2026"),
+        (
+            "ACTIVE",
+            {"pauseAtNextBillingDate": True, "pauseEndsAt": "2027-02-17T09:00:00+00:00"},
+            "Pauses on December 17, 2026; resumes on February 17, 2027",
+        ),
+        ("ACTIVE", {"pauseAtNextBillingDate": True}, "Pauses on December 17, 2026 until you resume"),
         ("PENDING", {}, "Starts once the first payment goes through."),
         ("FAILED", {}, "The first payment did not go through."),
         ("ON_HOLD", {}, "The last payment did not go through."),
@@ -466,6 +472,8 @@ def test_a_subscriptions_date_line_says_what_its_status_means(status, extra, exp
         "cancelledAt": None,
         "trial": None,
         "pausedUntil": None,
+        "pauseAtNextBillingDate": False,
+        "pauseEndsAt": None,
         **extra,
     }
     macros = environment("en").get_template("macros.html").make_module({})

@@ -1,6 +1,7 @@
 """A license key's own page (`/license-keys/{id}`): the key to copy, its status, product, expiry and activations,
-and the devices it is activated on, each with a Deactivate form (`POST /license-keys/{id}/deactivate`) that frees
-an activation and comes back with a notice.
+and the devices it is activated on, each with a Deactivate button that first asks to confirm
+(`GET /license-keys/{id}/deactivate?instance_id=lki_…`, see gateway.pages.confirmations); the confirmed form
+(`POST /license-keys/{id}/deactivate`) frees an activation and comes back with a notice.
 
 Every read and write is the customer GraphQL schema's (`node`, `deactivateLicenseKeyInstance`), so a key or an
 instance outside the session's scope answers like one that does not exist.
@@ -10,10 +11,11 @@ from starlette.datastructures import FormData
 from starlette.responses import Response
 from starlette.routing import BaseRoute
 
+from gateway.pages.confirmations import Confirmation, ConfirmationKind, confirmation_page, confirmed
 from gateway.pages.signed_in import (
     BUSINESS_FIELDS,
     Visit,
-    back_to_page,
+    back_with_query,
     form_field,
     redirect,
     route,
@@ -67,8 +69,35 @@ async def license_key_page(visit: Visit) -> Response:
     return await _render(visit, visit.request.path_params["license_key_id"])
 
 
+async def _confirm_deactivation(visit: Visit, instance_id: str) -> Response:
+    """The confirmation of deactivating one of the key's devices; a device not listed on the key (another
+    customer's, one already deactivated) is not found, like a missing one."""
+    license_key = (await visit.run(LICENSE_KEY_QUERY, id=visit.request.path_params["license_key_id"]))["node"]
+    instances = license_key["instances"] if license_key else []
+    instance = next((instance for instance in instances if instance["id"] == instance_id), None)
+    if license_key is None or instance is None:
+        return visit.not_found()
+    path = license_key_path(license_key["id"])
+    confirmation = Confirmation(
+        ConfirmationKind.DEACTIVATE_DEVICE, instance, f"{path}/deactivate", path, {"instance_id": instance_id}
+    )
+    return confirmation_page(visit, license_key["business"], confirmation)
+
+
+@signed_in
+async def deactivation_confirmation(visit: Visit) -> Response:
+    """The confirmation of `?instance_id=`; without one (the language links of a refused deactivation's page), the
+    key's page."""
+    instance_id = visit.request.query_params.get("instance_id")
+    if instance_id is None:
+        return back_with_query(visit, license_key_path(visit.request.path_params["license_key_id"]))
+    return await _confirm_deactivation(visit, instance_id)
+
+
 @signed_in_form
 async def deactivate_instance(visit: Visit, form: FormData) -> Response:
+    if not confirmed(form, ConfirmationKind.DEACTIVATE_DEVICE):
+        return await _confirm_deactivation(visit, form_field(form, "instance_id"))
     answer = (await visit.run(DEACTIVATE, instance=form_field(form, "instance_id")))["deactivateLicenseKeyInstance"]
     if answer["licenseKey"]:
         return redirect(with_params(license_key_path(answer["licenseKey"]["id"]), updated=DEACTIVATED))
@@ -76,12 +105,9 @@ async def deactivate_instance(visit: Visit, form: FormData) -> Response:
     return await _render(visit, visit.request.path_params["license_key_id"], status=422, error=error)
 
 
-back_to_license_key = back_to_page(license_key_path, "license_key_id")
-
-
 def routes(settings: Settings) -> list[BaseRoute]:
     return [
         route("/license-keys/{license_key_id}", license_key_page, settings),
         route("/license-keys/{license_key_id}/deactivate", deactivate_instance, settings, "POST"),
-        route("/license-keys/{license_key_id}/deactivate", back_to_license_key, settings),
+        route("/license-keys/{license_key_id}/deactivate", deactivation_confirmation, settings),
     ]

@@ -1,7 +1,8 @@
 """A business's saved cards (`/payment-methods?business=bus_…`): make one the default or remove it (a POST to the
-page itself), and add one through the processor's hosted page (`POST /payment-methods/new`, which comes back to
-`/payment-methods/added` and then to the page the customer started from, with `?added=pm_…`). A card saved
-completes a deep link's `payment_method_update` task (gateway.pages.flows).
+page itself; removing is confirmed first on `/payment-methods/remove?business=…&payment_method_id=pm_…`, see
+gateway.pages.confirmations), and add one through the processor's hosted page (`POST /payment-methods/new`, which
+comes back to `/payment-methods/added` and then to the page the customer started from, with `?added=pm_…`). A card
+saved completes a deep link's `payment_method_update` task (gateway.pages.flows).
 
 In BUSINESS scope the page is about the session's business; in the unified portal about the `business` asked for.
 Every read and write is the customer GraphQL schema's, so a business or card outside the session's scope answers
@@ -18,6 +19,7 @@ from starlette.routing import BaseRoute
 from access.deep_links import FlowType
 from gateway.http.csrf import csrf_token, csrf_value_valid
 from gateway.pages.common import portal_brand, refused_form_page
+from gateway.pages.confirmations import Confirmation, ConfirmationKind, confirmation_page, confirmed
 from gateway.pages.signed_in import (
     BUSINESS_FIELDS,
     METHOD_FIELDS,
@@ -65,18 +67,23 @@ mutation Add($business: ID!, $token: String!, $default: Boolean!) {
 ADDED_PATH = "/payment-methods/added"
 
 
+REMOVE_PATH = "/payment-methods/remove"
+
+
 @dataclass(frozen=True)
 class _Change:
-    """A button on a saved card: the mutation it runs and what the page says afterwards (`?updated=…`)."""
+    """A button on a saved card: the mutation it runs, what the page says afterwards (`?updated=…`) and the
+    confirmation it needs first, if any."""
 
     mutation: str
     payload: str
     updated: str
+    confirmation: ConfirmationKind | None = None
 
 
 CHANGES = {
     "default": _Change(SET_DEFAULT, "setDefaultPaymentMethod", updated="default"),
-    "remove": _Change(REMOVE, "removePaymentMethod", updated="removed"),
+    "remove": _Change(REMOVE, "removePaymentMethod", updated="removed", confirmation=ConfirmationKind.REMOVE_CARD),
 }
 
 
@@ -90,12 +97,17 @@ def _business_id(visit: Visit, asked: str | None) -> str:
     return asked or (session.business_id if visit.viewer.scope == Scope.BUSINESS else "") or ""
 
 
-async def _render(visit: Visit, business_id: str, *, status: int = 200, error: str = "") -> Response:
+async def _business_and_methods(visit: Visit, business_id: str) -> tuple[dict | None, list[dict]]:
+    """The business (None outside the scope) and the cards saved there."""
     data = (await visit.run(PAYMENT_METHODS_QUERY, business=business_id))["viewer"]
     business = next((business for business in data["businesses"] if business["id"] == business_id), None)
+    return business, data["paymentMethods"]
+
+
+async def _render(visit: Visit, business_id: str, *, status: int = 200, error: str = "") -> Response:
+    business, methods = await _business_and_methods(visit, business_id)
     if business is None:
         return visit.not_found()
-    methods = data["paymentMethods"]
     return visit.page(
         "payment_methods.html",
         business,
@@ -104,6 +116,7 @@ async def _render(visit: Visit, business_id: str, *, status: int = 200, error: s
         methods=methods,
         notice=visit.notice(methods),
         page_path=payment_methods_path(business_id),
+        remove_path=REMOVE_PATH,
     )
 
 
@@ -120,12 +133,36 @@ async def payment_methods_page(visit: Visit) -> Response:
     return await _render(visit, _business_id(visit, visit.request.query_params.get("business")))
 
 
+async def _confirm_removal(visit: Visit, business_id: str, method_id: str) -> Response:
+    """The confirmation of removing a card saved at the business; a card not listed there (another customer's, one
+    already removed) is not found, like a missing one."""
+    business, methods = await _business_and_methods(visit, business_id)
+    method = next((method for method in methods if method["id"] == method_id), None)
+    if business is None or method is None:
+        return visit.not_found()
+    page_path = payment_methods_path(business_id)
+    fields = {"change": "remove", "payment_method_id": method_id}
+    confirmation = Confirmation(ConfirmationKind.REMOVE_CARD, method, page_path, page_path, fields)
+    return confirmation_page(visit, business, confirmation)
+
+
+@signed_in
+async def remove_confirmation(visit: Visit) -> Response:
+    params = visit.request.query_params
+    business_id = _business_id(visit, params.get("business"))
+    return await _confirm_removal(visit, business_id, params.get("payment_method_id", ""))
+
+
 @signed_in_form
 async def change_payment_method(visit: Visit, form: FormData) -> Response:
-    """A card's button (`change=default|remove`), posted to the page itself so that a refusal is shown there."""
+    """A card's button (`change=default|remove`), posted to the page itself so that a refusal is shown there; a
+    removal not confirmed yet shows its confirmation."""
     change = CHANGES.get(form_field(form, "change"))
     if change is None:
         return visit.not_found()
+    if change.confirmation and not confirmed(form, change.confirmation):
+        business_id = _business_id(visit, visit.request.query_params.get("business"))
+        return await _confirm_removal(visit, business_id, form_field(form, "payment_method_id"))
     answer = (await visit.run(change.mutation, method=form_field(form, "payment_method_id")))[change.payload]
     errors = answer["errors"]
     if errors and errors[0]["code"] == NOT_FOUND:
@@ -176,6 +213,7 @@ def routes(settings: Settings) -> list[BaseRoute]:
     return [
         route("/payment-methods", payment_methods_page, settings),
         route("/payment-methods", change_payment_method, settings, "POST"),
+        route(REMOVE_PATH, remove_confirmation, settings),
         route("/payment-methods/new", start_adding_card, settings, "POST"),
         route(ADDED_PATH, card_added, settings),
     ]

@@ -207,11 +207,15 @@ def back_to_page(page_path: Callable[[str], str], parameter: str) -> Endpoint:
 
     @signed_in
     async def back(visit: Visit) -> Response:
-        path = page_path(visit.request.path_params[parameter])
-        query = visit.request.url.query
-        return redirect(f"{path}?{query}" if query else path)
+        return back_with_query(visit, page_path(visit.request.path_params[parameter]))
 
     return back
+
+
+def back_with_query(visit: Visit, path: str) -> Response:
+    """To `path`, keeping this request's query (the language asked for)."""
+    query = visit.request.url.query
+    return redirect(f"{path}?{query}" if query else path)
 
 
 def redirect(url: str) -> Response:

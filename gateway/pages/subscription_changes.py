@@ -1,7 +1,9 @@
 """Changing a subscription's course from its page: cancel it (`/subscriptions/{id}/cancel`: the reason, a comment,
 now or at the period end, and the business's retention offer once), resume a cancellation that waits for the
 period end, change plan or quantity with a preview of the price (`/subscriptions/{id}/change-plan`, then the receipt
-at `/plan-changed`), keep the current plan instead of a scheduled change, and pause or unpause.
+at `/plan-changed`), keep the current plan instead of a scheduled change, and pause or unpause. Resuming, pausing and
+unpausing (or calling off a pause that has not begun) are confirmed first (gateway.pages.confirmations): a GET of the
+action's address shows what will be charged and when, or the dates of the pause, and its form posts the action.
 
 Every read and write is the customer GraphQL schema's (`node`, `cancelSubscription`, `resumeSubscription`,
 `acceptRetentionOffer`, `changePlan`, `cancelScheduledChange`, `pauseSubscription`, `unpauseSubscription`): what is
@@ -25,12 +27,14 @@ from billing.errors import UNKNOWN_REASON, BillingError, BillingErrorCode
 from core.clock import utcnow
 from core.inputs import CANCELLATION_COMMENT
 from gateway.pages.common import PRICE_FIELDS
+from gateway.pages.confirmations import Confirmation, ConfirmationKind, confirmation_page, confirmed
 from gateway.pages.messages import page_message
 from gateway.pages.signed_in import (
     BUSINESS_FIELDS,
     METHOD_FIELDS,
     Endpoint,
     Visit,
+    back_with_query,
     form_field,
     redirect,
     route,
@@ -97,6 +101,18 @@ mutation Pause($id: ID!, $cycles: Int) {
   pauseSubscription(input: {subscriptionId: $id, cycles: $cycles}) { subscription { id } errors { message } }
 }
 """
+CONFIRM_QUERY = f"""
+query ConfirmPage($id: ID!, $cycles: Int) {{
+  node(id: $id) {{
+    ... on Subscription {{
+      id status price {{ {PRICE_FIELDS} }} nextBillingDate cancelAtNextBillingDate pauseAtNextBillingDate
+      product {{ name }} paymentMethod {{ {METHOD_FIELDS} }} business {{ {BUSINESS_FIELDS} }}
+      upcomingCharge {{ amount {{ formatted }} at }}
+      pauseOptions {{ allowed startsAt resumesAt(cycles: $cycles) }}
+    }}
+  }}
+}}
+"""
 # The value of the pause form's "Until I resume" (subscription.html): a pause without a number of periods.
 UNTIL_RESUMED = "until_resumed"
 # Longer numbers would not fit GraphQL's Int; no limit allows them anyway.
@@ -120,40 +136,110 @@ def _pause_cycles(form: FormData) -> dict:
     return {"cycles": None if cycles == UNTIL_RESUMED else _count(cycles)}
 
 
+def _resume_kind(subscription: dict, variables: dict) -> ConfirmationKind | None:
+    return ConfirmationKind.RESUME if subscription["cancelAtNextBillingDate"] else None
+
+
+def _pause_kind(subscription: dict, variables: dict) -> ConfirmationKind | None:
+    options = subscription["pauseOptions"]
+    # A number of periods the business does not allow has no end date to show: the mutation says which it takes.
+    known_end = variables["cycles"] is None or options["resumesAt"] is not None
+    return ConfirmationKind.PAUSE if options["allowed"] and known_end else None
+
+
+def _unpause_kind(subscription: dict, variables: dict) -> ConfirmationKind | None:
+    if subscription["pauseAtNextBillingDate"]:
+        return ConfirmationKind.DONT_PAUSE
+    return ConfirmationKind.UNPAUSE if subscription["status"] == "PAUSED" else None
+
+
 @dataclass(frozen=True)
 class _Action:
     """A button on the subscription page: the mutation it runs (on the subscription in the path, with what
-    `variables` takes from the form) and what the page says afterwards (`?updated=…`)."""
+    `variables` takes from the form) and what the page says afterwards (`?updated=…`). An action that changes what
+    is charged has `confirms`: the confirmation that applies to the subscription as it is (and the action's
+    variables), None when the action does not apply (then the mutation says why)."""
 
     mutation: str
     notice: str
     variables: Callable[[FormData], dict] = field(default=lambda form: {})
     # The deep-link tasks the action completes.
     completes: tuple[FlowType, ...] = ()
+    confirms: Callable[[dict, dict], ConfirmationKind | None] | None = None
+    # What the page says after a confirmation whose outcome is not `notice`'s.
+    notices: dict[ConfirmationKind, str] = field(default_factory=dict)
 
 
 ACTIONS = {
-    "resume": _Action(_on_subscription("resumeSubscription"), "resumed"),
+    "resume": _Action(_on_subscription("resumeSubscription"), "resumed", confirms=_resume_kind),
     "retention-offer": _Action(
         _on_subscription("acceptRetentionOffer"), "offer_accepted", completes=(FlowType.SUBSCRIPTION_CANCEL,)
     ),
     "keep-plan": _Action(_on_subscription("cancelScheduledChange"), "plan_kept"),
-    "pause": _Action(PAUSE, "pause_scheduled", _pause_cycles),
-    "unpause": _Action(_on_subscription("unpauseSubscription"), "unpaused"),
+    "pause": _Action(PAUSE, "pause_scheduled", _pause_cycles, confirms=_pause_kind),
+    "unpause": _Action(
+        _on_subscription("unpauseSubscription"),
+        "unpaused",
+        confirms=_unpause_kind,
+        notices={ConfirmationKind.DONT_PAUSE: "pause_called_off"},
+    ),
 }
+
+
+async def _confirmation(
+    visit: Visit, action: _Action, form: FormData
+) -> tuple[dict | None, ConfirmationKind | None, Confirmation | None]:
+    """The subscription in the path (None when not found), the confirmation `action` needs for it (None when it
+    does not apply), and that confirmation unless `form` answers it."""
+    variables = action.variables(form)
+    subscription_id = visit.request.path_params["subscription_id"]
+    subscription = (await visit.run(CONFIRM_QUERY, id=subscription_id, cycles=variables.get("cycles")))["node"]
+    kind = action.confirms(subscription, variables) if action.confirms and subscription else None
+    if subscription is None or kind is None or confirmed(form, kind):
+        return subscription, kind, None
+    # The form carries on what the customer chose (the pause's periods), as they typed it.
+    fields = {name: form_field(form, name) for name in ("cycles",) if name in variables}
+    back = subscription_path(subscription["id"])
+    return subscription, kind, Confirmation(kind, subscription, visit.request.url.path, back, fields)
+
+
+def _confirm_endpoint(action: _Action) -> Endpoint:
+    """The GET of a confirmed action's address: its confirmation, or the subscription's page when it does not apply
+    (keeping the query: the language links of a refused action's page come here)."""
+
+    @signed_in
+    async def confirm(visit: Visit) -> Response:
+        form = FormData(visit.request.query_params)
+        subscription, kind, confirmation = await _confirmation(visit, action, form)
+        if subscription is None:
+            return visit.not_found()
+        if confirmation is None:
+            return back_with_query(visit, subscription_path(subscription["id"]))
+        return confirmation_page(visit, subscription["business"], confirmation)
+
+    return confirm
 
 
 def _action_endpoint(action: _Action) -> Endpoint:
     @signed_in_form
     async def act(visit: Visit, form: FormData) -> Response:
         subscription_id = visit.request.path_params["subscription_id"]
+        notice = action.notice
+        if action.confirms:
+            subscription, kind, confirmation = await _confirmation(visit, action, form)
+            if subscription is None:
+                return visit.not_found()
+            if confirmation is not None:
+                # Posted without answering this confirmation: shown it, nothing done.
+                return confirmation_page(visit, subscription["business"], confirmation)
+            notice = action.notices.get(kind, notice) if kind else notice
         (answer,) = (await visit.run(action.mutation, id=subscription_id, **action.variables(form))).values()
         if answer["errors"]:
             # The page says why; a subscription outside the scope is not found there, like a missing one.
             error = answer["errors"][0]["message"]
             return await render_subscription(visit, subscription_id, status=422, error=error)
-        done = redirect(with_params(subscription_path(subscription_id), updated=action.notice))
-        return await visit.finish(action.completes, action.notice, done)
+        done = redirect(with_params(subscription_path(subscription_id), updated=notice))
+        return await visit.finish(action.completes, notice, done)
 
     return act
 
@@ -310,8 +396,12 @@ def routes(settings: Settings) -> list[BaseRoute]:
     actions = [
         route(f"{base}/{name}", endpoint, settings, method)
         for name, action in ACTIONS.items()
-        # A GET of an action's address (the language links of a refused action's page) shows the page.
-        for endpoint, method in ((_action_endpoint(action), "POST"), (back_to_subscription, "GET"))
+        # A GET of an action's address: its confirmation, else (and for the language links of a refused action's
+        # page) the subscription's page.
+        for endpoint, method in (
+            (_action_endpoint(action), "POST"),
+            (_confirm_endpoint(action) if action.confirms else back_to_subscription, "GET"),
+        )
     ]
     return [
         *actions,

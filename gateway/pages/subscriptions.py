@@ -40,7 +40,7 @@ query SubscriptionPage($id: ID!, $invoices: Boolean!) {{
     ... on Subscription {{
       id status quantity price {{ {PRICE_FIELDS} }} dues {{ formatted }}
       previousBillingDate nextBillingDate cancelAtNextBillingDate cancelledAt trial {{ endsAt cardDeclined }}
-      pauseAtNextBillingDate pauseCycles pausedUntil
+      pauseAtNextBillingDate pausedUntil pauseEndsAt
       product {{ name }}
       paymentMethod {{ {METHOD_FIELDS} }}
       business {{ {BUSINESS_FIELDS} paymentMethods {{ {METHOD_FIELDS} }} }}

@@ -9,9 +9,10 @@ import strawberry
 
 from billing.cancellation import cancellation_options
 from billing.errors import BillingError
-from billing.pauses import pause_allowed
+from billing.pauses import cycles_allowed, pause_allowed, pause_end
 from billing.plan_changes import PlanChangeQuote, plan_options, preview_plan_change
 from billing.prices import discounted_price, plan_price, subscription_price
+from merchants.features import PortalFeatures
 from models import Business, Discount
 from models import Subscription as SubscriptionRow
 from models.enums import DiscountType
@@ -101,6 +102,18 @@ class SubscriptionDiscount:
 class PauseOptions:
     allowed: bool
     max_cycles: int
+    starts_at: datetime = strawberry.field(description="When a pause asked for now would start: the period end.")
+    row: strawberry.Private[SubscriptionRow]
+    features: strawberry.Private[PortalFeatures]
+
+    @strawberry.field(
+        description="When a pause of `cycles` billing periods asked for now would end and billing resume; null for "
+        "a pause until resumed (no `cycles`) or a number of periods the business does not allow."
+    )
+    def resumes_at(self, cycles: int | None = None) -> datetime | None:
+        if cycles is None or not cycles_allowed(cycles, self.features):
+            return None
+        return pause_end(self.row, self.starts_at, cycles)
 
 
 def _offer_amounts(discount: Discount, currency: str, locale: str) -> tuple[float | None, Money | None]:
@@ -212,4 +225,10 @@ async def scheduled_change_of(info: strawberry.Info, row: SubscriptionRow) -> Sc
 
 async def pause_options_of(info: strawberry.Info, row: SubscriptionRow) -> PauseOptions:
     features = await features_for(info.context.signed_in_viewer(), row.business_id)
-    return PauseOptions(allowed=pause_allowed(row, features), max_cycles=features.subscription_pause.max_cycles)
+    return PauseOptions(
+        allowed=pause_allowed(row, features),
+        max_cycles=features.subscription_pause.max_cycles,
+        starts_at=row.next_billing_date,
+        row=row,
+        features=features,
+    )

@@ -5,6 +5,8 @@ from typing import Self
 
 import strawberry
 
+from billing.dues import upcoming_charge
+from billing.pauses import pause_ends_at
 from billing.periods import in_trial
 from billing.prices import subscription_price
 from core.clock import utcnow
@@ -49,6 +51,12 @@ class SubscriptionTrial:
     )
 
 
+@strawberry.type(description="A charge to come and its date.")
+class UpcomingCharge:
+    amount: Money = strawberry.field(description="What is charged, tax included, after discounts and credit.")
+    at: datetime
+
+
 @strawberry.type
 class Subscription(Node, OwnedByBusiness):
     status: SubscriptionStatus
@@ -68,6 +76,10 @@ class Subscription(Node, OwnedByBusiness):
     pause_at_next_billing_date: bool = strawberry.field(description="A pause starts at the period end.")
     pause_cycles: int | None = strawberry.field(description="How many periods the pause lasts; null: until resumed.")
     paused_until: datetime | None
+    pause_ends_at: datetime | None = strawberry.field(
+        description="When the pause, waiting for the period end or under way, ends and billing resumes; null "
+        "without a pause or for one until resumed."
+    )
     created_at: datetime
     product: Product | None
     payment_method: PaymentMethod | None
@@ -95,6 +107,19 @@ class Subscription(Node, OwnedByBusiness):
     async def dues(self, info: strawberry.Info) -> Money | None:
         amounts = await info.context.loaders.dues.load(self.row)
         return Money.of(amounts.total, self.row.currency, info.context.locale) if amounts else None
+
+    @strawberry.field(
+        description="What the next charge will be, and when, if the subscription goes on: a cancellation resumed "
+        "or a pause called off renews on the next billing date; a paused subscription unpaused now is charged "
+        "today. Null once it ended, before it started, or on hold (see `dues`)."
+    )
+    async def upcoming_charge(self, info: strawberry.Info) -> UpcomingCharge | None:
+        business = self._business(info)
+        charge = await upcoming_charge(self.row, business, utcnow())
+        if charge is None:
+            return None
+        amount = Money.of(charge.amounts.total, self.row.currency, info.context.locale)
+        return UpcomingCharge(amount=amount, at=charge.at)
 
     @strawberry.field(description="The discount its next renewals get (a retention offer it accepted).")
     async def discount(self, info: strawberry.Info) -> SubscriptionDiscount | None:
@@ -170,6 +195,7 @@ class Subscription(Node, OwnedByBusiness):
             pause_at_next_billing_date=row.pause_at_next_billing_date,
             pause_cycles=row.pause_cycles,
             paused_until=row.paused_until,
+            pause_ends_at=pause_ends_at(row),
             created_at=row.created_at,
             product=Product.from_row(product) if product else None,
             payment_method=PaymentMethod.from_row(payment_method) if payment_method else None,

@@ -1,7 +1,8 @@
 """What the page tests share: a client of the app at the pages' address (the `http` fixture, with the app's
 `billing_settings`), signing in with a session's cookie, and reading a page: its alert, its form's idempotency key,
-its text without what differs between two answers."""
+its text without what differs between two answers; and pressing a confirmation page's button."""
 
+import html
 import re
 from collections.abc import AsyncIterator
 
@@ -42,3 +43,21 @@ def alert(page: httpx.Response) -> str:
 def without_noise(page: httpx.Response, asked_id: str) -> str:
     """A page without its CSP nonce and the id that was asked for (the language links repeat the path)."""
     return re.sub(r'nonce="[^"]+"', "", page.text).replace(asked_id, "ID")
+
+
+CONFIRMING_FORM = re.compile(r'<form method="post" action="([^"]+)">(.*?)</form>', re.S)
+HIDDEN_FIELD = re.compile(r'type="hidden" name="([^"]+)" value="([^"]*)"')
+
+
+def confirming_form(page: httpx.Response) -> tuple[str, dict[str, str]]:
+    """The address and fields of a confirmation page's (confirm_action.html) form: the button that does the action."""
+    found = next(form for form in CONFIRMING_FORM.finditer(page.text) if 'name="confirmed"' in form[2])
+    return html.unescape(found[1]), {name: html.unescape(value) for name, value in HIDDEN_FIELD.findall(found[2])}
+
+
+async def confirm(http: httpx.AsyncClient, address: str) -> tuple[httpx.Response, httpx.Response]:
+    """Open the confirmation at `address` (the first click of an action) and press its button: the confirmation
+    page and the answer to the button."""
+    page = await http.get(address)
+    action, fields = confirming_form(page)
+    return page, await http.post(action, data=fields)
