@@ -41,19 +41,20 @@ def usable(method: PaymentMethod, now: datetime) -> bool:
     return method.detached_at is None and not expired(method, now)
 
 
-async def declined_last(method_ids: list[str]) -> set[str]:
-    """The methods among `method_ids` whose most recent charge failed: the next charge to them will likely fail too."""
+async def declined_at(method_ids: list[str]) -> dict[str, datetime]:
+    """When the charge failed, for the methods among `method_ids` whose most recent charge failed: the next charge
+    to them will likely fail too."""
     charges = (
         await Payment.filter(
             payment_method_id__in=method_ids, status__in=(PaymentStatus.SUCCEEDED, PaymentStatus.FAILED)
         )
         .order_by("-created_at", "-id")
-        .values_list("payment_method_id", "status")
+        .values_list("payment_method_id", "status", "created_at")
     )
-    latest: dict[str, str] = {}
-    for method_id, status in charges:
-        latest.setdefault(method_id, status)
-    return {method_id for method_id, status in latest.items() if status == PaymentStatus.FAILED}
+    latest: dict[str, tuple[str, datetime]] = {}
+    for method_id, status, at in charges:
+        latest.setdefault(method_id, (status, at))
+    return {method_id: at for method_id, (status, at) in latest.items() if status == PaymentStatus.FAILED}
 
 
 def check_can_pay(method: PaymentMethod) -> None:

@@ -178,3 +178,23 @@ async def test_after_a_decline_on_the_only_usable_card_nothing_is_preselected(ht
     )
 
     assert answer.status_code == 422 and radios(answer) == [(declined.id, False)]
+
+
+async def test_a_card_whose_last_charge_was_declined_says_when(http, context) -> None:
+    shop = await subscriber(context, cards=CARDS)
+    declined, visa = shop.cards["pm_card_chargeDeclined"], shop.cards["pm_card_visa"]
+    token = await business_token(shop.customer)
+    await run(token, REACTIVATE, subscription=shop.subscription.id, method=declined.id, key="k1")
+    await sign_in(http, token)
+
+    listed = (await run(token, "query { viewer { paymentMethods { last4 declinedAt } } }"))["viewer"]
+    page = await http.get(f"/payment-methods?business={shop.business.id}")
+
+    declined_at = {method["last4"]: method["declinedAt"] for method in listed["paymentMethods"]}
+    assert declined_at["0002"] is not None and declined_at["4242"] is None
+    today = datetime.now(UTC)
+    rows = {row.split('id="card-')[1][:40]: row for row in page.text.split('<li class="row">')[1:]}
+    (declined_row,) = [row for method_id, row in rows.items() if method_id.startswith(declined.id)]
+    (visa_row,) = [row for method_id, row in rows.items() if method_id.startswith(visa.id)]
+    assert f"Declined on {today:%B} {today.day}, {today.year}" in declined_row
+    assert "Declined" not in visa_row

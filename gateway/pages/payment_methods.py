@@ -39,7 +39,7 @@ from models.enums import Scope
 
 PAYMENT_METHODS_QUERY = f"""
 query PaymentMethods($business: ID!) {{
-  viewer {{ businesses {{ {BUSINESS_FIELDS} }} paymentMethods(businessId: $business) {{ {METHOD_FIELDS} }} }}
+  viewer {{ businesses {{ {BUSINESS_FIELDS} }} paymentMethods(businessId: $business) {{ {METHOD_FIELDS} declinedAt }} }}
 }}
 """
 SET_DEFAULT = """

@@ -12,6 +12,7 @@ tuples of ids, one per page, and the pages asking in the same turn of the event 
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import Enum
 from typing import Any, TypeVar
 
@@ -19,7 +20,7 @@ from strawberry.dataloader import DataLoader
 from tortoise.queryset import QuerySet
 
 from access.viewer import Viewer
-from billing.payment_methods import declined_last
+from billing.payment_methods import declined_at
 from billing.reactivation import dues_of
 from billing.tax import Amounts
 from models import Discount, Invoice, InvoiceLine, LicenseKeyInstance, PaymentItem, Product, Subscription
@@ -88,7 +89,7 @@ class CustomerLoaders:
         self.discounts: DataLoader[str, Discount | None] = DataLoader(self._load_discounts)
         self.payment_methods = _by_page(self._load_payment_methods)
         self.saved_payment_methods = DataLoader(self._load_saved_payment_methods)
-        self.declined_last: DataLoader[str, bool] = DataLoader(self._load_declined_last)
+        self.declined_at: DataLoader[str, datetime | None] = DataLoader(self._load_declined_at)
         self.invoice_lines = _by_page(self._children(InvoiceLine, "invoice_id", order=("position", "id")))
         self.license_key_instances = _by_page(
             self._children(LicenseKeyInstance, "license_key_id", order=("created_at", "id"))
@@ -181,10 +182,11 @@ class CustomerLoaders:
         grouped = dict(zip(named, _grouped(rows, "business_id", named), strict=True))
         return [rows if key is None else grouped[key] for key in business_ids]
 
-    async def _load_declined_last(self, method_ids: list[str]) -> list[bool]:
-        """Whether each (already scoped) payment method's most recent charge failed, in one statement."""
-        declined = await declined_last(method_ids)
-        return [method_id in declined for method_id in method_ids]
+    async def _load_declined_at(self, method_ids: list[str]) -> list[datetime | None]:
+        """When each (already scoped) payment method's most recent charge failed, None when it did not; one
+        statement."""
+        declined = await declined_at(method_ids)
+        return [declined.get(method_id) for method_id in method_ids]
 
     @staticmethod
     def _children(model: Any, parent: str, order: tuple[str, ...], related: tuple[str, ...] = ()) -> Callable:

@@ -1,6 +1,7 @@
-"""Saved payment methods as the customer sees them: brand, last four digits, expiry and whether it has expired —
-never more."""
+"""Saved payment methods as the customer sees them: brand, last four digits, expiry, whether it has expired and
+when its last charge was declined — never more."""
 
+from datetime import datetime
 from typing import Self
 
 import strawberry
@@ -23,6 +24,12 @@ class PaymentMethod(Node, OwnedByBusiness):
     expired: bool = strawberry.field(
         description="Past the last day of its expiry month: it cannot be the default nor pay a subscription."
     )
+
+    @strawberry.field(
+        description="When its most recent charge was declined; null when that charge succeeded or none was made."
+    )
+    async def declined_at(self, info: strawberry.Info) -> datetime | None:
+        return await info.context.loaders.declined_at.load(str(self.id))
 
     @classmethod
     async def build(cls, _context: object, rows: list[PaymentMethodRow], _selection: object) -> list[Self]:

@@ -100,7 +100,7 @@ class Subscription(Node, OwnedByBusiness):
         if row.trial_ends_at is None or not in_trial(row, utcnow()):
             return None
         method_id = row.payment_method_id
-        declined = bool(method_id) and await info.context.loaders.declined_last.load(method_id)
+        declined = bool(method_id) and await info.context.loaders.declined_at.load(method_id) is not None
         return SubscriptionTrial(ends_at=row.trial_ends_at, card_declined=declined)
 
     @strawberry.field(description="What reactivation will charge, tax included; null unless ON_HOLD.")
