@@ -253,6 +253,29 @@ async def test_a_unified_session_wears_the_business_brand_and_links_back(http, c
     assert f'href="/?business={shop.business.id}"' in page.text
 
 
+async def test_the_unified_portal_lists_every_businesss_cards_with_a_way_to_manage_each(http, context) -> None:
+    sakura = await subscriber(context, cards=("pm_card_visa",))
+    northwind = await subscriber(context, business_name="Northwind", currency="USD", cards=("pm_card_mastercard",))
+    elsewhere = await subscriber(context, business_name="Elsewhere", email="bob@example.com", cards=("pm_card_amex",))
+    await sign_in(http, await unified_token("ada@example.com"))
+
+    page = await http.get("/payment-methods")
+    home = await http.get("/")
+
+    assert page.status_code == 200
+    groups = page.text.split('<section class="panel business-group')[1:]
+    assert [("Sakura Fonts" in group, "Northwind" in group) for group in groups] == [(False, True), (True, False)]
+    northwind_group, sakura_group = groups
+    assert "•••• 4444" in northwind_group and "•••• 4242" in sakura_group
+    assert f'href="/payment-methods?business={sakura.business.id}"' in sakura_group
+    assert "Manage at <bdi>Sakura Fonts</bdi>" in sakura_group
+    assert "Elsewhere" not in page.text and "•••• 0005" not in page.text
+    assert elsewhere.business.id not in page.text
+    assert northwind.business.id in northwind_group
+    # Both homes lead there, and each business's portal is "Manage at …", not "Open".
+    assert 'href="/payment-methods"' in home.text and "Manage at" in home.text
+
+
 async def test_the_pages_need_a_session(http) -> None:
     for path in ("/subscriptions/sub_x", "/payment-methods", "/payments/pay_x/complete"):
         answer = await http.get(path)

@@ -4,7 +4,8 @@ gateway.pages.confirmations), and add one through the processor's hosted page (`
 comes back to `/payment-methods/added` and then to the page the customer started from, with `?added=pm_…`). A card
 saved completes a deep link's `payment_method_update` task (gateway.pages.flows).
 
-In BUSINESS scope the page is about the session's business; in the unified portal about the `business` asked for.
+In BUSINESS scope the page is about the session's business; in the unified portal about the `business` asked for,
+and without one it lists the cards of every business, each group leading to its business's page.
 Every read and write is the customer GraphQL schema's, so a business or card outside the session's scope answers
 like one that does not exist.
 """
@@ -18,7 +19,7 @@ from starlette.routing import BaseRoute
 
 from access.deep_links import FlowType
 from gateway.http.csrf import csrf_token, csrf_value_valid
-from gateway.pages.common import portal_brand, refused_form_page
+from gateway.pages.common import graphql_brand, portal_brand, refused_form_page
 from gateway.pages.confirmations import Confirmation, ConfirmationKind, confirmation_page, confirmed
 from gateway.pages.signed_in import (
     BUSINESS_FIELDS,
@@ -40,6 +41,11 @@ from models.enums import Scope
 PAYMENT_METHODS_QUERY = f"""
 query PaymentMethods($business: ID!) {{
   viewer {{ businesses {{ {BUSINESS_FIELDS} }} paymentMethods(businessId: $business) {{ {METHOD_FIELDS} declinedAt }} }}
+}}
+"""
+EVERY_PAYMENT_METHOD_QUERY = f"""
+query EveryPaymentMethod {{
+  viewer {{ businesses {{ {BUSINESS_FIELDS} }} paymentMethods {{ {METHOD_FIELDS} declinedAt business {{ id }} }} }}
 }}
 """
 SET_DEFAULT = """
@@ -128,9 +134,26 @@ def _failed(visit: Visit, error: dict, return_to: str) -> Response:
     return redirect(with_params(return_to, payment_error=error["code"]))
 
 
+async def _every_business(visit: Visit) -> Response:
+    """The unified portal's cards of every business, grouped by business (by name), each with its own page."""
+    data = (await visit.run(EVERY_PAYMENT_METHOD_QUERY))["viewer"]
+    groups = [
+        {
+            "business": business,
+            "brand": graphql_brand(business),
+            "methods": [method for method in data["paymentMethods"] if method["business"]["id"] == business["id"]],
+        }
+        for business in sorted(data["businesses"], key=lambda business: business["name"].casefold())
+    ]
+    return visit.across_businesses("payment_methods_overview.html", data["businesses"], None, groups=groups)
+
+
 @signed_in
 async def payment_methods_page(visit: Visit) -> Response:
-    return await _render(visit, _business_id(visit, visit.request.query_params.get("business")))
+    business_id = _business_id(visit, visit.request.query_params.get("business"))
+    if not business_id:  # the unified portal, no business asked for
+        return await _every_business(visit)
+    return await _render(visit, business_id)
 
 
 async def _confirm_removal(visit: Visit, business_id: str, method_id: str) -> Response:
