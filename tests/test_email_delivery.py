@@ -7,7 +7,8 @@ import logging
 from datetime import timedelta
 
 from access.login_links import create_magic_link, request_sign_in
-from gateway.worker import MAX_ATTEMPTS, RETRY_DELAYS, process_due_emails
+from gateway.worker import CLAIM_LEASE, MAX_ATTEMPTS, RETRY_DELAYS, process_due_emails
+from gateway.worker.mailer import send_email
 from models import EmailMessage
 from models.enums import DeliveryStatus
 from tests.support.portal import Mailbox, create_shop, html_of, text_of
@@ -117,6 +118,19 @@ async def test_smtp_down_then_up_delivers_exactly_once(portal_settings, mailbox)
     row = await EmailMessage.get()
     assert (row.status, row.attempts, row.context, row.last_error) == (DeliveryStatus.SENT, 2, {}, None)
     assert row.sealed_context is None
+
+
+async def test_an_email_sent_again_after_its_worker_died_keeps_its_message_id(portal_settings, mailbox):
+    """A worker killed between the SMTP send and recording it leaves the email to another worker once its lease
+    ends: the copy carries the same Message-ID, so the receiving server or mail client can drop it."""
+    shop = await create_shop("Acme Tools")
+    await ask(portal_settings, business=shop.business)
+    row = await EmailMessage.get()
+    await send_email(row, portal_settings)  # sent by the worker that died before recording it
+
+    assert await process_due_emails(portal_settings, now=row.next_attempt_at + CLAIM_LEASE) == 1
+    first, again = mailbox.messages
+    assert first["Message-ID"] == again["Message-ID"]
 
 
 async def test_failures_back_off_then_give_up(portal_settings, mailbox):
