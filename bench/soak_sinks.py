@@ -13,8 +13,8 @@ from email import message_from_bytes, policy
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
-# The mailer writes make_msgid(idstring=<email row id>): `<time.pid.random.<row id>@domain>`.
-_ROW_ID = re.compile(r"\.([A-Za-z0-9_]+)@")
+# The mailer writes `<email row id@domain>` (gateway/worker/mailer.py).
+_ROW_ID = re.compile(r"^<([^@>]+)@")
 
 
 def free_port() -> int:
