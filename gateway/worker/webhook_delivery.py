@@ -21,6 +21,7 @@ from standardwebhooks import Webhook
 
 from core.clock import utcnow
 from gateway.settings import Settings
+from gateway.worker.own_task import in_own_task
 from gateway.worker.webhook_transport import PinnedTransport
 from merchants.webhooks import (
     WebhookEndpointError,
@@ -207,7 +208,7 @@ async def run_webhook_loop(settings: Settings, stop: asyncio.Event) -> None:
     """Pass over the deliveries every `worker_poll_seconds` until `stop` is set (a full batch is followed at once)."""
     while not stop.is_set():
         try:
-            attempted = await process_due_webhooks(settings, stop=stop)
+            attempted = await in_own_task(process_due_webhooks(settings, stop=stop))
         except Exception:
             logger.exception("Webhook pass failed; trying again shortly")
             attempted = 0
