@@ -30,13 +30,22 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import httpx
 
-from bench.soak_checks import Check, email_checks, payment_checks, print_checks, traffic_checks, webhook_checks
+from bench.soak_checks import (
+    Check,
+    email_checks,
+    log_check,
+    payment_checks,
+    print_checks,
+    traffic_checks,
+    webhook_checks,
+)
 from bench.soak_nodes import ROOT, Node, Portal, restart_postgresql, web_node, worker_node
 from bench.soak_sinks import SmtpSink, WebhookSink, free_port
 from bench.soak_traffic import Traffic, Window, Windows
@@ -296,7 +305,12 @@ async def drain(run: Run, traffic: Traffic) -> None:
     run.note(f"still outstanding after {DRAIN_SECONDS:.0f} s: {left} ({replayed} deliveries replayed)")
 
 
-# --- the report ----------------------------------------------------------------------------------------------------
+# --- the report ---
+
+
+def wall_clock(moment: float) -> datetime:
+    """A time.monotonic() moment as the local time the processes' logs write."""
+    return datetime.fromtimestamp(moment + time.time() - time.monotonic())
 
 
 def print_traffic(traffic: Traffic) -> None:
@@ -324,7 +338,11 @@ async def verdict(run: Run, traffic: Traffic, endpoint_secrets: dict[str, str]) 
         ]
 
     stopped = [node for node in run.nodes if node.exit_codes[-1] not in CLEAN_EXITS]
-    checks = traffic_checks(traffic) + await query(run.database_url, database_checks)
+    checks = [
+        *traffic_checks(traffic),
+        *await query(run.database_url, database_checks),
+        log_check(run.portal.logs, [(wall_clock(w.start), wall_clock(w.end)) for w in run.windows.restarts]),
+    ]
     print_traffic(traffic)
     print_memory(run.nodes)
     print_checks(checks)

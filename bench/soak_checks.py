@@ -2,8 +2,11 @@
 SMTP and webhook sinks received, each compared with what must hold. A check is a figure to print and the
 violations found (none: it passed)."""
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
 
 import asyncpg
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -218,6 +221,27 @@ def _plan_change_check(payments: list[asyncpg.Record], traffic: Traffic) -> Chec
         f"{len(per_key)} keys sent, {sum(1 for n in per_key.values() if n)} charged",
         [f"{key} charged {n} times" for key, n in per_key.items() if n > 1],
     )
+
+
+# --- logs --------------------------------------------------------------------------------------------------------
+
+# The portal's log lines (logging.basicConfig in gateway/cli) start with the local time.
+_ERROR_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) (ERROR|CRITICAL) ")
+
+
+def log_check(logs: Path, allowed: list[tuple[datetime, datetime]]) -> Check:
+    """Errors the processes logged outside the PostgreSQL restart: a process that kept failing after it (while the
+    other nodes did its work) shows here and nowhere else."""
+    inside, outside = 0, []
+    for log in sorted(logs.glob("*.log")):
+        for line in log.read_text(errors="replace").splitlines():
+            if match := _ERROR_LINE.match(line):
+                moment = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S,%f")
+                if any(start <= moment <= end for start, end in allowed):
+                    inside += 1
+                else:
+                    outside.append(f"{log.stem}: {line[:200]}")
+    return Check("errors logged outside the restart window", f"{len(outside)} ({inside} inside)", outside)
 
 
 # --- the table -----------------------------------------------------------------------------------------------------

@@ -20,6 +20,8 @@ from typing import Any
 import httpx
 
 REQUEST_TIMEOUT_SECONDS = 30.0
+# Seats a plan change may add up to (the demo's Northwind allows 10).
+MAX_QUANTITY = 6
 THINK_SECONDS = (0.05, 0.3)
 DASHBOARD = (
     "{ viewer { email subscriptions(first: 20) { totalCount nodes { id status amount { formatted } nextBillingDate } }"
@@ -27,7 +29,7 @@ DASHBOARD = (
 )
 TARGETS = (
     "{ viewer { subscriptions(first: 50) { nodes { id status business { id } product { id }"
-    " planChangeOptions { product { id } } } } paymentMethods { id expired business { id } } } }"
+    " quantity planChangeOptions { product { id } } } } paymentMethods { id expired business { id } } } }"
 )
 CHANGE_PLAN = (
     "mutation($input: ChangePlanInput!) { changePlan(input: $input) { payment { id status } errors { code } } }"
@@ -84,6 +86,7 @@ class SubscriptionTarget:
     status: str
     business_id: str
     product_id: str
+    quantity: int
     options: list[str]
     token: str
 
@@ -199,10 +202,17 @@ class Traffic:
         if not candidates:
             return await self.dashboard()
         subscription = random.choice(candidates)
-        product = random.choice([option for option in subscription.options if option != subscription.product_id])
+        # Another plan, or one seat more (an upgrade, charged at once) while the plan allows a few.
+        changes: list[tuple[str, int | None]] = [
+            (option, None) for option in subscription.options if option != subscription.product_id
+        ]
+        if subscription.quantity < MAX_QUANTITY:
+            changes.append((subscription.product_id, subscription.quantity + 1))
+        product, quantity = random.choice(changes)
         key = f"soak-plan-{uuid.uuid4().hex}"
         self.plan_change_keys.append((subscription.id, key))
-        variables = {"input": {"subscriptionId": subscription.id, "productId": product, "idempotencyKey": key}}
+        change = {"subscriptionId": subscription.id, "productId": product, "quantity": quantity, "idempotencyKey": key}
+        variables = {"input": change}
         await self._maybe_twice(
             "plan change",
             key,
@@ -292,6 +302,7 @@ class Traffic:
                     node["status"],
                     node["business"]["id"],
                     node["product"]["id"] if node["product"] else "",
+                    node["quantity"],
                     [option["product"]["id"] for option in node["planChangeOptions"]],
                     token,
                 )
@@ -316,8 +327,8 @@ class Traffic:
             [self.dashboard] * 4 + [self.sign_in] * 2 + [self.change_plan] * 2 + [self.reactivate, self.refund] * 1
         )
         limits = httpx.Limits(max_connections=clients * 2 + 4, max_keepalive_connections=clients * 2)
-        # No cookie jar: each sign-in is a first-time visitor whose CSRF cookie comes from its own GET.
-        cookies = httpx.Cookies(CookieJar(DefaultCookiePolicy(allowed_domains=[])))
+        # A jar that keeps no cookie: each sign-in is a first-time visitor whose CSRF cookie comes from its own GET.
+        cookies = CookieJar(DefaultCookiePolicy(allowed_domains=[]))
         async with httpx.AsyncClient(limits=limits, timeout=REQUEST_TIMEOUT_SECONDS, cookies=cookies) as self._client:
             await self.refresh_targets()
             deadline = time.monotonic() + seconds
