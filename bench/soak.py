@@ -178,9 +178,9 @@ async def wait_for(what: str, done: Callable[[], Awaitable[bool]], seconds: floa
     return False
 
 
-async def add_webhook_endpoints(run: Run, traffic: Traffic) -> dict[str, str]:
+async def add_webhook_endpoints(run: Run, traffic: Traffic) -> None:
     """An endpoint per business pointing at the receiver, made through the merchant REST API once the demo's own
-    events are fanned out (so every delivery is of the soak's events); returns each endpoint's secret."""
+    events are fanned out (so every delivery is of the soak's events); the receiver learns each one's secret."""
 
     async def fanned_out() -> bool:
         return not await query(
@@ -188,16 +188,13 @@ async def add_webhook_endpoints(run: Run, traffic: Traffic) -> dict[str, str]:
         )
 
     await wait_for("the demo's events to fan out", fanned_out, SETTLE_SECONDS)
-    endpoint_secrets = {}
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{run.webs[0].port}", timeout=30) as client:
-        for key in traffic.api_keys.values():
+        for business, key in traffic.api_keys.items():
             headers = {"Authorization": f"Bearer {key}"}
-            created = await client.post("/webhooks", headers=headers, json={"url": run.hooks.url})
+            created = await client.post("/webhooks", headers=headers, json={"url": run.hooks.url_for(business)})
             created.raise_for_status()
-            endpoint = created.json()["id"]
-            secret = await client.get(f"/webhooks/{endpoint}/secret", headers=headers)
-            endpoint_secrets[endpoint] = secret.json()["secret"]
-    return endpoint_secrets
+            secret = await client.get(f"/webhooks/{created.json()['id']}/secret", headers=headers)
+            run.hooks.secrets[business] = secret.json()["secret"]
 
 
 # --- faults --------------------------------------------------------------------------------------------------------
@@ -329,11 +326,11 @@ def print_memory(nodes: list[Node]) -> None:
         print(f"{node.name:<10}{node.restarts:>9}{start:>12}{end:>12}  {node.exit_codes}")
 
 
-async def verdict(run: Run, traffic: Traffic, endpoint_secrets: dict[str, str]) -> bool:
+async def verdict(run: Run, traffic: Traffic) -> bool:
     async def database_checks(connection: asyncpg.Connection) -> list[Check]:
         return [
             *await email_checks(connection, run.smtp),
-            *await webhook_checks(connection, run.hooks, endpoint_secrets),
+            *await webhook_checks(connection, run.hooks),
             *await payment_checks(connection, traffic),
         ]
 
@@ -363,7 +360,7 @@ async def soak(run: Run) -> bool:
         await node.ready()
     ports = [node.port for node in run.webs if node.port is not None]
     traffic = Traffic(ports, tokens, api_keys, run.windows)
-    endpoint_secrets = await add_webhook_endpoints(run, traffic)
+    await add_webhook_endpoints(run, traffic)
     for node in run.nodes:
         node.measure_start()
     run.started = time.monotonic()
@@ -379,7 +376,7 @@ async def soak(run: Run) -> bool:
         node.measure_end()
     await asyncio.gather(*(node.stop() for node in run.nodes))
     run.note("every process stopped (SIGTERM)")
-    return await verdict(run, traffic, endpoint_secrets)
+    return await verdict(run, traffic)
 
 
 async def main_async(args: argparse.Namespace) -> int:

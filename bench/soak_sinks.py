@@ -12,6 +12,7 @@ from email import message_from_bytes, policy
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
+from standardwebhooks import Webhook, WebhookVerificationError
 
 # The mailer writes `<email row id@domain>` (gateway/worker/mailer.py).
 _ROW_ID = re.compile(r"^<([^@>]+)@")
@@ -55,23 +56,24 @@ class SmtpSink:
 @dataclass(frozen=True)
 class Hook:
     webhook_id: str
-    headers: dict[str, str]
-    body: bytes
     status: int
+    verified: bool
 
 
 @dataclass
 class WebhookSink:
-    """A minimal HTTP/1.1 receiver answering 500 until `healthy_at` (time.monotonic()), then 200."""
+    """A minimal HTTP/1.1 receiver answering 500 until `healthy_at` (time.monotonic()), then 200. Each business
+    posts to a path of its own, and each request is verified on arrival with that business's endpoint secret (as a
+    receiver does: Standard Webhooks refuses a timestamp more than 5 minutes old)."""
 
     port: int = field(default_factory=free_port)
     healthy_at: float = float("inf")
+    secrets: dict[str, str] = field(default_factory=dict)  # business id -> endpoint secret
     hooks: list[Hook] = field(default_factory=list)
     _server: asyncio.Server | None = None
 
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks"
+    def url_for(self, business: str) -> str:
+        return f"http://127.0.0.1:{self.port}/hooks/{business}"
 
     def delivered_ids(self) -> set[str]:
         return {hook.webhook_id for hook in self.hooks if hook.status == 200}
@@ -87,7 +89,7 @@ class WebhookSink:
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             head = await reader.readuntil(b"\r\n\r\n")
-            lines = head.decode().split("\r\n")[1:]
+            request_line, *lines = head.decode().split("\r\n")
             headers = {
                 name.strip().lower(): value.strip() for name, value in (line.split(":", 1) for line in lines if line)
             }
@@ -96,7 +98,17 @@ class WebhookSink:
             writer.close()
             return
         status = 200 if time.monotonic() >= self.healthy_at else 500
-        self.hooks.append(Hook(headers.get("webhook-id", ""), headers, body, status))
+        business = request_line.split(" ")[1].rpartition("/")[2]
+        verified = _verifies(body, headers, self.secrets.get(business, ""))
+        self.hooks.append(Hook(headers.get("webhook-id", ""), status, verified))
         writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".encode())
         await writer.drain()
         writer.close()
+
+
+def _verifies(body: bytes, headers: dict[str, str], secret: str) -> bool:
+    try:
+        Webhook(secret).verify(body, headers)
+    except WebhookVerificationError:
+        return False
+    return True

@@ -5,6 +5,7 @@ merchant API), some writes sent with the same idempotency key to both nodes at o
 connection error."""
 
 import asyncio
+import contextlib
 import itertools
 import math
 import random
@@ -20,6 +21,8 @@ from typing import Any
 import httpx
 
 REQUEST_TIMEOUT_SECONDS = 30.0
+# A write whose answer was lost is sent again under its key, as a merchant's or customer's client would.
+WRITE_ATTEMPTS, RETRY_PAUSE_SECONDS = 4, 2.0
 # Seats a plan change may add up to (the demo's Northwind allows 10).
 MAX_QUANTITY = 6
 THINK_SECONDS = (0.05, 0.3)
@@ -39,6 +42,10 @@ REACTIVATE = (
     "{ payment { id status } errors { code } } }"
 )
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+class Unanswered(Exception):
+    """No answer came (a connection error), or a 5xx."""
 
 
 @dataclass
@@ -169,7 +176,9 @@ class Traffic:
         headers = {"Authorization": f"Bearer {token}"}
         body = {"query": query, "variables": variables or {}}
         response = await self.send(kind, "POST", "/graphql", port, headers=headers, json=body)
-        if response is None or response.status_code != 200:
+        if response is None or response.status_code >= 500:
+            raise Unanswered
+        if response.status_code != 200:
             return None
         data: dict[str, Any] | None = response.json().get("data")
         return data
@@ -177,7 +186,8 @@ class Traffic:
     # --- what clients do ----------------------------------------------------------------------------------------
 
     async def dashboard(self) -> None:
-        await self.graphql("dashboard", random.choice(list(self.tokens.values())), DASHBOARD)
+        with contextlib.suppress(Unanswered):
+            await self.graphql("dashboard", random.choice(list(self.tokens.values())), DASHBOARD)
 
     async def sign_in(self) -> None:
         """The login page: GET the form on one node, POST it to the other (one secret key signs CSRF for both)."""
@@ -258,9 +268,10 @@ class Traffic:
 
         async def refund_id(port: int | None) -> str | None:
             response = await self.send("refund", "POST", "/refunds", port, headers=headers, json=body)
-            if response is None or response.status_code != 200:
-                if response is not None and response.status_code < 500:
-                    self.tallies["refund"].user_errors[response.json().get("code", str(response.status_code))] += 1
+            if response is None or response.status_code >= 500:
+                raise Unanswered
+            if response.status_code != 200:
+                self.tallies["refund"].user_errors[response.json().get("code", str(response.status_code))] += 1
                 return None
             return str(response.json()["refund_id"])
 
@@ -281,10 +292,20 @@ class Traffic:
         self, kind: str, key: str, twice: bool, call: Callable[[int | None], Awaitable[str | None]]
     ) -> None:
         if not twice or len(self.ports) < 2:
-            await call(None)
+            await self._retried(call, None)
             return
-        first, second = await asyncio.gather(call(self.ports[0]), call(self.ports[1]))
+        first, second = await asyncio.gather(self._retried(call, self.ports[0]), self._retried(call, self.ports[1]))
         self.pairs.append(SameKeyPair(kind, key, (first, second)))
+
+    async def _retried(self, call: Callable[[int | None], Awaitable[str | None]], port: int | None) -> str | None:
+        """`call` to `port`, and while unanswered again a moment later to the next node in turn (same key)."""
+        for _ in range(WRITE_ATTEMPTS):
+            try:
+                return await call(port)
+            except Unanswered:
+                await asyncio.sleep(RETRY_PAUSE_SECONDS)
+                port = None
+        return None
 
     # --- targets ------------------------------------------------------------------------------------------------
 
@@ -292,7 +313,10 @@ class Traffic:
         subscriptions: list[SubscriptionTarget] = []
         methods: dict[tuple[str, str], list[str]] = {}
         for token in self.tokens.values():
-            data = await self.graphql("targets", token, TARGETS)
+            try:
+                data = await self.graphql("targets", token, TARGETS)
+            except Unanswered:
+                return
             if data is None:
                 return
             viewer = data["viewer"]
