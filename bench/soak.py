@@ -70,6 +70,7 @@ SMTP_OUTAGE_AT, WEB_KILL_AT, WORKER_KILL_AT, POSTGRES_RESTART_AT = 0.2, 0.35, 0.
 DRAIN_SECONDS = 200.0
 # A delivery whose next attempt is further away than this waits for a later retry: the merchant replays it.
 REPLAY_BEYOND_SECONDS = 90
+# How long the workers may take to fan out the demo's own events before the endpoints are made.
 SETTLE_SECONDS = 60.0
 # uvicorn ends a graceful shutdown by raising the signal it caught again, so a web process ends "killed by SIGTERM".
 CLEAN_EXITS = {0, -signal.SIGTERM}
@@ -78,7 +79,7 @@ REPLAY = "mutation($input: WebhookDeliveryInput!) { replayWebhookDelivery(input:
 
 @dataclass
 class Run:
-    """One soak run: its database, sinks, processes, traffic, and the log of what happened when."""
+    """One soak run: its database, sinks, processes, and the fault windows."""
 
     args: argparse.Namespace
     database_url: str
@@ -89,16 +90,13 @@ class Run:
     workers: list[Node]
     windows: Windows = field(default_factory=Windows)
     started: float = field(default_factory=time.monotonic)
-    timeline: list[str] = field(default_factory=list)
 
     @property
     def nodes(self) -> list[Node]:
         return [*self.webs, *self.workers]
 
     def note(self, what: str) -> None:
-        line = f"{time.monotonic() - self.started:7.1f} s  {what}"
-        self.timeline.append(line)
-        print(line, flush=True)
+        print(f"{time.monotonic() - self.started:7.1f} s  {what}", flush=True)
 
 
 # --- the database --------------------------------------------------------------------------------------------------
