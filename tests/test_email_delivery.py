@@ -6,10 +6,17 @@ import dataclasses
 import logging
 from datetime import timedelta
 
+import pytest
+from asyncpg import ConnectionDoesNotExistError
+from tortoise import connections
+
+import gateway.worker
 from access.login_links import create_magic_link, request_sign_in
-from gateway.worker import MAX_ATTEMPTS, RETRY_DELAYS, process_due_emails
+from gateway.worker import CLAIM_LEASE, MAX_ATTEMPTS, RETRY_DELAYS, process_due_emails, run_worker
+from gateway.worker.mailer import send_email
 from models import EmailMessage
 from models.enums import DeliveryStatus
+from tests.support.databases import uses_postgres
 from tests.support.portal import Mailbox, create_shop, html_of, text_of
 
 
@@ -119,6 +126,19 @@ async def test_smtp_down_then_up_delivers_exactly_once(portal_settings, mailbox)
     assert row.sealed_context is None
 
 
+async def test_an_email_sent_again_after_its_worker_died_keeps_its_message_id(portal_settings, mailbox):
+    """A worker killed between the SMTP send and recording it leaves the email to another worker once its lease
+    ends: the copy carries the same Message-ID, so the receiving server or mail client can drop it."""
+    shop = await create_shop("Acme Tools")
+    await ask(portal_settings, business=shop.business)
+    row = await EmailMessage.get()
+    await send_email(row, portal_settings)  # sent by the worker that died before recording it
+
+    assert await process_due_emails(portal_settings, now=row.next_attempt_at + CLAIM_LEASE) == 1
+    first, again = mailbox.messages
+    assert first["Message-ID"] == again["Message-ID"]
+
+
 async def test_failures_back_off_then_give_up(portal_settings, mailbox):
     mailbox.stop()
     shop = await create_shop("Acme Tools")
@@ -164,3 +184,40 @@ async def test_a_stopping_worker_hands_back_the_emails_it_has_not_sent(portal_se
     assert mailbox.messages == []
     # Another worker sends them at once, not when the stopped worker's lease would have ended.
     assert await process_due_emails(portal_settings) == 3
+
+
+@pytest.mark.skipif(not uses_postgres(), reason="a pooled connection's BEGIN fails as PostgreSQL restarts")
+async def test_the_worker_sends_again_after_a_transaction_failed_to_begin(portal_settings, mailbox, monkeypatch):
+    """PostgreSQL restarting can fail a transaction's BEGIN, and tortoise then leaves that dead transaction as the
+    current one of the task that tried: every later pass in that task would run inside it and fail for good."""
+    shop = await create_shop("Acme Tools")
+    await ask(portal_settings, business=shop.business)
+    transaction = type(connections.get("default")._in_transaction().client)
+    real_begin, real_claim = transaction.begin, gateway.worker.claim_due_emails
+    claiming: list[asyncio.Task | None] = []  # the task of the first outbox claim, until its BEGIN has failed
+
+    async def claim(now):
+        if not claiming:
+            claiming.append(asyncio.current_task())
+        return await real_claim(now)
+
+    async def begin(self) -> None:
+        if claiming[-1:] == [asyncio.current_task()]:
+            claiming.append(None)
+            # The server closed the connection: the pool has it back, and the transaction holds a dead handle.
+            await self._parent._pool.release(self._connection)
+            raise ConnectionDoesNotExistError("connection was closed in the middle of operation")
+        await real_begin(self)
+
+    monkeypatch.setattr(gateway.worker, "claim_due_emails", claim)
+    monkeypatch.setattr(transaction, "begin", begin)
+    stop = asyncio.Event()
+    worker = asyncio.create_task(run_worker(dataclasses.replace(portal_settings, worker_poll_seconds=0.05), stop))
+    for _ in range(100):
+        if mailbox.messages:
+            break
+        await asyncio.sleep(0.05)
+    stop.set()
+    await worker
+    assert None in claiming  # the first claim failed
+    assert len(mailbox.messages) == 1

@@ -35,6 +35,7 @@ from gateway.pdf_rendering import RenderPool, close_pools
 from gateway.settings import Settings
 from gateway.worker.heartbeat import Heartbeat
 from gateway.worker.mailer import send_email
+from gateway.worker.own_task import in_own_task
 from gateway.worker.webhook_delivery import run_webhook_loop
 from merchants.domain_verification import TxtLookup, check_due_claims, dns_txt_lookup
 from models import EmailMessage
@@ -128,7 +129,7 @@ async def process_due_emails(settings: Settings, now: datetime | None = None, st
 async def _run_billing_safely(billing: BillingContext) -> None:
     started = time.monotonic()
     try:
-        report = await run_billing(billing)
+        report = await in_own_task(run_billing(billing))
     except Exception:
         logger.exception("Billing run failed; trying again at the next interval")
     else:
@@ -137,7 +138,7 @@ async def _run_billing_safely(billing: BillingContext) -> None:
 
 async def _handle_stripe_events_safely(billing: BillingContext) -> int:
     try:
-        return await handle_stripe_events(billing)
+        return await in_own_task(handle_stripe_events(billing))
     except Exception:
         logger.exception("Stripe events pass failed; trying again shortly")
         return 0
@@ -145,14 +146,14 @@ async def _handle_stripe_events_safely(billing: BillingContext) -> int:
 
 async def _check_domains_safely(txt_lookup: TxtLookup) -> None:
     try:
-        await check_due_claims(txt_lookup)
+        await in_own_task(check_due_claims(txt_lookup))
     except Exception:
         logger.exception("Custom domain checks failed; trying again at the next interval")
 
 
 async def _render_documents_safely(renderer: Renderer) -> int:
     try:
-        return await render_due(renderer, utcnow())
+        return await in_own_task(render_due(renderer, utcnow()))
     except Exception:
         logger.exception("Document rendering pass failed; trying again shortly")
         return 0
@@ -187,7 +188,7 @@ async def run_worker(
             handled = await _handle_stripe_events_safely(billing)
             rendered = await _render_documents_safely(renderer)
             try:
-                sent = await process_due_emails(settings, stop=stop)
+                sent = await in_own_task(process_due_emails(settings, stop=stop))
             except Exception:
                 logger.exception("Outbox pass failed; trying again shortly")
                 sent = 0

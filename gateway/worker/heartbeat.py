@@ -14,6 +14,7 @@ import time
 from datetime import timedelta
 
 from core.clock import utcnow
+from gateway.worker.own_task import in_own_task
 from models.workers import beat, prune_beats
 
 logger = logging.getLogger(__name__)
@@ -51,6 +52,6 @@ class Heartbeat:
             return
         self.next_beat = time.monotonic() + self.every
         try:
-            await beat(self.worker_id, utcnow())
+            await in_own_task(beat(self.worker_id, utcnow()))
         except Exception as error:  # noqa: BLE001 -- a missed beat shows in /readyz; the pass goes on
             logger.warning("Worker heartbeat not recorded: %r", error)

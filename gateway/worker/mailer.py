@@ -10,11 +10,12 @@ from the header as written gives way to the portal's name.
 """
 
 import logging
+import socket
 from email import message_from_string, policy
 from email.errors import HeaderParseError
 from email.headerregistry import Address
 from email.message import EmailMessage as MimeMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import format_datetime
 
 import aiosmtplib
 
@@ -87,8 +88,9 @@ def compose_email(message: EmailMessage, settings: Settings) -> MimeMessage:
     if reply_to := _reply_to(message.reply_to):
         mime["Reply-To"] = reply_to
     mime["Date"] = format_datetime(message.created_at)
-    # Derived from the row, so a retried send carries the same Message-ID and receivers can drop a duplicate.
-    mime["Message-ID"] = make_msgid(idstring=message.id, domain=settings.mail_from.rpartition("@")[2] or None)
+    # The row's id and nothing random (make_msgid adds the time and a random number), so a send repeated after a
+    # worker died carries the same Message-ID and receivers can drop the duplicate.
+    mime["Message-ID"] = f"<{message.id}@{settings.mail_from.rpartition('@')[2] or socket.getfqdn()}>"
     mime["Auto-Submitted"] = "auto-generated"
     mime.set_content(render(f"email/{message.template}.txt", locale, **context))
     mime.add_alternative(render(f"email/{message.template}.html", locale, subject=subject, **context), subtype="html")

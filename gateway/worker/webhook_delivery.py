@@ -23,6 +23,7 @@ from core.clock import utcnow
 from gateway.metrics.instruments import count_webhook_delivery
 from gateway.settings import Settings
 from gateway.worker.heartbeat import Heartbeat
+from gateway.worker.own_task import in_own_task
 from gateway.worker.webhook_transport import PinnedTransport
 from merchants.webhooks import (
     WebhookEndpointError,
@@ -214,7 +215,7 @@ async def run_webhook_loop(settings: Settings, stop: asyncio.Event, heartbeat: H
         if heartbeat is not None:
             await heartbeat()
         try:
-            attempted = await process_due_webhooks(settings, stop=stop)
+            attempted = await in_own_task(process_due_webhooks(settings, stop=stop))
         except Exception:
             logger.exception("Webhook pass failed; trying again shortly")
             attempted = 0
