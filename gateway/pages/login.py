@@ -73,7 +73,9 @@ async def sign_in_page(request: Request, *, settings: Settings, livemode: bool) 
     email = submitted.strip() if isinstance(submitted, str) else ""
     if problem := email_problem(email, locale):
         return sign_in(status=422, email_error=problem, email=email, signed_out=False)
-    response = page("check_email.html", back_url=action, limit_minutes=SIGN_IN_PER_EMAIL.window_seconds // 60)
+    response = page(
+        "check_email.html", back_url=action, email=email, limit_minutes=SIGN_IN_PER_EMAIL.window_seconds // 60
+    )
     response.background = BackgroundTask(
         request_sign_in,
         email=email,
