@@ -1,7 +1,7 @@
 """The billing run: everything that falls due, done once. Period-end cancellations end, fixed-term subscriptions
 expire, pauses start and end, scheduled plan changes apply, due subscriptions (trials ending included) renew,
-payments whose outcome was never recorded and creates whose request died are finished, and license keys past their
-expiry say so.
+failed renewals are retried when their retry is due (billing.dunning), payments whose outcome was never recorded
+and creates whose request died are finished, and license keys past their expiry say so.
 `portal billing run` runs it once; the worker runs it periodically; the demo's history replays its subscription work
 for the demo's businesses at the moments things fell due. Several workers may run it at once: every change is a
 conditional UPDATE that only one of them wins, and a renewal's idempotency key makes a second worker's charge the
@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -43,6 +44,8 @@ MAX_PASSES = 50
 @dataclass
 class BillingRunReport:
     renewed: int = 0
+    # Renewals that failed with a retry left (billing.dunning), and those whose last charge failed.
+    retry_scheduled: int = 0
     put_on_hold: int = 0
     cancelled: int = 0
     expired: int = 0
@@ -120,7 +123,11 @@ async def _billing_pass(context: BillingContext, now: datetime, scope: RunScope)
     for subscription in await _due(scope).filter(expires_at__lte=now).limit(BATCH_SIZE):
         report.expired += await _end_period(subscription, SubscriptionStatus.EXPIRED, EventType.SUBSCRIPTION_EXPIRED)
     await _period_ends(now, scope, report)
-    renewing = _due(scope).filter(cancel_at_next_billing_date=False, next_billing_date__lte=now)
+    renewing = _due(scope).filter(
+        Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now),
+        cancel_at_next_billing_date=False,
+        next_billing_date__lte=now,
+    )
     for subscription in await renewing.order_by("next_billing_date").limit(BATCH_SIZE):
         try:
             payment = await renew(subscription, context)
@@ -130,6 +137,8 @@ async def _billing_pass(context: BillingContext, now: datetime, scope: RunScope)
             continue
         if payment.status == PaymentStatus.SUCCEEDED:
             report.renewed += 1
+        elif await Subscription.exists(id=subscription.id, status=SubscriptionStatus.ACTIVE):
+            report.retry_scheduled += 1
         else:
             report.put_on_hold += 1
     return report

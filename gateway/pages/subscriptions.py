@@ -1,7 +1,7 @@
 """A subscription's own page (`/subscriptions/{id}`) and what the customer does there: pay an on-hold
-subscription's dues and reactivate it (with the confirmation page and the return from 3-D Secure), choose the
-saved card that pays it (`/subscriptions/{id}/payment-method`), and subscribe again once it ended (on to the checkout,
-gateway.pages.checkout). The page, the receipt of a payment and the return
+subscription's dues and reactivate it, or a past-due one's failed renewal (Pay now), with the confirmation page and
+the return from 3-D Secure; choose the saved card that pays it (`/subscriptions/{id}/payment-method`), and subscribe
+again once it ended (on to the checkout, gateway.pages.checkout). The page, the receipt of a payment and the return
 from 3-D Secure serve the changes of `subscription_changes` (cancel, change plan, pause) as well.
 
 Every read and write is the customer GraphQL schema's (`node`, `reactivateSubscription`, `completePayment`,
@@ -38,7 +38,7 @@ SUBSCRIPTION_QUERY = f"""
 query SubscriptionPage($id: ID!, $invoices: Boolean!) {{
   node(id: $id) {{
     ... on Subscription {{
-      id status quantity price {{ {PRICE_FIELDS} }} dues {{ formatted }}
+      id status quantity price {{ {PRICE_FIELDS} }} dues {{ formatted }} paymentRetry {{ attempt nextAttemptAt }}
       previousBillingDate nextBillingDate cancelAtNextBillingDate cancelledAt trial {{ endsAt cardDeclined }}
       pauseAtNextBillingDate pauseCycles pausedUntil
       product {{ name }}

@@ -5,6 +5,7 @@ from typing import Self
 
 import strawberry
 
+from billing.dunning import payment_retry
 from billing.periods import in_trial
 from billing.prices import subscription_price
 from billing.reactivation import dues
@@ -50,6 +51,16 @@ class SubscriptionTrial:
     )
 
 
+@strawberry.type(
+    description="A renewal that failed and is charged again on the business's schedule; the subscription stays "
+    "ACTIVE meanwhile and goes ON_HOLD when the last retry fails. Paying now (reactivateSubscription) ends it."
+)
+class PaymentRetry:
+    attempt: int = strawberry.field(description="How many charges of this renewal have failed so far.")
+    next_attempt_at: datetime = strawberry.field(description="When the card is charged again.")
+    amount_due: Money = strawberry.field(description="What paying now charges, tax included.")
+
+
 @strawberry.type
 class Subscription(Node, OwnedByBusiness):
     status: SubscriptionStatus
@@ -92,11 +103,22 @@ class Subscription(Node, OwnedByBusiness):
         declined = bool(method_id) and await info.context.loaders.declined_last.load(method_id)
         return SubscriptionTrial(ends_at=row.trial_ends_at, card_declined=declined)
 
-    @strawberry.field(description="What reactivation will charge, tax included; null unless ON_HOLD.")
+    @strawberry.field(
+        description="What paying the dues (reactivateSubscription) will charge, tax included; null unless ON_HOLD "
+        "or past due (paymentRetry)."
+    )
     async def dues(self, info: strawberry.Info) -> Money | None:
         business = info.context.signed_in_viewer().business(self.business_id)
         amounts = await dues(self.row, business) if business else None
         return Money.of(amounts.total, self.row.currency, info.context.locale) if amounts else None
+
+    @strawberry.field(description="The retries of a failed renewal, while they go on; null otherwise.")
+    async def payment_retry(self, info: strawberry.Info) -> PaymentRetry | None:
+        retry = payment_retry(self.row)
+        amount_due = await self.dues(info) if retry else None
+        if retry is None or amount_due is None:
+            return None
+        return PaymentRetry(attempt=retry.attempts, next_attempt_at=retry.next_attempt_at, amount_due=amount_due)
 
     @strawberry.field(description="The discount its next renewals get (a retention offer it accepted).")
     async def discount(self, info: strawberry.Info) -> SubscriptionDiscount | None:
