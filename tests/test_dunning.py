@@ -11,8 +11,10 @@ import httpx
 import pytest
 
 from billing.billing_run import run_billing
+from billing.errors import BillingError
 from billing.payment_methods import use_for_subscription
 from billing.processors.protocol import ChargeStatus
+from billing.reactivation import reactivate
 from core.clock import utcnow
 from core.i18n import format_day
 from gateway.worker import process_due_emails
@@ -296,3 +298,27 @@ async def test_pay_now_during_the_retries_settles_the_renewal_and_stops_them(htt
     assert (await run_billing(context, now=days_after_due(shop, 7))).total == 0
     assert await Payment.filter(status=PaymentStatus.SUCCEEDED).count() == 1
     assert await Invoice.all().count() == 1
+
+
+async def test_pay_now_in_twenty_tabs_beside_the_billing_runs_retry_charges_once(context) -> None:
+    shop = await renewing_shop(context)
+    visa = shop.cards["pm_card_visa"]
+    await run_billing(context, now=days_after_due(shop, 0))
+    await use_for_subscription(shop.subscription, visa, FEATURES)
+
+    async def paying_now(tab: int) -> Payment:
+        subscription = await Subscription.get(id=shop.subscription.id)
+        return await reactivate(subscription, visa, client_key=f"tab-{tab}", features=FEATURES, context=context)
+
+    results = await asyncio.gather(
+        *(run_billing(context, now=days_after_due(shop, 1)) for _ in range(3)),
+        *(paying_now(tab) for tab in range(20)),
+        return_exceptions=True,
+    )
+
+    assert all(not isinstance(result, Exception) or isinstance(result, BillingError) for result in results)
+    assert await SandboxCharge.filter(status=ChargeStatus.SUCCEEDED).count() == 1
+    assert await Payment.filter(status=PaymentStatus.SUCCEEDED).count() == 1
+    assert await Invoice.all().count() == 1
+    subscription = await fresh(shop)
+    assert (subscription.previous_billing_date, subscription.renewal_attempts) == (due_of(shop), 0)
