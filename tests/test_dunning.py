@@ -322,3 +322,15 @@ async def test_pay_now_in_twenty_tabs_beside_the_billing_runs_retry_charges_once
     assert await Invoice.all().count() == 1
     subscription = await fresh(shop)
     assert (subscription.previous_billing_date, subscription.renewal_attempts) == (due_of(shop), 0)
+
+
+async def test_the_home_says_when_a_past_due_renewal_is_tried_again(http, context) -> None:
+    shop = await renewing_shop(context)
+    await run_billing(context, now=days_after_due(shop, 0))
+    await sign_in(http, await business_token(shop.customer))
+
+    home = await http.get("/")
+
+    next_try = format_day(due_of(shop) + timedelta(days=1), "en")
+    assert home.status_code == 200
+    assert f"Payment failed; next try on {next_try}" in home.text

@@ -58,7 +58,13 @@ class SubscriptionTrial:
 class PaymentRetry:
     attempt: int = strawberry.field(description="How many charges of this renewal have failed so far.")
     next_attempt_at: datetime = strawberry.field(description="When the card is charged again.")
-    amount_due: Money = strawberry.field(description="What paying now charges, tax included.")
+    subscription: strawberry.Private["Subscription"]
+
+    @strawberry.field(description="What paying now charges, tax included.")
+    async def amount_due(self, info: strawberry.Info) -> Money:
+        due = await self.subscription.dues(info)
+        assert due is not None, "a past-due subscription owes its renewal"
+        return due
 
 
 @strawberry.type
@@ -113,12 +119,11 @@ class Subscription(Node, OwnedByBusiness):
         return Money.of(amounts.total, self.row.currency, info.context.locale) if amounts else None
 
     @strawberry.field(description="The retries of a failed renewal, while they go on; null otherwise.")
-    async def payment_retry(self, info: strawberry.Info) -> PaymentRetry | None:
+    def payment_retry(self) -> PaymentRetry | None:
         retry = payment_retry(self.row)
-        amount_due = await self.dues(info) if retry else None
-        if retry is None or amount_due is None:
+        if retry is None:
             return None
-        return PaymentRetry(attempt=retry.attempts, next_attempt_at=retry.next_attempt_at, amount_due=amount_due)
+        return PaymentRetry(attempt=retry.attempts, next_attempt_at=retry.next_attempt_at, subscription=self)
 
     @strawberry.field(description="The discount its next renewals get (a retention offer it accepted).")
     async def discount(self, info: strawberry.Info) -> SubscriptionDiscount | None:
