@@ -778,6 +778,9 @@ class _DemoBuilder:
         self.subscribe(sakura, sf_jcb, "personal", days_ago=6 * 31 + 15)
         self.bank_declines(sf_jcb, days_ago=25)
         self.subscribe(sakura, sf_jcb, "pro", days_ago=5, trial_period_days=14)
+        # Its first renewal, a few days ago, was declined on the JCB too: it is past due, still active, and retried on
+        # the schedule (billing.dunning) unless she pays it now.
+        self.subscribe(sakura, sf_jcb, "studio", days_ago=31 + 3)
         # Its first charge, on the declining JCB, failed: it never started.
         self.subscribe(sakura, sf_jcb, "hosting", days_ago=20)
         hanami = self.purchase(sakura, sf_jcb, "hanami", days_ago=480)
