@@ -334,3 +334,16 @@ async def test_the_home_says_when_a_past_due_renewal_is_tried_again(http, contex
     next_try = format_day(due_of(shop) + timedelta(days=1), "en")
     assert home.status_code == 200
     assert f"Payment failed; next try on {next_try}" in home.text
+
+
+async def test_a_pause_that_starts_while_past_due_owes_nothing_and_ends_the_retries(context) -> None:
+    shop = await renewing_shop(context)
+    await run_billing(context, now=days_after_due(shop, 0))
+    await Subscription.filter(id=shop.subscription.id).update(pause_at_next_billing_date=True, pause_cycles=1)
+
+    report = await run_billing(context, now=days_after_due(shop, 1))
+
+    assert (report.paused, report.retry_scheduled, report.put_on_hold) == (1, 0, 0)
+    subscription = await fresh(shop)
+    assert (subscription.status, subscription.renewal_attempts, subscription.next_retry_at) == ("paused", 0, None)
+    assert await Payment.all().count() == 1
