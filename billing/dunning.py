@@ -12,7 +12,7 @@ at the first failure. The customer may pay it at once (billing.reactivation), wh
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from models import Subscription
+from models import Payment, Subscription
 from models.enums import SubscriptionStatus
 
 
@@ -35,11 +35,37 @@ def payment_retry(subscription: Subscription) -> PaymentRetry | None:
     return PaymentRetry(subscription.renewal_attempts, subscription.next_retry_at)
 
 
-def attempt_key(subscription: Subscription) -> str:
-    """The idempotency key of the renewal charge to make now: the first one's is `renewal:{id}:{due}`, as it always
-    was; each retry adds its number, so that it is a charge of its own and a crashed one is found again."""
-    key = f"renewal:{subscription.id}:{subscription.next_billing_date.isoformat()}"
-    return f"{key}:retry:{subscription.renewal_attempts}" if subscription.renewal_attempts else key
+@dataclass(frozen=True)
+class RenewalAttempt:
+    """One charge of a renewal: the renewal's due date and how many of its charges failed before this one."""
+
+    subscription_id: str
+    due: datetime
+    failed_before: int
+
+    @classmethod
+    def now_due(cls, subscription: Subscription) -> "RenewalAttempt":
+        """The charge the subscription's renewal is due for now."""
+        return cls(subscription.id, subscription.next_billing_date, subscription.renewal_attempts)
+
+    @classmethod
+    def of(cls, payment: Payment, subscription: Subscription) -> "RenewalAttempt":
+        """The charge a renewal payment was made for (one made before retries existed: the one due now)."""
+        details = payment.details or {}
+        if "renewal_due" not in details:
+            return cls.now_due(subscription)
+        return cls(subscription.id, datetime.fromisoformat(details["renewal_due"]), details["failed_before"])
+
+    @property
+    def key(self) -> str:
+        """Its idempotency key: the first charge's is `renewal:{id}:{due}`, as it always was; each retry adds its
+        number, so that it is a charge of its own and a crashed one is found again."""
+        key = f"renewal:{self.subscription_id}:{self.due.isoformat()}"
+        return f"{key}:retry:{self.failed_before}" if self.failed_before else key
+
+    def details(self) -> dict[str, object]:
+        """What its payment keeps, so that whoever settles it late knows which charge it was."""
+        return {"renewal_due": self.due.isoformat(), "failed_before": self.failed_before}
 
 
 def next_retry_at(schedule: tuple[int, ...], due: datetime, failed: int, now: datetime) -> datetime | None:

@@ -14,7 +14,7 @@ from billing.charges import ChargeIntent, SubscriptionOutcome, charge_once, clie
 from billing.context import BillingContext
 from billing.discounts import spend_cycle
 from billing.dues import period_charge
-from billing.dunning import past_due
+from billing.dunning import RenewalAttempt, past_due
 from billing.errors import NOT_ALLOWED_ELSEWHERE, NOTHING_DUE, PAYMENT_METHOD_UPDATE_OFF, BillingError
 from billing.errors import BillingErrorCode as Code
 from billing.events import record_subscription_event
@@ -87,7 +87,7 @@ async def reactivation_outcome(
     parties = await parties_of(subscription)
     notifier = Notifier(context, parties.business, parties.customer, locale or parties.customer.locale)
     if past_due(subscription):
-        return PayNowOutcome(subscription, parties, notifier, retry_after_days=())
+        return PayNowOutcome(subscription, parties, notifier, RenewalAttempt.now_due(subscription), retry_after_days=())
     return ReactivationOutcome(subscription, parties, notifier)
 
 

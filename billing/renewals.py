@@ -17,7 +17,7 @@ from billing.charges import ChargeIntent, Parties, SubscriptionOutcome, charge_o
 from billing.context import BillingContext
 from billing.discounts import spend_cycle
 from billing.dues import period_charge
-from billing.dunning import attempt_key, next_retry_at
+from billing.dunning import RenewalAttempt, next_retry_at
 from billing.errors import decline_message
 from billing.events import record_subscription_event
 from billing.invoices import Line
@@ -37,16 +37,21 @@ class RenewalOutcome(SubscriptionOutcome):
     off_session = True
 
     def __init__(
-        self, subscription: Subscription, parties: Parties, notifier: Notifier, retry_after_days: tuple[int, ...]
+        self,
+        subscription: Subscription,
+        parties: Parties,
+        notifier: Notifier,
+        attempt: RenewalAttempt,
+        retry_after_days: tuple[int, ...],
     ) -> None:
         super().__init__(subscription, parties, notifier)
+        # The charge this is: its outcome applies only while the subscription is still at that charge.
+        self.attempt = attempt
         self.retry_after_days = retry_after_days
-        # The failed charges before this one: a retry's outcome applies only to the attempt it is.
-        self.attempts = subscription.renewal_attempts
 
     @property
     def period_start(self) -> datetime:
-        return self.subscription.next_billing_date
+        return self.attempt.due
 
     def lines(self, payment: Payment, now: datetime) -> list[Line]:
         start = self.period_start
@@ -58,12 +63,12 @@ class RenewalOutcome(SubscriptionOutcome):
         )
 
     def _this_attempt(self) -> QuerySet[Subscription]:
-        return self._this_period().filter(renewal_attempts=self.attempts)
+        return self._this_period().filter(renewal_attempts=self.attempt.failed_before)
 
     async def still_applies(self) -> bool:
         """A retry's charge that succeeds late is kept only while the renewal is still unpaid (not paid meanwhile with
         Pay now)."""
-        return not self.attempts or await self._this_attempt().exists()
+        return not self.attempt.failed_before or await self._this_attempt().exists()
 
     async def succeeded(self, payment: Payment, invoice: Invoice, now: datetime) -> None:
         start = self.period_start
@@ -79,9 +84,10 @@ class RenewalOutcome(SubscriptionOutcome):
 
     async def failed(self, payment: Payment, now: datetime) -> None:
         reason = payment.error_message or decline_message(None)
-        retry_at = next_retry_at(self.retry_after_days, self.period_start, self.attempts + 1, now)
+        failed = self.attempt.failed_before + 1
+        retry_at = next_retry_at(self.retry_after_days, self.period_start, failed, now)
         if retry_at is not None:
-            if await self._this_attempt().update(renewal_attempts=self.attempts + 1, next_retry_at=retry_at):
+            if await self._this_attempt().update(renewal_attempts=failed, next_retry_at=retry_at):
                 await self.notifier.payment_failed(payment, self.product_name, reason, next_attempt_at=retry_at)
             return
         on_hold = {"status": SubscriptionStatus.ON_HOLD, "renewal_attempts": 0, "next_retry_at": None}
@@ -94,12 +100,16 @@ class RenewalOutcome(SubscriptionOutcome):
         await self.notifier.subscription_on_hold(self.subscription, self.product_name, payment.total_amount)
 
 
-async def renewal_outcome(subscription: Subscription, context: BillingContext) -> RenewalOutcome:
+async def renewal_outcome(
+    subscription: Subscription, context: BillingContext, payment: Payment | None = None
+) -> RenewalOutcome:
+    """The outcome of the renewal charge `payment` made, or of the one due now."""
     parties = await parties_of(subscription)
     notifier = Notifier(context, parties.business, parties.customer, parties.customer.locale)
+    attempt = RenewalAttempt.of(payment, subscription) if payment else RenewalAttempt.now_due(subscription)
     # Nobody is signed in: the business's default configuration's schedule applies.
     features = await portal_features(subscription.business_id, subscription.livemode)
-    return RenewalOutcome(subscription, parties, notifier, features.payment_retry.retry_after_days)
+    return RenewalOutcome(subscription, parties, notifier, attempt, features.payment_retry.retry_after_days)
 
 
 async def renewal_method(subscription: Subscription) -> PaymentMethod | None:
@@ -126,13 +136,14 @@ async def renew(subscription: Subscription, context: BillingContext) -> Payment:
     the first's charge. Raises BillingError, with nothing changed, when nobody may charge the business in its mode."""
     processor = await context.processor_for(subscription.business_id, subscription.livemode)
     outcome = await renewal_outcome(subscription, context)
-    key = attempt_key(subscription)
-    earlier = await Payment.get_or_none(idempotency_key=key)
+    attempt = outcome.attempt
+    earlier = await Payment.get_or_none(idempotency_key=attempt.key)
     # An attempt made before (it crashed, or another worker is on it) is finished as it was asked: its card, its
     # amounts, even if the card changed since.
     intent = ChargeIntent(
         method=await _method_of(earlier) if earlier else await renewal_method(subscription),
         amounts=outcome.amounts(earlier) if earlier else await period_charge(subscription, outcome.business),
-        idempotency_key=key,
+        idempotency_key=attempt.key,
+        details=attempt.details(),
     )
     return await charge_once(intent, outcome, processor)

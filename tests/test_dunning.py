@@ -347,3 +347,27 @@ async def test_a_pause_that_starts_while_past_due_owes_nothing_and_ends_the_retr
     subscription = await fresh(shop)
     assert (subscription.status, subscription.renewal_attempts, subscription.next_retry_at) == ("paused", 0, None)
     assert await Payment.all().count() == 1
+
+
+async def test_a_crashed_retry_finished_after_pay_now_is_given_back(context, monkeypatch) -> None:
+    shop = await renewing_shop(context)
+    visa = shop.cards["pm_card_visa"]
+    await run_billing(context, now=days_after_due(shop, 0))
+    await use_for_subscription(shop.subscription, visa, FEATURES)
+
+    async def dies(*args, **kwargs):
+        raise RuntimeError("the process died")
+
+    monkeypatch.setattr("billing.charges.settle", dies)
+    with pytest.raises(RuntimeError):
+        await run_billing(context, now=days_after_due(shop, 1))
+    monkeypatch.undo()
+    paid = await reactivate(await fresh(shop), visa, client_key="pay-now", features=FEATURES, context=context)
+    await run_billing(context, now=days_after_due(shop, 1) + timedelta(minutes=5))
+
+    crashed = await Payment.get(idempotency_key__endswith=":retry:1")
+    assert paid.status == PaymentStatus.SUCCEEDED
+    assert (crashed.status, crashed.error_code) == (PaymentStatus.FAILED, "superseded")
+    assert await Invoice.all().count() == 1
+    subscription = await fresh(shop)
+    assert (subscription.previous_billing_date, subscription.renewal_attempts) == (due_of(shop), 0)
