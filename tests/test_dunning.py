@@ -5,6 +5,7 @@ meanwhile and goes on hold only when the last retry fails. Retries are charges o
 Pay now settles the renewal and stops them. Each billing run is given its time."""
 
 import asyncio
+import re
 from datetime import datetime, timedelta
 
 import httpx
@@ -28,6 +29,7 @@ from tests.support.merchant import Merchant, call, merchant
 from tests.support.pages import IDEMPOTENCY_KEY, sign_in
 from tests.support.portal import Mailbox, csrf_from, make_settings, text_of
 
+PAST_DUE = re.compile(r'name="past_due" value="([^"]+)"')
 RETRY_FIELDS = "paymentRetry { attempt nextAttemptAt amountDue { formatted } }"
 SUBSCRIPTION = f"query($id: ID!) {{ node(id: $id) {{ ... on Subscription {{ status {RETRY_FIELDS} }} }} }}"
 UPDATE_CONFIGURATION = """
@@ -278,6 +280,7 @@ async def test_pay_now_during_the_retries_settles_the_renewal_and_stops_them(htt
         data={
             "csrf_token": csrf_from(page),
             "idempotency_key": IDEMPOTENCY_KEY.search(page.text)[1],
+            "past_due": PAST_DUE.search(page.text)[1],
             "payment_method_id": visa.id,
         },
     )
@@ -291,6 +294,8 @@ async def test_pay_now_during_the_retries_settles_the_renewal_and_stops_them(htt
     }
     assert "Pay now" in page.text and "¥980" in page.text and format_day(next_try, "en") in page.text
     assert answer.status_code == 303, answer.text
+    receipt = await http.get(answer.headers["location"])
+    assert "Payment confirmed" in receipt.text and "The renewal of Library Personal is paid" in receipt.text
     subscription = await fresh(shop)
     assert (subscription.status, subscription.renewal_attempts, subscription.next_retry_at) == ("active", 0, None)
     assert (subscription.previous_billing_date, subscription.payment_method_id) == (due_of(shop), visa.id)

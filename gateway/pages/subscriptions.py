@@ -202,7 +202,9 @@ async def reactivate(visit: Visit, form: FormData) -> Response:
     if answer["nextAction"]:
         return redirect(answer["nextAction"]["url"])
     if answer["invoice"]:
-        return redirect(receipt_path(answer))
+        # A past-due renewal paid now: the subscription never stopped, so its receipt says the renewal is paid.
+        settled = {"settled": "1"} if form_field(form, "past_due") == "1" else {}
+        return redirect(receipt_path(answer, **settled))
     error = _first_error(answer)
     return await _render(visit, SUBSCRIPTION_VIEW, subscription_id, status=422, error=error, declined=method)
 
@@ -261,6 +263,7 @@ async def receipt_page(visit: Visit, template: str) -> Response:
         subscription=subscription,
         invoice=invoice,
         authenticated=params.get("authenticated") == "1",
+        settled=params.get("settled") == "1",
     )
 
 
