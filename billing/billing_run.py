@@ -1,7 +1,7 @@
 """The billing run: everything that falls due, done once. Period-end cancellations end, fixed-term subscriptions
 expire, pauses start and end, scheduled plan changes apply, due subscriptions (trials ending included) renew,
-payments whose outcome was never recorded and creates whose request died are finished, and license keys past their
-expiry say so.
+failed renewals are retried when their retry is due (billing.dunning), payments whose outcome was never recorded
+and creates whose request died are finished, and license keys past their expiry say so.
 `portal billing run` runs it once; the worker runs it periodically; the demo's history replays its subscription work
 for the demo's businesses at the moments things fell due. Several workers may run it at once: every change is a
 conditional UPDATE that only one of them wins, and a renewal's idempotency key makes a second worker's charge the
@@ -14,6 +14,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 from tortoise.transactions import in_transaction
 
@@ -25,12 +26,13 @@ from billing.pauses import end_pause, start_pause
 from billing.payments import recover_stale_payments
 from billing.plan_changes import apply_scheduled_change
 from billing.renewals import renew
+from billing.subscription_claims import release_subscription, try_claim
 from billing.subscription_start import finish_abandoned_starts
 from core.clock import utcnow
 from core.event_types import EventType
 from merchants.features import PortalFeatures
 from merchants.portal_configurations import portal_features
-from models import Subscription
+from models import Payment, Subscription
 from models.enums import PaymentStatus, SubscriptionStatus
 
 logger = logging.getLogger(__name__)
@@ -43,6 +45,8 @@ MAX_PASSES = 50
 @dataclass
 class BillingRunReport:
     renewed: int = 0
+    # Renewals that failed with a retry left (billing.dunning), and those whose last charge failed.
+    retry_scheduled: int = 0
     put_on_hold: int = 0
     cancelled: int = 0
     expired: int = 0
@@ -108,6 +112,31 @@ async def _end_period(
     return bool(won)
 
 
+def _renewing(scope: RunScope, now: datetime) -> QuerySet[Subscription]:
+    """Subscriptions whose renewal is due: its first charge, or the retry of a failed one (billing.dunning)."""
+    return _due(scope).filter(
+        Q(next_retry_at__isnull=True) | Q(next_retry_at__lte=now),
+        cancel_at_next_billing_date=False,
+        next_billing_date__lte=now,
+    )
+
+
+async def _renew_claimed(
+    subscription: Subscription, context: BillingContext, scope: RunScope, now: datetime
+) -> Payment | None:
+    """Renew under the subscription's claim, if it is still due once claimed: a customer paying a past-due renewal
+    at this moment holds the claim, and the run leaves the subscription to them (None)."""
+    if not await try_claim(subscription):
+        return None
+    try:
+        if not await _renewing(scope, now).filter(id=subscription.id).exists():
+            return None
+        await subscription.refresh_from_db()
+        return await renew(subscription, context)
+    finally:
+        await release_subscription(subscription)
+
+
 async def _billing_pass(context: BillingContext, now: datetime, scope: RunScope) -> BillingRunReport:
     report = BillingRunReport()
     ending = _due(scope).filter(cancel_at_next_billing_date=True, next_billing_date__lte=now)
@@ -120,16 +149,19 @@ async def _billing_pass(context: BillingContext, now: datetime, scope: RunScope)
     for subscription in await _due(scope).filter(expires_at__lte=now).limit(BATCH_SIZE):
         report.expired += await _end_period(subscription, SubscriptionStatus.EXPIRED, EventType.SUBSCRIPTION_EXPIRED)
     await _period_ends(now, scope, report)
-    renewing = _due(scope).filter(cancel_at_next_billing_date=False, next_billing_date__lte=now)
-    for subscription in await renewing.order_by("next_billing_date").limit(BATCH_SIZE):
+    for subscription in await _renewing(scope, now).order_by("next_billing_date").limit(BATCH_SIZE):
         try:
-            payment = await renew(subscription, context)
+            payment = await _renew_claimed(subscription, context, scope, now)
         except BillingError as error:
             # Nobody may charge this business in this mode (live, without a processor): it stays due, unchanged.
             logger.warning("Billing run: %s not renewed: %s", subscription.id, error.message)
             continue
+        if payment is None:
+            continue
         if payment.status == PaymentStatus.SUCCEEDED:
             report.renewed += 1
+        elif await Subscription.exists(id=subscription.id, status=SubscriptionStatus.ACTIVE):
+            report.retry_scheduled += 1
         else:
             report.put_on_hold += 1
     return report

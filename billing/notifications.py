@@ -1,7 +1,7 @@
 """The emails billing sends, queued in the outbox in the transaction of the change they tell about: a payment
-receipt, a failed payment (why, and a link to fix it), a subscription on hold, a subscription reactivated, a
-cancellation confirmed (and when access ends), a plan changed (with its receipt when something was charged), a
-refund issued (with its credit note).
+receipt, a failed payment (why, when it is tried again if it is, and a link to fix it), a subscription on hold, a
+subscription reactivated, a cancellation confirmed (and when access ends), a plan changed (with its receipt when
+something was charged), a refund issued (with its credit note).
 
 Amounts travel as minor units and currency, dates as ISO text and reasons as English source strings: the worker
 renders each email in the customer's language and formats them for it. Uses core.email_outbox for the outbox.
@@ -58,7 +58,10 @@ class Notifier:
             paid_at=_iso(invoice.issued_at),
         )
 
-    async def payment_failed(self, payment: Payment, product_name: str, reason: str) -> None:
+    async def payment_failed(
+        self, payment: Payment, product_name: str, reason: str, *, next_attempt_at: datetime | None = None
+    ) -> None:
+        """`next_attempt_at`: when a failed renewal is charged again (billing.dunning); None once it is on hold."""
         await self._enqueue(
             "payment_failed",
             amount=payment.total_amount,
@@ -67,6 +70,7 @@ class Notifier:
             card_brand=payment.card_network,
             card_last4=payment.card_last_four,
             reason=reason,
+            next_attempt_at=_iso(next_attempt_at) if next_attempt_at else "",
         )
 
     async def subscription_on_hold(self, subscription: Subscription, product_name: str, amount_due: int) -> None:

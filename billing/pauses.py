@@ -115,7 +115,14 @@ async def start_pause(subscription: Subscription, features: PortalFeatures) -> b
     async with in_transaction():
         started = await Subscription.filter(
             id=subscription.id, status=SubscriptionStatus.ACTIVE, pause_at_next_billing_date=True
-        ).update(status=SubscriptionStatus.PAUSED, pause_at_next_billing_date=False, paused_until=until)
+        ).update(
+            status=SubscriptionStatus.PAUSED,
+            pause_at_next_billing_date=False,
+            paused_until=until,
+            # The pause replaces the period whose renewal may have been retried (billing.dunning): nothing is owed.
+            renewal_attempts=0,
+            next_retry_at=None,
+        )
         if started:
             if not features.subscription_pause.keep_license_keys_active:
                 await disable_subscription_keys(subscription.id)

@@ -40,7 +40,7 @@ async def outcome_for(payment: Payment, context: BillingContext, locale: str = "
     if payment.purpose == PaymentPurpose.REACTIVATION:
         return await reactivation_outcome(subscription, context, locale)
     if payment.purpose == PaymentPurpose.RENEWAL:
-        return await renewal_outcome(subscription, context)
+        return await renewal_outcome(subscription, context, payment)
     if payment.purpose == PaymentPurpose.PLAN_CHANGE:
         return await plan_change_outcome(payment, subscription, context, locale)
     if payment.purpose == PaymentPurpose.SUBSCRIPTION_CREATE:

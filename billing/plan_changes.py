@@ -280,6 +280,8 @@ def applied_fields(plan: Product, quantity: int, restart_at: datetime | None) ->
     if restart_at is not None:
         interval, count = changes["payment_frequency_interval"], changes["payment_frequency_count"]
         changes |= {"previous_billing_date": restart_at, "next_billing_date": add_interval(restart_at, interval, count)}
+        # A new cycle paid from today replaces the period whose renewal was being retried (billing.dunning).
+        changes |= {"renewal_attempts": 0, "next_retry_at": None}
     return changes
 
 

@@ -2,6 +2,10 @@
 the customer chooses, an invoice is issued, and the subscription is active again with its license keys, a new
 period counted from the payment. When the charge fails nothing changes but a failed payment, and the customer can
 retry with another method (and another idempotency key).
+
+The same request pays a past-due subscription (billing.dunning: still active, its renewal being retried) now: the
+renewal is charged to the chosen method, which pays the subscription from then on, the period moves on as the retry
+would have moved it, and the retries stop.
 """
 
 from datetime import datetime
@@ -10,6 +14,7 @@ from billing.charges import ChargeIntent, SubscriptionOutcome, charge_once, clie
 from billing.context import BillingContext
 from billing.discounts import spend_cycle
 from billing.dues import period_charge, period_charges
+from billing.dunning import RenewalAttempt, past_due
 from billing.errors import NOT_ALLOWED_ELSEWHERE, NOTHING_DUE, PAYMENT_METHOD_UPDATE_OFF, BillingError
 from billing.errors import BillingErrorCode as Code
 from billing.events import record_subscription_event
@@ -18,6 +23,7 @@ from billing.license_keys import enable_subscription_keys
 from billing.notifications import Notifier
 from billing.payment_methods import check_can_pay
 from billing.periods import period_end
+from billing.renewals import RenewalOutcome
 from billing.subscription_claims import claimed
 from billing.tax import Amounts
 from core.event_types import EventType
@@ -56,17 +62,44 @@ class ReactivationOutcome(SubscriptionOutcome):
         """The subscription stays on hold; the customer sees why on the page they are on."""
 
 
-async def reactivation_outcome(subscription: Subscription, context: BillingContext, locale: str) -> ReactivationOutcome:
+class PayNowOutcome(RenewalOutcome):
+    """A past-due renewal paid by the customer: it renews as its retry would, with the card they chose."""
+
+    purpose = PaymentPurpose.REACTIVATION
+    off_session = False
+
+    async def still_applies(self) -> bool:
+        """Still past due in this period: no retry nor other tab has paid it meanwhile."""
+        return await self._this_period().filter(renewal_attempts__gt=0).exists()
+
+    async def succeeded(self, payment: Payment, invoice: Invoice, now: datetime) -> None:
+        await self._this_period().update(payment_method_id=payment.payment_method_id)
+        await super().succeeded(payment, invoice, now)
+
+    async def failed(self, payment: Payment, now: datetime) -> None:
+        """Its retries go on as scheduled; the customer sees why on the page they are on."""
+
+
+async def reactivation_outcome(
+    subscription: Subscription, context: BillingContext, locale: str
+) -> ReactivationOutcome | PayNowOutcome:
+    """Paying what the subscription owes: the on-hold dues, or its past-due renewal."""
     parties = await parties_of(subscription)
     notifier = Notifier(context, parties.business, parties.customer, locale or parties.customer.locale)
+    if past_due(subscription):
+        return PayNowOutcome(subscription, parties, notifier, RenewalAttempt.now_due(subscription), retry_after_days=())
     return ReactivationOutcome(subscription, parties, notifier)
 
 
+def owes(subscription: Subscription) -> bool:
+    """On hold, or past due: it has dues the customer may pay."""
+    return subscription.status == SubscriptionStatus.ON_HOLD or past_due(subscription)
+
+
 async def dues_of(subscriptions: list[Subscription], businesses: dict[str, Business]) -> dict[str, Amounts]:
-    """What reactivating each subscription would charge (one period, tax included), keyed by id: only the on-hold
-    ones owe anything."""
-    on_hold = [row for row in subscriptions if row.status == SubscriptionStatus.ON_HOLD]
-    return await period_charges(on_hold, businesses)
+    """What paying each subscription's dues would charge (one period, tax included), keyed by id: only the ones on
+    hold or past due owe anything."""
+    return await period_charges([row for row in subscriptions if owes(row)], businesses)
 
 
 def check_method(subscription: Subscription, method: PaymentMethod, features: PortalFeatures) -> None:
@@ -88,10 +121,11 @@ async def reactivate(
     context: BillingContext,
     locale: str = "",
 ) -> Payment:
-    """Charge an on-hold subscription's dues to `method` and reactivate it; the same key replays the first answer.
+    """Charge an on-hold subscription's dues to `method` and reactivate it, or a past-due one's renewal (Pay now);
+    the same key replays the first answer.
 
     Whatever the keys, the dues are charged once: a first request holds the subscription's claim and checks, once
-    it has it, that the subscription is still on hold, so a second tab waits and is then refused (NOT_ALLOWED). A
+    it has it, that the subscription still owes them, so a second tab waits and is then refused (NOT_ALLOWED). A
     retry under the same key finishes its first request's payment at once. Raises BillingError for what cannot be
     tried at all; a declined card is a failed payment, not an error."""
     key = client_idempotency_key(PaymentPurpose.REACTIVATION, subscription, client_key)
@@ -101,7 +135,7 @@ async def reactivate(
     async with claimed(subscription):
         earlier = await Payment.get_or_none(idempotency_key=key)
         if earlier is None:
-            if subscription.status != SubscriptionStatus.ON_HOLD:
+            if not owes(subscription):
                 raise BillingError(Code.NOT_ALLOWED, field="subscriptionId", message=NOTHING_DUE)
             check_method(subscription, method, features)
         return await _charge(subscription, method, key, earlier, context, locale)

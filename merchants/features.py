@@ -23,6 +23,9 @@ from models.enums import CancellationFeedback
 
 MAX_QUANTITY = 10_000
 MAX_PAUSE_CYCLES = 12
+MAX_PAYMENT_RETRIES = 5
+# A failed renewal is retried within this many days of its due date, or not at all.
+MAX_RETRY_DAY = 30
 
 
 class CancelMode(StrEnum):
@@ -159,6 +162,21 @@ class SubscriptionPause(_Block):
 
 
 @dataclass(frozen=True)
+class PaymentRetry(_Block):
+    """Dunning: the days after its due date on which a failed renewal is charged again before the subscription
+    goes on hold; none puts it on hold at the first failure."""
+
+    retry_after_days: tuple[int, ...] = field(
+        default=(1, 3, 7), metadata={"bounds": (1, MAX_RETRY_DAY), "max_items": MAX_PAYMENT_RETRIES}
+    )
+
+    def check(self, path: str) -> None:
+        days = self.retry_after_days
+        if any(later <= earlier for earlier, later in zip(days, days[1:], strict=False)):
+            raise MerchantInputError("the retry days must go up, each after the one before", f"{path}.retry_after_days")
+
+
+@dataclass(frozen=True)
 class CustomerUpdate(_Block):
     enabled: bool = True
     allowed_updates: tuple[ProfileField, ...] = field(
@@ -174,6 +192,7 @@ class PortalFeatures(_Block):
     subscription_update: SubscriptionUpdate = SubscriptionUpdate()
     subscription_pause: SubscriptionPause = SubscriptionPause()
     customer_update: CustomerUpdate = CustomerUpdate()
+    payment_retry: PaymentRetry = PaymentRetry()
     # The business itself acting (merchant API): not bound by `allow_subscription_*` nor by the features' switches.
     merchant: bool = field(default=False, metadata=_NOT_STORED)
 
@@ -265,8 +284,8 @@ def _block(block: type[B], value: object, path: str) -> B:
 
 
 def _setting(kind: Any, setting: Field[Any], value: object, path: str) -> object:
-    """One setting read as its type says: a switch, a bounded count, a nested block, a choice, a list of choices or
-    an optional id."""
+    """One setting read as its type says: a switch, a bounded count, a nested block, a choice, a list of counts, a
+    list of choices or an optional id."""
     if kind is bool:
         return inputs.flag(path, value)
     if kind is int:
@@ -275,6 +294,8 @@ def _setting(kind: Any, setting: Field[Any], value: object, path: str) -> object
         return _block(kind, value, path)
     if isinstance(kind, type) and issubclass(kind, StrEnum):
         return inputs.choice(path, value, kind)
+    if get_origin(kind) is tuple and get_args(kind)[0] is int:
+        return _counts(path, value, setting.metadata["bounds"], setting.metadata["max_items"])
     if get_origin(kind) is tuple:
         return _choices(path, value, setting.metadata.get("choices") or tuple(get_args(kind)[0]))
     if isinstance(kind, UnionType) and set(get_args(kind)) == {str, NoneType}:
@@ -291,6 +312,14 @@ def _choices(path: str, value: object, allowed: tuple[StrEnum, ...]) -> tuple[St
     if len(set(value)) != len(value):
         raise MerchantInputError(f"{inputs.label(path)} must not repeat a value", path)
     return tuple(allowed[known.index(item)] for item in value)
+
+
+def _counts(path: str, value: object, bounds: tuple[int, int], max_items: int) -> tuple[int, ...]:
+    if not isinstance(value, list):
+        raise MerchantInputError(f"{inputs.label(path)} must be a list", path)
+    if len(value) > max_items:
+        raise MerchantInputError(f"{inputs.label(path)} must have at most {max_items} values", path)
+    return tuple(inputs.integer(path, item, *bounds) for item in value)
 
 
 def _optional_id(path: str, value: object) -> str | None:

@@ -104,6 +104,10 @@ class Subscription(Timestamped):
     # How many cycles a pause lasts; null while it lasts until the customer unpauses.
     pause_cycles = fields.IntField(null=True)
     paused_until = fields.DatetimeField(null=True)
+    # Dunning (billing.dunning): the failed charges of the renewal due at next_billing_date, and when it is charged
+    # again; 0 and null while no renewal has failed.
+    renewal_attempts = fields.IntField(default=0, db_default=0)
+    next_retry_at = fields.DatetimeField(null=True)
     updated_at = fields.DatetimeField(auto_now=True)
     # What the merchant attached when creating it through the API, returned as it came (Dodo's `metadata`).
     metadata: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)

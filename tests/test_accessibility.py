@@ -293,12 +293,13 @@ async def test_the_unified_portal(audit: Audit, mailbox_for_module: Mailbox):
     page = audit.page
     await sign_in(audit, mailbox_for_module, "/login")
     await audit.path("the unified home", "/")
-    on_hold, studio = [await href(page, name) for name in ("Library Personal", "Studio")]
+    on_hold, studio, past_due = [await href(page, name) for name in ("Library Personal", "Studio", "Library Studio")]
     await audit.path("billing history of every business", "/billing-history")
     await audit.path("purchases of every business", "/purchases")
     await audit.path("profile with a form per business", "/profile")
     await audit.path("a subscription that ends with its period", studio)
     await audit.path("an on-hold subscription", on_hold)
+    await audit.path("a past-due subscription with Pay now", past_due)
 
     await page.click("form.add-card button[type=submit]")
     await page.wait_for_url("**/sandbox/setup/*")

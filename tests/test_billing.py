@@ -14,7 +14,7 @@ from gateway.worker import process_due_emails
 from merchants.features import FeatureSwitch, PortalFeatures
 from models import EmailMessage, Event, Invoice, InvoiceLine, LicenseKey, Payment, SandboxCharge, Subscription
 from models.enums import LicenseKeyStatus, PaymentStatus, SubscriptionStatus
-from tests.support.billing import FEATURES, subscriber
+from tests.support.billing import FEATURES, NO_RETRIES, configure, subscriber
 from tests.support.portal import Mailbox, make_settings, text_of
 
 
@@ -239,9 +239,10 @@ async def test_renewal_success_advances_the_period_and_issues_an_invoice(context
     assert await EmailMessage.filter(template="payment_receipt").count() == 1
 
 
-async def test_a_declined_renewal_puts_the_subscription_on_hold_and_emails_a_link(context) -> None:
+async def test_a_declined_renewal_without_retries_puts_the_subscription_on_hold_and_emails_a_link(context) -> None:
     cards = ("pm_card_chargeDeclinedInsufficientFunds",)
     shop = await subscriber(context, status=SubscriptionStatus.ACTIVE, cards=cards)
+    await configure(shop, payment_retry=NO_RETRIES)
 
     report = await run_billing(context, now=datetime.now(UTC))
 
@@ -256,8 +257,9 @@ async def test_a_declined_renewal_puts_the_subscription_on_hold_and_emails_a_lin
     assert {event.type for event in await Event.all()} == {"payment.failed", "subscription.on_hold"}
 
 
-async def test_a_renewal_that_needs_authentication_goes_on_hold(context) -> None:
+async def test_a_renewal_that_needs_authentication_goes_on_hold_without_retries(context) -> None:
     shop = await subscriber(context, status=SubscriptionStatus.ACTIVE, cards=("pm_card_authenticationRequired",))
+    await configure(shop, payment_retry=NO_RETRIES)
 
     await run_billing(context)
 

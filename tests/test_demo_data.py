@@ -210,6 +210,21 @@ async def test_adas_on_hold_subscription_declines_on_its_card_and_reactivates_wi
     assert on_hold.status == SubscriptionStatus.ACTIVE
 
 
+async def test_adas_past_due_subscription_awaits_its_next_retry_and_she_can_pay_it_now(demo: None) -> None:
+    viewer = await unified_viewer(DEMO_EMAIL)
+    active = await viewer.subscriptions(statuses=[SubscriptionStatus.ACTIVE]).prefetch_related("product")
+    (past_due,) = [subscription for subscription in active if subscription.renewal_attempts]
+    cards = {card.last4: card for card in await viewer.payment_methods([past_due.business_id])}
+    assert past_due.product.name == "Library Studio"
+    assert past_due.next_retry_at is not None and past_due.next_retry_at > datetime.now(UTC)
+
+    paid = await reactivate(past_due, cards["4242"], client_key="demo", features=FEATURES, context=billing_context())
+
+    assert paid.status == PaymentStatus.SUCCEEDED
+    await past_due.refresh_from_db()
+    assert (past_due.status, past_due.renewal_attempts, past_due.next_retry_at) == ("active", 0, None)
+
+
 async def test_the_demo_has_nothing_due_for_the_billing_run(demo: None) -> None:
     report = await run_billing(billing_context())
 

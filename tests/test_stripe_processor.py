@@ -20,7 +20,7 @@ from core.secret_box import SecretBox
 from merchants.stripe_accounts import StripeKeyError, StripeKeys, connect_stripe, stripe_credentials
 from models import Invoice, Payment, Refund, StripeAccount, StripeIntent, Subscription
 from models.enums import InvoiceStatus, PaymentStatus, RefundStatus, SubscriptionStatus
-from tests.support.billing import FEATURES, subscriber, with_plans
+from tests.support.billing import FEATURES, NO_RETRIES, configure, subscriber, with_plans
 from tests.support.localstripe import PUBLISHABLE_KEY, SECRET_KEY, WEBHOOK_SECRET
 from tests.support.plans import UPDATES
 from tests.support.stripe import ALWAYS_3DS, BOX, DECLINED_ON_CHARGE, stripe_context, stripe_shop
@@ -93,6 +93,7 @@ async def test_the_billing_run_renews_off_session_and_puts_a_declined_renewal_on
     )
     refused = await declining.card(DECLINED_ON_CHARGE)
     await Subscription.filter(id=declining.shop.subscription.id).update(payment_method_id=refused.id)
+    await configure(declining.shop, payment_retry=NO_RETRIES)
 
     report = await run_billing(paying.context, livemode=False)
 
@@ -111,6 +112,7 @@ async def test_a_renewal_that_needs_the_absent_customer_fails_and_its_payment_in
     connected = await stripe_shop(stripe_server, stripe_api, status=SubscriptionStatus.ACTIVE)
     card = await connected.card(ALWAYS_3DS)
     await Subscription.filter(id=connected.shop.subscription.id).update(payment_method_id=card.id)
+    await configure(connected.shop, payment_retry=NO_RETRIES)
 
     await run_billing(connected.context, livemode=False)
 

@@ -34,7 +34,8 @@ def _billing_run(args: argparse.Namespace, settings: Settings) -> int:
     billing = build_billing_context(settings)
     report = run_with_database(settings, lambda: run_billing(billing, now=args.now, livemode=livemode))
     print(
-        f"Billing run: {report.renewed} renewed, {report.put_on_hold} put on hold, {report.cancelled} cancelled, "
+        f"Billing run: {report.renewed} renewed, {report.put_on_hold} put on hold, "
+        f"{report.retry_scheduled} failed renewals to retry, {report.cancelled} cancelled, "
         f"{report.expired} expired, {report.paused} paused, {report.unpaused} unpaused, "
         f"{report.plans_changed} scheduled plan changes applied, {report.recovered} unfinished payments recovered, "
         f"{report.license_keys_expired} license keys expired."

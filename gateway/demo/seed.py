@@ -289,8 +289,10 @@ def svg_badge(initials: str, background: str, foreground: str = "#ffffff") -> st
 async def _next_due(end: datetime) -> datetime | None:
     """The earliest moment up to `end` at which a demo subscription falls due for the billing run."""
     demo = Subscription.filter(business_id__in=_DEMO_BUSINESS_IDS)
+    active = demo.filter(status=SubscriptionStatus.ACTIVE)
     due = [
-        await _earliest(demo.filter(status=SubscriptionStatus.ACTIVE, next_billing_date__lte=end), "next_billing_date"),
+        await _earliest(active.filter(next_billing_date__lte=end, next_retry_at__isnull=True), "next_billing_date"),
+        await _earliest(active.filter(next_retry_at__lte=end), "next_retry_at"),
         await _earliest(demo.filter(status=SubscriptionStatus.ACTIVE, expires_at__lte=end), "expires_at"),
         await _earliest(demo.filter(status=SubscriptionStatus.PAUSED, paused_until__lte=end), "paused_until"),
     ]
@@ -771,10 +773,14 @@ class _DemoBuilder:
         sakura = self.add_customer(ADA, SAKURA, created_days_ago=500)
         sf_jcb = self.add_card(sakura, "JCB", "0505", (5, year + 3))
         self.add_card(sakura, "Visa", "4242", (9, year + 4), default=False)
-        # Six months paid on the JCB; then its bank declines it, and the seventh renewal puts the plan on hold.
-        self.subscribe(sakura, sf_jcb, "personal", days_ago=6 * 31 + 5)
+        # Six months paid on the JCB; then its bank declines it, and the seventh renewal, retried after 1, 3 and 7
+        # days (billing.dunning), puts the plan on hold.
+        self.subscribe(sakura, sf_jcb, "personal", days_ago=6 * 31 + 15)
         self.bank_declines(sf_jcb, days_ago=25)
         self.subscribe(sakura, sf_jcb, "pro", days_ago=5, trial_period_days=14)
+        # Its first renewal, a few days ago, was declined on the JCB too: it is past due, still active, and retried on
+        # the schedule (billing.dunning) unless she pays it now.
+        self.subscribe(sakura, sf_jcb, "studio", days_ago=31 + 3)
         # Its first charge, on the declining JCB, failed: it never started.
         self.subscribe(sakura, sf_jcb, "hosting", days_ago=20)
         hanami = self.purchase(sakura, sf_jcb, "hanami", days_ago=480)

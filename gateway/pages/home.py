@@ -46,7 +46,7 @@ _BRANDING = "id name supportEmail branding { logoUrl primaryColor accentColor he
 _SUBSCRIPTIONS = f"""totalCount edges {{ node {{
   id status quantity product {{ id name }} price {{ {PRICE_FIELDS} }}
   previousBillingDate nextBillingDate cancelAtNextBillingDate cancelledAt trial {{ endsAt cardDeclined }}
-  pausedUntil pauseAtNextBillingDate pauseEndsAt
+  pausedUntil pauseAtNextBillingDate pauseEndsAt paymentRetry {{ nextAttemptAt }}
   paymentMethod {{ id brand last4 }}
 }} }}"""
 _INVOICES = "totalCount edges { node { id number issuedAt status total { formatted } pdfUrl lines { description } } }"

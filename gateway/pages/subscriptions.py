@@ -1,7 +1,7 @@
 """A subscription's own page (`/subscriptions/{id}`) and what the customer does there: pay an on-hold
-subscription's dues and reactivate it (with the confirmation page and the return from 3-D Secure), choose the
-saved card that pays it (`/subscriptions/{id}/payment-method`), and subscribe again once it ended (on to the checkout,
-gateway.pages.checkout). The page, the receipt of a payment and the return
+subscription's dues and reactivate it, or a past-due one's failed renewal (Pay now), with the confirmation page and
+the return from 3-D Secure; choose the saved card that pays it (`/subscriptions/{id}/payment-method`), and subscribe
+again once it ended (on to the checkout, gateway.pages.checkout). The page, the receipt of a payment and the return
 from 3-D Secure serve the changes of `subscription_changes` (cancel, change plan, pause) as well.
 
 Every read and write is the customer GraphQL schema's (`node`, `reactivateSubscription`, `completePayment`,
@@ -38,7 +38,7 @@ SUBSCRIPTION_QUERY = f"""
 query SubscriptionPage($id: ID!, $invoices: Boolean!) {{
   node(id: $id) {{
     ... on Subscription {{
-      id status quantity price {{ {PRICE_FIELDS} }} dues {{ formatted }}
+      id status quantity price {{ {PRICE_FIELDS} }} dues {{ formatted }} paymentRetry {{ attempt nextAttemptAt }}
       previousBillingDate nextBillingDate cancelAtNextBillingDate cancelledAt trial {{ endsAt cardDeclined }}
       pauseAtNextBillingDate pausedUntil pauseEndsAt
       product {{ name }}
@@ -202,7 +202,9 @@ async def reactivate(visit: Visit, form: FormData) -> Response:
     if answer["nextAction"]:
         return redirect(answer["nextAction"]["url"])
     if answer["invoice"]:
-        return redirect(receipt_path(answer))
+        # A past-due renewal paid now: the subscription never stopped, so its receipt says the renewal is paid.
+        settled = {"settled": "1"} if form_field(form, "past_due") == "1" else {}
+        return redirect(receipt_path(answer, **settled))
     error = _first_error(answer)
     return await _render(visit, SUBSCRIPTION_VIEW, subscription_id, status=422, error=error, declined=method)
 
@@ -261,6 +263,7 @@ async def receipt_page(visit: Visit, template: str) -> Response:
         subscription=subscription,
         invoice=invoice,
         authenticated=params.get("authenticated") == "1",
+        settled=params.get("settled") == "1",
     )
 
 

@@ -73,7 +73,8 @@ async def payment_payload(
 @strawberry.type
 class PaymentMutations:
     @strawberry.mutation(
-        description="Pay an ON_HOLD subscription's dues with a saved method of its business and make it ACTIVE. "
+        description="Pay an ON_HOLD subscription's dues with a saved method of its business and make it ACTIVE, or "
+        "a past-due one's failed renewal now (Subscription.paymentRetry), which ends its retries. "
         "A declined card leaves it on hold (errors say why); a card that needs 3-D Secure answers nextAction."
     )
     async def reactivate_subscription(

@@ -6,6 +6,7 @@ from typing import Self
 import strawberry
 
 from billing.dues import upcoming_charge
+from billing.dunning import payment_retry
 from billing.pauses import pause_ends_at
 from billing.periods import in_trial
 from billing.prices import subscription_price
@@ -57,6 +58,22 @@ class UpcomingCharge:
     at: datetime
 
 
+@strawberry.type(
+    description="A renewal that failed and is charged again on the business's schedule; the subscription stays "
+    "ACTIVE meanwhile and goes ON_HOLD when the last retry fails. Paying now (reactivateSubscription) ends it."
+)
+class PaymentRetry:
+    attempt: int = strawberry.field(description="How many charges of this renewal have failed so far.")
+    next_attempt_at: datetime = strawberry.field(description="When the card is charged again.")
+    subscription: strawberry.Private["Subscription"]
+
+    @strawberry.field(description="What paying now charges, tax included.")
+    async def amount_due(self, info: strawberry.Info) -> Money:
+        due = await self.subscription.dues(info)
+        assert due is not None, "a past-due subscription owes its renewal"
+        return due
+
+
 @strawberry.type
 class Subscription(Node, OwnedByBusiness):
     status: SubscriptionStatus
@@ -103,7 +120,10 @@ class Subscription(Node, OwnedByBusiness):
         declined = bool(method_id) and await info.context.loaders.declined_at.load(method_id) is not None
         return SubscriptionTrial(ends_at=row.trial_ends_at, card_declined=declined)
 
-    @strawberry.field(description="What reactivation will charge, tax included; null unless ON_HOLD.")
+    @strawberry.field(
+        description="What paying the dues (reactivateSubscription) will charge, tax included; null unless ON_HOLD "
+        "or past due (paymentRetry)."
+    )
     async def dues(self, info: strawberry.Info) -> Money | None:
         amounts = await info.context.loaders.dues.load(self.row)
         return Money.of(amounts.total, self.row.currency, info.context.locale) if amounts else None
@@ -120,6 +140,13 @@ class Subscription(Node, OwnedByBusiness):
             return None
         amount = Money.of(charge.amounts.total, self.row.currency, info.context.locale)
         return UpcomingCharge(amount=amount, at=charge.at)
+
+    @strawberry.field(description="The retries of a failed renewal, while they go on; null otherwise.")
+    def payment_retry(self) -> PaymentRetry | None:
+        retry = payment_retry(self.row)
+        if retry is None:
+            return None
+        return PaymentRetry(attempt=retry.attempts, next_attempt_at=retry.next_attempt_at, subscription=self)
 
     @strawberry.field(description="The discount its next renewals get (a retention offer it accepted).")
     async def discount(self, info: strawberry.Info) -> SubscriptionDiscount | None:

@@ -107,6 +107,13 @@ class CustomerUpdateFeature:
     allowed_updates: list[CustomerUpdateField]
 
 
+@strawberry.type(description="Dunning: when a failed renewal is charged again before the subscription goes on hold.")
+class PaymentRetryFeature:
+    retry_after_days: list[int] = strawberry.field(
+        description="The days after the due date of each retry, going up; empty: on hold at the first failure."
+    )
+
+
 @strawberry.type
 class PortalFeatures:
     invoice_history: FeatureSwitch
@@ -115,6 +122,7 @@ class PortalFeatures:
     subscription_update: SubscriptionUpdateFeature
     subscription_pause: SubscriptionPauseFeature
     customer_update: CustomerUpdateFeature
+    payment_retry: PaymentRetryFeature
 
     @classmethod
     def of(cls, features: blocks.PortalFeatures) -> "PortalFeatures":
@@ -150,6 +158,7 @@ class PortalFeatures:
                     CustomerUpdateField(field.value) for field in features.customer_update.allowed_updates
                 ],
             ),
+            payment_retry=PaymentRetryFeature(retry_after_days=list(features.payment_retry.retry_after_days)),
         )
 
 
@@ -208,6 +217,13 @@ class CustomerUpdateFeatureInput:
     allowed_updates: list[CustomerUpdateField] | None = UNSET
 
 
+@strawberry.input
+class PaymentRetryFeatureInput:
+    retry_after_days: list[int] | None = strawberry.field(
+        default=UNSET, description="Up to 5 days from 1 to 30 after the due date, going up; empty for no retry."
+    )
+
+
 @strawberry.input(description="The feature settings to change; those left out keep their value.")
 class PortalFeaturesInput:
     invoice_history: FeatureSwitchInput | None = UNSET
@@ -216,6 +232,7 @@ class PortalFeaturesInput:
     subscription_update: SubscriptionUpdateFeatureInput | None = UNSET
     subscription_pause: SubscriptionPauseFeatureInput | None = UNSET
     customer_update: CustomerUpdateFeatureInput | None = UNSET
+    payment_retry: PaymentRetryFeatureInput | None = UNSET
 
 
 @strawberry.input(description="The fields to set; those left out keep their value (on creation, the defaults).")

@@ -1,7 +1,7 @@
 """What the billing tests share: the sandbox processor, a billing context, a customer at a shop with a subscription
 and cards attached through the processor as a real customer's would be, plans to change to, the shop's default portal
-configuration (`configure`), a retention coupon offered on cancelling (`retention_offer`) and a declined payment of
-the subscription (`failed_payment`).
+configuration (`configure`; `NO_RETRIES` for a failed renewal on hold at once), a retention coupon offered on
+cancelling (`retention_offer`) and a declined payment of the subscription (`failed_payment`).
 
 tests/conftest.py loads it as a plugin, for its fixture `context` (a billing context on the sandbox processor).
 """
@@ -169,9 +169,15 @@ async def with_plans(shop: Subscriber, prices: tuple[int, ...] = (500, 980, 2980
     return plans
 
 
+# A dunning schedule without retries: a failed renewal goes on hold at once.
+NO_RETRIES = {"retry_after_days": []}
+
+
 async def configure(shop: Subscriber, **changes: dict) -> None:
-    """A default portal configuration for the shop: the defaults, with the settings `changes` names."""
-    await PortalConfiguration.create(business=shop.business, livemode=True, is_default=True, features=changes)
+    """A default portal configuration for the shop in its subscription's mode: the defaults, with the settings
+    `changes` names."""
+    livemode = shop.subscription.livemode
+    await PortalConfiguration.create(business=shop.business, livemode=livemode, is_default=True, features=changes)
 
 
 async def retention_offer(shop: Subscriber) -> None:
