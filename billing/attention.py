@@ -1,8 +1,10 @@
 """What needs the customer's action about their money, shown first on both homes: every subscription on hold (its
-dues are owed until paid) and every subscription whose first payment was declined (nothing is owed; the customer may
+dues are owed until paid), every one past due (a failed renewal the billing run tries again, billing.dunning, which
+the customer may pay now) and every subscription whose first payment was declined (nothing is owed; the customer may
 try again with another card) that no live subscription to the same product has replaced since. A subscription that
 failed because its payment link was never paid declined nothing, so it is not listed."""
 
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
 from models import Payment, Subscription
@@ -10,6 +12,7 @@ from models.base import column_values
 from models.enums import PaymentStatus, SubscriptionStatus
 
 NEEDS_ACTION = (SubscriptionStatus.ON_HOLD, SubscriptionStatus.FAILED)
+_PAST_DUE = Q(status=SubscriptionStatus.ACTIVE, renewal_attempts__gt=0)
 # A subscription of these makes a failed one to the same product moot: the customer has what they tried to buy.
 _LIVE = (SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE, SubscriptionStatus.ON_HOLD, SubscriptionStatus.PAUSED)
 # More than this many problems at once is not a banner any more; the lists below it show the rest.
@@ -17,11 +20,14 @@ LIMIT = 20
 
 
 async def needing_action(subscriptions: QuerySet[Subscription]) -> list[Subscription]:
-    """Those of `subscriptions` (a Viewer's, already scoped) that need the customer: on hold first, then failed,
-    newest first within each; at most LIMIT, in three statements at most."""
-    rows = await subscriptions.filter(status__in=NEEDS_ACTION).order_by("-created_at", "-id").limit(LIMIT)
+    """Those of `subscriptions` (a Viewer's, already scoped) that need the customer: on hold first, then past due,
+    then failed, newest first within each; at most LIMIT, in three statements at most."""
+    needing = Q(status__in=NEEDS_ACTION) | _PAST_DUE
+    rows = await subscriptions.filter(needing).order_by("-created_at", "-id").limit(LIMIT)
     on_hold = [row for row in rows if row.status == SubscriptionStatus.ON_HOLD]
-    return on_hold + await _declined_unreplaced([row for row in rows if row.status == SubscriptionStatus.FAILED])
+    past_due = [row for row in rows if row.status == SubscriptionStatus.ACTIVE]
+    failed = [row for row in rows if row.status == SubscriptionStatus.FAILED]
+    return on_hold + past_due + await _declined_unreplaced(failed)
 
 
 async def _declined_unreplaced(failed: list[Subscription]) -> list[Subscription]:

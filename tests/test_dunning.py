@@ -339,6 +339,10 @@ async def test_the_home_says_when_a_past_due_renewal_is_tried_again(http, contex
     next_try = format_day(due_of(shop) + timedelta(days=1), "en")
     assert home.status_code == 200
     assert f"Payment failed; next try on {next_try}" in home.text
+    # And first, in the banner: what is owed, when the card is tried again, and Pay now.
+    banner = home.text.split('id="attention-title"')[1].split("</section>")[0]
+    assert f"We will try your card again on {next_try}" in banner
+    assert "Pay now" in banner and f"/subscriptions/{shop.subscription.id}#reactivate-title" in banner
 
 
 async def test_a_pause_that_starts_while_past_due_owes_nothing_and_ends_the_retries(context) -> None:

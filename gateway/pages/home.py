@@ -50,7 +50,7 @@ _SUBSCRIPTIONS = f"""totalCount edges {{ node {{
   paymentMethod {{ id brand last4 }}
 }} }}"""
 _INVOICES = "totalCount edges { node { id number issuedAt status total { formatted } pdfUrl lines { description } } }"
-_NEEDING_ACTION = "id status product { name } dues { formatted } business { name }"
+_NEEDING_ACTION = "id status product { name } dues { formatted } paymentRetry { nextAttemptAt } business { name }"
 _LICENSE_KEYS = "totalCount edges { node { id key status activationsLimit instancesCount expiresAt product { name } } }"
 
 BUSINESS_QUERY = f"""
