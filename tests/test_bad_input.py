@@ -510,9 +510,15 @@ REFUSED = [
 
 
 def server_log(caplog: pytest.LogCaptureFixture) -> tuple[list[logging.LogRecord], str]:
-    """What the portal logged, records and text (the test's own HTTP client logs its requests too)."""
-    records = [record for record in caplog.records if not record.name.startswith("httpx")]
-    return records, "\n".join(logging.Formatter().format(record) for record in records)
+    """What the portal logged about the request, records and text, beside the access line every request gets
+    (tests/test_logging_json.py checks that one) and the test's own HTTP client's lines."""
+    records = [
+        record
+        for record in caplog.records
+        if not record.name.startswith("httpx") and record.name != "gateway.http.access_log"
+    ]
+    text = "\n".join(logging.Formatter().format(r) for r in caplog.records if not r.name.startswith("httpx"))
+    return records, text
 
 
 @pytest.mark.parametrize(("token", "query"), [pytest.param(t, q, id=name) for name, t, q in REFUSED])

@@ -143,6 +143,14 @@ async def open_subscription(page, base_url: str, mailbox: Mailbox, business_id: 
     await page.wait_for_selector("#details-title")
 
 
+async def resume(page) -> None:
+    """Resume, through its confirmation, which says what the renewal will charge and when."""
+    await page.click("a:has-text('Resume')")
+    await page.wait_for_selector("text=is charged on")
+    await page.click("main button:has-text('Resume')")
+    await page.wait_for_selector("text=Your subscription continues.")
+
+
 async def test_ada_resumes_cancels_and_resumes_her_studio_subscription(
     portal_server, browser_page, mailbox, screenshots
 ):
@@ -152,8 +160,7 @@ async def test_ada_resumes_cancels_and_resumes_her_studio_subscription(
     subscription_url = page.url
     assert "Cancels on" in await page.inner_text("main")
 
-    await page.click("button:has-text('Resume')")
-    await page.wait_for_selector("text=Your subscription continues.")
+    await resume(page)
     await page.click("a:has-text('Cancel subscription')")
     await page.wait_for_selector("#cancel-title")
     await page.check("input[name=reason][value=UNUSED]")
@@ -164,8 +171,7 @@ async def test_ada_resumes_cancels_and_resumes_her_studio_subscription(
     await page.wait_for_url(f"{subscription_url}/cancelled")
     assert "You keep access until" in await page.inner_text(".page-intro")
     await page.click("a:has-text('View subscription')")
-    await page.click("button:has-text('Resume')")
-    await page.wait_for_selector("text=Your subscription continues.")
+    await resume(page)
     assert "Cancels on" not in await page.inner_text("main")
 
     await page.goto(f"{subscription_url}/cancel?locale=ar")

@@ -158,7 +158,7 @@ async def test_a_card_updated_at_stripe_updates_the_saved_card(stripe_server, st
 async def test_a_card_detached_at_stripe_leaves_the_portal_and_its_subscription(stripe_server, stripe_api) -> None:
     connected = await stripe_shop(stripe_server, stripe_api)
     visa = connected.shop.cards["visa"]
-    other = await connected.card()
+    other = await connected.card("5555555555554444")  # another card: the same one again would be the same row
 
     await deliver(connected, "payment_method.detached", {"id": visa.processor_token, "object": "payment_method"})
     await handle_stripe_events(connected.context)
