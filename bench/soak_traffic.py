@@ -317,9 +317,10 @@ class Traffic:
                 data = await self.graphql("targets", token, TARGETS)
             except Unanswered:
                 return
-            if data is None:
+            # No answer, or none for the viewer (the database restarting): keep the targets as they were.
+            viewer = data and data.get("viewer")
+            if not viewer:
                 return
-            viewer = data["viewer"]
             subscriptions += [
                 SubscriptionTarget(
                     node["id"],
