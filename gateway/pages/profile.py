@@ -10,6 +10,7 @@ whole form, which then becomes every record's details.
 """
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute
 
 from access.data_export import export_data
-from core.display import country_choices
+from core.display import country_choices, readable_phone
 from core.i18n import SUPPORTED_LOCALES
 from gateway.pages.common import graphql_brand, portal_brand, render_page
 from gateway.pages.signed_in import (
@@ -65,6 +66,8 @@ class Field:
     name: str
     path: str
     governed_by: str
+    # How the form shows the stored value (the phone as people write it); the input reads either form back.
+    shown_as: Callable[[str], str] = str
 
     @property
     def in_address(self) -> bool:
@@ -74,12 +77,12 @@ class Field:
         value: Any = customer
         for key in self.path.split("."):
             value = value[key]
-        return str(value or "")
+        return self.shown_as(str(value or ""))
 
 
 FIELDS = (
     Field("name", "name", "NAME"),
-    Field("phone_number", "phoneNumber", "PHONE_NUMBER"),
+    Field("phone_number", "phoneNumber", "PHONE_NUMBER", shown_as=readable_phone),
     Field("line1", f"{_ADDRESS}.line1", "BILLING_ADDRESS"),
     Field("line2", f"{_ADDRESS}.line2", "BILLING_ADDRESS"),
     Field("city", f"{_ADDRESS}.city", "BILLING_ADDRESS"),
