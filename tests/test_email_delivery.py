@@ -84,6 +84,9 @@ async def test_the_unified_portal_email_comes_from_the_portal(portal_settings, m
     assert message["From"].addresses[0].display_name == "Customer Portal"
     assert message["Reply-To"] is None
     assert message["Subject"] == "Your sign-in link for Customer Portal"
+    # The portal sends it on its own behalf, and says so once.
+    assert "Sent by Customer Portal." in text_of(message) and "on behalf of" not in text_of(message)
+    assert "Sent by Customer Portal." in html_of(message) and "on behalf of" not in html_of(message)
 
 
 async def test_without_smtp_the_email_and_its_link_go_to_the_log(portal_settings, mailbox, caplog):
