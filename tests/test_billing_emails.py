@@ -126,6 +126,12 @@ def test_arabic_billing_emails_read_right_to_left_with_amounts_and_dates_written
     assert "5 أبريل 2031" in reactivated
 
 
+def test_a_french_receipt_reads_as_french_is_written():
+    receipt = billing_email("payment_receipt", "fr", business_name="Atelier Lumière")
+    assert receipt["Subject"] == "Votre reçu – Atelier Lumière (SF-0042)"
+    assert "Montant payé\u00a0: " in text_of(receipt)
+
+
 def test_a_product_name_cannot_inject_markup_into_the_html_email():
     html = html_of(billing_email("payment_failed", product_name="<b>Pro</b> & more"))
     assert "<b>Pro</b>" not in html
