@@ -166,6 +166,8 @@ async def test_purchases_show_items_keys_and_the_receipt(http) -> None:
     assert f'href="/invoices/{receipt.id}/pdf"' in page.text
     assert refund.credit_note_number in page.text
     assert "Disabled" in page.text, "a full refund disables the purchase's license key"
+    title = page.text.split('<li class="row document">')[1].split('<p class="meta">')[0]
+    assert '<span class="badge">Refunded</span>' in title
 
 
 async def test_the_history_page_costs_the_same_statements_whatever_the_rows(http, count_statements) -> None:

@@ -19,7 +19,7 @@ query Purchases($business: ID, $after: String) {{
         id status createdAt total {{ formatted }} cardNetwork cardLastFour business {{ id name }}
         items {{ product {{ name }} quantity amount {{ formatted }} }}
         licenseKeys {{ id key status }}
-        invoice {{ number pdfUrl refunds {{ id number amount {{ formatted }} pdfUrl }} }}
+        invoice {{ number status pdfUrl refunds {{ id number amount {{ formatted }} pdfUrl }} }}
       }} }}
     }}
   }}
