@@ -108,6 +108,8 @@ async def test_an_immediate_cancellation_ends_today_and_disables_the_keys(http, 
 
     assert "It ended today." in (await http.get(done.headers["location"])).text
     assert (await Subscription.get(id=shop.subscription.id)).status == SubscriptionStatus.CANCELLED
+    # An ended subscription charges no card again, so its card is shown but not offered for a change.
+    assert f'href="{path}/payment-method"' not in (await http.get(path)).text
     assert await LicenseKey.filter(status=LicenseKeyStatus.DISABLED).count() == 1
 
 
