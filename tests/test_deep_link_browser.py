@@ -65,7 +65,7 @@ async def test_a_payment_method_link_saves_a_card_and_returns_to_the_full_portal
     await page.click("form.card-form button[type=submit]")
 
     await page.wait_for_url(f"{base_url}/")
-    assert await page.locator("a[href='/profile']").is_visible()
+    assert await page.locator(".account a[href='/profile']").is_visible()
     assert "Subscriptions" in await page.inner_text("main")
 
 
