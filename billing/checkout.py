@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
 
 from billing.charges import check_client_key
 from billing.context import BillingContext
@@ -138,13 +139,19 @@ async def open_checkout(subscription: Subscription, return_url: str, context: Bi
             return_url=return_url,
             expires_at=utcnow() + CHECKOUT_LIFETIME,
         )
-        session.token_hash = hash_token(_token(session.id, context.secret_key))
-        try:
-            await session.save()
-        except IntegrityError:
-            # A concurrent retry of the same create made it first.
-            session = await CheckoutSession.get(subscription_id=subscription.id)
+        session = await _save_once(session, context, subscription_id=subscription.id)
     return CheckoutLink(context.portal_url(checkout_path(session, context)), session.expires_at)
+
+
+async def _save_once(session: CheckoutSession, context: BillingContext, **same_create: str | None) -> CheckoutSession:
+    """Save a new session under its token's hash; when a concurrent retry of the same create (the session with
+    `same_create`) saved one first, that one."""
+    session.token_hash = hash_token(_token(session.id, context.secret_key))
+    try:
+        await session.save()
+    except IntegrityError:
+        return await CheckoutSession.get(Q(**same_create))
+    return session
 
 
 @dataclass(frozen=True)
@@ -184,12 +191,7 @@ async def open_purchase(
             return_url=return_url,
             expires_at=utcnow() + CHECKOUT_LIFETIME,
         )
-        session.token_hash = hash_token(_token(session.id, context.secret_key))
-        try:
-            await session.save()
-        except IntegrityError:
-            # A concurrent retry of the same create made it first.
-            session = await CheckoutSession.get(idempotency_key=key)
+        session = await _save_once(session, context, idempotency_key=key)
     if session.request_fingerprint != fingerprint:
         raise BillingError(BillingErrorCode.IDEMPOTENCY_KEY_REUSED, field="idempotencyKey")
     link = CheckoutLink(context.portal_url(checkout_path(session, context)), session.expires_at)
