@@ -14,12 +14,12 @@ session's attempt, with the same guarantees.
 
 import hashlib
 import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from tortoise.exceptions import IntegrityError
-from tortoise.expressions import Q
 
 from billing.charges import check_client_key
 from billing.context import BillingContext
@@ -139,18 +139,20 @@ async def open_checkout(subscription: Subscription, return_url: str, context: Bi
             return_url=return_url,
             expires_at=utcnow() + CHECKOUT_LIFETIME,
         )
-        session = await _save_once(session, context, subscription_id=subscription.id)
+        session = await _save_once(session, context, lambda: CheckoutSession.get(subscription_id=subscription.id))
     return CheckoutLink(context.portal_url(checkout_path(session, context)), session.expires_at)
 
 
-async def _save_once(session: CheckoutSession, context: BillingContext, **same_create: str | None) -> CheckoutSession:
-    """Save a new session under its token's hash; when a concurrent retry of the same create (the session with
-    `same_create`) saved one first, that one."""
+async def _save_once(
+    session: CheckoutSession, context: BillingContext, saved_first: Callable[[], Awaitable[CheckoutSession]]
+) -> CheckoutSession:
+    """Save a new session under its token's hash; when a concurrent retry of the same create saved one first, that
+    one (`saved_first` finds it)."""
     session.token_hash = hash_token(_token(session.id, context.secret_key))
     try:
         await session.save()
     except IntegrityError:
-        return await CheckoutSession.get(Q(**same_create))
+        return await saved_first()
     return session
 
 
@@ -191,7 +193,7 @@ async def open_purchase(
             return_url=return_url,
             expires_at=utcnow() + CHECKOUT_LIFETIME,
         )
-        session = await _save_once(session, context, idempotency_key=key)
+        session = await _save_once(session, context, lambda: CheckoutSession.get(idempotency_key=key))
     if session.request_fingerprint != fingerprint:
         raise BillingError(BillingErrorCode.IDEMPOTENCY_KEY_REUSED, field="idempotencyKey")
     link = CheckoutLink(context.portal_url(checkout_path(session, context)), session.expires_at)
