@@ -455,7 +455,9 @@ async def test_the_subscription_page_costs_the_same_statements_whatever_the_invo
     with count_statements() as many:
         page = await http.get(path)
 
-    assert page.text.count('<bdi class="title">SF-00') == 31
+    # The newest six, and the way to all of them: a phone does not scroll past thirty-one invoices to manage it.
+    assert page.text.count('<bdi class="title">SF-00') == 6 and "SF-0031" in page.text
+    assert '<a href="/billing-history">All 31 invoices</a>' in page.text
     assert many.count == few.count
 
 

@@ -33,7 +33,8 @@ from gateway.pages.signed_in import (
 )
 from gateway.settings import Settings
 
-INVOICES_SHOWN = 50
+# The newest invoices the page lists; the billing history has them all.
+INVOICES_SHOWN = 6
 SUBSCRIPTION_QUERY = f"""
 query SubscriptionPage($id: ID!, $invoices: Boolean!) {{
   node(id: $id) {{
