@@ -18,6 +18,7 @@ from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.exceptions import DBConnectionError
 
 APP_LABEL = "portal"
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 # What the drivers raise when the database cannot be reached: no connection (refused, reset, lost mid-statement, a
 # host name that does not resolve), a PostgreSQL server starting up, shutting down or out of connection slots
 # (PgBouncer's own refusals are connection errors too).
@@ -66,6 +67,12 @@ def behind_pooler(database_url: str) -> tuple[str, bool]:
 
 def _connection(database_url: str) -> str | dict[str, Any]:
     url, pooled = behind_pooler(database_url)
+    if is_sqlite(url):
+        connection = expand_db_url(url)
+        # SQLite has one write lock per file: a command run beside a serving portal (`portal business update`)
+        # waits for the worker's write to end rather than fail after sqlite3's 5 seconds.
+        connection["credentials"].setdefault("busy_timeout", SQLITE_BUSY_TIMEOUT_MS)
+        return connection
     if not pooled:
         return url
     connection = expand_db_url(url)
