@@ -8,6 +8,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from schema.common.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
+from schema.common.plain_fields import PlainFieldExecutionContext
 from schema.customer.business_additions import BusinessAdditionMutations
 from schema.customer.context import CustomerContext, build_context
 from schema.customer.license_key_mutations import LicenseKeyMutations
@@ -31,6 +32,7 @@ schema = strawberry.Schema(
         ),
     ),
     extensions=[PortalTokenLimit, ParserCache, PortalLimits, ValidationCache, PortalErrorMasking],
+    execution_context_class=PlainFieldExecutionContext,
 )
 
 __all__ = ["CustomerContext", "build_context", "schema"]

@@ -6,6 +6,7 @@ from strawberry.extensions import ParserCache, ValidationCache
 from strawberry.tools import merge_types
 
 from schema.common.limits import PortalErrorMasking, PortalLimits, PortalTokenLimit
+from schema.common.plain_fields import PlainFieldExecutionContext
 from schema.merchant.access_tokens import AccessTokenMutations, AccessTokenQuery
 from schema.merchant.business import BusinessMutations, BusinessQuery
 from schema.merchant.catalog import CatalogMutations, CatalogQuery
@@ -52,4 +53,5 @@ schema = strawberry.Schema(
     query=merge_types("Query", QUERIES),
     mutation=merge_types("Mutation", MUTATIONS),
     extensions=[PortalTokenLimit, ParserCache, PortalLimits, ValidationCache, PortalErrorMasking],
+    execution_context_class=PlainFieldExecutionContext,
 )
