@@ -223,6 +223,40 @@ async def test_applying_to_all_is_all_or_nothing() -> None:
     assert [await snapshot(acme), await snapshot(globex)] == before
 
 
+async def test_the_unified_portal_changes_the_businesses_chosen_all_or_nothing() -> None:
+    acme, globex = await customer_at("Acme", billing_country="DE"), await customer_at("Globex", billing_country="US")
+    initech = await customer_at("Initech")
+    session = await unified_token("ada@example.com")
+
+    chosen = await update(session, businessIds=[acme.business_id, initech.business_id], name="Ada King")
+    none_chosen = await update(session, businessIds=[], name="Nobody")
+    invalid_somewhere = await update(
+        session, businessIds=[acme.business_id, globex.business_id], phoneNumber="030 1234567"
+    )
+
+    assert {customer["id"] for customer in chosen["customers"]} == {acme.id, initech.id}
+    assert [(error["code"], error["field"], error["message"]) for error in none_chosen["errors"]] == [
+        ("INVALID_INPUT", "businessIds", "Choose at least one business.")
+    ]
+    assert [(error["code"], error["field"]) for error in invalid_somewhere["errors"]] == [
+        ("INVALID_INPUT", "phoneNumber")
+    ]
+    assert [(row.name, row.phone_number) for row in await Customer.all().order_by("created_at")] == [
+        ("Ada King", ""),
+        ("Ada", ""),
+        ("Ada King", ""),
+    ]
+
+
+async def test_a_change_stamps_the_record_as_updated() -> None:
+    acme = await customer_at("Acme")
+    created = (await Customer.get(id=acme.id)).updated_at
+
+    await update(await business_token(acme), name="Ada King")
+
+    assert created is not None and (await Customer.get(id=acme.id)).updated_at > created
+
+
 FOREIGN_OR_MISSING = ["<foreign>", "bus_doesnotexist0000000000", "", "bus_" + "a" * 40, "bus_é", "cus_x", "\x00"]
 
 
@@ -241,6 +275,25 @@ async def test_a_business_outside_the_scope_answers_like_a_missing_one(business_
         "errors": [{"code": "NOT_FOUND", "field": "businessId", "message": "There is nothing with that id here."}],
     }
     assert unified == expected and scoped == expected
+    assert await snapshot(stranger) == before
+    assert (await Customer.get(id=ada.id)).name == "Ada"
+
+
+@pytest.mark.parametrize("business_id", FOREIGN_OR_MISSING)
+async def test_a_business_outside_the_scope_among_those_chosen_changes_nothing(business_id: str) -> None:
+    ada = await customer_at("Acme")
+    stranger = await customer_at("Globex", email="grace@example.com")
+    business_id = stranger.business_id if business_id == "<foreign>" else business_id
+    before = await snapshot(stranger)
+
+    answer = await update(
+        await unified_token("ada@example.com"), businessIds=[ada.business_id, business_id], name="Mallory"
+    )
+
+    assert answer == {
+        "customers": [],
+        "errors": [{"code": "NOT_FOUND", "field": "businessIds", "message": "There is nothing with that id here."}],
+    }
     assert await snapshot(stranger) == before
     assert (await Customer.get(id=ada.id)).name == "Ada"
 
