@@ -4,6 +4,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.base import Timestamped, id_field
 
@@ -43,9 +44,15 @@ class Customer(Timestamped):
         table = "customer"
         indexes = (("email", "livemode"), ("business_id", "livemode", "email"))
 
-    async def save(self, *args: Any, update_fields: Iterable[str] | None = None, **kwargs: Any) -> None:
+    async def save(
+        self,
+        using_db: BaseDBAsyncClient | None = None,
+        update_fields: Iterable[str] | None = None,
+        force_create: bool = False,
+        force_update: bool = False,
+    ) -> None:
         self.email = normalize_email(self.email)
         # tortoise stamps an auto_now field only when the save writes it: a save of some columns writes it too.
         if update_fields is not None:
             update_fields = [*update_fields, "updated_at"]
-        await super().save(*args, update_fields=update_fields, **kwargs)
+        await super().save(using_db, update_fields, force_create, force_update)
