@@ -120,19 +120,19 @@ def _newest(records: list[dict]) -> dict:
     return max(records, key=lambda record: datetime.fromisoformat(record["customer"]["updatedAt"]))
 
 
-def _anchor(path: str, records: list[dict]) -> str:
+def _anchor(path: str, records: list[dict], unified: bool) -> str:
     """The id of the input a refusal of `path` links to; empty when the form has none."""
     field = next((field for field in FIELDS if field.path == path), None)
     if field is not None:
         return f"{FORM_ID}-{field.name}"
     if path == _ADDRESS:
         return f"{FORM_ID}-line1"
-    if path == _CHOSEN and len(records) > 1:
+    if path == _CHOSEN and unified:
         return f"{APPLY_TO}-{records[0]['id']}"
     return ""
 
 
-def _details(records: list[dict], submitted: Submitted) -> dict[str, Any]:
+def _details(records: list[dict], submitted: Submitted, unified: bool) -> dict[str, Any]:
     """The one details form: the newest record's values (what was typed, after a refusal), the businesses each field
     is kept by, those it applies to and the refusals, each with the input it links to."""
     newest = _newest(records)
@@ -148,7 +148,7 @@ def _details(records: list[dict], submitted: Submitted) -> dict[str, Any]:
         "id": FORM_ID,
         "shown": {**current, **(submitted.values or {})},
         "errors": errors,
-        "summary": [(_anchor(path, records), errors[path]) for path in paths],
+        "summary": [(_anchor(path, records, unified), errors[path]) for path in paths],
         "kept_by": kept_by,
         "locked": {governed for governed, names in kept_by.items() if len(names) == len(records)},
         "chosen": set(submitted.chosen if submitted.chosen is not None else (r["id"] for r in records)),
@@ -161,7 +161,7 @@ async def _render(visit: Visit, submitted: Submitted = Submitted(), *, status: i
     records = [business for business in data["businesses"] if business["customer"]]
     context: dict[str, Any] = {
         "records": records,
-        "details": _details(records, submitted) if records else None,
+        "details": _details(records, submitted, visit.viewer.scope == Scope.UNIFIED) if records else None,
         "apply_to": APPLY_TO,
         "countries": country_choices(visit.locale),
         "locales": SUPPORTED_LOCALES,
