@@ -1,7 +1,7 @@
 """The customer's profile: what they may change (name, phone, billing address, tax ID, preferred language) and
-updating one record or every record in scope, all or nothing. How each value is checked and normalised is
-core.customer_fields, which the merchant API shares, so the mutation, the profile page and the API show the same words
-next to the same field.
+updating one record, the records of the businesses chosen or every record in scope, all or nothing. How each value
+is checked and normalised is core.customer_fields, which the merchant API shares, so the mutation, the profile page
+and the API show the same words next to the same field.
 
 The business's portal configuration (`customer_update`) decides which fields it lets the customer change; the
 preferred language is the customer's own choice of how the portal and its emails speak to them, so it is always
@@ -51,21 +51,32 @@ def editable_fields(features: PortalFeatures) -> frozenset[ProfileField]:
 
 
 def records_to_update(
-    viewer: Viewer, business_id: str | None, apply_to_all: bool, locale: str
+    viewer: Viewer,
+    business_id: str | None,
+    apply_to_all: bool,
+    locale: str,
+    business_ids: Sequence[str] | None = None,
 ) -> tuple[Customer, ...] | None:
-    """The records a profile change is for: every record in scope, the named business's, or (BUSINESS scope) the
-    session's. None when the business named is not in scope, exists or not."""
+    """The records a profile change is for: every record in scope, the named businesses' (`business_id` and
+    `business_ids` together), or (BUSINESS scope) the session's. None when any business named is not in scope, exists
+    or not, so a change never reaches part of what was asked."""
     t = translations(locale)
-    if apply_to_all and business_id is not None:
+    named = {*(business_ids or ()), *(() if business_id is None else (business_id,))}
+    if apply_to_all and (business_id is not None or business_ids is not None):
         message = t.gettext("Choose one business or all of them, not both.")
         raise ProfileError([FieldError(ProfileErrorCode.INVALID_INPUT, "applyToAllBusinesses", message)])
-    if apply_to_all or (business_id is None and viewer.scope == Scope.BUSINESS):
+    if business_ids is not None and not named:
+        message = t.gettext("Choose at least one business.")
+        raise ProfileError([FieldError(ProfileErrorCode.INVALID_INPUT, "businessIds", message)])
+    if apply_to_all or (not named and viewer.scope == Scope.BUSINESS):
         return viewer.customers
-    if business_id is None:
+    if not named:
         message = t.gettext("Choose a business, or apply the change to all your businesses.")
         raise ProfileError([FieldError(ProfileErrorCode.INVALID_INPUT, "businessId", message)])
-    records = tuple(customer for customer in viewer.customers if customer.business_id == business_id)
-    return records or None
+    records = tuple(customer for customer in viewer.customers if customer.business_id in named)
+    if {customer.business_id for customer in records} != named:
+        return None
+    return records
 
 
 def refused_fields(

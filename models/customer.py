@@ -1,8 +1,10 @@
 """A customer record: one per business and mode; the unified portal joins them by verified email."""
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 
 from models.base import Timestamped, id_field
 
@@ -35,11 +37,22 @@ class Customer(Timestamped):
     tax_id = fields.CharField(max_length=50, default="")
     locale = fields.CharField(max_length=16, default="")
     metadata: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
+    # Stamped by every save (see save); None for a record not saved since the column came.
+    updated_at = fields.DatetimeField(auto_now=True, null=True)
 
     class Meta:
         table = "customer"
         indexes = (("email", "livemode"), ("business_id", "livemode", "email"))
 
-    async def save(self, *args: Any, **kwargs: Any) -> None:
+    async def save(
+        self,
+        using_db: BaseDBAsyncClient | None = None,
+        update_fields: Iterable[str] | None = None,
+        force_create: bool = False,
+        force_update: bool = False,
+    ) -> None:
         self.email = normalize_email(self.email)
-        await super().save(*args, **kwargs)
+        # tortoise stamps an auto_now field only when the save writes it: a save of some columns writes it too.
+        if update_fields is not None:
+            update_fields = [*update_fields, "updated_at"]
+        await super().save(using_db, update_fields, force_create, force_update)

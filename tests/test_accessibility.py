@@ -296,7 +296,17 @@ async def test_the_unified_portal(audit: Audit, mailbox_for_module: Mailbox):
     on_hold, studio, past_due = [await href(page, name) for name in ("Library Personal", "Studio", "Library Studio")]
     await audit.path("billing history of every business", "/billing-history")
     await audit.path("purchases of every business", "/purchases")
-    await audit.path("profile with a form per business", "/profile")
+    await audit.path("profile with one form for every business", "/profile")
+
+    async def refused_profile(locale: str) -> None:
+        await page.goto(with_locale(f"{audit.base_url}/profile", locale))
+        await page.fill("#details-phone_number", "12")
+        async with page.expect_navigation():
+            await page.click("#details button[type=submit]")
+        # The page opens at the error summary, which links to the refused field.
+        assert await page.evaluate("document.activeElement.id") == "details-errors"
+
+    await audit.each_locale("profile: a refused save and its error summary", refused_profile)
     await audit.path("a subscription that ends with its period", studio)
     await audit.path("an on-hold subscription", on_hold)
     await audit.path("a past-due subscription with Pay now", past_due)

@@ -1,6 +1,7 @@
 """The customer's profile: `updateProfile` as a GraphQL client sees it (validation and normalisation of phone, tax
-ID, address and language, the business's allowed fields, one record or every record of the unified portal, ids
-outside the scope) and the `/profile` page over it (forms per business, errors beside their fields, CSRF)."""
+ID, address and language, the business's allowed fields, one record, the businesses chosen or every record of the
+unified portal, ids outside the scope) and the `/profile` page over it (one details form applied to the businesses
+chosen, errors beside their fields and in a summary linking to them, CSRF)."""
 
 import re
 
@@ -22,6 +23,7 @@ EDITABLE = "query { viewer { businesses { id customer { editableFields } } } }"
 SAVED = {"name", "phone_number", "tax_id", "locale", "billing_line1", "billing_city", "billing_postal_code"}
 SAVED |= {"billing_country", "billing_state", "billing_line2"}
 FIELD_ERROR = re.compile(r'<p class="field-error" id="([^"]+)-error">([^<]*)</p>')
+SUMMARY_LINK = re.compile(r'<li><a href="#([^"]+)">([^<]*)</a></li>')
 
 
 async def run(session: str, query: str, locale: str = "en", **variables) -> dict:
@@ -223,6 +225,40 @@ async def test_applying_to_all_is_all_or_nothing() -> None:
     assert [await snapshot(acme), await snapshot(globex)] == before
 
 
+async def test_the_unified_portal_changes_the_businesses_chosen_all_or_nothing() -> None:
+    acme, globex = await customer_at("Acme", billing_country="DE"), await customer_at("Globex", billing_country="US")
+    initech = await customer_at("Initech")
+    session = await unified_token("ada@example.com")
+
+    chosen = await update(session, businessIds=[acme.business_id, initech.business_id], name="Ada King")
+    none_chosen = await update(session, businessIds=[], name="Nobody")
+    invalid_somewhere = await update(
+        session, businessIds=[acme.business_id, globex.business_id], phoneNumber="030 1234567"
+    )
+
+    assert {customer["id"] for customer in chosen["customers"]} == {acme.id, initech.id}
+    assert [(error["code"], error["field"], error["message"]) for error in none_chosen["errors"]] == [
+        ("INVALID_INPUT", "businessIds", "Choose at least one business.")
+    ]
+    assert [(error["code"], error["field"]) for error in invalid_somewhere["errors"]] == [
+        ("INVALID_INPUT", "phoneNumber")
+    ]
+    assert [(row.name, row.phone_number) for row in await Customer.all().order_by("created_at")] == [
+        ("Ada King", ""),
+        ("Ada", ""),
+        ("Ada King", ""),
+    ]
+
+
+async def test_a_change_stamps_the_record_as_updated() -> None:
+    acme = await customer_at("Acme")
+    created = (await Customer.get(id=acme.id)).updated_at
+
+    await update(await business_token(acme), name="Ada King")
+
+    assert created is not None and (await Customer.get(id=acme.id)).updated_at > created
+
+
 FOREIGN_OR_MISSING = ["<foreign>", "bus_doesnotexist0000000000", "", "bus_" + "a" * 40, "bus_é", "cus_x", "\x00"]
 
 
@@ -241,6 +277,25 @@ async def test_a_business_outside_the_scope_answers_like_a_missing_one(business_
         "errors": [{"code": "NOT_FOUND", "field": "businessId", "message": "There is nothing with that id here."}],
     }
     assert unified == expected and scoped == expected
+    assert await snapshot(stranger) == before
+    assert (await Customer.get(id=ada.id)).name == "Ada"
+
+
+@pytest.mark.parametrize("business_id", FOREIGN_OR_MISSING)
+async def test_a_business_outside_the_scope_among_those_chosen_changes_nothing(business_id: str) -> None:
+    ada = await customer_at("Acme")
+    stranger = await customer_at("Globex", email="grace@example.com")
+    business_id = stranger.business_id if business_id == "<foreign>" else business_id
+    before = await snapshot(stranger)
+
+    answer = await update(
+        await unified_token("ada@example.com"), businessIds=[ada.business_id, business_id], name="Mallory"
+    )
+
+    assert answer == {
+        "customers": [],
+        "errors": [{"code": "NOT_FOUND", "field": "businessIds", "message": "There is nothing with that id here."}],
+    }
     assert await snapshot(stranger) == before
     assert (await Customer.get(id=ada.id)).name == "Ada"
 
@@ -267,9 +322,10 @@ async def signed_in(http: httpx.AsyncClient, token: str) -> None:
     http.cookies.set("portal_session", token)
 
 
-async def save(http: httpx.AsyncClient, business_id: str, **fields: str) -> httpx.Response:
+async def save(http: httpx.AsyncClient, *business_ids: str, **fields: str) -> httpx.Response:
+    """Post the details form for the businesses given (the unified form's "Apply to", the business form's own)."""
     page = await http.get("/profile")
-    return await http.post("/profile", data={"csrf_token": csrf_from(page), "business": business_id, **fields})
+    return await http.post("/profile", data={"csrf_token": csrf_from(page), "apply_to": list(business_ids), **fields})
 
 
 async def test_the_profile_page_shows_the_record_and_links_from_the_portal(client) -> None:
@@ -289,7 +345,7 @@ async def test_the_profile_page_shows_the_record_and_links_from_the_portal(clien
     assert names.index("Zimbabwe") < names.index("Åland") < names.index("Österrike")
     assert names.index("Albanien") < names.index("Tyskland")
     assert 'href="/profile/export"' in page.text
-    assert 'name="apply_to"' not in page.text
+    assert 'type="checkbox"' not in page.text
 
 
 @pytest.mark.parametrize(("locale", "sweden"), [("zh-Hans", "瑞典"), ("zh-Hant", "瑞典"), ("pt-BR", "Suécia")])
@@ -312,16 +368,29 @@ async def test_a_refused_save_shows_the_error_beside_the_field_and_keeps_what_wa
 
     answer = await save(client, customer.business_id, name="Ada King", phone_number="12", country="DE", tax_id="")
 
+    message = "Enter a valid phone number. A number outside your billing country starts with + and its country code."
     assert answer.status_code == 422
-    assert FIELD_ERROR.findall(answer.text) == [
-        (
-            f"{customer.business_id}-phone_number",
-            "Enter a valid phone number. A number outside your billing country starts with + and its country code.",
-        )
-    ]
-    assert "Nothing was changed. Check the marked fields." in answer.text
+    assert FIELD_ERROR.findall(answer.text) == [("details-phone_number", message)]
+    assert_summarised(answer.text, [("details-phone_number", message)])
     assert 'value="Ada King"' in answer.text and 'value="12"' in answer.text
     assert await snapshot(customer) == before
+
+
+def assert_summarised(page: str, links: list[tuple[str, str]]) -> None:
+    """The error summary opens the details form, takes the focus and links to each refused input, which is marked
+    invalid and described by its message."""
+    form = page[page.index('<form class="form-stack" id="details"') :]
+    assert re.match(
+        r'<form[^>]*>\s*<div class="error-summary" id="details-errors" role="alert" tabindex="-1"'
+        r' aria-labelledby="details-errors-title" autofocus>\s*<h2 id="details-errors-title">'
+        r"Nothing was changed. Check the marked fields.</h2>",
+        form,
+    )
+    assert SUMMARY_LINK.findall(form) == links
+    for anchor, _ in links:
+        marked = re.search(rf'<input id="{anchor}"[^>]*>', form)
+        assert marked and 'aria-invalid="true"' in marked[0], anchor
+        assert re.search(rf'aria-describedby="[^"]*{anchor.removeprefix("details-")}-error', marked[0]), anchor
 
 
 async def test_a_save_sends_what_changed_and_says_it_applies_to_future_invoices(client) -> None:
@@ -366,31 +435,117 @@ async def test_fields_the_business_keeps_are_disabled_on_the_page(client) -> Non
     assert "Your email address cannot be changed here, because these businesses do not allow it: Acme." in page.text
 
 
-async def test_the_unified_page_has_a_form_per_business_and_can_save_for_all(client) -> None:
-    acme, globex = await customer_at("Acme"), await customer_at("Globex")
+async def test_the_unified_page_has_one_form_from_the_newest_record_for_every_business(client) -> None:
+    acme = await customer_at("Acme", phone_number="+46701234567")
+    globex = await customer_at("Globex")
+    # Acme's record changed last, so the form starts from it.
+    acme.name = "Ada Lovelace"
+    await acme.save(update_fields=["name"])
     await signed_in(client, await unified_token("ada@example.com"))
 
     page = await client.get("/profile")
-    saved = await save(client, acme.business_id, name="Ada King", apply_to="all")
-    only_one = await save(client, globex.business_id, name="Ada at Globex", apply_to="one")
 
-    assert page.text.count('name="business" value=') == 2
-    assert "Your details at Acme" in page.text and "Your details at Globex" in page.text
-    assert page.text.count('name="apply_to" value="all"') == 2
-    assert "All 2 businesses" in page.text
-    assert saved.status_code == only_one.status_code == 303
-    assert [row.name for row in await Customer.all().order_by("created_at")] == ["Ada King", "Ada at Globex"]
+    assert page.text.count('<form class="form-stack" id="details"') == 1
+    assert page.text.count('name="name"') == 1
+    assert 'value="Ada Lovelace"' in page.text and 'value="+46 70 123 45 67"' in page.text
+    assert "Your businesses have different details on record. The form shows the latest, from Acme." in page.text
+    assert "<legend>Apply to</legend>" in page.text
+    for business_id in (acme.business_id, globex.business_id):
+        assert re.search(
+            rf'<input type="checkbox" id="apply_to-{business_id}" [^>]*value="{business_id}" checked>', page.text
+        )
 
 
-async def test_the_page_refuses_a_business_outside_the_scope_and_a_form_without_its_token(client) -> None:
-    ada = await customer_at("Acme")
-    stranger = await customer_at("Globex", email="grace@example.com")
+async def test_the_unified_page_applies_the_form_to_the_businesses_ticked(client) -> None:
+    acme = await customer_at("Acme", billing_country="DE", tax_id="DE136695976")
+    globex = await customer_at("Globex", billing_country="SE", tax_id="")
+    initech = await customer_at("Initech", billing_city="Oslo")
+    await signed_in(client, await unified_token("ada@example.com"))
+    initech_before = await snapshot(initech)
+
+    page = await client.get("/profile")
+    form = {"name": "Ada King", "phone_number": "", "country": "DE", "tax_id": "DE136695976", "locale": ""}
+    form |= {"line1": "", "line2": "", "city": "", "state": "", "postal_code": ""}
+    saved = await save(client, acme.business_id, globex.business_id, **form)
+
+    assert "different details on record" in page.text
+    assert saved.status_code == 303 and saved.headers["location"] == "/profile?updated=profile"
+    # The form's details, tax ID and country included, are now those of both businesses ticked.
+    for customer in (acme, globex):
+        row = await Customer.get(id=customer.id)
+        assert (row.name, row.billing_country, row.tax_id) == ("Ada King", "DE", "DE136695976")
+    assert await snapshot(initech) == initech_before
+
+
+async def test_an_invalid_phone_on_the_unified_page_changes_no_record_and_links_to_the_field(client) -> None:
+    acme, globex = await customer_at("Acme", billing_country="US"), await customer_at("Globex", billing_country="US")
+    await signed_in(client, await unified_token("ada@example.com"))
+    before = [await snapshot(acme), await snapshot(globex)]
+
+    answer = await save(client, globex.business_id, name="Ada King", phone_number="12", country="US")
+
+    message = "Enter a valid phone number. A number outside your billing country starts with + and its country code."
+    assert answer.status_code == 422
+    assert_summarised(answer.text, [("details-phone_number", message)])
+    assert 'value="Ada King"' in answer.text and 'value="12"' in answer.text
+    # The choice is kept: Globex still ticked, Acme not.
+    assert re.search(rf'id="apply_to-{globex.business_id}" [^>]*checked>', answer.text)
+    assert not re.search(rf'id="apply_to-{acme.business_id}" [^>]*checked>', answer.text)
+    assert [await snapshot(acme), await snapshot(globex)] == before
+
+
+async def test_the_unified_page_asks_for_at_least_one_business(client) -> None:
+    acme, globex = await customer_at("Acme"), await customer_at("Globex")
     await signed_in(client, await unified_token("ada@example.com"))
 
-    foreign = await save(client, stranger.business_id, name="Mallory")
-    forged = await client.post("/profile", data={"business": ada.business_id, "name": "Mallory"})
+    answer = await save(client, name="Ada King")
 
-    assert foreign.status_code == 404 and forged.status_code == 403
+    assert answer.status_code == 422
+    first = re.search(r'<input type="checkbox" id="(apply_to-[^"]+)"', answer.text)[1]
+    assert SUMMARY_LINK.findall(answer.text) == [(first, "Choose at least one business.")]
+    assert 'aria-describedby="details-apply-to-error"' in answer.text
+    assert {row.name for row in await Customer.filter(id__in=[acme.id, globex.id])} == {"Ada"}
+
+
+async def test_a_field_some_businesses_keep_names_them_and_is_refused_for_them(client) -> None:
+    acme, globex = await customer_at("Acme"), await customer_at("Globex")
+    await allow_only(globex, "name")
+    await signed_in(client, await unified_token("ada@example.com"))
+
+    page = await client.get("/profile")
+    refused = await save(client, acme.business_id, globex.business_id, name="Ada King", tax_id="12-3456789")
+    only_acme = await save(client, acme.business_id, name="Ada King", tax_id="12-3456789")
+
+    # Acme lets the customer change the tax ID, so the field stays open, saying who keeps it.
+    assert re.search(
+        r'<input id="details-tax_id" name="tax_id"[^>]*aria-describedby="details-tax_id-locked">', page.text
+    )
+    assert '<p class="hint" id="details-tax_id-locked">Contact Globex to change this.</p>' in page.text
+    assert refused.status_code == 422
+    assert SUMMARY_LINK.findall(refused.text) == [
+        ("details-tax_id", "Globex does not let you change this here. Contact them instead.")
+    ]
+    assert only_acme.status_code == 303
+    assert [(row.name, row.tax_id) for row in await Customer.all().order_by("created_at")] == [
+        ("Ada King", "12-3456789"),
+        ("Ada", ""),
+    ]
+
+
+@pytest.mark.parametrize("business_id", ["<foreign>", "bus_doesnotexist0000000000", "cus_x"])
+async def test_the_page_refuses_a_business_outside_the_scope_and_a_form_without_its_token(
+    client, business_id: str
+) -> None:
+    ada = await customer_at("Acme")
+    stranger = await customer_at("Globex", email="grace@example.com")
+    business_id = stranger.business_id if business_id == "<foreign>" else business_id
+    await signed_in(client, await unified_token("ada@example.com"))
+
+    foreign = await save(client, business_id, name="Mallory")
+    mixed = await save(client, ada.business_id, business_id, name="Mallory")
+    forged = await client.post("/profile", data={"apply_to": ada.business_id, "name": "Mallory"})
+
+    assert foreign.status_code == mixed.status_code == 404 and forged.status_code == 403
     assert {row.name for row in await Customer.all()} == {"Ada"}
 
 

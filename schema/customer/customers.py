@@ -1,6 +1,8 @@
 """The customer record of the viewer in one business: profile and billing address, and what of it the business lets
 the customer change."""
 
+from datetime import datetime
+
 import strawberry
 
 from access import profile
@@ -35,6 +37,7 @@ class Customer(Node, OwnedByBusiness):
     billing_address: Address
     tax_id: str
     locale: str
+    updated_at: datetime = strawberry.field(description="When the record last changed (or was created).")
 
     @strawberry.field(description="What this business lets the customer change (EMAIL: through requestEmailChange).")
     async def editable_fields(self, info: strawberry.Info) -> list[ProfileField]:
@@ -60,4 +63,5 @@ class Customer(Node, OwnedByBusiness):
             ),
             tax_id=row.tax_id,
             locale=row.locale,
+            updated_at=row.updated_at or row.created_at,
         )

@@ -1,7 +1,7 @@
-"""Mutations on the customer's own profile: update name, phone, billing address, tax ID and language (one record or
-every record in scope), and ask to change the email address (confirmed by a link sent to the new address). The rules
-are access.profile's and access.email_change's; this module turns the input into their terms and their refusals
-into UserErrors."""
+"""Mutations on the customer's own profile: update name, phone, billing address, tax ID and language (one record,
+the records of the businesses chosen or every record in scope), and ask to change the email address (confirmed by a
+link sent to the new address). The rules are access.profile's and access.email_change's; this module turns the input
+into their terms and their refusals into UserErrors."""
 
 import strawberry
 
@@ -30,6 +30,10 @@ class AddressInput:
 class UpdateProfileInput:
     business_id: strawberry.ID | None = strawberry.field(
         default=None, description="The business whose record changes; in BUSINESS scope it may be left out."
+    )
+    business_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description="The businesses whose records change: all of them or, if any refuses, none.",
     )
     apply_to_all_businesses: bool | None = strawberry.field(
         default=False, description="Change every record in scope instead: all of them or, if any refuses, none."
@@ -101,9 +105,11 @@ class ProfileMutations:
         locale = _locale(info)
         business_id = str(input.business_id) if input.business_id is not None else None
         try:
-            records = records_to_update(viewer, business_id, bool(input.apply_to_all_businesses), locale)
+            business_ids = None if input.business_ids is None else [str(id) for id in input.business_ids]
+            records = records_to_update(viewer, business_id, bool(input.apply_to_all_businesses), locale, business_ids)
             if records is None:
-                return UpdateProfilePayload(customers=[], errors=[not_found(info, "businessId")])
+                field = "businessId" if business_ids is None else "businessIds"
+                return UpdateProfilePayload(customers=[], errors=[not_found(info, field)])
             features = await _features(viewer, {record.business_id for record in records})
             updated = await update_profiles(records, _changes(input), features, locale)
         except ProfileError as error:
