@@ -86,7 +86,7 @@ def _object(object_type: GraphQLObjectType, fields: list[tuple[str, str | None, 
 
     def complete(value: Any) -> Any:
         # strawberry's is_type_of (for types with interfaces) looks at the value only.
-        if is_type_of is not None and not is_type_of(value, None):
+        if is_type_of is not None and not is_type_of(value, None):  # type: ignore[arg-type]
             raise Irregular
         return {
             name: completion(object_type.name if attribute is None else getattr(value, attribute))
@@ -138,7 +138,7 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
             item = self._build(field_type.of_type, selection)
             return None if item is None else _nullable(_list_of(item))
         if is_leaf_type(field_type):
-            return _nullable(_leaf(field_type.coerce_output_value))  # type: ignore[union-attr]
+            return _nullable(_leaf(field_type.coerce_output_value))
         if isinstance(field_type, GraphQLObjectType):
             fields = self._object_fields(field_type, selection)
             return None if fields is None else _nullable(_object(field_type, fields))
@@ -158,7 +158,7 @@ class PlainFieldExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 continue
             field_def = object_type.fields.get(field_name)
             attribute = None if field_def is None else _basic_attribute(field_def)
-            completion = None if attribute is None else self._completion(field_def.type, field_selection)  # type: ignore[union-attr]
+            completion = None if attribute is None else self._completion(field_def.type, field_selection)
             if completion is None:
                 return None
             fields.append((response_name, attribute, completion))
