@@ -336,7 +336,12 @@ async def load(server: Server, loads: list[tuple[HotPath, int]], seconds: float,
                     result.spent = True
                     return
                 sent = time.perf_counter()
-                response = await send(client, request)
+                try:
+                    response = await send(client, request)
+                except httpx.TimeoutException:
+                    # A request past REQUEST_TIMEOUT_SECONDS is a failed one, not the end of the run.
+                    result.failures += 1
+                    continue
                 if response.status_code == path.busy_status:
                     result.busy += 1
                     await asyncio.sleep(max(0.0, min(retry_after(response), deadline - time.perf_counter())))
