@@ -17,10 +17,12 @@ SECRET_KEY_VARIABLE = "BENCH_SECRET_KEY"
 def graphql_app(database_url: str | None = None) -> Starlette:
     """The portal as deployed, minus the outbox worker (web processes run without it in production), behind a
     proxy on 127.0.0.1 whose X-Forwarded-For it believes: the benchmark's clients speak for many addresses. The
-    secret key comes from the environment, so every worker process of one server signs alike."""
+    secret key comes from the environment, so every worker process of one server signs alike. The bench data is
+    live-mode and its businesses have no Stripe account, so the sandbox charges live mode (as in the demo)."""
     settings = Settings(
         database_url=database_url or os.environ[DATABASE_URL_VARIABLE],
         run_worker_in_web=False,
+        sandbox_in_live_mode=True,
         secret_key=os.environ.setdefault(SECRET_KEY_VARIABLE, secrets.token_urlsafe(32)),
         log_level="WARNING",
         trusted_proxies=("127.0.0.1/32",),

@@ -1,18 +1,24 @@
 """The hot paths besides the dashboard that customers feel, as the benchmark asks for them: the portal's home page
-(HTML), an invoice PDF in English, Japanese and Arabic, a sign-in POST (whose email leaves through the outbox) and a
-plan change on the sandbox processor.
+(HTML), an invoice PDF (stored, in English, Japanese and Arabic; the same with If-None-Match, answered 304; and a
+first render in each language), a sign-in POST (whose email leaves through the outbox) and a plan change on the
+sandbox processor.
 
 `prepare` finds or makes what they need in the bench database, without touching the probe's dashboard data: the
-probe's sessions (one per 20 PDFs, as a session may render 30 a minute), an invoice of the probe, a pool of crowd
-emails to sign in with, and a crowd customer with a sandbox card and an ACTIVE subscription that alternates between
-two plans of its collection, its business set to charge the full new price on every change. Each request goes
-out as its own address (X-Forwarded-For, believed from 127.0.0.1 in the bench app), so the per-address sign-in
-limit never answers instead of the real work.
+probe's sessions (each PDF download counts against its session's 30 a minute, so requests go round many), an invoice
+of the probe, pools of crowd invoices with no stored PDF (their stored_document rows deleted) and a session of each
+of their customers, a pool of crowd emails to sign in with, and a crowd customer with a sandbox card and an ACTIVE
+subscription that alternates between two plans of its collection, its business set to charge the full new price on
+every change. Each sign-in goes out as its own address (X-Forwarded-For, believed from 127.0.0.1 in the bench app),
+so the per-address sign-in limit never answers instead of the real work.
+
+A first-render path asks for each invoice once and stops when its pool is spent; its clients honour the render
+pool's 503 and Retry-After, counted apart from failures.
 """
 
 import itertools
 import re
 import secrets
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -24,10 +30,18 @@ from gateway.http.csrf import VISITOR_COOKIE
 from gateway.http.request_auth import SESSION_COOKIE
 from merchants.features import changed_features, stored_features
 from merchants.portal_configurations import features_of
-from models import Customer, Invoice, PortalConfiguration, Product, Subscription
+from models import Customer, Invoice, PortalConfiguration, Product, StoredDocument, Subscription
 from models.enums import Interval, Scope, SubscriptionStatus
 
-PDF_SESSIONS = 60
+# Each session may download 30 PDFs a minute (access.rate_limits.PDF_RENDERS_PER_SESSION); going round this many
+# keeps a session under it up to about 15,000 stored downloads a minute.
+PDF_SESSIONS = 1000
+PDF_LANGUAGES = ("en", "ja", "ar")
+# The pools of never-rendered invoices: one per first-render path, and the mixed run's (languages in turn).
+MIX_POOL = "mix"
+FIRST_RENDER_POOLS = (*PDF_LANGUAGES, MIX_POOL)
+# Invoices per pool: more than the 4 clients of a first-render path get rendered in a phase (tens a second at most).
+FIRST_RENDERS_PER_POOL = 1500
 SIGN_IN_EMAILS = 20_000
 _CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -43,16 +57,19 @@ class Request:
 
 @dataclass
 class HotPath:
-    """One kind of request, made fresh for each send by `next_request`, and what its answer must be: the status,
-    the media type, `check` if given, and with `same_answer` the size of the first answer."""
+    """One kind of request, made fresh for each send by `next_request` (None once the path has no fresh request
+    left), and what its answer must be: the status, the media type, `check` if given, and with `same_answer` the size
+    of the first answer. An answer with `busy_status` is the server shedding load: counted apart, and the client
+    waits its Retry-After."""
 
     name: str
-    next_request: Callable[[], Request]
+    next_request: Callable[[], Request | None]
     status: int
     content_type: str
     concurrency: int = 16
     same_answer: bool = False
     check: Callable[[httpx.Response], bool] | None = None
+    busy_status: int | None = None
 
     def accepts(self, response: httpx.Response) -> bool:
         media_type = response.headers.get("content-type", "")
@@ -74,6 +91,8 @@ class Fixtures:
     plan_token: str
     subscription_id: str
     plan_ids: tuple[str, str]  # the first change's plan, then the one the subscription is on
+    # Per pool of FIRST_RENDER_POOLS: (session token, invoice id) of invoices with no stored PDF.
+    first_renders: dict[str, list[tuple[str, str]]]
 
 
 async def prepare() -> Fixtures:
@@ -117,7 +136,44 @@ async def prepare() -> Fixtures:
         plan_token,
         subscription.id,
         (other, subscription.product_id),
+        await _unrendered_invoices(policy),
     )
+
+
+async def _unrendered_invoices(policy: SessionPolicy) -> dict[str, list[tuple[str, str]]]:
+    """FIRST_RENDERS_PER_POOL crowd invoices per pool with no stored PDF, each pool's customers its own, with a
+    session of each customer (a customer has at most 19 invoices: under the 30 downloads a session may make)."""
+    wanted = FIRST_RENDERS_PER_POOL * len(FIRST_RENDER_POOLS)
+    # Crowd customers have 10 invoices on average; twice as many customers as that needs is plenty.
+    customers = (
+        await Customer.filter(livemode=True, email_verified=True)
+        .exclude(email=PROBE_EMAIL)
+        .order_by("id")
+        .limit(wanted // 5)
+    )
+    rows = (
+        await Invoice.filter(customer_id__in=[customer.id for customer in customers])
+        .order_by("id")
+        .values_list("customer_id", "id")
+    )
+    invoices: defaultdict[str, list[str]] = defaultdict(list)
+    for customer_id, invoice_id in rows:
+        invoices[customer_id].append(invoice_id)
+    pools: dict[str, list[tuple[str, str]]] = {name: [] for name in FIRST_RENDER_POOLS}
+    open_pools = itertools.cycle(FIRST_RENDER_POOLS)
+    for customer in customers:
+        pool = pools[next(open_pools)]
+        if len(pool) >= FIRST_RENDERS_PER_POOL or not invoices[customer.id]:
+            continue
+        token, _ = await open_session(
+            scope=Scope.BUSINESS, livemode=True, email=customer.email, customer=customer, policy=policy
+        )
+        pool.extend((token, invoice_id) for invoice_id in invoices[customer.id])
+    used = [invoice_id for pool in pools.values() for _, invoice_id in pool]
+    # An earlier run (or the worker) stored some: they are rendered again, as if never downloaded.
+    for start in range(0, len(used), 5000):
+        await StoredDocument.filter(document_id__in=used[start : start + 5000]).delete()
+    return pools
 
 
 async def _plan_changing_subscription() -> Subscription:
@@ -187,14 +243,70 @@ def home_page(fixtures: Fixtures) -> HotPath:
     return HotPath("home page (HTML)", lambda: Request("GET", "/", {"Cookie": cookie}), 200, "text/html")
 
 
-def invoice_pdf(fixtures: Fixtures, language: str) -> HotPath:
+def _pdf_request(token: str, invoice_id: str, language: str, etag: str | None = None) -> Request:
+    headers = {"Cookie": f"{SESSION_COOKIE}={token}", "Accept-Language": language}
+    if etag is not None:
+        headers["If-None-Match"] = etag
+    return Request("GET", f"/invoices/{invoice_id}/pdf", headers)
+
+
+async def store_probe_pdfs(client: httpx.AsyncClient, fixtures: Fixtures) -> dict[str, str]:
+    """Download the probe's invoice once per language, so that it is stored, and check that the ETag served is the
+    stored document's; returns the ETag per language."""
+    etags = {}
+    for language in PDF_LANGUAGES:
+        request = _pdf_request(fixtures.pdf_tokens[0], fixtures.invoice_id, language)
+        answer = await client.get(request.url, headers=request.headers)
+        assert answer.status_code == 200 and answer.content.startswith(b"%PDF-"), (language, answer.status_code)
+        stored = await StoredDocument.filter(
+            document_id=fixtures.invoice_id, locale=language, content__isnull=False
+        ).values_list("etag", flat=True)
+        assert answer.headers.get("etag") in stored, f"the {language} PDF is served from the store"
+        etags[language] = answer.headers["etag"]
+    return etags
+
+
+def stored_pdf(fixtures: Fixtures, language: str, etag: str) -> HotPath:
+    """The probe's stored invoice; an answer counts only with the stored document's ETag."""
     tokens = itertools.cycle(fixtures.pdf_tokens)
-    url = f"/invoices/{fixtures.invoice_id}/pdf"
     return HotPath(
-        f"invoice PDF ({language})",
-        lambda: Request("GET", url, {"Cookie": f"{SESSION_COOKIE}={next(tokens)}", "Accept-Language": language}),
+        f"invoice PDF, stored, {language}",
+        lambda: _pdf_request(next(tokens), fixtures.invoice_id, language),
         200,
         "application/pdf",
+        check=lambda response: response.headers.get("etag") == etag,
+    )
+
+
+def conditional_pdf(fixtures: Fixtures, language: str, etag: str) -> HotPath:
+    """The probe's stored invoice asked for with the ETag the client already has: 304, no body."""
+    tokens = itertools.cycle(fixtures.pdf_tokens)
+    return HotPath(
+        f"invoice PDF, 304, {language}",
+        lambda: _pdf_request(next(tokens), fixtures.invoice_id, language, etag),
+        304,
+        "",
+    )
+
+
+def first_render(fixtures: Fixtures, pool: str, concurrency: int = 4) -> HotPath:
+    """Invoices never rendered, each asked for once, until the pool is spent: the first-render pools in their own
+    language, the mixed run's in the three in turn. Four clients, as in the issue's mixed run: within the five
+    renders a web process takes at once by default (one rendering, four queued), so a 503 means more arrived."""
+    downloads = iter(fixtures.first_renders[pool])
+    languages = itertools.cycle(PDF_LANGUAGES if pool == MIX_POOL else (pool,))
+
+    def request() -> Request | None:
+        download = next(downloads, None)
+        return None if download is None else _pdf_request(*download, next(languages))
+
+    return HotPath(
+        f"invoice PDF, first render, {'en/ja/ar' if pool == MIX_POOL else pool}",
+        request,
+        200,
+        "application/pdf",
+        concurrency=concurrency,
+        busy_status=503,
     )
 
 
