@@ -8,6 +8,7 @@ from starlette.applications import Starlette
 
 from bench.raw_endpoint import create_raw_app
 from gateway.app import create_app
+from gateway.garbage_collection import settle_garbage_collector
 from gateway.settings import Settings
 
 DATABASE_URL_VARIABLE = "BENCH_DATABASE_URL"
@@ -27,8 +28,13 @@ def graphql_app(database_url: str | None = None) -> Starlette:
         log_level="WARNING",
         trusted_proxies=("127.0.0.1/32",),
     )
-    return create_app(settings)
+    app = create_app(settings)
+    settle_garbage_collector()
+    return app
 
 
 def raw_app() -> Starlette:
-    return create_raw_app(os.environ[DATABASE_URL_VARIABLE])
+    """The baseline, with the garbage collector set as the portal's serving processes set it."""
+    app = create_raw_app(os.environ[DATABASE_URL_VARIABLE])
+    settle_garbage_collector()
+    return app

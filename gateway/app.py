@@ -19,6 +19,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from billing.processors.sandbox import SandboxProcessor
 from gateway import health, pages
+from gateway.garbage_collection import settle_garbage_collector
 from gateway.graphql import customer as customer_graphql
 from gateway.graphql import merchant as merchant_graphql
 from gateway.http import access_log, request_ids
@@ -84,7 +85,9 @@ def configure_logs(routes: list[BaseRoute]) -> None:
 
 def app_from_environment() -> Starlette:
     """The application as configured by the environment: what each process of `portal serve --workers N` runs."""
-    return create_app(Settings.from_env())
+    app = create_app(Settings.from_env())
+    settle_garbage_collector()
+    return app
 
 
 def create_app(

@@ -9,6 +9,7 @@ from typing import Any
 import uvicorn
 
 from gateway.app import app_from_environment, create_app
+from gateway.garbage_collection import settle_garbage_collector
 from gateway.logs import configure_logging, logging_config
 from gateway.metrics.multiprocess import shared_metrics_directory
 from gateway.settings import Settings
@@ -43,7 +44,9 @@ def serve(settings: Settings, workers: int = 1) -> None:
         "timeout_graceful_shutdown": settings.shutdown_seconds,
     }
     if workers == 1:
-        uvicorn.run(create_app(settings), **options)
+        app = create_app(settings)
+        settle_garbage_collector()
+        uvicorn.run(app, **options)
         return
     # Each worker process builds the app from the environment (the secret key file is written by now), so the
     # address this command was given travels there too, and so does the directory the processes count metrics in.
