@@ -3,6 +3,7 @@ reader's language, its proration lines carry their dates and not the quantity, a
 it was issued at, the seller's tax ID (set by the CLI and the merchant API, checked, frozen at issue) and the
 customer's."""
 
+import re
 from pathlib import Path
 
 import httpx
@@ -14,8 +15,10 @@ from billing import plan_changes
 from billing.invoice_pdf import render_invoice
 from billing.line_wording import invoice_summary
 from billing.plan_changes import change_plan
+from core.i18n import format_rate
 from models import Business, Customer, Invoice, InvoiceLine, Payment
 from models.database import tortoise_config
+from tests.support.billing import with_plans
 from tests.support.cli import portal
 from tests.support.customer_graphql import run
 from tests.support.factories import business_token
@@ -24,6 +27,7 @@ from tests.support.merchant import Merchant, call
 from tests.support.plans import NOW, PERIOD_END, UPDATES, plan_shop
 from tests.test_business_cli import create_kumo
 from tests.test_invoice_pdf import text_of
+from tests.test_subscription_pages import active_shop, confirm_form, preview, signed_in
 
 INVOICE = """
 query($id: ID!) {
@@ -195,3 +199,21 @@ async def test_another_business_invoice_answers_like_a_missing_one(context, froz
     answer = await run(await business_token(stranger), INVOICE, "en", id=invoice.id)
 
     assert answer["node"] is None
+
+
+async def test_the_pages_summarise_the_upgrade_and_its_receipt_shows_the_rate_and_both_tax_ids(http, context) -> None:
+    shop = await active_shop(context)
+    _, current, bigger = await with_plans(shop)
+    await Business.filter(id=shop.business.id).update(tax_id="FR40303265045")
+    await Customer.filter(id=shop.customer.id).update(tax_id="SE556677889901")
+    path = await signed_in(http, shop)
+
+    changed = await http.post(f"{path}/change-plan", data=confirm_form(await preview(http, path, bigger.id), bigger.id))
+    receipt = await http.get(changed.headers["location"])
+    history = await http.get("/billing-history")
+
+    rate = format_rate(shop.business.tax_rate_bp, "en")
+    assert re.search(rf"<dt>Tax( included)? {re.escape(rate)}</dt>", receipt.text)
+    assert "Tax ID: FR40303265045" in receipt.text and "Tax ID: SE556677889901" in receipt.text
+    summary = f"Upgrade: {current.name} → {bigger.name}"
+    assert summary in history.text and summary in (await http.get(path)).text
