@@ -159,7 +159,8 @@ def _buyer_lines(details: dict, words: _Words) -> list[str]:
 
 
 def _tax_label(invoice: Invoice, words: _Words) -> str:
-    """ "Tax", "Tax included", with the rate the invoice was issued at ("Tax 10%"); older invoices kept no rate."""
+    """The tax's label ("Tax", "Tax included") with the rate the invoice was issued at: "Tax 10%". Invoices issued
+    before the rate was kept show the label alone."""
     label = words(N_("Tax included") if tax_included(invoice) else N_("Tax"))
     return label if invoice.tax_rate_bp is None else f"{label} {words.rate(invoice.tax_rate_bp)}"
 

@@ -272,7 +272,8 @@ _SUMMARY_KINDS = {Direction.UPGRADE: UPGRADE, Direction.DOWNGRADE: DOWNGRADE, Di
 
 
 def _summary(subscription: Subscription, current_name: str, quote: PlanChangeQuote) -> Summary:
-    """ "Upgrade: Team → Business"; with the quantities when a side has more than one ("Team × 2 → Team × 5")."""
+    """What the invoice says the change was, "Upgrade: Team → Business"; with the quantities when a side has more
+    than one ("Team × 2 → Team × 5"), so a change of seats says what changed."""
     counted = subscription.quantity != 1 or quote.quantity != 1
     before, after = (
         f"{name} × {quantity}" if counted else name
