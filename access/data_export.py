@@ -104,6 +104,8 @@ def _invoice(row: Invoice, lines: list[InvoiceLine]) -> dict:
         "subtotal": row.subtotal,
         "discount": row.discount,
         "tax": row.tax,
+        # Basis points; null on invoices issued before the rate was kept.
+        "taxRateBp": row.tax_rate_bp,
         "creditApplied": row.credit_applied,
         "total": row.total,
         "issuedAt": _time(row.issued_at),

@@ -26,7 +26,7 @@ from billing.credits import use_credit
 from billing.errors import BillingError, BillingErrorCode, decline_message
 from billing.events import record_payment_event
 from billing.invoices import Line, issue_invoice
-from billing.line_wording import Wording
+from billing.line_wording import Summary, Wording
 from billing.notifications import Notifier
 from billing.processors.protocol import (
     ChargeRequest,
@@ -71,9 +71,7 @@ def client_idempotency_key(purpose: PaymentPurpose, subscription: Subscription, 
 
 def period_line(product_name: str, quantity: int, start: datetime, end: datetime, subtotal: int) -> Line:
     """The invoice line of one billing period of `quantity` × a product, making up `subtotal`."""
-    if quantity < 1 or subtotal % quantity:
-        quantity = 1
-    return Line.worded(Wording.period(product_name, start, end), quantity, subtotal // quantity)
+    return Line.worded(Wording.period(product_name, start, end), quantity, subtotal)
 
 
 @dataclass(frozen=True)
@@ -122,6 +120,10 @@ class ChargeOutcome(ABC):
     @abstractmethod
     def lines(self, payment: Payment, now: datetime) -> list[Line]:
         """The invoice lines of the succeeded payment."""
+
+    def summary(self) -> Summary | None:
+        """What the invoice is for, when its lines do not say it (by default they do)."""
+        return None
 
     @abstractmethod
     async def succeeded(self, payment: Payment, invoice: Invoice, now: datetime) -> None: ...
@@ -335,6 +337,7 @@ async def settle(
                     lines=outcome.lines(payment, now),
                     amounts=outcome.amounts(payment),
                     now=now,
+                    summary=outcome.summary(),
                 )
                 await outcome.succeeded(payment, invoice, now)
     if won:

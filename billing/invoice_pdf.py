@@ -21,16 +21,17 @@ from fpdf.enums import Align, MethodReturnValue, XPos, YPos
 
 from billing.line_wording import line_text
 from billing.pdf_fonts import forget_glyphs, install_fonts, reduce_fonts
+from billing.tax import tax_included
 from core.display import card_network_name, readable_phone
 from core.errors import N_
-from core.i18n import format_day, text_direction, translations
+from core.i18n import format_day, format_rate, text_direction, translations
 from core.money import format_money, parse_locale
 from models import Invoice, InvoiceLine, Payment, Refund
 from models.enums import InvoiceStatus
 
 # Raise it with any change to what a rendered document looks like (layout, wording, fonts): stored documents keep
 # the version they were rendered with until `portal documents rerender` renders them again.
-TEMPLATE_VERSION = 1
+TEMPLATE_VERSION = 2
 
 STATUS_LABELS = {
     InvoiceStatus.PAID: N_("Paid"),
@@ -106,6 +107,12 @@ class _Words:
     def count(self, number: int) -> str:
         return format_decimal(number, locale=parse_locale(self.locale))
 
+    def rate(self, basis_points: int) -> str:
+        return format_rate(basis_points, self.locale)
+
+    def tax_id(self, tax_id: str) -> str:
+        return self(N_("Tax ID: %(tax_id)s")) % {"tax_id": tax_id} if tax_id else ""
+
     def country(self, code: str) -> str:
         return parse_locale(self.locale).territories.get(code.upper(), code) if code else ""
 
@@ -131,25 +138,31 @@ def _address(address: dict, words: _Words) -> list[str]:
 
 def _seller_lines(details: dict, words: _Words) -> list[str]:
     seller = details.get("seller") or {}
-    lines = [seller.get("name") or "", *_address(seller.get("address") or {}, words), seller.get("email") or ""]
+    lines = [
+        seller.get("name") or "",
+        *_address(seller.get("address") or {}, words),
+        seller.get("email") or "",
+        words.tax_id(seller.get("tax_id") or ""),
+    ]
     return [line for line in lines if line]
 
 
 def _buyer_lines(details: dict, words: _Words) -> list[str]:
-    tax_id = details.get("tax_id") or ""
     lines = [
         details.get("name") or "",
         details.get("email") or "",
         readable_phone(details.get("phone_number") or ""),
         *_address(details.get("address") or {}, words),
-        words(N_("Tax ID: %(tax_id)s")) % {"tax_id": tax_id} if tax_id else "",
+        words.tax_id(details.get("tax_id") or ""),
     ]
     return [line for line in lines if line]
 
 
-def _tax_included(invoice: Invoice) -> bool:
-    """Whether the tax is inside the subtotal (prices with tax included) rather than added to it."""
-    return invoice.tax > 0 and invoice.subtotal - invoice.discount - invoice.credit_applied == invoice.total
+def _tax_label(invoice: Invoice, words: _Words) -> str:
+    """The tax's label ("Tax", "Tax included") with the rate the invoice was issued at: "Tax 10%". Invoices issued
+    before the rate was kept show the label alone."""
+    label = words(N_("Tax included") if tax_included(invoice) else N_("Tax"))
+    return label if invoice.tax_rate_bp is None else f"{label} {words.rate(invoice.tax_rate_bp)}"
 
 
 def invoice_document(invoice: Invoice, lines: list[InvoiceLine], payment: Payment | None, locale: str) -> Document:
@@ -166,7 +179,7 @@ def invoice_document(invoice: Invoice, lines: list[InvoiceLine], payment: Paymen
     totals = [
         (words(N_("Subtotal")), words.money(invoice.subtotal, currency)),
         *([(words(N_("Discount")), words.money(-invoice.discount, currency))] if invoice.discount else []),
-        (words(N_("Tax included") if _tax_included(invoice) else N_("Tax")), words.money(invoice.tax, currency)),
+        (_tax_label(invoice, words), words.money(invoice.tax, currency)),
         *(
             [(words(N_("Credit applied")), words.money(-invoice.credit_applied, currency))]
             if invoice.credit_applied

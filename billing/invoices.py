@@ -7,7 +7,7 @@ from datetime import datetime
 from tortoise.backends.base.client import BaseDBAsyncClient
 
 from billing.document_store import invoice_key, preferred_locale, queue_render
-from billing.line_wording import Wording
+from billing.line_wording import Summary, Wording
 from billing.tax import Amounts
 from models import Business, CreditNoteSequence, Customer, Invoice, InvoiceLine, InvoiceSequence, Payment
 from models.enums import InvoiceStatus
@@ -21,9 +21,13 @@ class Line:
     wording: Wording | None = None
 
     @classmethod
-    def worded(cls, wording: Wording, quantity: int, unit_amount: int) -> "Line":
-        """A line that says itself in each reader's language; its description as issued is the English."""
-        return cls(wording.text("en"), quantity, unit_amount, wording)
+    def worded(cls, wording: Wording, quantity: int, amount: int) -> "Line":
+        """A line of `amount` in all that says itself in each reader's language (its description as issued is the
+        English): `quantity` × its share when the amount splits evenly, else once the whole amount, so the
+        quantity column never claims a unit price that was not charged."""
+        if quantity < 1 or amount % quantity:
+            quantity = 1
+        return cls(wording.text("en"), quantity, amount // quantity, wording)
 
     @property
     def amount(self) -> int:
@@ -52,6 +56,7 @@ def billing_details(customer: Customer, business: Business) -> dict:
         "seller": {
             "name": business.name,
             "email": business.support_email,
+            "tax_id": business.tax_id,
             "address": {
                 "line1": business.address_line1,
                 "city": business.address_city,
@@ -102,8 +107,10 @@ async def issue_invoice(
     lines: list[Line],
     amounts: Amounts,
     now: datetime,
+    summary: Summary | None = None,
 ) -> Invoice:
-    """The paid invoice of a succeeded payment; call inside the transaction that marks the payment succeeded."""
+    """The paid invoice of a succeeded payment; call inside the transaction that marks the payment succeeded.
+    `summary` says what the invoice is for when its lines do not (a plan change)."""
     number = await next_sequence_number(connection, business.id, payment.livemode, now)
     invoice = await Invoice.create(
         business_id=business.id,
@@ -117,9 +124,11 @@ async def issue_invoice(
         subtotal=amounts.subtotal,
         discount=amounts.discount,
         tax=amounts.tax,
+        tax_rate_bp=business.tax_rate_bp,
         credit_applied=amounts.credit_applied,
         total=amounts.total,
         issued_at=now,
+        summary=summary.as_json() if summary else None,
         billing_details=billing_details(customer, business),
         created_at=now,
         using_db=connection,

@@ -48,7 +48,16 @@ from billing.errors import BillingErrorCode as Code
 from billing.events import record_subscription_event
 from billing.invoices import Line
 from billing.license_keys import disable_subscription_keys
-from billing.line_wording import FROM_TODAY, REMAINING_TIME, UNUSED_TIME, Wording
+from billing.line_wording import (
+    DOWNGRADE,
+    FROM_TODAY,
+    PLAN_CHANGE,
+    REMAINING_TIME,
+    UNUSED_TIME,
+    UPGRADE,
+    Summary,
+    Wording,
+)
 from billing.notifications import Notifier
 from billing.periods import add_interval
 from billing.processors.protocol import DeclineCode
@@ -235,22 +244,42 @@ async def _quote(
         effective_at=subscription.next_billing_date if scheduled else at,
         scheduled=scheduled,
         trial_continues=trial,
-        lines=_lines(subscription, parties.product_name, plan, quantity, proration),
+        lines=_lines(subscription, parties.product_name, plan, quantity, proration, at),
     )
 
 
 def _lines(
-    subscription: Subscription, current_name: str, plan: Product, quantity: int, proration: Proration
+    subscription: Subscription, current_name: str, plan: Product, quantity: int, proration: Proration, at: datetime
 ) -> tuple[Line, ...]:
-    """The invoice lines of the change: the unused time credited (a negative line), the new plan charged."""
+    """The invoice lines of the change, each with the days it covers: the unused rest of the period credited (a
+    negative line), the new plan charged for the rest of the period or, when the cycle restarts, a new period."""
+    period_end = subscription.next_billing_date
     lines = []
     if proration.credit:
-        unused = Wording(UNUSED_TIME, current_name, subscription.quantity)
-        lines.append(Line.worded(unused, 1, -proration.credit))
+        unused = Wording.of(UNUSED_TIME, current_name, at, period_end)
+        lines.append(Line.worded(unused, subscription.quantity, -proration.credit))
     if proration.charge:
-        charged = Wording(FROM_TODAY if proration.restarts_cycle else REMAINING_TIME, plan.name, quantity)
-        lines.append(Line.worded(charged, 1, proration.charge))
+        if proration.restarts_cycle:
+            interval, count = plan.payment_frequency_interval or Interval.MONTH, plan.payment_frequency_count or 1
+            charged = Wording.of(FROM_TODAY, plan.name, at, add_interval(at, interval, count))
+        else:
+            charged = Wording.of(REMAINING_TIME, plan.name, at, period_end)
+        lines.append(Line.worded(charged, quantity, proration.charge))
     return tuple(lines)
+
+
+_SUMMARY_KINDS = {Direction.UPGRADE: UPGRADE, Direction.DOWNGRADE: DOWNGRADE, Direction.CURRENT: PLAN_CHANGE}
+
+
+def _summary(subscription: Subscription, current_name: str, quote: PlanChangeQuote) -> Summary:
+    """What the invoice says the change was, "Upgrade: Team → Business"; with the quantities when a side has more
+    than one ("Team × 2 → Team × 5"), so a change of seats says what changed."""
+    counted = subscription.quantity != 1 or quote.quantity != 1
+    before, after = (
+        f"{name} × {quantity}" if counted else name
+        for name, quantity in ((current_name, subscription.quantity), (quote.product.name, quote.quantity))
+    )
+    return Summary(_SUMMARY_KINDS[quote.direction], before, after)
 
 
 async def preview_plan_change(
@@ -304,6 +333,8 @@ class PlanTarget:
     from_quantity: int
     lines: tuple[Line, ...]
     apply_on_failure: bool
+    # What the invoice says the change was (Summary as JSON); None in a change quoted before invoices said it.
+    summary: dict | None = None
 
     def as_details(self) -> dict:
         return {
@@ -341,6 +372,9 @@ class PlanChangeOutcome(SubscriptionOutcome):
 
     def lines(self, payment: Payment, now: datetime) -> list[Line]:
         return list(self.target.lines)
+
+    def summary(self) -> Summary | None:
+        return Summary.from_json(self.target.summary)
 
     async def still_applies(self) -> bool:
         current = await Subscription.get(id=self.subscription.id)
@@ -431,6 +465,7 @@ async def _charge(
         from_quantity=subscription.quantity,
         lines=quote.lines,
         apply_on_failure=failure_behavior == PaymentFailureBehavior.APPLY_CHANGE,
+        summary=_summary(subscription, parties.product_name, quote).as_json(),
     )
     notifier = Notifier(context, parties.business, parties.customer, locale or parties.customer.locale)
     intent = ChargeIntent(

@@ -3,7 +3,7 @@ already included in it), less the customer's credit balance. Every charge and in
 
 from dataclasses import dataclass
 
-from models import Business, Subscription
+from models import Business, Invoice, Subscription
 
 
 @dataclass(frozen=True)
@@ -54,3 +54,8 @@ def period_amounts(
         discount=discount,
         credit_balance=credit_balance,
     )
+
+
+def tax_included(invoice: Invoice) -> bool:
+    """Whether an invoice's tax is inside its subtotal (prices with tax included) rather than added to it."""
+    return invoice.tax > 0 and invoice.subtotal - invoice.discount - invoice.credit_applied == invoice.total

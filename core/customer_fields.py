@@ -132,9 +132,9 @@ class _Check:
 
     def tax_id(self, value: str, country: str) -> str | None:
         trimmed = self.text(value, "taxId", inputs.TAX_ID)
-        if not trimmed or not (country in _EU_COUNTRIES or country in _TAX_IDS):
+        if not trimmed:
             return trimmed
-        normalised = _normalised_tax_id(trimmed, country)
+        normalised = normalised_tax_id(trimmed, country)
         if normalised is None:
             message = self.t.gettext("This is not a valid tax ID for %(country)s.")
             self.refuse("taxId", message % {"country": country_name(country, self.locale)})
@@ -149,8 +149,12 @@ class _Check:
         return code
 
 
-def _normalised_tax_id(value: str, country: str) -> str | None:
-    """The stored form of a tax ID valid in `country` (EU and GB VAT numbers with their prefix), else None."""
+def normalised_tax_id(value: str, country: str) -> str | None:
+    """The stored form of a trimmed tax ID in `country` (EU and GB VAT numbers with their prefix), None when it is
+    not valid there; kept as typed in a country whose numbers python-stdnum is not asked to check. A customer's and
+    a business's tax IDs follow this one rule."""
+    if not (country in _EU_COUNTRIES or country in _TAX_IDS):
+        return value
     try:
         if country in _EU_COUNTRIES:
             prefix = _EU_VAT_PREFIXES.get(country, country)

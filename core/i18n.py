@@ -15,11 +15,12 @@ Jinja templates in `gateway/templates` and from the messages of `core` (such as 
 
 import functools
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
 LOCALE_DIR = Path(__file__).parent / "locale"
@@ -148,3 +149,10 @@ def format_moment(value: datetime, locale: str) -> str:
 def format_count(value: int, locale: str) -> str:
     """A whole number as the reader writes it: `1,234`, `1.234`, `١٬٢٣٤`."""
     return format_decimal(value, locale=babel_locale(locale))
+
+
+def format_rate(basis_points: int, locale: str) -> str:
+    """A rate in basis points as the reader writes a percentage, with the decimals it has: `10%`, `20 %`,
+    `10,25 %`, `٪١٠`."""
+    share = Decimal(basis_points).scaleb(-4)
+    return format_percent(share, locale=babel_locale(locale), decimal_quantization=False)

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from babel import Locale
 from tortoise.transactions import in_transaction
 
+from core import inputs as core_inputs
+from core.customer_fields import normalised_tax_id
 from core.inputs import email_problem
 from merchants import inputs
 from merchants.features import PortalFeatures, stored_features
@@ -64,6 +66,7 @@ class BusinessChanges:
     address_postal_code: str | None = None
     address_country: str | None = None
     tax_rate_bp: int | None = None
+    tax_id: str | None = None
     allow_subscription_updates: bool | None = None
     allow_subscription_cancellation: bool | None = None
     cors_origins: list[str] | None = None
@@ -151,10 +154,24 @@ def _checked_value(field: str, value: object) -> object:
     return inputs.text(field, value, _TEXT_LIMITS[field], required=field == "name")
 
 
-def _checked(changes: BusinessChanges) -> Columns:
-    """The given values, normalised; the first bad one raises BusinessInputError."""
+def _tax_id(value: object, country: str) -> str:
+    """The business's tax ID, trimmed, checked and normalised as a customer's is for its country (an EU VAT number
+    with its country prefix); "" clears it."""
+    trimmed = inputs.text("tax_id", value, core_inputs.TAX_ID.max_length)
+    normalised = normalised_tax_id(trimmed, country) if trimmed else trimmed
+    if normalised is None:
+        raise BusinessInputError(f"{trimmed!r} is not a valid tax ID for {country}", "tax_id")
+    return normalised
+
+
+def _checked(changes: BusinessChanges, country: str = "") -> Columns:
+    """The given values, normalised; the first bad one raises BusinessInputError. A tax ID is read in the country
+    given with it, else in `country` (the business's own)."""
     try:
-        return {field: _checked_value(field, value) for field, value in changes.given().items()}
+        values = {field: _checked_value(field, value) for field, value in changes.given().items() if field != "tax_id"}
+        if changes.tax_id is not None:
+            values["tax_id"] = _tax_id(changes.tax_id, str(values.get("address_country", country)))
+        return values
     except BusinessInputError:
         raise
     except MerchantInputError as error:
@@ -183,7 +200,7 @@ async def create_business(changes: BusinessChanges) -> Business:
 
 
 async def update_business(business: Business, changes: BusinessChanges) -> Business:
-    values = _checked(changes)
+    values = _checked(changes, business.address_country)
     if not values:
         raise BusinessInputError("nothing to change", None)
     business.update_from_dict(values)

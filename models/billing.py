@@ -226,9 +226,15 @@ class Invoice(Timestamped):
     subtotal = fields.BigIntField()
     discount = fields.BigIntField(default=0)
     tax = fields.BigIntField(default=0)
+    # The business's tax rate when the invoice was issued, in basis points; null on invoices issued before it was
+    # kept, which show their tax without a rate.
+    tax_rate_bp = fields.IntField(null=True)
     credit_applied = fields.BigIntField(default=0)
     total = fields.BigIntField()
     issued_at = fields.DatetimeField()
+    # What the invoice is for, when its lines alone do not say it (a plan change: billing.line_wording.Summary);
+    # null otherwise, and on older invoices.
+    summary: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True)
     billing_details: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
 
     class Meta:

@@ -32,6 +32,8 @@ class Business(Timestamped):
     invoice_prefix = fields.CharField(max_length=12, default="INV")
     # Tax charged on top of (or, for tax-inclusive prices, included in) every price, in basis points.
     tax_rate_bp = fields.IntField(default=0)
+    # The business's own tax number (a VAT number in the EU), printed under the seller on its invoices.
+    tax_id = fields.CharField(max_length=50, default="", db_default="")
     # Origins (`https://app.example`) whose pages may call the customer GraphQL endpoint from a browser.
     cors_origins: fields.JSONField[list[str]] = fields.JSONField(default=list)
 

@@ -47,7 +47,7 @@ from models.database import tortoise_config
 from models.enums import CustomDomainStatus
 from tests.support.billing import billing_context
 from tests.support.cli import portal
-from tests.support.databases import scratch_database_url
+from tests.support.databases import create_before, scratch_database_url
 from tests.support.merchant import bearer
 from tests.support.portal import Shop, create_shop, csrf_from
 
@@ -769,7 +769,7 @@ async def test_domains_added_before_verification_keep_serving_after_the_upgrade(
         async with TortoiseContext() as context:
             await context.init(config=config)
             await apply_migrations(config=config, target="portal.0007_invoice_line_wording")
-            business = await Business.create(name="Old Shop", support_email="help@old.example")
+            business = await create_before(Business, {"tax_id"}, name="Old Shop", support_email="help@old.example")
             await context.connections.get("default").execute_script(
                 "INSERT INTO custom_domain (id, created_at, business_id, hostname) "
                 f"VALUES ('dom_old', '2025-01-01 00:00:00+00:00', '{business.id}', '{CUSTOM_HOST}')"

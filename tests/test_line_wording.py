@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 
 from billing.invoices import Line
-from billing.line_wording import FROM_TODAY, UNUSED_TIME, Wording, line_text
+from billing.line_wording import FROM_TODAY, REMAINING_TIME, UNUSED_TIME, Wording, line_text
 from billing.plan_changes import PlanTarget
 from core.money import format_money
 
@@ -24,12 +24,35 @@ def test_a_periods_line_is_issued_in_english_and_read_in_the_readers_language():
 
 
 @pytest.mark.parametrize(
-    ("kind", "english"), [(UNUSED_TIME, "Unused time on Team × 2"), (FROM_TODAY, "Team × 2 (from today)")]
+    ("kind", "english"),
+    [
+        (UNUSED_TIME, "Unused time on Team (Nov 17\u2009–\u2009Dec 17, 2026)"),
+        (FROM_TODAY, "Team (Nov 17\u2009–\u2009Dec 17, 2026)"),
+    ],
 )
-def test_a_plan_changes_lines_are_translated(kind, english):
-    line = Line.worded(Wording(kind, "Team", 2), 1, -1200)
-    assert line.description == english
-    assert line.text("ja") != english and "Team" in line.text("ja") and "2" in line.text("ja")
+def test_a_plan_changes_lines_carry_their_dates_and_are_translated(kind, english):
+    line = Line.worded(Wording.of(kind, "Team", START, END), 2, -1200)
+    assert line.description == english and (line.quantity, line.unit_amount) == (2, -600)
+    assert line.text("ja") != english and "Team" in line.text("ja") and "2026年11月17日" in line.text("ja")
+
+
+@pytest.mark.parametrize(
+    ("kind", "english"),
+    [
+        (UNUSED_TIME, "Unused time on Team"),
+        (FROM_TODAY, "Team (from today)"),
+        (REMAINING_TIME, "Team (remaining time)"),
+    ],
+)
+def test_a_plan_change_line_stored_before_lines_had_dates_no_longer_repeats_its_quantity(kind, english):
+    stored = {"kind": kind, "product": "Team", "quantity": 2, "start": None, "end": None}
+    assert line_text(f"{english} × 2", stored, "en") == english
+    assert "× 2" not in line_text("", stored, "de")
+
+
+def test_an_odd_amount_is_one_line_of_the_whole_amount():
+    line = Line.worded(Wording.period("Team", START, END), 3, 1000)
+    assert (line.quantity, line.unit_amount, line.amount) == (1, 1000, 1000)
 
 
 def test_a_line_without_wording_is_shown_as_issued():

@@ -15,7 +15,7 @@ from models import Business, Product, ProductCollection
 from models.database import tortoise_config
 from models.enums import TaxCategory
 from tests.support.cli import start_portal_process
-from tests.support.databases import scratch_database_url, uses_postgres
+from tests.support.databases import create_before, scratch_database_url, uses_postgres
 
 _BOOKKEEPING_TABLES = {"tortoise_migrations", "sqlite_sequence"}
 
@@ -93,7 +93,7 @@ async def test_products_made_before_dodos_product_fields_get_honest_values(tmp_p
         async with TortoiseContext() as context:
             await context.init(config=tortoise_config(url))
             await apply_migrations(config=tortoise_config(url), target="portal.0014_stored_documents")
-            business = await Business.create(name="Kept", support_email="kept@example.com")
+            business = await create_before(Business, {"tax_id"}, name="Kept", support_email="kept@example.com")
             await connections.get("default").execute_query(
                 'INSERT INTO "product_collection" ("id", "created_at", "business_id", "livemode", "name") '
                 f"VALUES ('pdc_old', '{made.isoformat()}', '{business.id}', true, 'Plans')"

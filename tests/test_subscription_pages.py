@@ -191,7 +191,7 @@ async def test_an_upgrade_is_previewed_then_charged_as_previewed(http, context) 
     assert 'type="number" min="1"' in plans.text
 
     shown = await preview(http, path, bigger.id)
-    assert shown.status_code == 200 and "Charged today" in shown.text and "remaining time" in shown.text
+    assert shown.status_code == 200 and "Charged today" in shown.text and "Unused time on" in shown.text
     charge = yen(CHARGED_TODAY.search(shown.text)[1])
     form = confirm_form(shown, bigger.id)
     first = await http.post(f"{path}/change-plan", data=form)

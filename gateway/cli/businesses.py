@@ -45,6 +45,9 @@ def _add_business_options(parser: argparse.ArgumentParser, *, creating: bool) ->
     parser.add_argument("--country", help="ISO 3166 code of the business's country, e.g. US")
     parser.add_argument("--tax-rate", type=Decimal, help="tax in percent added to (or included in) every price")
     parser.add_argument(
+        "--tax-id", help="the business's tax ID (a VAT number in the EU), printed on its invoices; '' clears it"
+    )
+    parser.add_argument(
         "--allow-plan-changes", action=argparse.BooleanOptionalAction, help="customers may change plans"
     )
     parser.add_argument(
@@ -109,6 +112,7 @@ def _business_changes(args: argparse.Namespace) -> BusinessChanges:
         invoice_prefix=args.invoice_prefix,
         address_country=args.country,
         tax_rate_bp=None if args.tax_rate is None else int((args.tax_rate * 100).to_integral_value()),
+        tax_id=args.tax_id,
         allow_subscription_updates=args.allow_plan_changes,
         allow_subscription_cancellation=args.allow_cancellation,
     )

@@ -147,6 +147,7 @@ class BusinessSpec:
     offers_retention_coupon: bool = False
     allow_pause: bool = False
     quantity_limits: tuple[int, int] | None = None
+    tax_id: str = ""
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,7 @@ LUMIERE = BusinessSpec(
     support_email="bonjour@atelier-lumiere.example",
     website_url="https://atelier-lumiere.example",
     address=("18 rue des Martyrs", "Paris", "", "75009", "FR"),
+    tax_id="FR40303265045",
     allow_subscription_updates=True,
     collection_name="Adhésion Lumière",
     products=(
@@ -446,6 +448,7 @@ class _DemoBuilder:
                 allow_subscription_updates=spec.allow_subscription_updates,
                 invoice_prefix=spec.invoice_prefix,
                 tax_rate_bp=spec.tax_rate_bp,
+                tax_id=spec.tax_id,
                 created_at=self.ago(3 * 365),
             )
         )

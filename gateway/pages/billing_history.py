@@ -30,7 +30,7 @@ query BillingHistory($business: ID, $status: [BillingHistoryStatus!], $first: In
       edges {{ node {{
         id status date amount {{ formatted }} business {{ id name }}
         invoice {{
-          number pdfUrl lines {{ description }}
+          number pdfUrl summary
           refunds {{ id number amount {{ formatted }} reason issuedAt pdfUrl }}
         }}
         payment {{ errorMessage }}

@@ -49,7 +49,7 @@ _SUBSCRIPTIONS = f"""totalCount edges {{ node {{
   pausedUntil pauseAtNextBillingDate pauseEndsAt paymentRetry {{ nextAttemptAt }}
   paymentMethod {{ id brand last4 }}
 }} }}"""
-_INVOICES = "totalCount edges { node { id number issuedAt status total { formatted } pdfUrl lines { description } } }"
+_INVOICES = "totalCount edges { node { id number issuedAt status total { formatted } pdfUrl summary } }"
 _NEEDING_ACTION = "id status product { name } dues { formatted } paymentRetry { nextAttemptAt } business { name }"
 _LICENSE_KEYS = "totalCount edges { node { id key status activationsLimit instancesCount expiresAt product { name } } }"
 

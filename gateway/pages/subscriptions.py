@@ -51,7 +51,7 @@ query SubscriptionPage($id: ID!, $invoices: Boolean!) {{
       planChangeOptions {{ direction }}
       pauseOptions {{ allowed maxCycles }}
       invoices(first: {INVOICES_SHOWN}) @include(if: $invoices) {{
-        totalCount edges {{ node {{ id number issuedAt status total {{ formatted }} pdfUrl lines {{ description }} }} }}
+        totalCount edges {{ node {{ id number issuedAt status total {{ formatted }} pdfUrl summary }} }}
       }}
     }}
   }}
@@ -64,7 +64,12 @@ query Receipt($id: ID!, $invoice: ID!) {{
       id status quantity price {{ {PRICE_FIELDS} }} nextBillingDate product {{ name }} business {{ {BUSINESS_FIELDS} }}
     }}
   }}
-  invoice: node(id: $invoice) {{ ... on Invoice {{ id number total {{ formatted }} }} }}
+  invoice: node(id: $invoice) {{
+    ... on Invoice {{
+      id number total {{ formatted }} tax {{ amount formatted }} taxRate {{ formatted }} taxIncluded
+      sellerTaxId customerTaxId
+    }}
+  }}
 }}
 """
 _PAYMENT_ANSWER = "subscription { id } payment { id } invoice { id } nextAction { url } errors { code message }"

@@ -7,7 +7,9 @@ from urllib.parse import quote
 
 import strawberry
 
-from billing.line_wording import line_text
+from billing.line_wording import invoice_summary, line_text
+from billing.tax import tax_included
+from core.i18n import format_rate
 from models import Invoice as InvoiceRow
 from models import InvoiceLine as InvoiceLineRow
 from models import Refund as RefundRow
@@ -49,6 +51,20 @@ class InvoiceLine:
         )
 
 
+@strawberry.type(description="A tax rate, as an invoice was issued with it.")
+class TaxRate:
+    basis_points: int = strawberry.field(description="1025 is 10.25 %.")
+    formatted: str = strawberry.field(description="The rate as the request's locale writes it: `10%`, `10,25 %`.")
+
+    @classmethod
+    def of(cls, basis_points: int | None, locale: str) -> Self | None:
+        return (
+            None
+            if basis_points is None
+            else cls(basis_points=basis_points, formatted=format_rate(basis_points, locale))
+        )
+
+
 @strawberry.type(description="The credit note of a refund: money given back on an invoice, numbered on its own.")
 class CreditNote(Node, OwnedByBusiness):
     number: str = strawberry.field(description="From the business's credit-note sequence, apart from invoices'.")
@@ -82,6 +98,20 @@ class Invoice(Node, OwnedByBusiness):
     subtotal: Money
     discount: Money = strawberry.field(description="Taken off the subtotal before tax (a coupon, a retention offer).")
     tax: Money
+    tax_rate: TaxRate | None = strawberry.field(
+        description="The tax rate the invoice was issued with; null on invoices issued before it was kept."
+    )
+    tax_included: bool = strawberry.field(description="Whether the tax is inside the prices rather than added to them.")
+    seller_tax_id: str = strawberry.field(
+        description="The business's tax ID when the invoice was issued; may be empty."
+    )
+    customer_tax_id: str = strawberry.field(
+        description="The customer's tax ID when the invoice was issued; may be empty."
+    )
+    summary: str = strawberry.field(
+        description="What the invoice is for, in one line in the reader's language: a plan change "
+        "(`Upgrade: Team → Business`), the period renewed or the products bought."
+    )
     credit_applied: Money = strawberry.field(description="Paid from the customer's credit balance at the business.")
     total: Money
     created_at: datetime
@@ -96,14 +126,17 @@ class Invoice(Node, OwnedByBusiness):
         """Invoices with the lines and credit notes the selection shows, loaded for all of them at once."""
         ids = [row.id for row in rows]
         loaders = context.loaders
+        # The summary of an invoice issued without one is read from its lines.
+        with_lines = "lines" in selection or "summary" in selection
         lines, refunds = await load_related(
-            (loaders.invoice_lines, ids, "lines" in selection), (loaders.invoice_refunds, ids, "refunds" in selection)
+            (loaders.invoice_lines, ids, with_lines), (loaders.invoice_refunds, ids, "refunds" in selection)
         )
         return [cls.from_row(*loaded, context.locale) for loaded in zip(rows, lines, refunds, strict=True)]
 
     @classmethod
     def from_row(cls, row: InvoiceRow, lines: list | None, refunds: list | None, locale: str) -> Self:
         currency = row.currency
+        details = row.billing_details or {}
         return cls(
             id=strawberry.ID(row.id),
             business_id=row.business_id,
@@ -113,6 +146,11 @@ class Invoice(Node, OwnedByBusiness):
             subtotal=Money.of(row.subtotal, currency, locale),
             discount=Money.of(row.discount, currency, locale),
             tax=Money.of(row.tax, currency, locale),
+            tax_rate=TaxRate.of(row.tax_rate_bp, locale),
+            tax_included=tax_included(row),
+            seller_tax_id=(details.get("seller") or {}).get("tax_id") or "",
+            customer_tax_id=details.get("tax_id") or "",
+            summary=invoice_summary(row.summary, [(line.description, line.wording) for line in lines or ()], locale),
             credit_applied=Money.of(row.credit_applied, currency, locale),
             total=Money.of(row.total, currency, locale),
             created_at=row.created_at,

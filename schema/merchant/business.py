@@ -40,6 +40,7 @@ class MerchantBusiness:
     allow_subscription_cancellation: bool = strawberry.field(description="Whether customers may cancel (default on).")
     invoice_prefix: str
     tax_rate_bp: int = strawberry.field(description="Tax on every price, in basis points (1025 is 10.25 %).")
+    tax_id: str = strawberry.field(description="The business's tax ID (a VAT number in the EU), on its invoices.")
     cors_origins: list[str] = strawberry.field(
         description="Origins whose pages may call the customer GraphQL endpoint from a browser."
     )
@@ -67,6 +68,7 @@ class MerchantBusiness:
             allow_subscription_cancellation=row.allow_subscription_cancellation,
             invoice_prefix=row.invoice_prefix,
             tax_rate_bp=row.tax_rate_bp,
+            tax_id=row.tax_id,
             cors_origins=list(row.cors_origins),
         )
 
@@ -98,6 +100,11 @@ class BusinessInput:
     allow_subscription_cancellation: bool | None = UNSET
     invoice_prefix: str | None = strawberry.field(default=UNSET, description="1 to 12 capital letters or digits.")
     tax_rate_bp: int | None = strawberry.field(default=UNSET, description="0 to 10000 basis points.")
+    tax_id: str | None = strawberry.field(
+        default=UNSET,
+        description="At most 50 characters; checked for the business's country where the portal knows its numbers "
+        "(EU VAT numbers, stored with their country prefix); empty to clear.",
+    )
     cors_origins: list[str] | None = strawberry.field(
         default=UNSET,
         description="At most 20 origins such as https://app.example.com or https://app.example.com:8443 (no path; "
