@@ -5,7 +5,7 @@ from tortoise.fields.data import JSON_DUMPS
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('portal', '0019_dunning')]
+    dependencies = [('portal', '0020_customer_updated_at')]
 
     initial = False
 
