@@ -15,6 +15,7 @@ from gateway.pages import login
 from tests.support.factories import POLICY, unified_token
 from tests.support.portal import create_shop, csrf_from
 
+LANGUAGE_LINK = re.compile(r'<a href="([^"]+)" lang="([^"]+)" hreflang="\2"( aria-current="true")?>([^<]+)</a>')
 BROWSER = {"accept": "text/html,application/xhtml+xml", "accept-language": "ja-JP,ja;q=0.9"}
 
 
@@ -125,7 +126,7 @@ async def test_the_language_switcher_is_one_line_naming_the_language_and_one_cli
     assert switcher and "<form" not in switcher[0] and "<select" not in switcher[0]
     summary = re.search(r"<summary>(.*?)</summary>", switcher[0])
     assert summary and summary[1].endswith('<span lang="zh-Hant">中文 (繁體)</span>')
-    links = re.findall(r'<a href="([^"]+)" lang="([^"]+)" hreflang="\2"( aria-current="true")?>([^<]+)</a>', switcher[0])
+    links = LANGUAGE_LINK.findall(switcher[0])
     assert [code for _, code, _, _ in links] == list(SUPPORTED_LOCALES)
     assert [(code, name) for _, code, current, name in links if current] == [("zh-Hant", "中文 (繁體)")]
     swedish = next(href for href, code, _, _ in links if code == "sv")
