@@ -261,6 +261,22 @@ async def test_a_downgrade_is_scheduled_and_keep_current_plan_calls_it_off(http,
     assert await Payment.all().count() == 0
 
 
+async def test_seeing_the_price_of_the_current_plan_says_it_is_the_current_plan(http, context) -> None:
+    shop = await active_shop(context)
+    _, current, _ = await with_plans(shop)
+    path = await signed_in(http, shop)
+
+    shown = await preview(http, path, current.id)
+
+    assert shown.status_code == 200 and alert(shown) == ""
+    assert "This change is not possible" not in shown.text
+    assert re.search(r'role="status">\s*This is your current plan\. Choose another plan or quantity', shown.text)
+    assert "Charged today" not in shown.text and IDEMPOTENCY_KEY.search(shown.text) is None
+    assert f'name="product" value="{current.id}" required checked' in shown.text
+    # Another quantity of the same plan is a change with a price.
+    assert "Charged today" in (await preview(http, path, current.id, quantity=2)).text
+
+
 @pytest.mark.parametrize("quantity", ["101", "0", "abc"])
 async def test_a_quantity_outside_the_limits_is_refused(http, context, quantity: str) -> None:
     shop = await active_shop(context)
