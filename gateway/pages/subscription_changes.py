@@ -79,6 +79,7 @@ query ChangePlanPage($id: ID!, $product: ID!, $quantity: Int, $preview: Boolean!
       planChangeOptions {{
         product {{ id name description }} price {{ {PRICE_FIELDS} }} monthlyEquivalent {{ formatted }} direction
       }}
+      planChangeQuantity {{ minimum maximum }}
       planChangePreview(productId: $product, quantity: $quantity) @include(if: $preview) {{
         immediateCharge {{ amount formatted }} credit {{ amount formatted }} creditApplied {{ amount formatted }}
         tax {{ amount formatted }} newPrice {{ {PRICE_FIELDS} }} effectiveAt direction scheduled trialContinues
