@@ -69,6 +69,7 @@ PLAN_CHANGE_OFF = N_("This business does not allow changing plans here. Contact 
 NOT_A_PLAN = N_("This plan is not one you can change to.")
 SAME_PLAN = N_("This subscription is already on this plan and quantity.")
 QUANTITY_OUT_OF_RANGE = N_("Choose a quantity between %(minimum)s and %(maximum)s.")
+QUANTITY_FIXED = N_("This business does not allow changing the quantity here. Contact them instead.")
 NO_SCHEDULED_CHANGE = N_("This subscription has no scheduled change.")
 PAUSE_OFF = N_("This business does not allow pausing subscriptions.")
 PAUSE_CYCLES = N_("Pause for between 1 and %(maximum)s billing periods, or until you resume.")

@@ -47,16 +47,7 @@ class Notifier:
         )
 
     async def payment_receipt(self, payment: Payment, invoice: Invoice, product_name: str) -> None:
-        await self._enqueue(
-            "payment_receipt",
-            amount=payment.total_amount,
-            currency=payment.currency,
-            invoice_number=invoice.number,
-            product_name=product_name,
-            card_brand=payment.card_network,
-            card_last4=payment.card_last_four,
-            paid_at=_iso(invoice.issued_at),
-        )
+        await self._enqueue("payment_receipt", product_name=product_name, **_receipt(payment, invoice))
 
     async def payment_failed(
         self, payment: Payment, product_name: str, reason: str, *, next_attempt_at: datetime | None = None
@@ -81,11 +72,16 @@ class Notifier:
             currency=subscription.currency,
         )
 
-    async def subscription_reactivated(self, subscription: Subscription, product_name: str) -> None:
+    async def subscription_reactivated(
+        self, subscription: Subscription, product_name: str, payment: Payment, invoice: Invoice
+    ) -> None:
+        """Active again, with the receipt of the payment that reactivated it: one email, not a receipt and then a
+        second one to say what the receipt's payment did."""
         await self._enqueue(
             "subscription_reactivated",
             product_name=product_name,
             next_billing_date=_iso(subscription.next_billing_date),
+            **_receipt(payment, invoice),
         )
 
     async def cancellation_confirmed(self, subscription: Subscription, product_name: str, ends_at: datetime) -> None:
@@ -128,6 +124,18 @@ class Notifier:
             card_last4=payment.card_last_four,
             link=self._context.portal_url(CREDIT_NOTE_PATH.format(refund_id=refund.id)),
         )
+
+
+def _receipt(payment: Payment, invoice: Invoice) -> dict[str, object]:
+    """What a receipt says of a payment: the amount, its invoice, the card and the day."""
+    return {
+        "amount": payment.total_amount,
+        "currency": payment.currency,
+        "invoice_number": invoice.number,
+        "card_brand": payment.card_network,
+        "card_last4": payment.card_last_four,
+        "paid_at": _iso(invoice.issued_at),
+    }
 
 
 def _iso(moment: datetime) -> str:

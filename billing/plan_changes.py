@@ -39,6 +39,7 @@ from billing.errors import (
     NO_SCHEDULED_CHANGE,
     NOT_A_PLAN,
     PLAN_CHANGE_OFF,
+    QUANTITY_FIXED,
     QUANTITY_OUT_OF_RANGE,
     SAME_PLAN,
     BillingError,
@@ -66,7 +67,13 @@ from billing.subscription_claims import claimed
 from billing.tax import Amounts, charge_amounts, split_tax
 from core.clock import utcnow
 from core.event_types import EventType
-from merchants.features import EffectiveAt, PaymentFailureBehavior, PortalFeatures
+from merchants.features import (
+    EffectiveAt,
+    PaymentFailureBehavior,
+    PortalFeatures,
+    QuantityLimits,
+    SubscriptionUpdateKind,
+)
 from models import Business, Invoice, Payment, PaymentItem, PaymentMethod, Product, Subscription
 from models.enums import Interval, PaymentPurpose, PaymentStatus, PriceType, SubscriptionStatus
 from models.ids import find_by_client_id
@@ -169,11 +176,22 @@ async def plan_options(subscription: Subscription, business: Business, features:
     ]
 
 
+def quantity_choice(features: PortalFeatures) -> QuantityLimits | None:
+    """The quantities a plan change may ask for, or None where the business lets customers change the plan but not
+    its quantity (`default_allowed_updates` without `quantity`): the quantity then stays as it is."""
+    update = features.subscription_update
+    allowed = features.merchant or SubscriptionUpdateKind.QUANTITY in update.default_allowed_updates
+    return update.quantity if allowed else None
+
+
 def _check(subscription: Subscription, business: Business, features: PortalFeatures, quantity: int) -> None:
     if not updates_allowed(business, features) or subscription.status != SubscriptionStatus.ACTIVE:
         raise BillingError(Code.NOT_ALLOWED, field="subscriptionId", message=PLAN_CHANGE_OFF)
-    limits = features.subscription_update.quantity
-    if not limits.allows(quantity):
+    limits = quantity_choice(features)
+    if limits is None:
+        if quantity != subscription.quantity:
+            raise BillingError(Code.NOT_ALLOWED, field="quantity", message=QUANTITY_FIXED)
+    elif not limits.allows(quantity):
         params = {"minimum": limits.minimum, "maximum": limits.maximum}
         raise BillingError(Code.INVALID_INPUT, field="quantity", message=QUANTITY_OUT_OF_RANGE, params=params)
 

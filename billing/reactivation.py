@@ -51,8 +51,7 @@ class ReactivationOutcome(SubscriptionOutcome):
             await spend_cycle(subscription)
         await subscription.refresh_from_db()
         await record_subscription_event(EventType.SUBSCRIPTION_ACTIVE, subscription)
-        await self.notifier.payment_receipt(payment, invoice, self.product_name)
-        await self.notifier.subscription_reactivated(subscription, self.product_name)
+        await self.notifier.subscription_reactivated(subscription, self.product_name, payment, invoice)
 
     async def still_applies(self) -> bool:
         """Still on hold: no other payment has reactivated it meanwhile (a second tab, another card)."""

@@ -75,6 +75,13 @@ _CARD_NETWORK_NAMES = {
 }
 
 
+def card_network(network: str) -> str:
+    """A processor's card network as one we know (`Visa`, `union_pay` → `visa`, `unionpay`), or `""` for one we do
+    not, which the pages show as a plain card."""
+    key = network.lower().replace(" ", "").replace("_", "")
+    return key if key in _CARD_NETWORK_NAMES else ""
+
+
 def card_network_name(network: str) -> str:
     """A card network as it writes its own name (`jcb` → `JCB`, `american_express` stays readable)."""
-    return _CARD_NETWORK_NAMES.get(network.lower().replace(" ", "").replace("_", ""), network.title())
+    return _CARD_NETWORK_NAMES.get(card_network(network), network.title())

@@ -14,7 +14,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from jinja2.runtime import Context, Macro
 
-from core.display import card_network_name
+from core.display import card_network, card_network_name
 from core.i18n import format_count, format_day, format_moment, language_name, text_direction, translations
 from core.money import format_money
 from core.prices import RecurringPrice
@@ -63,8 +63,8 @@ class _Environment(Environment):
 @functools.cache
 def environment(locale: str) -> Environment:
     """The environment for one supported locale; templates see `locale`, `direction`, and the `day`, `moment`,
-    `money` (`amount|money(currency)`, minor units), `recurring_price` (core.prices), `number` and `card_brand`
-    filters."""
+    `money` (`amount|money(currency)`, minor units), `recurring_price` (core.prices), `number`, `card_brand` and
+    `card_network` filters."""
     env = _Environment(
         loader=FileSystemLoader(TEMPLATE_DIR),
         autoescape=select_autoescape(["html"]),
@@ -81,6 +81,7 @@ def environment(locale: str) -> Environment:
     env.filters["money"] = functools.partial(format_money, locale=locale)
     env.filters["recurring_price"] = functools.partial(_recurring_price, locale=locale)
     env.filters["card_brand"] = card_network_name
+    env.filters["card_network"] = card_network
     env.filters["number"] = functools.partial(format_count, locale=locale)
     return env
 

@@ -209,6 +209,10 @@ async def test_the_pages_before_signing_in(audit: Audit, mailbox_for_module: Mai
     await audit.path("page not found (404)", "/nope")
     await audit.path("a page opened the wrong way (405)", "/logout")
 
+    async def languages_opened(locale: str) -> None:
+        await page.goto(with_locale(f"{base_url}/login", locale))
+        await page.click(".languages summary")
+
     async def check_your_email(locale: str) -> None:
         await page.goto(with_locale(f"{base_url}/login/{NORTHWIND}", locale))
         await ask_for_link(page, f"nobody-{locale}@example.com")
@@ -234,6 +238,7 @@ async def test_the_pages_before_signing_in(audit: Audit, mailbox_for_module: Mai
         )
         await page.goto(f"{base_url}{path}")
 
+    await audit.each_locale("the language switcher, opened", languages_opened)
     await audit.each_locale("check your email", check_your_email)
     await audit.each_locale("a form too large to send (413)", form_too_large)
     await audit.each_locale("a refused form (403)", form_refused)

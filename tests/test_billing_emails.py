@@ -92,9 +92,14 @@ def billing_email(
             "Your subscription to Pro plan is active again",
             [
                 "Thank you: your subscription to Pro plan is active again.",
+                "Sakura Fonts received your payment of ¥980 for Pro plan.",
                 "Its next payment is on April 5, 2031.",
+                "Amount paid: ¥980",
+                "Paid on: March 5, 2031",
+                "Invoice number: SF-0042",
+                "Paid with: Visa •••• 4242",
             ],
-            "Open your account",
+            "See your invoices",
         ),
     ],
 )
@@ -107,6 +112,13 @@ def test_each_billing_email_says_what_happened_and_links_to_the_account(template
         assert line.rpartition(": ")[2] in html  # a detail's value, or the whole sentence
     assert f"{button}:\n{SIGN_IN_LINK}" in text
     assert f'href="{SIGN_IN_LINK}"' in html and f"{button}</a>" in html
+
+
+def test_a_reactivation_queued_before_it_carried_its_receipt_still_says_it_is_active_again():
+    receipt = ("amount", "currency", "invoice_number", "card_brand", "card_last4", "paid_at")
+    text = text_of(billing_email("subscription_reactivated", without=receipt))
+    assert "Thank you: your subscription to Pro plan is active again." in text and "Amount paid" not in text
+    assert f"Open your account:\n{SIGN_IN_LINK}" in text
 
 
 def test_a_receipt_without_card_details_leaves_the_card_out():

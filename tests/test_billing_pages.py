@@ -15,7 +15,7 @@ from models.enums import InvoiceStatus, SubscriptionStatus
 from schema.customer import build_context, schema
 from tests.support.billing import Subscriber, subscriber
 from tests.support.factories import POLICY, business_token, unified_token
-from tests.support.pages import IDEMPOTENCY_KEY, alert, sign_in, without_noise
+from tests.support.pages import CARD_MARK, IDEMPOTENCY_KEY, alert, cards_named, sign_in, without_noise
 from tests.support.portal import csrf_from
 
 RADIO = re.compile(r'name="payment_method_id" value="([^"]+)" required( checked)?')
@@ -50,7 +50,7 @@ async def test_the_subscription_page_shows_status_dues_and_cards(http, context) 
     # The card paying the subscription comes first; the business's default card is preselected.
     assert radios(page) == [(visa.id, False), (declined.id, True), (mastercard.id, False)]
     assert f'href="/subscriptions/{shop.subscription.id}/payment-method"' in page.text
-    assert "Visa •••• 4242" in page.text and "Mastercard •••• 4444" in page.text
+    assert "Visa •••• 4242" in cards_named(page) and "Mastercard •••• 4444" in cards_named(page)
     home = await http.get("/")
     assert f'href="/subscriptions/{shop.subscription.id}"' in home.text
     assert f'href="/payment-methods?business={shop.business.id}"' in home.text
@@ -195,13 +195,50 @@ def change(csrf: str, button: str, method_id: str) -> dict[str, str]:
     return {"csrf_token": csrf, "change": button, "payment_method_id": method_id, **confirmed}
 
 
+@pytest.mark.parametrize(
+    ("brand", "name"),
+    [
+        ("visa", "Visa"),
+        ("mastercard", "Mastercard"),
+        ("amex", "American Express"),
+        ("discover", "Discover"),
+        ("jcb", "JCB"),
+        ("unionpay", "UnionPay"),
+        ("diners", "Diners Club"),
+        ("", "Card"),
+    ],
+)
+async def test_every_card_shown_wears_its_networks_mark_named_for_screen_readers(http, context, brand, name) -> None:
+    shop = await subscriber(context, cards=("pm_card_visa",))
+    await PaymentMethod.filter(customer_id=shop.customer.id).update(brand=brand)
+    await sign_in(http, await business_token(shop.customer))
+    subscription = f"/subscriptions/{shop.subscription.id}"
+
+    for path in ("/", "/payment-methods", subscription, f"{subscription}/payment-method"):
+        page = await http.get(path)
+        assert page.status_code == 200, path
+        assert CARD_MARK.findall(page.text) and set(CARD_MARK.findall(page.text)) == {name}, path
+        assert f"{name} •••• 4242" in cards_named(page), path
+
+
+async def test_each_network_has_a_mark_of_its_own(http, context) -> None:
+    shop = await subscriber(context, cards=("pm_card_visa",))
+    await sign_in(http, await business_token(shop.customer))
+    drawings = set()
+    for brand in ("visa", "mastercard", "amex", "discover", "jcb", "unionpay", "diners", "maestro"):
+        await PaymentMethod.filter(customer_id=shop.customer.id).update(brand=brand)
+        page = await http.get("/payment-methods")
+        drawings.add(re.search(r'<svg class="card-mark".*?>(.*?)</svg>', page.text, re.S)[1])
+    assert len(drawings) == 8
+
+
 async def test_saved_cards_are_made_default_removed_and_the_last_one_kept(http, context) -> None:
     shop = await subscriber(context, cards=("pm_card_visa", "pm_card_mastercard"))
     visa, mastercard = shop.cards.values()
     await sign_in(http, await business_token(shop.customer))
     page = await http.get("/payment-methods?locale=sv")
     csrf = csrf_from(page)
-    assert page.status_code == 200 and 'lang="sv"' in page.text and "Mastercard •••• 4444" in page.text
+    assert page.status_code == 200 and 'lang="sv"' in page.text and "Mastercard •••• 4444" in cards_named(page)
     assert f'action="/payment-methods?business={shop.business.id}"' in page.text
 
     path = f"/payment-methods?business={shop.business.id}"

@@ -373,7 +373,7 @@ async def test_billing_emails_link_to_the_custom_domain_sign_in_page() -> None:
         (plain.business, plain.customer),
     ):
         notifier = Notifier(billing_context(PLATFORM), business, customer, "en")
-        await notifier.subscription_reactivated(shop.subscription, "Pro plan")
+        await notifier.subscription_on_hold(shop.subscription, "Pro plan", 980)
 
     links = [message.context["link"] for message in await EmailMessage.all().order_by("created_at", "id")]
     assert links == [f"{CUSTOM}/login", f"{CUSTOM}/test/login", f"{PLATFORM}/login/{plain.business.id}"]
@@ -533,11 +533,11 @@ async def test_a_claim_without_proof_serves_nothing_and_leads_no_link(client: ht
         f"/customers/{squatter.customer.id}/customer-portal/session", headers=await bearer(squatter.business)
     )
     notifier = Notifier(billing_context(PLATFORM), squatter.business, squatter.customer, "en")
-    await notifier.subscription_reactivated(squatter.subscription, "Pro plan")
+    await notifier.subscription_on_hold(squatter.subscription, "Pro plan", 980)
 
     assert (page.status_code, page.text) == (400, "Unknown host")
     assert response.json()["link"].startswith(f"{PLATFORM}/session/cpl_")
-    assert (await EmailMessage.get(template="subscription_reactivated")).context["link"] == (
+    assert (await EmailMessage.get(template="subscription_on_hold")).context["link"] == (
         f"{PLATFORM}/login/{squatter.business.id}"
     )
 

@@ -3,6 +3,7 @@ reach (404, 405, 413, 500 here; 403, 410 and 429 with the pages that answer them
 the sign-in pages' small courtesies: the language kept across the redirect to sign in, the address kept after a
 typo, "you are signed out", and the limits said on "check your email"."""
 
+import html
 import re
 
 import pytest
@@ -14,6 +15,7 @@ from gateway.pages import login
 from tests.support.factories import POLICY, unified_token
 from tests.support.portal import create_shop, csrf_from
 
+LANGUAGE_LINK = re.compile(r'<a href="([^"]+)" lang="([^"]+)" hreflang="\2"( aria-current="true")?>([^<]+)</a>')
 BROWSER = {"accept": "text/html,application/xhtml+xml", "accept-language": "ja-JP,ja;q=0.9"}
 
 
@@ -118,13 +120,19 @@ async def test_check_your_email_says_links_can_be_slow_and_requests_are_limited(
     assert len({re.sub(r'(value|nonce|content)="[^"]*"', "", answer.text) for answer in answers}) == 1
 
 
-async def test_the_language_switcher_offers_every_language_named_in_itself(portal_http):
+async def test_the_language_switcher_is_one_line_naming_the_language_and_one_click_to_another(portal_http):
     page = (await portal_http.get("/login?business=x&locale=zh-Hant")).text
-    options = re.findall(r'<option value="([^"]+)" lang="\1"( selected)?>([^<]+)</option>', page)
-    assert [code for code, _, _ in options] == list(SUPPORTED_LOCALES)
-    assert [(code, name) for code, selected, name in options if selected] == [("zh-Hant", "中文 (繁體)")]
-    assert '<label for="language-choice">' in page and '<select id="language-choice" name="locale">' in page
-    assert '<input type="hidden" name="business" value="x">' in page
+    switcher = re.search(r'<details class="languages">.*?</details>', page, flags=re.S)
+    assert switcher and "<form" not in switcher[0] and "<select" not in switcher[0]
+    summary = re.search(r"<summary>(.*?)</summary>", switcher[0])
+    assert summary and summary[1].endswith('<span lang="zh-Hant">中文 (繁體)</span>')
+    links = LANGUAGE_LINK.findall(switcher[0])
+    assert [code for _, code, _, _ in links] == list(SUPPORTED_LOCALES)
+    assert [(code, name) for _, code, current, name in links if current] == [("zh-Hant", "中文 (繁體)")]
+    swedish = next(href for href, code, _, _ in links if code == "sv")
+    assert swedish == "/login?business=x&amp;locale=sv"
+    answer = await portal_http.get(html.unescape(swedish))
+    assert '<html lang="sv" dir="ltr">' in answer.text
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from models.enums import SubscriptionStatus
 from tests.support.billing import Subscriber, subscriber
 from tests.support.customer_graphql import REACTIVATE, run
 from tests.support.factories import business_token, unified_token
-from tests.support.pages import IDEMPOTENCY_KEY, sign_in
+from tests.support.pages import IDEMPOTENCY_KEY, cards_named, sign_in
 from tests.support.portal import csrf_from
 from tests.support.shop import merchant_graphql, open_shop
 
@@ -160,7 +160,7 @@ async def test_a_subscription_paid_by_an_expired_card_says_so_and_offers_the_oth
 
     page = await http.get(f"/subscriptions/{shop.subscription.id}")
 
-    paying = page.text.split('id="payment-method-label"')[1].split("</dd>")[0]
+    paying = cards_named(page).split('id="payment-method-label"')[1].split("</dd>")[0]
     assert "Mastercard •••• 4444" in paying and '<span class="badge bad">Expired</span>' in paying
     assert card.id not in [method_id for method_id, _ in radios(page)]
 

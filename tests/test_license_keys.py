@@ -205,6 +205,45 @@ async def test_a_key_without_limit_expiry_or_devices(http) -> None:
     assert "This key is not activated on any device yet." in page.text and not BUTTON.search(page.text)
 
 
+async def test_a_disabled_key_says_who_disabled_it_and_offers_no_copy(http) -> None:
+    shop = await licensed(status=LicenseKeyStatus.DISABLED)
+    await sign_in(http, await business_token(shop.customer))
+
+    page = await http.get(f"/license-keys/{shop.key.id}")
+    business_home = await http.get("/")
+    await sign_in(http, await unified_token("ada@example.com"))
+    unified_home = await http.get("/")
+
+    assert "Disabled by <bdi>Sakura Fonts</bdi>" in page.text
+    assert "data-copy-target" not in page.text and "Copy key" not in page.text
+    # The key stays readable: the customer may need it to talk to the business.
+    assert '<code class="license-key" id="license-key">SAKURA-0001</code>' in page.text
+    for home in (business_home, unified_home):
+        assert "Disabled by <bdi>Sakura Fonts</bdi>" in home.text
+
+
+async def test_an_expired_key_says_when_it_expired(http) -> None:
+    shop = await licensed(status=LicenseKeyStatus.EXPIRED, expires_at=datetime(2025, 3, 5, 12, tzinfo=UTC))
+    await sign_in(http, await business_token(shop.customer))
+
+    page = await http.get(f"/license-keys/{shop.key.id}")
+    home = await http.get("/")
+
+    assert "Expired on March 5, 2025" in page.text and "data-copy-target" in page.text
+    assert "Expired on March 5, 2025" in home.text and "Valid until" not in home.text
+    assert "Disabled by" not in page.text + home.text
+
+
+async def test_an_active_key_gives_no_reason(http) -> None:
+    shop = await licensed(expires_at=datetime(2031, 3, 5, 12, tzinfo=UTC))
+    await sign_in(http, await business_token(shop.customer))
+
+    home = await http.get("/")
+
+    assert "Valid until March 5, 2031" in home.text
+    assert "Expired on" not in home.text and "Disabled by" not in home.text
+
+
 async def test_deactivating_from_the_page_frees_the_device_and_says_so(http) -> None:
     shop = await licensed(devices=("Laptop", "Desktop"))
     laptop = await LicenseKeyInstance.get(license_key_id=shop.key.id, name="Laptop")

@@ -29,6 +29,9 @@ PREVIEW = """query Preview($id: ID!, $product: ID!, $quantity: Int) { node(id: $
     prorationMode direction scheduled trialContinues lines { description amount { amount } }
   }
 } } }"""
+QUANTITY = """query Quantity($id: ID!) { node(id: $id) { ... on Subscription {
+  planChangeQuantity { minimum maximum }
+} } }"""
 CANCEL = f"""mutation Cancel($id: ID!, $reason: CancellationReason, $comment: String, $now: Boolean) {{
   cancelSubscription(input: {{subscriptionId: $id, reason: $reason, comment: $comment, immediately: $now}}) {{
     subscription {{ {SUBSCRIPTION_FIELDS} }} errors {{ code field message }} }} }}"""
@@ -111,6 +114,23 @@ async def test_cancelling_is_refused_where_the_business_switched_it_off(context)
     assert options["allowed"] is False
     assert [error["code"] for error in answer["errors"]] == ["NOT_ALLOWED"]
     assert "Contact them" in answer["errors"][0]["message"]
+
+
+async def test_the_quantities_a_plan_change_may_ask_for_follow_the_configuration(context) -> None:
+    shop, session = await active_shop(context, quantity=2)
+    _, current, bigger = await with_plans(shop)
+    before = (await run(session, QUANTITY, id=shop.subscription.id))["node"]["planChangeQuantity"]
+    features = {"subscription_update": {"default_allowed_updates": ["price"]}}
+    await PortalConfiguration.create(business=shop.business, livemode=True, is_default=True, features=features)
+
+    after = (await run(session, QUANTITY, id=shop.subscription.id))["node"]["planChangeQuantity"]
+    more = (await run(session, CHANGE, id=shop.subscription.id, product=current.id, quantity=3, key="q"))["changePlan"]
+    moved = (await run(session, CHANGE, id=shop.subscription.id, product=bigger.id, key="p"))["changePlan"]
+
+    assert (before, after) == ({"minimum": 1, "maximum": 100}, None)
+    assert [(error["code"], error["field"]) for error in more["errors"]] == [("NOT_ALLOWED", "quantity")]
+    assert moved["errors"] == [] and moved["subscription"]["quantity"] == 2
+    assert moved["subscription"]["product"]["id"] == bigger.id
 
 
 async def test_an_upgrade_charges_what_the_preview_showed(context) -> None:

@@ -261,6 +261,57 @@ async def test_a_downgrade_is_scheduled_and_keep_current_plan_calls_it_off(http,
     assert await Payment.all().count() == 0
 
 
+async def test_seeing_the_price_of_the_current_plan_says_it_is_the_current_plan(http, context) -> None:
+    shop = await active_shop(context)
+    _, current, _ = await with_plans(shop)
+    path = await signed_in(http, shop)
+
+    shown = await preview(http, path, current.id)
+
+    assert shown.status_code == 200 and alert(shown) == ""
+    assert "This change is not possible" not in shown.text
+    assert re.search(r'role="status">\s*This is your current plan\. Choose another plan or quantity', shown.text)
+    assert "Charged today" not in shown.text and IDEMPOTENCY_KEY.search(shown.text) is None
+    assert f'name="product" value="{current.id}" required checked' in shown.text
+    # Another quantity of the same plan is a change with a price.
+    assert "Charged today" in (await preview(http, path, current.id, quantity=2)).text
+
+
+async def test_the_quantity_is_asked_for_as_seats_within_the_businesss_limits(http, context) -> None:
+    shop = await active_shop(context)
+    await with_plans(shop)
+    await configure(shop, subscription_update={"quantity": {"minimum": 1, "maximum": 10}})
+    path = await signed_in(http, shop)
+
+    page = await http.get(f"{path}/change-plan")
+
+    assert '<label for="quantity">Seats</label>' in page.text and ">Quantity<" not in page.text
+    field = re.search(r'<input id="quantity"[^>]*>', page.text)[0]
+    assert 'min="1" max="10"' in field and 'aria-describedby="quantity-hint"' in field
+    assert '<p class="hint" id="quantity-hint">How many people use it</p>' in page.text
+
+
+async def test_where_the_business_allows_no_quantity_change_the_plan_changes_and_the_seats_stay(http, context) -> None:
+    shop = await active_shop(context, quantity=2)
+    _, current, bigger = await with_plans(shop)
+    await configure(shop, subscription_update={"default_allowed_updates": ["price"]})
+    path = await signed_in(http, shop)
+
+    page = await http.get(f"{path}/change-plan")
+    shown = await preview(http, path, bigger.id, quantity=2)
+    more = await http.get(f"{path}/change-plan?product={current.id}&quantity=3")
+    form = {"csrf_token": csrf_from(page), "idempotency_key": "seats", "product": current.id, "quantity": "3"}
+    posted = await http.post(f"{path}/change-plan", data=form)
+
+    assert 'id="quantity"' not in page.text and "Seats" not in page.text
+    assert '<input type="hidden" name="quantity" value="2">' in page.text
+    assert shown.status_code == 200 and "Charged today" in shown.text
+    assert more.status_code == 422 and "This change is not possible." in alert(more)
+    assert posted.status_code == 422
+    assert alert(posted) == "This business does not allow changing the quantity here. Contact them instead."
+    assert (await Subscription.get(id=shop.subscription.id)).quantity == 2
+
+
 @pytest.mark.parametrize("quantity", ["101", "0", "abc"])
 async def test_a_quantity_outside_the_limits_is_refused(http, context, quantity: str) -> None:
     shop = await active_shop(context)

@@ -47,6 +47,7 @@ from merchants.features import (
     SubscriptionCancel,
     SubscriptionPause,
     SubscriptionUpdate,
+    SubscriptionUpdateKind,
     merchant_features,
     stored_features,
 )
@@ -148,6 +149,8 @@ class BusinessSpec:
     allow_pause: bool = False
     quantity_limits: tuple[int, int] | None = None
     tax_id: str = ""
+    # Plans priced per person, so a plan change may ask for a number of seats; otherwise the quantity stays.
+    per_seat: bool = True
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,7 @@ LUMIERE = BusinessSpec(
         ProductSpec("nocturne", "Pack Nocturne", "24 presets pour la photo de nuit.", 3500, license_activations=2),
     ),
     allow_pause=True,
+    per_seat=False,
 )
 
 SAKURA = BusinessSpec(
@@ -819,6 +823,8 @@ def _portal_features(spec: BusinessSpec, retention_coupon: Discount) -> dict[str
     update = SubscriptionUpdate(enabled=spec.allow_subscription_updates)
     if spec.quantity_limits:
         update = replace(update, quantity=QuantityLimits(*spec.quantity_limits))
+    if not spec.per_seat:
+        update = replace(update, default_allowed_updates=(SubscriptionUpdateKind.PRICE,))
     coupon_id = retention_coupon.id if spec.offers_retention_coupon else None
     features = PortalFeatures(
         subscription_cancel=SubscriptionCancel(retention_coupon_id=coupon_id),

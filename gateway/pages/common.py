@@ -95,12 +95,19 @@ def sign_in_redirect(request: Request) -> RedirectResponse:
 
 
 def _language_choice(request: Request, current: str) -> dict:
-    """What the language switcher (language_switcher.html) offers: this page again, in any supported language."""
+    """What the language switcher (language_switcher.html) offers: a link to this page again, its other query
+    parameters kept, in each supported language."""
+    kept = [(key, value) for key, value in request.query_params.multi_items() if key != LOCALE_PARAMETER]
     return {
-        "action": request.url.path,
-        "kept": [(key, value) for key, value in request.query_params.multi_items() if key != LOCALE_PARAMETER],
+        "current": {"code": current, "name": language_name(current)},
         "options": [
-            {"code": code, "name": language_name(code), "current": code == current} for code in SUPPORTED_LOCALES
+            {
+                "code": code,
+                "name": language_name(code),
+                "current": code == current,
+                "href": f"{request.url.path}?{urlencode([*kept, (LOCALE_PARAMETER, code)])}",
+            }
+            for code in SUPPORTED_LOCALES
         ],
     }
 

@@ -18,7 +18,7 @@ query Purchases($business: ID, $after: String) {{
       edges {{ node {{
         id status createdAt total {{ formatted }} cardNetwork cardLastFour business {{ id name }}
         items {{ product {{ name }} quantity amount {{ formatted }} }}
-        licenseKeys {{ id key status }}
+        licenseKeys {{ id key status expiresAt }}
         invoice {{ number status pdfUrl refunds {{ id number amount {{ formatted }} pdfUrl }} }}
       }} }}
     }}

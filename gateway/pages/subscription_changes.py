@@ -79,6 +79,7 @@ query ChangePlanPage($id: ID!, $product: ID!, $quantity: Int, $preview: Boolean!
       planChangeOptions {{
         product {{ id name description }} price {{ {PRICE_FIELDS} }} monthlyEquivalent {{ formatted }} direction
       }}
+      planChangeQuantity {{ minimum maximum }}
       planChangePreview(productId: $product, quantity: $quantity) @include(if: $preview) {{
         immediateCharge {{ amount formatted }} credit {{ amount formatted }} creditApplied {{ amount formatted }}
         tax {{ amount formatted }} newPrice {{ {PRICE_FIELDS} }} effectiveAt direction scheduled trialContinues
@@ -344,15 +345,19 @@ async def _change_plan_page(
             return redirect(subscription_path(subscription_id))
         error = page_message(BillingError(BillingErrorCode.NOT_ALLOWED), visit.locale)
     preview = subscription.get("planChangePreview")
+    current = (subscription["product"] or {}).get("id", ""), subscription["quantity"]
+    # The plan and quantity it already has: nothing to preview, and nothing wrong with asking.
+    unchanged = (product, current[1] if quantity is None else quantity) == current
     return visit.page(
         "change_plan.html",
         subscription["business"],
-        status=422 if product and preview is None else status,
+        status=422 if product and preview is None and not unchanged else status,
         error=error,
         subscription=subscription,
-        chosen=product or subscription["product"]["id"],
-        quantity=quantity or subscription["quantity"],
+        chosen=product or current[0],
+        quantity=quantity or current[1],
         asked=bool(product),
+        unchanged=unchanged,
         preview=preview,
         # Made once per rendering: confirming twice is one change; a new attempt gets a new page.
         idempotency_key=secrets.token_urlsafe(16),

@@ -10,7 +10,7 @@ import strawberry
 from billing.cancellation import cancellation_options
 from billing.errors import BillingError
 from billing.pauses import cycles_allowed, pause_allowed, pause_end
-from billing.plan_changes import PlanChangeQuote, plan_options, preview_plan_change
+from billing.plan_changes import PlanChangeQuote, plan_options, preview_plan_change, quantity_choice
 from billing.prices import discounted_price, plan_price, subscription_price
 from merchants.features import PortalFeatures
 from models import Business, Discount
@@ -58,6 +58,12 @@ class PlanChangeOption:
         description="That price per month, before tax: what `direction` compares across billing intervals."
     )
     direction: PlanDirection
+
+
+@strawberry.type(description="The quantities a plan change may ask for, both included.")
+class QuantityLimits:
+    minimum: int
+    maximum: int
 
 
 @strawberry.type
@@ -175,6 +181,11 @@ async def plan_change_options_of(info: strawberry.Info, row: SubscriptionRow) ->
         )
         for option in await plan_options(row, business, features)
     ]
+
+
+async def plan_change_quantity_of(info: strawberry.Info, row: SubscriptionRow) -> QuantityLimits | None:
+    limits = quantity_choice(await features_for(info.context.signed_in_viewer(), row.business_id))
+    return QuantityLimits(minimum=limits.minimum, maximum=limits.maximum) if limits else None
 
 
 def _preview(quote: PlanChangeQuote, business: Business, currency: str, locale: str) -> PlanChangePreview:

@@ -33,6 +33,7 @@ from schema.customer.subscription_options import (
     PauseOptions,
     PlanChangeOption,
     PlanChangePreview,
+    QuantityLimits,
     ScheduledChange,
     SubscriptionDiscount,
     cancellation_options_of,
@@ -40,6 +41,7 @@ from schema.customer.subscription_options import (
     pause_options_of,
     plan_change_options_of,
     plan_change_preview_of,
+    plan_change_quantity_of,
     scheduled_change_of,
 )
 
@@ -169,6 +171,13 @@ class Subscription(Node, OwnedByBusiness):
     @strawberry.field(description="The plans of its product collection it may change to; empty when changes are off.")
     async def plan_change_options(self, info: strawberry.Info) -> list[PlanChangeOption]:
         return await plan_change_options_of(info, self.row)
+
+    @strawberry.field(
+        description="The quantities a plan change may ask for; null when the business lets the customer change the "
+        "plan but not its quantity, which then stays as it is."
+    )
+    async def plan_change_quantity(self, info: strawberry.Info) -> QuantityLimits | None:
+        return await plan_change_quantity_of(info, self.row)
 
     @strawberry.field(description="What changing to this plan and quantity would do now; null when not allowed.")
     async def plan_change_preview(

@@ -22,7 +22,16 @@ DETAILS: dict[str, dict] = {
         "reason": decline_message("insufficient_funds"),
     },
     "subscription_on_hold": {"product_name": "Pro plan", "amount": 980, "currency": "JPY"},
-    "subscription_reactivated": {"product_name": "Pro plan", "next_billing_date": "2031-04-05T12:00:00+00:00"},
+    "subscription_reactivated": {
+        "product_name": "Pro plan",
+        "next_billing_date": "2031-04-05T12:00:00+00:00",
+        "amount": 980,
+        "currency": "JPY",
+        "invoice_number": "SF-0042",
+        "card_brand": "visa",
+        "card_last4": "4242",
+        "paid_at": "2031-03-05T12:00:00+00:00",
+    },
     "cancellation_confirmed": {"product_name": "Pro plan", "ends_at": "2031-04-05T12:00:00+00:00", "ended": False},
     "plan_changed": {
         "product_name": "Studio plan",

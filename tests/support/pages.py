@@ -1,6 +1,7 @@
 """What the page tests share: a client of the app at the pages' address (the `http` fixture, with the app's
 `billing_settings`), signing in with a session's cookie, and reading a page: its alert, its form's idempotency key,
-its text without what differs between two answers; and pressing a confirmation page's button."""
+its text without what differs between two answers, its cards' marks as their names; and pressing a confirmation
+page's button."""
 
 import html
 import re
@@ -15,6 +16,7 @@ from tests.support.billing import BASE_URL
 
 IDEMPOTENCY_KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
 ALERT = re.compile(r'role="alert">([^<]*)<')
+CARD_MARK = re.compile(r'<svg class="card-mark" role="img" aria-label="([^"]+)".*?</svg>', re.S)
 
 
 @pytest.fixture
@@ -33,6 +35,11 @@ async def http(billing_settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 async def sign_in(http: httpx.AsyncClient, token: str) -> None:
     http.cookies.set("portal_session", token)
+
+
+def cards_named(page: httpx.Response) -> str:
+    """The page with each card network's mark (card_marks.html) as the name it gives screen readers."""
+    return CARD_MARK.sub(r"\1", page.text)
 
 
 def alert(page: httpx.Response) -> str:
