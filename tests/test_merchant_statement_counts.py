@@ -1,7 +1,7 @@
-"""Every list of the merchant schema, with the fields its nodes resolve from other rows, costs a fixed number of SQL
-statements whatever the data: a business with six times the rows costs exactly the statements one with a single
-set costs. The business is seeded with `scale` customers, each with the history of tests.support.factories and one of
-everything the merchant API lists."""
+"""Every list of the merchant schema and of the REST API, with the fields its items show from other rows, costs a
+fixed number of SQL statements whatever the data: a business with six times the rows costs exactly the statements one
+with a single set costs. The business is seeded with `scale` customers, each with the history of
+tests.support.factories and one of everything the merchant API lists."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -14,6 +14,7 @@ from models import (
     Discount,
     Event,
     Invoice,
+    Payment,
     PortalConfiguration,
     Product,
     ProductCollection,
@@ -22,7 +23,14 @@ from models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from models.enums import DeliveryStatus, DiscountDuration, DiscountType, RefundStatus
+from models.enums import (
+    DeliveryStatus,
+    DiscountDuration,
+    DiscountType,
+    PaymentPurpose,
+    PaymentStatus,
+    RefundStatus,
+)
 from tests.support.factories import business, customer_with_history
 
 FEW, MANY = 1, 6
@@ -72,6 +80,18 @@ async def seeded_key(scale: int) -> dict[str, str]:
             currency="USD",
             status=RefundStatus.SUCCEEDED,
         )
+        # A renewal has no items: its product cart is its subscription's plan.
+        plan = owned.subscriptions[0]
+        await Payment.create(
+            **common,
+            customer=owned.customer,
+            subscription_id=plan.id,
+            total_amount=1200,
+            currency="USD",
+            status=PaymentStatus.SUCCEEDED,
+            purpose=PaymentPurpose.RENEWAL,
+            idempotency_key=f"{plan.id}-renewal",
+        )
         collection = await ProductCollection.create(**common, name=f"Plans {n}")
         await Product.filter(id=owned.subscriptions[0].product_id).update(collection_id=collection.id)
         await Discount.create(
@@ -117,3 +137,21 @@ async def test_a_merchant_list_costs_the_same_statements_for_six_times_the_rows(
 
     assert counts[FEW] == counts[MANY], counts
     assert totals[FEW] < totals[MANY], totals
+
+
+# A page of a REST list costs at most this many statements (the key, the page, one per relation it shows).
+REST_STATEMENTS = 10
+
+
+@pytest.mark.parametrize("path", ["/payments"])
+async def test_a_rest_list_costs_the_same_few_statements_for_six_times_the_rows(http, count_statements, path) -> None:
+    counts, sizes = {}, {}
+    for scale in (FEW, MANY):
+        headers = await seeded_key(scale)
+        with count_statements() as counter:
+            response = await http.get(path, params={"page_size": 100}, headers=headers)
+        assert response.status_code == 200, response.json()
+        counts[scale], sizes[scale] = counter.count, len(response.json()["items"])
+
+    assert counts[FEW] == counts[MANY] <= REST_STATEMENTS, counts
+    assert sizes[FEW] < sizes[MANY], sizes
