@@ -15,9 +15,11 @@ entitlements, localized pricing, price discounts, pay-what-you-want or purchasin
 group of its products, without description, image or plan-change defaults of its own (the business's portal
 configuration decides).
 
-Builders take a row and load what they show; a relation the query already fetched is not loaded again.
+Builders take a row and load what they show; a relation the query already fetched is not loaded again. A list's
+page of payments is built at once (`payment_objects`), a fixed number of statements whatever its size.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from tortoise.models import Model
@@ -43,16 +45,19 @@ def moment(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
-async def _related(row: Model, name: str) -> Any:
-    """The row's `name` relation, fetched unless the query that loaded the row already did (for the id it has now)."""
-    related_id = getattr(row, f"{name}_id")
-    if related_id is None:
-        return None
+def _fetched(row: Model, name: str) -> bool:
+    """Whether the query that loaded the row fetched its `name` relation (for the id it has now)."""
     value = getattr(row, name)
-    if not (isinstance(value, Model) and value.pk == related_id):
+    return isinstance(value, Model) and value.pk == getattr(row, f"{name}_id")
+
+
+async def _related(row: Model, name: str) -> Any:
+    """The row's `name` relation, fetched unless the query that loaded the row already did."""
+    if getattr(row, f"{name}_id") is None:
+        return None
+    if not _fetched(row, name):
         await row.fetch_related(name)
-        value = getattr(row, name)
-    return value
+    return getattr(row, name)
 
 
 def customer_details(customer: Customer) -> dict[str, Any]:
@@ -375,19 +380,77 @@ _CHARGE_TYPES = {
 }
 
 
+async def product_carts(payments: Sequence[Payment]) -> dict[str, list[dict[str, Any]]]:
+    """What each payment bought, as Dodo's `product_cart`, by payment id: its items, or else its subscription's plan;
+    two statements at most, whatever the number of payments."""
+    items = PaymentItem.filter(payment_id__in=[payment.id for payment in payments]).order_by("id")
+    carts: dict[str, list[dict[str, Any]]] = {payment.id: [] for payment in payments}
+    for item in await items.values("payment_id", "product_id", "quantity"):
+        carts[item.pop("payment_id")].append(item)
+    plan_ids = {payment.subscription_id for payment in payments if not carts[payment.id] and payment.subscription_id}
+    if plan_ids:
+        plans = await Subscription.filter(id__in=plan_ids).values("id", "product_id", "quantity")
+        by_id = {plan.pop("id"): plan for plan in plans}
+        for payment in payments:
+            if not carts[payment.id] and payment.subscription_id in by_id:
+                carts[payment.id] = [dict(by_id[payment.subscription_id])]
+    return carts
+
+
 async def product_cart(payment: Payment) -> list[dict[str, Any]]:
-    """What the payment bought, as Dodo's `product_cart`: its items, or else its subscription's plan."""
-    items = await PaymentItem.filter(payment_id=payment.id).order_by("id").values("product_id", "quantity")
-    if items or payment.subscription_id is None:
-        return items
-    return await Subscription.filter(id=payment.subscription_id).values("product_id", "quantity")
+    """What the payment bought, as Dodo's `product_cart`."""
+    return (await product_carts([payment]))[payment.id]
+
+
+async def _customers(rows: Sequence[Payment]) -> dict[str, Customer]:
+    """The rows' customers by id: those the query already fetched, and the others in one statement."""
+    loaded = {row.customer_id: row.customer for row in rows if _fetched(row, "customer")}
+    missing = {row.customer_id for row in rows} - loaded.keys()
+    if missing:
+        loaded.update({customer.id: customer for customer in await Customer.filter(id__in=missing)})
+    return loaded
+
+
+async def payment_objects(payments: Sequence[Payment]) -> list[dict[str, Any]]:
+    """Dodo's Payment for each payment (a list's page), in order: their customers, refunds, invoices, carts and
+    license keys are loaded in one statement each, whatever the number of payments."""
+    if not payments:
+        return []
+    ids = [payment.id for payment in payments]
+    customers = await _customers(payments)
+    refunds: dict[str, list[Refund]] = {payment_id: [] for payment_id in ids}
+    for refund in await Refund.filter(payment_id__in=ids).order_by("-created_at", "-id"):
+        refunds[refund.payment_id].append(refund)
+    invoice_ids = dict(await Invoice.filter(payment_id__in=ids).values_list("payment_id", "id"))
+    carts = await product_carts(payments)
+    licensed = {key["payment_id"] for key in await LicenseKey.filter(payment_id__in=ids).values("payment_id")}
+    return [
+        _payment_json(
+            payment,
+            customers[payment.customer_id],
+            refunds[payment.id],
+            invoice_ids.get(payment.id),
+            carts[payment.id],
+            payment.id in licensed,
+        )
+        for payment in payments
+    ]
 
 
 async def payment_object(payment: Payment) -> dict[str, Any]:
     """Dodo's Payment (also its list item and its webhook payload), with its refunds and invoice."""
-    customer: Customer = await _related(payment, "customer")
-    refunds = await Refund.filter(payment_id=payment.id).order_by("-created_at", "-id")
-    invoice_ids = await Invoice.filter(payment_id=payment.id).values_list("id", flat=True)
+    [json] = await payment_objects([payment])
+    return json
+
+
+def _payment_json(
+    payment: Payment,
+    customer: Customer,
+    refunds: list[Refund],
+    invoice_id: str | None,
+    cart: list[dict[str, Any]],
+    has_license_key: bool,
+) -> dict[str, Any]:
     refunded = sum(refund.amount for refund in refunds if str(refund.status) == "succeeded")
     return {
         "payment_id": payment.id,
@@ -397,7 +460,7 @@ async def payment_object(payment: Payment) -> dict[str, Any]:
         "billing": billing_address(customer),
         "subscription_id": payment.subscription_id,
         "subscription_ids": [payment.subscription_id] if payment.subscription_id else [],
-        "product_cart": await product_cart(payment),
+        "product_cart": cart,
         "is_multi_subscription": False,
         "charge_type": _CHARGE_TYPES.get(payment.purpose),
         "total_amount": payment.total_amount,
@@ -416,10 +479,10 @@ async def payment_object(payment: Payment) -> dict[str, Any]:
         "error_code": payment.error_code,
         "error_message": payment.error_message,
         "payment_link": payment.next_action_url or None,
-        "invoice_id": invoice_ids[0] if invoice_ids else None,
+        "invoice_id": invoice_id,
         "refunds": [_refund_item(refund, payment) for refund in refunds],
         "refund_status": ("full" if refunded >= payment.total_amount else "partial") if refunded else None,
-        "has_license_key": await LicenseKey.exists(payment_id=payment.id),
+        "has_license_key": has_license_key,
         "disputes": [],
         "service_periods": [],
         "retry_attempt": 0,

@@ -159,17 +159,21 @@ def _narrowed(call: MerchantCall, query: QuerySet, filters: Mapping[str, Filter]
     return query
 
 
+async def list_page(call: MerchantCall, query: QuerySet[M], filters: Mapping[str, Filter] | None = None) -> list[M]:
+    """One page of `query` narrowed by `filters` and creation time, newest first."""
+    size, number = call.page()
+    query = _narrowed(call, query, filters or {})
+    return await query.order_by("-created_at", "-id").offset(size * number).limit(size)
+
+
 async def list_response(
     call: MerchantCall,
     query: QuerySet,
     to_json: Callable[[Any], Awaitable[dict[str, Any]]],
     filters: Mapping[str, Filter] | None = None,
 ) -> JSONResponse:
-    """One page of `query` narrowed by `filters` and creation time, newest first, in Dodo's list shape."""
-    size, number = call.page()
-    query = _narrowed(call, query, filters or {})
-    rows = await query.order_by("-created_at", "-id").offset(size * number).limit(size)
-    return JSONResponse({"items": [await to_json(row) for row in rows]})
+    """One page of `query` (list_page) in Dodo's list shape, each row turned into JSON by `to_json`."""
+    return JSONResponse({"items": [await to_json(row) for row in await list_page(call, query, filters)]})
 
 
 Handler = Callable[[MerchantCall], Awaitable[Response]]

@@ -37,6 +37,7 @@ from billing.resources import (
     license_key_instance_object,
     license_key_object,
     payment_object,
+    payment_objects,
     product_cart,
     refund_object,
 )
@@ -45,7 +46,7 @@ from core.i18n import DEFAULT_LOCALE, supported_locale
 from gateway.pages.documents import pdf_response, renderer_of
 from gateway.payments import billing_of
 from gateway.pdf_rendering import RETRY_AFTER_SECONDS
-from gateway.rest.common import MerchantCall, by_id, by_status, list_response, merchant_endpoint
+from gateway.rest.common import MerchantCall, by_id, by_status, list_page, list_response, merchant_endpoint
 from gateway.rest.customers import flag, text, whole_number
 from gateway.rest.errors import RestError, RestErrorCode, not_found, rest_error
 from merchants.inputs import MerchantErrorCode
@@ -87,8 +88,8 @@ async def list_payments(call: MerchantCall) -> Response:
         "status": by_status(PaymentStatus),
         "currency": lambda query, currency: query.filter(currency=currency),
     }
-    query = call.scope(Payment).select_related("customer")
-    return await list_response(call, query, payment_object, filters)
+    page = await list_page(call, call.scope(Payment).select_related("customer"), filters)
+    return JSONResponse({"items": await payment_objects(page)})
 
 
 @merchant_endpoint
