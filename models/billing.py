@@ -305,7 +305,8 @@ class Refund(Timestamped):
     class Meta:
         table = "refund"
         unique_together = (("business", "livemode", "credit_note_number"),)
-        indexes = (("customer_id", "created_at"),)
+        # The second finds a page of payments' refunds, newest first, for the merchant lists.
+        indexes = (("customer_id", "created_at"), ("payment_id", "created_at"))
 
 
 class CreditEntry(Timestamped):

@@ -12,4 +12,8 @@ class Migration(migrations.Migration):
             model_name='Payment',
             index=Index(fields=['business_id', 'livemode', 'created_at', 'id']),
         ),
+        ops.AddIndex(
+            model_name='Refund',
+            index=Index(fields=['payment_id', 'created_at']),
+        ),
     ]
