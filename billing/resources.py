@@ -16,12 +16,14 @@ group of its products, without description, image or plan-change defaults of its
 configuration decides).
 
 Builders take a row and load what they show; a relation the query already fetched is not loaded again. A list's
-page of payments is built at once (`payment_objects`), a fixed number of statements whatever its size.
+page of payments or license keys is built at once (`payment_objects`, `license_key_objects`), a fixed number of
+statements whatever its size.
 """
 
 from collections.abc import Sequence
 from typing import Any
 
+from tortoise.functions import Count
 from tortoise.models import Model
 
 from models import (
@@ -511,8 +513,23 @@ def dispute_object(payment: Payment, dispute_id: str, amount: int, currency: str
     }
 
 
+async def license_key_objects(license_keys: Sequence[LicenseKey]) -> list[dict[str, Any]]:
+    """Dodo's LicenseKey for each key (a list's page), in order; their instances counted in one statement."""
+    if not license_keys:
+        return []
+    instances = LicenseKeyInstance.filter(license_key_id__in=[key.id for key in license_keys])
+    counts = await instances.annotate(count=Count("id")).group_by("license_key_id").values("license_key_id", "count")
+    instances_count = {row["license_key_id"]: row["count"] for row in counts}
+    return [_license_key_json(key, instances_count.get(key.id, 0)) for key in license_keys]
+
+
 async def license_key_object(license_key: LicenseKey) -> dict[str, Any]:
     """Dodo's LicenseKey (also its webhook payload); every key is issued by a purchase (`source: auto`)."""
+    [json] = await license_key_objects([license_key])
+    return json
+
+
+def _license_key_json(license_key: LicenseKey, instances_count: int) -> dict[str, Any]:
     return {
         "id": license_key.id,
         "business_id": license_key.business_id,
@@ -525,7 +542,7 @@ async def license_key_object(license_key: LicenseKey) -> dict[str, Any]:
         "status": str(license_key.status),
         "source": "auto",
         "activations_limit": license_key.activations_limit,
-        "instances_count": await LicenseKeyInstance.filter(license_key_id=license_key.id).count(),
+        "instances_count": instances_count,
         "expires_at": moment(license_key.expires_at),
         "created_at": moment(license_key.created_at),
     }

@@ -140,11 +140,11 @@ async def test_a_merchant_list_costs_the_same_statements_for_six_times_the_rows(
 
 
 # A page of a REST list costs at most this many statements: the key and its last use, the page, and one for each
-# relation a payment shows (refunds, invoice, items, the plan of a payment without items, license keys).
+# relation its items show (the most, a payment's: refunds, invoice, items, the plan of one without items, license key).
 REST_STATEMENTS = 8
 
 
-@pytest.mark.parametrize("path", ["/payments"])
+@pytest.mark.parametrize("path", ["/payments", "/license_keys"])
 async def test_a_rest_list_costs_the_same_few_statements_for_six_times_the_rows(http, count_statements, path) -> None:
     counts, sizes = {}, {}
     for scale in (FEW, MANY):

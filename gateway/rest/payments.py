@@ -36,6 +36,7 @@ from billing.refunds import refund_payment
 from billing.resources import (
     license_key_instance_object,
     license_key_object,
+    license_key_objects,
     payment_object,
     payment_objects,
     product_cart,
@@ -162,7 +163,8 @@ async def list_license_keys(call: MerchantCall) -> Response:
         "status": by_status(LicenseKeyStatus),
         "source": lambda query, source: query if source == "auto" else query.filter(pk__in=[]),
     }
-    return await list_response(call, call.scope(LicenseKey), license_key_object, filters)
+    page = await list_page(call, call.scope(LicenseKey), filters)
+    return JSONResponse({"items": await license_key_objects(page)})
 
 
 @merchant_endpoint
