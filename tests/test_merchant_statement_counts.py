@@ -19,6 +19,7 @@ from models import (
     Product,
     ProductCollection,
     Refund,
+    Subscription,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
@@ -94,9 +95,10 @@ async def seeded_key(scale: int) -> dict[str, str]:
         )
         collection = await ProductCollection.create(**common, name=f"Plans {n}")
         await Product.filter(id=owned.subscriptions[0].product_id).update(collection_id=collection.id)
-        await Discount.create(
+        discount = await Discount.create(
             **common, code=f"SAVE{n}", type=DiscountType.PERCENTAGE, amount=1000, duration=DiscountDuration.ONCE
         )
+        await Subscription.filter(id=plan.id).update(discount_id=discount.id)
         await PortalConfiguration.create(**common, name=f"Portal {n}", is_default=n == 0)
         endpoint = await WebhookEndpoint.create(**common, url=f"https://hooks{n}.example/in", secret="whsec_x")
         event = await Event.create(**common, type="payment.succeeded", data={})
@@ -144,7 +146,10 @@ async def test_a_merchant_list_costs_the_same_statements_for_six_times_the_rows(
 REST_STATEMENTS = 8
 
 
-@pytest.mark.parametrize("path", ["/payments", "/license_keys"])
+REST_LISTS = ("/payments", "/license_keys", "/subscriptions", "/discounts", "/product-collections")
+
+
+@pytest.mark.parametrize("path", REST_LISTS)
 async def test_a_rest_list_costs_the_same_few_statements_for_six_times_the_rows(http, count_statements, path) -> None:
     counts, sizes = {}, {}
     for scale in (FEW, MANY):
