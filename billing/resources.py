@@ -16,11 +16,11 @@ group of its products, without description, image or plan-change defaults of its
 configuration decides).
 
 Builders take a row and load what they show; a relation the query already fetched is not loaded again. A list's
-page of payments or license keys is built at once (`payment_objects`, `license_key_objects`), a fixed number of
-statements whatever its size.
+page is built at once (`payment_objects`, `subscription_objects`, …), in a fixed number of statements whatever its
+size; the builder of one row is the page of one.
 """
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from tortoise.functions import Count
@@ -60,6 +60,14 @@ async def _related(row: Model, name: str) -> Any:
     if not _fetched(row, name):
         await row.fetch_related(name)
     return getattr(row, name)
+
+
+async def _counts(model: type[Model], column: str, ids: Collection[str]) -> dict[str, int]:
+    """How many rows of `model` point at each of the ids through `column` (absent: none), in one statement."""
+    if not ids:
+        return {}
+    rows = model.filter(**{f"{column}__in": ids}).annotate(count=Count("id")).group_by(column)
+    return {row[column]: row["count"] for row in await rows.values(column, "count")}
 
 
 def customer_details(customer: Customer) -> dict[str, Any]:
@@ -221,10 +229,23 @@ def _collection_product(product: Product) -> dict[str, Any]:
     }
 
 
+async def product_collection_objects(collections: Sequence[ProductCollection]) -> list[dict[str, Any]]:
+    """Dodo's ProductCollection for each collection (a list's page), in order; their products in one statement."""
+    products: dict[str | None, list[Product]] = {collection.id: [] for collection in collections}
+    if collections:
+        for product in await Product.filter(collection_id__in=list(products)).order_by("collection_position", "id"):
+            products[product.collection_id].append(product)
+    return [_collection_json(collection, products[collection.id]) for collection in collections]
+
+
 async def product_collection_object(collection: ProductCollection) -> dict[str, Any]:
     """Dodo's ProductCollection: one active, unnamed group (its id the collection's) of its products, lowest plan
     first; with `products_count`, the field of Dodo's list item."""
-    products = await Product.filter(collection_id=collection.id).order_by("collection_position", "id")
+    [json] = await product_collection_objects([collection])
+    return json
+
+
+def _collection_json(collection: ProductCollection, products: list[Product]) -> dict[str, Any]:
     return {
         "id": collection.id,
         "brand_id": collection.business_id,
@@ -250,9 +271,20 @@ async def product_collection_object(collection: ProductCollection) -> dict[str, 
     }
 
 
+async def discount_objects(discounts: Sequence[Discount]) -> list[dict[str, Any]]:
+    """Dodo's Discount for each discount (a list's page), in order; their uses counted in one statement."""
+    times_used = await _counts(Subscription, "discount_id", [discount.id for discount in discounts])
+    return [_discount_json(discount, times_used.get(discount.id, 0)) for discount in discounts]
+
+
 async def discount_object(discount: Discount) -> dict[str, Any]:
     """Dodo's Discount: open to any customer, for every product, without a usage limit or validity window, kept
     through plan changes; used as often as subscriptions carry it. A fixed one also has the portal's `currency`."""
+    [json] = await discount_objects([discount])
+    return json
+
+
+def _discount_json(discount: Discount, times_used: int) -> dict[str, Any]:
     cycles = _CYCLES.get(discount.duration, discount.duration_cycles)
     return {
         "discount_id": discount.id,
@@ -267,7 +299,7 @@ async def discount_object(discount: Discount) -> dict[str, Any]:
         "customer_eligibility": "any",
         "preserve_on_plan_change": True,
         "restricted_to": [],
-        "times_used": await Subscription.filter(discount_id=discount.id).count(),
+        "times_used": times_used,
         "subscription_cycles": cycles,
         "usage_limit": None,
         "per_customer_usage_limit": None,
@@ -276,10 +308,10 @@ async def discount_object(discount: Discount) -> dict[str, Any]:
     }
 
 
-async def _discount_detail(discount: Discount, cycles_remaining: int | None) -> dict[str, Any]:
+def _discount_detail(discount: Discount, times_used: int, cycles_remaining: int | None) -> dict[str, Any]:
     """Dodo's DiscountDetail: a subscription's one discount with the renewals it has left."""
     return {
-        **await discount_object(discount),
+        **_discount_json(discount, times_used),
         "position": 0,
         "cycles_remaining": cycles_remaining,
         "discount_cycles_remaining": cycles_remaining,
@@ -299,10 +331,25 @@ def _scheduled_change(change: dict[str, Any] | None, subscription: Subscription)
     }
 
 
+async def subscription_objects(subscriptions: Sequence[Subscription]) -> list[dict[str, Any]]:
+    """Dodo's Subscription for each subscription (a list's page, its customers and discounts already fetched), in
+    order; their discounts' uses counted in one statement."""
+    discounts: dict[str, Discount | None] = {row.id: await _related(row, "discount") for row in subscriptions}
+    times_used = await _counts(Subscription, "discount_id", {row.id for row in discounts.values() if row is not None})
+    return [
+        _subscription_json(row, await _related(row, "customer"), discounts[row.id], times_used) for row in subscriptions
+    ]
+
+
 async def subscription_object(subscription: Subscription) -> dict[str, Any]:
     """Dodo's Subscription (also its list item and its webhook payload)."""
-    customer: Customer = await _related(subscription, "customer")
-    discount: Discount | None = await _related(subscription, "discount")
+    [json] = await subscription_objects([subscription])
+    return json
+
+
+def _subscription_json(
+    subscription: Subscription, customer: Customer, discount: Discount | None, times_used: dict[str, int]
+) -> dict[str, Any]:
     cycles = subscription.discount_cycles_remaining
     return {
         "subscription_id": subscription.id,
@@ -330,7 +377,7 @@ async def subscription_object(subscription: Subscription) -> dict[str, Any]:
         "expires_at": moment(subscription.expires_at),
         "discount_id": subscription.discount_id,
         "discount_cycles_remaining": cycles,
-        "discounts": [await _discount_detail(discount, cycles)] if discount else [],
+        "discounts": [_discount_detail(discount, times_used.get(discount.id, 0), cycles)] if discount else [],
         "payment_method_id": subscription.payment_method_id,
         "has_payment_method": subscription.payment_method_id is not None,
         "scheduled_change": _scheduled_change(subscription.scheduled_change, subscription),
@@ -515,11 +562,7 @@ def dispute_object(payment: Payment, dispute_id: str, amount: int, currency: str
 
 async def license_key_objects(license_keys: Sequence[LicenseKey]) -> list[dict[str, Any]]:
     """Dodo's LicenseKey for each key (a list's page), in order; their instances counted in one statement."""
-    if not license_keys:
-        return []
-    instances = LicenseKeyInstance.filter(license_key_id__in=[key.id for key in license_keys])
-    counts = await instances.annotate(count=Count("id")).group_by("license_key_id").values("license_key_id", "count")
-    instances_count = {row["license_key_id"]: row["count"] for row in counts}
+    instances_count = await _counts(LicenseKeyInstance, "license_key_id", [key.id for key in license_keys])
     return [_license_key_json(key, instances_count.get(key.id, 0)) for key in license_keys]
 
 
