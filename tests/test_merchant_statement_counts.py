@@ -146,7 +146,17 @@ async def test_a_merchant_list_costs_the_same_statements_for_six_times_the_rows(
 REST_STATEMENTS = 8
 
 
-REST_LISTS = ("/payments", "/license_keys", "/subscriptions", "/discounts", "/product-collections")
+REST_LISTS = (
+    "/customers",
+    "/subscriptions",
+    "/payments",
+    "/refunds",
+    "/license_keys",
+    "/license_key_instances",
+    "/products",
+    "/product-collections",
+    "/discounts",
+)
 
 
 @pytest.mark.parametrize("path", REST_LISTS)
