@@ -94,7 +94,7 @@ async def seeded_key(scale: int) -> dict[str, str]:
             idempotency_key=f"{plan.id}-renewal",
         )
         collection = await ProductCollection.create(**common, name=f"Plans {n}")
-        await Product.filter(id=owned.subscriptions[0].product_id).update(collection_id=collection.id)
+        await Product.filter(id=plan.product_id).update(collection_id=collection.id)
         discount = await Discount.create(
             **common, code=f"SAVE{n}", type=DiscountType.PERCENTAGE, amount=1000, duration=DiscountDuration.ONCE
         )
