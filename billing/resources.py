@@ -15,11 +15,15 @@ entitlements, localized pricing, price discounts, pay-what-you-want or purchasin
 group of its products, without description, image or plan-change defaults of its own (the business's portal
 configuration decides).
 
-Builders take a row and load what they show; a relation the query already fetched is not loaded again.
+Builders take a row and load what they show; a relation the query already fetched is not loaded again. A list's
+page is built at once (`payment_objects`, `subscription_objects`, …), in a fixed number of statements whatever its
+size; the builder of one row is the page of one.
 """
 
+from collections.abc import Collection, Sequence
 from typing import Any
 
+from tortoise.functions import Count
 from tortoise.models import Model
 
 from models import (
@@ -43,16 +47,27 @@ def moment(value: Any) -> str | None:
     return value.isoformat() if value else None
 
 
-async def _related(row: Model, name: str) -> Any:
-    """The row's `name` relation, fetched unless the query that loaded the row already did (for the id it has now)."""
-    related_id = getattr(row, f"{name}_id")
-    if related_id is None:
-        return None
+def _fetched(row: Model, name: str) -> bool:
+    """Whether the query that loaded the row fetched its `name` relation (for the id it has now)."""
     value = getattr(row, name)
-    if not (isinstance(value, Model) and value.pk == related_id):
+    return isinstance(value, Model) and value.pk == getattr(row, f"{name}_id")
+
+
+async def _related(row: Model, name: str) -> Any:
+    """The row's `name` relation, fetched unless the query that loaded the row already did."""
+    if getattr(row, f"{name}_id") is None:
+        return None
+    if not _fetched(row, name):
         await row.fetch_related(name)
-        value = getattr(row, name)
-    return value
+    return getattr(row, name)
+
+
+async def _counts(model: type[Model], column: str, ids: Collection[str]) -> dict[str, int]:
+    """How many rows of `model` point at each of the ids through `column` (absent: none), in one statement."""
+    if not ids:
+        return {}
+    rows = model.filter(**{f"{column}__in": ids}).annotate(count=Count("id")).group_by(column)
+    return {row[column]: row["count"] for row in await rows.values(column, "count")}
 
 
 def customer_details(customer: Customer) -> dict[str, Any]:
@@ -214,10 +229,23 @@ def _collection_product(product: Product) -> dict[str, Any]:
     }
 
 
+async def product_collection_objects(collections: Sequence[ProductCollection]) -> list[dict[str, Any]]:
+    """Dodo's ProductCollection for each collection (a list's page), in order; their products in one statement."""
+    products: dict[str | None, list[Product]] = {collection.id: [] for collection in collections}
+    if collections:
+        for product in await Product.filter(collection_id__in=list(products)).order_by("collection_position", "id"):
+            products[product.collection_id].append(product)
+    return [_collection_json(collection, products[collection.id]) for collection in collections]
+
+
 async def product_collection_object(collection: ProductCollection) -> dict[str, Any]:
     """Dodo's ProductCollection: one active, unnamed group (its id the collection's) of its products, lowest plan
     first; with `products_count`, the field of Dodo's list item."""
-    products = await Product.filter(collection_id=collection.id).order_by("collection_position", "id")
+    [json] = await product_collection_objects([collection])
+    return json
+
+
+def _collection_json(collection: ProductCollection, products: list[Product]) -> dict[str, Any]:
     return {
         "id": collection.id,
         "brand_id": collection.business_id,
@@ -243,9 +271,20 @@ async def product_collection_object(collection: ProductCollection) -> dict[str, 
     }
 
 
+async def discount_objects(discounts: Sequence[Discount]) -> list[dict[str, Any]]:
+    """Dodo's Discount for each discount (a list's page), in order; their uses counted in one statement."""
+    times_used = await _counts(Subscription, "discount_id", [discount.id for discount in discounts])
+    return [_discount_json(discount, times_used.get(discount.id, 0)) for discount in discounts]
+
+
 async def discount_object(discount: Discount) -> dict[str, Any]:
     """Dodo's Discount: open to any customer, for every product, without a usage limit or validity window, kept
     through plan changes; used as often as subscriptions carry it. A fixed one also has the portal's `currency`."""
+    [json] = await discount_objects([discount])
+    return json
+
+
+def _discount_json(discount: Discount, times_used: int) -> dict[str, Any]:
     cycles = _CYCLES.get(discount.duration, discount.duration_cycles)
     return {
         "discount_id": discount.id,
@@ -260,7 +299,7 @@ async def discount_object(discount: Discount) -> dict[str, Any]:
         "customer_eligibility": "any",
         "preserve_on_plan_change": True,
         "restricted_to": [],
-        "times_used": await Subscription.filter(discount_id=discount.id).count(),
+        "times_used": times_used,
         "subscription_cycles": cycles,
         "usage_limit": None,
         "per_customer_usage_limit": None,
@@ -269,10 +308,10 @@ async def discount_object(discount: Discount) -> dict[str, Any]:
     }
 
 
-async def _discount_detail(discount: Discount, cycles_remaining: int | None) -> dict[str, Any]:
+def _discount_detail(discount: Discount, times_used: int, cycles_remaining: int | None) -> dict[str, Any]:
     """Dodo's DiscountDetail: a subscription's one discount with the renewals it has left."""
     return {
-        **await discount_object(discount),
+        **_discount_json(discount, times_used),
         "position": 0,
         "cycles_remaining": cycles_remaining,
         "discount_cycles_remaining": cycles_remaining,
@@ -292,10 +331,25 @@ def _scheduled_change(change: dict[str, Any] | None, subscription: Subscription)
     }
 
 
+async def subscription_objects(subscriptions: Sequence[Subscription]) -> list[dict[str, Any]]:
+    """Dodo's Subscription for each subscription (a list's page, its customers and discounts already fetched), in
+    order; their discounts' uses counted in one statement."""
+    discounts: dict[str, Discount | None] = {row.id: await _related(row, "discount") for row in subscriptions}
+    times_used = await _counts(Subscription, "discount_id", {row.id for row in discounts.values() if row is not None})
+    return [
+        _subscription_json(row, await _related(row, "customer"), discounts[row.id], times_used) for row in subscriptions
+    ]
+
+
 async def subscription_object(subscription: Subscription) -> dict[str, Any]:
     """Dodo's Subscription (also its list item and its webhook payload)."""
-    customer: Customer = await _related(subscription, "customer")
-    discount: Discount | None = await _related(subscription, "discount")
+    [json] = await subscription_objects([subscription])
+    return json
+
+
+def _subscription_json(
+    subscription: Subscription, customer: Customer, discount: Discount | None, times_used: dict[str, int]
+) -> dict[str, Any]:
     cycles = subscription.discount_cycles_remaining
     return {
         "subscription_id": subscription.id,
@@ -323,7 +377,7 @@ async def subscription_object(subscription: Subscription) -> dict[str, Any]:
         "expires_at": moment(subscription.expires_at),
         "discount_id": subscription.discount_id,
         "discount_cycles_remaining": cycles,
-        "discounts": [await _discount_detail(discount, cycles)] if discount else [],
+        "discounts": [_discount_detail(discount, times_used.get(discount.id, 0), cycles)] if discount else [],
         "payment_method_id": subscription.payment_method_id,
         "has_payment_method": subscription.payment_method_id is not None,
         "scheduled_change": _scheduled_change(subscription.scheduled_change, subscription),
@@ -375,19 +429,77 @@ _CHARGE_TYPES = {
 }
 
 
+async def product_carts(payments: Sequence[Payment]) -> dict[str, list[dict[str, Any]]]:
+    """What each payment bought, as Dodo's `product_cart`, by payment id: its items, or else its subscription's plan;
+    two statements at most, whatever the number of payments."""
+    items = PaymentItem.filter(payment_id__in=[payment.id for payment in payments]).order_by("id")
+    carts: dict[str, list[dict[str, Any]]] = {payment.id: [] for payment in payments}
+    for item in await items.values("payment_id", "product_id", "quantity"):
+        carts[item.pop("payment_id")].append(item)
+    plan_ids = {payment.subscription_id for payment in payments if not carts[payment.id] and payment.subscription_id}
+    if plan_ids:
+        plans = await Subscription.filter(id__in=plan_ids).values("id", "product_id", "quantity")
+        by_id = {plan.pop("id"): plan for plan in plans}
+        for payment in payments:
+            if not carts[payment.id] and payment.subscription_id in by_id:
+                carts[payment.id] = [dict(by_id[payment.subscription_id])]
+    return carts
+
+
 async def product_cart(payment: Payment) -> list[dict[str, Any]]:
-    """What the payment bought, as Dodo's `product_cart`: its items, or else its subscription's plan."""
-    items = await PaymentItem.filter(payment_id=payment.id).order_by("id").values("product_id", "quantity")
-    if items or payment.subscription_id is None:
-        return items
-    return await Subscription.filter(id=payment.subscription_id).values("product_id", "quantity")
+    """What the payment bought, as Dodo's `product_cart`."""
+    return (await product_carts([payment]))[payment.id]
+
+
+async def _customers(rows: Sequence[Payment]) -> dict[str, Customer]:
+    """The rows' customers by id: those the query already fetched, and the others in one statement."""
+    loaded = {row.customer_id: row.customer for row in rows if _fetched(row, "customer")}
+    missing = {row.customer_id for row in rows} - loaded.keys()
+    if missing:
+        loaded.update({customer.id: customer for customer in await Customer.filter(id__in=missing)})
+    return loaded
+
+
+async def payment_objects(payments: Sequence[Payment]) -> list[dict[str, Any]]:
+    """Dodo's Payment for each payment (a list's page), in order: their customers, refunds, invoices, carts and
+    license keys are loaded in one statement each, whatever the number of payments."""
+    if not payments:
+        return []
+    ids = [payment.id for payment in payments]
+    customers = await _customers(payments)
+    refunds: dict[str, list[Refund]] = {payment_id: [] for payment_id in ids}
+    for refund in await Refund.filter(payment_id__in=ids).order_by("-created_at", "-id"):
+        refunds[refund.payment_id].append(refund)
+    invoice_ids = dict(await Invoice.filter(payment_id__in=ids).values_list("payment_id", "id"))
+    carts = await product_carts(payments)
+    licensed = {key["payment_id"] for key in await LicenseKey.filter(payment_id__in=ids).values("payment_id")}
+    return [
+        _payment_json(
+            payment,
+            customers[payment.customer_id],
+            refunds[payment.id],
+            invoice_ids.get(payment.id),
+            carts[payment.id],
+            payment.id in licensed,
+        )
+        for payment in payments
+    ]
 
 
 async def payment_object(payment: Payment) -> dict[str, Any]:
     """Dodo's Payment (also its list item and its webhook payload), with its refunds and invoice."""
-    customer: Customer = await _related(payment, "customer")
-    refunds = await Refund.filter(payment_id=payment.id).order_by("-created_at", "-id")
-    invoice_ids = await Invoice.filter(payment_id=payment.id).values_list("id", flat=True)
+    [json] = await payment_objects([payment])
+    return json
+
+
+def _payment_json(
+    payment: Payment,
+    customer: Customer,
+    refunds: list[Refund],
+    invoice_id: str | None,
+    cart: list[dict[str, Any]],
+    has_license_key: bool,
+) -> dict[str, Any]:
     refunded = sum(refund.amount for refund in refunds if str(refund.status) == "succeeded")
     return {
         "payment_id": payment.id,
@@ -397,7 +509,7 @@ async def payment_object(payment: Payment) -> dict[str, Any]:
         "billing": billing_address(customer),
         "subscription_id": payment.subscription_id,
         "subscription_ids": [payment.subscription_id] if payment.subscription_id else [],
-        "product_cart": await product_cart(payment),
+        "product_cart": cart,
         "is_multi_subscription": False,
         "charge_type": _CHARGE_TYPES.get(payment.purpose),
         "total_amount": payment.total_amount,
@@ -416,10 +528,10 @@ async def payment_object(payment: Payment) -> dict[str, Any]:
         "error_code": payment.error_code,
         "error_message": payment.error_message,
         "payment_link": payment.next_action_url or None,
-        "invoice_id": invoice_ids[0] if invoice_ids else None,
+        "invoice_id": invoice_id,
         "refunds": [_refund_item(refund, payment) for refund in refunds],
         "refund_status": ("full" if refunded >= payment.total_amount else "partial") if refunded else None,
-        "has_license_key": await LicenseKey.exists(payment_id=payment.id),
+        "has_license_key": has_license_key,
         "disputes": [],
         "service_periods": [],
         "retry_attempt": 0,
@@ -448,8 +560,19 @@ def dispute_object(payment: Payment, dispute_id: str, amount: int, currency: str
     }
 
 
+async def license_key_objects(license_keys: Sequence[LicenseKey]) -> list[dict[str, Any]]:
+    """Dodo's LicenseKey for each key (a list's page), in order; their instances counted in one statement."""
+    instances_count = await _counts(LicenseKeyInstance, "license_key_id", [key.id for key in license_keys])
+    return [_license_key_json(key, instances_count.get(key.id, 0)) for key in license_keys]
+
+
 async def license_key_object(license_key: LicenseKey) -> dict[str, Any]:
     """Dodo's LicenseKey (also its webhook payload); every key is issued by a purchase (`source: auto`)."""
+    [json] = await license_key_objects([license_key])
+    return json
+
+
+def _license_key_json(license_key: LicenseKey, instances_count: int) -> dict[str, Any]:
     return {
         "id": license_key.id,
         "business_id": license_key.business_id,
@@ -462,7 +585,7 @@ async def license_key_object(license_key: LicenseKey) -> dict[str, Any]:
         "status": str(license_key.status),
         "source": "auto",
         "activations_limit": license_key.activations_limit,
-        "instances_count": await LicenseKeyInstance.filter(license_key_id=license_key.id).count(),
+        "instances_count": instances_count,
         "expires_at": moment(license_key.expires_at),
         "created_at": moment(license_key.created_at),
     }

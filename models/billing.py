@@ -165,7 +165,12 @@ class Payment(Timestamped):
 
     class Meta:
         table = "payment"
-        indexes = (("customer_id", "created_at"), ("customer_id", "purpose"))
+        # The last one serves the merchant lists: a business's payments in one mode, newest first by (created_at, id).
+        indexes = (
+            ("customer_id", "created_at"),
+            ("customer_id", "purpose"),
+            ("business_id", "livemode", "created_at", "id"),
+        )
 
 
 class PaymentItem(Timestamped):
@@ -306,7 +311,8 @@ class Refund(Timestamped):
     class Meta:
         table = "refund"
         unique_together = (("business", "livemode", "credit_note_number"),)
-        indexes = (("customer_id", "created_at"),)
+        # The second finds a page of payments' refunds, newest first, for the merchant lists.
+        indexes = (("customer_id", "created_at"), ("payment_id", "created_at"))
 
 
 class CreditEntry(Timestamped):

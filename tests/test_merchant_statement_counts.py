@@ -1,7 +1,7 @@
-"""Every list of the merchant schema, with the fields its nodes resolve from other rows, costs a fixed number of SQL
-statements whatever the data: a business with six times the rows costs exactly the statements one with a single
-set costs. The business is seeded with `scale` customers, each with the history of tests.support.factories and one of
-everything the merchant API lists."""
+"""Every list of the merchant schema and of the REST API, with the fields its items show from other rows, costs a
+fixed number of SQL statements whatever the data: a business with six times the rows costs exactly the statements one
+with a single set costs. The business is seeded with `scale` customers, each with the history of
+tests.support.factories and one of everything the merchant API lists."""
 
 from datetime import UTC, datetime, timedelta
 
@@ -14,15 +14,24 @@ from models import (
     Discount,
     Event,
     Invoice,
+    Payment,
     PortalConfiguration,
     Product,
     ProductCollection,
     Refund,
+    Subscription,
     WebhookAttempt,
     WebhookDelivery,
     WebhookEndpoint,
 )
-from models.enums import DeliveryStatus, DiscountDuration, DiscountType, RefundStatus
+from models.enums import (
+    DeliveryStatus,
+    DiscountDuration,
+    DiscountType,
+    PaymentPurpose,
+    PaymentStatus,
+    RefundStatus,
+)
 from tests.support.factories import business, customer_with_history
 
 FEW, MANY = 1, 6
@@ -72,11 +81,24 @@ async def seeded_key(scale: int) -> dict[str, str]:
             currency="USD",
             status=RefundStatus.SUCCEEDED,
         )
+        # A renewal has no items: its product cart is its subscription's plan.
+        plan = owned.subscriptions[0]
+        await Payment.create(
+            **common,
+            customer=owned.customer,
+            subscription_id=plan.id,
+            total_amount=1200,
+            currency="USD",
+            status=PaymentStatus.SUCCEEDED,
+            purpose=PaymentPurpose.RENEWAL,
+            idempotency_key=f"{plan.id}-renewal",
+        )
         collection = await ProductCollection.create(**common, name=f"Plans {n}")
-        await Product.filter(id=owned.subscriptions[0].product_id).update(collection_id=collection.id)
-        await Discount.create(
+        await Product.filter(id=plan.product_id).update(collection_id=collection.id)
+        discount = await Discount.create(
             **common, code=f"SAVE{n}", type=DiscountType.PERCENTAGE, amount=1000, duration=DiscountDuration.ONCE
         )
+        await Subscription.filter(id=plan.id).update(discount_id=discount.id)
         await PortalConfiguration.create(**common, name=f"Portal {n}", is_default=n == 0)
         endpoint = await WebhookEndpoint.create(**common, url=f"https://hooks{n}.example/in", secret="whsec_x")
         event = await Event.create(**common, type="payment.succeeded", data={})
@@ -117,3 +139,35 @@ async def test_a_merchant_list_costs_the_same_statements_for_six_times_the_rows(
 
     assert counts[FEW] == counts[MANY], counts
     assert totals[FEW] < totals[MANY], totals
+
+
+# A page of a REST list costs at most this many statements: the key and its last use, the page, and one for each
+# relation its items show (the most, a payment's: refunds, invoice, items, the plan of one without items, license key).
+REST_STATEMENTS = 8
+
+
+REST_LISTS = (
+    "/customers",
+    "/subscriptions",
+    "/payments",
+    "/refunds",
+    "/license_keys",
+    "/license_key_instances",
+    "/products",
+    "/product-collections",
+    "/discounts",
+)
+
+
+@pytest.mark.parametrize("path", REST_LISTS)
+async def test_a_rest_list_costs_the_same_few_statements_for_six_times_the_rows(http, count_statements, path) -> None:
+    counts, sizes = {}, {}
+    for scale in (FEW, MANY):
+        headers = await seeded_key(scale)
+        with count_statements() as counter:
+            response = await http.get(path, params={"page_size": 100}, headers=headers)
+        assert response.status_code == 200, response.json()
+        counts[scale], sizes[scale] = counter.count, len(response.json()["items"])
+
+    assert counts[FEW] == counts[MANY] <= REST_STATEMENTS, counts
+    assert sizes[FEW] < sizes[MANY], sizes

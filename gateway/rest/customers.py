@@ -19,7 +19,7 @@ from tortoise.queryset import QuerySet
 
 from billing.resources import customer_object
 from core.customer_fields import AddressChanges
-from gateway.rest.common import MerchantCall, list_response, merchant_endpoint
+from gateway.rest.common import MerchantCall, each, list_response, merchant_endpoint
 from gateway.rest.errors import RestError
 from merchants.customers import CustomerFields, create_customer, customers_of, update_customer, with_email
 from merchants.inputs import MerchantErrorCode
@@ -91,7 +91,7 @@ def _by_name(query: QuerySet, name: str) -> QuerySet:
 
 async def list_customers(call: MerchantCall) -> JSONResponse:
     query = customers_of(call.business_id, call.livemode)
-    return await list_response(call, query, _customer_json, {"email": with_email, "name": _by_name})
+    return await list_response(call, query, each(_customer_json), {"email": with_email, "name": _by_name})
 
 
 async def post_customer(call: MerchantCall) -> JSONResponse:

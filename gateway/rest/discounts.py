@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from tortoise.queryset import QuerySet
 
-from billing.resources import discount_object
+from billing.resources import discount_object, discount_objects
 from gateway.rest.common import MerchantCall, list_response, merchant_endpoint
 from gateway.rest.customers import flag, text, whole_number
 from gateway.rest.errors import RestError, RestErrorCode, not_found
@@ -98,7 +98,7 @@ async def list_discounts(call: MerchantCall) -> Response:
         "active": _active,
         "product_id": lambda query, _product_id: query,
     }
-    return await list_response(call, discounts_of(call.business_id, call.livemode), discount_object, filters)
+    return await list_response(call, discounts_of(call.business_id, call.livemode), discount_objects, filters)
 
 
 @merchant_endpoint

@@ -36,7 +36,9 @@ from billing.refunds import refund_payment
 from billing.resources import (
     license_key_instance_object,
     license_key_object,
+    license_key_objects,
     payment_object,
+    payment_objects,
     product_cart,
     refund_object,
 )
@@ -45,7 +47,7 @@ from core.i18n import DEFAULT_LOCALE, supported_locale
 from gateway.pages.documents import pdf_response, renderer_of
 from gateway.payments import billing_of
 from gateway.pdf_rendering import RETRY_AFTER_SECONDS
-from gateway.rest.common import MerchantCall, by_id, by_status, list_response, merchant_endpoint
+from gateway.rest.common import MerchantCall, by_id, by_status, each, list_response, merchant_endpoint
 from gateway.rest.customers import flag, text, whole_number
 from gateway.rest.errors import RestError, RestErrorCode, not_found, rest_error
 from merchants.inputs import MerchantErrorCode
@@ -87,8 +89,7 @@ async def list_payments(call: MerchantCall) -> Response:
         "status": by_status(PaymentStatus),
         "currency": lambda query, currency: query.filter(currency=currency),
     }
-    query = call.scope(Payment).select_related("customer")
-    return await list_response(call, query, payment_object, filters)
+    return await list_response(call, call.scope(Payment).select_related("customer"), payment_objects, filters)
 
 
 @merchant_endpoint
@@ -144,7 +145,7 @@ async def list_refunds(call: MerchantCall) -> Response:
         "status": by_status(RefundStatus),
     }
     query = call.scope(Refund).select_related("customer", "payment")
-    return await list_response(call, query, refund_object, filters)
+    return await list_response(call, query, each(refund_object), filters)
 
 
 @merchant_endpoint
@@ -161,7 +162,7 @@ async def list_license_keys(call: MerchantCall) -> Response:
         "status": by_status(LicenseKeyStatus),
         "source": lambda query, source: query if source == "auto" else query.filter(pk__in=[]),
     }
-    return await list_response(call, call.scope(LicenseKey), license_key_object, filters)
+    return await list_response(call, call.scope(LicenseKey), license_key_objects, filters)
 
 
 @merchant_endpoint
@@ -214,7 +215,7 @@ async def list_license_key_instances(call: MerchantCall) -> Response:
         return license_key_instance_object(instance, call.business_id)
 
     filters = {"license_key_id": by_id("license_key_id", LicenseKey)}
-    return await list_response(call, _instances(call), to_json, filters)
+    return await list_response(call, _instances(call), each(to_json), filters)
 
 
 @merchant_endpoint

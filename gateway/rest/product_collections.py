@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from tortoise.queryset import QuerySet
 
-from billing.resources import product_collection_object
+from billing.resources import product_collection_object, product_collection_objects
 from gateway.rest.common import MerchantCall, list_response, merchant_endpoint
 from gateway.rest.customers import text
 from gateway.rest.errors import RestError, RestErrorCode
@@ -87,7 +87,7 @@ def _archived(query: QuerySet, value: str) -> QuerySet:
 async def list_collections(call: MerchantCall) -> Response:
     query = collections_of(call.business_id, call.livemode)
     filters = {"archived": _archived, "locale": lambda query, _locale: query}  # no translations: the base text
-    return await list_response(call, query, product_collection_object, filters)
+    return await list_response(call, query, product_collection_objects, filters)
 
 
 @merchant_endpoint

@@ -21,7 +21,7 @@ from tortoise.queryset import QuerySet
 
 from billing.resources import product_list_item, product_object
 from core.errors import DomainError
-from gateway.rest.common import MerchantCall, list_response, merchant_endpoint
+from gateway.rest.common import MerchantCall, each, list_response, merchant_endpoint
 from gateway.rest.customers import flag, mapping, text, whole_number
 from gateway.rest.errors import RestError, RestErrorCode, rest_error
 from merchants.inputs import MerchantErrorCode
@@ -166,7 +166,7 @@ async def list_products(call: MerchantCall) -> Response:
         query = query.filter(archived=False)
     # No product has translations, so every `locale` shows the base text, as Dodo shows an untranslated field.
     filters = {"archived": _archived, "recurring": _recurring, "locale": lambda query, _locale: query}
-    return await list_response(call, query, _list_item, filters)
+    return await list_response(call, query, each(_list_item), filters)
 
 
 @merchant_endpoint

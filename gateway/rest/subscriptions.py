@@ -49,7 +49,7 @@ from billing.merchant_changes import (
     update_subscription,
 )
 from billing.plan_changes import PlanChangeQuote
-from billing.resources import moment, subscription_object
+from billing.resources import moment, subscription_object, subscription_objects
 from billing.subscription_start import StartRequest, start_subscription
 from gateway.payments import billing_of
 from gateway.rest.common import ApiKeyRoute, MerchantCall, by_id, by_status, list_response, merchant_endpoint
@@ -116,7 +116,7 @@ async def list_subscriptions(call: MerchantCall) -> JSONResponse:
         "cancel_at_next_billing_date": _by_flag("cancel_at_next_billing_date"),
     }
     query = call.scope(Subscription).prefetch_related("customer", "discount")
-    return await list_response(call, query, subscription_object, filters)
+    return await list_response(call, query, subscription_objects, filters)
 
 
 async def post_subscription(call: MerchantCall) -> JSONResponse:
