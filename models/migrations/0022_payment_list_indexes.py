@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise.indexes import Index
 
 class Migration(migrations.Migration):
-    dependencies = [('portal', '0020_customer_updated_at')]
+    dependencies = [('portal', '0021_invoice_tax_rate_summary_and_business_tax_id')]
 
     initial = False
 
