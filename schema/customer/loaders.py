@@ -26,6 +26,7 @@ from billing.tax import Amounts
 from models import Discount, Invoice, InvoiceLine, LicenseKeyInstance, PaymentItem, Product, Subscription
 from models.enums import SubscriptionStatus
 from models.paging import Cursor, Page, fetch_pages_after
+from models.rows_in import rows_in
 
 
 class ListKind(Enum):
@@ -162,7 +163,7 @@ class CustomerLoaders:
         return [owed.get(row.id) for row in subscriptions]
 
     async def _load_products(self, ids: list[str]) -> list[Product | None]:
-        products = {product.id: product for product in await Product.filter(id__in=ids)}
+        products = {product.id: product for product in await rows_in(Product, "id", ids, ("id",))}
         return [products.get(product_id) for product_id in ids]
 
     async def _load_discounts(self, ids: list[str]) -> list[Discount | None]:
@@ -193,8 +194,10 @@ class CustomerLoaders:
         """A batch function loading the child rows of already scoped parents, grouped by parent id."""
 
         async def load(parent_ids: list[str]) -> list[list]:
-            query = model.filter(**{f"{parent}__in": parent_ids}).order_by(*order)
-            return _grouped(await query.select_related(*related) if related else await query, parent, parent_ids)
+            if related:
+                query = model.filter(**{f"{parent}__in": parent_ids}).order_by(*order).select_related(*related)
+                return _grouped(await query, parent, parent_ids)
+            return _grouped(await rows_in(model, parent, parent_ids, order), parent, parent_ids)
 
         return load
 
