@@ -372,7 +372,8 @@ async def test_a_payment_links_checkout(audit: Audit, demo_portal: PortalServer)
 
 async def test_the_unified_home_on_a_phone(browser_page, demo_portal: PortalServer, mailbox_for_module: Mailbox):
     """At 390 px: the sign-in page's monogram centred; the home's counts without a hole and card names whole, in
-    English and Arabic; each "Open" named for its business."""
+    English and Arabic; each "Manage at" named for its business and read in one line, on the home and the payment
+    methods page."""
     page = browser_page
     await page.set_viewport_size({**DESKTOP, "width": 390})
     await page.goto(f"{demo_portal.base_url}/login?locale=en")
@@ -388,14 +389,31 @@ async def test_the_unified_home_on_a_phone(browser_page, demo_portal: PortalServ
             "labels => labels.filter(label => label.getClientRects().length > 1).map(label => label.textContent)"
         )
         assert wrapped == [], f"card names broken over two lines: {wrapped}"
-    await page.goto(f"{demo_portal.base_url}/?locale=en")
     width = page.viewport_size["width"]
-    for business in ("Northwind Analytics", "Atelier Lumière", "Sakura Fonts"):
-        # Each business's portal says where it leads, and fits the phone's width.
-        button = page.get_by_role("link", name=f"Manage at {business}", exact=True)
-        assert await button.count() == 1
-        box = await button.bounding_box()
-        assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    for path in ("/", "/payment-methods"):
+        await page.goto(f"{demo_portal.base_url}{path}?locale=en")
+        for business in ("Northwind Analytics", "Atelier Lumière", "Sakura Fonts"):
+            # Each business's portal says where it leads, in one line that fits the phone's width.
+            button = page.get_by_role("link", name=f"Manage at {business}", exact=True)
+            assert await button.count() == 1
+            box = await button.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width
+            assert await lines_of(button) == 1, f"{path}: Manage at {business} is not read in one line"
+
+
+async def lines_of(element) -> int:
+    """How many lines the element's words take on the screen."""
+    return await element.evaluate(
+        """element => {
+          const texts = document.createTreeWalker(element, NodeFilter.SHOW_TEXT), middles = new Set();
+          for (let text = texts.nextNode(); text; text = texts.nextNode()) {
+            const words = document.createRange();
+            words.selectNodeContents(text);
+            for (const line of words.getClientRects()) middles.add(Math.round((line.top + line.bottom) / 2));
+          }
+          return middles.size;
+        }"""
+    )
 
 
 async def monogram_offset(page) -> float:
