@@ -372,8 +372,8 @@ async def test_a_payment_links_checkout(audit: Audit, demo_portal: PortalServer)
 
 async def test_the_unified_home_on_a_phone(browser_page, demo_portal: PortalServer, mailbox_for_module: Mailbox):
     """At 390 px: the sign-in page's monogram centred; the home's counts without a hole and card names whole, in
-    English and Arabic; each "Manage at" named for its business and read in one line, on the home and the payment
-    methods page."""
+    English and Arabic, below a navigation of at most three rows; each "Manage at" named for its business and read
+    in one line, on the home and the payment methods page."""
     page = browser_page
     await page.set_viewport_size({**DESKTOP, "width": 390})
     await page.goto(f"{demo_portal.base_url}/login?locale=en")
@@ -389,6 +389,11 @@ async def test_the_unified_home_on_a_phone(browser_page, demo_portal: PortalServ
             "labels => labels.filter(label => label.getClientRects().length > 1).map(label => label.textContent)"
         )
         assert wrapped == [], f"card names broken over two lines: {wrapped}"
+        # The account's five places are a bar, several to a row, not a column of five buttons before the banner.
+        rows = await page.locator("nav.actions a").evaluate_all(
+            "links => new Set(links.map(link => Math.round(link.getBoundingClientRect().top))).size"
+        )
+        assert rows <= 3, f"the account's navigation takes {rows} rows"
     width = page.viewport_size["width"]
     for path in ("/", "/payment-methods"):
         await page.goto(f"{demo_portal.base_url}{path}?locale=en")
