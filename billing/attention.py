@@ -7,12 +7,12 @@ failed because its payment link was never paid declined nothing, so it is not li
 from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from billing.dunning import PAST_DUE
 from models import Payment, Subscription
 from models.base import column_values
 from models.enums import PaymentStatus, SubscriptionStatus
 
 NEEDS_ACTION = (SubscriptionStatus.ON_HOLD, SubscriptionStatus.FAILED)
-_PAST_DUE = Q(status=SubscriptionStatus.ACTIVE, renewal_attempts__gt=0)
 # A subscription of these makes a failed one to the same product moot: the customer has what they tried to buy.
 _LIVE = (SubscriptionStatus.PENDING, SubscriptionStatus.ACTIVE, SubscriptionStatus.ON_HOLD, SubscriptionStatus.PAUSED)
 # More than this many problems at once is not a banner any more; the lists below it show the rest.
@@ -22,7 +22,7 @@ LIMIT = 20
 async def needing_action(subscriptions: QuerySet[Subscription]) -> list[Subscription]:
     """Those of `subscriptions` (a Viewer's, already scoped) that need the customer: on hold first, then past due,
     then failed, newest first within each; at most LIMIT, in three statements at most."""
-    needing = Q(status__in=NEEDS_ACTION) | _PAST_DUE
+    needing = Q(status__in=NEEDS_ACTION) | PAST_DUE
     rows = await subscriptions.filter(needing).order_by("-created_at", "-id").limit(LIMIT)
     on_hold = [row for row in rows if row.status == SubscriptionStatus.ON_HOLD]
     past_due = [row for row in rows if row.status == SubscriptionStatus.ACTIVE]

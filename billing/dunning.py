@@ -12,8 +12,13 @@ at the first failure. The customer may pay it at once (billing.reactivation), wh
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from tortoise.expressions import Q
+
 from models import Payment, Subscription
 from models.enums import SubscriptionStatus
+
+# `past_due` as a query, for the lists that show what is owed.
+PAST_DUE = Q(status=SubscriptionStatus.ACTIVE, renewal_attempts__gt=0)
 
 
 @dataclass(frozen=True)

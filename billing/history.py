@@ -1,11 +1,11 @@
 """The billing history: every invoice, every failed payment and every amount owed now (the dues of an on-hold
-subscription, which reactivating it pays) in one list, newest first, paged both ways by a cursor, with where the page
-sits in the whole list ("21–40 of 48").
+subscription, which reactivating it pays, or a past-due renewal, which Pay now settles) in one list, newest first,
+paged both ways by a cursor, with where the page sits in the whole list ("21–40 of 48").
 
 Three tables make one list: each is asked for its rows beside the cursor, the merged rows are cut to the page, and
 each table counts its rows (all of them, and those newer than the page), so a page costs the same statements
-whatever the history. An entry's moment orders it: an invoice's creation, a payment's attempt, the day an on-hold
-subscription's unpaid period fell due.
+whatever the history. An entry's moment orders it: an invoice's creation, a payment's attempt, the day an on-hold or
+past-due subscription's unpaid period fell due.
 """
 
 import heapq
@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from tortoise.expressions import Q
 from tortoise.queryset import QuerySet
 
+from billing.dunning import PAST_DUE
 from models import Invoice, Payment, Subscription
 from models.enums import InvoiceStatus, PaymentStatus, SubscriptionStatus
 from models.paging import Cursor, before, rows_beside
@@ -93,7 +95,9 @@ def _sources(rows: HistoryRows, statuses: set[BillingHistoryStatus]) -> list[_So
     if BillingHistoryStatus.FAILED in wanted:
         sources.append(_Source(rows.payments.filter(status=PaymentStatus.FAILED), "created_at"))
     if BillingHistoryStatus.OPEN in wanted:
-        sources.append(_Source(rows.subscriptions.filter(status=SubscriptionStatus.ON_HOLD), "next_billing_date"))
+        sources.append(
+            _Source(rows.subscriptions.filter(Q(status=SubscriptionStatus.ON_HOLD) | PAST_DUE), "next_billing_date")
+        )
     return sources
 
 

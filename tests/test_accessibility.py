@@ -1,7 +1,8 @@
 """Every page of the portal passes axe-core (the copy axe-playwright-python bundles) in English and Arabic, at 1280
 and 390 px wide: all the rules axe runs by default and WCAG 2.2's, none turned off. Then what axe cannot judge, on a
-phone: the unified home's counts leave no hole, a card's name keeps to one line, each "Open" button says which
-business it opens, and a monogram's letter sits in the middle of its square.
+phone: the unified home's counts leave no hole, a card's name keeps to one line, the account's navigation is a bar,
+each "Manage at" button says which business it opens in one line, a plan's price is whole, and a monogram's letter
+sits in the middle of its square.
 
 One demo portal (tests/support/browser.py) serves the module and Ada signs in once per scope (and once more through a
 merchant's deep link); its sign-in links live ten seconds, so that one asked for as the first test starts has
@@ -370,9 +371,10 @@ async def test_a_payment_links_checkout(audit: Audit, demo_portal: PortalServer)
     audit.assert_no_violations()
 
 
-async def test_the_unified_home_on_a_phone(browser_page, demo_portal: PortalServer, mailbox_for_module: Mailbox):
+async def test_the_unified_portal_on_a_phone(browser_page, demo_portal: PortalServer, mailbox_for_module: Mailbox):
     """At 390 px: the sign-in page's monogram centred; the home's counts without a hole and card names whole, in
-    English and Arabic; each "Open" named for its business."""
+    English and Arabic, below a navigation of at most three rows; each "Manage at" named for its business and read
+    in one line, on the home and the payment methods page; each plan's price whole on the plan change."""
     page = browser_page
     await page.set_viewport_size({**DESKTOP, "width": 390})
     await page.goto(f"{demo_portal.base_url}/login?locale=en")
@@ -388,14 +390,51 @@ async def test_the_unified_home_on_a_phone(browser_page, demo_portal: PortalServ
             "labels => labels.filter(label => label.getClientRects().length > 1).map(label => label.textContent)"
         )
         assert wrapped == [], f"card names broken over two lines: {wrapped}"
-    await page.goto(f"{demo_portal.base_url}/?locale=en")
+        # The account's five places are a bar, several to a row, not a column of five buttons before the banner.
+        rows = await page.locator("nav.actions a").evaluate_all(
+            "links => new Set(links.map(link => Math.round(link.getBoundingClientRect().top))).size"
+        )
+        assert rows <= 3, f"the account's navigation takes {rows} rows"
     width = page.viewport_size["width"]
-    for business in ("Northwind Analytics", "Atelier Lumière", "Sakura Fonts"):
-        # Each business's portal says where it leads, and fits the phone's width.
-        button = page.get_by_role("link", name=f"Manage at {business}", exact=True)
-        assert await button.count() == 1
-        box = await button.bounding_box()
-        assert box["x"] >= 0 and box["x"] + box["width"] <= width
+    for path in ("/", "/payment-methods"):
+        await page.goto(f"{demo_portal.base_url}{path}?locale=en")
+        for business in ("Northwind Analytics", "Atelier Lumière", "Sakura Fonts"):
+            # Each business's portal says where it leads, in one line that fits the phone's width.
+            button = page.get_by_role("link", name=f"Manage at {business}", exact=True)
+            assert await button.count() == 1
+            box = await button.bounding_box()
+            assert box["x"] >= 0 and box["x"] + box["width"] <= width
+            assert await lines_of(button) == 1, f"{path}: Manage at {business} is not read in one line"
+
+    await page.goto(f"{demo_portal.base_url}/?locale=en")
+    studio = await page.get_by_role("link", name="Studio", exact=True).get_attribute("href")
+    for locale in LOCALES:
+        # Each plan's price, with its interval and tax, is whole inside its choice.
+        await page.goto(f"{demo_portal.base_url}{studio}/change-plan?locale={locale}")
+        assert await page.locator(".choice .figure").count() == 3
+        clipped = await page.locator(".choice").evaluate_all(
+            """choices => choices.filter(choice => {
+              const box = choice.getBoundingClientRect();
+              const price = choice.querySelector('.figure').getBoundingClientRect();
+              return price.left < box.left || price.right > box.right || box.right > innerWidth || box.left < 0;
+            }).map(choice => choice.querySelector('.figure').textContent)"""
+        )
+        assert clipped == [], f"plan prices cut off in {locale}: {clipped}"
+
+
+async def lines_of(element) -> int:
+    """How many lines the element's words take on the screen."""
+    return await element.evaluate(
+        """element => {
+          const texts = document.createTreeWalker(element, NodeFilter.SHOW_TEXT), middles = new Set();
+          for (let text = texts.nextNode(); text; text = texts.nextNode()) {
+            const words = document.createRange();
+            words.selectNodeContents(text);
+            for (const line of words.getClientRects()) middles.add(Math.round((line.top + line.bottom) / 2));
+          }
+          return middles.size;
+        }"""
+    )
 
 
 async def monogram_offset(page) -> float:

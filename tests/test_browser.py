@@ -1,13 +1,17 @@
 """The portal in a real browser (Playwright driving Debian's chromium), served as an operator runs it
-(tests/support/browser.py): signing in with the emailed link, the on-hold subscription paid with a card added on the
-processor's hosted page, cancelling and resuming, and a charged plan change.
+(tests/support/browser.py): signing in with the emailed link, what a customer must act on about their money (the
+Action needed banner, a renewal being retried, the confirmation before a charge, an expired card), the on-hold
+subscription paid with a card added on the processor's hosted page, cancelling and resuming, and a charged plan change.
 
-The two tests that only sign in and read share one served portal; the three that change a subscription have one
+The three tests that only sign in and read share one served portal; the three that change a subscription have one
 each. Screenshots go to a temporary folder; `PORTAL_REFRESH_SCREENSHOTS=1` writes them to docs/screenshots/ instead,
-with the main pages in six languages. Skipped when chromium or Playwright is missing (a failure under CI).
+with the main pages in six languages and the money states in three. Skipped when chromium or Playwright is missing (a
+failure under CI).
 """
 
 import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -19,7 +23,31 @@ require_browser()
 BUSINESS = "bus_demo_northwind"
 # Every script direction and the languages whose words run longest or widest.
 SCREENSHOT_LOCALES = ("en", "ar", "he", "ja", "zh-Hans", "de")
+# The money states: left to right, right to left, and a script of its own; each writes these amounts alike.
+MONEY_LOCALES = ("en", "ar", "ja")
 RIGHT_TO_LEFT = {"ar", "he"}
+# A check of what a page shows, in whichever language it is in.
+Shows = Callable[[Any], Awaitable[None]]
+
+
+async def in_languages(
+    page,
+    base_url: str,
+    screenshots,
+    name: str,
+    path: str,
+    locales: tuple[str, ...] = SCREENSHOT_LOCALES,
+    shows: Shows | None = None,
+) -> None:
+    """The page at `path` in each of `locales`: in the language asked for, running in its direction, showing what
+    `shows` checks, and saved as `{name}-{locale}.png` (the picture docs/screenshots/ shows)."""
+    for locale in locales:
+        await page.goto(f"{base_url}{path}{'&' if '?' in path else '?'}locale={locale}")
+        assert await page.get_attribute("html", "lang") == locale
+        assert await page.get_attribute("html", "dir") == ("rtl" if locale in RIGHT_TO_LEFT else "ltr")
+        if shows:
+            await shows(page)
+        await screenshots.save(page, f"{name}-{locale}.png")
 
 
 async def test_a_customer_signs_in_with_the_emailed_link(reading_portal, browser_page, mailbox_for_module, screenshots):
@@ -68,12 +96,8 @@ async def test_the_main_pages_speak_each_language_in_its_direction(
     is in the language asked for and runs in its direction (and is the picture docs/screenshots/ shows)."""
     page, base_url, mailbox = browser_page, reading_portal.base_url, mailbox_for_module
 
-    async def in_each_language(name: str, path: str) -> None:
-        for locale in SCREENSHOT_LOCALES:
-            await page.goto(f"{base_url}{path}{'&' if '?' in path else '?'}locale={locale}")
-            assert await page.get_attribute("html", "lang") == locale
-            assert await page.get_attribute("html", "dir") == ("rtl" if locale in RIGHT_TO_LEFT else "ltr")
-            await screenshots.save(page, f"{name}-{locale}.png")
+    async def in_each_language(name: str, path: str, shows: Shows | None = None) -> None:
+        await in_languages(page, base_url, screenshots, name, path, shows=shows)
 
     await in_each_language("login", f"/login/{BUSINESS}")
     await page.goto(f"{base_url}/login/{BUSINESS}?locale=en")
@@ -86,7 +110,71 @@ async def test_the_main_pages_speak_each_language_in_its_direction(
 
     await page.goto(f"{base_url}/login?locale=en")
     await sign_in_by_email(page, mailbox)
-    await in_each_language("portal-unified", "/")
+    await in_each_language("portal-unified", "/", shows=banner_first)
+
+
+async def banner_first(page) -> None:
+    """The Action needed banner opens the unified home: Sakura Fonts' on-hold and past-due subscriptions, each with
+    its Pay now, and the one whose first payment failed with its Try again."""
+    banner = page.locator("section.attention")
+    assert await banner.is_visible()
+    assert await page.locator("main section.panel").first.evaluate("panel => panel.classList.contains('attention')")
+    assert await banner.locator("a[href$='#reactivate-title']").count() == 2
+    assert await banner.locator("a[href$='#again-title']").count() == 1
+    words = await banner.inner_text()
+    assert all(name in words for name in ("Library Personal", "Library Studio", "Sakura Fonts"))
+
+
+async def test_what_a_customer_must_act_on_about_their_money(
+    reading_portal, browser_page, mailbox_for_module, screenshots
+):
+    """In the unified portal, in English, Arabic and Japanese: the banner's words, a renewal being retried (past due,
+    with the amount due and Pay now), the confirmation before unpausing (what is charged), and the saved cards with
+    the expired one marked and every card's network named."""
+    page, base_url = browser_page, reading_portal.base_url
+    await page.goto(f"{base_url}/login?locale=en")
+    await sign_in_by_email(page, mailbox_for_module)
+    banner = await page.inner_text("section.attention")
+    assert "Action needed" in banner and "¥4,980 owed to Sakura Fonts. We will try your card again on" in banner
+    past_due, paused = [
+        await page.get_by_role("link", name=name, exact=True).first.get_attribute("href")
+        for name in ("Library Studio", "Warehouse sync add-on")
+    ]
+
+    async def pay_now_of_the_renewal(page) -> None:
+        section = page.locator("section[aria-labelledby=reactivate-title]")
+        assert "4,980" in await section.locator(".owed").inner_text()
+        assert await section.locator("form.form-stack button[type=submit]").is_visible()
+
+    await in_languages(
+        page, base_url, screenshots, "subscription-past-due", past_due, MONEY_LOCALES, pay_now_of_the_renewal
+    )
+    await page.goto(f"{base_url}{past_due}?locale=en")
+    assert "Pay now" in await page.inner_text("section[aria-labelledby=reactivate-title]")
+
+    async def the_charge(page) -> None:
+        assert await page.locator("form input[name=confirmed]").count() == 1
+        assert "16.54" in await page.inner_text("main")
+
+    await in_languages(page, base_url, screenshots, "confirm-unpause", f"{paused}/unpause", MONEY_LOCALES, the_charge)
+
+    async def the_expired_card_and_the_marks(page) -> None:
+        expired = page.locator("li.row", has_text="•••• 4444")
+        assert await expired.locator(".badge.bad").is_visible()
+        for network in ("Visa", "Mastercard", "JCB"):
+            assert await page.get_by_role("img", name=network, exact=True).first.is_visible()
+
+    await in_languages(
+        page,
+        base_url,
+        screenshots,
+        "payment-methods",
+        "/payment-methods",
+        MONEY_LOCALES,
+        the_expired_card_and_the_marks,
+    )
+    await page.goto(f"{base_url}/payment-methods?locale=en")
+    assert "Expired" in await page.inner_text("li.row:has-text('•••• 4444')")
 
 
 async def test_ada_reactivates_her_on_hold_subscription_with_a_card_added_on_the_hosted_page(

@@ -380,3 +380,22 @@ async def test_a_crashed_retry_finished_after_pay_now_is_given_back(context, mon
     assert await Invoice.all().count() == 1
     subscription = await fresh(shop)
     assert (subscription.previous_billing_date, subscription.renewal_attempts) == (due_of(shop), 0)
+
+
+async def test_pay_now_says_which_card_declined_and_when(http, context) -> None:
+    """Choosing the card that pays now, the customer sees which one just declined, as the payment methods page
+    says; the other card is the one chosen."""
+    shop = await renewing_shop(context)
+    declined, visa = shop.cards["pm_card_chargeDeclined"], shop.cards["pm_card_visa"]
+    await run_billing(context, now=days_after_due(shop, 0))
+    failure = await Payment.get(payment_method_id=declined.id)
+    await sign_in(http, await business_token(shop.customer))
+
+    page = await http.get(f"/subscriptions/{shop.subscription.id}")
+
+    choices = page.text.split('<fieldset class="choices">')[1].split("</fieldset>")[0]
+    by_card = {
+        card.id: choice for choice in choices.split("</label>") for card in (declined, visa) if card.id in choice
+    }
+    assert f"Declined on {format_day(failure.created_at, 'en')}" in by_card[declined.id]
+    assert "Declined on" not in by_card[visa.id] and "checked" in by_card[visa.id]

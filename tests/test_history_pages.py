@@ -334,3 +334,22 @@ async def test_a_failed_first_payment_is_not_tried_again_once_a_new_subscription
     page = await http.get("/billing-history", params={"status": "failed"})
 
     assert len(entries(page)) == 2 and try_again not in page.text and "Try again" not in page.text
+
+
+async def test_a_renewal_being_retried_is_owed_and_payable_from_the_history(http, context) -> None:
+    """The home's banner says a past-due renewal is owed with Pay now; the history's Open filter lists it too."""
+    due = NOW - timedelta(days=3)
+    retrying = await subscriber(
+        context,
+        status=SubscriptionStatus.ACTIVE,
+        next_billing_date=due,
+        renewal_attempts=2,
+        next_retry_at=NOW + timedelta(days=4),
+    )
+    await failed_payment(retrying, PaymentPurpose.RENEWAL, due)
+    http.cookies.set("portal_session", await unified_token("ada@example.com"))
+
+    owed = await http.get("/billing-history", params={"status": "open"})
+
+    assert entries(owed) == [f"Library Personal Open Due since {format_day(due, 'en')} · Sakura Fonts ¥980 Pay now"]
+    assert f'href="/subscriptions/{retrying.subscription.id}#reactivate-title"' in owed.text

@@ -44,7 +44,7 @@ query SubscriptionPage($id: ID!, $invoices: Boolean!) {{
       pauseAtNextBillingDate pausedUntil pauseEndsAt
       product {{ name }}
       paymentMethod {{ {METHOD_FIELDS} }}
-      business {{ {BUSINESS_FIELDS} paymentMethods {{ {METHOD_FIELDS} }} }}
+      business {{ {BUSINESS_FIELDS} paymentMethods {{ {METHOD_FIELDS} declinedAt }} }}
       discount {{ name remainingCycles discountedPrice {{ {PRICE_FIELDS} }} }}
       scheduledChange {{ product {{ name }} quantity effectiveAt }}
       cancellationOptions {{ allowed }}

@@ -39,7 +39,10 @@ class BillingHistoryEntry(OwnedByBusiness):
     invoice: Invoice | None = strawberry.field(description="Set for an invoice.")
     payment: Payment | None = strawberry.field(description="Set for a FAILED payment, with why it failed.")
     subscription: Subscription | None = strawberry.field(
-        description="What a FAILED or OPEN entry is about: the subscription to pay (ON_HOLD) or try again (FAILED)."
+        description=(
+            "What a FAILED or OPEN entry is about: the subscription to pay (ON_HOLD, or ACTIVE with a `paymentRetry`) "
+            "or try again (FAILED)."
+        )
     )
 
     @classmethod
@@ -88,7 +91,8 @@ async def _subscriptions_of(context: CustomerContext, entries: list[Entry]) -> l
 def _amount(
     row: InvoiceRow | PaymentRow | SubscriptionRow, dues: dict[SubscriptionRow, Amounts | None], locale: str
 ) -> Money | None:
-    """What an invoice came to, what a failed payment tried to charge, or what an on-hold subscription owes."""
+    """What an invoice came to, what a failed payment tried to charge, or what an on-hold or past-due subscription
+    owes."""
     if isinstance(row, InvoiceRow):
         return Money.of(row.total, row.currency, locale)
     if isinstance(row, PaymentRow):
