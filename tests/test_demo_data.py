@@ -10,12 +10,14 @@ from access.business_additions import businesses_to_add
 from access.sessions import SessionPolicy, open_session, viewer_for_token
 from access.viewer import Viewer
 from billing.billing_run import run_billing
+from billing.payment_methods import add_payment_method
 from billing.payments import complete_payment
 from billing.reactivation import reactivate
 from billing.tax import Amounts
 from gateway.demo.seed import BUSINESSES, DEMO_EMAIL, seed_demo
 from models import (
     Business,
+    Customer,
     Discount,
     Invoice,
     InvoiceLine,
@@ -331,3 +333,18 @@ async def test_each_business_shows_plan_changes_cancel_offers_and_pauses_differe
     assert updates == {"Northwind Analytics", "Atelier Lumière"}
     assert coupons == {"Northwind Analytics"}
     assert pauses == {"Atelier Lumière"}
+
+
+async def test_a_demo_card_added_again_is_the_same_saved_card() -> None:
+    """The demo's cards carry the sandbox's own fingerprints, so Ada adding her Visa 4242 again at Northwind gives
+    her no second •••• 4242."""
+    context = billing_context()
+    await seed_demo(context)
+    ada = await Customer.get(email=DEMO_EMAIL, business_id="bus_demo_northwind", livemode=True)
+    before = await PaymentMethod.filter(customer_id=ada.id, last4="4242", detached_at__isnull=True).count()
+    processor = await context.processor_for(ada.business_id, ada.livemode)
+
+    await add_payment_method(ada, "pm_card_visa", set_as_default=False, processor=processor, features=FEATURES)
+
+    assert before == 1
+    assert await PaymentMethod.filter(customer_id=ada.id, last4="4242", detached_at__isnull=True).count() == 1

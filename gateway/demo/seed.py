@@ -36,7 +36,7 @@ from billing.license_issuance import issue_license_key
 from billing.pauses import pause_subscription
 from billing.periods import add_interval, period_end
 from billing.processors.protocol import ChargeRequest, DeclineCode
-from billing.processors.sandbox import REQUIRES_ACTION, SUCCEEDS
+from billing.processors.sandbox import REQUIRES_ACTION, SUCCEEDS, TEST_TOKENS, SandboxProcessor
 from billing.refunds import refund_payment
 from billing.subscription_start import StartRequest, start_subscription
 from billing.tax import charge_amounts
@@ -560,6 +560,21 @@ class _DemoBuilder:
             )
         )
 
+    def card_fingerprint(self, customer: Customer, brand: str, last4: str) -> str:
+        """The sandbox's own fingerprint of the test card with that brand and last four, so the same card added
+        again in the demo is the saved one; a card the sandbox has no test number for gets one of its own."""
+        number = next(
+            (
+                card.number
+                for card in TEST_TOKENS.values()
+                if card.brand == brand.lower() and card.number.endswith(last4)
+            ),
+            None,
+        )
+        if number and isinstance(self.context.processor, SandboxProcessor):
+            return self.context.processor.fingerprint(number)
+        return f"fp_{brand.lower()}_{last4}_{customer.email.split('@')[0]}"
+
     def add_card(
         self,
         customer: Customer,
@@ -576,7 +591,7 @@ class _DemoBuilder:
                 last4=last4,
                 exp_month=expires[0],
                 exp_year=expires[1],
-                fingerprint=f"fp_{brand.lower()}_{last4}_{customer.email.split('@')[0]}",
+                fingerprint=self.card_fingerprint(customer, brand, last4),
                 behaviour=behaviour,
                 attached_to=customer.id,
                 created_at=customer.created_at,
