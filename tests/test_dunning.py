@@ -345,6 +345,19 @@ async def test_the_home_says_when_a_past_due_renewal_is_tried_again(http, contex
     assert "Pay now" in banner and f"/subscriptions/{shop.subscription.id}#reactivate-title" in banner
 
 
+async def test_a_past_due_subscription_is_badged_past_due_not_active(http, context) -> None:
+    shop = await renewing_shop(context)
+    await run_billing(context, now=days_after_due(shop, 0))
+    await sign_in(http, await business_token(shop.customer))
+
+    home, page = await http.get("/"), await http.get(f"/subscriptions/{shop.subscription.id}")
+
+    # The home's license key is active, rightly; the subscription's own badges are what is asserted.
+    for text in (home.text.split('id="licenses-title"')[0], page.text):
+        badges = re.findall(r'<span class="badge[^"]*">([^<]+)</span>', text)
+        assert "Past due" in badges and "Active" not in badges
+
+
 async def test_a_pause_that_starts_while_past_due_owes_nothing_and_ends_the_retries(context) -> None:
     shop = await renewing_shop(context)
     await run_billing(context, now=days_after_due(shop, 0))
