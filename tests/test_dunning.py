@@ -68,6 +68,18 @@ async def event_types() -> list[str]:
     return [event.type for event in await Event.all().order_by("created_at", "id")]
 
 
+async def a_retry_that_dies_after_charging(context, shop: Subscriber, monkeypatch) -> None:
+    """The first retry's billing run charges the card, then its process dies before the charge is recorded."""
+
+    async def dies(*args, **kwargs):
+        raise RuntimeError("the process died")
+
+    monkeypatch.setattr("billing.charges.settle", dies)
+    with pytest.raises(RuntimeError):
+        await run_billing(context, now=days_after_due(shop, 1))
+    monkeypatch.undo()
+
+
 async def test_a_first_failure_schedules_a_retry_and_emails_amount_card_and_date_without_going_on_hold(
     context, mailbox: Mailbox
 ) -> None:
@@ -150,14 +162,7 @@ async def test_a_retry_whose_process_died_mid_charge_is_finished_not_charged_aga
     shop = await renewing_shop(context)
     await run_billing(context, now=days_after_due(shop, 0))
     await use_for_subscription(shop.subscription, shop.cards["pm_card_visa"], FEATURES)
-
-    async def dies(*args, **kwargs):
-        raise RuntimeError("the process died")
-
-    monkeypatch.setattr("billing.charges.settle", dies)
-    with pytest.raises(RuntimeError):
-        await run_billing(context, now=days_after_due(shop, 1))
-    monkeypatch.undo()
+    await a_retry_that_dies_after_charging(context, shop, monkeypatch)
     assert await SandboxCharge.filter(status=ChargeStatus.SUCCEEDED).count() == 1  # charged, never recorded
     await run_billing(context, now=days_after_due(shop, 1) + timedelta(minutes=5))
 
@@ -376,14 +381,7 @@ async def test_a_crashed_retry_finished_after_pay_now_is_given_back(context, mon
     visa = shop.cards["pm_card_visa"]
     await run_billing(context, now=days_after_due(shop, 0))
     await use_for_subscription(shop.subscription, visa, FEATURES)
-
-    async def dies(*args, **kwargs):
-        raise RuntimeError("the process died")
-
-    monkeypatch.setattr("billing.charges.settle", dies)
-    with pytest.raises(RuntimeError):
-        await run_billing(context, now=days_after_due(shop, 1))
-    monkeypatch.undo()
+    await a_retry_that_dies_after_charging(context, shop, monkeypatch)
     paid = await reactivate(await fresh(shop), visa, client_key="pay-now", features=FEATURES, context=context)
     await run_billing(context, now=days_after_due(shop, 1) + timedelta(minutes=5))
 
